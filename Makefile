@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: MIT
+#
+# hlx — federated hash-list exchange node.
+#
+#   make            build ./hlx
+#   make check      install missing packages (as root), build under ASan and
+#                   UBSan, run the unit and integration tests
+#   make demo       run a small local federation
+#   make fuzz       build the libFuzzer harnesses and run each for FUZZ_TIME s
+#   make bench      run the benchmarks
+#   make deps       apt-get install everything the build, tests and demo need
+#   make install    install the binary and the man page
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 30
+FUZZ_RUNS ?= 0
+O ?= build
+
+# pkg-config name : Debian package that provides it
+PKG_MAP := libsodium:libsodium-dev lmdb:liblmdb-dev jansson:libjansson-dev \
+	   libgit2:libgit2-dev libcurl:libcurl4-openssl-dev
+PKGS := $(foreach m,$(PKG_MAP),$(firstword $(subst :, ,$(m))))
+# Everything the build, the tests, the fuzzers, the benchmarks and the demo use.
+DEBS := make gcc clang libclang-rt-14-dev pkg-config \
+	$(foreach m,$(PKG_MAP),$(lastword $(subst :, ,$(m)))) \
+	lmdb-utils openssh-client git nginx-light openssl curl sqlite3 \
+	procps man-db
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+HLX_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
+	-Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-fno-strict-aliasing -MMD -MP -I. $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+HLX_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+HLX_LDFLAGS += -fsanitize=address,undefined
+endif
+override CFLAGS += $(HLX_CFLAGS)
+override LDFLAGS += $(HLX_LDFLAGS)
+LDLIBS += $(PKG_LIBS)
+
+PROTO_SRC := $(sort $(wildcard protocol/*.c))
+KEYS_SRC := $(sort $(wildcard keys/*.c))
+NODE_SRC := $(filter-out node/main.c,$(sort $(wildcard node/*.c)))
+LIB_SRC := $(PROTO_SRC) $(KEYS_SRC) $(NODE_SRC)
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+
+all: hlx
+
+hlx: $(O)/hlx
+	$(Q)cp $< $@
+
+$(O)/hlx: $(O)/node/main.o $(O)/libhlx.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/libhlx.a: $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/%.o: %.c | pkgcheck
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/tests/%.o: tests/unit/%.c | pkgcheck
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/tests/%: $(O)/tests/%.o $(O)/libhlx.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Stop early, naming the Debian package, when a library is missing.
+pkgcheck:
+	@missing=""; for m in $(PKG_MAP); do \
+		$(PKG_CONFIG) --exists "$${m%%:*}" || missing="$$missing $${m#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "hlx: cannot build: missing libraries; install them with:" >&2; \
+		echo "  apt-get install$$missing   (or: sudo make deps)" >&2; \
+		exit 1; \
+	fi
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make deps needs root; run:"; \
+		echo "  sudo apt-get install -y $(DEBS)"; \
+		exit 1; \
+	fi; \
+	missing=""; for d in $(DEBS); do \
+		dpkg-query -W -f='$${Status}\n' "$$d" 2>/dev/null | \
+			grep -q 'install ok installed' || missing="$$missing $$d"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  APT    $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q $$missing >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q $$missing; }; \
+	fi
+
+# As root, install what is missing; otherwise the build says what to install.
+ensure-deps:
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps; fi
+
+units: $(UNIT_BIN)
+
+check: ensure-deps
+	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 $(O)/san/hlx units-san
+	$(Q)HLX_BUILD=$(O)/san tests/run.sh
+
+units-san: $(UNIT_BIN)
+
+fuzz-build: | pkgcheck
+	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzzers fuzzers
+
+fuzzers: $(FUZZ_BIN)
+
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | pkgcheck
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: ensure-deps fuzz-build
+	$(Q)tests/fuzz/run.sh $(O)/fuzzers/fuzz $(FUZZ_TIME) $(FUZZ_RUNS)
+
+bench: all
+	$(Q)tests/bench/run.sh
+
+demo: ensure-deps all
+	$(Q)contrib/demo/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 hlx $(DESTDIR)$(BINDIR)/hlx
+	install -m 0644 doc/hlx.1 $(DESTDIR)$(MANDIR)/man1/hlx.1
+
+clean:
+	rm -rf $(O) hlx
+
+.PHONY: all check units units-san fuzz fuzz-build fuzzers bench demo deps \
+	ensure-deps pkgcheck install clean
+.PRECIOUS: $(O)/tests/%.o
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

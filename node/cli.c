@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/cli.h"
+#include "keys/keyfile.h"
+#include "keys/sshkey.h"
+#include "protocol/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PASS_MAX 1024
+
+int cli_exit_code(int rc)
+{
+	switch (rc) {
+	case HLX_OK:
+		return HLX_EXIT_OK;
+	case HLX_EBADSIG:
+	case HLX_EUNTRUSTED:
+	case HLX_EREVOKED:
+	case HLX_EEXPIRED:
+		return HLX_EXIT_FAILED;
+	case HLX_EINVAL:
+	case HLX_ETOOBIG:
+	case HLX_EUNSUPPORTED:
+		return HLX_EXIT_INVALID;
+	case HLX_ENOENT:
+	case HLX_EEXIST:
+	case HLX_ESTATE:
+		return HLX_EXIT_NOENT;
+	case HLX_EPASS:
+	case HLX_EPERM:
+		return HLX_EXIT_KEY;
+	case HLX_EPOLICY:
+		return HLX_EXIT_POLICY;
+	default:
+		return HLX_EXIT_SYSTEM;
+	}
+}
+
+int cli_fail(int rc, const char *fmt, ...)
+{
+	const char *d = hlx_err_detail();
+	va_list ap;
+
+	fputs("hlx: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", d[0] ? d : hlx_strerror(rc));
+	return cli_exit_code(rc);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hlx: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage(const struct hlx_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hlx: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: hlx %s %s\n(see 'hlx %s --help')\n",
+		cmd->name, cmd->usage, cmd->name);
+	return HLX_EXIT_USAGE;
+}
+
+int cli_help(const struct hlx_cmd *cmd)
+{
+	printf("usage: hlx %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+	return HLX_EXIT_OK;
+}
+
+static int strip_newline(struct hlx_buf *b)
+{
+	if (b->len && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+	if (b->len && b->data[b->len - 1] == '\r')
+		b->data[--b->len] = '\0';
+	if (memchr(b->data, '\n', b->len) || memchr(b->data, '\0', b->len))
+		return hlx_err(HLX_EINVAL, "passphrase holds a newline or NUL");
+	return HLX_OK;
+}
+
+static int prompt(int fd, const char *text, struct hlx_buf *out)
+{
+	struct termios old, quiet;
+	int rc = HLX_OK, restore = 0;
+	char c;
+	ssize_t r;
+
+	if (write(fd, text, strlen(text)) < 0)
+		return hlx_err(HLX_EIO, "cannot write to the terminal");
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	hlx_buf_reset(out);
+	for (;;) {
+		r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		if (out->len >= PASS_MAX) {
+			rc = hlx_err(HLX_ETOOBIG, "passphrase longer than %d bytes",
+				     PASS_MAX);
+			break;
+		}
+		rc = hlx_buf_putc(out, (uint8_t)c);
+		if (rc)
+			break;
+	}
+	c = 0;
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0)
+		rc = rc ? rc : hlx_err(HLX_EIO, "cannot write to the terminal");
+	return rc;
+}
+
+int cli_passphrase(const struct hlx_cli *cli, const char *what, int confirm,
+		   struct hlx_buf *pass)
+{
+	struct hlx_buf again;
+	char text[256];
+	int fd, rc;
+
+	hlx_buf_reset(pass);
+	if (cli->pass_file) {
+		rc = hlx_secret_file_read(cli->pass_file, PASS_MAX, pass);
+		if (!rc)
+			rc = strip_newline(pass);
+		if (rc)
+			return hlx_err_wrap(rc, "passphrase file '%s'", cli->pass_file);
+		if (pass->len == 0)
+			return hlx_err(HLX_EPASS,
+				       "passphrase file '%s' is empty (use --no-passphrase for an unencrypted key)",
+				       cli->pass_file);
+		return HLX_OK;
+	}
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return hlx_err(HLX_EPASS,
+			       "%s needs a passphrase and there is no terminal: "
+			       "give --passphrase-file FILE or set HLX_PASSPHRASE_FILE",
+			       what);
+	snprintf(text, sizeof(text), "Passphrase for %s: ", what);
+	rc = prompt(fd, text, pass);
+	if (!rc && pass->len == 0)
+		rc = hlx_err(HLX_EPASS, "empty passphrase");
+	if (!rc && confirm) {
+		hlx_buf_init_secure(&again);
+		rc = prompt(fd, "Same passphrase again: ", &again);
+		if (!rc && (again.len != pass->len ||
+			    sodium_memcmp(again.data, pass->data, pass->len) != 0))
+			rc = hlx_err(HLX_EPASS, "the passphrases differ");
+		hlx_buf_free(&again);
+	}
+	close(fd);
+	return rc;
+}
+
+int cli_read_file(const char *path, size_t max, struct hlx_buf *out)
+{
+	int fd, rc = HLX_OK;
+	ssize_t r;
+
+	if (strcmp(path, "-") == 0) {
+		fd = STDIN_FILENO;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
+				       "cannot open '%s': %s", path, strerror(errno));
+	}
+	for (;;) {
+		rc = hlx_buf_reserve(out, 65536);
+		if (rc)
+			break;
+		r = read(fd, out->data + out->len, 65536);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", path,
+				     strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		out->len += (size_t)r;
+		out->data[out->len] = '\0';
+		if (out->len > max) {
+			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes",
+				     path, max);
+			break;
+		}
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
+int cli_write_file(const char *path, const void *p, size_t n, unsigned mode)
+{
+	int rc = hlx_secret_file_write(path, p, n);
+
+	if (!rc && chmod(path, mode) != 0)
+		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", path,
+			     strerror(errno));
+	return rc;
+}
+
+int cli_load_pubkey(const char *arg, struct hlx_pubkey *out)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	int rc;
+
+	if (strncmp(arg, "ssh-", 4) == 0 || strncmp(arg, "ecdsa-", 6) == 0 ||
+	    strncmp(arg, "sk-", 3) == 0)
+		return hlx_sshkey_parse(arg, strlen(arg), out, NULL);
+	rc = cli_read_file(arg, HLX_SSHKEY_LINE_MAX, &b);
+	if (!rc)
+		rc = hlx_sshkey_parse((const char *)b.data, b.len, out, NULL);
+	if (rc)
+		rc = hlx_err_wrap(rc, "public key file '%s'", arg);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+int cli_getopt(struct hlx_cli *cli, int argc, char **argv,
+		       const char *shortopts, const struct option *extra,
+		       int (*handle)(void *ctx, int c, const char *arg),
+		       void *ctx)
+{
+	struct option opts[16];
+	size_t n = 0;
+	int c;
+
+	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[n++] = (struct option){ "passphrase-file", required_argument,
+				     NULL, 'P' };
+	for (; extra && extra[n - 2].name && n < 15; n++)
+		opts[n] = extra[n - 2];
+	opts[n] = (struct option){ 0 };
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_help(cli->cmd);
+			return -1; /* done: exit 0 */
+		}
+		if (c == 'P') {
+			cli->pass_file = optarg;
+			continue;
+		}
+		if (c == '?' || !handle || handle(ctx, c, optarg))
+			return cli_usage(cli->cmd, "bad option");
+	}
+	return 0;
+}
+

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/home.h"
+#include "keys/keyfile.h"
+#include "keys/sshkey.h"
+#include "protocol/err.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONFIG_FORMAT "hlx-home-1"
+#define CONFIG_MAX 65536
+
+struct hlx_home {
+	char *dir;
+	char org[HLX_ORG_MAX + 1];
+	struct hlx_pubkey pinned;
+	struct hlx_trust *trust;
+};
+
+static int path(char out[PATH_MAX], const char *dir, const char *name)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long: '%.60s/%s'", dir, name);
+	return HLX_OK;
+}
+
+int hlx_home_resolve(const char *dir, char **out)
+{
+	const char *env = getenv("HLX_HOME"), *home = getenv("HOME");
+
+	*out = NULL;
+	if (dir && *dir)
+		*out = strdup(dir);
+	else if (env && *env)
+		*out = strdup(env);
+	else if (home && *home) {
+		size_t n = strlen(home) + sizeof("/.hlx");
+
+		*out = malloc(n);
+		if (*out)
+			snprintf(*out, n, "%s/.hlx", home);
+	} else {
+		return hlx_err(HLX_EINVAL,
+			       "no node home: give --home DIR or set HLX_HOME");
+	}
+	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+}
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(tmp))
+		return hlx_err(HLX_EINVAL, "path too long: '%.60s...'", dir);
+	memcpy(tmp, dir, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
+				       strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+		return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
+			       strerror(errno));
+	return HLX_OK;
+}
+
+static int write_public(const char *file, const struct hlx_buf *b)
+{
+	int rc = hlx_secret_file_write(file, b->data, b->len);
+
+	if (!rc && chmod(file, 0644) != 0)
+		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", file,
+			     strerror(errno));
+	return rc;
+}
+
+static int save_trust(const char *dir, const struct hlx_trust *t)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	int rc = path(p, dir, "trust.json");
+
+	if (!rc)
+		rc = hlx_trust_serialize(t, &b);
+	if (!rc)
+		rc = write_public(p, &b);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* Ask for a passphrase unless the key is stored unencrypted. */
+static int key_pass(const char *file, const char *what, hlx_pass_fn getpass,
+		    void *ctx, struct hlx_buf *pass, int *encrypted)
+{
+	struct hlx_keyfile_info info;
+	int rc = hlx_keyfile_read_info(file, &info);
+
+	if (rc)
+		return rc;
+	*encrypted = info.encrypted;
+	if (!info.encrypted)
+		return HLX_OK;
+	return getpass(ctx, what, 0, pass);
+}
+
+static int load_key(const char *dir, const char *name, const char *what,
+		    hlx_pass_fn getpass, void *ctx, struct hlx_buf *pass,
+		    int *encrypted, struct hlx_seckey **out)
+{
+	char p[PATH_MAX];
+	int rc = path(p, dir, name);
+
+	if (!rc)
+		rc = key_pass(p, what, getpass, ctx, pass, encrypted);
+	if (!rc)
+		rc = hlx_keyfile_read(p, *encrypted ? (const char *)pass->data : NULL,
+				      pass->len, out);
+	return rc;
+}
+
+static int write_key(const char *dir, const char *name,
+		     const struct hlx_seckey *k, const struct hlx_buf *pass,
+		     int encrypted)
+{
+	char p[PATH_MAX];
+	int rc = path(p, dir, name);
+
+	if (!rc)
+		rc = hlx_keyfile_write(p, k, encrypted ? (const char *)pass->data : NULL,
+				       encrypted ? pass->len : 0);
+	return rc;
+}
+
+static int rename_in(const char *dir, const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	int rc = path(a, dir, from);
+
+	if (!rc)
+		rc = path(b, dir, to);
+	if (!rc && rename(a, b) != 0)
+		rc = hlx_err(HLX_EIO, "cannot rename '%s' to '%s': %s", a, b,
+			     strerror(errno));
+	return rc;
+}
+
+int hlx_home_create(const char *dir, const char *org, int no_passphrase,
+		    hlx_pass_fn getpass, void *ctx, int64_t now,
+		    unsigned valid_days)
+{
+	struct hlx_seckey *root = NULL, *sign = NULL;
+	struct hlx_trust *t = NULL;
+	struct hlx_buf pass, cfg = HLX_BUF_INIT, kb = HLX_BUF_INIT;
+	struct hlx_pubkey rpub, spub;
+	char p[PATH_MAX], what[128];
+	struct stat st;
+	json_t *o = NULL;
+	char *js = NULL;
+	int rc;
+
+	hlx_buf_init_secure(&pass);
+	rc = hlx_org_validate(org);
+	if (rc)
+		goto out;
+	if (valid_days == 0 || valid_days > 36500) {
+		rc = hlx_err(HLX_EINVAL, "validity of %u days (1 to 36500)",
+			     valid_days);
+		goto out;
+	}
+	rc = path(p, dir, "config.json");
+	if (rc)
+		goto out;
+	if (stat(p, &st) == 0) {
+		rc = hlx_err(HLX_EEXIST, "'%s' is already a node home", dir);
+		goto out;
+	}
+	if (!no_passphrase) {
+		snprintf(what, sizeof(what), "the keys of '%s'", org);
+		rc = getpass(ctx, what, 1, &pass);
+		if (rc)
+			goto out;
+	}
+	rc = mkdir_p(dir, 0700);
+	if (!rc)
+		rc = path(p, dir, "keys");
+	if (!rc)
+		rc = mkdir_p(p, 0700);
+	if (!rc && chmod(p, 0700) != 0)
+		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", p, strerror(errno));
+	if (!rc)
+		rc = hlx_seckey_generate(&root);
+	if (!rc)
+		rc = hlx_seckey_generate(&sign);
+	if (rc)
+		goto out;
+	hlx_seckey_public(root, &rpub);
+	hlx_seckey_public(sign, &spub);
+	rc = hlx_trust_create(org, root, now, &t);
+	if (!rc)
+		rc = hlx_trust_delegate(t, root, &spub, now,
+					now + (int64_t)valid_days * 86400, now);
+	if (!rc)
+		rc = write_key(dir, "keys/root.key", root, &pass, !no_passphrase);
+	if (!rc)
+		rc = write_key(dir, "keys/signing.key", sign, &pass, !no_passphrase);
+	if (!rc)
+		rc = save_trust(dir, t);
+	if (!rc)
+		rc = hlx_sshkey_format(&rpub, NULL, &kb);
+	if (rc)
+		goto out;
+	/* The config is written last: its presence marks a finished init. */
+	o = json_pack("{s:s, s:s, s:s%}", "format", CONFIG_FORMAT, "org", org,
+		      "root", (const char *)kb.data, kb.len);
+	js = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	if (!js) {
+		rc = hlx_err(HLX_ENOMEM, "cannot encode the configuration");
+		goto out;
+	}
+	rc = hlx_buf_puts(&cfg, js);
+	if (!rc)
+		rc = hlx_buf_putc(&cfg, '\n');
+	if (!rc)
+		rc = path(p, dir, "config.json");
+	if (!rc)
+		rc = write_public(p, &cfg);
+out:
+	free(js);
+	json_decref(o);
+	hlx_trust_free(t);
+	hlx_seckey_free(root);
+	hlx_seckey_free(sign);
+	hlx_buf_free(&pass);
+	hlx_buf_free(&cfg);
+	hlx_buf_free(&kb);
+	return rc;
+}
+
+static int read_public(const char *file, size_t max, struct hlx_buf *b)
+{
+	FILE *f = fopen(file, "rb");
+	size_t r;
+	int rc = HLX_OK;
+
+	if (!f)
+		return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
+			       "cannot open '%s': %s", file, strerror(errno));
+	rc = hlx_buf_reserve(b, max + 1);
+	if (!rc) {
+		r = fread(b->data, 1, max + 1, f);
+		b->len = r;
+		b->data[r] = '\0';
+		if (ferror(f))
+			rc = hlx_err(HLX_EIO, "cannot read '%s'", file);
+		else if (r > max)
+			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes",
+				     file, max);
+	}
+	fclose(f);
+	return rc;
+}
+
+static int load_config(struct hlx_home *h)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	json_error_t jerr;
+	json_t *o = NULL;
+	const char *fmt = NULL, *org = NULL, *root = NULL;
+	char p[PATH_MAX];
+	int rc = path(p, h->dir, "config.json");
+
+	if (!rc)
+		rc = read_public(p, CONFIG_MAX, &b);
+	if (rc == HLX_ENOENT) {
+		rc = hlx_err(HLX_ENOENT,
+			     "'%s' is not a node home (run 'hlx init --org NAME')",
+			     h->dir);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	o = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o || json_unpack(o, "{s:s, s:s, s:s}", "format", &fmt, "org", &org,
+			      "root", &root) != 0 ||
+	    strcmp(fmt, CONFIG_FORMAT) != 0) {
+		rc = hlx_err(HLX_EINVAL, "'%s': not an hlx configuration%s%s", p,
+			     o ? "" : ": ", o ? "" : jerr.text);
+		goto out;
+	}
+	rc = hlx_org_validate(org);
+	if (!rc)
+		rc = hlx_sshkey_parse(root, strlen(root), &h->pinned, NULL);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "'%s'", p);
+		goto out;
+	}
+	snprintf(h->org, sizeof(h->org), "%s", org);
+out:
+	json_decref(o);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+static int load_trust(struct hlx_home *h)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	int rc = path(p, h->dir, "trust.json");
+
+	if (!rc)
+		rc = read_public(p, HLX_TRUST_MAX, &b);
+	if (!rc)
+		rc = hlx_trust_load((const char *)b.data, b.len, &h->pinned,
+				    &h->trust);
+	if (rc)
+		rc = hlx_err_wrap(rc, "'%s'", p);
+	else if (strcmp(hlx_trust_org(h->trust), h->org) != 0)
+		rc = hlx_err(HLX_EINVAL, "'%s' is the chain of '%s', not '%s'", p,
+			     hlx_trust_org(h->trust), h->org);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* Finish or drop a key replacement that a crash interrupted. */
+static int recover(struct hlx_home *h, const char *name, int is_root)
+{
+	char pn[PATH_MAX], newname[64];
+	struct hlx_keyfile_info info;
+	const struct hlx_trust_key *k;
+	int rc, adopt = 0;
+
+	snprintf(newname, sizeof(newname), "%s.new", name);
+	rc = path(pn, h->dir, newname);
+	if (rc || access(pn, F_OK) != 0)
+		return rc;
+	if (hlx_keyfile_read_info(pn, &info) == HLX_OK) {
+		if (is_root) {
+			adopt = hlx_pubkey_eq(&info.pub, hlx_trust_root(h->trust));
+		} else {
+			for (size_t i = 0; i < hlx_trust_nkeys(h->trust); i++) {
+				k = hlx_trust_key(h->trust, i);
+				if (hlx_pubkey_eq(&k->key, &info.pub) && !k->revoked)
+					adopt = 1;
+			}
+		}
+	}
+	if (adopt)
+		return rename_in(h->dir, newname, name);
+	if (unlink(pn) != 0)
+		return hlx_err(HLX_EIO, "cannot remove '%s': %s", pn,
+			       strerror(errno));
+	return HLX_OK;
+}
+
+int hlx_home_open(const char *dir, struct hlx_home **out)
+{
+	struct hlx_home *h;
+	int rc;
+
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->dir = strdup(dir))) {
+		free(h);
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	}
+	rc = load_config(h);
+	if (!rc)
+		rc = load_trust(h);
+	if (!rc)
+		rc = recover(h, "keys/root.key", 1);
+	if (!rc)
+		rc = recover(h, "keys/signing.key", 0);
+	if (rc) {
+		hlx_home_free(h);
+		return rc;
+	}
+	*out = h;
+	return HLX_OK;
+}
+
+void hlx_home_free(struct hlx_home *h)
+{
+	if (!h)
+		return;
+	hlx_trust_free(h->trust);
+	free(h->dir);
+	free(h);
+}
+
+const char *hlx_home_dir(const struct hlx_home *h)
+{
+	return h->dir;
+}
+
+const char *hlx_home_org(const struct hlx_home *h)
+{
+	return h->org;
+}
+
+const struct hlx_trust *hlx_home_trust(const struct hlx_home *h)
+{
+	return h->trust;
+}
+
+const struct hlx_pubkey *hlx_home_pinned_root(const struct hlx_home *h)
+{
+	return &h->pinned;
+}
+
+static int key_pub(const struct hlx_home *h, const char *name,
+		   struct hlx_pubkey *pub)
+{
+	struct hlx_keyfile_info info;
+	char p[PATH_MAX];
+	int rc = path(p, h->dir, name);
+
+	if (!rc)
+		rc = hlx_keyfile_read_info(p, &info);
+	if (!rc)
+		*pub = info.pub;
+	return rc;
+}
+
+int hlx_home_signing_pub(const struct hlx_home *h, struct hlx_pubkey *pub)
+{
+	return key_pub(h, "keys/signing.key", pub);
+}
+
+int hlx_home_root_pub(const struct hlx_home *h, struct hlx_pubkey *pub)
+{
+	int rc = key_pub(h, "keys/root.key", pub);
+
+	if (!rc && !hlx_pubkey_eq(pub, hlx_trust_root(h->trust)))
+		rc = hlx_err(HLX_ESTATE,
+			     "keys/root.key of '%s' is not the root of its trust chain",
+			     h->dir);
+	return rc;
+}
+
+int hlx_home_signing_key(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+			 int64_t now, struct hlx_seckey **out)
+{
+	struct hlx_pubkey pub;
+	struct hlx_buf pass;
+	char what[128];
+	int rc, enc;
+
+	*out = NULL;
+	rc = hlx_home_signing_pub(h, &pub);
+	if (!rc)
+		rc = hlx_trust_check(h->trust, &pub, now);
+	if (rc)
+		return hlx_err_wrap(rc, "cannot sign (run 'hlx key rotate' for a new signing key)");
+	hlx_buf_init_secure(&pass);
+	snprintf(what, sizeof(what), "the signing key of '%s'", h->org);
+	rc = load_key(h->dir, "keys/signing.key", what, getpass, ctx, &pass,
+		      &enc, out);
+	hlx_buf_free(&pass);
+	return rc;
+}
+
+/* Load the root key, then run fn with it. */
+static int with_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+		     struct hlx_buf *pass, int *enc, struct hlx_seckey **root)
+{
+	struct hlx_pubkey pub;
+	char what[128];
+	int rc = hlx_home_root_pub(h, &pub);
+
+	if (rc)
+		return rc;
+	snprintf(what, sizeof(what), "the root key of '%s'", h->org);
+	return load_key(h->dir, "keys/root.key", what, getpass, ctx, pass, enc,
+			root);
+}
+
+int hlx_home_rotate_signing(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+			    int64_t now, unsigned valid_days)
+{
+	struct hlx_seckey *root = NULL, *sign = NULL;
+	struct hlx_pubkey spub;
+	struct hlx_buf pass;
+	int rc, enc = 0;
+
+	if (valid_days == 0 || valid_days > 36500)
+		return hlx_err(HLX_EINVAL, "validity of %u days (1 to 36500)",
+			       valid_days);
+	hlx_buf_init_secure(&pass);
+	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
+	if (!rc)
+		rc = hlx_seckey_generate(&sign);
+	if (rc)
+		goto out;
+	hlx_seckey_public(sign, &spub);
+	/* new key file, then the chain that delegates it, then the rename */
+	rc = write_key(h->dir, "keys/signing.key.new", sign, &pass, enc);
+	if (!rc)
+		rc = hlx_trust_delegate(h->trust, root, &spub, now,
+					now + (int64_t)valid_days * 86400, now);
+	if (!rc)
+		rc = save_trust(h->dir, h->trust);
+	if (!rc)
+		rc = rename_in(h->dir, "keys/signing.key.new", "keys/signing.key");
+out:
+	hlx_seckey_free(root);
+	hlx_seckey_free(sign);
+	hlx_buf_free(&pass);
+	return rc;
+}
+
+int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+			 int64_t now)
+{
+	struct hlx_seckey *root = NULL, *nroot = NULL;
+	struct hlx_buf pass;
+	int rc, enc = 0;
+
+	hlx_buf_init_secure(&pass);
+	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
+	if (!rc)
+		rc = hlx_seckey_generate(&nroot);
+	if (!rc)
+		rc = write_key(h->dir, "keys/root.key.new", nroot, &pass, enc);
+	if (!rc)
+		rc = hlx_trust_rotate_root(h->trust, root, nroot, now);
+	if (!rc)
+		rc = save_trust(h->dir, h->trust);
+	if (!rc)
+		rc = rename_in(h->dir, "keys/root.key.new", "keys/root.key");
+	hlx_seckey_free(root);
+	hlx_seckey_free(nroot);
+	hlx_buf_free(&pass);
+	return rc;
+}
+
+int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
+		    hlx_pass_fn getpass, void *ctx, int64_t now)
+{
+	struct hlx_seckey *root = NULL;
+	struct hlx_buf pass;
+	int rc, enc = 0;
+
+	hlx_buf_init_secure(&pass);
+	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
+	if (!rc)
+		rc = hlx_trust_revoke(h->trust, root, key, now);
+	if (!rc)
+		rc = save_trust(h->dir, h->trust);
+	hlx_seckey_free(root);
+	hlx_buf_free(&pass);
+	return rc;
+}

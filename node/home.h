@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node home: the directory that holds one organisation's identity and,
+ * later, its lists, peers and state.
+ *
+ *   config.json      organisation name and the pinned first root key
+ *   trust.json       the signed trust chain (keys/trust.h), public
+ *   keys/root.key    root secret key (0600; keys/ is 0700)
+ *   keys/signing.key online signing secret key
+ *
+ * A key replacement writes "X.key.new" first, then the trust chain, then
+ * renames; hlx_home_open() finishes or drops a replacement a crash
+ * interrupted, so the keys and the chain always agree.
+ */
+#ifndef HLX_HOME_H
+#define HLX_HOME_H
+
+#include <stdint.h>
+
+#include "keys/key.h"
+#include "keys/trust.h"
+#include "protocol/buf.h"
+
+struct hlx_home;
+
+/* Returns a passphrase for what into pass (a secure buffer). */
+typedef int (*hlx_pass_fn)(void *ctx, const char *what, int confirm,
+			   struct hlx_buf *pass);
+
+/* Resolve the home directory: dir if given, else $HLX_HOME, else ~/.hlx.
+ * The result is malloc'd. */
+int hlx_home_resolve(const char *dir, char **out);
+
+/* Create a home for org at dir.  getpass is called once (with confirm) unless
+ * no_passphrase.  valid_days is the signing key's delegation window. */
+int hlx_home_create(const char *dir, const char *org, int no_passphrase,
+		    hlx_pass_fn getpass, void *ctx, int64_t now,
+		    unsigned valid_days);
+
+int hlx_home_open(const char *dir, struct hlx_home **out);
+void hlx_home_free(struct hlx_home *h);
+
+const char *hlx_home_dir(const struct hlx_home *h);
+const char *hlx_home_org(const struct hlx_home *h);
+const struct hlx_trust *hlx_home_trust(const struct hlx_home *h);
+const struct hlx_pubkey *hlx_home_pinned_root(const struct hlx_home *h);
+int hlx_home_signing_pub(const struct hlx_home *h, struct hlx_pubkey *pub);
+int hlx_home_root_pub(const struct hlx_home *h, struct hlx_pubkey *pub);
+
+/* Load the signing key, checking that the trust chain lets it sign at now.
+ * Caller frees *out with hlx_seckey_free. */
+int hlx_home_signing_key(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+			 int64_t now, struct hlx_seckey **out);
+
+/* Make a new signing key delegated for valid_days by the root. */
+int hlx_home_rotate_signing(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+			    int64_t now, unsigned valid_days);
+/* Make a new root key; the chain records it signed by old and new root. */
+int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+			 int64_t now);
+/* Revoke a delegated signing key for good. */
+int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
+		    hlx_pass_fn getpass, void *ctx, int64_t now);
+
+#endif

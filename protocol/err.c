@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char detail[512];
+
+static const char *const names[] = {
+	[HLX_ENOMEM - HLX_EFIRST] = "out of memory",
+	[HLX_EINVAL - HLX_EFIRST] = "invalid input",
+	[HLX_ETOOBIG - HLX_EFIRST] = "input too large",
+	[HLX_EIO - HLX_EFIRST] = "input/output error",
+	[HLX_ENOENT - HLX_EFIRST] = "not found",
+	[HLX_EEXIST - HLX_EFIRST] = "already exists",
+	[HLX_EPERM - HLX_EFIRST] = "unsafe permissions",
+	[HLX_EPASS - HLX_EFIRST] = "wrong passphrase or damaged key",
+	[HLX_EBADSIG - HLX_EFIRST] = "bad signature",
+	[HLX_EUNTRUSTED - HLX_EFIRST] = "signer not trusted",
+	[HLX_EREVOKED - HLX_EFIRST] = "key revoked",
+	[HLX_EEXPIRED - HLX_EFIRST] = "outside validity window",
+	[HLX_EUNSUPPORTED - HLX_EFIRST] = "unsupported",
+	[HLX_ECRYPTO - HLX_EFIRST] = "cryptographic failure",
+	[HLX_ESTORE - HLX_EFIRST] = "state store failure",
+	[HLX_EHISTORY - HLX_EFIRST] = "history repository failure",
+	[HLX_ENET - HLX_EFIRST] = "network transfer failed",
+	[HLX_EPOLICY - HLX_EFIRST] = "refused by policy",
+	[HLX_ESTATE - HLX_EFIRST] = "not possible in the current state",
+};
+
+const char *hlx_strerror(int code)
+{
+	if (code == HLX_OK)
+		return "success";
+	if (code >= HLX_EFIRST && code < HLX_ELAST && names[code - HLX_EFIRST])
+		return names[code - HLX_EFIRST];
+	return "unknown error";
+}
+
+int hlx_err(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int hlx_err_wrap(int code, const char *fmt, ...)
+{
+	char old[sizeof(detail)];
+	va_list ap;
+	int n;
+
+	memcpy(old, detail, sizeof(old));
+	va_start(ap, fmt);
+	n = vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n + 2 < sizeof(detail) && old[0]) {
+		size_t room = sizeof(detail) - (size_t)n - 2;
+		size_t ol = strnlen(old, room - 1);
+
+		memcpy(detail + n, ": ", 2);
+		memcpy(detail + n + 2, old, ol);
+		detail[(size_t)n + 2 + ol] = '\0';
+	}
+	return code;
+}
+
+const char *hlx_err_detail(void)
+{
+	return detail;
+}
+
+void hlx_err_clear(void)
+{
+	detail[0] = '\0';
+}
