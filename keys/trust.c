@@ -29,6 +29,7 @@ struct hlx_trust {
 	/* every root key the chain has had, to find the pinned one */
 	struct hlx_pubkey *roots;
 	size_t nroots;
+	int64_t last_time; /* of the last statement */
 };
 
 int hlx_org_validate(const char *org)
@@ -201,7 +202,7 @@ static int apply(struct hlx_trust *t, const char *body, size_t blen,
 					       "valid_after", "valid_before",
 					       "time", NULL };
 	static const char *const revoke_f[] = { "type", "seq", "prev", "key",
-						"time", NULL };
+						"since", "time", NULL };
 	json_error_t jerr;
 	json_t *o = NULL;
 	char *canon = NULL, prevhex[65], f[HLX_FPR_LEN];
@@ -209,7 +210,7 @@ static int apply(struct hlx_trust *t, const char *body, size_t blen,
 	size_t tl, pl, ol;
 	struct hlx_pubkey key;
 	struct hlx_trust_key *tk;
-	int64_t seq, va = 0, vb = 0, when;
+	int64_t seq, va = 0, vb = 0, when, since = 0;
 	struct statement s = { 0 };
 	int rc, kind = -1;
 
@@ -330,6 +331,16 @@ static int apply(struct hlx_trust *t, const char *body, size_t blen,
 		}
 		/* fall through */
 	case 2:
+		if (kind == 2) {
+			rc = get_time(o, "since", &since);
+			if (rc)
+				goto out;
+			if (since > when) {
+				rc = hlx_err(HLX_EINVAL,
+					     "revocation from a time after the statement");
+				goto out;
+			}
+		}
 		if (kind == 2 && !((tk = find_key(t, &key)) && !tk->revoked)) {
 			rc = hlx_err(HLX_EINVAL,
 				     "revocation of %s, which is not a delegated, unrevoked key",
@@ -373,6 +384,7 @@ static int apply(struct hlx_trust *t, const char *body, size_t blen,
 	}
 	t->st[t->nst++] = s;
 	crypto_hash_sha256(t->head, (const uint8_t *)body, blen);
+	t->last_time = when;
 	switch (kind) {
 	case 0:
 		if (t->nroots == 0)
@@ -386,9 +398,12 @@ static int apply(struct hlx_trust *t, const char *body, size_t blen,
 		tk->valid_after = va;
 		tk->valid_before = vb;
 		tk->revoked = 0;
+		tk->revoked_since = 0;
 		break;
 	case 2:
-		find_key(t, &key)->revoked = 1;
+		tk = find_key(t, &key);
+		tk->revoked = 1;
+		tk->revoked_since = since;
 		break;
 	}
 out:
@@ -637,9 +652,20 @@ int hlx_trust_delegate(struct hlx_trust *t, const struct hlx_seckey *root,
 }
 
 int hlx_trust_revoke(struct hlx_trust *t, const struct hlx_seckey *root,
-		     const struct hlx_pubkey *key, int64_t now)
+		     const struct hlx_pubkey *key, int64_t since, int64_t now)
 {
-	return append(t, stmt("revoke", key, now), &root, 1);
+	json_t *o = stmt("revoke", key, now);
+
+	if (o && !set_time(o, "since", since)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return append(t, o, &root, 1);
+}
+
+int64_t hlx_trust_last_time(const struct hlx_trust *t)
+{
+	return t->last_time;
 }
 
 int hlx_trust_rotate_root(struct hlx_trust *t, const struct hlx_seckey *old_root,
@@ -668,9 +694,11 @@ int hlx_trust_check(const struct hlx_trust *t, const struct hlx_pubkey *key,
 		return hlx_err(HLX_EUNTRUSTED,
 			       "key %s is not delegated by the root of '%s'",
 			       fpr(key, f), t->org);
-	if (k->revoked)
-		return hlx_err(HLX_EREVOKED, "key %s of '%s' has been revoked",
-			       fpr(key, f), t->org);
+	if (k->revoked && when >= k->revoked_since) {
+		hlx_time_format(k->revoked_since, b);
+		return hlx_err(HLX_EREVOKED, "key %s of '%s' has been revoked (from %s)",
+			       fpr(key, f), t->org, b);
+	}
 	if (when < k->valid_after || when >= k->valid_before) {
 		hlx_time_format(when, ts);
 		hlx_time_format(when < k->valid_after ? k->valid_after :
@@ -703,6 +731,17 @@ void hlx_trust_head(const struct hlx_trust *t, uint8_t hash[32])
 	memcpy(hash, t->head, 32);
 }
 
+int hlx_trust_head_at(const struct hlx_trust *t, uint64_t len,
+		      uint8_t hash[32])
+{
+	if (len == 0 || len > t->nst)
+		return hlx_err(HLX_EINVAL, "the trust chain has no statement %llu",
+			       (unsigned long long)len);
+	crypto_hash_sha256(hash, (const uint8_t *)t->st[len - 1].body,
+			   strlen(t->st[len - 1].body));
+	return HLX_OK;
+}
+
 size_t hlx_trust_nkeys(const struct hlx_trust *t)
 {
 	return t->nkeys;
@@ -719,7 +758,8 @@ const struct hlx_trust_key *hlx_trust_current(const struct hlx_trust *t,
 	for (size_t i = t->nkeys; i-- > 0;) {
 		const struct hlx_trust_key *k = &t->keys[i];
 
-		if (!k->revoked && now >= k->valid_after && now < k->valid_before)
+		if ((!k->revoked || now < k->revoked_since) &&
+		    now >= k->valid_after && now < k->valid_before)
 			return k;
 	}
 	return NULL;

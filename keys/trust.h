@@ -9,7 +9,8 @@
  *             ones rotate the root and are signed by the old and the new
  *             root (TUF's N to N+1 rule);
  *   delegate  the root delegates a signing key for a validity window;
- *   revoke    the root revokes a delegated signing key for good.
+ *   revoke    the root revokes a delegated signing key for good, from a
+ *             given time on (what it signed before stays valid).
  *
  * Each body carries its sequence number and the SHA-256 of the previous
  * body, so the chain can only grow at its end.  hlx_trust_load() verifies a
@@ -50,8 +51,9 @@ void hlx_trust_free(struct hlx_trust *t);
 /* Append the canonical serialisation (JSON, ends with a newline). */
 int hlx_trust_serialize(const struct hlx_trust *t, struct hlx_buf *out);
 
-/* May key sign something made at time when?  HLX_OK, HLX_EREVOKED,
- * HLX_EEXPIRED (outside its window) or HLX_EUNTRUSTED (never delegated). */
+/* May key sign something made at time when?  HLX_OK, HLX_EREVOKED (revoked
+ * at or before when), HLX_EEXPIRED (outside its window) or HLX_EUNTRUSTED
+ * (never delegated). */
 int hlx_trust_check(const struct hlx_trust *t, const struct hlx_pubkey *key,
 		    int64_t when);
 
@@ -61,12 +63,18 @@ const struct hlx_pubkey *hlx_trust_root(const struct hlx_trust *t);
 uint64_t hlx_trust_length(const struct hlx_trust *t);
 void hlx_trust_head(const struct hlx_trust *t, uint8_t hash[32]);
 
+/* The SHA-256 of statement number len (1-based): the head the chain had
+ * when it was len statements long.  HLX_EINVAL if len is out of range. */
+int hlx_trust_head_at(const struct hlx_trust *t, uint64_t len,
+		      uint8_t hash[32]);
+
 /* Delegated keys, in order of delegation (revoked ones included). */
 struct hlx_trust_key {
 	struct hlx_pubkey key;
 	int64_t valid_after;  /* inclusive */
 	int64_t valid_before; /* exclusive */
 	int revoked;
+	int64_t revoked_since; /* with revoked: invalid for times >= this */
 };
 size_t hlx_trust_nkeys(const struct hlx_trust *t);
 const struct hlx_trust_key *hlx_trust_key(const struct hlx_trust *t, size_t i);
@@ -78,8 +86,12 @@ const struct hlx_trust_key *hlx_trust_current(const struct hlx_trust *t,
 int hlx_trust_delegate(struct hlx_trust *t, const struct hlx_seckey *root,
 		       const struct hlx_pubkey *key, int64_t valid_after,
 		       int64_t valid_before, int64_t now);
+/* Revoke key for everything made at or after since (<= now). */
 int hlx_trust_revoke(struct hlx_trust *t, const struct hlx_seckey *root,
-		     const struct hlx_pubkey *key, int64_t now);
+		     const struct hlx_pubkey *key, int64_t since, int64_t now);
+/* The time of the last statement: anything that names this chain must be
+ * made after it. */
+int64_t hlx_trust_last_time(const struct hlx_trust *t);
 int hlx_trust_rotate_root(struct hlx_trust *t, const struct hlx_seckey *old_root,
 			  const struct hlx_seckey *new_root, int64_t now);
 

@@ -263,7 +263,7 @@ int cli_getopt(struct hlx_cli *cli, int argc, char **argv,
 	for (; extra && extra[n - 2].name && n < 15; n++)
 		opts[n] = extra[n - 2];
 	opts[n] = (struct option){ 0 };
-	optind = 1;
+	optind = 0; /* GNU getopt: a full reset, ordering mode included */
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (c == 'h') {
 			cli_help(cli->cmd);

@@ -114,10 +114,13 @@ static int key_allowed_signers(struct hlx_home *h)
 	for (size_t i = 0; !rc && i < hlx_trust_nkeys(t); i++) {
 		const struct hlx_trust_key *k = hlx_trust_key(t, i);
 
-		if (!k->revoked)
+		/* a revoked key's window ends where the revocation starts */
+		int64_t vb = k->revoked && k->revoked_since < k->valid_before ?
+			     k->revoked_since : k->valid_before;
+
+		if (vb > k->valid_after)
 			rc = hlx_allowed_format_line(hlx_home_org(h), &k->key,
-						     k->valid_after,
-						     k->valid_before, &b);
+						     k->valid_after, vb, &b);
 	}
 	if (!rc)
 		fputs((const char *)(b.data ? b.data : (uint8_t *)""), stdout);
@@ -136,7 +139,8 @@ static int key_ls(struct hlx_cli *cli, struct hlx_home *h)
 	printf("root     %s  %s\n", f, hlx_home_org(h));
 	for (size_t i = 0; i < hlx_trust_nkeys(t); i++) {
 		const struct hlx_trust_key *k = hlx_trust_key(t, i);
-		const char *state = k->revoked ? "revoked" :
+		const char *state = k->revoked && cli->now >= k->revoked_since ?
+				    "revoked" :
 				    cli->now < k->valid_after ? "not-yet-valid" :
 				    cli->now >= k->valid_before ? "expired" :
 				    "valid";
@@ -179,9 +183,11 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 		{ "root", no_argument, NULL, 'r' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "valid-days", required_argument, NULL, 'd' },
+		{ "since", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	int64_t since = cli->now;
 	struct hlx_home *h = NULL;
 	struct hlx_pubkey k, cur;
 	const char *sub;
@@ -200,7 +206,7 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 	sub = argv[optind];
 	argc -= optind;
 	argv += optind;
-	optind = 1;
+	optind = 0; /* GNU getopt: a full reset, ordering mode included */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': root = 1; break;
@@ -208,6 +214,12 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 		case 'd':
 			if (parse_days(optarg, &days))
 				return cli_usage(cli->cmd, "%s", hlx_err_detail());
+			break;
+		case 's':
+			if (hlx_time_parse(optarg, strlen(optarg), &since) ||
+			    since > cli->now)
+				return cli_usage(cli->cmd,
+						 "--since: an RFC 3339 time, not in the future");
 			break;
 		case 'h': return cli_help(cli->cmd);
 		default: return cli_usage(cli->cmd, "unknown option");
@@ -247,14 +259,14 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 	} else {
 		rc = resolve_key(hlx_home_trust(h), argv[optind], &k);
 		if (!rc)
-			rc = hlx_home_revoke(h, &k, getpass_cb, cli, cli->now);
+			rc = hlx_home_revoke(h, &k, since, getpass_cb, cli, cli->now);
 		if (rc) {
 			ret = cli_fail(rc, "cannot revoke '%s'", argv[optind]);
 		} else {
 			hlx_sshkey_fingerprint(&k, f);
 			fprintf(stderr, "hlx: revoked %s\n", f);
 			if (hlx_home_signing_pub(h, &cur) == HLX_OK &&
-			    hlx_pubkey_eq(&cur, &k))
+			    hlx_pubkey_eq(&cur, &k) && since <= cli->now)
 				cli_warn("the current signing key is revoked: "
 					 "run 'hlx key rotate' before signing again");
 		}

@@ -545,7 +545,7 @@ int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 }
 
 int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
-		    hlx_pass_fn getpass, void *ctx, int64_t now)
+		    int64_t since, hlx_pass_fn getpass, void *ctx, int64_t now)
 {
 	struct hlx_seckey *root = NULL;
 	struct hlx_buf pass;
@@ -554,7 +554,7 @@ int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
 	hlx_buf_init_secure(&pass);
 	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
 	if (!rc)
-		rc = hlx_trust_revoke(h->trust, root, key, now);
+		rc = hlx_trust_revoke(h->trust, root, key, since, now);
 	if (!rc)
 		rc = save_trust(h->dir, h->trust);
 	hlx_seckey_free(root);

@@ -58,8 +58,8 @@ int hlx_home_rotate_signing(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 /* Make a new root key; the chain records it signed by old and new root. */
 int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 			 int64_t now);
-/* Revoke a delegated signing key for good. */
+/* Revoke a delegated signing key for everything made from since on. */
 int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
-		    hlx_pass_fn getpass, void *ctx, int64_t now);
+		    int64_t since, hlx_pass_fn getpass, void *ctx, int64_t now);
 
 #endif

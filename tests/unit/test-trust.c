@@ -85,12 +85,19 @@ static void test_basic(void)
 	      "chain refused against another pinned root");
 	ok(l == NULL, "nothing returned on failure");
 
-	is_rc(hlx_trust_revoke(t, root, &psign1, T0 + DAY), HLX_OK, "revoke");
+	is_rc(hlx_trust_revoke(t, root, &psign1, T0 + 2 * DAY, T0 + DAY), HLX_EINVAL,
+	      "revocation from after the statement refused");
+	is_rc(hlx_trust_revoke(t, root, &psign1, T0 + DAY, T0 + DAY), HLX_OK, "revoke");
 	is_rc(hlx_trust_check(t, &psign1, T0 + 2 * DAY), HLX_EREVOKED,
 	      "revoked key refused inside its window");
-	is_rc(hlx_trust_revoke(t, root, &psign1, T0 + DAY), HLX_EINVAL,
+	is_rc(hlx_trust_check(t, &psign1, T0 + DAY), HLX_EREVOKED,
+	      "revoked from the revocation time on (inclusive)");
+	is_rc(hlx_trust_check(t, &psign1, T0 + DAY - 1), HLX_OK,
+	      "what it signed before the revocation stays valid");
+	ok(hlx_trust_last_time(t) == T0 + DAY, "last statement time");
+	is_rc(hlx_trust_revoke(t, root, &psign1, T0 + DAY, T0 + DAY), HLX_EINVAL,
 	      "revoking twice refused");
-	is_rc(hlx_trust_revoke(t, root, &pstranger, T0 + DAY), HLX_EINVAL,
+	is_rc(hlx_trust_revoke(t, root, &pstranger, T0 + DAY, T0 + DAY), HLX_EINVAL,
 	      "revoking an unknown key refused");
 	is_rc(hlx_trust_delegate(t, root, &psign1, T0, T0 + DAY, T0), HLX_EINVAL,
 	      "a revoked key cannot be delegated again");
@@ -141,7 +148,7 @@ static void test_forgeries(void)
 
 	hlx_trust_create("uk-test", root, T0, &t);
 	hlx_trust_delegate(t, root, &psign1, T0, T0 + DAY, T0);
-	hlx_trust_revoke(t, root, &psign1, T0);
+	hlx_trust_revoke(t, root, &psign1, T0, T0);
 	hlx_trust_serialize(t, &b);
 	is_rc(load_text((char *)b.data, &proot), HLX_OK, "genuine chain loads");
 
