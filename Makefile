@@ -30,7 +30,7 @@ PKGS := $(foreach m,$(PKG_MAP),$(firstword $(subst :, ,$(m))))
 DEBS := make gcc clang libclang-rt-14-dev pkg-config \
 	$(foreach m,$(PKG_MAP),$(lastword $(subst :, ,$(m)))) \
 	lmdb-utils openssh-client git nginx-light openssl curl sqlite3 \
-	procps man-db
+	procps man-db python3
 
 ifeq ($(V),1)
 Q :=

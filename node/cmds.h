@@ -9,5 +9,27 @@ int cmd_init(struct hlx_cli *cli, int argc, char **argv);
 int cmd_key(struct hlx_cli *cli, int argc, char **argv);
 int cmd_sign(struct hlx_cli *cli, int argc, char **argv);
 int cmd_verify(struct hlx_cli *cli, int argc, char **argv);
+int cmd_list(struct hlx_cli *cli, int argc, char **argv);
+int cmd_add(struct hlx_cli *cli, int argc, char **argv);
+int cmd_retract(struct hlx_cli *cli, int argc, char **argv);
+int cmd_import(struct hlx_cli *cli, int argc, char **argv);
+int cmd_export(struct hlx_cli *cli, int argc, char **argv);
+int cmd_log(struct hlx_cli *cli, int argc, char **argv);
+int cmd_show(struct hlx_cli *cli, int argc, char **argv);
+int cmd_diff(struct hlx_cli *cli, int argc, char **argv);
+int cmd_lookup(struct hlx_cli *cli, int argc, char **argv);
+int cmd_fsck(struct hlx_cli *cli, int argc, char **argv);
+int cmd_reindex(struct hlx_cli *cli, int argc, char **argv);
+
+int cmd_peer(struct hlx_cli *cli, int argc, char **argv);
+int cmd_subscribe(struct hlx_cli *cli, int argc, char **argv);
+int cmd_unsubscribe(struct hlx_cli *cli, int argc, char **argv);
+int cmd_publish(struct hlx_cli *cli, int argc, char **argv);
+int cmd_sync(struct hlx_cli *cli, int argc, char **argv);
+int cmd_run(struct hlx_cli *cli, int argc, char **argv);
+int cmd_status(struct hlx_cli *cli, int argc, char **argv);
+
+/* The status log is the list "status" (PEER/status for a peer's). */
+int hlx_is_status_list(const char *name);
 
 #endif

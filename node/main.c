@@ -37,6 +37,63 @@ static const struct hlx_cmd commands[] = {
 	  "that its signer is the key given, an allowed signer for PRINCIPAL, or a\n"
 	  "key delegated (and not revoked) by a trust chain from a pinned root,\n"
 	  "at time T (RFC 3339, default now)." },
+	{ "list", cmd_list, "create NAME | ls | repo NAME",
+	  "Create a list owned by this node's organisation, list the lists with\n"
+	  "their versions, or print the path of a list's git repository." },
+	{ "add", cmd_add,
+	  "LIST TYPE:HASH... [--category C] [--tag T]... [--first-seen T] [--confidence N]",
+	  "Add hashes (or replace their metadata) in one new signed version." },
+	{ "retract", cmd_retract,
+	  "LIST TYPE:HASH... [--reason false-positive|duplicate|legal|expired|other]",
+	  "Withdraw hashes from the list in one new signed version; the history\n"
+	  "keeps them." },
+	{ "import", cmd_import, "LIST FILE|- [--format csv|jsonl] [--skip-invalid]",
+	  "Bulk add from CSV (header required; columns hash, category, first_seen,\n"
+	  "confidence, tags with tags separated by ';') or JSON Lines, as one\n"
+	  "version.  An invalid row stops the import and nothing is committed,\n"
+	  "unless --skip-invalid.  Duplicates are merged." },
+	{ "export", cmd_export, "LIST [--version V] [--format csv|jsonl]",
+	  "Write a version of the list (default the current) to standard output." },
+	{ "log", cmd_log, "LIST", "The versions of a list, newest first." },
+	{ "show", cmd_show, "LIST [--version V]",
+	  "A version's commit, time, size, summary and signature." },
+	{ "diff", cmd_diff, "LIST V1 V2",
+	  "Entries removed (-) and added (+) between two versions." },
+	{ "lookup", cmd_lookup, "[--json] TYPE:HASH...|-",
+	  "For each hash (or each line of standard input), the lists and versions\n"
+	  "that hold it, with its metadata.  Exit 1 when nothing matched." },
+	{ "fsck", cmd_fsck, "[LIST...]",
+	  "Verify every version's signature against the trust chain, the shape of\n"
+	  "the history, and that the state matches it." },
+	{ "reindex", cmd_reindex, "[LIST...]",
+	  "Rebuild the state of lists from their history." },
+	{ "peer", cmd_peer,
+	  "add NAME --url URL --key KEY [--ca FILE] | ls | rm NAME | status",
+	  "Pin a peer's root key (exchanged out of band) with the URL where its\n"
+	  "publish directory is served (https:// or file://); list or remove\n"
+	  "peers; show, for each peer and list, the version held, the peer's\n"
+	  "version, when it last synced and the last error." },
+	{ "subscribe", cmd_subscribe, "PEER LIST",
+	  "Pull LIST (or 'status', its removal-status log) from PEER." },
+	{ "unsubscribe", cmd_unsubscribe, "PEER LIST", "Stop pulling LIST from PEER." },
+	{ "publish", cmd_publish, "[--to DIR] [--expires-days N]",
+	  "Write the feeds of this node's lists (signed heads valid N days, default\n"
+	  "7, and one git pack per version) into DIR (default publish/ in the\n"
+	  "node home), for any static web server to serve." },
+	{ "sync", cmd_sync, "[PEER]",
+	  "One pull round: fetch, verify and apply the subscribed lists of every\n"
+	  "peer (or of PEER).  Exit 1 if any failed." },
+	{ "run", cmd_run, "[--interval SECONDS] [--to DIR] [--expires-days N]",
+	  "Run the node: publish on change and re-sign heads before they expire,\n"
+	  "poll every peer each interval (default 60 s) with jitter and\n"
+	  "exponential backoff on failure; one log line per event; stops on\n"
+	  "SIGTERM." },
+	{ "status", cmd_status,
+	  "set ITEM --state STATE [--country CC] [--reported T] | ls | show ITEM",
+	  "Record the removal status of an item (reported, notice-sent, removed,\n"
+	  "reappeared, withdrawn; ISO country of the host) in this node's signed\n"
+	  "status log; list it; show what every organisation published about an\n"
+	  "item." },
 };
 
 static void usage(FILE *f)

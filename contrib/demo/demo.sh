@@ -67,4 +67,29 @@ if hlx verify -n file --trust a-trust.json --root a-root.pub -s hashes.txt.sig h
 	echo "demo: foreign key accepted" >&2; exit 1
 fi
 
+step "Hotline A keeps a signed, versioned hash list"
+{
+	echo "hash,category,confidence,tags"
+	for i in 1 2 3 4 5 6; do
+		printf 'md5:%s,csam-a,%d,demo\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" $((80 + i))
+	done
+	printf 'pdq:%s,csam-b,70,demo\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+} >bulk.csv
+run hlx --home hotline-a list create hotline-a-main
+run hlx --home hotline-a import hotline-a-main bulk.csv
+one=$(sed -n 2p bulk.csv | cut -d, -f1)
+run hlx --home hotline-a lookup "$one"
+run hlx --home hotline-a retract hotline-a-main "$one" --reason false-positive
+printf '$ hlx lookup %s   (retracted: no match, exit 1)\n' "$one"
+if hlx --home hotline-a lookup "$one"; then echo "demo: retracted hash still found" >&2; exit 1; fi
+run hlx --home hotline-a log hotline-a-main
+run hlx --home hotline-a diff hotline-a-main 1 2
+
+step "An auditor verifies every version with stock git"
+hlx --home hotline-a key allowed-signers >allowed
+repo=$(hlx --home hotline-a list repo hotline-a-main)
+printf '$ git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=allowed log --show-signature\n'
+git -C "$repo" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$demo/allowed" log --show-signature | grep -E '^(commit|Good|    hlx)'
+run hlx --home hotline-a fsck
+
 printf '\nDemo finished; its files are in %s\n' "$demo"

@@ -1,0 +1,953 @@
+/* SPDX-License-Identifier: MIT */
+/* hlx import, export, log, show, diff, lookup, fsck, reindex. */
+#include "node/cmds.h"
+#include "node/lists.h"
+#include "keys/sshkey.h"
+#include "keys/sshsig.h"
+#include "protocol/err.h"
+#include "protocol/rtime.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_IN (256 * 1024)
+
+static int getpass_cb(void *ctx, const char *what, int confirm,
+		      struct hlx_buf *pass)
+{
+	return cli_passphrase(ctx, what, confirm, pass);
+}
+
+static int open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
+{
+	int rc = hlx_node_open(cli->home, lock, n);
+
+	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
+}
+
+/* ---- import ------------------------------------------------------------- */
+
+enum { F_AUTO, F_CSV, F_JSONL };
+enum { COL_HASH, COL_CATEGORY, COL_FIRST_SEEN, COL_CONFIDENCE, COL_TAGS,
+       COL_N };
+static const char *const colnames[COL_N] = { "hash", "category", "first_seen",
+					     "confidence", "tags" };
+
+struct import_opts {
+	int format, skip_invalid;
+};
+
+static int import_opt(void *ctx, int c, const char *arg)
+{
+	struct import_opts *o = ctx;
+
+	if (c == 'F') {
+		if (!strcmp(arg, "csv"))
+			o->format = F_CSV;
+		else if (!strcmp(arg, "jsonl"))
+			o->format = F_JSONL;
+		else
+			return 1;
+		return 0;
+	}
+	if (c == 'S') {
+		o->skip_invalid = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Split a CSV record into at most max fields (RFC 4180 quotes allowed).
+ * Fields are rewritten in place and NUL-terminated. */
+static int csv_split(char *s, char **f, int max, int *nf)
+{
+	char *w = s;
+	int n = 0;
+
+	for (;;) {
+		if (n == max)
+			return hlx_err(HLX_EINVAL, "more than %d fields", max);
+		f[n++] = w;
+		if (*s == '"') {
+			s++;
+			for (;;) {
+				if (!*s)
+					return hlx_err(HLX_EINVAL, "unterminated quote");
+				if (*s == '"' && s[1] == '"') {
+					*w++ = '"';
+					s += 2;
+				} else if (*s == '"') {
+					s++;
+					break;
+				} else {
+					*w++ = *s++;
+				}
+			}
+			if (*s && *s != ',')
+				return hlx_err(HLX_EINVAL, "text after a closing quote");
+		} else {
+			while (*s && *s != ',')
+				*w++ = *s++;
+		}
+		if (!*s) {
+			*w = '\0';
+			break;
+		}
+		*w++ = '\0';
+		s++;
+	}
+	*nf = n;
+	return HLX_OK;
+}
+
+static int parse_csv_row(char *line, const int *cols, int ncols,
+			 struct hlx_entry *e)
+{
+	char *f[COL_N + 1];
+	int nf, rc;
+
+	rc = csv_split(line, f, COL_N + 1, &nf);
+	if (rc)
+		return rc;
+	if (nf != ncols)
+		return hlx_err(HLX_EINVAL, "%d fields, the header has %d", nf, ncols);
+	hlx_entry_init(e);
+	for (int i = 0; i < nf && !rc; i++) {
+		const char *v = f[i];
+		size_t vl = strlen(v);
+
+		if (vl == 0 && cols[i] != COL_HASH)
+			continue;
+		switch (cols[i]) {
+		case COL_HASH:
+			rc = hlx_hash_parse(v, vl, &e->hash);
+			break;
+		case COL_CATEGORY:
+			rc = hlx_entry_token_check(v, vl, "category");
+			if (!rc)
+				memcpy(e->category, v, vl + 1);
+			break;
+		case COL_FIRST_SEEN:
+			rc = hlx_time_parse(v, vl, &e->first_seen);
+			break;
+		case COL_CONFIDENCE: {
+			char *end;
+			long c = strtol(v, &end, 10);
+
+			if (!isdigit((unsigned char)v[0]) || *end || c > 100)
+				rc = hlx_err(HLX_EINVAL,
+					     "confidence '%.20s': want 0 to 100", v);
+			e->confidence = (int)c;
+			break;
+		}
+		case COL_TAGS:
+			for (const char *p = v; !rc && *p;) {
+				const char *q = strchr(p, ';');
+				size_t tl = q ? (size_t)(q - p) : strlen(p);
+
+				rc = hlx_entry_add_tag(e, p, tl);
+				p += tl + (q ? 1 : 0);
+				if (q && !*p)
+					rc = hlx_err(HLX_EINVAL, "empty tag");
+			}
+			break;
+		}
+	}
+	return rc;
+}
+
+static int parse_header(char *line, int *cols, int *ncols)
+{
+	char *f[COL_N + 1];
+	int nf, rc, seen = 0, have_hash = 0;
+
+	rc = csv_split(line, f, COL_N + 1, &nf);
+	if (rc)
+		return hlx_err_wrap(rc, "header");
+	for (int i = 0; i < nf; i++) {
+		int c;
+
+		for (c = 0; c < COL_N; c++)
+			if (strcmp(f[i], colnames[c]) == 0)
+				break;
+		if (c == COL_N)
+			return hlx_err(HLX_EINVAL,
+				       "header: unknown column '%.40s' (columns: hash, category, first_seen, confidence, tags)",
+				       f[i]);
+		if (seen & (1 << c))
+			return hlx_err(HLX_EINVAL, "header: column '%s' twice",
+				       colnames[c]);
+		seen |= 1 << c;
+		have_hash |= c == COL_HASH;
+		cols[i] = c;
+	}
+	if (!have_hash)
+		return hlx_err(HLX_EINVAL, "header: no 'hash' column");
+	*ncols = nf;
+	return HLX_OK;
+}
+
+int cmd_import(struct hlx_cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "skip-invalid", no_argument, NULL, 'S' },
+		{ 0 }
+	};
+	struct import_opts o = { F_AUTO, 0 };
+	struct hlx_changeset *cs = NULL;
+	struct hlx_node *n = NULL;
+	struct hlx_entry *e = NULL;
+	const char *list, *path;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, skipped = 0, rows = 0;
+	ssize_t len;
+	int cols[COL_N + 1], ncols = 0, header = 0, progress, ret, rc;
+	FILE *in = NULL;
+
+	ret = cli_getopt(cli, argc, argv, "h", extra, import_opt, &o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (argc - optind != 2)
+		return cli_usage(cli->cmd, "a LIST and a FILE (or -)");
+	list = argv[optind];
+	path = argv[optind + 1];
+	if (o.format == F_AUTO) {
+		size_t pl = strlen(path);
+
+		if (pl > 4 && !strcmp(path + pl - 4, ".csv"))
+			o.format = F_CSV;
+		else if ((pl > 6 && !strcmp(path + pl - 6, ".jsonl")) ||
+			 (pl > 7 && !strcmp(path + pl - 7, ".ndjson")))
+			o.format = F_JSONL;
+	}
+	/* Check the list before reading a large input. */
+	ret = open_node(cli, 1, &n);
+	if (ret)
+		return ret;
+	{
+		struct hlx_list_rec rec;
+
+		rc = hlx_list_get(n, list, &rec);
+		if (rc) {
+			ret = cli_fail(rc, "cannot import into list '%s'", list);
+			goto out;
+		}
+	}
+	in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!in) {
+		ret = cli_fail(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
+			       "cannot open '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	e = malloc(sizeof(*e));
+	if (!e || hlx_changeset_new(&cs)) {
+		ret = cli_fail(HLX_ENOMEM, "out of memory");
+		goto out;
+	}
+	progress = isatty(STDERR_FILENO);
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		lineno++;
+		if (len > LINE_MAX_IN) {
+			rc = hlx_err(HLX_ETOOBIG, "line longer than %d bytes",
+				     LINE_MAX_IN);
+			goto bad;
+		}
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if ((size_t)len != strlen(line)) {
+			rc = hlx_err(HLX_EINVAL, "NUL byte in the line");
+			goto bad;
+		}
+		if (len == 0)
+			continue;
+		if (o.format == F_AUTO)
+			o.format = line[0] == '{' ? F_JSONL : F_CSV;
+		if (o.format == F_CSV && !header) {
+			rc = parse_header(line, cols, &ncols);
+			if (rc) {
+				ret = cli_fail(rc, "cannot import '%s' line %zu",
+					       path, lineno);
+				goto out;
+			}
+			header = 1;
+			continue;
+		}
+		rows++;
+		if (o.format == F_CSV)
+			rc = parse_csv_row(line, cols, ncols, e);
+		else
+			rc = hlx_entry_from_json(line, (size_t)len, e);
+		if (!rc)
+			rc = hlx_changeset_put(cs, e);
+		if (rc) {
+bad:
+			if (!o.skip_invalid || rc == HLX_ENOMEM) {
+				ret = cli_fail(rc, "cannot import '%s' line %zu",
+					       path, lineno);
+				fprintf(stderr, "hlx: nothing was imported (use --skip-invalid to import the valid rows)\n");
+				goto out;
+			}
+			fprintf(stderr, "hlx: skipped '%s' line %zu: %s\n", path,
+				lineno, hlx_err_detail());
+			skipped++;
+		}
+		if (progress && (lineno & 0xffff) == 0)
+			fprintf(stderr, "\rhlx: import: %zu lines read", lineno);
+	}
+	if (ferror(in)) {
+		ret = cli_fail(HLX_EIO, "cannot read '%s'", path);
+		goto out;
+	}
+	if (progress && lineno > 0xffff)
+		fprintf(stderr, "\rhlx: import: %zu lines read, writing the version\n",
+			lineno);
+	if (o.format == F_CSV && !header) {
+		ret = cli_fail(HLX_EINVAL, "cannot import '%s'", path);
+		fprintf(stderr, "hlx: a CSV file needs a header line\n");
+		goto out;
+	}
+	ret = 0;
+	{
+		struct hlx_apply_result r;
+		char summary[64];
+
+		snprintf(summary, sizeof(summary), "import of %zu rows", rows - skipped);
+		rc = hlx_list_apply(n, list, cs, summary, getpass_cb, cli,
+				    cli->now, &r);
+		if (rc) {
+			ret = cli_fail(rc, "cannot import into list '%s'", list);
+			goto out;
+		}
+		fprintf(stderr, "hlx: read %zu rows, %zu skipped\n", rows, skipped);
+		if (!r.changed)
+			fprintf(stderr, "hlx: list '%s' unchanged at version %" PRIu64
+				" (%" PRIu64 " entries)\n", list, r.version, r.count);
+		else
+			fprintf(stderr, "hlx: list '%s' version %" PRIu64 ": %" PRIu64
+				" added, %" PRIu64 " updated, %" PRIu64 " unchanged, %" PRIu64
+				" duplicates merged; %" PRIu64 " entries\n", list,
+				r.version, r.added, r.updated, r.unchanged, r.merged,
+				r.count);
+	}
+out:
+	if (in && in != stdin)
+		fclose(in);
+	free(line);
+	free(e);
+	hlx_changeset_free(cs);
+	hlx_node_free(n);
+	return ret;
+}
+
+/* ---- reading versions --------------------------------------------------- */
+
+/* The commit of --version V, or of the head. */
+static int pick_version(struct hlx_hist *h, const char *v,
+			struct hlx_hist_version *out)
+{
+	char head[41];
+	char *end;
+	unsigned long long num;
+	int rc;
+
+	if (!v) {
+		rc = hlx_hist_head(h, head);
+		if (rc == HLX_ENOENT)
+			return hlx_err(HLX_ENOENT, "the list has no version yet");
+		return rc ? rc : hlx_hist_read_version(h, head, out);
+	}
+	num = strtoull(v, &end, 10);
+	if (!isdigit((unsigned char)v[0]) || *end || num == 0)
+		return hlx_err(HLX_EINVAL, "version '%.20s': want a number from 1",
+			       v);
+	return hlx_hist_find_version(h, num, out);
+}
+
+struct export_ctx {
+	int jsonl;
+	struct hlx_entry *e;
+	struct hlx_buf out;
+	uint64_t n;
+};
+
+static int flush_out(struct hlx_buf *b, int force)
+{
+	if (b->len >= (1 << 16) || (force && b->len)) {
+		if (fwrite(b->data, 1, b->len, stdout) != b->len)
+			return hlx_err(HLX_EIO, "cannot write standard output: %s",
+				       strerror(errno));
+		hlx_buf_reset(b);
+	}
+	return HLX_OK;
+}
+
+static int export_line(void *ctx, const char *line, size_t len)
+{
+	struct export_ctx *c = ctx;
+	int rc;
+
+	c->n++;
+	if (c->jsonl) {
+		rc = hlx_entry_decode(line, len, c->e);
+		if (!rc)
+			rc = hlx_entry_to_json(c->e, &c->out);
+		if (!rc)
+			rc = hlx_buf_putc(&c->out, '\n');
+		return rc ? rc : flush_out(&c->out, 0);
+	}
+	/* CSV straight from the canonical line: TAB -> ',', '-' -> empty,
+	 * tags ',' -> ';' */
+	{
+		int field = 0;
+		size_t start = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			if (line[i] != '\t' && line[i] != '\n')
+				continue;
+			if (!(i - start == 1 && line[start] == '-')) {
+				for (size_t j = start; j < i; j++) {
+					rc = hlx_buf_putc(&c->out,
+							  field == 4 && line[j] == ',' ?
+							  ';' : (uint8_t)line[j]);
+					if (rc)
+						return rc;
+				}
+			}
+			rc = hlx_buf_putc(&c->out, line[i] == '\n' ? '\n' : ',');
+			if (rc)
+				return rc;
+			field++;
+			start = i + 1;
+		}
+	}
+	return flush_out(&c->out, 0);
+}
+
+static int export_opt(void *ctx, int c, const char *arg)
+{
+	const char **o = ctx;
+
+	if (c == 'V')
+		o[0] = arg;
+	else if (c == 'F')
+		o[1] = arg;
+	else
+		return 1;
+	return 0;
+}
+
+int cmd_export(struct hlx_cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "version", required_argument, NULL, 'V' },
+		{ "format", required_argument, NULL, 'F' },
+		{ 0 }
+	};
+	const char *o[2] = { NULL, "csv" };
+	struct export_ctx c = { 0 };
+	struct hlx_hist_version v;
+	struct hlx_list_rec rec;
+	struct hlx_node *n = NULL;
+	struct hlx_hist *h = NULL;
+	int rc, ret;
+
+	ret = cli_getopt(cli, argc, argv, "h", extra, export_opt, (void *)o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (argc - optind != 1)
+		return cli_usage(cli->cmd, "one LIST");
+	if (strcmp(o[1], "csv") && strcmp(o[1], "jsonl"))
+		return cli_usage(cli->cmd, "format '%s': use csv or jsonl", o[1]);
+	c.jsonl = !strcmp(o[1], "jsonl");
+	ret = open_node(cli, 0, &n);
+	if (ret)
+		return ret;
+	hlx_buf_init(&c.out);
+	c.e = malloc(sizeof(*c.e));
+	rc = c.e ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+	if (!rc)
+		rc = hlx_list_get(n, argv[optind], &rec);
+	if (!rc)
+		rc = hlx_list_open_hist(n, argv[optind], &h);
+	if (!rc)
+		rc = pick_version(h, o[0], &v);
+	if (!rc && !c.jsonl)
+		rc = hlx_buf_puts(&c.out, "hash,category,first_seen,confidence,tags\n");
+	if (!rc)
+		rc = hlx_hist_foreach(h, v.oid, export_line, &c);
+	if (!rc)
+		rc = flush_out(&c.out, 1);
+	if (rc)
+		ret = cli_fail(rc, "cannot export list '%s'", argv[optind]);
+	hlx_buf_free(&c.out);
+	free(c.e);
+	hlx_hist_free(h);
+	hlx_node_free(n);
+	return ret;
+}
+
+static int print_version(void *ctx, const struct hlx_hist_version *v)
+{
+	char t[HLX_TIME_TEXT];
+
+	(void)ctx;
+	hlx_time_format(v->time, t);
+	printf("version %-6" PRIu64 " %s  %s  %s\n", v->version, v->oid, t,
+	       v->summary);
+	return 0;
+}
+
+int cmd_log(struct hlx_cli *cli, int argc, char **argv)
+{
+	struct hlx_list_rec rec;
+	struct hlx_node *n = NULL;
+	struct hlx_hist *h = NULL;
+	int rc, ret;
+
+	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (argc - optind != 1)
+		return cli_usage(cli->cmd, "one LIST");
+	ret = open_node(cli, 0, &n);
+	if (ret)
+		return ret;
+	rc = hlx_list_get(n, argv[optind], &rec);
+	if (!rc)
+		rc = hlx_list_open_hist(n, argv[optind], &h);
+	if (!rc && rec.version)
+		rc = hlx_hist_log(h, print_version, NULL);
+	if (rc)
+		ret = cli_fail(rc, "cannot read the log of list '%s'", argv[optind]);
+	hlx_hist_free(h);
+	hlx_node_free(n);
+	return ret;
+}
+
+static int count_line(void *ctx, const char *line, size_t len)
+{
+	(void)line;
+	(void)len;
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
+int cmd_show(struct hlx_cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "version", required_argument, NULL, 'V' },
+		{ 0 }
+	};
+	const char *o[2] = { NULL, NULL };
+	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
+	struct hlx_sshsig *s = NULL;
+	struct hlx_hist_version v;
+	struct hlx_list_rec rec;
+	struct hlx_node *n = NULL;
+	struct hlx_hist *h = NULL;
+	char t[HLX_TIME_TEXT], f[HLX_FPR_LEN] = "-";
+	uint64_t count = 0;
+	const char *verdict = "no signature";
+	int rc, ret;
+
+	ret = cli_getopt(cli, argc, argv, "h", extra, export_opt, (void *)o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (argc - optind != 1)
+		return cli_usage(cli->cmd, "one LIST");
+	ret = open_node(cli, 0, &n);
+	if (ret)
+		return ret;
+	rc = hlx_list_get(n, argv[optind], &rec);
+	if (!rc)
+		rc = hlx_list_open_hist(n, argv[optind], &h);
+	if (!rc)
+		rc = pick_version(h, o[0], &v);
+	if (!rc)
+		rc = hlx_hist_foreach(h, v.oid, count_line, &count);
+	if (rc) {
+		ret = cli_fail(rc, "cannot show list '%s'", argv[optind]);
+		goto out;
+	}
+	if (hlx_hist_signature(h, v.oid, &sig, &data) == HLX_OK &&
+	    hlx_sshsig_parse_armor((char *)sig.data, sig.len, &s) == HLX_OK) {
+		hlx_sshkey_fingerprint(hlx_sshsig_signer(s), f);
+		if (hlx_sshsig_verify(s, "git", data.data, data.len) != HLX_OK)
+			verdict = "BAD signature";
+		else if (hlx_trust_check(hlx_home_trust(hlx_node_home(n)),
+					 hlx_sshsig_signer(s), v.time) != HLX_OK)
+			verdict = hlx_err_detail();
+		else
+			verdict = "good signature";
+	}
+	hlx_time_format(v.time, t);
+	printf("list:      %s\nowner:     %s\nversion:   %" PRIu64 "\ncommit:    %s\n"
+	       "parent:    %s\ntime:      %s\nentries:   %" PRIu64 "\nsummary:   %s\n"
+	       "signer:    %s (%s)\n", rec.name, rec.owner, v.version, v.oid,
+	       v.parent[0] ? v.parent : "-", t, count, v.summary, f, verdict);
+out:
+	hlx_sshsig_free(s);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&data);
+	hlx_hist_free(h);
+	hlx_node_free(n);
+	return ret;
+}
+
+static int print_diff(void *ctx, const char *line, size_t len, int added)
+{
+	(void)ctx;
+	putchar(added ? '+' : '-');
+	fwrite(line, 1, len, stdout);
+	return 0;
+}
+
+int cmd_diff(struct hlx_cli *cli, int argc, char **argv)
+{
+	struct hlx_hist_version a, b;
+	struct hlx_list_rec rec;
+	struct hlx_node *n = NULL;
+	struct hlx_hist *h = NULL;
+	int rc, ret;
+
+	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (argc - optind != 3)
+		return cli_usage(cli->cmd, "a LIST and two versions");
+	ret = open_node(cli, 0, &n);
+	if (ret)
+		return ret;
+	rc = hlx_list_get(n, argv[optind], &rec);
+	if (!rc)
+		rc = hlx_list_open_hist(n, argv[optind], &h);
+	if (!rc)
+		rc = pick_version(h, argv[optind + 1], &a);
+	if (!rc)
+		rc = pick_version(h, argv[optind + 2], &b);
+	if (!rc)
+		rc = hlx_hist_diff(h, a.oid, b.oid, print_diff, NULL);
+	if (rc)
+		ret = cli_fail(rc, "cannot diff list '%s'", argv[optind]);
+	hlx_hist_free(h);
+	hlx_node_free(n);
+	return ret;
+}
+
+/* ---- lookup ------------------------------------------------------------- */
+
+#define BATCH 4096
+
+struct lookup_ctx {
+	struct hlx_hash *q;              /* BATCH queries */
+	const struct hlx_hash **qp;
+	char (*text)[HLX_HASH_TEXT_MAX > 140 ? 140 : HLX_HASH_TEXT_MAX];
+	size_t *textlen;
+	struct hlx_list_rec *lists;      /* by id - 1 */
+	size_t nlists;
+	struct hlx_buf out;
+	struct hlx_entry *e;
+	struct hlx_status *st;
+	int json;
+	uint64_t hits;
+};
+
+static int collect_list(void *ctx, const struct hlx_list_rec *l)
+{
+	struct lookup_ctx *c = ctx;
+
+	if (l->id == 0 || l->id > 1000000)
+		return hlx_err(HLX_ESTORE, "list id %" PRIu32 " out of range", l->id);
+	if (l->id > c->nlists) {
+		struct hlx_list_rec *p = realloc(c->lists, l->id * sizeof(*p));
+
+		if (!p)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		memset(p + c->nlists, 0, (l->id - c->nlists) * sizeof(*p));
+		c->lists = p;
+		c->nlists = l->id;
+	}
+	c->lists[l->id - 1] = *l;
+	return 0;
+}
+
+static int on_hit(void *ctx, size_t qi, uint32_t list, const char *meta,
+		  size_t metalen)
+{
+	struct lookup_ctx *c = ctx;
+	const struct hlx_list_rec *l = list && list <= c->nlists ?
+				       &c->lists[list - 1] : NULL;
+	int rc;
+
+	if (!l || !l->name[0])
+		return hlx_err(HLX_ESTORE, "entry of unknown list %" PRIu32, list);
+	c->hits++;
+	if (!c->json) {
+		rc = hlx_buf_put(&c->out, c->text[qi], c->textlen[qi]);
+		if (!rc)
+			rc = hlx_buf_printf(&c->out, "\t%s\t%" PRIu64 "\t", l->name,
+					    l->version);
+		if (!rc)
+			rc = hlx_buf_put(&c->out, meta, metalen);
+		if (!rc)
+			rc = hlx_buf_putc(&c->out, '\n');
+	} else {
+		/* decode the stored line to emit typed JSON */
+		struct hlx_buf line = HLX_BUF_INIT;
+		char hash[HLX_HASH_TEXT_MAX];
+
+		rc = hlx_hash_format(&c->q[qi], hash, sizeof(hash));
+		if (!rc)
+			rc = hlx_buf_printf(&line, "%s\t", hash);
+		if (!rc)
+			rc = hlx_buf_put(&line, meta, metalen);
+		if (!rc)
+			rc = hlx_buf_putc(&line, '\n');
+		if (hlx_is_status_list(l->name)) {
+			struct hlx_status *st = c->st;
+
+			if (!rc)
+				rc = hlx_status_decode((char *)line.data, line.len, st);
+			if (!rc)
+				rc = hlx_buf_printf(&c->out, "{\"list\":\"%s\",\"owner\":\"%s\",\"version\":%" PRIu64
+						    ",\"status\":", l->name, l->owner, l->version);
+			if (!rc)
+				rc = hlx_status_to_json(st, &c->out);
+		} else {
+			if (!rc)
+				rc = hlx_entry_decode((char *)line.data, line.len, c->e);
+			if (!rc)
+				rc = hlx_buf_printf(&c->out, "{\"list\":\"%s\",\"owner\":\"%s\",\"version\":%" PRIu64
+						    ",\"entry\":", l->name, l->owner, l->version);
+			if (!rc)
+				rc = hlx_entry_to_json(c->e, &c->out);
+		}
+		if (!rc)
+			rc = hlx_buf_puts(&c->out, "}\n");
+		hlx_buf_free(&line);
+	}
+	return rc ? rc : flush_out(&c->out, 0);
+}
+
+static int lookup_opt(void *ctx, int c, const char *arg)
+{
+	(void)arg;
+	if (c != 'j')
+		return 1;
+	*(int *)ctx = 1;
+	return 0;
+}
+
+int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 }
+	};
+	struct lookup_ctx c = { 0 };
+	struct hlx_node *n = NULL;
+	struct hlx_store *s;
+	char *line = NULL;
+	size_t cap = 0, nq = 0, lineno = 0;
+	ssize_t len;
+	int rc = HLX_OK, ret, from_stdin;
+
+	ret = cli_getopt(cli, argc, argv, "h", extra, lookup_opt, &c.json);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (argc - optind < 1)
+		return cli_usage(cli->cmd, "TYPE:HASH... or - for standard input");
+	from_stdin = argc - optind == 1 && !strcmp(argv[optind], "-");
+	ret = open_node(cli, 0, &n);
+	if (ret)
+		return ret;
+	s = hlx_node_store(n);
+	hlx_buf_init(&c.out);
+	c.q = malloc(BATCH * sizeof(*c.q));
+	c.qp = malloc(BATCH * sizeof(*c.qp));
+	c.text = malloc(BATCH * sizeof(*c.text));
+	c.textlen = malloc(BATCH * sizeof(*c.textlen));
+	c.e = malloc(sizeof(*c.e));
+	c.st = malloc(sizeof(*c.st));
+	if (!c.q || !c.qp || !c.text || !c.textlen || !c.e || !c.st) {
+		ret = cli_fail(HLX_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < BATCH; i++)
+		c.qp[i] = &c.q[i];
+	rc = hlx_store_list_foreach(s, collect_list, &c);
+	/* Answer only from states that agree with their histories. */
+	for (size_t i = 0; !rc && i < c.nlists; i++)
+		if (c.lists[i].name[0])
+			rc = hlx_list_recover(n, c.lists[i].name);
+	for (int ai = optind; !rc;) {
+		const char *q;
+		size_t ql;
+
+		if (from_stdin) {
+			len = getline(&line, &cap, stdin);
+			if (len < 0)
+				break;
+			lineno++;
+			if (len && line[len - 1] == '\n')
+				line[--len] = '\0';
+			if (len && line[len - 1] == '\r')
+				line[--len] = '\0';
+			if (len == 0)
+				continue;
+			q = line;
+			ql = (size_t)len;
+		} else {
+			if (ai >= argc)
+				break;
+			q = argv[ai++];
+			ql = strlen(q);
+			lineno++;
+		}
+		rc = hlx_hash_parse(q, ql, &c.q[nq]);
+		if (rc) {
+			rc = hlx_err_wrap(rc, "%s %zu", from_stdin ? "line" : "argument",
+					  lineno);
+			break;
+		}
+		c.textlen[nq] = ql < sizeof(c.text[0]) ? ql : 0;
+		if (c.textlen[nq]) {
+			memcpy(c.text[nq], q, ql);
+			for (size_t i = 0; i < ql; i++)
+				c.text[nq][i] = (char)tolower((unsigned char)c.text[nq][i]);
+		} else {
+			char t[HLX_HASH_TEXT_MAX];
+
+			hlx_hash_format(&c.q[nq], t, sizeof(t));
+			c.textlen[nq] = snprintf(c.text[nq], sizeof(c.text[0]),
+						 "%.*s...", 120, t);
+		}
+		if (++nq == BATCH) {
+			rc = hlx_store_lookup(s, c.qp, nq, on_hit, &c);
+			nq = 0;
+		}
+	}
+	if (!rc && nq)
+		rc = hlx_store_lookup(s, c.qp, nq, on_hit, &c);
+	if (!rc)
+		rc = flush_out(&c.out, 1);
+	if (rc)
+		ret = cli_fail(rc, "cannot look up");
+	else
+		ret = c.hits ? 0 : HLX_EXIT_FAILED;
+out:
+	free(line);
+	free(c.q);
+	free(c.qp);
+	free(c.text);
+	free(c.textlen);
+	free(c.e);
+	free(c.st);
+	free(c.lists);
+	hlx_buf_free(&c.out);
+	hlx_node_free(n);
+	return ret;
+}
+
+/* ---- fsck and reindex --------------------------------------------------- */
+
+struct names {
+	char (*v)[HLX_LIST_NAME_MAX + 1];
+	size_t n;
+};
+
+static int add_name(void *ctx, const struct hlx_list_rec *l)
+{
+	struct names *nm = ctx;
+	void *p = realloc(nm->v, (nm->n + 1) * sizeof(*nm->v));
+
+	if (!p)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	nm->v = p;
+	memcpy(nm->v[nm->n++], l->name, sizeof(l->name));
+	return 0;
+}
+
+static void report(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "hlx: fsck: %s\n", msg);
+}
+
+static int each_list(struct hlx_cli *cli, int argc, char **argv, int fsck)
+{
+	struct names nm = { 0 };
+	struct hlx_node *n = NULL;
+	uint64_t versions, entries, tv = 0, te = 0;
+	size_t bad = 0, total;
+	int rc, ret;
+
+	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	ret = open_node(cli, 1, &n);
+	if (ret)
+		return ret;
+	rc = HLX_OK;
+	if (optind == argc)
+		rc = hlx_store_list_foreach(hlx_node_store(n), add_name, &nm);
+	for (int i = optind; !rc && i < argc; i++) {
+		struct hlx_list_rec rec;
+
+		rc = hlx_list_name_check(argv[i]);
+		if (!rc)
+			rc = hlx_store_list_get(hlx_node_store(n), argv[i], &rec);
+		if (!rc)
+			rc = add_name(&nm, &rec);
+	}
+	if (rc) {
+		ret = cli_fail(rc, "cannot %s", fsck ? "fsck" : "reindex");
+		goto out;
+	}
+	total = nm.n;
+	for (size_t i = 0; i < nm.n; i++) {
+		if (fsck) {
+			rc = hlx_list_fsck(n, nm.v[i], report, NULL, &versions,
+					   &entries);
+			tv += versions;
+		} else {
+			rc = hlx_list_reindex(n, nm.v[i], &entries);
+		}
+		te += entries;
+		if (rc) {
+			bad++;
+			cli_fail(rc, "%s of list '%s' failed", fsck ? "fsck" : "reindex",
+				 nm.v[i]);
+		}
+	}
+	if (fsck)
+		fprintf(stderr, "hlx: fsck: %zu lists, %" PRIu64 " versions, %" PRIu64
+			" entries, %zu with problems\n", total, tv, te, bad);
+	else
+		fprintf(stderr, "hlx: reindexed %zu lists, %" PRIu64 " entries%s\n",
+			total - bad, te, bad ? " (some failed)" : "");
+	ret = bad ? (fsck ? HLX_EXIT_FAILED : HLX_EXIT_SYSTEM) : 0;
+out:
+	free(nm.v);
+	hlx_node_free(n);
+	return ret;
+}
+
+int cmd_fsck(struct hlx_cli *cli, int argc, char **argv)
+{
+	return each_list(cli, argc, argv, 1);
+}
+
+int cmd_reindex(struct hlx_cli *cli, int argc, char **argv)
+{
+	return each_list(cli, argc, argv, 0);
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* hlx status: this organisation's removal-status log, and what every peer
+ * has published about an item. */
+#include "node/cmds.h"
+#include "node/lists.h"
+#include "protocol/err.h"
+#include "protocol/rtime.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATUS_LIST "status"
+
+static int getpass_cb(void *ctx, const char *what, int confirm,
+		      struct hlx_buf *pass)
+{
+	return cli_passphrase(ctx, what, confirm, pass);
+}
+
+int hlx_is_status_list(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strcmp(name, STATUS_LIST) == 0 ||
+	       (n > 7 && strcmp(name + n - 7, "/" STATUS_LIST) == 0);
+}
+
+struct set_opts {
+	const char *state, *country, *reported;
+};
+
+static int set_opt(void *ctx, int c, const char *arg)
+{
+	struct set_opts *o = ctx;
+
+	switch (c) {
+	case 's': o->state = arg; return 0;
+	case 'c': o->country = arg; return 0;
+	case 'r': o->reported = arg; return 0;
+	}
+	return 1;
+}
+
+static int status_set(struct hlx_cli *cli, struct hlx_node *n, const char *item,
+		      const struct set_opts *o)
+{
+	struct hlx_status *st = malloc(sizeof(*st));
+	struct hlx_changeset *cs = NULL;
+	struct hlx_store_txn *t = NULL;
+	struct hlx_apply_result r;
+	struct hlx_list_rec rec;
+	struct hlx_buf meta = HLX_BUF_INIT, line = HLX_BUF_INIT;
+	int rc;
+
+	if (!st)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	hlx_status_init(st);
+	rc = hlx_hash_parse(item, strlen(item), &st->item);
+	if (!rc)
+		rc = hlx_state_parse(o->state, strlen(o->state), &st->state);
+	if (!rc && o->country) {
+		rc = hlx_status_country_check(o->country, strlen(o->country));
+		if (!rc)
+			snprintf(st->country, sizeof(st->country), "%s", o->country);
+	}
+	if (rc)
+		goto out;
+	/* the status log exists from the first record on */
+	rc = hlx_list_get(n, STATUS_LIST, &rec);
+	if (rc == HLX_ENOENT) {
+		rc = hlx_list_create(n, STATUS_LIST);
+		if (!rc)
+			rc = hlx_list_get(n, STATUS_LIST, &rec);
+	}
+	if (rc)
+		goto out;
+	/* keep when it was first reported, and the country if not given */
+	rc = hlx_store_begin(hlx_node_store(n), &t);
+	if (!rc)
+		rc = hlx_store_get(t, rec.id, &st->item, &meta);
+	hlx_store_abort(t);
+	if (rc == HLX_OK) {
+		struct hlx_status *old = malloc(sizeof(*old));
+		char text[HLX_HASH_TEXT_MAX];
+
+		rc = old ? hlx_hash_format(&st->item, text, sizeof(text)) :
+			   hlx_err(HLX_ENOMEM, "out of memory");
+		if (!rc)
+			rc = hlx_buf_printf(&line, "%s\t%.*s\n", text, (int)meta.len,
+					    (const char *)meta.data);
+		if (!rc)
+			rc = hlx_status_decode((char *)line.data, line.len, old);
+		if (!rc) {
+			st->reported = old->reported;
+			if (!st->country[0])
+				memcpy(st->country, old->country, sizeof(st->country));
+		}
+		free(old);
+		if (rc)
+			goto out;
+	} else if (rc != HLX_ENOENT) {
+		goto out;
+	} else {
+		st->reported = cli->now;
+		if (o->reported) {
+			rc = hlx_time_parse(o->reported, strlen(o->reported),
+					    &st->reported);
+			if (rc)
+				goto out;
+		}
+	}
+	st->changed = st->state == HLX_STATE_REPORTED ? st->reported : cli->now;
+	if (st->changed < st->reported)
+		st->changed = st->reported;
+	rc = hlx_changeset_new(&cs);
+	if (!rc)
+		rc = hlx_changeset_put_status(cs, st);
+	if (!rc)
+		rc = hlx_list_apply(n, STATUS_LIST, cs, "status", getpass_cb, cli,
+				    cli->now, &r);
+	if (!rc)
+		fprintf(stderr, "hlx: status of '%s': %s%s%s (status log version %" PRIu64 ")\n",
+			item, o->state, st->country[0] ? " in " : "", st->country,
+			r.version);
+out:
+	hlx_changeset_free(cs);
+	hlx_buf_free(&meta);
+	hlx_buf_free(&line);
+	free(st);
+	return rc;
+}
+
+static int print_line(void *ctx, const char *line, size_t len)
+{
+	(void)ctx;
+	fwrite(line, 1, len, stdout);
+	return 0;
+}
+
+struct show_ctx {
+	struct hlx_list_rec *lists;
+	size_t nlists;
+	const char *item;
+	unsigned hits;
+};
+
+static int collect(void *ctx, const struct hlx_list_rec *l)
+{
+	struct show_ctx *c = ctx;
+	void *p;
+
+	if (!hlx_is_status_list(l->name))
+		return 0;
+	p = realloc(c->lists, (c->nlists + 1) * sizeof(*c->lists));
+	if (!p)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	c->lists = p;
+	c->lists[c->nlists++] = *l;
+	return 0;
+}
+
+static int show_hit(void *ctx, size_t q, uint32_t list, const char *meta,
+		    size_t metalen)
+{
+	struct show_ctx *c = ctx;
+
+	(void)q;
+	for (size_t i = 0; i < c->nlists; i++) {
+		if (c->lists[i].id != list)
+			continue;
+		printf("%s\t%s\t%.*s\n", c->lists[i].owner, c->item, (int)metalen, meta);
+		c->hits++;
+	}
+	return 0;
+}
+
+int cmd_status(struct hlx_cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "country", required_argument, NULL, 'c' },
+		{ "reported", required_argument, NULL, 'r' },
+		{ 0 }
+	};
+	struct set_opts o = { 0 };
+	struct hlx_node *n = NULL;
+	const char *sub;
+	int rc, ret, nargs;
+
+	ret = cli_getopt(cli, argc, argv, "+h", NULL, NULL, NULL);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (optind >= argc)
+		return cli_usage(cli->cmd, "which status command?");
+	sub = argv[optind];
+	argc -= optind;
+	argv += optind;
+	ret = cli_getopt(cli, argc, argv, "h", extra, set_opt, &o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	nargs = argc - optind;
+	if (!strcmp(sub, "set")) {
+		if (nargs != 1 || !o.state)
+			return cli_usage(cli->cmd, "status set ITEM --state STATE");
+	} else if (!strcmp(sub, "show")) {
+		if (nargs != 1)
+			return cli_usage(cli->cmd, "status show ITEM");
+	} else if (!strcmp(sub, "ls")) {
+		if (nargs != 0)
+			return cli_usage(cli->cmd, "status ls takes no argument");
+	} else {
+		return cli_usage(cli->cmd, "unknown status command '%s'", sub);
+	}
+	ret = hlx_node_open(cli->home, !strcmp(sub, "set"), &n);
+	if (ret)
+		return cli_fail(ret, "cannot open node home '%s'", cli->home);
+	if (!strcmp(sub, "set")) {
+		rc = status_set(cli, n, argv[optind], &o);
+		if (rc)
+			ret = cli_fail(rc, "cannot set the status of '%.200s'", argv[optind]);
+	} else if (!strcmp(sub, "ls")) {
+		struct hlx_list_rec rec;
+		struct hlx_hist *h = NULL;
+		char head[41];
+
+		rc = hlx_list_get(n, STATUS_LIST, &rec);
+		if (rc == HLX_ENOENT)
+			goto done; /* no record yet */
+		if (!rc)
+			rc = hlx_list_open_hist(n, STATUS_LIST, &h);
+		if (!rc && (rc = hlx_hist_head(h, head)) == HLX_OK)
+			rc = hlx_hist_foreach(h, head, print_line, NULL);
+		if (rc == HLX_ENOENT)
+			rc = HLX_OK;
+		hlx_hist_free(h);
+		if (rc)
+			ret = cli_fail(rc, "cannot list the status log");
+	} else {
+		struct show_ctx c = { NULL, 0, argv[optind], 0 };
+		struct hlx_hash *q = malloc(sizeof(*q));
+		const struct hlx_hash *qp = q;
+
+		rc = q ? hlx_hash_parse(argv[optind], strlen(argv[optind]), q) :
+			 hlx_err(HLX_ENOMEM, "out of memory");
+		if (!rc)
+			rc = hlx_store_list_foreach(hlx_node_store(n), collect, &c);
+		if (!rc)
+			rc = hlx_store_lookup(hlx_node_store(n), &qp, 1, show_hit, &c);
+		if (rc)
+			ret = cli_fail(rc, "cannot show the status of '%.200s'",
+				       argv[optind]);
+		else if (!c.hits)
+			ret = HLX_EXIT_FAILED;
+		free(c.lists);
+		free(q);
+	}
+done:
+	hlx_node_free(n);
+	return ret;
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * List histories: one bare git repository per list, one signed commit per
+ * version (spec/lists.md).
+ *
+ * The tree of a version holds the list's canonical entry lines
+ * (protocol/record.h) sharded by hash: "TYPE/ab/cd" holds the lines whose
+ * hash field is "TYPE:abcd...", sorted by hash field (byte order), one line
+ * per hash; only non-empty shards exist.  Each commit is signed in the
+ * SSHSIG format in its "gpgsig" header, so that `git log --show-signature`
+ * with gpg.format=ssh verifies it, and carries its version number in an
+ * "Hlx-Version:" trailer: 1 for the first version, then parent's + 1.
+ *
+ * struct hlx_hist is an opaque handle on one repository; it is not safe to
+ * use one handle from two threads at once.  Writing a version is two steps:
+ * hlx_hist_commit() writes the objects durably (one pack) and returns the
+ * commit id without moving anything; the caller records its state, then
+ * moves the branch with hlx_hist_set_head().
+ *
+ * Every function returns HLX_OK or a negative HLX_E* code with a detail:
+ * HLX_EHISTORY carries libgit2's message; HLX_ENOENT for an unknown commit,
+ * a missing version or an empty history; HLX_EINVAL for malformed
+ * arguments and for repository content that breaks the format.  Callbacks
+ * return 0 to go on; any other value stops the walk and is returned as is.
+ * Pointers passed to callbacks are valid only during the call.
+ */
+#ifndef HLX_HISTORY_H
+#define HLX_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/buf.h"
+
+#define HLX_HIST_BRANCH "refs/heads/main"
+/* Longest version summary, in bytes (printable ASCII, no newline). */
+#define HLX_HIST_SUMMARY_MAX 127
+/* Longest organisation and list names ([a-z0-9][a-z0-9._-]*). */
+#define HLX_HIST_NAME_MAX 64
+/* Latest version time accepted: 9999-12-31T23:59:59Z. */
+#define HLX_HIST_TIME_MAX 253402300799LL
+
+struct hlx_hist;
+
+/*
+ * Open the bare repository at path.  With create, a missing repository is
+ * initialised (bare, HEAD -> refs/heads/main, directories made as needed);
+ * without, it is HLX_ENOENT.  Also turns on libgit2's fsync of everything
+ * it writes in a git directory (process-wide).  *out is NULL on failure.
+ */
+int hlx_hist_open(const char *path, int create, struct hlx_hist **out);
+void hlx_hist_free(struct hlx_hist *h);
+
+/*
+ * One change.  A put carries a full canonical entry line, '\n' included,
+ * and adds the entry or replaces the line with the same hash field.  A
+ * retraction carries only the hash field text ("md5:..."), no '\n'.
+ */
+struct hlx_hist_op {
+	const char *line;
+	size_t len;
+	int retract;
+};
+
+struct hlx_hist_meta {
+	const char *org;     /* owner: author and committer name */
+	const char *list;    /* list name */
+	uint64_t version;    /* must be the parent's + 1, or 1 */
+	int64_t time;        /* seconds since the epoch, UTC */
+	const char *summary; /* e.g. "import: 1000 added" */
+};
+
+/*
+ * Sign data[0..n): append an armored SSHSIG signature (namespace "git") to
+ * armored and return HLX_OK, or an error that aborts the commit.
+ */
+typedef int (*hlx_hist_sign_fn)(void *ctx, const uint8_t *data, size_t n,
+				struct hlx_buf *armored);
+
+/*
+ * Write a new version on top of the current head (or as the first
+ * version) and put its commit id (40 lowercase hex digits and a NUL) in
+ * oid.  The branch is NOT moved.  ops[0..n) must be sorted by hash field
+ * (byte order) with no hash twice (else HLX_EINVAL); retracting an absent
+ * hash is HLX_ENOENT.  On failure nothing is written.  n may be 0 (a
+ * version with the parent's content).
+ */
+int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
+		    size_t n, const struct hlx_hist_meta *m,
+		    hlx_hist_sign_fn sign, void *ctx, char oid[41]);
+
+/*
+ * Move refs/heads/main from expected (NULL: the branch must not exist yet)
+ * to oid, atomically and durably.  HLX_ESTATE if the branch is not at
+ * expected; HLX_ENOENT if oid is not a commit of this repository.
+ */
+int hlx_hist_set_head(struct hlx_hist *h, const char *expected,
+		      const char *oid);
+/* The branch's commit; HLX_ENOENT when the list has no version yet. */
+int hlx_hist_head(struct hlx_hist *h, char oid[41]);
+
+struct hlx_hist_version {
+	char oid[41];
+	char parent[41]; /* "" for the first version */
+	uint64_t version;
+	int64_t time;
+	char summary[HLX_HIST_SUMMARY_MAX + 1];
+};
+
+/*
+ * A version's metadata.  Checks the commit's form (one parent at most,
+ * author and committer, message and trailers) and that its version is
+ * its parent's + 1 (1 without a parent); HLX_EINVAL otherwise.
+ */
+int hlx_hist_read_version(struct hlx_hist *h, const char *oid,
+			  struct hlx_hist_version *out);
+/* The history from the head back to version 1, newest first.  An empty
+ * history calls nothing and returns HLX_OK. */
+int hlx_hist_log(struct hlx_hist *h,
+		 int (*cb)(void *ctx, const struct hlx_hist_version *v),
+		 void *ctx);
+/* The version numbered version in the head's history; HLX_ENOENT. */
+int hlx_hist_find_version(struct hlx_hist *h, uint64_t version,
+			  struct hlx_hist_version *out);
+
+/* Every entry line of a version ('\n' included), in order: type
+ * directories, then shards, then lines, each in byte order. */
+int hlx_hist_foreach(struct hlx_hist *h, const char *oid,
+		     int (*cb)(void *ctx, const char *line, size_t len),
+		     void *ctx);
+
+/*
+ * The lines that differ between two versions (old NULL: the empty list),
+ * shard by shard, in hash order within a shard: a removed line with
+ * added 0, a new line with added 1, a changed entry as both (removed
+ * first).  Only the shards whose blobs differ are read.
+ */
+int hlx_hist_diff(struct hlx_hist *h, const char *old, const char *new_,
+		  int (*cb)(void *ctx, const char *line, size_t len,
+			    int added),
+		  void *ctx);
+
+/*
+ * The armored signature of a commit (the "gpgsig" header) and the bytes
+ * it signs (the commit without that header).  Both buffers are reset
+ * first.  HLX_EBADSIG if the commit is unsigned.
+ */
+int hlx_hist_signature(struct hlx_hist *h, const char *oid,
+		       struct hlx_buf *sig, struct hlx_buf *signed_data);
+
+/*
+ * Check the whole history from the head (fsck): every commit signed, with
+ * at most one parent, well-formed metadata, the same list and owner
+ * throughout, versions numbered 1, 2, 3...; every tree of the right shape
+ * (TYPE/ab/cd, known hash types, no other entries, no empty shard or
+ * directory) and every shard holding canonical entry lines in the right
+ * shard, strictly sorted by hash.  Only what changed from the parent is
+ * read, so the cost is that of all the changes, not of all the versions.
+ * The first defect found gives HLX_EINVAL with a detail naming the
+ * version and the path.  It does not verify signatures (see
+ * hlx_hist_signature).  An empty history is fine.
+ */
+int hlx_hist_check_chain(struct hlx_hist *h);
+
+/* The configuration that packing handles add on top of a repository's: no
+ * delta search (see history.c, "Packing"); node/packs.c uses it too. */
+#define HLX_HIST_PACK_CONFIG "hlx-pack.config"
+#define HLX_HIST_PACK_CONFIG_TEXT                                           \
+	"# hlx: packing a new version never looks for deltas (spec/lists.md)\n" \
+	"[core]\n\tbigFileThreshold = 1\n[pack]\n\tdeltaCacheSize = 1\n"
+
+#endif

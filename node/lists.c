@@ -1,0 +1,824 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/lists.h"
+#include "node/peers.h"
+#include "keys/sshkey.h"
+#include "keys/sshsig.h"
+#include "keys/trust.h"
+#include "protocol/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct hlx_node {
+	struct hlx_home *home;
+	struct hlx_store *store;
+	int lockfd;
+};
+
+static int node_path(struct hlx_node *n, const char *name, char out[PATH_MAX])
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", hlx_home_dir(n->home), name) >=
+	    PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long in '%.60s'",
+			       hlx_home_dir(n->home));
+	return HLX_OK;
+}
+
+int hlx_node_open(const char *home, int lock, struct hlx_node **out)
+{
+	struct hlx_node *n;
+	char p[PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	n->lockfd = -1;
+	rc = hlx_home_open(home, &n->home);
+	if (!rc && lock) {
+		rc = node_path(n, "lock", p);
+		if (!rc) {
+			n->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (n->lockfd < 0 || flock(n->lockfd, LOCK_EX) != 0)
+				rc = hlx_err(HLX_EIO, "cannot lock '%s': %s", p,
+					     strerror(errno));
+		}
+	}
+	if (!rc)
+		rc = node_path(n, "state", p);
+	if (!rc)
+		rc = hlx_store_open(p, &n->store);
+	if (rc) {
+		hlx_node_free(n);
+		return rc;
+	}
+	*out = n;
+	return HLX_OK;
+}
+
+void hlx_node_free(struct hlx_node *n)
+{
+	if (!n)
+		return;
+	hlx_store_free(n->store);
+	hlx_home_free(n->home);
+	if (n->lockfd >= 0)
+		close(n->lockfd); /* releases the lock */
+	free(n);
+}
+
+struct hlx_home *hlx_node_home(struct hlx_node *n)
+{
+	return n->home;
+}
+
+struct hlx_store *hlx_node_store(struct hlx_node *n)
+{
+	return n->store;
+}
+
+int hlx_list_repo_path(struct hlx_node *n, const char *list, char out[PATH_MAX])
+{
+	char rel[HLX_LIST_NAME_MAX + 16];
+	int rc = hlx_list_name_check(list);
+
+	if (rc)
+		return rc;
+	snprintf(rel, sizeof(rel), "lists/%s.git", list);
+	return node_path(n, rel, out);
+}
+
+int hlx_list_create(struct hlx_node *n, const char *list)
+{
+	struct hlx_list_rec rec;
+	struct hlx_hist *h = NULL;
+	char p[PATH_MAX];
+	int rc;
+
+	if (strchr(list, '/'))
+		return hlx_err(HLX_EINVAL, "list name '%.64s': '/' is for peers' lists",
+			       list);
+	rc = hlx_list_repo_path(n, list, p);
+	if (rc)
+		return rc;
+	rc = hlx_store_list_get(n->store, list, &rec);
+	if (rc == HLX_OK)
+		return hlx_err(HLX_EEXIST, "list '%s' exists already", list);
+	if (rc != HLX_ENOENT)
+		return rc;
+	rc = node_path(n, "lists", p);
+	if (!rc && mkdir(p, 0755) != 0 && errno != EEXIST)
+		rc = hlx_err(HLX_EIO, "cannot create '%s': %s", p, strerror(errno));
+	/* The repository first: a list in the state always has one. */
+	if (!rc)
+		rc = hlx_list_repo_path(n, list, p);
+	if (!rc)
+		rc = hlx_hist_open(p, 1, &h);
+	hlx_hist_free(h);
+	if (!rc)
+		rc = hlx_store_list_create(n->store, list,
+					   hlx_home_org(n->home), &rec);
+	return rc;
+}
+
+int hlx_list_open_hist(struct hlx_node *n, const char *list,
+		       struct hlx_hist **out)
+{
+	char p[PATH_MAX];
+	int rc = hlx_list_repo_path(n, list, p);
+
+	return rc ? rc : hlx_hist_open(p, 0, out);
+}
+
+int hlx_list_recover(struct hlx_node *n, const char *list)
+{
+	struct hlx_list_rec rec;
+	struct hlx_hist_version v;
+	struct hlx_hist *h = NULL;
+	char head[41] = "";
+	int rc;
+
+	rc = hlx_store_list_get(n->store, list, &rec);
+	if (!rc)
+		rc = hlx_list_open_hist(n, list, &h);
+	if (rc)
+		goto out;
+	if (n->lockfd >= 0) {
+		/* We hold the node's writer lock, so a ref lock file can only
+		 * be left by a writer that died: git never removes those. */
+		char p[PATH_MAX];
+
+		rc = hlx_list_repo_path(n, list, p);
+		if (!rc && strlen(p) + sizeof("/refs/heads/main.lock") < sizeof(p)) {
+			strcat(p, "/refs/heads/main.lock");
+			if (unlink(p) != 0 && errno != ENOENT)
+				rc = hlx_err(HLX_EIO, "cannot remove the stale lock '%s': %s",
+					     p, strerror(errno));
+		}
+		if (rc)
+			goto out;
+	}
+	rc = hlx_hist_head(h, head);
+	if (rc == HLX_ENOENT) {
+		head[0] = '\0';
+		rc = HLX_OK;
+	}
+	if (rc || strcmp(head, rec.head) == 0)
+		goto out;
+	/* The state is one version ahead of the ref: a writer crashed, or is
+	 * about to move the ref.  Only a writer (holding the lock) finishes
+	 * the move; readers go by the state, which is complete. */
+	if (rec.head[0] && hlx_hist_read_version(h, rec.head, &v) == HLX_OK &&
+	    strcmp(v.parent, head) == 0 && v.version == rec.version) {
+		if (n->lockfd >= 0)
+			rc = hlx_hist_set_head(h, head[0] ? head : NULL, rec.head);
+		goto out;
+	}
+	rc = hlx_err(HLX_ESTATE,
+		     "state and history of list '%s' disagree (state at version %" PRIu64
+		     "): run 'hlx reindex %s'", list, rec.version, list);
+out:
+	hlx_hist_free(h);
+	return rc;
+}
+
+int hlx_list_get(struct hlx_node *n, const char *list, struct hlx_list_rec *out)
+{
+	int rc = hlx_list_name_check(list);
+
+	if (!rc)
+		rc = hlx_store_list_get(n->store, list, out);
+	if (!rc)
+		rc = hlx_list_recover(n, list);
+	if (!rc)
+		rc = hlx_store_list_get(n->store, list, out);
+	return rc;
+}
+
+/* ---- change sets -------------------------------------------------------- */
+
+struct item {
+	size_t off;
+	uint32_t len;     /* put: the line with '\n'; retract: the hash text */
+	uint16_t hashlen; /* length of the hash field */
+	uint8_t retract;
+};
+
+struct hlx_changeset {
+	struct hlx_buf arena;
+	struct item *items;
+	size_t n, cap;
+	uint64_t merged;
+	int status; /* lines are status records (the status log) */
+};
+
+int hlx_changeset_new(struct hlx_changeset **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+}
+
+void hlx_changeset_free(struct hlx_changeset *cs)
+{
+	if (!cs)
+		return;
+	hlx_buf_free(&cs->arena);
+	free(cs->items);
+	free(cs);
+}
+
+size_t hlx_changeset_size(const struct hlx_changeset *cs)
+{
+	return cs->n;
+}
+
+static int add_item(struct hlx_changeset *cs, size_t off, size_t len,
+		    size_t hashlen, int retract)
+{
+	if (cs->n == cs->cap) {
+		size_t nc = cs->cap ? cs->cap * 2 : 1024;
+		struct item *p = realloc(cs->items, nc * sizeof(*p));
+
+		if (!p)
+			return hlx_err(HLX_ENOMEM, "out of memory for %zu changes",
+				       cs->n);
+		cs->items = p;
+		cs->cap = nc;
+	}
+	cs->items[cs->n++] = (struct item){ off, (uint32_t)len,
+					    (uint16_t)hashlen, (uint8_t)retract };
+	return HLX_OK;
+}
+
+int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
+{
+	size_t off = cs->arena.len;
+	const char *tab;
+	int rc;
+
+	rc = hlx_entry_validate(e);
+	if (!rc)
+		rc = hlx_entry_encode(e, &cs->arena);
+	if (rc)
+		return rc;
+	tab = memchr(cs->arena.data + off, '\t', cs->arena.len - off);
+	if (!tab)
+		return hlx_err(HLX_EINVAL, "canonical line without fields");
+	return add_item(cs, off, cs->arena.len - off,
+			(size_t)((const uint8_t *)tab - (cs->arena.data + off)), 0);
+}
+
+int hlx_changeset_put_status(struct hlx_changeset *cs,
+			     const struct hlx_status *st)
+{
+	size_t off = cs->arena.len;
+	const char *tab;
+	int rc;
+
+	if (cs->n && !cs->status)
+		return hlx_err(HLX_EINVAL, "status records and entries in one change");
+	cs->status = 1;
+	rc = hlx_status_validate(st);
+	if (!rc)
+		rc = hlx_status_encode(st, &cs->arena);
+	if (rc)
+		return rc;
+	tab = memchr(cs->arena.data + off, '\t', cs->arena.len - off);
+	if (!tab)
+		return hlx_err(HLX_EINVAL, "canonical line without fields");
+	return add_item(cs, off, cs->arena.len - off,
+			(size_t)((const uint8_t *)tab - (cs->arena.data + off)), 0);
+}
+
+int hlx_changeset_retract(struct hlx_changeset *cs, const struct hlx_hash *h)
+{
+	char text[HLX_HASH_TEXT_MAX];
+	size_t off = cs->arena.len;
+	int rc = hlx_hash_format(h, text, sizeof(text));
+
+	if (!rc)
+		rc = hlx_buf_puts(&cs->arena, text);
+	if (rc)
+		return rc;
+	return add_item(cs, off, strlen(text), strlen(text), 1);
+}
+
+static const uint8_t *sort_base;
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	size_t n = x->hashlen < y->hashlen ? x->hashlen : y->hashlen;
+	int c = memcmp(sort_base + x->off, sort_base + y->off, n);
+
+	if (c)
+		return c;
+	if (x->hashlen != y->hashlen)
+		return x->hashlen < y->hashlen ? -1 : 1;
+	/* equal hashes: keep input order, so "later wins" is stable */
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Merge two puts of one hash: later category wins, earliest first-seen,
+ * highest confidence, union of tags. */
+static int merge_puts(struct hlx_changeset *cs, struct item *a,
+		      const struct item *b)
+{
+	struct hlx_entry *x = malloc(2 * sizeof(*x)), *y;
+	size_t off = cs->arena.len;
+	int rc;
+
+	if (!x)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	y = x + 1;
+	rc = hlx_entry_decode((const char *)cs->arena.data + a->off, a->len, x);
+	if (!rc)
+		rc = hlx_entry_decode((const char *)cs->arena.data + b->off,
+				      b->len, y);
+	if (rc)
+		goto out;
+	if (y->category[0])
+		memcpy(x->category, y->category, sizeof(x->category));
+	if (y->first_seen >= 0 &&
+	    (x->first_seen < 0 || y->first_seen < x->first_seen))
+		x->first_seen = y->first_seen;
+	if (y->confidence > x->confidence)
+		x->confidence = y->confidence;
+	for (unsigned i = 0; !rc && i < y->ntags; i++) {
+		rc = hlx_entry_add_tag(x, y->tags[i], strlen(y->tags[i]));
+		if (rc == HLX_EEXIST)
+			rc = HLX_OK; /* the union keeps one */
+	}
+	if (!rc)
+		rc = hlx_entry_encode(x, &cs->arena);
+	if (!rc) {
+		a->off = off;
+		a->len = (uint32_t)(cs->arena.len - off);
+	}
+out:
+	free(x);
+	return rc;
+}
+
+/* Sort by hash and merge duplicates in place. */
+static int normalise(struct hlx_changeset *cs)
+{
+	size_t w = 0;
+	int rc = HLX_OK;
+
+	sort_base = cs->arena.data;
+	qsort(cs->items, cs->n, sizeof(*cs->items), item_cmp);
+	for (size_t r = 0; r < cs->n && !rc; r++) {
+		struct item *it = &cs->items[r];
+
+		if (w > 0) {
+			struct item *last = &cs->items[w - 1];
+
+			if (last->hashlen == it->hashlen &&
+			    memcmp(cs->arena.data + last->off,
+				   cs->arena.data + it->off, it->hashlen) == 0) {
+				if (last->retract != it->retract)
+					return hlx_err(HLX_EINVAL,
+						       "hash '%.*s' is both added and retracted",
+						       (int)it->hashlen,
+						       (const char *)cs->arena.data + it->off);
+				cs->merged++;
+				if (!it->retract && cs->status)
+					*last = *it; /* the later record wins */
+				else if (!it->retract)
+					rc = merge_puts(cs, last, it);
+				sort_base = cs->arena.data;
+				continue;
+			}
+		}
+		cs->items[w++] = *it;
+	}
+	cs->n = w;
+	return rc;
+}
+
+/* ---- applying a version ----------------------------------------------- */
+
+struct signer {
+	struct hlx_seckey *key;
+};
+
+static int sign_commit(void *ctx, const uint8_t *data, size_t n,
+		       struct hlx_buf *out)
+{
+	struct signer *s = ctx;
+
+	return hlx_sshsig_sign(s->key, "git", "sha512", data, n, out);
+}
+
+int hlx_list_apply(struct hlx_node *n, const char *list,
+		   struct hlx_changeset *cs, const char *summary,
+		   hlx_pass_fn getpass, void *ctx, int64_t now,
+		   struct hlx_apply_result *res)
+{
+	struct hlx_list_rec rec;
+	struct hlx_store_txn *t = NULL;
+	struct hlx_hist *h = NULL;
+	struct hlx_hist_op *ops = NULL;
+	struct hlx_buf meta = HLX_BUF_INIT;
+	struct hlx_hash *hash = NULL;
+	struct signer sg = { NULL };
+	struct hlx_hist_meta m;
+	size_t nops = 0;
+	char oid[41], msg[160];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = hlx_list_get(n, list, &rec);
+	if (rc)
+		return rc;
+	if (strcmp(rec.owner, hlx_home_org(n->home)) != 0)
+		return hlx_err(HLX_EPERM, "list '%s' belongs to '%s', not to us",
+			       list, rec.owner);
+	if (cs->status != (strcmp(list, "status") == 0))
+		return hlx_err(HLX_EINVAL, cs->status ?
+			       "status records belong in the status log" :
+			       "the status log holds status records only");
+	rc = normalise(cs);
+	if (rc)
+		return rc;
+	res->merged = cs->merged;
+	hash = malloc(sizeof(*hash));
+	ops = malloc((cs->n ? cs->n : 1) * sizeof(*ops));
+	if (!hash || !ops) {
+		rc = hlx_err(HLX_ENOMEM, "out of memory for %zu changes", cs->n);
+		goto out;
+	}
+	rc = hlx_store_begin(n->store, &t);
+	if (rc)
+		goto out;
+	/* Compare with the current version: keep only real changes. */
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct item *it = &cs->items[i];
+		const char *line = (const char *)cs->arena.data + it->off;
+
+		rc = hlx_hash_parse_canonical(line, it->hashlen, hash);
+		if (rc)
+			goto out;
+		rc = hlx_store_get(t, rec.id, hash, &meta);
+		if (rc && rc != HLX_ENOENT)
+			goto out;
+		if (it->retract) {
+			if (rc == HLX_ENOENT) {
+				rc = hlx_err(HLX_ENOENT,
+					     "hash '%.*s' is not in list '%s'",
+					     (int)it->hashlen, line, list);
+				goto out;
+			}
+			res->retracted++;
+		} else if (rc == HLX_ENOENT) {
+			res->added++;
+		} else if (meta.len == it->len - it->hashlen - 2 &&
+			   memcmp(meta.data, line + it->hashlen + 1, meta.len) == 0) {
+			res->unchanged++;
+			continue;
+		} else {
+			res->updated++;
+		}
+		rc = HLX_OK;
+		ops[nops++] = (struct hlx_hist_op){ line, it->len, it->retract };
+	}
+	res->version = rec.version;
+	snprintf(res->head, sizeof(res->head), "%s", rec.head);
+	res->count = rec.count;
+	if (nops == 0)
+		goto out; /* nothing changes: no version */
+
+	rc = hlx_home_signing_key(n->home, getpass, ctx, now, &sg.key);
+	if (rc)
+		goto out;
+	snprintf(msg, sizeof(msg), "%s: %" PRIu64 " added, %" PRIu64
+		 " updated, %" PRIu64 " retracted", summary, res->added,
+		 res->updated, res->retracted);
+	m = (struct hlx_hist_meta){ hlx_home_org(n->home), list,
+				    rec.version + 1, now, msg };
+	rc = hlx_list_open_hist(n, list, &h);
+	if (!rc)
+		rc = hlx_hist_commit(h, ops, nops, &m, sign_commit, &sg, oid);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < nops && !rc; i++) {
+		const char *line = ops[i].line;
+		const char *tab = memchr(line, '\t', ops[i].len);
+		size_t hl = ops[i].retract ? ops[i].len : (size_t)(tab - line);
+
+		rc = hlx_hash_parse_canonical(line, hl, hash);
+		if (!rc && ops[i].retract)
+			rc = hlx_store_del(t, rec.id, hash);
+		else if (!rc)
+			rc = hlx_store_put(t, rec.id, hash, tab + 1,
+					   ops[i].len - hl - 2);
+	}
+	if (rc)
+		goto out;
+	rec.version++;
+	memcpy(rec.head, oid, sizeof(rec.head));
+	rec.count = rec.count + res->added - res->retracted;
+	rec.updated = now;
+	rc = hlx_store_set_list(t, &rec);
+	if (rc)
+		goto out;
+	rc = hlx_store_commit(t);
+	t = NULL;
+	if (rc)
+		goto out;
+	/* The state is durable: now move the ref (recovery finishes it). */
+	rc = hlx_hist_set_head(h, res->head[0] ? res->head : NULL, oid);
+	if (rc)
+		goto out;
+	res->changed = 1;
+	res->version = rec.version;
+	res->count = rec.count;
+	memcpy(res->head, oid, sizeof(res->head));
+out:
+	hlx_store_abort(t);
+	hlx_hist_free(h);
+	hlx_seckey_free(sg.key);
+	hlx_buf_free(&meta);
+	free(hash);
+	free(ops);
+	return rc;
+}
+
+/* ---- reindex and fsck --------------------------------------------------- */
+
+struct reindex_ctx {
+	struct hlx_store_txn *t;
+	uint32_t list;
+	struct hlx_hash *hash;
+	uint64_t count;
+};
+
+static int reindex_line(void *ctx, const char *line, size_t len)
+{
+	struct reindex_ctx *c = ctx;
+	const char *tab = memchr(line, '\t', len);
+	int rc;
+
+	if (!tab || len < 2 || line[len - 1] != '\n')
+		return hlx_err(HLX_EHISTORY, "malformed line in history");
+	rc = hlx_hash_parse_canonical(line, (size_t)(tab - line), c->hash);
+	if (!rc)
+		rc = hlx_store_put(c->t, c->list, c->hash, tab + 1,
+				   len - (size_t)(tab - line) - 2);
+	c->count++;
+	return rc;
+}
+
+int hlx_list_reindex(struct hlx_node *n, const char *list, uint64_t *count)
+{
+	struct reindex_ctx c = { 0 };
+	struct hlx_list_rec rec;
+	struct hlx_hist_version v;
+	struct hlx_hist *h = NULL;
+	char head[41];
+	int rc;
+
+	rc = hlx_list_name_check(list);
+	if (!rc)
+		rc = hlx_store_list_get(n->store, list, &rec);
+	if (!rc)
+		rc = hlx_list_open_hist(n, list, &h);
+	if (rc)
+		goto out;
+	c.hash = malloc(sizeof(*c.hash));
+	if (!c.hash) {
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = hlx_store_begin(n->store, &c.t);
+	if (!rc)
+		rc = hlx_store_clear_list(c.t, rec.id);
+	if (rc)
+		goto out;
+	c.list = rec.id;
+	rc = hlx_hist_head(h, head);
+	if (rc == HLX_ENOENT) {
+		rec.version = 0;
+		rec.head[0] = '\0';
+		rec.updated = 0;
+		rc = HLX_OK;
+	} else if (!rc) {
+		rc = hlx_hist_read_version(h, head, &v);
+		if (!rc)
+			rc = hlx_hist_foreach(h, head, reindex_line, &c);
+		rec.version = v.version;
+		memcpy(rec.head, head, sizeof(rec.head));
+		rec.updated = v.time;
+	}
+	rec.count = c.count;
+	if (!rc)
+		rc = hlx_store_set_list(c.t, &rec);
+	if (!rc) {
+		rc = hlx_store_commit(c.t);
+		c.t = NULL;
+	}
+	*count = c.count;
+out:
+	hlx_store_abort(c.t);
+	hlx_hist_free(h);
+	free(c.hash);
+	return rc;
+}
+
+struct fsck_ctx {
+	struct hlx_node *n;
+	const struct hlx_trust *trust; /* ours, or the peer's for a mirror */
+	struct hlx_hist *h;
+	struct hlx_store_txn *t;
+	struct hlx_list_rec rec;
+	struct hlx_hash *hash;
+	struct hlx_buf meta;
+	void (*report)(void *ctx, const char *msg);
+	void *rctx;
+	uint64_t versions, entries, problems;
+};
+
+static void problem(struct fsck_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void problem(struct fsck_ctx *c, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->problems++;
+	c->report(c->rctx, msg);
+}
+
+static int fsck_version(void *ctx, const struct hlx_hist_version *v)
+{
+	struct fsck_ctx *c = ctx;
+	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
+	struct hlx_sshsig *s = NULL;
+	int rc;
+
+	c->versions++;
+	rc = hlx_hist_signature(c->h, v->oid, &sig, &data);
+	if (!rc)
+		rc = hlx_sshsig_parse_armor((const char *)sig.data, sig.len, &s);
+	if (!rc)
+		rc = hlx_sshsig_verify(s, "git", data.data, data.len);
+	if (!rc)
+		rc = hlx_trust_check(c->trust, hlx_sshsig_signer(s), v->time);
+	if (rc)
+		problem(c, "list '%s' version %" PRIu64 " (%s): %s",
+			c->rec.name, v->version, v->oid, hlx_err_detail());
+	hlx_sshsig_free(s);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&data);
+	return HLX_OK;
+}
+
+static int fsck_line(void *ctx, const char *line, size_t len)
+{
+	struct fsck_ctx *c = ctx;
+	const char *tab = memchr(line, '\t', len);
+	size_t hl = tab ? (size_t)(tab - line) : len;
+	int rc;
+
+	c->entries++;
+	rc = hlx_hash_parse_canonical(line, hl, c->hash);
+	if (!rc)
+		rc = hlx_store_get(c->t, c->rec.id, c->hash, &c->meta);
+	if (rc == HLX_ENOENT)
+		problem(c, "list '%s': '%.*s' is in the history but not in the state",
+			c->rec.name, (int)hl, line);
+	else if (rc)
+		return rc;
+	else if (!tab || c->meta.len != len - hl - 2 ||
+		 memcmp(c->meta.data, tab + 1, c->meta.len) != 0)
+		problem(c, "list '%s': '%.*s' differs between history and state",
+			c->rec.name, (int)hl, line);
+	return HLX_OK;
+}
+
+/* The verified trust chain of a peer, from peers/PEER/trust.json and the
+ * root pinned in peers.json. */
+static int peer_trust(struct hlx_node *n, const char *peer, size_t pl,
+		      struct hlx_trust **out)
+{
+	struct hlx_peers *ps = NULL;
+	struct hlx_peer *p;
+	struct hlx_buf b = HLX_BUF_INIT;
+	char name[72], path[PATH_MAX];
+	FILE *f = NULL;
+	int rc;
+
+	snprintf(name, sizeof(name), "%.*s", (int)(pl < 64 ? pl : 64), peer);
+	rc = hlx_peers_load(hlx_home_dir(n->home), &ps);
+	if (!rc && !(p = hlx_peers_find(ps, name)))
+		rc = hlx_err(HLX_ENOENT, "no peer '%s' (its list is still here)", name);
+	if (!rc)
+		rc = node_path(n, "peers", path);
+	if (!rc && strlen(path) + strlen(name) + 13 < sizeof(path)) {
+		strcat(path, "/");
+		strcat(path, name);
+		strcat(path, "/trust.json");
+	}
+	if (!rc && !(f = fopen(path, "rb")))
+		rc = hlx_err(HLX_ENOENT, "cannot open '%s': %s", path, strerror(errno));
+	if (!rc) {
+		char chunk[4096];
+		size_t got;
+
+		while (!rc && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			rc = b.len + got > HLX_TRUST_MAX ?
+			     hlx_err(HLX_ETOOBIG, "'%s' is too large", path) :
+			     hlx_buf_put(&b, chunk, got);
+	}
+	if (!rc)
+		rc = hlx_trust_load((char *)b.data, b.len, &p->root, out);
+	if (f)
+		fclose(f);
+	hlx_buf_free(&b);
+	hlx_peers_free(ps);
+	return rc;
+}
+
+int hlx_list_fsck(struct hlx_node *n, const char *list,
+		  void (*report)(void *ctx, const char *msg), void *ctx,
+		  uint64_t *versions, uint64_t *entries)
+{
+	struct fsck_ctx c = { .n = n, .report = report, .rctx = ctx };
+	struct hlx_trust *pt = NULL;
+	const char *slash = strchr(list, '/');
+	uint64_t held = 0;
+	char head[41];
+	int rc;
+
+	hlx_buf_init(&c.meta);
+	c.trust = hlx_home_trust(n->home);
+	rc = slash ? peer_trust(n, list, (size_t)(slash - list), &pt) : HLX_OK;
+	if (pt)
+		c.trust = pt;
+	if (!rc)
+		rc = hlx_list_get(n, list, &c.rec);
+	if (!rc)
+		rc = hlx_list_open_hist(n, list, &c.h);
+	if (rc)
+		goto out;
+	c.hash = malloc(sizeof(*c.hash));
+	if (!c.hash) {
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (hlx_hist_check_chain(c.h) != HLX_OK)
+		problem(&c, "list '%s': %s", list, hlx_err_detail());
+	rc = hlx_hist_head(c.h, head);
+	if (rc == HLX_ENOENT) {
+		rc = HLX_OK;
+		if (c.rec.version != 0)
+			problem(&c, "list '%s': state at version %" PRIu64
+				" but the history is empty", list, c.rec.version);
+		goto done;
+	}
+	if (rc)
+		goto out;
+	rc = hlx_hist_log(c.h, fsck_version, &c);
+	if (rc)
+		goto out;
+	rc = hlx_store_begin(n->store, &c.t);
+	if (!rc)
+		rc = hlx_hist_foreach(c.h, head, fsck_line, &c);
+	hlx_store_abort(c.t);
+	c.t = NULL;
+	if (rc)
+		goto out;
+	rc = hlx_store_count_list(n->store, c.rec.id, &held);
+	if (rc)
+		goto out;
+	if (held != c.entries || c.rec.count != c.entries)
+		problem(&c, "list '%s': the state holds %" PRIu64 " entries (record: %"
+			PRIu64 "), the history %" PRIu64, list, held, c.rec.count,
+			c.entries);
+done:
+	*versions = c.versions;
+	*entries = c.entries;
+	if (c.problems)
+		rc = hlx_err(HLX_ESTATE, "list '%s': %" PRIu64 " problem(s)", list,
+			     c.problems);
+out:
+	hlx_trust_free(pt);
+	hlx_hist_free(c.h);
+	hlx_buf_free(&c.meta);
+	free(c.hash);
+	return rc;
+}

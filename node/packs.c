@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/packs.h"
+#include "node/history.h"
+#include "protocol/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <limits.h>
+#include <dirent.h>
+#include <git2/sys/odb_backend.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int gerr(const char *what, const char *subject)
+{
+	const git_error *e = git_error_last();
+
+	return hlx_err(HLX_EHISTORY, "%s '%.200s': %s", what, subject,
+		       e && e->message ? e->message : "libgit2 error");
+}
+
+static int open_repo(const char *path, git_repository **out)
+{
+	if (git_libgit2_init() < 0)
+		return gerr("cannot initialise libgit2 for", path);
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0) {
+		int rc = gerr("cannot open repository", path);
+
+		git_libgit2_shutdown();
+		return rc;
+	}
+	return HLX_OK;
+}
+
+static void close_repo(git_repository *r)
+{
+	git_repository_free(r);
+	git_libgit2_shutdown();
+}
+
+static int fsync_path(const char *path, int dir)
+{
+	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+	int rc = HLX_OK;
+
+	if (fd < 0)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", path, strerror(errno));
+	if (fsync(fd) != 0)
+		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Hash lists are random: a delta search finds nothing and costs most of
+ * the time.  Packing handles read the history's pack configuration. */
+static int no_deltas(const char *repo, git_repository *r)
+{
+	git_config *cfg = NULL;
+	char path[PATH_MAX];
+	FILE *f;
+	int rc = HLX_OK;
+
+	if (snprintf(path, sizeof(path), "%s/" HLX_HIST_PACK_CONFIG, repo) >=
+	    (int)sizeof(path))
+		return hlx_err(HLX_EINVAL, "path too long");
+	if (access(path, R_OK) != 0) {
+		f = fopen(path, "w");
+		if (!f || fputs(HLX_HIST_PACK_CONFIG_TEXT, f) == EOF) {
+			if (f)
+				fclose(f);
+			return hlx_err(HLX_EIO, "cannot write '%s'", path);
+		}
+		if (fclose(f) != 0)
+			return hlx_err(HLX_EIO, "cannot write '%s'", path);
+	}
+	if (git_repository_config(&cfg, r) < 0 ||
+	    git_config_add_file_ondisk(cfg, path, GIT_CONFIG_LEVEL_APP, r, 1) < 0)
+		rc = gerr("cannot configure packing of", repo);
+	git_config_free(cfg);
+	return rc;
+}
+
+/* Number of objects in a pack index (version 2), or 0. */
+static uint32_t idx_count(const char *idx)
+{
+	unsigned char h[8 + 256 * 4];
+	FILE *f = fopen(idx, "rb");
+	size_t got = f ? fread(h, 1, sizeof(h), f) : 0;
+
+	if (f)
+		fclose(f);
+	if (got != sizeof(h) || memcmp(h, "\377tOc\0\0\0\2", 8) != 0)
+		return 0;
+	return (uint32_t)h[8 + 255 * 4] << 24 | (uint32_t)h[8 + 255 * 4 + 1] << 16 |
+	       (uint32_t)h[8 + 255 * 4 + 2] << 8 | h[8 + 255 * 4 + 3];
+}
+
+/*
+ * The history writes each version's new objects as one pack.  That pack
+ * holds only objects the version added (an object already in the store is
+ * not written again), so when it has as many objects as the walk from the
+ * version's commit, hiding its parent's, finds, it is exactly the pack to
+ * publish: copy it instead of compressing everything again.  Returns 1
+ * when copied.
+ */
+static int reuse_pack(const char *repo, const git_oid *commit, size_t need,
+		      const char *tmp)
+{
+	char dir[PATH_MAX], idx[PATH_MAX], pack[PATH_MAX];
+	git_odb_backend *be = NULL;
+	struct dirent *de;
+	int found = 0, copied = 0;
+	DIR *d;
+
+	if (snprintf(dir, sizeof(dir), "%s/objects/pack", repo) >= (int)sizeof(dir) ||
+	    !(d = opendir(dir)))
+		return 0;
+	while (!found && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") != 0 ||
+		    snprintf(idx, sizeof(idx), "%s/%s", dir, de->d_name) >= (int)sizeof(idx))
+			continue;
+		if (git_odb_backend_one_pack(&be, idx) < 0)
+			continue;
+		found = be->exists(be, commit) && idx_count(idx) == need;
+		be->free(be);
+		if (found) {
+			memcpy(pack, idx, strlen(idx) - 4);
+			strcpy(pack + strlen(idx) - 4, ".pack");
+		}
+	}
+	closedir(d);
+	if (found) {
+		FILE *in = fopen(pack, "rb"), *out = in ? fopen(tmp, "wb") : NULL;
+		char buf[1 << 16];
+		size_t got;
+
+		copied = in && out;
+		while (copied && (got = fread(buf, 1, sizeof(buf), in)) > 0)
+			copied = fwrite(buf, 1, got, out) == got;
+		if (copied && (ferror(in) || fflush(out) || fsync(fileno(out))))
+			copied = 0;
+		if (in)
+			fclose(in);
+		if (out && fclose(out) != 0)
+			copied = 0;
+		if (!copied)
+			unlink(tmp);
+	}
+	return copied;
+}
+
+int hlx_pack_write(const char *repo, const char *from, const char *to,
+		   const char *path)
+{
+	git_repository *r = NULL;
+	git_packbuilder *pb = NULL;
+	git_revwalk *w = NULL;
+	git_buf buf = { 0 };
+	git_oid oid;
+	char tmp[PATH_MAX];
+	FILE *f = NULL;
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return hlx_err(HLX_EINVAL, "path too long");
+	rc = open_repo(repo, &r);
+	if (rc)
+		return rc;
+	rc = no_deltas(repo, r);
+	if (rc)
+		goto out;
+	if (git_packbuilder_new(&pb, r) < 0 || git_revwalk_new(&w, r) < 0 ||
+	    git_oid_fromstr(&oid, to) < 0 || git_revwalk_push(w, &oid) < 0 ||
+	    (from && (git_oid_fromstr(&oid, from) < 0 ||
+		      git_revwalk_hide(w, &oid) < 0)) ||
+	    git_packbuilder_insert_walk(pb, w) < 0) {
+		rc = gerr("cannot build a pack from", repo);
+		goto out;
+	}
+	git_oid_fromstr(&oid, to);
+	if (reuse_pack(repo, &oid, git_packbuilder_object_count(pb), tmp))
+		goto done;
+	if (git_packbuilder_write_buf(&buf, pb) < 0) {
+		rc = gerr("cannot build a pack from", repo);
+		goto out;
+	}
+	f = fopen(tmp, "wb");
+	if (!f || fwrite(buf.ptr, 1, buf.size, f) != buf.size || fflush(f) ||
+	    fsync(fileno(f))) {
+		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	fclose(f);
+	f = NULL;
+done:
+	if (rename(tmp, path) != 0) {
+		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+out:
+	if (f)
+		fclose(f);
+	if (rc)
+		unlink(tmp);
+	git_buf_dispose(&buf);
+	git_revwalk_free(w);
+	git_packbuilder_free(pb);
+	close_repo(r);
+	return rc;
+}
+
+int hlx_pack_stage(const char *base, const char *staging)
+{
+	git_repository *r = NULL;
+	git_repository_init_options o;
+	char alt[PATH_MAX], objs[PATH_MAX];
+	FILE *f;
+	int rc = HLX_OK;
+
+	if (snprintf(alt, sizeof(alt), "%s/objects/info/alternates", staging) >=
+		    (int)sizeof(alt) ||
+	    (base && (!realpath(base, objs) || strlen(objs) + 9 > sizeof(objs))))
+		return hlx_err(HLX_EINVAL, "cannot resolve '%.200s'", base);
+	if (base)
+		strcat(objs, "/objects");
+	if (git_libgit2_init() < 0)
+		return gerr("cannot initialise libgit2 for", staging);
+	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
+		  GIT_REPOSITORY_INIT_NO_REINIT;
+	o.initial_head = "main";
+	if (git_repository_init_ext(&r, staging, &o) < 0) {
+		rc = gerr("cannot create staging repository", staging);
+		git_libgit2_shutdown();
+		return rc;
+	}
+	close_repo(r);
+	if (!base)
+		return HLX_OK;
+	f = fopen(alt, "w");
+	if (!f || fprintf(f, "%s\n", objs) < 0 || fclose(f) != 0)
+		return hlx_err(HLX_EIO, "cannot write '%s': %s", alt, strerror(errno));
+	return HLX_OK;
+}
+
+int hlx_pack_index(const char *repo, const char *packfile)
+{
+	git_repository *r = NULL;
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress st = { 0 };
+	char chunk[1 << 16];
+	size_t got;
+	FILE *f;
+	int rc;
+
+	f = fopen(packfile, "rb");
+	if (!f)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", packfile, strerror(errno));
+	rc = open_repo(repo, &r);
+	if (rc) {
+		fclose(f);
+		return rc;
+	}
+	if (git_repository_odb(&odb, r) < 0 ||
+	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0) {
+		rc = gerr("cannot receive a pack into", repo);
+		goto out;
+	}
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (wp->append(wp, chunk, got, &st) < 0) {
+			rc = gerr("bad pack", packfile);
+			goto out;
+		}
+	if (ferror(f)) {
+		rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
+		goto out;
+	}
+	if (wp->commit(wp, &st) < 0)
+		rc = gerr("bad pack", packfile);
+out:
+	if (wp)
+		wp->free(wp);
+	fclose(f);
+	git_odb_free(odb);
+	close_repo(r);
+	return rc;
+}
+
+int hlx_pack_adopt(const char *staging, const char *base)
+{
+	char from[PATH_MAX], to[PATH_MAX], sp[PATH_MAX], dp[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int rc = HLX_OK;
+
+	if (snprintf(from, sizeof(from), "%s/objects/pack", staging) >= (int)sizeof(from) ||
+	    snprintf(to, sizeof(to), "%s/objects/pack", base) >= (int)sizeof(to))
+		return hlx_err(HLX_EINVAL, "path too long");
+	/* .pack files first, then their .idx: git only sees a pack through
+	 * its index, so a crash in between leaves nothing half there */
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		const char *ext = pass ? ".idx" : ".pack";
+
+		d = opendir(from);
+		if (!d)
+			return hlx_err(HLX_EIO, "cannot open '%s': %s", from, strerror(errno));
+		while (!rc && (de = readdir(d))) {
+			size_t n = strlen(de->d_name), el = strlen(ext);
+
+			if (n <= el || strcmp(de->d_name + n - el, ext) != 0)
+				continue;
+			if (snprintf(sp, sizeof(sp), "%s/%s", from, de->d_name) >= (int)sizeof(sp) ||
+			    snprintf(dp, sizeof(dp), "%s/%s", to, de->d_name) >= (int)sizeof(dp)) {
+				rc = hlx_err(HLX_EINVAL, "path too long");
+				break;
+			}
+			rc = fsync_path(sp, 0);
+			if (!rc && rename(sp, dp) != 0)
+				rc = hlx_err(HLX_EIO, "cannot move '%s' to '%s': %s", sp, dp,
+					     strerror(errno));
+		}
+		closedir(d);
+		if (!rc)
+			rc = fsync_path(to, 1);
+	}
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Git packs for feeds (spec/sync.md): writing the pack of one version for
+ * publishing, and receiving packs on the subscriber side into a staging
+ * repository that sees the mirror's objects but changes nothing in it
+ * until every new commit has been verified.
+ */
+#ifndef HLX_PACKS_H
+#define HLX_PACKS_H
+
+/* Write to path (atomically) a pack of the objects reachable from commit
+ * to and not from commit from (NULL: all of them). */
+int hlx_pack_write(const char *repo, const char *from, const char *to,
+		   const char *path);
+
+/* Create a bare repository at staging whose object store falls back to
+ * base's (objects/info/alternates; base NULL: none); base is not
+ * modified. */
+int hlx_pack_stage(const char *base, const char *staging);
+
+/* Index a received pack file into repo's objects/pack, checking every
+ * object (libgit2's indexer). */
+int hlx_pack_index(const char *repo, const char *packfile);
+
+/* Move the packs of staging into base (each .pack before its .idx, both
+ * synced), after verification. */
+int hlx_pack_adopt(const char *staging, const char *base);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Peers: the organisations this node pulls feeds from.
+ *
+ * peers.json in the node home holds, for each peer, its local name, the
+ * URL where its publish directory is served, its pinned root key, an
+ * optional CA bundle for its server, and the lists subscribed.  It is
+ * small, human-readable and rewritten atomically.  What the node learned
+ * from a peer (its verified trust chain, sync progress) lives under
+ * peers/NAME/ and in the state.
+ */
+#ifndef HLX_PEERS_H
+#define HLX_PEERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys/key.h"
+
+#define HLX_PEERS_MAX 256
+#define HLX_SUBS_MAX 256
+#define HLX_URL_TEXT_MAX 2048
+
+struct hlx_peer {
+	char name[65];
+	char url[HLX_URL_TEXT_MAX];
+	char ca[1024];                 /* "" for the system store */
+	struct hlx_pubkey root;
+	size_t nsubs;
+	char (*subs)[65];
+};
+
+struct hlx_peers {
+	size_t n;
+	struct hlx_peer *v;
+};
+
+/* Load peers.json of a home (an absent file is no peers). */
+int hlx_peers_load(const char *home, struct hlx_peers **out);
+int hlx_peers_save(const char *home, const struct hlx_peers *p);
+void hlx_peers_free(struct hlx_peers *p);
+struct hlx_peer *hlx_peers_find(struct hlx_peers *p, const char *name);
+int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
+		  const struct hlx_pubkey *root, const char *ca);
+int hlx_peers_remove(struct hlx_peers *p, const char *name);
+int hlx_peer_subscribe(struct hlx_peer *peer, const char *list);
+int hlx_peer_unsubscribe(struct hlx_peer *peer, const char *list);
+
+#endif

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/store.h"
+#include "protocol/err.h"
+#include "protocol/head.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAP_SIZE (64ULL << 30)
+#define META_MAX 400
+#define KEY_MAX 65
+#define FORMAT "hlx-state-1"
+
+struct hlx_store {
+	MDB_env *env;
+	MDB_dbi entries, lists, ids, meta;
+	MDB_txn *rtxn; /* reset between calls, renewed on use */
+	int in_write;
+};
+
+struct hlx_store_txn {
+	struct hlx_store *s;
+	MDB_txn *txn;
+};
+
+static int lmdb_err(int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL)
+		return hlx_err(HLX_ESTORE, "%s: the state database is full (%s)",
+			       what, mdb_strerror(rc));
+	return hlx_err(rc == ENOMEM ? HLX_ENOMEM : HLX_ESTORE, "%s: %s", what,
+		       mdb_strerror(rc));
+}
+
+int hlx_list_name_check(const char *name)
+{
+	const char *slash = strchr(name, '/');
+	int rc;
+
+	if (!slash)
+		return hlx_name_check(name, strlen(name), "list");
+	rc = hlx_name_check(name, (size_t)(slash - name), "peer");
+	if (!rc)
+		rc = hlx_name_check(slash + 1, strlen(slash + 1), "list");
+	return rc;
+}
+
+/* Key order follows the text order of "type:hex": types by name. */
+static uint8_t type_rank(enum hlx_hash_type t)
+{
+	switch (t) {
+	case HLX_HASH_MD5: return 1;
+	case HLX_HASH_PDQ: return 2;
+	case HLX_HASH_PHOTODNA: return 3;
+	case HLX_HASH_SHA1: return 4;
+	case HLX_HASH_SHA256: return 5;
+	case HLX_HASH_TMK: return 6;
+	case HLX_HASH_URL_SHA256: return 7;
+	case HLX_HASH_VPDQ: return 8;
+	}
+	return 0;
+}
+
+/* type rank, then the hash bytes, or their SHA-256 when longer than 64. */
+static size_t make_key(const struct hlx_hash *h, uint8_t key[KEY_MAX])
+{
+	key[0] = type_rank(h->type);
+	if (h->len <= 64) {
+		memcpy(key + 1, h->bytes, h->len);
+		return 1 + h->len;
+	}
+	crypto_hash_sha256(key + 1, h->bytes, h->len);
+	return 1 + 32;
+}
+
+int hlx_store_open(const char *dir, struct hlx_store **out)
+{
+	struct hlx_store *s;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int rc;
+
+	*out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return hlx_err(HLX_EIO, "cannot create '%s': %s", dir,
+			       strerror(errno));
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	if ((rc = mdb_env_create(&s->env)) ||
+	    (rc = mdb_env_set_maxdbs(s->env, 8)) ||
+	    (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) ||
+	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600))) {
+		rc = lmdb_err(rc, "cannot open the state database");
+		rc = hlx_err_wrap(rc, "'%s'", dir);
+		goto fail;
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) ||
+	    (rc = mdb_dbi_open(txn, "entries", MDB_CREATE | MDB_DUPSORT,
+			       &s->entries)) ||
+	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) ||
+	    (rc = mdb_dbi_open(txn, "list-ids", MDB_CREATE | MDB_INTEGERKEY,
+			       &s->ids)) ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta))) {
+		rc = lmdb_err(rc, "cannot open the state tables");
+		goto fail;
+	}
+	k.mv_data = "format";
+	k.mv_size = 6;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		v.mv_data = FORMAT;
+		v.mv_size = strlen(FORMAT);
+		rc = mdb_put(txn, s->meta, &k, &v, 0);
+		if (rc) {
+			rc = lmdb_err(rc, "cannot initialise the state database");
+			goto fail;
+		}
+	} else if (rc) {
+		rc = lmdb_err(rc, "cannot read the state database");
+		goto fail;
+	} else if (v.mv_size != strlen(FORMAT) ||
+		   memcmp(v.mv_data, FORMAT, v.mv_size) != 0) {
+		rc = hlx_err(HLX_EUNSUPPORTED,
+			     "state database '%s' has an unknown format", dir);
+		goto fail;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc) {
+		rc = lmdb_err(rc, "cannot initialise the state database");
+		goto fail;
+	}
+	*out = s;
+	return HLX_OK;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	hlx_store_free(s);
+	return rc;
+}
+
+void hlx_store_free(struct hlx_store *s)
+{
+	if (!s)
+		return;
+	if (s->rtxn)
+		mdb_txn_abort(s->rtxn);
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+}
+
+/* A short read transaction: renewed for each call, reset after. */
+static int rbegin(struct hlx_store *s, MDB_txn **txn)
+{
+	int rc;
+
+	if (s->rtxn)
+		rc = mdb_txn_renew(s->rtxn);
+	else
+		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+	if (rc)
+		return lmdb_err(rc, "cannot read the state database");
+	*txn = s->rtxn;
+	return HLX_OK;
+}
+
+static void rend(struct hlx_store *s)
+{
+	mdb_txn_reset(s->rtxn);
+}
+
+/* "id\tversion\thead\tcount\tupdated\towner" */
+static int rec_encode(const struct hlx_list_rec *l, char *buf, size_t n)
+{
+	int w = snprintf(buf, n, "%" PRIu32 "\t%" PRIu64 "\t%s\t%" PRIu64 "\t%" PRId64 "\t%s",
+			 l->id, l->version, l->head[0] ? l->head : "-", l->count,
+			 l->updated, l->owner);
+
+	return w > 0 && (size_t)w < n ? w : -1;
+}
+
+static int rec_decode(const MDB_val *k, const MDB_val *v,
+		      struct hlx_list_rec *l)
+{
+	char buf[512], head[64], owner[128];
+	int used = 0;
+
+	if (k->mv_size > HLX_LIST_NAME_MAX || v->mv_size >= sizeof(buf))
+		return hlx_err(HLX_ESTORE, "damaged list record");
+	memcpy(buf, v->mv_data, v->mv_size);
+	buf[v->mv_size] = '\0';
+	memset(l, 0, sizeof(*l));
+	if (sscanf(buf, "%" SCNu32 "\t%" SCNu64 "\t%63[^\t]\t%" SCNu64 "\t%" SCNd64 "\t%127s%n",
+		   &l->id, &l->version, head, &l->count, &l->updated, owner,
+		   &used) != 6 || (size_t)used != v->mv_size ||
+	    strlen(owner) > HLX_LIST_NAME_MAX ||
+	    (strcmp(head, "-") != 0 && strlen(head) != 40))
+		return hlx_err(HLX_ESTORE, "damaged list record '%.*s'",
+			       (int)k->mv_size, (const char *)k->mv_data);
+	memcpy(l->name, k->mv_data, k->mv_size);
+	l->name[k->mv_size] = '\0';
+	if (strcmp(head, "-") != 0)
+		memcpy(l->head, head, 41); /* checked: 40 characters */
+	memcpy(l->owner, owner, strlen(owner) + 1); /* checked: fits */
+	return HLX_OK;
+}
+
+static int list_get(MDB_txn *txn, struct hlx_store *s, const char *name,
+		    struct hlx_list_rec *out)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	int rc = mdb_get(txn, s->lists, &k, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return hlx_err(HLX_ENOENT, "no such list '%.64s'", name);
+	if (rc)
+		return lmdb_err(rc, "cannot read a list record");
+	return rec_decode(&k, &v, out);
+}
+
+int hlx_store_list_get(struct hlx_store *s, const char *name,
+		       struct hlx_list_rec *out)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (strlen(name) > HLX_LIST_NAME_MAX)
+		return hlx_err(HLX_ENOENT, "no such list '%.64s...'", name);
+	if ((rc = rbegin(s, &txn)))
+		return rc;
+	rc = list_get(txn, s, name, out);
+	rend(s);
+	return rc;
+}
+
+int hlx_store_list_by_id(struct hlx_store *s, uint32_t id,
+			 struct hlx_list_rec *out)
+{
+	MDB_txn *txn;
+	MDB_val k = { sizeof(id), &id }, v;
+	char name[HLX_LIST_NAME_MAX + 1];
+	int rc;
+
+	if ((rc = rbegin(s, &txn)))
+		return rc;
+	rc = mdb_get(txn, s->ids, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		rc = hlx_err(HLX_ENOENT, "no list with id %" PRIu32, id);
+	else if (rc)
+		rc = lmdb_err(rc, "cannot read a list id");
+	else if (v.mv_size > HLX_LIST_NAME_MAX)
+		rc = hlx_err(HLX_ESTORE, "damaged list id %" PRIu32, id);
+	if (!rc) {
+		memcpy(name, v.mv_data, v.mv_size);
+		name[v.mv_size] = '\0';
+		rc = list_get(txn, s, name, out);
+	}
+	rend(s);
+	return rc;
+}
+
+int hlx_store_list_foreach(struct hlx_store *s,
+			   int (*cb)(void *ctx, const struct hlx_list_rec *l),
+			   void *ctx)
+{
+	struct hlx_list_rec *all = NULL, *p;
+	size_t n = 0, cap = 0;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, m;
+
+	/* Copy out first: cb must not run inside our read transaction. */
+	if ((rc = rbegin(s, &txn)))
+		return rc;
+	rc = mdb_cursor_open(txn, s->lists, &c);
+	for (m = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); !m;
+	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			p = realloc(all, cap * sizeof(*all));
+			if (!p) {
+				rc = hlx_err(HLX_ENOMEM, "out of memory");
+				break;
+			}
+			all = p;
+		}
+		rc = rec_decode(&k, &v, &all[n++]);
+		if (rc)
+			break;
+	}
+	if (!rc && m != MDB_NOTFOUND)
+		rc = lmdb_err(m, "cannot list the lists");
+	if (c)
+		mdb_cursor_close(c);
+	rend(s);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = cb(ctx, &all[i]);
+	free(all);
+	return rc;
+}
+
+int hlx_store_begin(struct hlx_store *s, struct hlx_store_txn **out)
+{
+	struct hlx_store_txn *t;
+	int rc;
+
+	*out = NULL;
+	if (s->in_write)
+		return hlx_err(HLX_ESTATE, "a write transaction is already open");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	rc = mdb_txn_begin(s->env, NULL, 0, &t->txn);
+	if (rc) {
+		free(t);
+		return lmdb_err(rc, "cannot start a state transaction");
+	}
+	t->s = s;
+	s->in_write = 1;
+	*out = t;
+	return HLX_OK;
+}
+
+int hlx_store_commit(struct hlx_store_txn *t)
+{
+	int rc = mdb_txn_commit(t->txn);
+
+	t->s->in_write = 0;
+	free(t);
+	return rc ? lmdb_err(rc, "cannot commit the state") : HLX_OK;
+}
+
+void hlx_store_abort(struct hlx_store_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	t->s->in_write = 0;
+	free(t);
+}
+
+int hlx_store_list_create(struct hlx_store *s, const char *name,
+			  const char *owner, struct hlx_list_rec *out)
+{
+	struct hlx_store_txn *t;
+	MDB_val k = { 7, "next-id" }, v;
+	uint32_t id = 1;
+	int rc;
+
+	rc = hlx_list_name_check(name);
+	if (rc)
+		return rc;
+	rc = hlx_store_begin(s, &t);
+	if (rc)
+		return rc;
+	rc = list_get(t->txn, s, name, out);
+	if (rc == HLX_OK) {
+		rc = hlx_err(HLX_EEXIST, "list '%s' exists already", name);
+		goto fail;
+	}
+	if (rc != HLX_ENOENT)
+		goto fail;
+	rc = mdb_get(t->txn, s->meta, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(id))
+		memcpy(&id, v.mv_data, sizeof(id));
+	else if (rc != MDB_NOTFOUND) {
+		rc = lmdb_err(rc ? rc : MDB_CORRUPTED, "cannot read the next list id");
+		goto fail;
+	}
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->owner, sizeof(out->owner), "%s", owner);
+	id++;
+	v.mv_size = sizeof(id);
+	v.mv_data = &id;
+	rc = mdb_put(t->txn, s->meta, &k, &v, 0);
+	if (rc) {
+		rc = lmdb_err(rc, "cannot store the next list id");
+		goto fail;
+	}
+	k.mv_size = sizeof(out->id);
+	k.mv_data = &out->id;
+	v.mv_size = strlen(name);
+	v.mv_data = (void *)name;
+	rc = mdb_put(t->txn, s->ids, &k, &v, MDB_NOOVERWRITE);
+	if (rc) {
+		rc = lmdb_err(rc, "cannot store a list id");
+		goto fail;
+	}
+	rc = hlx_store_set_list(t, out);
+	if (rc)
+		goto fail;
+	return hlx_store_commit(t);
+fail:
+	hlx_store_abort(t);
+	return rc;
+}
+
+int hlx_store_set_list(struct hlx_store_txn *t, const struct hlx_list_rec *l)
+{
+	char buf[512];
+	int n = rec_encode(l, buf, sizeof(buf));
+	MDB_val k = { strlen(l->name), (void *)l->name }, v = { (size_t)n, buf };
+	int rc;
+
+	if (n < 0)
+		return hlx_err(HLX_EINVAL, "list record of '%s' too long", l->name);
+	rc = mdb_put(t->txn, t->s->lists, &k, &v, 0);
+	return rc ? lmdb_err(rc, "cannot store a list record") : HLX_OK;
+}
+
+/* Position c on the dup of list in key; returns MDB_NOTFOUND if none. */
+static int find_dup(MDB_cursor *c, MDB_val *k, uint32_t list, MDB_val *v)
+{
+	uint8_t id[4] = { (uint8_t)(list >> 24), (uint8_t)(list >> 16),
+			  (uint8_t)(list >> 8), (uint8_t)list };
+	int rc;
+
+	v->mv_size = 4;
+	v->mv_data = id;
+	rc = mdb_cursor_get(c, k, v, MDB_GET_BOTH_RANGE);
+	if (rc)
+		return rc;
+	if (v->mv_size < 4 || memcmp(v->mv_data, id, 4) != 0)
+		return MDB_NOTFOUND;
+	return 0;
+}
+
+int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h, const char *meta, size_t metalen)
+{
+	uint8_t key[KEY_MAX], data[4 + META_MAX];
+	MDB_val k, v;
+	MDB_cursor *c;
+	int rc;
+
+	if (metalen > META_MAX)
+		return hlx_err(HLX_ETOOBIG, "entry metadata of %zu bytes", metalen);
+	k.mv_size = make_key(h, key);
+	k.mv_data = key;
+	rc = mdb_cursor_open(t->txn, t->s->entries, &c);
+	if (rc)
+		return lmdb_err(rc, "cannot open a cursor");
+	rc = find_dup(c, &k, list, &v);
+	if (rc == 0)
+		rc = mdb_cursor_del(c, 0);
+	else if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (!rc) {
+		data[0] = (uint8_t)(list >> 24);
+		data[1] = (uint8_t)(list >> 16);
+		data[2] = (uint8_t)(list >> 8);
+		data[3] = (uint8_t)list;
+		memcpy(data + 4, meta, metalen);
+		k.mv_size = make_key(h, key);
+		k.mv_data = key;
+		v.mv_size = 4 + metalen;
+		v.mv_data = data;
+		rc = mdb_cursor_put(c, &k, &v, 0);
+	}
+	mdb_cursor_close(c);
+	return rc ? lmdb_err(rc, "cannot store an entry") : HLX_OK;
+}
+
+int hlx_store_del(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h)
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k, v;
+	MDB_cursor *c;
+	int rc;
+
+	k.mv_size = make_key(h, key);
+	k.mv_data = key;
+	rc = mdb_cursor_open(t->txn, t->s->entries, &c);
+	if (rc)
+		return lmdb_err(rc, "cannot open a cursor");
+	rc = find_dup(c, &k, list, &v);
+	if (rc == 0)
+		rc = mdb_cursor_del(c, 0);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return hlx_err(HLX_ENOENT, "no such entry");
+	return rc ? lmdb_err(rc, "cannot delete an entry") : HLX_OK;
+}
+
+int hlx_store_get(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h, struct hlx_buf *out)
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k, v;
+	MDB_cursor *c;
+	int rc;
+
+	hlx_buf_reset(out);
+	k.mv_size = make_key(h, key);
+	k.mv_data = key;
+	rc = mdb_cursor_open(t->txn, t->s->entries, &c);
+	if (rc)
+		return lmdb_err(rc, "cannot open a cursor");
+	rc = find_dup(c, &k, list, &v);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return hlx_err(HLX_ENOENT, "no such entry");
+	if (rc)
+		return lmdb_err(rc, "cannot read an entry");
+	return hlx_buf_put(out, (const uint8_t *)v.mv_data + 4, v.mv_size - 4);
+}
+
+/* Visit every entry of list: delete it, or count it. */
+static int scan_list(MDB_txn *txn, MDB_dbi dbi, uint32_t list, int del,
+		     uint64_t *count)
+{
+	uint8_t id[4] = { (uint8_t)(list >> 24), (uint8_t)(list >> 16),
+			  (uint8_t)(list >> 8), (uint8_t)list };
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, m;
+
+	*count = 0;
+	rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return lmdb_err(rc, "cannot open a cursor");
+	/* After mdb_cursor_del the cursor already stands on the next item,
+	 * and MDB_NEXT returns that item rather than skipping it. */
+	for (m = mdb_cursor_get(c, &k, &v, MDB_FIRST); !m && !rc;
+	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size < 4 || memcmp(v.mv_data, id, 4) != 0)
+			continue;
+		++*count;
+		if (del)
+			rc = mdb_cursor_del(c, 0);
+	}
+	mdb_cursor_close(c);
+	if (rc)
+		return lmdb_err(rc, "cannot clear a list");
+	if (m != MDB_NOTFOUND)
+		return lmdb_err(m, "cannot scan a list");
+	return HLX_OK;
+}
+
+int hlx_store_clear_list(struct hlx_store_txn *t, uint32_t list)
+{
+	uint64_t n;
+
+	return scan_list(t->txn, t->s->entries, list, 1, &n);
+}
+
+int hlx_store_count_list(struct hlx_store *s, uint32_t list, uint64_t *count)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = rbegin(s, &txn)))
+		return rc;
+	rc = scan_list(txn, s->entries, list, 0, count);
+	rend(s);
+	return rc;
+}
+
+int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
+		     size_t n, hlx_store_hit_fn cb, void *ctx)
+{
+	uint8_t key[KEY_MAX];
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, m;
+
+	if ((rc = rbegin(s, &txn)))
+		return rc;
+	rc = mdb_cursor_open(txn, s->entries, &c);
+	if (rc) {
+		rc = lmdb_err(rc, "cannot open a cursor");
+		goto out;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		k.mv_size = make_key(q[i], key);
+		k.mv_data = key;
+		for (m = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); !m && !rc;
+		     m = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+			uint32_t list;
+
+			if (v.mv_size < 4) {
+				rc = hlx_err(HLX_ESTORE, "damaged entry");
+				break;
+			}
+			list = (uint32_t)((const uint8_t *)v.mv_data)[0] << 24 |
+			       (uint32_t)((const uint8_t *)v.mv_data)[1] << 16 |
+			       (uint32_t)((const uint8_t *)v.mv_data)[2] << 8 |
+			       ((const uint8_t *)v.mv_data)[3];
+			rc = cb(ctx, i, list, (const char *)v.mv_data + 4,
+				v.mv_size - 4);
+		}
+		if (!rc && m && m != MDB_NOTFOUND)
+			rc = lmdb_err(m, "cannot look up an entry");
+	}
+out:
+	if (c)
+		mdb_cursor_close(c);
+	rend(s);
+	return rc;
+}

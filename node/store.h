@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node's state in LMDB: lists and the entries of their current
+ * versions, derived from the lists' histories (node/history.h) and
+ * rebuildable from them.  Format in spec/lists.md, "State".
+ *
+ * Handles: struct hlx_store (one environment) and struct hlx_store_txn (one
+ * write transaction; at most one at a time).  Reads use short read
+ * transactions internally, never held across calls.
+ */
+#ifndef HLX_STORE_H
+#define HLX_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/buf.h"
+#include "protocol/hash.h"
+
+/* A list's full name: NAME for the node's own lists, PEER/NAME for a
+ * peer's list mirrored here. */
+#define HLX_LIST_NAME_MAX 129
+
+struct hlx_store;
+struct hlx_store_txn;
+
+struct hlx_list_rec {
+	uint32_t id;                          /* internal, never reused */
+	char name[HLX_LIST_NAME_MAX + 1];
+	char owner[HLX_LIST_NAME_MAX + 1];    /* organisation */
+	uint64_t version;                     /* 0: no version yet */
+	char head[41];                        /* commit of version, "" if 0 */
+	uint64_t count;                       /* entries in the version */
+	int64_t updated;                      /* time of the version */
+};
+
+/* List names: NAME or PEER/NAME, each [a-z0-9][a-z0-9._-]{0,63}. */
+int hlx_list_name_check(const char *name);
+
+int hlx_store_open(const char *dir, struct hlx_store **out);
+void hlx_store_free(struct hlx_store *s);
+
+int hlx_store_list_get(struct hlx_store *s, const char *name,
+		       struct hlx_list_rec *out);
+int hlx_store_list_by_id(struct hlx_store *s, uint32_t id,
+			 struct hlx_list_rec *out);
+/* Lists in name order; cb returns non-zero to stop. */
+int hlx_store_list_foreach(struct hlx_store *s,
+			   int (*cb)(void *ctx, const struct hlx_list_rec *l),
+			   void *ctx);
+/* A new, empty list (version 0).  HLX_EEXIST if the name is taken. */
+int hlx_store_list_create(struct hlx_store *s, const char *name,
+			  const char *owner, struct hlx_list_rec *out);
+
+int hlx_store_begin(struct hlx_store *s, struct hlx_store_txn **out);
+/* Durable on success; the handle is freed either way. */
+int hlx_store_commit(struct hlx_store_txn *t);
+void hlx_store_abort(struct hlx_store_txn *t);
+
+/* meta: the canonical entry line after the hash field, without its
+ * leading TAB and final '\n' (at most 400 bytes). */
+int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h, const char *meta, size_t metalen);
+/* HLX_ENOENT if the list does not hold h. */
+int hlx_store_del(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h);
+/* The stored meta of h in list, into out (reset first); HLX_ENOENT. */
+int hlx_store_get(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h, struct hlx_buf *out);
+int hlx_store_set_list(struct hlx_store_txn *t, const struct hlx_list_rec *l);
+/* Remove every entry of a list (for reindex). */
+int hlx_store_clear_list(struct hlx_store_txn *t, uint32_t list);
+
+/* Lookups outside a write transaction: for each of n hashes, cb is called
+ * once per list that holds it (in list-id order).  One read transaction
+ * per call: callers batch (a few thousand hashes a call). */
+typedef int (*hlx_store_hit_fn)(void *ctx, size_t query, uint32_t list,
+				const char *meta, size_t metalen);
+int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
+		     size_t n, hlx_store_hit_fn cb, void *ctx);
+
+/* Number of entries the state holds for list (a full scan: for fsck). */
+int hlx_store_count_list(struct hlx_store *s, uint32_t list, uint64_t *count);
+
+#endif

@@ -1,0 +1,878 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/sync.h"
+#include "node/packs.h"
+#include "keys/keyfile.h"
+#include "keys/sshkey.h"
+#include "keys/sshsig.h"
+#include "keys/trust.h"
+#include "protocol/err.h"
+#include "protocol/head.h"
+#include "protocol/record.h"
+#include "protocol/rtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CLOCK_SKEW 300
+
+static int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return hlx_err(HLX_EINVAL, "path too long: '%.60s...'", path);
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
+				       strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+		return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+	return HLX_OK;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int pathf(char out[PATH_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long");
+	return HLX_OK;
+}
+
+static int write_public(const char *path, const void *p, size_t n)
+{
+	int rc = hlx_secret_file_write(path, p, n);
+
+	if (!rc && chmod(path, 0644) != 0)
+		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", path, strerror(errno));
+	return rc;
+}
+
+static int read_small(const char *path, size_t max, struct hlx_buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	size_t r;
+	int rc;
+
+	hlx_buf_reset(out);
+	if (!f)
+		return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
+			       "cannot open '%s': %s", path, strerror(errno));
+	rc = hlx_buf_reserve(out, max + 1);
+	if (!rc) {
+		r = fread(out->data, 1, max + 1, f);
+		out->len = r;
+		out->data[r] = '\0';
+		if (ferror(f))
+			rc = hlx_err(HLX_EIO, "cannot read '%s'", path);
+		else if (r > max)
+			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes", path, max);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* ---- publishing --------------------------------------------------------- */
+
+struct pub_ctx {
+	struct hlx_node *n;
+	const char *dir;
+	int64_t now, validity;
+	hlx_pass_fn getpass;
+	void *pctx;
+	struct hlx_seckey *key;
+	struct hlx_publish_stats *st;
+	int rc;
+};
+
+static int sign_head(struct pub_ctx *c, const struct hlx_head *h,
+		     struct hlx_buf *file)
+{
+	struct hlx_buf body = HLX_BUF_INIT, sig = HLX_BUF_INIT;
+	int rc = HLX_OK;
+
+	if (!c->key)
+		rc = hlx_home_signing_key(hlx_node_home(c->n), c->getpass, c->pctx,
+					  c->now, &c->key);
+	if (!rc)
+		rc = hlx_head_body(h, &body);
+	if (!rc)
+		rc = hlx_sshsig_sign(c->key, HLX_HEAD_NAMESPACE, "sha512", body.data,
+				     body.len, &sig);
+	if (!rc)
+		rc = hlx_head_file((char *)body.data, body.len, (char *)sig.data,
+				   sig.len, file);
+	hlx_buf_free(&body);
+	hlx_buf_free(&sig);
+	return rc;
+}
+
+static int publish_list(void *ctx, const struct hlx_list_rec *l)
+{
+	struct pub_ctx *c = ctx;
+	const struct hlx_trust *t = hlx_home_trust(hlx_node_home(c->n));
+	struct hlx_buf old = HLX_BUF_INIT, b1 = HLX_BUF_INIT, b2 = HLX_BUF_INIT;
+	struct hlx_hist *h = NULL;
+	struct hlx_hist_version v;
+	struct hlx_head head, prev;
+	uint8_t th[32];
+	char d[PATH_MAX], p[PATH_MAX], repo[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (strchr(l->name, '/') || l->version == 0 ||
+	    strcmp(l->owner, hlx_home_org(hlx_node_home(c->n))) != 0)
+		return 0; /* only our own lists, once they have a version */
+	c->st->lists++;
+	rc = hlx_list_recover(c->n, l->name);
+	if (!rc)
+		rc = pathf(d, "%s/lists/%s", c->dir, l->name);
+	if (!rc)
+		rc = pathf(p, "%s/packs", d);
+	if (!rc)
+		rc = mkdirs(p);
+	if (!rc)
+		rc = hlx_list_open_hist(c->n, l->name, &h);
+	if (!rc)
+		rc = hlx_list_repo_path(c->n, l->name, repo);
+	/* one pack a version, from its parent: written before the head */
+	for (uint64_t ver = 1; !rc && ver <= l->version; ver++) {
+		rc = pathf(p, "%s/packs/%" PRIu64 ".pack", d, ver);
+		if (rc || stat(p, &st) == 0)
+			continue;
+		rc = hlx_hist_find_version(h, ver, &v);
+		if (!rc)
+			rc = hlx_pack_write(repo, v.parent[0] ? v.parent : NULL, v.oid, p);
+		if (!rc && chmod(p, 0644) != 0)
+			rc = hlx_err(HLX_EIO, "cannot chmod '%s'", p);
+		if (!rc)
+			c->st->packs_written++;
+	}
+	if (rc)
+		goto out;
+	memset(&head, 0, sizeof(head));
+	/* our own lists: both names are checked to be at most 64 */
+	snprintf(head.org, sizeof(head.org), "%.64s", l->owner);
+	snprintf(head.list, sizeof(head.list), "%.64s", l->name);
+	head.version = l->version;
+	memcpy(head.commit, l->head, sizeof(head.commit));
+	head.trust_length = hlx_trust_length(t);
+	hlx_trust_head(t, th);
+	sodium_bin2hex(head.trust_head, sizeof(head.trust_head), th, 32);
+	rc = pathf(p, "%s/head", d);
+	if (rc)
+		goto out;
+	/* Keep a head that is current and has more than half its life. */
+	if (read_small(p, HLX_HEAD_MAX, &old) == HLX_OK &&
+	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK &&
+	    prev.version == head.version && !strcmp(prev.commit, head.commit) &&
+	    prev.trust_length == head.trust_length &&
+	    !strcmp(prev.trust_head, head.trust_head) &&
+	    prev.expires - c->now > c->validity / 2 && prev.issued <= c->now)
+		goto out;
+	head.issued = c->now;
+	head.expires = c->now + c->validity;
+	hlx_buf_reset(&old);
+	rc = sign_head(c, &head, &old);
+	{
+		/* Static servers derive validators (ETag, Last-Modified) from
+		 * the modification time in seconds and the size, and heads of
+		 * one list have the same size: make the time move on, so that
+		 * a conditional request never misses a new head. */
+		struct timespec was = { 0, 0 };
+
+		if (stat(p, &st) == 0)
+			was = st.st_mtim;
+		if (!rc)
+			rc = write_public(p, old.data, old.len);
+		if (!rc && was.tv_sec && stat(p, &st) == 0 &&
+		    st.st_mtim.tv_sec <= was.tv_sec) {
+			struct timespec ts[2] = { { was.tv_sec + 1, 0 },
+						  { was.tv_sec + 1, 0 } };
+
+			if (utimensat(AT_FDCWD, p, ts, 0) != 0)
+				rc = hlx_err(HLX_EIO, "cannot set the time of '%s'", p);
+		}
+	}
+	if (!rc)
+		c->st->heads_signed++;
+out:
+	if (rc)
+		rc = hlx_err_wrap(rc, "cannot publish list '%s'", l->name);
+	hlx_hist_free(h);
+	hlx_buf_free(&old);
+	hlx_buf_free(&b1);
+	hlx_buf_free(&b2);
+	return rc;
+}
+
+int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
+		int64_t validity, hlx_pass_fn getpass, void *ctx,
+		struct hlx_publish_stats *st)
+{
+	struct pub_ctx c = { n, dir, now, validity, getpass, ctx, NULL, st, 0 };
+	struct hlx_buf b = HLX_BUF_INIT, cur = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (validity < 60 || validity > 366 * 86400)
+		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
+			       validity);
+	rc = pathf(p, "%s/lists", dir);
+	if (!rc)
+		rc = mkdirs(p);
+	/* the trust chain first: heads name it */
+	if (!rc)
+		rc = hlx_trust_serialize(hlx_home_trust(hlx_node_home(n)), &b);
+	if (!rc)
+		rc = pathf(p, "%s/trust.json", dir);
+	if (!rc && (read_small(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
+		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0))
+		rc = write_public(p, b.data, b.len);
+	if (!rc)
+		rc = hlx_store_list_foreach(hlx_node_store(n), publish_list, &c);
+	hlx_seckey_free(c.key);
+	hlx_buf_free(&b);
+	hlx_buf_free(&cur);
+	return rc;
+}
+
+/* ---- sync state --------------------------------------------------------- */
+
+/* Sync progress lives in peers/PEER/LIST.sync, not in the LMDB state, so
+ * that a rejected feed leaves the state byte for byte as it was. */
+static int state_path(struct hlx_node *n, const char *peer, const char *list,
+		      char out[PATH_MAX])
+{
+	return pathf(out, "%s/peers/%s/%s.sync", hlx_home_dir(hlx_node_home(n)),
+		     peer, list);
+}
+
+int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
+		       struct hlx_sync_state *out)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = state_path(n, peer, list, path);
+	if (!rc)
+		rc = read_small(path, 4096, &b);
+	if (!rc) {
+		/* etag \n last_modified \n last_try \n last_ok \n remote \n error */
+		char *s = (char *)b.data, *f[6];
+		int i = 0;
+
+		for (f[i++] = s; i < 6 && (s = strchr(s, '\n')); f[i++] = ++s)
+			*s = '\0';
+		if (i == 6) {
+			char *nl = strchr(f[5], '\n');
+
+			if (nl)
+				*nl = '\0';
+			snprintf(out->etag, sizeof(out->etag), "%s", f[0]);
+			snprintf(out->last_modified, sizeof(out->last_modified), "%s", f[1]);
+			out->last_try = strtoll(f[2], NULL, 10);
+			out->last_ok = strtoll(f[3], NULL, 10);
+			out->remote_version = strtoull(f[4], NULL, 10);
+			snprintf(out->error, sizeof(out->error), "%s", f[5]);
+		}
+	}
+	hlx_buf_free(&b);
+	return rc == HLX_ENOENT ? HLX_OK : rc;
+}
+
+static int state_put(struct hlx_node *n, const char *peer, const char *list,
+		     const struct hlx_sync_state *s)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc;
+
+	rc = pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(n)), peer);
+	if (!rc)
+		rc = mkdirs(path);
+	if (!rc)
+		rc = state_path(n, peer, list, path);
+	if (!rc)
+		rc = hlx_buf_printf(&b, "%s\n%s\n%" PRId64 "\n%" PRId64 "\n%" PRIu64 "\n%s\n",
+				    s->etag, s->last_modified, s->last_try, s->last_ok,
+				    s->remote_version, s->error);
+	if (!rc)
+		rc = write_public(path, b.data, b.len);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* ---- pulling ------------------------------------------------------------ */
+
+struct pull {
+	struct hlx_node *n;
+	const struct hlx_peer *peer;
+	const char *list;
+	struct hlx_fetch *f;
+	int64_t now;
+	char full[PATH_MAX];                /* PEER/LIST */
+	struct hlx_trust *trust;            /* the peer's, verified */
+	int trust_new;                      /* longer than the one stored */
+	struct hlx_head head;
+	int status;                         /* a status log, not a list */
+};
+
+/* The peer's trust chain: the one we hold, extended from its server when
+ * the head names a longer one.  Never replaced by a shorter or a different
+ * chain. */
+static int peer_trust(struct pull *p)
+{
+	struct hlx_buf b = HLX_BUF_INIT, url = HLX_BUF_INIT;
+	struct hlx_fetch_result fr;
+	struct hlx_trust *have = NULL, *got = NULL;
+	uint8_t h[32], at[32];
+	char hex[65], path[PATH_MAX];
+	int rc;
+
+	rc = pathf(path, "%s/peers/%s/trust.json", hlx_home_dir(hlx_node_home(p->n)),
+		   p->peer->name);
+	if (rc)
+		return rc;
+	if (read_small(path, HLX_TRUST_MAX, &b) == HLX_OK) {
+		rc = hlx_trust_load((char *)b.data, b.len, &p->peer->root, &have);
+		if (rc)
+			return hlx_err_wrap(rc, "the stored trust chain of peer '%s'",
+					    p->peer->name);
+		hlx_trust_head(have, h);
+		sodium_bin2hex(hex, sizeof(hex), h, 32);
+		if (hlx_trust_length(have) == p->head.trust_length &&
+		    strcmp(hex, p->head.trust_head) == 0) {
+			p->trust = have;
+			hlx_buf_free(&b);
+			return HLX_OK;
+		}
+		if (hlx_trust_length(have) > p->head.trust_length) {
+			rc = hlx_err(HLX_EUNTRUSTED,
+				     "head names trust chain length %" PRIu64
+				     ", shorter than the %" PRIu64 " statements we hold (rollback)",
+				     p->head.trust_length, hlx_trust_length(have));
+			goto out;
+		}
+	}
+	hlx_buf_reset(&b);
+	rc = hlx_fetch_join(p->peer->url, "trust.json", &url);
+	if (!rc)
+		rc = hlx_fetch_get(p->f, (char *)url.data, HLX_TRUST_MAX, NULL, NULL,
+				   &b, &fr);
+	if (!rc)
+		rc = hlx_trust_load((char *)b.data, b.len, &p->peer->root, &got);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "trust chain of peer '%s'", p->peer->name);
+		goto out;
+	}
+	if (have) {
+		/* it must extend what we hold */
+		hlx_trust_head(have, h);
+		if (hlx_trust_length(got) < hlx_trust_length(have) ||
+		    hlx_trust_head_at(got, hlx_trust_length(have), at) ||
+		    sodium_memcmp(at, h, 32) != 0) {
+			rc = hlx_err(HLX_EUNTRUSTED,
+				     "the trust chain of peer '%s' does not extend the one we hold",
+				     p->peer->name);
+			goto out;
+		}
+	}
+	hlx_trust_head(got, h);
+	sodium_bin2hex(hex, sizeof(hex), h, 32);
+	if (hlx_trust_length(got) != p->head.trust_length ||
+	    strcmp(hex, p->head.trust_head) != 0) {
+		rc = hlx_err(HLX_EUNTRUSTED,
+			     "the head names a trust chain that peer '%s' does not serve",
+			     p->peer->name);
+		goto out;
+	}
+	/* kept in memory: stored only once the pull succeeds */
+	p->trust = got;
+	p->trust_new = 1;
+	got = NULL;
+out:
+	hlx_trust_free(have);
+	hlx_trust_free(got);
+	hlx_buf_free(&b);
+	hlx_buf_free(&url);
+	return rc;
+}
+
+static int save_peer_trust(struct pull *p)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc = hlx_trust_serialize(p->trust, &b);
+
+	if (!rc)
+		rc = pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(p->n)),
+			   p->peer->name);
+	if (!rc)
+		rc = mkdirs(path);
+	if (!rc)
+		rc = pathf(path, "%s/peers/%s/trust.json",
+			   hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+	if (!rc)
+		rc = write_public(path, b.data, b.len);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* Signature of the head by a key the peer's chain lets sign at issue time. */
+static int verify_head(struct pull *p, const struct hlx_buf *body,
+		       const struct hlx_buf *sig)
+{
+	struct hlx_sshsig *s = NULL;
+	int rc;
+
+	rc = hlx_sshsig_parse_armor((const char *)sig->data, sig->len, &s);
+	if (!rc)
+		rc = hlx_sshsig_verify(s, HLX_HEAD_NAMESPACE, body->data, body->len);
+	if (!rc)
+		rc = hlx_trust_check(p->trust, hlx_sshsig_signer(s), p->head.issued);
+	hlx_sshsig_free(s);
+	if (rc)
+		return hlx_err_wrap(rc, "head signature");
+	/* A head is made after the chain it names: a key revoked in that
+	 * chain cannot sign a head dated before its revocation. */
+	if (p->head.issued < hlx_trust_last_time(p->trust))
+		return hlx_err(HLX_EUNTRUSTED,
+			       "the head is issued before the last change of the trust chain it names");
+	return HLX_OK;
+}
+
+/* The committer time of a commit's (signed) content, or -1. */
+static int64_t commit_time(const struct hlx_buf *data)
+{
+	const char *s = (const char *)data->data, *end = s + data->len, *p, *nl;
+
+	for (p = s; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl || nl == p)
+			break; /* the headers end at the first empty line */
+		if ((size_t)(nl - p) > 10 && memcmp(p, "committer ", 10) == 0) {
+			/* "committer NAME <EMAIL> SECONDS +ZZZZ" */
+			const char *gt = memrchr(p, '>', (size_t)(nl - p));
+			char *e;
+			long long t;
+
+			if (!gt || gt + 2 >= nl)
+				return -1;
+			t = strtoll(gt + 2, &e, 10);
+			return e > gt + 2 && *e == ' ' ? (int64_t)t : -1;
+		}
+	}
+	return -1;
+}
+
+/* Every new commit: consecutive versions back to what we hold, each
+ * signed by a key of the peer valid at its time. */
+static int verify_commits(struct pull *p, struct hlx_hist *h, const char *have,
+			  uint64_t have_version)
+{
+	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
+	struct hlx_hist_version v;
+	char oid[41];
+	uint64_t want = p->head.version;
+	int rc = HLX_OK;
+
+	memcpy(oid, p->head.commit, sizeof(oid));
+	while (!rc && want > have_version) {
+		struct hlx_sshsig *s = NULL;
+
+		/* the signature first: it needs only the commit itself */
+		rc = hlx_hist_signature(h, oid, &sig, &data);
+		if (!rc)
+			rc = hlx_sshsig_parse_armor((char *)sig.data, sig.len, &s);
+		if (!rc)
+			rc = hlx_sshsig_verify(s, "git", data.data, data.len);
+		if (!rc)
+			rc = hlx_trust_check(p->trust, hlx_sshsig_signer(s),
+					     commit_time(&data));
+		if (!rc)
+			rc = hlx_hist_read_version(h, oid, &v);
+		if (!rc && v.version != want)
+			rc = hlx_err(HLX_EUNTRUSTED, "the commit says version %" PRIu64,
+				     v.version);
+		hlx_sshsig_free(s);
+		if (rc) {
+			rc = hlx_err_wrap(rc == HLX_EBADSIG || rc == HLX_EREVOKED ||
+					  rc == HLX_EEXPIRED ? rc : HLX_EUNTRUSTED,
+					  "version %" PRIu64 " (%s)", want, oid);
+			break;
+		}
+		memcpy(oid, v.parent, sizeof(oid));
+		want--;
+	}
+	if (!rc && strcmp(oid, have) != 0)
+		rc = hlx_err(HLX_EUNTRUSTED,
+			     "the new versions do not descend from version %" PRIu64
+			     " we hold", have_version);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&data);
+	return rc;
+}
+
+/* Changes between two versions, collected before anything is applied. */
+struct delta {
+	struct hlx_buf arena;
+	size_t *off, n, cap;     /* lines, with a leading '+' or '-' */
+	int status;
+	uint64_t added, removed;
+};
+
+static int delta_line(void *ctx, const char *line, size_t len, int added)
+{
+	struct delta *d = ctx;
+	size_t off = d->arena.len;
+	int rc;
+
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 1024;
+		size_t *x = realloc(d->off, nc * sizeof(*x));
+
+		if (!x)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		d->off = x;
+		d->cap = nc;
+	}
+	rc = hlx_buf_putc(&d->arena, added ? '+' : '-');
+	if (!rc)
+		rc = hlx_buf_put(&d->arena, line, len);
+	if (!rc)
+		d->off[d->n++] = off;
+	return rc;
+}
+
+static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d)
+{
+	struct hlx_entry *e = malloc(sizeof(*e));
+	struct hlx_status *st = malloc(sizeof(*st));
+	int rc = e && st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	/* removals first: a changed entry comes as a removal and an addition */
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		for (size_t i = 0; i < d->n && !rc; i++) {
+			const char *l = (const char *)d->arena.data + d->off[i];
+			size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
+				     d->off[i] - 1;
+			const struct hlx_hash *h;
+			const char *tab;
+
+			if ((l[0] == '+') != pass)
+				continue;
+			l++;
+			rc = d->status ? hlx_status_decode(l, len, st) :
+					 hlx_entry_decode(l, len, e);
+			if (rc) {
+				rc = hlx_err_wrap(HLX_EINVAL, "a line of the feed");
+				break;
+			}
+			h = d->status ? &st->item : &e->hash;
+			tab = memchr(l, '\t', len);
+			if (pass == 0) {
+				rc = hlx_store_del(t, list, h);
+				d->removed++;
+			} else {
+				rc = hlx_store_put(t, list, h, tab + 1,
+						   len - (size_t)(tab - l) - 2);
+				d->added++;
+			}
+		}
+	}
+	free(e);
+	free(st);
+	return rc;
+}
+
+static int rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (!d)
+		return errno == ENOENT ? HLX_OK : hlx_err(HLX_EIO, "cannot open '%s'", path);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (pathf(p, "%s/%s", path, de->d_name))
+			continue;
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			rm_rf(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(path);
+	return HLX_OK;
+}
+
+static int do_pull(struct pull *p, struct hlx_sync_state *ss,
+		   struct hlx_pull_result *res)
+{
+	struct hlx_buf text = HLX_BUF_INIT, body = HLX_BUF_INIT, sig = HLX_BUF_INIT,
+		       url = HLX_BUF_INIT;
+	struct hlx_fetch_result fr, pfr;
+	struct hlx_list_rec rec;
+	struct hlx_hist *mirror = NULL, *stage = NULL;
+	struct hlx_store_txn *t = NULL;
+	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 };
+	char repo[PATH_MAX], staging[PATH_MAX], file[PATH_MAX], rel[PATH_MAX];
+	const char *home = hlx_home_dir(hlx_node_home(p->n));
+	int rc, have_rec, staged = 0;
+
+	rc = pathf(rel, "lists/%s/head", p->list);
+	if (!rc)
+		rc = hlx_fetch_join(p->peer->url, rel, &url);	/* url is empty */
+	if (!rc)
+		rc = hlx_fetch_get(p->f, (char *)url.data, HLX_HEAD_MAX, ss->etag,
+				   ss->last_modified, &text, &fr);
+	if (rc)
+		goto out;
+	if (fr.not_modified) {
+		res->not_modified = 1;
+		goto out;
+	}
+	rc = hlx_head_parse((char *)text.data, text.len, &p->head, &body, &sig);
+	if (rc)
+		goto out;
+	if (strcmp(p->head.list, p->list) != 0) {
+		rc = hlx_err(HLX_EUNTRUSTED, "the head is for list '%s', not '%s'",
+			     p->head.list, p->list);
+		goto out;
+	}
+	rc = peer_trust(p);
+	if (!rc && strcmp(hlx_trust_org(p->trust), p->head.org) != 0)
+		rc = hlx_err(HLX_EUNTRUSTED, "the head is signed for '%s', the peer is '%s'",
+			     p->head.org, hlx_trust_org(p->trust));
+	if (!rc)
+		rc = verify_head(p, &body, &sig);
+	if (rc)
+		goto out;
+	if (p->head.expires <= p->now) {
+		char ts[HLX_TIME_TEXT];
+
+		hlx_time_format(p->head.expires, ts);
+		rc = hlx_err(HLX_EEXPIRED, "the head expired at %s (a frozen feed?)", ts);
+		goto out;
+	}
+	if (p->head.issued > p->now + CLOCK_SKEW) {
+		rc = hlx_err(HLX_EUNTRUSTED, "the head is issued in the future");
+		goto out;
+	}
+	/* what we hold */
+	have_rec = hlx_list_get(p->n, p->full, &rec) == HLX_OK;
+	if (!have_rec) {
+		memset(&rec, 0, sizeof(rec));
+		hlx_err_clear();
+	} else if (strcmp(rec.owner, p->head.org) != 0) {
+		rc = hlx_err(HLX_EUNTRUSTED, "'%s' is held for '%s', the head is from '%s'",
+			     p->full, rec.owner, p->head.org);
+		goto out;
+	}
+	res->from = res->to = rec.version;
+	if (p->head.version < rec.version) {
+		rc = hlx_err(HLX_EUNTRUSTED,
+			     "rollback: the head is version %" PRIu64 ", we hold %" PRIu64,
+			     p->head.version, rec.version);
+		goto out;
+	}
+	if (p->head.version == rec.version) {
+		if (strcmp(p->head.commit, rec.head) != 0)
+			rc = hlx_err(HLX_EUNTRUSTED,
+				     "the head names another commit for version %" PRIu64 " (a fork)",
+				     rec.version);
+		goto verified;
+	}
+	/* stage: fetch the packs of the missing versions into a repository
+	 * that sees the mirror's objects, and verify every new commit there */
+	rc = pathf(repo, "%s/lists/%s.git", home, p->full);
+	if (!rc)
+		rc = pathf(staging, "%s/staging/%s.%s.%ld", home, p->peer->name,
+			   p->list, (long)getpid());
+	if (rc)
+		goto out;
+	if (have_rec)
+		rc = hlx_hist_open(repo, 0, &mirror);
+	if (!rc)
+		rc = pathf(file, "%s/staging", home);
+	if (!rc)
+		rc = mkdirs(file);
+	if (!rc) {
+		rm_rf(staging);
+		rc = hlx_pack_stage(have_rec ? repo : NULL, staging);
+		staged = !rc;
+	}
+	if (!rc)
+		rc = hlx_hist_open(staging, 0, &stage);
+	for (uint64_t v = rec.version + 1; !rc && v <= p->head.version; v++) {
+		int fd;
+
+		rc = pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
+		hlx_buf_reset(&url);
+		if (!rc)
+			rc = hlx_fetch_join(p->peer->url, rel, &url);
+		if (!rc)
+			rc = pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
+		if (rc)
+			break;
+		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = hlx_err(HLX_EIO, "cannot create '%s': %s", file, strerror(errno));
+			break;
+		}
+		rc = hlx_fetch_to_fd(p->f, (char *)url.data, HLX_PACK_MAX, fd, &pfr);
+		close(fd);
+		if (!rc)
+			rc = hlx_pack_index(staging, file);
+		if (rc)
+			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v);
+		unlink(file);
+	}
+	if (!rc)
+		rc = verify_commits(p, stage, rec.head, rec.version);
+	if (!rc)
+		rc = hlx_hist_diff(stage, rec.head[0] ? rec.head : NULL,
+				   p->head.commit, delta_line, &d);
+	if (rc)
+		goto out;
+	/* Everything verified.  Apply: objects, then state, then the ref. */
+	if (!have_rec) {
+		rc = pathf(file, "%s/lists/%s", home, p->peer->name);
+		if (!rc)
+			rc = mkdirs(file);
+		if (!rc)
+			rc = hlx_hist_open(repo, 1, &mirror);
+		if (!rc)
+			rc = hlx_store_list_create(hlx_node_store(p->n), p->full,
+						   p->head.org, &rec);
+		if (rc)
+			goto out;
+	}
+	rc = hlx_store_begin(hlx_node_store(p->n), &t);
+	if (!rc)
+		rc = apply_delta(t, rec.id, &d);
+	if (rc)
+		goto out;
+	rc = hlx_pack_adopt(staging, repo);
+	if (rc)
+		goto out;
+	res->from = rec.version;
+	{
+		const char *old = rec.head[0] ? rec.head : NULL;
+		char oldbuf[41];
+
+		snprintf(oldbuf, sizeof(oldbuf), "%s", rec.head);
+		rec.version = p->head.version;
+		memcpy(rec.head, p->head.commit, sizeof(rec.head));
+		rec.count = rec.count + d.added - d.removed;
+		rec.updated = p->head.issued;
+		rc = hlx_store_set_list(t, &rec);
+		if (!rc) {
+			rc = hlx_store_commit(t);
+			t = NULL;
+		}
+		if (!rc)
+			rc = hlx_hist_set_head(mirror, old ? oldbuf : NULL, p->head.commit);
+	}
+	if (rc)
+		goto out;
+	res->changed = 1;
+	res->to = rec.version;
+	res->added = d.added;
+	res->removed = d.removed;
+verified:
+	if (!rc && p->trust_new)
+		rc = save_peer_trust(p);
+	if (!rc) {
+		snprintf(ss->etag, sizeof(ss->etag), "%s", fr.etag);
+		snprintf(ss->last_modified, sizeof(ss->last_modified), "%s",
+			 fr.last_modified);
+		ss->remote_version = p->head.version;
+	}
+out:
+	hlx_store_abort(t);
+	hlx_hist_free(stage);
+	hlx_hist_free(mirror);
+	if (staged)
+		rm_rf(staging);
+	hlx_buf_free(&text);
+	hlx_buf_free(&body);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&url);
+	hlx_buf_free(&d.arena);
+	free(d.off);
+	return rc;
+}
+
+int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
+	     struct hlx_fetch *f, int64_t now, struct hlx_pull_result *res)
+{
+	struct pull p = { .n = n, .peer = peer, .list = list, .f = f, .now = now };
+	struct hlx_sync_state ss;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = hlx_name_check(list, strlen(list), "list");
+	if (!rc)
+		rc = pathf(p.full, "%s/%s", peer->name, list);
+	if (rc)
+		return rc;
+	p.status = strcmp(list, "status") == 0;
+	hlx_sync_state_get(n, peer->name, list, &ss);
+	ss.last_try = now;
+	rc = do_pull(&p, &ss, res);
+	if (rc) {
+		snprintf(ss.error, sizeof(ss.error), "%s", hlx_err_detail());
+		for (char *c = ss.error; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = ' ';
+		/* forget the validators: retry in full next time */
+		ss.etag[0] = ss.last_modified[0] = '\0';
+	} else {
+		ss.error[0] = '\0';
+		ss.last_ok = now;
+	}
+	{
+		/* the sync record must not hide the pull's own error detail */
+		char keep[512];
+		int prc;
+
+		snprintf(keep, sizeof(keep), "%s", hlx_err_detail());
+		prc = state_put(n, peer->name, list, &ss);
+		if (rc)
+			hlx_err(rc, "%s", keep);
+		else
+			rc = prc;
+	}
+	hlx_trust_free(p.trust);
+	return rc;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Federation (spec/sync.md): publishing this node's lists as static signed
+ * feeds, and pulling peers' feeds, verifying everything before applying
+ * anything.
+ */
+#ifndef HLX_SYNC_H
+#define HLX_SYNC_H
+
+#include <stdint.h>
+
+#include "node/fetch.h"
+#include "node/lists.h"
+#include "node/peers.h"
+
+#define HLX_HEAD_VALIDITY (7 * 86400)  /* default lifetime of a head */
+#define HLX_PACK_MAX (2ULL << 30)      /* largest pack accepted */
+
+struct hlx_publish_stats {
+	unsigned lists, heads_signed, packs_written;
+};
+
+/* Write (or bring up to date) the feeds of every list this node owns into
+ * dir: trust.json, lists/NAME/head, lists/NAME/packs/V.pack.  A head is
+ * re-signed when its version changed or less than half its validity is
+ * left.  Files are replaced atomically, packs before the head. */
+int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
+		int64_t validity, hlx_pass_fn getpass, void *ctx,
+		struct hlx_publish_stats *st);
+
+/* What a pull of one list did. */
+struct hlx_pull_result {
+	int changed;          /* a new version was applied */
+	int not_modified;     /* the head had not changed (conditional GET) */
+	uint64_t from, to;    /* versions */
+	uint64_t added, removed;
+};
+
+/* Pull one subscribed list of a peer: fetch its head, verify it (trust
+ * chain from the pinned root, signature, expiry, no rollback), fetch the
+ * packs, verify every commit, then apply atomically.  On any failure the
+ * local state is as it was, and the error is recorded for peer status. */
+int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
+	     struct hlx_fetch *f, int64_t now, struct hlx_pull_result *res);
+
+/* Per peer and list: the version held, when it last synced, last error. */
+struct hlx_sync_state {
+	char etag[256], last_modified[64];
+	int64_t last_try, last_ok;
+	uint64_t remote_version;   /* version of the last verified head */
+	char error[300];           /* "" if the last try succeeded */
+};
+int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
+		       struct hlx_sync_state *out);
+
+#endif

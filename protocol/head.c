@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+#include "protocol/head.h"
+#include "protocol/err.h"
+#include "protocol/rtime.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORMAT "hlx-head-1"
+
+int hlx_name_check(const char *s, size_t n, const char *what)
+{
+	if (n == 0 || n > HLX_NAME_MAX)
+		return hlx_err(HLX_EINVAL, "%s name: must be 1 to %d characters",
+			       what, HLX_NAME_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return hlx_err(HLX_EINVAL,
+				       "%s name '%.*s': character %zu is not allowed",
+				       what, (int)(n < 64 ? n : 64), s, i + 1);
+	}
+	return HLX_OK;
+}
+
+static int hex_check(const char *s, size_t n, size_t want, const char *what)
+{
+	if (n != want)
+		return hlx_err(HLX_EINVAL, "head: %s must be %zu hex digits", what,
+			       want);
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return hlx_err(HLX_EINVAL, "head: %s is not lowercase hex",
+				       what);
+	return HLX_OK;
+}
+
+int hlx_head_body(const struct hlx_head *h, struct hlx_buf *out)
+{
+	char is[HLX_TIME_TEXT], ex[HLX_TIME_TEXT];
+	json_t *o;
+	char *s = NULL;
+	int rc;
+
+	hlx_time_format(h->issued, is);
+	hlx_time_format(h->expires, ex);
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:s}",
+		      "format", FORMAT, "org", h->org, "list", h->list,
+		      "version", (json_int_t)h->version, "commit", h->commit,
+		      "issued", is, "expires", ex,
+		      "trust_length", (json_int_t)h->trust_length,
+		      "trust_head", h->trust_head);
+	if (o)
+		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (!s)
+		return hlx_err(HLX_ENOMEM, "cannot encode a head");
+	rc = hlx_buf_puts(out, s);
+	free(s);
+	return rc;
+}
+
+int hlx_head_file(const char *body, size_t bodylen, const char *armor,
+		  size_t armorlen, struct hlx_buf *out)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	int rc;
+
+	if (!o || json_object_set_new(o, "body", json_stringn(body, bodylen)) ||
+	    json_object_set_new(o, "signature", json_stringn(armor, armorlen)) ||
+	    !(s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII))) {
+		json_decref(o);
+		return hlx_err(HLX_ENOMEM, "cannot encode a head file");
+	}
+	json_decref(o);
+	rc = hlx_buf_puts(out, s);
+	if (!rc)
+		rc = hlx_buf_putc(out, '\n');
+	free(s);
+	return rc;
+}
+
+static int get_s(json_t *o, const char *k, const char **s, size_t *n)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_string(v))
+		return hlx_err(HLX_EINVAL, "head: '%s' missing or not a string", k);
+	*s = json_string_value(v);
+	*n = json_string_length(v);
+	if (memchr(*s, '\0', *n))
+		return hlx_err(HLX_EINVAL, "head: '%s' holds a NUL", k);
+	return HLX_OK;
+}
+
+static int get_u(json_t *o, const char *k, uint64_t *u)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return hlx_err(HLX_EINVAL, "head: '%s' missing or not a count", k);
+	*u = (uint64_t)json_integer_value(v);
+	return HLX_OK;
+}
+
+int hlx_head_parse(const char *text, size_t n, struct hlx_head *h,
+		   struct hlx_buf *body, struct hlx_buf *sig)
+{
+	static const char *const keys[] = { "format", "org", "list", "version",
+					    "commit", "issued", "expires",
+					    "trust_length", "trust_head", NULL };
+	json_error_t jerr;
+	json_t *file = NULL, *o = NULL;
+	const char *s, *b, *a;
+	size_t sl, bl, al, nk;
+	char *canon = NULL;
+	int rc;
+
+	if (n > HLX_HEAD_MAX)
+		return hlx_err(HLX_ETOOBIG, "head of %zu bytes (at most %d)", n,
+			       HLX_HEAD_MAX);
+	file = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (!file || !json_is_object(file) || json_object_size(file) != 2) {
+		rc = hlx_err(HLX_EINVAL, "head: not a JSON object with 'body' and 'signature'%s%s",
+			     file ? "" : ": ", file ? "" : jerr.text);
+		goto out;
+	}
+	if ((rc = get_s(file, "body", &b, &bl)) ||
+	    (rc = get_s(file, "signature", &a, &al)))
+		goto out;
+	o = json_loadb(b, bl, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o || !json_is_object(o)) {
+		rc = hlx_err(HLX_EINVAL, "head: body is not a JSON object");
+		goto out;
+	}
+	canon = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	if (!canon || strlen(canon) != bl || memcmp(canon, b, bl) != 0) {
+		rc = hlx_err(HLX_EINVAL, "head: body is not in canonical form");
+		goto out;
+	}
+	for (nk = 0; keys[nk]; nk++)
+		if (!json_object_get(o, keys[nk])) {
+			rc = hlx_err(HLX_EINVAL, "head: '%s' missing", keys[nk]);
+			goto out;
+		}
+	if (json_object_size(o) != nk) {
+		rc = hlx_err(HLX_EINVAL, "head: unknown fields in the body");
+		goto out;
+	}
+	memset(h, 0, sizeof(*h));
+	if ((rc = get_s(o, "format", &s, &sl)))
+		goto out;
+	if (strcmp(s, FORMAT) != 0) {
+		rc = hlx_err(HLX_EUNSUPPORTED, "head: format '%.20s' (want " FORMAT ")", s);
+		goto out;
+	}
+	if ((rc = get_s(o, "org", &s, &sl)) || (rc = hlx_name_check(s, sl, "organisation")))
+		goto out;
+	memcpy(h->org, s, sl + 1);
+	if ((rc = get_s(o, "list", &s, &sl)) || (rc = hlx_name_check(s, sl, "list")))
+		goto out;
+	memcpy(h->list, s, sl + 1);
+	if ((rc = get_u(o, "version", &h->version)) ||
+	    (rc = get_u(o, "trust_length", &h->trust_length)))
+		goto out;
+	if (h->version == 0 || h->trust_length == 0) {
+		rc = hlx_err(HLX_EINVAL, "head: version and trust_length start at 1");
+		goto out;
+	}
+	if ((rc = get_s(o, "commit", &s, &sl)) || (rc = hex_check(s, sl, 40, "commit")))
+		goto out;
+	memcpy(h->commit, s, 41);
+	if ((rc = get_s(o, "trust_head", &s, &sl)) ||
+	    (rc = hex_check(s, sl, 64, "trust_head")))
+		goto out;
+	memcpy(h->trust_head, s, 65);
+	if ((rc = get_s(o, "issued", &s, &sl)) ||
+	    (rc = hlx_time_parse(s, sl, &h->issued)) ||
+	    (rc = get_s(o, "expires", &s, &sl)) ||
+	    (rc = hlx_time_parse(s, sl, &h->expires))) {
+		rc = hlx_err_wrap(HLX_EINVAL, "head");
+		goto out;
+	}
+	if (h->expires <= h->issued) {
+		rc = hlx_err(HLX_EINVAL, "head: expires before it is issued");
+		goto out;
+	}
+	hlx_buf_reset(body);
+	hlx_buf_reset(sig);
+	rc = hlx_buf_put(body, b, bl);
+	if (!rc)
+		rc = hlx_buf_put(sig, a, al);
+out:
+	free(canon);
+	json_decref(o);
+	json_decref(file);
+	return rc;
+}

@@ -1,0 +1,106 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Lists benchmarks (issue "Signed, versioned hash lists"):
+#  1. import of 1M synthetic entries into one signed version, against
+#     'sort' of the same input file (target: within 5x);
+#  2. exact lookups batched from stdin at 1M and 10M entries, against the
+#     sqlite3 CLI on the same data with an index (target: >= 1M/s at 10M,
+#     >= 5x sqlite3);
+#  3. disk bytes per entry (LMDB + git) at 1M and 10M;
+#  4. a one-entry change to the 10M-entry list: time and bytes added.
+# Medians of BENCH_RUNS runs (default 3).  BENCH_BIG=0 skips the 10M part.
+set -eu
+HLX=${HLX:?}
+RUNS=${BENCH_RUNS:-3}
+BIG=${BENCH_BIG:-1}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/hlx-bench.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+export LC_ALL=C
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# N synthetic entries: half md5, half pdq, four categories, a tag.
+gen() {
+	n=$1 out=$2
+	half=$((n / 2))
+	openssl rand -hex $((half * 16)) | fold -w 32 | head -n $half | sed 's/^/md5:/' >"$out.h"
+	openssl rand -hex $(((n - half) * 32)) | fold -w 64 | head -n $((n - half)) | sed 's/^/pdq:/' >>"$out.h"
+	awk 'BEGIN { print "hash,category,confidence,tags" }
+	     { printf "%s,csam-%c,%d,bench\n", $0, 97 + NR % 4, NR % 101 }' "$out.h" >"$out"
+	rm -f "$out.h"
+}
+
+du_bytes() { du -sb "$@" | awk '{ s += $1 } END { print s }'; }
+
+echo "# hlx import vs sort, 1M entries ($RUNS runs)"
+gen 1000000 in1m.csv
+: >t.sort; : >t.import
+for r in $(seq "$RUNS"); do
+	a=$(now); sort in1m.csv >/dev/null; b=$(now); secs "$a" "$b" >>t.sort
+	rm -rf home; "$HLX" --home home init --org bench --no-passphrase 2>/dev/null
+	"$HLX" --home home list create l 2>/dev/null
+	a=$(now); "$HLX" --home home import l in1m.csv 2>/dev/null; b=$(now)
+	secs "$a" "$b" >>t.import
+done
+s=$(median <t.sort); i=$(median <t.import)
+echo "import 1M: median ${i} s; sort: median ${s} s; ratio $(ratio "$i" "$s") (target <= 5)"
+echo "disk per entry at 1M: LMDB $(( $(du_bytes home/state) / 1000000 )) B, git $(( $(du_bytes home/lists) / 1000000 )) B"
+
+lookups() { # home, label, n entries, input file
+	h=$1 label=$2 n=$3 src=$4
+	# 1M queries: half present, half absent
+	tail -n +2 "$src" | cut -d, -f1 | awk 'NR % 2 == 0' | head -n 500000 >q.txt
+	openssl rand -hex 8000000 | fold -w 32 | head -n 500000 | sed 's/^/md5:/' >>q.txt
+	nq=$(wc -l <q.txt)
+	rm -f db.sqlite
+	{
+		echo "CREATE TABLE e(hash TEXT, list TEXT, category TEXT, confidence INT, tags TEXT);"
+		echo ".mode csv"
+		echo ".import --skip 1 $src e_raw"
+		echo "INSERT INTO e SELECT hash, 'l', category, confidence, tags FROM e_raw;"
+		echo "DROP TABLE e_raw;"
+		echo "CREATE INDEX e_hash ON e(hash);"
+	} | sqlite3 db.sqlite 2>/dev/null || {
+		echo "CREATE TABLE e_raw(hash TEXT, category TEXT, confidence INT, tags TEXT);" | sqlite3 db.sqlite
+		printf '.mode csv\n.import %s e_raw\n' "$src" | sqlite3 db.sqlite
+		sqlite3 db.sqlite "CREATE TABLE e AS SELECT hash, 'l' AS list, category, confidence, tags FROM e_raw WHERE hash != 'hash'; DROP TABLE e_raw; CREATE INDEX e_hash ON e(hash);"
+	}
+	: >t.hlx; : >t.sql
+	for r in $(seq "$RUNS"); do
+		a=$(now); "$HLX" --home "$h" lookup - <q.txt >out.hlx || true; b=$(now)
+		secs "$a" "$b" >>t.hlx
+		a=$(now)
+		printf 'CREATE TEMP TABLE q(hash TEXT);\n.mode csv\n.import q.txt q\nSELECT q.hash, e.list, e.category, e.confidence, e.tags FROM q JOIN e ON e.hash = q.hash;\n' |
+			sqlite3 db.sqlite >out.sql
+		b=$(now)
+		secs "$a" "$b" >>t.sql
+	done
+	hits=$(wc -l <out.hlx); shits=$(wc -l <out.sql)
+	th=$(median <t.hlx); ts=$(median <t.sql)
+	echo "lookups at $label: $nq queries ($hits hits; sqlite3 $shits): hlx median ${th} s = $(awk -v n="$nq" -v t="$th" 'BEGIN { printf "%.0f", n / t }')/s; sqlite3 median ${ts} s = $(awk -v n="$nq" -v t="$ts" 'BEGIN { printf "%.0f", n / t }')/s; ratio $(ratio "$ts" "$th")x (target >= 5x, >= 1M/s at 10M)"
+}
+
+echo "# exact lookups at 1M"
+lookups home 1M 1000000 in1m.csv
+
+[ "$BIG" = 1 ] || exit 0
+echo "# 10M entries"
+gen 10000000 in10m.csv
+rm -rf big; "$HLX" --home big init --org bench --no-passphrase 2>/dev/null
+"$HLX" --home big list create l 2>/dev/null
+a=$(now); "$HLX" --home big import l in10m.csv 2>/dev/null; b=$(now)
+echo "import 10M: $(secs "$a" "$b") s (one run)"
+echo "disk per entry at 10M: LMDB $(( $(du_bytes big/state) / 10000000 )) B, git $(( $(du_bytes big/lists) / 10000000 )) B"
+lookups big 10M 10000000 in10m.csv
+: >t.one; : >b.one
+for r in $(seq "$RUNS"); do
+	before=$(du_bytes big/lists)
+	a=$(now); "$HLX" --home big add l "md5:$(openssl rand -hex 16)" 2>/dev/null; b=$(now)
+	secs "$a" "$b" >>t.one
+	echo $(( $(du_bytes big/lists) - before )) >>b.one
+done
+echo "one-entry change at 10M: median $(median <t.one) s, $(median <b.one) bytes added to the repository"

@@ -1,0 +1,115 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Lists: create, add, retract, import, export, log, show, diff, lookup,
+# fsck, reindex; every version verified by the real git.
+. "$(dirname "$0")/lib.sh"
+
+SEED=${HLX_SEED:-400}
+echo "# seed $SEED"
+h1=md5:$(rand_hex 16); h2=md5:$(rand_hex 16); h3=sha1:$(rand_hex 20)
+p1=pdq:$(rand_hex 32)
+hlx --home n init --org hotline-a --no-passphrase 2>/dev/null
+H="--home n"
+
+test_ok "create a list" hlx $H list create uk-a
+test_fails_with "creating it twice is refused" 4 "exists already" hlx $H list create uk-a
+test_fails_with "bad list name refused" 3 "list name 'UK A'" hlx $H list create "UK A"
+test_ok "list ls shows it at version 0" sh -c '"$HLX" --home n list ls | grep -q "^uk-a .* v0 "'
+test_ok "list repo prints a bare repository" sh -c 'test -f "$("$HLX" --home n list repo uk-a)/HEAD"'
+test_fails_with "unknown list" 4 "no such list 'nope'" hlx $H list repo nope
+
+test_ok "add two hashes" hlx $H add uk-a "$h1" "$(echo "$h2" | tr a-f A-F)" --category csam-a --tag t1 --tag t2 --confidence 90
+test_ok "add a pdq hash with first-seen" hlx $H add uk-a "$p1" --first-seen 2026-01-02T03:04:05Z
+test_ok "version 2 now" sh -c '"$HLX" --home n list ls | grep -q "^uk-a .* v2 .* 3 entries"'
+test_fails_with "bad hash names type and problem" 3 "md5 needs 32 hex digits" hlx $H add uk-a md5:1234
+test_fails_with "bad category refused" 3 "category" hlx $H add uk-a "$h3" --category "Free text"
+test_fails_with "unknown option is a usage error" 2 "" hlx $H add uk-a "$h3" --comment hello
+test_ok "still version 2 after refusals" sh -c '"$HLX" --home n list ls | grep -q " v2 "'
+test_ok "adding the same again makes no version" hlx $H add uk-a "$p1" --first-seen 2026-01-02T03:04:05Z
+test_ok "still version 2" sh -c '"$HLX" --home n list ls | grep -q " v2 "'
+
+hlx $H lookup "$h1" >out
+test_ok "lookup finds h1 in uk-a version 2 with metadata" \
+	grep -q "^$h1	uk-a	2	csam-a	-	90	t1,t2\$" out
+test_ok "lookup of upper-case input" sh -c "\"\$HLX\" --home n lookup $(echo "$h2" | tr a-f A-F) | grep -q uk-a"
+test_fails_with "lookup of an unknown hash exits 1" 1 "" hlx $H lookup "$h3"
+printf '%s\n%s\n%s\n' "$h1" "$h3" "$p1" | hlx $H lookup --json - >out.json
+test_ok "lookup from stdin, JSON" test "$(grep -c '"list":"uk-a"' out.json)" = 2
+test_ok "JSON carries the entry" grep -q "\"hash\":\"$p1\"" out.json
+test_fails_with "lookup stops at a bad line with its number" 3 "line 2" \
+	sh -c "printf '%s\nmd5:zz\n' $h1 | \"\$HLX\" --home n lookup -"
+
+test_ok "retract h2" hlx $H retract uk-a "$h2" --reason false-positive
+test_fails_with "h2 no longer found" 1 "" hlx $H lookup "$h2"
+test_fails_with "retracting it again" 4 "not in list" hlx $H retract uk-a "$h2"
+test_fails_with "free-text reason refused" 2 "reason" hlx $H retract uk-a "$h1" --reason "the victim asked"
+
+# import
+{
+	echo "hash,category,first_seen,confidence,tags"
+	for i in 1 2 3 4 5; do echo "md5:$(rand_hex 16),csam-b,2025-06-0${i}T00:00:00Z,$((i * 10)),bulk;x$i"; done
+	echo "$h1,csam-a,,95,t3"
+	echo "$h1,,2024-01-01T00:00:00Z,,t4"
+} >good.csv
+test_ok "import CSV" hlx $H import uk-a good.csv
+test_ok "5 new, 1 changed: version 4 with 7 entries" sh -c '"$HLX" --home n list ls | grep -q "^uk-a .* v4 .* 7 entries"'
+hlx $H lookup "$h1" >out
+test_ok "import replaces metadata; duplicates merged: tags united, confidence max, first seen earliest" \
+	grep -q "	csam-a	2024-01-01T00:00:00Z	95	t3,t4\$" out
+cp good.csv bad.csv
+echo "md5:$(rand_hex 16),csam-b,notatime,1," >>bad.csv
+echo "sha1:$(rand_hex 16),,,," >>bad.csv
+before=$(hlx $H list ls)
+test_fails_with "invalid row stops the import with its line number" 3 "line 9" hlx $H import uk-a bad.csv
+test_ok "and nothing was committed" test "$before" = "$(hlx $H list ls)"
+hlx $H import uk-a bad.csv --skip-invalid 2>err
+test_ok "--skip-invalid reports each skipped row" test "$(grep -c "^hlx: skipped 'bad.csv' line" err)" = 2
+printf 'hash,comment\nmd5:%s,hello\n' "$(rand_hex 16)" >free.csv
+test_fails_with "unknown column (free text) refused" 3 "unknown column 'comment'" hlx $H import uk-a free.csv
+printf '{"hash":"sha256:%s","category":"csam-c","tags":["j1"]}\n' "$(rand_hex 32)" >good.jsonl
+test_ok "import JSON Lines from stdin" sh -c '"$HLX" --home n import uk-a - --format jsonl <good.jsonl'
+printf '{"hash":"sha256:%s","note":"x"}\n' "$(rand_hex 32)" >bad.jsonl
+test_fails_with "JSON with an unknown field refused" 3 "note" hlx $H import uk-a bad.jsonl
+
+# export, log, show, diff
+hlx $H export uk-a >all.csv
+test_ok "export has a header and every entry" test "$(wc -l <all.csv)" = "$(( $(hlx $H list ls | awk '{print $4}') + 1 ))"
+hlx $H export uk-a >all2.csv
+test_cmp "export is stable" all.csv all2.csv
+test_ok "export of version 1 has h1 and h2" sh -c '"$HLX" --home n export uk-a --version 1 | grep -c "^md5" | grep -qx 2'
+hlx $H export uk-a --format jsonl >all.jsonl
+test_ok "JSON Lines export" test "$(wc -l <all.jsonl)" = "$(( $(wc -l <all.csv) - 1 ))"
+hlx --home n2 init --org hotline-b --no-passphrase 2>/dev/null
+hlx --home n2 list create copy
+hlx --home n2 import copy all.csv 2>/dev/null
+test_ok "an export re-imports to the same content" sh -c '"$HLX" --home n2 export copy | cmp - all.csv'
+test_ok "log lists every version newest first" sh -c '"$HLX" --home n log uk-a | head -n 1 | grep -q "^version 5 "'
+test_ok "show the head" sh -c '"$HLX" --home n show uk-a | grep -q "good signature"'
+test_ok "show version 1" sh -c '"$HLX" --home n show uk-a --version 1 | grep -q "^entries: *2$"'
+hlx $H diff uk-a 2 3 >d
+test_ok "diff shows the retraction" sh -c "grep -q '^-$h2' d && test \$(wc -l <d) = 1"
+test_fails_with "diff with an unknown version" 4 "" hlx $H diff uk-a 1 99
+
+# stock git verifies every version
+repo=$(hlx $H list repo uk-a)
+hlx $H key allowed-signers >allowed
+git -C "$repo" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$PWD/allowed" log --show-signature >gitlog 2>&1
+test_ok "git log --show-signature: a good signature for every version" \
+	test "$(grep -c 'Good "git" signature for hotline-a' gitlog)" = 5
+test_ok "git fsck --strict" git -C "$repo" fsck --strict
+hlx --home n2 key allowed-signers >allowed2
+git -C "$repo" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$PWD/allowed2" log --show-signature >gitlog2 2>&1
+test_fails_ext "another organisation's allowed signers do not verify it" grep -q 'Good "git" signature for' gitlog2
+
+# fsck and reindex
+test_ok "fsck is clean" hlx $H fsck
+test_ok "reindex rebuilds the state" hlx $H reindex uk-a
+test_ok "fsck clean after reindex" hlx $H fsck uk-a
+test_ok "lookup still works after reindex" hlx $H lookup "$h1"
+cp -r n n-bad
+git -C "$(hlx --home n-bad list repo uk-a)" update-ref refs/heads/main HEAD~2
+test_fails_with "state and history disagreeing is detected" 4 "disagree" hlx --home n-bad lookup "$h1" --json
+test_ok "reindex repairs it" hlx --home n-bad reindex uk-a
+test_ok "then fsck is clean at the older version" sh -c '"$HLX" --home n-bad fsck && "$HLX" --home n-bad list ls | grep -q " v3 "'
+
+test_done
