@@ -1,95 +1,90 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # make demo: a small local federation, run for real in a scratch directory.
-# Today it shows two organisations' identities: creation, signing, key
-# rotation and revocation, verified by hlx and by stock ssh-keygen.
-# Only synthetic random data is used.
+# Two hotlines and a company, each with its own node; feeds served by a
+# real nginx over HTTPS (a throw-away certificate authority) on loopback.
+# Only synthetic random hashes are used.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 HLX=${HLX:-$top/hlx}
 demo=$(mktemp -d "${TMPDIR:-/tmp}/hlx-demo.XXXXXX")
 cd "$demo"
+TRASH=$demo
+. "$top/tests/lib-nginx.sh"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 hlx() { "$HLX" "$@"; }
+rhex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+refused() { # DESC CMD...: CMD must fail
+	printf '$ %s   (must fail)\n' "$1"; shift
+	if "$@"; then echo "demo: that should have failed" >&2; exit 1; fi
+}
 
-step "Two hotlines create their node identities (keys unencrypted for the demo)"
-run hlx --home hotline-a init --org hotline-a --no-passphrase
-run hlx --home hotline-b init --org hotline-b --no-passphrase
+step "Three organisations create their node identities (unencrypted keys, for the demo)"
+for org in hotline-a hotline-b company-c; do
+	run hlx --home $org init --org $org --no-passphrase
+done
 run hlx --home hotline-a key ls
-
-step "Hotline B pins hotline A's root key, exchanged out of band"
-hlx --home hotline-a key show --root >a-root.pub
-cp hotline-a/trust.json a-trust.json
-run ssh-keygen -lf a-root.pub
-
-step "Hotline A signs a file of synthetic random hashes"
-for i in 1 2 3 4 5; do
-	printf 'md5:%s\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-done >hashes.txt
-run cat hashes.txt
-run hlx --home hotline-a sign -n file hashes.txt
-run head -n 3 hashes.txt.sig
-
-step "Hotline B verifies it through A's trust chain and the pinned root"
-run hlx verify -n file --trust a-trust.json --root a-root.pub -s hashes.txt.sig hashes.txt
-
-step "An auditor verifies the same signature with stock ssh-keygen"
-run hlx --home hotline-a key allowed-signers >allowed
-run cat allowed
-printf '$ ssh-keygen -Y verify -f allowed -I hotline-a -n file -s hashes.txt.sig < hashes.txt\n'
-ssh-keygen -Y verify -f allowed -I hotline-a -n file -s hashes.txt.sig <hashes.txt
-
-step "A tampered file is rejected"
-sed 's/^md5:./md5:0/' hashes.txt >tampered.txt
-printf '$ hlx verify ... tampered.txt\n'
-if hlx verify -n file --trust a-trust.json --root a-root.pub -s hashes.txt.sig tampered.txt; then
-	echo "demo: tampering went unnoticed" >&2; exit 1
-fi
-
-step "Hotline A rotates its signing key and revokes the old one"
-old=$(hlx --home hotline-a key ls | awk '/^signing/ {print $2; exit}')
-run hlx --home hotline-a key rotate
-run hlx --home hotline-a key revoke "$old"
-run hlx --home hotline-a key ls
-cp hotline-a/trust.json a-trust.json
-printf '$ hlx verify ... (signature by the revoked key)\n'
-if hlx verify -n file --trust a-trust.json --root a-root.pub -s hashes.txt.sig hashes.txt; then
-	echo "demo: revoked key accepted" >&2; exit 1
-fi
-run hlx --home hotline-a sign -n file hashes.txt
-run hlx verify -n file --trust a-trust.json --root a-root.pub -s hashes.txt.sig hashes.txt
-
-step "Hotline B cannot pass off its own key as hotline A's"
-hlx --home hotline-b sign -n file hashes.txt
-printf '$ hlx verify ... (signed by hotline-b, checked against hotline-a)\n'
-if hlx verify -n file --trust a-trust.json --root a-root.pub -s hashes.txt.sig hashes.txt; then
-	echo "demo: foreign key accepted" >&2; exit 1
-fi
 
 step "Hotline A keeps a signed, versioned hash list"
 {
 	echo "hash,category,confidence,tags"
-	for i in 1 2 3 4 5 6; do
-		printf 'md5:%s,csam-a,%d,demo\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" $((80 + i))
-	done
-	printf 'pdq:%s,csam-b,70,demo\n' "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+	for i in 1 2 3 4 5; do printf 'md5:%s,csam-a,%d,demo\n' "$(rhex 16)" $((80 + i)); done
+	printf 'pdq:%s,csam-b,70,demo\n' "$(rhex 32)"
 } >bulk.csv
-run hlx --home hotline-a list create hotline-a-main
-run hlx --home hotline-a import hotline-a-main bulk.csv
+run hlx --home hotline-a list create uk-a
+run hlx --home hotline-a import uk-a bulk.csv
 one=$(sed -n 2p bulk.csv | cut -d, -f1)
-run hlx --home hotline-a lookup "$one"
-run hlx --home hotline-a retract hotline-a-main "$one" --reason false-positive
-printf '$ hlx lookup %s   (retracted: no match, exit 1)\n' "$one"
-if hlx --home hotline-a lookup "$one"; then echo "demo: retracted hash still found" >&2; exit 1; fi
-run hlx --home hotline-a log hotline-a-main
-run hlx --home hotline-a diff hotline-a-main 1 2
+two=$(sed -n 3p bulk.csv | cut -d, -f1)
 
-step "An auditor verifies every version with stock git"
+step "Hotline A publishes its feed; nginx serves it over HTTPS"
+mkdir -p www
+run hlx --home hotline-a publish --to www/hotline-a
+nginx_start www
+echo "nginx serves $demo/www at $NGINX_URL"
+
+step "Hotline B and company C pin hotline A's root key (its fingerprint is checked out of band) and subscribe"
+hlx --home hotline-a key show --root >hotline-a.pub
+run ssh-keygen -lf hotline-a.pub
+for org in hotline-b company-c; do
+	run hlx --home $org peer add hotline-a --url "${NGINX_URL}hotline-a/" --key hotline-a.pub --ca "$NGINX_CA"
+	run hlx --home $org subscribe hotline-a uk-a
+	run hlx --home $org sync
+done
+run hlx --home company-c lookup "$one" "$two"
+run hlx --home hotline-b peer status
+
+step "Hotline A retracts a false positive; the retraction reaches both"
+run hlx --home hotline-a retract uk-a "$two" --reason false-positive
+run hlx --home hotline-a publish --to www/hotline-a
+for org in hotline-b company-c; do
+	run hlx --home $org sync
+	refused "hlx --home $org lookup $two" hlx --home $org lookup "$two"
+done
+
+step "Company C takes the material down and publishes the removal status; hotline A pulls it"
+run hlx --home company-c status set "$one" --state removed --country DE
+run hlx --home company-c publish --to www/company-c
+hlx --home company-c key show --root >company-c.pub
+run hlx --home hotline-a peer add company-c --url "${NGINX_URL}company-c/" --key company-c.pub --ca "$NGINX_CA"
+run hlx --home hotline-a subscribe company-c status
+run hlx --home hotline-a sync
+run hlx --home hotline-a status show "$one"
+run hlx --home hotline-a lookup --json "$one"
+
+step "A forged feed changes nothing: a tampered head is refused"
+cp www/hotline-a/lists/uk-a/head head.good
+sed -i 's/\\"version\\":2/\\"version\\":3/' www/hotline-a/lists/uk-a/head
+touch -d "@$(( $(date +%s) + 5 ))" www/hotline-a/lists/uk-a/head
+refused "hlx --home hotline-b sync" hlx --home hotline-b sync
+cp head.good www/hotline-a/lists/uk-a/head
+
+step "An auditor verifies hotline B's mirror with stock git"
 hlx --home hotline-a key allowed-signers >allowed
-repo=$(hlx --home hotline-a list repo hotline-a-main)
-printf '$ git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=allowed log --show-signature\n'
-git -C "$repo" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$demo/allowed" log --show-signature | grep -E '^(commit|Good|    hlx)'
-run hlx --home hotline-a fsck
+printf '$ git -C hotline-b/lists/hotline-a/uk-a.git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=allowed log --show-signature\n'
+git -C hotline-b/lists/hotline-a/uk-a.git -c gpg.format=ssh \
+	-c gpg.ssh.allowedSignersFile="$demo/allowed" log --show-signature | grep -E '^(commit|Good|    hlx)'
+run hlx --home hotline-b fsck
 
+nginx_stop || true
 printf '\nDemo finished; its files are in %s\n' "$demo"
