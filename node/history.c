@@ -9,7 +9,6 @@
  * shards that change, so a one-entry version writes one blob, three trees
  * and a commit whatever the size of the list.
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +28,11 @@
 /* Tree levels: root (hash types), TYPE (first byte), TYPE/ab (shards). */
 #define LEVEL_SHARDS 2
 
-/* An object of the new version: its id and size (0 for trees). */
-struct newobj {
-	git_oid id;
-	size_t size;
-};
-
 struct hlx_hist {
 	git_repository *repo;
 	git_odb *odb;
 	git_odb_backend *mempack; /* owned by odb */
-	git_repository *packer[2]; /* opened when needed */
+	int pack_config;          /* PACK_CONFIG added to repo's */
 };
 
 /* ---- errors and small helpers ----------------------------------------- */
@@ -65,6 +58,7 @@ static int is_lhex(int c)
 
 static int parse_oid(const char *s, git_oid *oid, const char *what)
 {
+	char q[HLX_QUOTE_SIZE];
 	size_t i;
 
 	if (!s)
@@ -74,8 +68,8 @@ static int parse_oid(const char *s, git_oid *oid, const char *what)
 			break;
 	if (i != 40 || s[40] != '\0')
 		return hlx_err(HLX_EINVAL,
-			       "%s '%.48s': expected 40 lowercase hex digits",
-			       what, s);
+			       "%s '%s': expected 40 lowercase hex digits", what,
+			       hlx_hash_quote(q, s, strlen(s)));
 	if (git_oid_fromstr(oid, s) < 0)
 		return gerr("%s '%s'", what, s);
 	return HLX_OK;
@@ -90,22 +84,23 @@ static void fmt_oid(const git_oid *oid, char out[41])
 /* Organisation and list names: [a-z0-9][a-z0-9._-]{0,63}. */
 static int name_check(const char *s, const char *what)
 {
+	char q[HLX_QUOTE_SIZE];
 	size_t n;
 
 	if (!s)
 		return hlx_err(HLX_EINVAL, "%s: missing", what);
 	n = strlen(s);
 	if (n == 0 || n > HLX_HIST_NAME_MAX)
-		return hlx_err(HLX_EINVAL, "%s '%.70s': must be 1 to %d characters",
-			       what, s, HLX_HIST_NAME_MAX);
+		return hlx_err(HLX_EINVAL, "%s '%s': must be 1 to %d characters",
+			       what, hlx_hash_quote(q, s, n), HLX_HIST_NAME_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
 			return hlx_err(HLX_EINVAL,
-				       "%s '%.70s': character %zu is not allowed",
-				       what, s, i + 1);
+				       "%s '%s': character %zu is not allowed",
+				       what, hlx_hash_quote(q, s, n), i + 1);
 	}
 	return HLX_OK;
 }
@@ -172,13 +167,18 @@ static int decode_line(const char *line, size_t n)
 {
 	struct hlx_entry e;
 	struct hlx_status st;
+	char detail[512];
 	int rc = hlx_entry_decode(line, n, &e);
 
-	if (rc && hlx_status_decode(line, n, &st) == HLX_OK) {
+	if (!rc)
+		return HLX_OK;
+	/* Report the entry's defect, not the status line's. */
+	snprintf(detail, sizeof(detail), "%s", hlx_err_detail());
+	if (hlx_status_decode(line, n, &st) == HLX_OK) {
 		hlx_err_clear();
-		rc = HLX_OK;
+		return HLX_OK;
 	}
-	return rc;
+	return hlx_err(rc, "%s", detail);
 }
 
 /* ---- open / free -------------------------------------------------------- */
@@ -255,15 +255,13 @@ void hlx_hist_free(struct hlx_hist *h)
 {
 	if (!h)
 		return;
-	git_repository_free(h->packer[0]);
-	git_repository_free(h->packer[1]);
 	git_odb_free(h->odb);
 	git_repository_free(h->repo);
 	free(h);
 	git_libgit2_shutdown();
 }
 
-/* ---- commit metadata ----------------------------------------------------- */
+/* ---- commit metadata ---------------------------------------------------- */
 
 struct cmeta {
 	struct hlx_hist_version v;
@@ -308,12 +306,16 @@ static int check_person(const git_signature *s, const char *role,
 			const char *org, const char *id)
 {
 	char want[HLX_HIST_NAME_MAX + sizeof(EMAIL_DOMAIN) + 2];
+	char qn[HLX_QUOTE_SIZE], qe[HLX_QUOTE_SIZE];
 
 	snprintf(want, sizeof(want), "%s@%s", org, EMAIL_DOMAIN);
 	if (strcmp(s->name, org) != 0 || strcmp(s->email, want) != 0)
 		return hlx_err(HLX_EINVAL,
-			       "commit %.12s: %s '%.70s <%.80s>' is not the owner '%s'",
-			       id, role, s->name, s->email, org);
+			       "commit %.12s: %s '%s <%s>' is not the owner '%s'",
+			       id, role, hlx_hash_quote(qn, s->name,
+							strlen(s->name)),
+			       hlx_hash_quote(qe, s->email, strlen(s->email)),
+			       org);
 	if (s->when.offset != 0)
 		return hlx_err(HLX_EINVAL,
 			       "commit %.12s: %s time zone is not +0000", id,
@@ -328,6 +330,7 @@ static int check_header(const char *hdr, const char *id)
 	static const char *const allowed[] = { "tree ", "parent ", "author ",
 					       "committer ", "gpgsig ", " " };
 	const char *p = hdr;
+	char q[HLX_QUOTE_SIZE];
 
 	while (*p) {
 		const char *eol = strchr(p, '\n');
@@ -338,8 +341,8 @@ static int check_header(const char *hdr, const char *id)
 				break;
 		if (i == sizeof(allowed) / sizeof(allowed[0]))
 			return hlx_err(HLX_EINVAL,
-				       "commit %.12s: unexpected header line '%.40s'",
-				       id, p);
+				       "commit %.12s: unexpected header line '%s'",
+				       id, hlx_hash_quote(q, p, strcspn(p, "\n")));
 		if (!eol)
 			break;
 		p = eol + 1;
@@ -355,7 +358,7 @@ static int parse_commit(git_commit *c, struct cmeta *out)
 	const char *msg = git_commit_message_raw(c);
 	const char *p, *q, *s, *se;
 	struct hlx_buf want = HLX_BUF_INIT;
-	char id[41];
+	char id[41], qt[HLX_QUOTE_SIZE];
 	size_t ln;
 	int rc;
 
@@ -429,13 +432,14 @@ static int parse_commit(git_commit *c, struct cmeta *out)
 	rc = HLX_OK;
 	goto out;
 bad_person:
-	rc = hlx_err(HLX_EINVAL, "commit %.12s: author '%.70s' is not an organisation name",
-		     id, a->name);
+	rc = hlx_err(HLX_EINVAL,
+		     "commit %.12s: author '%s' is not an organisation name", id,
+		     hlx_hash_quote(qt, a->name, strlen(a->name)));
 	goto out;
 bad_msg:
 	rc = hlx_err(HLX_EINVAL,
-		     "commit %.12s: message is not an hlx version message: '%.60s'",
-		     id, msg ? msg : "");
+		     "commit %.12s: message is not an hlx version message: '%s'",
+		     id, hlx_hash_quote(qt, msg ? msg : "", msg ? strlen(msg) : 0));
 out:
 	hlx_buf_free(&want);
 	return rc;
@@ -597,7 +601,7 @@ int hlx_hist_find_version(struct hlx_hist *h, uint64_t version,
 			  struct hlx_hist_version *out)
 {
 	struct log_ctx l = { NULL, NULL, version, out };
-	int rc = walk(h, find_cb, &l);
+	int rc = version ? walk(h, find_cb, &l) : HLX_OK;
 
 	if (rc == FOUND)
 		return HLX_OK;
@@ -633,7 +637,7 @@ static int check_ops(const struct hlx_hist_op *ops, size_t n)
 			rc = decode_line(op->line, op->len);
 		}
 		if (rc)
-			return hlx_err_wrap(rc, "change %zu ('%.40s'): ", i + 1,
+			return hlx_err_wrap(rc, "change %zu (%s)", i + 1,
 					    op->retract ? "retract" : "put");
 		if (pf && field_cmp(pf, pn, op->line, fn) >= 0)
 			return hlx_err(HLX_EINVAL,
@@ -649,16 +653,12 @@ struct build {
 	struct hlx_hist *h;
 	const struct hlx_hist_op *ops;
 	struct hlx_buf shard;
-	struct hlx_buf objs; /* struct newobj[]: the objects written */
+	struct hlx_buf ids; /* git_oid[]: the objects written */
 };
 
-static int add_obj(struct build *b, const git_oid *id, size_t size)
+static int add_obj(struct build *b, const git_oid *id)
 {
-	struct newobj o;
-
-	git_oid_cpy(&o.id, id);
-	o.size = size;
-	return hlx_buf_put(&b->objs, &o, sizeof(o));
+	return hlx_buf_put(&b->ids, id, sizeof(*id));
 }
 
 /* The end of the group of ops[from..to) sharing ops[from]'s key. */
@@ -741,15 +741,15 @@ static int build_shard(struct build *b, const git_tree_entry *old,
 	int rc;
 
 	if (old) {
-		if (git_tree_entry_type(old) != GIT_OBJECT_BLOB) {
-			return hlx_err(HLX_EINVAL,
-				       "shard '%.40s' is not a file",
-				       git_tree_entry_name(old));
-		}
+		const char *name = git_tree_entry_name(old);
+		char q[HLX_QUOTE_SIZE];
+
+		hlx_hash_quote(q, name, strlen(name));
+		if (git_tree_entry_type(old) != GIT_OBJECT_BLOB)
+			return hlx_err(HLX_EINVAL, "shard '%s' is not a file", q);
 		if (git_blob_lookup(&blob, b->h->repo,
 				    git_tree_entry_id(old)) < 0)
-			return gerr("reading shard '%s'",
-				    git_tree_entry_name(old));
+			return gerr("reading shard '%s'", q);
 		data = git_blob_rawcontent(blob);
 		n = (size_t)git_blob_rawsize(blob);
 	}
@@ -771,7 +771,7 @@ static int build_shard(struct build *b, const git_tree_entry *old,
 	    b->h->mempack->write(b->h->mempack, out, b->shard.data,
 				 b->shard.len, GIT_OBJECT_BLOB) < 0)
 		return gerr("writing a shard");
-	return add_obj(b, out, b->shard.len);
+	return add_obj(b, out);
 }
 
 /*
@@ -842,7 +842,7 @@ static int build_tree(struct build *b, const git_tree *old, int level,
 		if (git_treebuilder_write(out, tb) < 0)
 			rc = gerr("writing a tree");
 		else
-			rc = add_obj(b, out, 0);
+			rc = add_obj(b, out);
 	}
 out:
 	git_treebuilder_free(tb);
@@ -850,121 +850,52 @@ out:
 }
 
 /*
- * Packing.  The new objects are written by libgit2's packbuilder, through
- * "packing" repository handles on the same directory that read the new
- * objects from the mempack (a forwarding backend) and whose configuration
- * turns off the delta search: on the random content of hash lists it finds
- * nothing and costs four times the rest of an import (16 s of 20 s for a
- * million entries).  libgit2 1.5 takes the size above which it does not
- * look for deltas from pack.deltaCacheSize; git calls it
- * core.bigFileThreshold.  The setting lives in a file of its own that only
- * these handles read, so git and other users of the repository still
- * make deltas.
+ * Packing.  The new objects are written by libgit2's packbuilder, with
+ * the delta search turned off: on the random content of hash lists it
+ * finds nothing and costs four times the rest of an import (16 s of 20 s
+ * for a million entries).  libgit2 1.5 takes the size above which it does
+ * not look for deltas from pack.deltaCacheSize; git calls it
+ * core.bigFileThreshold.  The setting lives in a file of its own that
+ * hlx adds on top of the configuration of the handles it packs with; git
+ * never reads it, so git gc and git repack still make deltas.
  */
 #define PACK_CONFIG HLX_HIST_PACK_CONFIG
 #define PACK_CONFIG_TEXT HLX_HIST_PACK_CONFIG_TEXT
 
-struct fwd_backend {
-	git_odb_backend parent;
-	git_odb_backend *to;
-};
-
-static int fwd_read(void **data, size_t *n, git_object_t *type,
-		    git_odb_backend *b, const git_oid *id)
-{
-	git_odb_backend *to = ((struct fwd_backend *)b)->to;
-
-	return to->read(data, n, type, to, id);
-}
-
-static int fwd_read_header(size_t *n, git_object_t *type, git_odb_backend *b,
-			   const git_oid *id)
-{
-	git_odb_backend *to = ((struct fwd_backend *)b)->to;
-
-	return to->read_header(n, type, to, id);
-}
-
-static int fwd_exists(git_odb_backend *b, const git_oid *id)
-{
-	git_odb_backend *to = ((struct fwd_backend *)b)->to;
-
-	return to->exists(to, id);
-}
-
-static void fwd_free(git_odb_backend *b)
-{
-	free(b);
-}
-
-static int ensure_pack_config(const char *gitdir, char *path, size_t size)
-{
-	FILE *f;
-
-	if ((size_t)snprintf(path, size, "%s%s", gitdir, PACK_CONFIG) >= size)
-		return hlx_err(HLX_ETOOBIG, "history '%.200s': path too long",
-			       gitdir);
-	if (access(path, R_OK) == 0)
-		return HLX_OK;
-	f = fopen(path, "w");
-	if (!f || fputs(PACK_CONFIG_TEXT, f) == EOF) {
-		if (f)
-			fclose(f);
-		return hlx_err(HLX_EIO, "history: cannot write '%.200s'", path);
-	}
-	if (fclose(f) != 0)
-		return hlx_err(HLX_EIO, "history: cannot write '%.200s'", path);
-	return HLX_OK;
-}
-
-/* A packing handle: the repository at h's path, the pack config on top,
- * the mempack behind a forwarding backend in front. */
-static int open_packer(struct hlx_hist *h, git_repository **out)
+/* The pack configuration on top of h's, written if missing. */
+static int use_pack_config(struct hlx_hist *h)
 {
 	const char *gitdir = git_repository_path(h->repo);
-	git_repository *r = NULL;
 	git_config *cfg = NULL;
-	git_odb *odb = NULL;
-	struct fwd_backend *f = NULL;
 	char path[4096];
-	int rc;
+	FILE *f;
+	int rc = HLX_OK;
 
-	*out = NULL;
-	rc = ensure_pack_config(gitdir, path, sizeof(path));
-	if (rc)
-		return rc;
-	if (git_repository_open_ext(&r, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH,
-				    NULL) < 0 ||
-	    git_repository_config(&cfg, r) < 0 ||
-	    git_config_add_file_ondisk(cfg, path, GIT_CONFIG_LEVEL_APP, r,
-				       1) < 0 ||
-	    git_repository_odb(&odb, r) < 0) {
-		rc = gerr("history '%.200s': opening for packing", gitdir);
-		goto out;
+	if (h->pack_config)
+		return HLX_OK;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", gitdir,
+			     PACK_CONFIG) >= sizeof(path))
+		return hlx_err(HLX_ETOOBIG, "history '%.200s': path too long",
+			       gitdir);
+	if (access(path, R_OK) != 0) {
+		f = fopen(path, "w");
+		if (!f || fputs(PACK_CONFIG_TEXT, f) == EOF) {
+			if (f)
+				fclose(f);
+			return hlx_err(HLX_EIO, "history: cannot write '%.200s'",
+				       path);
+		}
+		if (fclose(f) != 0)
+			return hlx_err(HLX_EIO, "history: cannot write '%.200s'",
+				       path);
 	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		rc = hlx_err(HLX_ENOMEM, "history: out of memory");
-		goto out;
-	}
-	git_odb_init_backend(&f->parent, GIT_ODB_BACKEND_VERSION);
-	f->parent.read = h->mempack->read ? fwd_read : NULL;
-	f->parent.read_header = h->mempack->read_header ? fwd_read_header :
-							  NULL;
-	f->parent.exists = h->mempack->exists ? fwd_exists : NULL;
-	f->parent.free = fwd_free;
-	f->to = h->mempack;
-	if (git_odb_add_backend(odb, &f->parent, 1000) < 0) {
-		free(f);
-		rc = gerr("history: packing backend");
-		goto out;
-	}
-	*out = r;
-	r = NULL;
-out:
-	git_odb_free(odb);
+	if (git_repository_config(&cfg, h->repo) < 0 ||
+	    git_config_add_file_ondisk(cfg, path, GIT_CONFIG_LEVEL_APP,
+				       h->repo, 1) < 0)
+		rc = gerr("history '%.200s': pack configuration", gitdir);
+	else
+		h->pack_config = 1;
 	git_config_free(cfg);
-	git_repository_free(r);
 	return rc;
 }
 
@@ -972,141 +903,79 @@ out:
  * writes each object in three small pieces, and the indexer does a write
  * and some bookkeeping per piece. */
 #define PACK_CHUNK (1024 * 1024)
-/* New content above which two threads write two packs. */
-#define PACK_PARALLEL_MIN (16 * 1024 * 1024)
 
-struct pack_job {
-	git_repository *repo;
-	const struct newobj *objs;
-	size_t n;
-	int failed;
-	char msg[256]; /* libgit2's message, read in the thread that failed */
+struct pack_feed {
 	git_odb_writepack *wp;
 	git_indexer_progress st;
 	uint8_t *buf;
 	size_t len;
 };
 
-static int feed_flush(struct pack_job *j)
+static int feed_flush(struct pack_feed *f)
 {
 	int grc = 0;
 
-	if (j->len)
-		grc = j->wp->append(j->wp, j->buf, j->len, &j->st);
-	j->len = 0;
+	if (f->len)
+		grc = f->wp->append(f->wp, f->buf, f->len, &f->st);
+	f->len = 0;
 	return grc;
 }
 
 static int feed_cb(void *data, size_t n, void *ctx)
 {
-	struct pack_job *j = ctx;
+	struct pack_feed *f = ctx;
 	const uint8_t *p = data;
 	int grc;
 
 	while (n) {
-		size_t k = PACK_CHUNK - j->len < n ? PACK_CHUNK - j->len : n;
+		size_t k = PACK_CHUNK - f->len < n ? PACK_CHUNK - f->len : n;
 
-		memcpy(j->buf + j->len, p, k);
-		j->len += k;
+		memcpy(f->buf + f->len, p, k);
+		f->len += k;
 		p += k;
 		n -= k;
-		if (j->len == PACK_CHUNK && (grc = feed_flush(j)) < 0)
+		if (f->len == PACK_CHUNK && (grc = feed_flush(f)) < 0)
 			return grc;
 	}
 	return 0;
 }
 
 /*
- * Write one pack of j->objs in objects/pack.  The indexer checks every
- * object and fsyncs pack, index and directory before renaming them into
- * place (GIT_OPT_ENABLE_FSYNC_GITDIR).  Runs in a thread of its own.
+ * Write ids[0..n) (in the mempack) as one pack in objects/pack.  The
+ * indexer checks every object and fsyncs pack, index and directory before
+ * renaming them into place (GIT_OPT_ENABLE_FSYNC_GITDIR).
  */
-static void *pack_run(void *arg)
+static int flush_objects(struct hlx_hist *h, const git_oid *ids, size_t n)
 {
-	struct pack_job *j = arg;
+	struct pack_feed f;
 	git_packbuilder *pb = NULL;
-	git_odb *odb = NULL;
-	const git_error *e;
+	int rc = use_pack_config(h);
 
-	j->buf = malloc(PACK_CHUNK);
-	if (!j->buf) {
-		j->failed = 1;
-		snprintf(j->msg, sizeof(j->msg), "out of memory");
-		return NULL;
-	}
-	if (git_packbuilder_new(&pb, j->repo) < 0)
+	if (rc)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	f.buf = malloc(PACK_CHUNK);
+	if (!f.buf)
+		return hlx_err(HLX_ENOMEM, "history: out of memory");
+	if (git_packbuilder_new(&pb, h->repo) < 0)
 		goto fail;
 	git_packbuilder_set_threads(pb, 1);
-	for (size_t i = 0; i < j->n; i++)
-		if (git_packbuilder_insert(pb, &j->objs[i].id, NULL) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (git_packbuilder_insert(pb, &ids[i], NULL) < 0)
 			goto fail;
-	if (git_repository_odb(&odb, j->repo) < 0 ||
-	    git_odb_write_pack(&j->wp, odb, NULL, NULL) < 0 ||
-	    git_packbuilder_foreach(pb, feed_cb, j) < 0 ||
-	    feed_flush(j) < 0 || j->wp->commit(j->wp, &j->st) < 0)
+	if (git_odb_write_pack(&f.wp, h->odb, NULL, NULL) < 0 ||
+	    git_packbuilder_foreach(pb, feed_cb, &f) < 0 ||
+	    feed_flush(&f) < 0 || f.wp->commit(f.wp, &f.st) < 0)
 		goto fail;
 	goto out;
 fail:
-	e = git_error_last();
-	j->failed = 1;
-	snprintf(j->msg, sizeof(j->msg), "%s",
-		 e && e->message ? e->message : "libgit2 error");
+	rc = gerr("writing the pack of the new version");
 out:
-	if (j->wp)
-		j->wp->free(j->wp);
-	git_odb_free(odb);
+	if (f.wp)
+		f.wp->free(f.wp);
 	git_packbuilder_free(pb);
-	free(j->buf);
-	return NULL;
-}
-
-/*
- * Write the new objects durably.  A large version is cut in two halves of
- * about the same size, packed by two threads (deflate and the indexer's
- * checks cost per byte; the two packbuilders share only the mempack, which
- * nobody writes meanwhile).
- */
-static int flush_objects(struct hlx_hist *h, const struct newobj *o, size_t n)
-{
-	struct pack_job jobs[2];
-	size_t total = 0, half = 0, split = n;
-	int nj = 1, started = 0, rc;
-	pthread_t tid;
-
-	for (size_t i = 0; i < n; i++)
-		total += o[i].size;
-	if (total >= PACK_PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-	    (git_libgit2_features() & GIT_FEATURE_THREADS)) {
-		for (split = 0; split < n && half < total / 2; split++)
-			half += o[split].size;
-		nj = split < n ? 2 : 1;
-	}
-	memset(jobs, 0, sizeof(jobs));
-	for (int i = 0; i < nj; i++) {
-		if (!h->packer[i]) {
-			rc = open_packer(h, &h->packer[i]);
-			if (rc)
-				return rc;
-		}
-		jobs[i].repo = h->packer[i];
-	}
-	jobs[0].objs = o;
-	jobs[0].n = split;
-	jobs[1].objs = o + split;
-	jobs[1].n = n - split;
-	if (nj == 2)
-		started = pthread_create(&tid, NULL, pack_run, &jobs[1]) == 0;
-	pack_run(&jobs[0]);
-	if (started)
-		pthread_join(tid, NULL);
-	else if (nj == 2)
-		pack_run(&jobs[1]);
-	for (int i = 0; i < nj; i++)
-		if (jobs[i].failed)
-			return hlx_err(HLX_EHISTORY,
-				       "writing the pack of the new version: %s",
-				       jobs[i].msg);
-	return HLX_OK;
+	free(f.buf);
+	return rc;
 }
 
 int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
@@ -1214,10 +1083,10 @@ int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
 		rc = gerr("writing the commit");
 		goto out;
 	}
-	rc = add_obj(&b, &coid, 0);
+	rc = add_obj(&b, &coid);
 	if (!rc)
-		rc = flush_objects(h, (const struct newobj *)b.objs.data,
-				   b.objs.len / sizeof(struct newobj));
+		rc = flush_objects(h, (const git_oid *)b.ids.data,
+				   b.ids.len / sizeof(git_oid));
 	if (rc)
 		goto out;
 	fmt_oid(&coid, oid);
@@ -1231,7 +1100,7 @@ out:
 	hlx_buf_free(&sig);
 	hlx_buf_free(&msg);
 	hlx_buf_free(&b.shard);
-	hlx_buf_free(&b.objs);
+	hlx_buf_free(&b.ids);
 	return rc;
 }
 
@@ -1269,7 +1138,7 @@ int hlx_hist_set_head(struct hlx_hist *h, const char *expected,
 	return HLX_OK;
 }
 
-/* ---- reading versions ----------------------------------------------------- */
+/* ---- reading versions --------------------------------------------------- */
 
 static int commit_tree(struct hlx_hist *h, const char *oid, git_tree **t)
 {
@@ -1304,10 +1173,12 @@ static int check_entry(const git_tree_entry *e, int level, const char *dir)
 	const char *name = git_tree_entry_name(e);
 	git_filemode_t want = level == LEVEL_SHARDS ? GIT_FILEMODE_BLOB :
 						      GIT_FILEMODE_TREE;
+	char q[HLX_QUOTE_SIZE];
 
 	if (check_name(name, level))
-		return hlx_err(HLX_EINVAL, "'%s%.40s': not a %s name", dir,
-			       name, level == 0 ? "hash type" : "shard");
+		return hlx_err(HLX_EINVAL, "'%s%s': not a %s name", dir,
+			       hlx_hash_quote(q, name, strlen(name)),
+			       level == 0 ? "hash type" : "shard");
 	if (git_tree_entry_filemode_raw(e) != want)
 		return hlx_err(HLX_EINVAL, "'%s%s': not a %s", dir, name,
 			       level == LEVEL_SHARDS ? "regular file" :
@@ -1477,15 +1348,17 @@ int hlx_hist_diff(struct hlx_hist *h, const char *old, const char *new_,
 	}
 	for (size_t i = 0; i < git_diff_num_deltas(d) && !rc; i++) {
 		const git_diff_delta *dd = git_diff_get_delta(d, i);
-		const char *path = dd->new_file.path ? dd->new_file.path :
-						       dd->old_file.path;
-		struct lines a, b;
+		const char *p = dd->new_file.path ? dd->new_file.path :
+						    dd->old_file.path;
+		struct lines a = { 0 }, b = { 0 };
 		int has_a = !git_oid_is_zero(&dd->old_file.id);
 		int has_b = !git_oid_is_zero(&dd->new_file.id);
+		char path[HLX_QUOTE_SIZE];
 
+		hlx_hash_quote(path, p, strlen(p));
 		if ((has_a && dd->old_file.mode != GIT_FILEMODE_BLOB) ||
 		    (has_b && dd->new_file.mode != GIT_FILEMODE_BLOB)) {
-			rc = hlx_err(HLX_EINVAL, "'%.100s': not a regular file",
+			rc = hlx_err(HLX_EINVAL, "'%s': not a regular file",
 				     path);
 			break;
 		}
@@ -1541,7 +1414,7 @@ out:
 	return rc;
 }
 
-/* ---- fsck ------------------------------------------------------------------- */
+/* ---- fsck --------------------------------------------------------------- */
 
 struct fsck {
 	struct hlx_hist *h;
@@ -1584,7 +1457,7 @@ static int check_shard(struct fsck *f, const git_oid *id)
 	}
 	lines_close(&l);
 	if (rc)
-		return hlx_err_wrap(rc, "line %zu: ", ln);
+		return hlx_err_wrap(rc, "line %zu", ln);
 	return HLX_OK;
 }
 
@@ -1615,7 +1488,7 @@ static int check_tree(struct fsck *f, const git_tree *t, const git_tree *old,
 		if (level == LEVEL_SHARDS) {
 			rc = check_shard(f, git_tree_entry_id(e));
 			if (rc)
-				rc = hlx_err_wrap(rc, "shard '%s' ", f->path);
+				rc = hlx_err_wrap(rc, "shard '%s'", f->path);
 			f->path[plen] = '\0';
 			continue;
 		}
@@ -1677,17 +1550,23 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 	rc = lookup_commit(h, &o, &c);
 	if (!rc)
 		rc = parse_commit(c, &cur);
-	if (rc)
+	if (rc) {
+		rc = hlx_err_wrap(rc, "history head");
 		goto out;
+	}
 	top = cur;
 	for (;;) {
 		f.m = &cur;
 		if (strcmp(cur.list, top.list) || strcmp(cur.org, top.org)) {
 			rc = hlx_err(HLX_EINVAL,
-				     "list '%s' of '%s', but the head is list '%s' of '%s'",
-				     cur.list, cur.org, top.list, top.org);
+				     "version %llu (commit %.12s) is list '%s' of '%s', "
+				     "the head list '%s' of '%s'",
+				     (unsigned long long)cur.v.version,
+				     cur.v.oid, cur.list, cur.org, top.list,
+				     top.org);
 			goto wrap;
 		}
+		/* Errors name their commit or version themselves. */
 		if (cur.has_parent) {
 			rc = lookup_commit(h, &cur.parent, &p);
 			if (!rc)
@@ -1697,10 +1576,15 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 		} else {
 			rc = check_number(&cur, NULL);
 		}
-		if (!rc)
-			rc = check_commit(&f, c, p);
 		if (rc)
 			goto wrap;
+		rc = check_commit(&f, c, p);
+		if (rc) {
+			rc = hlx_err_wrap(rc, "version %llu (commit %.12s)",
+					  (unsigned long long)cur.v.version,
+					  cur.v.oid);
+			goto wrap;
+		}
 		git_commit_free(c);
 		c = p;
 		p = NULL;
@@ -1710,9 +1594,7 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 	}
 	goto out;
 wrap:
-	rc = hlx_err_wrap(rc, "history of list '%s': version %llu (commit %.12s): ",
-			  top.list, (unsigned long long)cur.v.version,
-			  cur.v.oid);
+	rc = hlx_err_wrap(rc, "history of list '%s'", top.list);
 out:
 	git_commit_free(c);
 	git_commit_free(p);

@@ -466,12 +466,16 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 		const struct item *it = &cs->items[i];
 		const char *line = (const char *)cs->arena.data + it->off;
 
-		rc = hlx_hash_parse_canonical(line, it->hashlen, hash);
-		if (rc)
-			goto out;
-		rc = hlx_store_get(t, rec.id, hash, &meta);
-		if (rc && rc != HLX_ENOENT)
-			goto out;
+		if (rec.count == 0) {
+			/* an empty list holds nothing: no need to look */
+			rc = HLX_ENOENT;
+		} else {
+			rc = hlx_hash_parse_canonical(line, it->hashlen, hash);
+			if (!rc)
+				rc = hlx_store_get(t, rec.id, hash, &meta);
+			if (rc && rc != HLX_ENOENT)
+				goto out;
+		}
 		if (it->retract) {
 			if (rc == HLX_ENOENT) {
 				rc = hlx_err(HLX_ENOENT,
@@ -501,7 +505,7 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	rc = hlx_home_signing_key(n->home, getpass, ctx, now, &sg.key);
 	if (rc)
 		goto out;
-	snprintf(msg, sizeof(msg), "%s: %" PRIu64 " added, %" PRIu64
+	snprintf(msg, sizeof(msg), "%.60s: %" PRIu64 " added, %" PRIu64
 		 " updated, %" PRIu64 " retracted", summary, res->added,
 		 res->updated, res->retracted);
 	m = (struct hlx_hist_meta){ hlx_home_org(n->home), list,
