@@ -4,6 +4,7 @@
 #include "node/lists.h"
 #include "keys/sshkey.h"
 #include "keys/sshsig.h"
+#include "protocol/csv.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
@@ -34,11 +35,6 @@ static int open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
 /* ---- import ------------------------------------------------------------- */
 
 enum { F_AUTO, F_CSV, F_JSONL };
-enum { COL_HASH, COL_CATEGORY, COL_FIRST_SEEN, COL_CONFIDENCE, COL_TAGS,
-       COL_N };
-static const char *const colnames[COL_N] = { "hash", "category", "first_seen",
-					     "confidence", "tags" };
-
 struct import_opts {
 	int format, skip_invalid;
 };
@@ -63,136 +59,6 @@ static int import_opt(void *ctx, int c, const char *arg)
 	return 1;
 }
 
-/* Split a CSV record into at most max fields (RFC 4180 quotes allowed).
- * Fields are rewritten in place and NUL-terminated. */
-static int csv_split(char *s, char **f, int max, int *nf)
-{
-	char *w = s;
-	int n = 0;
-
-	for (;;) {
-		if (n == max)
-			return hlx_err(HLX_EINVAL, "more than %d fields", max);
-		f[n++] = w;
-		if (*s == '"') {
-			s++;
-			for (;;) {
-				if (!*s)
-					return hlx_err(HLX_EINVAL, "unterminated quote");
-				if (*s == '"' && s[1] == '"') {
-					*w++ = '"';
-					s += 2;
-				} else if (*s == '"') {
-					s++;
-					break;
-				} else {
-					*w++ = *s++;
-				}
-			}
-			if (*s && *s != ',')
-				return hlx_err(HLX_EINVAL, "text after a closing quote");
-		} else {
-			while (*s && *s != ',')
-				*w++ = *s++;
-		}
-		if (!*s) {
-			*w = '\0';
-			break;
-		}
-		*w++ = '\0';
-		s++;
-	}
-	*nf = n;
-	return HLX_OK;
-}
-
-static int parse_csv_row(char *line, const int *cols, int ncols,
-			 struct hlx_entry *e)
-{
-	char *f[COL_N + 1];
-	int nf, rc;
-
-	rc = csv_split(line, f, COL_N + 1, &nf);
-	if (rc)
-		return rc;
-	if (nf != ncols)
-		return hlx_err(HLX_EINVAL, "%d fields, the header has %d", nf, ncols);
-	hlx_entry_init(e);
-	for (int i = 0; i < nf && !rc; i++) {
-		const char *v = f[i];
-		size_t vl = strlen(v);
-
-		if (vl == 0 && cols[i] != COL_HASH)
-			continue;
-		switch (cols[i]) {
-		case COL_HASH:
-			rc = hlx_hash_parse(v, vl, &e->hash);
-			break;
-		case COL_CATEGORY:
-			rc = hlx_entry_token_check(v, vl, "category");
-			if (!rc)
-				memcpy(e->category, v, vl + 1);
-			break;
-		case COL_FIRST_SEEN:
-			rc = hlx_time_parse(v, vl, &e->first_seen);
-			break;
-		case COL_CONFIDENCE: {
-			char *end;
-			long c = strtol(v, &end, 10);
-
-			if (!isdigit((unsigned char)v[0]) || *end || c > 100)
-				rc = hlx_err(HLX_EINVAL,
-					     "confidence '%.20s': want 0 to 100", v);
-			e->confidence = (int)c;
-			break;
-		}
-		case COL_TAGS:
-			for (const char *p = v; !rc && *p;) {
-				const char *q = strchr(p, ';');
-				size_t tl = q ? (size_t)(q - p) : strlen(p);
-
-				rc = hlx_entry_add_tag(e, p, tl);
-				p += tl + (q ? 1 : 0);
-				if (q && !*p)
-					rc = hlx_err(HLX_EINVAL, "empty tag");
-			}
-			break;
-		}
-	}
-	return rc;
-}
-
-static int parse_header(char *line, int *cols, int *ncols)
-{
-	char *f[COL_N + 1];
-	int nf, rc, seen = 0, have_hash = 0;
-
-	rc = csv_split(line, f, COL_N + 1, &nf);
-	if (rc)
-		return hlx_err_wrap(rc, "header");
-	for (int i = 0; i < nf; i++) {
-		int c;
-
-		for (c = 0; c < COL_N; c++)
-			if (strcmp(f[i], colnames[c]) == 0)
-				break;
-		if (c == COL_N)
-			return hlx_err(HLX_EINVAL,
-				       "header: unknown column '%.40s' (columns: hash, category, first_seen, confidence, tags)",
-				       f[i]);
-		if (seen & (1 << c))
-			return hlx_err(HLX_EINVAL, "header: column '%s' twice",
-				       colnames[c]);
-		seen |= 1 << c;
-		have_hash |= c == COL_HASH;
-		cols[i] = c;
-	}
-	if (!have_hash)
-		return hlx_err(HLX_EINVAL, "header: no 'hash' column");
-	*ncols = nf;
-	return HLX_OK;
-}
-
 int cmd_import(struct hlx_cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {
@@ -208,7 +74,7 @@ int cmd_import(struct hlx_cli *cli, int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0, lineno = 0, skipped = 0, rows = 0;
 	ssize_t len;
-	int cols[COL_N + 1], ncols = 0, header = 0, progress, ret, rc;
+	int cols[HLX_CSV_COLS_MAX], ncols = 0, header = 0, progress, ret, rc;
 	FILE *in = NULL;
 
 	ret = cli_getopt(cli, argc, argv, "h", extra, import_opt, &o);
@@ -272,7 +138,7 @@ int cmd_import(struct hlx_cli *cli, int argc, char **argv)
 		if (o.format == F_AUTO)
 			o.format = line[0] == '{' ? F_JSONL : F_CSV;
 		if (o.format == F_CSV && !header) {
-			rc = parse_header(line, cols, &ncols);
+			rc = hlx_csv_header(line, cols, &ncols);
 			if (rc) {
 				ret = cli_fail(rc, "cannot import '%s' line %zu",
 					       path, lineno);
@@ -283,7 +149,7 @@ int cmd_import(struct hlx_cli *cli, int argc, char **argv)
 		}
 		rows++;
 		if (o.format == F_CSV)
-			rc = parse_csv_row(line, cols, ncols, e);
+			rc = hlx_csv_entry(line, cols, ncols, e);
 		else
 			rc = hlx_entry_from_json(line, (size_t)len, e);
 		if (!rc)
