@@ -28,30 +28,6 @@ struct hlx_allowed {
 	size_t n, cap;
 };
 
-#define QUOTE_MAX 40
-#define QUOTE_BUF (QUOTE_MAX * 4 + 4)
-
-/* Printable, truncated copy of untrusted bytes for error details. */
-static const char *quote(char *dst, const void *src, size_t n)
-{
-	const unsigned char *p = src;
-	size_t i, o = 0;
-
-	for (i = 0; i < n && i < QUOTE_MAX; i++) {
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
-			dst[o++] = (char)p[i];
-		} else {
-			snprintf(dst + o, 5, "\\x%02x", p[i]);
-			o += 4;
-		}
-	}
-	if (i < n) {
-		memcpy(dst + o, "...", 3);
-		o += 3;
-	}
-	dst[o] = '\0';
-	return dst;
-}
 
 static int is_blank(char c)
 {
@@ -153,7 +129,7 @@ int hlx_allowed_parse_time(const char *s, size_t n, int64_t *out)
 {
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30,
 				     31, 31, 30, 31, 30, 31 };
-	char q[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE];
 	size_t l = n, i;
 	int utc = 0, y, mo, d, h = 0, mi = 0, se = 0;
 	struct tm tm;
@@ -172,7 +148,7 @@ int hlx_allowed_parse_time(const char *s, size_t n, int64_t *out)
 			break;
 	if ((l != 8 && l != 12 && l != 14) || i != l)
 		return hlx_err(HLX_EINVAL, "time '%s': expected "
-			       "YYYYMMDD[HHMM[SS]][Z]", quote(q, s, n));
+			       "YYYYMMDD[HHMM[SS]][Z]", hlx_quote(q, s, n));
 	digits(s, 4, &y);
 	digits(s + 4, 2, &mo);
 	digits(s + 6, 2, &d);
@@ -186,7 +162,7 @@ int hlx_allowed_parse_time(const char *s, size_t n, int64_t *out)
 	    d > mdays[mo - 1] + (mo == 2 && leap(y)) || h > 23 || mi > 59 ||
 	    se > 59)
 		return hlx_err(HLX_EINVAL, "time '%s': no such date or time "
-			       "(or before 1970)", quote(q, s, n));
+			       "(or before 1970)", hlx_quote(q, s, n));
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -200,7 +176,7 @@ int hlx_allowed_parse_time(const char *s, size_t n, int64_t *out)
 	t = utc ? timegm(&tm) : mktime(&tm);
 	if (t <= 0)
 		return hlx_err(HLX_EINVAL, "time '%s': not after "
-			       "1970-01-01T00:00:00Z", quote(q, s, n));
+			       "1970-01-01T00:00:00Z", hlx_quote(q, s, n));
 	*out = (int64_t)t;
 	return HLX_OK;
 }
@@ -356,13 +332,13 @@ static int time_opt(const char *p, size_t m, size_t *k, const char *opt,
 
 static int unknown_option(const char *p, size_t m, size_t st, unsigned line)
 {
-	char q[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE];
 	size_t k;
 
 	for (k = st; k < m && p[k] != ','; k++)
 		;
 	return hlx_err(HLX_EINVAL, "allowed signers line %u: unknown option "
-		       "'%s'", line, quote(q, p + st, k - st));
+		       "'%s'", line, hlx_quote(q, p + st, k - st));
 }
 
 static int parse_options(const char *p, size_t m, struct entry *e)
@@ -422,7 +398,7 @@ static int parse_options(const char *p, size_t m, struct entry *e)
 
 static int parse_line(const char *l, size_t n, struct entry *e)
 {
-	char q[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE];
 	size_t i = 0, ps, pe, ts, j;
 	int rc, quoted = 0;
 
@@ -447,7 +423,7 @@ static int parse_line(const char *l, size_t n, struct entry *e)
 				return hlx_err(HLX_EINVAL, "allowed signers "
 					       "line %u: stray quote in the "
 					       "principals '%s'", e->line,
-					       quote(q, l + i, n - i));
+					       hlx_quote(q, l + i, n - i));
 		ps = i;
 		pe = i = j;
 	}
@@ -457,7 +433,7 @@ static int parse_line(const char *l, size_t n, struct entry *e)
 	if (hlx_sshkey_known_type(l + ps, pe - ps))
 		return hlx_err(HLX_EINVAL, "allowed signers line %u: missing "
 			       "principals before the key '%s'", e->line,
-			       quote(q, l + ps, pe - ps));
+			       hlx_quote(q, l + ps, pe - ps));
 	rc = check_list(l + ps, pe - ps, "principals", e->line);
 	if (rc)
 		return rc;
@@ -592,7 +568,7 @@ int hlx_allowed_check(const struct hlx_allowed *a, const char *principal,
 		      const struct hlx_pubkey *key, const char *ns,
 		      int64_t now)
 {
-	char fpr[HLX_FPR_LEN], q[QUOTE_BUF], q2[QUOTE_BUF];
+	char fpr[HLX_FPR_LEN], q[HLX_QUOTE_SIZE], q2[HLX_QUOTE_SIZE];
 	char t1[ISO_LEN], t2[ISO_LEN];
 	const struct entry *early = NULL, *late = NULL, *nsref = NULL;
 	size_t i, ca = 0, unsup = 0;
@@ -632,7 +608,7 @@ int hlx_allowed_check(const struct hlx_allowed *a, const char *principal,
 		return HLX_OK;
 	}
 	hlx_sshkey_fingerprint(key, fpr);
-	quote(q, principal, strlen(principal));
+	hlx_quote(q, principal, strlen(principal));
 	if (late)
 		return hlx_err(HLX_EEXPIRED, "key %s for '%s' has expired: "
 			       "time %s is not before valid-before %s (allowed "
@@ -647,7 +623,7 @@ int hlx_allowed_check(const struct hlx_allowed *a, const char *principal,
 	if (nsref)
 		return hlx_err(HLX_EUNTRUSTED, "key %s is not allowed to sign "
 			       "namespace '%s' for '%s' (allowed signers line "
-			       "%u)", fpr, quote(q2, ns, strlen(ns)), q,
+			       "%u)", fpr, hlx_quote(q2, ns, strlen(ns)), q,
 			       nsref->line);
 	return hlx_err(HLX_EUNTRUSTED, "key %s is not an allowed signer for "
 		       "'%s'%s", fpr, q,
@@ -663,7 +639,8 @@ int hlx_allowed_format_line(const char *principal, const struct hlx_pubkey *k,
 			    int64_t valid_after, int64_t valid_before,
 			    struct hlx_buf *out)
 {
-	char q[QUOTE_BUF], ta[HLX_ALLOWED_TIME_LEN], tb[HLX_ALLOWED_TIME_LEN];
+	char q[HLX_QUOTE_SIZE], qc[HLX_QUOTE_SIZE];
+	char ta[HLX_ALLOWED_TIME_LEN], tb[HLX_ALLOWED_TIME_LEN];
 	size_t i, pl = principal ? strlen(principal) : 0, mark = out->len;
 	int rc;
 
@@ -680,8 +657,8 @@ int hlx_allowed_format_line(const char *principal, const struct hlx_pubkey *k,
 		    (i == 0 && c == '#'))
 			return hlx_err(HLX_EINVAL, "allowed signer principal "
 				       "'%s': character '%s' is not allowed",
-				       quote(q, principal, pl),
-				       quote(ta, principal + i, 1));
+				       hlx_quote(q, principal, pl),
+				       hlx_quote(qc, principal + i, 1));
 	}
 	if (valid_after != -1 && (rc = hlx_allowed_format_time(valid_after,
 							       ta)))
@@ -693,7 +670,7 @@ int hlx_allowed_format_line(const char *principal, const struct hlx_pubkey *k,
 	    valid_before <= valid_after)
 		return hlx_err(HLX_EINVAL, "allowed signer '%s': valid-before "
 			       "%s is not after valid-after %s",
-			       quote(q, principal, pl), tb, ta);
+			       hlx_quote(q, principal, pl), tb, ta);
 	rc = hlx_buf_puts(out, principal);
 	if (!rc && valid_after != -1)
 		rc = hlx_buf_printf(out, " valid-after=\"%s\"", ta);

@@ -34,30 +34,6 @@ static const char *const known_types[] = {
 	"ssh-dss-cert-v01@openssh.com",
 };
 
-#define QUOTE_MAX 40
-#define QUOTE_BUF (QUOTE_MAX * 4 + 4)
-
-/* Printable, truncated copy of untrusted bytes for error details. */
-static const char *quote(char *dst, const void *src, size_t n)
-{
-	const unsigned char *p = src;
-	size_t i, o = 0;
-
-	for (i = 0; i < n && i < QUOTE_MAX; i++) {
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
-			dst[o++] = (char)p[i];
-		} else {
-			snprintf(dst + o, 5, "\\x%02x", p[i]);
-			o += 4;
-		}
-	}
-	if (i < n) {
-		memcpy(dst + o, "...", 3);
-		o += 3;
-	}
-	dst[o] = '\0';
-	return dst;
-}
 
 static int is_blank(char c)
 {
@@ -82,11 +58,11 @@ int hlx_sshkey_known_type(const char *name, size_t n)
 
 static int unsupported_type(const void *t, size_t n)
 {
-	char q[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE];
 
 	return hlx_err(HLX_EUNSUPPORTED,
 		       "key type '%s' is not supported: hlx accepts only "
-		       HLX_SSHKEY_TYPE " keys", quote(q, t, n));
+		       HLX_SSHKEY_TYPE " keys", hlx_quote(q, t, n));
 }
 
 int hlx_sshkey_decode_blob(const uint8_t *p, size_t n, struct hlx_pubkey *out)
@@ -193,7 +169,7 @@ int hlx_sshkey_format(const struct hlx_pubkey *k, const char *comment,
 int hlx_sshkey_parse(const char *line, size_t n, struct hlx_pubkey *out,
 		     struct hlx_buf *comment)
 {
-	char q[QUOTE_BUF], q2[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE], q2[HLX_QUOTE_SIZE];
 	size_t i, e, ts, te, bs, be, binlen, cap;
 	const char *end;
 	uint8_t *bin = NULL;
@@ -217,7 +193,7 @@ int hlx_sshkey_parse(const char *line, size_t n, struct hlx_pubkey *out,
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			return hlx_err(HLX_EINVAL, "public key line '%s': "
 				       "control character 0x%02x at offset "
-				       "%zu", quote(q, line + i, e - i), ch,
+				       "%zu", hlx_quote(q, line + i, e - i), ch,
 				       ts - i);
 	}
 	ts = i;
@@ -235,7 +211,7 @@ int hlx_sshkey_parse(const char *line, size_t n, struct hlx_pubkey *out,
 	if (bs == be)
 		return hlx_err(HLX_EINVAL, "public key line '%s': expected "
 			       "'TYPE BASE64 [COMMENT]'",
-			       quote(q, line + ts, e - ts));
+			       hlx_quote(q, line + ts, e - ts));
 
 	cap = (be - bs) / 4 * 3 + 3;
 	bin = malloc(cap);
@@ -245,20 +221,20 @@ int hlx_sshkey_parse(const char *line, size_t n, struct hlx_pubkey *out,
 			      &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != line + be) {
 		rc = hlx_err(HLX_EINVAL, "public key '%s': invalid base64",
-			     quote(q, line + bs, be - bs));
+			     hlx_quote(q, line + bs, be - bs));
 		goto out;
 	}
 	r = hlx_rd_make(bin, binlen);
 	if (hlx_rd_string(&r, &bt, &btl)) {
 		rc = hlx_err(HLX_EINVAL, "public key '%s': blob of %zu bytes "
-			     "has no key type", quote(q, line + bs, be - bs),
+			     "has no key type", hlx_quote(q, line + bs, be - bs),
 			     binlen);
 		goto out;
 	}
 	if (btl != te - ts || memcmp(bt, line + ts, btl) != 0) {
 		rc = hlx_err(HLX_EINVAL, "public key line says type '%s' but "
 			     "its blob holds '%s'",
-			     quote(q, line + ts, te - ts), quote(q2, bt, btl));
+			     hlx_quote(q, line + ts, te - ts), hlx_quote(q2, bt, btl));
 		goto out;
 	}
 	rc = hlx_sshkey_decode_blob(bin, binlen, out);

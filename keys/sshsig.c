@@ -37,30 +37,6 @@ struct hlx_sshsig {
 	uint8_t mem[];		/* blob, then namespace and NUL */
 };
 
-#define QUOTE_MAX 40
-#define QUOTE_BUF (QUOTE_MAX * 4 + 4)
-
-/* Printable, truncated copy of untrusted bytes for error details. */
-static const char *quote(char *dst, const void *src, size_t n)
-{
-	const unsigned char *p = src;
-	size_t i, o = 0;
-
-	for (i = 0; i < n && i < QUOTE_MAX; i++) {
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
-			dst[o++] = (char)p[i];
-		} else {
-			snprintf(dst + o, 5, "\\x%02x", p[i]);
-			o += 4;
-		}
-	}
-	if (i < n) {
-		memcpy(dst + o, "...", 3);
-		o += 3;
-	}
-	dst[o] = '\0';
-	return dst;
-}
 
 /* Re-issue the current error detail behind a prefix. */
 static int prefixed(int rc, const char *what)
@@ -73,7 +49,7 @@ static int prefixed(int rc, const char *what)
 
 static int alg_by_name(const char *name, int *alg)
 {
-	char q[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE];
 
 	if (!name || strcmp(name, "sha512") == 0) {
 		*alg = ALG_SHA512;
@@ -85,7 +61,7 @@ static int alg_by_name(const char *name, int *alg)
 	}
 	return hlx_err(HLX_EUNSUPPORTED, "hash algorithm '%s' is not "
 		       "supported (sha512 or sha256)",
-		       quote(q, name, strlen(name)));
+		       hlx_quote(q, name, strlen(name)));
 }
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -251,7 +227,7 @@ int hlx_sshsig_dearmor(const char *text, size_t n, struct hlx_buf *out)
 	size_t pos = 0, ls, le, i, binlen, cap;
 	const char *end;
 	unsigned lineno = 1;
-	char q[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE];
 	int rc, ended = 0;
 
 	hlx_buf_reset(out);
@@ -264,7 +240,7 @@ int hlx_sshsig_dearmor(const char *text, size_t n, struct hlx_buf *out)
 	if (le - ls != bl || memcmp(text + ls, BEGIN_LINE, bl) != 0)
 		return hlx_err(HLX_EINVAL, "signature does not start with "
 			       "the line '" BEGIN_LINE "': got '%s'",
-			       quote(q, text + ls, le - ls));
+			       hlx_quote(q, text + ls, le - ls));
 	while (pos < n) {
 		lineno++;
 		rc = next_line(text, n, &pos, &ls, &le, lineno);
@@ -283,7 +259,7 @@ int hlx_sshsig_dearmor(const char *text, size_t n, struct hlx_buf *out)
 			if (!is_b64((unsigned char)text[i])) {
 				rc = hlx_err(HLX_EINVAL, "signature armor line "
 					     "%u: '%s' is not base64", lineno,
-					     quote(q, text + ls, le - ls));
+					     hlx_quote(q, text + ls, le - ls));
 				goto out;
 			}
 		rc = hlx_buf_put(&b64, text + ls, le - ls);
@@ -300,7 +276,7 @@ int hlx_sshsig_dearmor(const char *text, size_t n, struct hlx_buf *out)
 		if (!strchr(" \t\r\n", text[i]) || !text[i]) {
 			rc = hlx_err(HLX_EINVAL, "signature armor: unexpected "
 				     "data after the END line: '%s'",
-				     quote(q, text + i, n - i));
+				     hlx_quote(q, text + i, n - i));
 			goto out;
 		}
 	if (!b64.len) {
@@ -346,7 +322,7 @@ int hlx_sshsig_parse_blob(const uint8_t *p, size_t n, struct hlx_sshsig **out)
 	size_t kbl, nsl, resl, hal, sbl, stl, svl;
 	struct hlx_pubkey key;
 	struct hlx_sshsig *s;
-	char q[QUOTE_BUF];
+	char q[HLX_QUOTE_SIZE];
 	uint32_t ver;
 	int rc, alg;
 
@@ -378,7 +354,7 @@ int hlx_sshsig_parse_blob(const uint8_t *p, size_t n, struct hlx_sshsig **out)
 		return hlx_err(HLX_EINVAL, "signature has an empty namespace");
 	if (memchr(ns, '\0', nsl))
 		return hlx_err(HLX_EINVAL, "signature namespace '%s' holds a "
-			       "NUL byte", quote(q, ns, nsl));
+			       "NUL byte", hlx_quote(q, ns, nsl));
 	rc = field(&r, &res, &resl, "reserved field");
 	if (rc)
 		return rc;
@@ -401,7 +377,7 @@ int hlx_sshsig_parse_blob(const uint8_t *p, size_t n, struct hlx_sshsig **out)
 	else
 		return hlx_err(HLX_EUNSUPPORTED, "signature hash algorithm "
 			       "'%s' is not supported (sha512 or sha256)",
-			       quote(q, ha, hal));
+			       hlx_quote(q, ha, hal));
 
 	sr = hlx_rd_make(sb, sbl);
 	if (hlx_rd_string(&sr, &st, &stl))
@@ -411,7 +387,7 @@ int hlx_sshsig_parse_blob(const uint8_t *p, size_t n, struct hlx_sshsig **out)
 	    memcmp(st, HLX_SSHKEY_TYPE, stl) != 0)
 		return hlx_err(HLX_EUNSUPPORTED, "signature algorithm '%s' is "
 			       "not supported or does not match the "
-			       HLX_SSHKEY_TYPE " key", quote(q, st, stl));
+			       HLX_SSHKEY_TYPE " key", hlx_quote(q, st, stl));
 	if (hlx_rd_string(&sr, &sv, &svl))
 		return hlx_err(HLX_EINVAL, "signature blob: " HLX_SSHKEY_TYPE
 			       " signature is truncated");
@@ -580,13 +556,13 @@ static int verify_digest(const struct hlx_sshsig *s, const char *ns,
 			 const uint8_t *h, size_t hl)
 {
 	struct hlx_buf data = HLX_BUF_INIT;
-	char fpr[HLX_FPR_LEN], q[QUOTE_BUF], q2[QUOTE_BUF];
+	char fpr[HLX_FPR_LEN], q[HLX_QUOTE_SIZE], q2[HLX_QUOTE_SIZE];
 	int rc;
 
 	if (strlen(ns) != s->nslen || memcmp(ns, s->ns, s->nslen) != 0)
 		return hlx_err(HLX_EBADSIG, "signature is for namespace '%s', "
-			       "not '%s'", quote(q, s->ns, s->nslen),
-			       quote(q2, ns, strlen(ns)));
+			       "not '%s'", hlx_quote(q, s->ns, s->nslen),
+			       hlx_quote(q2, ns, strlen(ns)));
 	rc = signed_data(&data, s->ns, s->nslen, s->alg, h, hl);
 	if (!rc) {
 		rc = hlx_pubkey_verify(&s->key, data.data, data.len, s->sig);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/cli.h"
+#include "node/files.h"
 #include "keys/keyfile.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
@@ -183,52 +184,12 @@ int cli_passphrase(const struct hlx_cli *cli, const char *what, int confirm,
 
 int cli_read_file(const char *path, size_t max, struct hlx_buf *out)
 {
-	int fd, rc = HLX_OK;
-	ssize_t r;
-
-	if (strcmp(path, "-") == 0) {
-		fd = STDIN_FILENO;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
-				       "cannot open '%s': %s", path, strerror(errno));
-	}
-	for (;;) {
-		rc = hlx_buf_reserve(out, 65536);
-		if (rc)
-			break;
-		r = read(fd, out->data + out->len, 65536);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", path,
-				     strerror(errno));
-			break;
-		}
-		if (r == 0)
-			break;
-		out->len += (size_t)r;
-		out->data[out->len] = '\0';
-		if (out->len > max) {
-			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes",
-				     path, max);
-			break;
-		}
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return rc;
+	return hlx_file_read(path, max, out);
 }
 
 int cli_write_file(const char *path, const void *p, size_t n, unsigned mode)
 {
-	int rc = hlx_secret_file_write(path, p, n);
-
-	if (!rc && chmod(path, mode) != 0)
-		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", path,
-			     strerror(errno));
-	return rc;
+	return hlx_file_write(path, p, n, mode);
 }
 
 int cli_load_pubkey(const char *arg, struct hlx_pubkey *out)

@@ -446,7 +446,7 @@ static int fetch(struct hlx_fetch *f, const char *url, size_t max,
 	struct hlx_fetch_result r;
 	struct curl_slist *hdrs = NULL, *t;
 	char line[320];
-	enum scheme sc;
+	enum scheme sc = S_FILE;
 	long status = 0;
 	CURLcode c;
 	int rc;

@@ -69,7 +69,7 @@ static int parse_oid(const char *s, git_oid *oid, const char *what)
 	if (i != 40 || s[40] != '\0')
 		return hlx_err(HLX_EINVAL,
 			       "%s '%s': expected 40 lowercase hex digits", what,
-			       hlx_hash_quote(q, s, strlen(s)));
+			       hlx_quote(q, s, strlen(s)));
 	if (git_oid_fromstr(oid, s) < 0)
 		return gerr("%s '%s'", what, s);
 	return HLX_OK;
@@ -92,7 +92,7 @@ static int name_check(const char *s, const char *what)
 	n = strlen(s);
 	if (n == 0 || n > HLX_HIST_NAME_MAX)
 		return hlx_err(HLX_EINVAL, "%s '%s': must be 1 to %d characters",
-			       what, hlx_hash_quote(q, s, n), HLX_HIST_NAME_MAX);
+			       what, hlx_quote(q, s, n), HLX_HIST_NAME_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -100,7 +100,7 @@ static int name_check(const char *s, const char *what)
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
 			return hlx_err(HLX_EINVAL,
 				       "%s '%s': character %zu is not allowed",
-				       what, hlx_hash_quote(q, s, n), i + 1);
+				       what, hlx_quote(q, s, n), i + 1);
 	}
 	return HLX_OK;
 }
@@ -312,9 +312,9 @@ static int check_person(const git_signature *s, const char *role,
 	if (strcmp(s->name, org) != 0 || strcmp(s->email, want) != 0)
 		return hlx_err(HLX_EINVAL,
 			       "commit %.12s: %s '%s <%s>' is not the owner '%s'",
-			       id, role, hlx_hash_quote(qn, s->name,
+			       id, role, hlx_quote(qn, s->name,
 							strlen(s->name)),
-			       hlx_hash_quote(qe, s->email, strlen(s->email)),
+			       hlx_quote(qe, s->email, strlen(s->email)),
 			       org);
 	if (s->when.offset != 0)
 		return hlx_err(HLX_EINVAL,
@@ -342,7 +342,7 @@ static int check_header(const char *hdr, const char *id)
 		if (i == sizeof(allowed) / sizeof(allowed[0]))
 			return hlx_err(HLX_EINVAL,
 				       "commit %.12s: unexpected header line '%s'",
-				       id, hlx_hash_quote(q, p, strcspn(p, "\n")));
+				       id, hlx_quote(q, p, strcspn(p, "\n")));
 		if (!eol)
 			break;
 		p = eol + 1;
@@ -434,12 +434,12 @@ static int parse_commit(git_commit *c, struct cmeta *out)
 bad_person:
 	rc = hlx_err(HLX_EINVAL,
 		     "commit %.12s: author '%s' is not an organisation name", id,
-		     hlx_hash_quote(qt, a->name, strlen(a->name)));
+		     hlx_quote(qt, a->name, strlen(a->name)));
 	goto out;
 bad_msg:
 	rc = hlx_err(HLX_EINVAL,
 		     "commit %.12s: message is not an hlx version message: '%s'",
-		     id, hlx_hash_quote(qt, msg ? msg : "", msg ? strlen(msg) : 0));
+		     id, hlx_quote(qt, msg ? msg : "", msg ? strlen(msg) : 0));
 out:
 	hlx_buf_free(&want);
 	return rc;
@@ -744,7 +744,7 @@ static int build_shard(struct build *b, const git_tree_entry *old,
 		const char *name = git_tree_entry_name(old);
 		char q[HLX_QUOTE_SIZE];
 
-		hlx_hash_quote(q, name, strlen(name));
+		hlx_quote(q, name, strlen(name));
 		if (git_tree_entry_type(old) != GIT_OBJECT_BLOB)
 			return hlx_err(HLX_EINVAL, "shard '%s' is not a file", q);
 		if (git_blob_lookup(&blob, b->h->repo,
@@ -1177,7 +1177,7 @@ static int check_entry(const git_tree_entry *e, int level, const char *dir)
 
 	if (check_name(name, level))
 		return hlx_err(HLX_EINVAL, "'%s%s': not a %s name", dir,
-			       hlx_hash_quote(q, name, strlen(name)),
+			       hlx_quote(q, name, strlen(name)),
 			       level == 0 ? "hash type" : "shard");
 	if (git_tree_entry_filemode_raw(e) != want)
 		return hlx_err(HLX_EINVAL, "'%s%s': not a %s", dir, name,
@@ -1355,7 +1355,7 @@ int hlx_hist_diff(struct hlx_hist *h, const char *old, const char *new_,
 		int has_b = !git_oid_is_zero(&dd->new_file.id);
 		char path[HLX_QUOTE_SIZE];
 
-		hlx_hash_quote(path, p, strlen(p));
+		hlx_quote(path, p, strlen(p));
 		if ((has_a && dd->old_file.mode != GIT_FILEMODE_BLOB) ||
 		    (has_b && dd->new_file.mode != GIT_FILEMODE_BLOB)) {
 			rc = hlx_err(HLX_EINVAL, "'%s': not a regular file",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/home.h"
+#include "node/files.h"
 #include "keys/keyfile.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
@@ -52,38 +53,7 @@ int hlx_home_resolve(const char *dir, char **out)
 	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 }
 
-static int mkdir_p(const char *dir, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(dir);
 
-	if (n >= sizeof(tmp))
-		return hlx_err(HLX_EINVAL, "path too long: '%.60s...'", dir);
-	memcpy(tmp, dir, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
-				       strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
-			       strerror(errno));
-	return HLX_OK;
-}
-
-static int write_public(const char *file, const struct hlx_buf *b)
-{
-	int rc = hlx_secret_file_write(file, b->data, b->len);
-
-	if (!rc && chmod(file, 0644) != 0)
-		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", file,
-			     strerror(errno));
-	return rc;
-}
 
 static int save_trust(const char *dir, const struct hlx_trust *t)
 {
@@ -94,7 +64,7 @@ static int save_trust(const char *dir, const struct hlx_trust *t)
 	if (!rc)
 		rc = hlx_trust_serialize(t, &b);
 	if (!rc)
-		rc = write_public(p, &b);
+		rc = hlx_file_write(p, b.data, b.len, 0644);
 	hlx_buf_free(&b);
 	return rc;
 }
@@ -191,11 +161,11 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		if (rc)
 			goto out;
 	}
-	rc = mkdir_p(dir, 0700);
+	rc = hlx_file_mkdirs(dir, 0700);
 	if (!rc)
 		rc = path(p, dir, "keys");
 	if (!rc)
-		rc = mkdir_p(p, 0700);
+		rc = hlx_file_mkdirs(p, 0700);
 	if (!rc && chmod(p, 0700) != 0)
 		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", p, strerror(errno));
 	if (!rc)
@@ -234,7 +204,7 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 	if (!rc)
 		rc = path(p, dir, "config.json");
 	if (!rc)
-		rc = write_public(p, &cfg);
+		rc = hlx_file_write(p, cfg.data, cfg.len, 0644);
 out:
 	free(js);
 	json_decref(o);
@@ -247,29 +217,6 @@ out:
 	return rc;
 }
 
-static int read_public(const char *file, size_t max, struct hlx_buf *b)
-{
-	FILE *f = fopen(file, "rb");
-	size_t r;
-	int rc = HLX_OK;
-
-	if (!f)
-		return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
-			       "cannot open '%s': %s", file, strerror(errno));
-	rc = hlx_buf_reserve(b, max + 1);
-	if (!rc) {
-		r = fread(b->data, 1, max + 1, f);
-		b->len = r;
-		b->data[r] = '\0';
-		if (ferror(f))
-			rc = hlx_err(HLX_EIO, "cannot read '%s'", file);
-		else if (r > max)
-			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes",
-				     file, max);
-	}
-	fclose(f);
-	return rc;
-}
 
 static int load_config(struct hlx_home *h)
 {
@@ -281,7 +228,7 @@ static int load_config(struct hlx_home *h)
 	int rc = path(p, h->dir, "config.json");
 
 	if (!rc)
-		rc = read_public(p, CONFIG_MAX, &b);
+		rc = hlx_file_read(p, CONFIG_MAX, &b);
 	if (rc == HLX_ENOENT) {
 		rc = hlx_err(HLX_ENOENT,
 			     "'%s' is not a node home (run 'hlx init --org NAME')",
@@ -319,7 +266,7 @@ static int load_trust(struct hlx_home *h)
 	int rc = path(p, h->dir, "trust.json");
 
 	if (!rc)
-		rc = read_public(p, HLX_TRUST_MAX, &b);
+		rc = hlx_file_read(p, HLX_TRUST_MAX, &b);
 	if (!rc)
 		rc = hlx_trust_load((const char *)b.data, b.len, &h->pinned,
 				    &h->trust);

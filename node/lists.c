@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/lists.h"
+#include "node/files.h"
 #include "node/peers.h"
 #include "keys/sshkey.h"
 #include "keys/sshsig.h"
@@ -723,7 +724,6 @@ static int peer_trust(struct hlx_node *n, const char *peer, size_t pl,
 	struct hlx_peer *p;
 	struct hlx_buf b = HLX_BUF_INIT;
 	char name[72], path[PATH_MAX];
-	FILE *f = NULL;
 	int rc;
 
 	snprintf(name, sizeof(name), "%.*s", (int)(pl < 64 ? pl : 64), peer);
@@ -737,21 +737,10 @@ static int peer_trust(struct hlx_node *n, const char *peer, size_t pl,
 		strcat(path, name);
 		strcat(path, "/trust.json");
 	}
-	if (!rc && !(f = fopen(path, "rb")))
-		rc = hlx_err(HLX_ENOENT, "cannot open '%s': %s", path, strerror(errno));
-	if (!rc) {
-		char chunk[4096];
-		size_t got;
-
-		while (!rc && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			rc = b.len + got > HLX_TRUST_MAX ?
-			     hlx_err(HLX_ETOOBIG, "'%s' is too large", path) :
-			     hlx_buf_put(&b, chunk, got);
-	}
+	if (!rc)
+		rc = hlx_file_read(path, HLX_TRUST_MAX, &b);
 	if (!rc)
 		rc = hlx_trust_load((char *)b.data, b.len, &p->root, out);
-	if (f)
-		fclose(f);
 	hlx_buf_free(&b);
 	hlx_peers_free(ps);
 	return rc;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/sync.h"
+#include "node/files.h"
 #include "node/packs.h"
 #include "keys/keyfile.h"
 #include "keys/sshkey.h"
@@ -25,27 +26,6 @@
 
 #define CLOCK_SKEW 300
 
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return hlx_err(HLX_EINVAL, "path too long: '%.60s...'", path);
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
-				       strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp, strerror(errno));
-	return HLX_OK;
-}
 
 __attribute__((format(printf, 2, 3)))
 static int pathf(char out[PATH_MAX], const char *fmt, ...)
@@ -61,38 +41,7 @@ static int pathf(char out[PATH_MAX], const char *fmt, ...)
 	return HLX_OK;
 }
 
-static int write_public(const char *path, const void *p, size_t n)
-{
-	int rc = hlx_secret_file_write(path, p, n);
 
-	if (!rc && chmod(path, 0644) != 0)
-		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", path, strerror(errno));
-	return rc;
-}
-
-static int read_small(const char *path, size_t max, struct hlx_buf *out)
-{
-	FILE *f = fopen(path, "rb");
-	size_t r;
-	int rc;
-
-	hlx_buf_reset(out);
-	if (!f)
-		return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
-			       "cannot open '%s': %s", path, strerror(errno));
-	rc = hlx_buf_reserve(out, max + 1);
-	if (!rc) {
-		r = fread(out->data, 1, max + 1, f);
-		out->len = r;
-		out->data[r] = '\0';
-		if (ferror(f))
-			rc = hlx_err(HLX_EIO, "cannot read '%s'", path);
-		else if (r > max)
-			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes", path, max);
-	}
-	fclose(f);
-	return rc;
-}
 
 /* ---- publishing --------------------------------------------------------- */
 
@@ -152,7 +101,7 @@ static int publish_list(void *ctx, const struct hlx_list_rec *l)
 	if (!rc)
 		rc = pathf(p, "%s/packs", d);
 	if (!rc)
-		rc = mkdirs(p);
+		rc = hlx_file_mkdirs(p, 0755);
 	if (!rc)
 		rc = hlx_list_open_hist(c->n, l->name, &h);
 	if (!rc)
@@ -185,7 +134,7 @@ static int publish_list(void *ctx, const struct hlx_list_rec *l)
 	if (rc)
 		goto out;
 	/* Keep a head that is current and has more than half its life. */
-	if (read_small(p, HLX_HEAD_MAX, &old) == HLX_OK &&
+	if (hlx_file_read(p, HLX_HEAD_MAX, &old) == HLX_OK &&
 	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK &&
 	    prev.version == head.version && !strcmp(prev.commit, head.commit) &&
 	    prev.trust_length == head.trust_length &&
@@ -206,7 +155,7 @@ static int publish_list(void *ctx, const struct hlx_list_rec *l)
 		if (stat(p, &st) == 0)
 			was = st.st_mtim;
 		if (!rc)
-			rc = write_public(p, old.data, old.len);
+			rc = hlx_file_write(p, old.data, old.len, 0644);
 		if (!rc && was.tv_sec && stat(p, &st) == 0 &&
 		    st.st_mtim.tv_sec <= was.tv_sec) {
 			struct timespec ts[2] = { { was.tv_sec + 1, 0 },
@@ -243,15 +192,15 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 			       validity);
 	rc = pathf(p, "%s/lists", dir);
 	if (!rc)
-		rc = mkdirs(p);
+		rc = hlx_file_mkdirs(p, 0755);
 	/* the trust chain first: heads name it */
 	if (!rc)
 		rc = hlx_trust_serialize(hlx_home_trust(hlx_node_home(n)), &b);
 	if (!rc)
 		rc = pathf(p, "%s/trust.json", dir);
-	if (!rc && (read_small(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
+	if (!rc && (hlx_file_read(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
 		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0))
-		rc = write_public(p, b.data, b.len);
+		rc = hlx_file_write(p, b.data, b.len, 0644);
 	if (!rc)
 		rc = hlx_store_list_foreach(hlx_node_store(n), publish_list, &c);
 	hlx_seckey_free(c.key);
@@ -281,7 +230,7 @@ int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
 	memset(out, 0, sizeof(*out));
 	rc = state_path(n, peer, list, path);
 	if (!rc)
-		rc = read_small(path, 4096, &b);
+		rc = hlx_file_read(path, 4096, &b);
 	if (!rc) {
 		/* etag \n last_modified \n last_try \n last_ok \n remote \n error */
 		char *s = (char *)b.data, *f[6];
@@ -315,7 +264,7 @@ static int state_put(struct hlx_node *n, const char *peer, const char *list,
 
 	rc = pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(n)), peer);
 	if (!rc)
-		rc = mkdirs(path);
+		rc = hlx_file_mkdirs(path, 0755);
 	if (!rc)
 		rc = state_path(n, peer, list, path);
 	if (!rc)
@@ -323,7 +272,7 @@ static int state_put(struct hlx_node *n, const char *peer, const char *list,
 				    s->etag, s->last_modified, s->last_try, s->last_ok,
 				    s->remote_version, s->error);
 	if (!rc)
-		rc = write_public(path, b.data, b.len);
+		rc = hlx_file_write(path, b.data, b.len, 0644);
 	hlx_buf_free(&b);
 	return rc;
 }
@@ -359,7 +308,7 @@ static int peer_trust(struct pull *p)
 		   p->peer->name);
 	if (rc)
 		return rc;
-	if (read_small(path, HLX_TRUST_MAX, &b) == HLX_OK) {
+	if (hlx_file_read(path, HLX_TRUST_MAX, &b) == HLX_OK) {
 		rc = hlx_trust_load((char *)b.data, b.len, &p->peer->root, &have);
 		if (rc)
 			return hlx_err_wrap(rc, "the stored trust chain of peer '%s'",
@@ -434,12 +383,12 @@ static int save_peer_trust(struct pull *p)
 		rc = pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(p->n)),
 			   p->peer->name);
 	if (!rc)
-		rc = mkdirs(path);
+		rc = hlx_file_mkdirs(path, 0755);
 	if (!rc)
 		rc = pathf(path, "%s/peers/%s/trust.json",
 			   hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
 	if (!rc)
-		rc = write_public(path, b.data, b.len);
+		rc = hlx_file_write(path, b.data, b.len, 0644);
 	hlx_buf_free(&b);
 	return rc;
 }
@@ -725,7 +674,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	if (!rc)
 		rc = pathf(file, "%s/staging", home);
 	if (!rc)
-		rc = mkdirs(file);
+		rc = hlx_file_mkdirs(file, 0755);
 	if (!rc) {
 		rm_rf(staging);
 		rc = hlx_pack_stage(have_rec ? repo : NULL, staging);
@@ -768,7 +717,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	if (!have_rec) {
 		rc = pathf(file, "%s/lists/%s", home, p->peer->name);
 		if (!rc)
-			rc = mkdirs(file);
+			rc = hlx_file_mkdirs(file, 0755);
 		if (!rc)
 			rc = hlx_hist_open(repo, 1, &mirror);
 		if (!rc)

@@ -2,6 +2,7 @@
 #include "err.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,4 +78,34 @@ const char *hlx_err_detail(void)
 void hlx_err_clear(void)
 {
 	detail[0] = '\0';
+}
+
+const char *hlx_quote(char out[HLX_QUOTE_SIZE], const void *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *p = s;
+	size_t i, m = n > 40 ? 40 : n;
+	char *o = out;
+
+	for (i = 0; i < m; i++) {
+		uint8_t c = p[i];
+
+		if (c == '\\' || c == '\'') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c >= 0x20 && c < 0x7f) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	if (n > m) {
+		memcpy(o, "...", 3);
+		o += 3;
+	}
+	*o = '\0';
+	return out;
 }

@@ -64,4 +64,12 @@ const char *hlx_err_detail(void);
 /* Forget the last detail. */
 void hlx_err_clear(void);
 
+/*
+ * Render up to 40 bytes of untrusted input for an error detail: printable
+ * ASCII as is (backslash and quote escaped), every other byte as \xHH,
+ * "..." appended when truncated.  Returns out.
+ */
+#define HLX_QUOTE_SIZE (40 * 4 + 4)
+const char *hlx_quote(char out[HLX_QUOTE_SIZE], const void *s, size_t n);
+
 #endif

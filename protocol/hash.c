@@ -28,42 +28,12 @@ static const struct {
 
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 #define VPDQ_FRAME 32
-#define QUOTE_BYTES 40
 
 static int known(enum hlx_hash_type t)
 {
 	return (unsigned)t >= HLX_HASH_MD5 && (unsigned)t < NTYPES;
 }
 
-const char *hlx_hash_quote(char out[HLX_QUOTE_SIZE], const void *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t *p = s;
-	size_t i, m = n > QUOTE_BYTES ? QUOTE_BYTES : n;
-	char *o = out;
-
-	for (i = 0; i < m; i++) {
-		uint8_t c = p[i];
-
-		if (c == '\\' || c == '\'') {
-			*o++ = '\\';
-			*o++ = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			*o++ = (char)c;
-		} else {
-			*o++ = '\\';
-			*o++ = 'x';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	if (n > m) {
-		memcpy(o, "...", 3);
-		o += 3;
-	}
-	*o = '\0';
-	return out;
-}
 
 const char *hlx_hash_type_name(enum hlx_hash_type t)
 {
@@ -104,7 +74,7 @@ int hlx_hash_type_parse(const char *name, size_t n, enum hlx_hash_type *t)
 
 	if (!r)
 		return hlx_err(HLX_EINVAL, "unknown hash type '%s'",
-			       hlx_hash_quote(q, name, n));
+			       hlx_quote(q, name, n));
 	*t = r;
 	return HLX_OK;
 }
@@ -181,26 +151,26 @@ static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 	if (n > HLX_HASH_TEXT_MAX - 1)
 		return hlx_err(HLX_ETOOBIG,
 			       "hash '%s': longer than %d characters (%zu)",
-			       hlx_hash_quote(q, s, n), HLX_HASH_TEXT_MAX - 1,
+			       hlx_quote(q, s, n), HLX_HASH_TEXT_MAX - 1,
 			       n);
 	colon = memchr(s, ':', n);
 	if (!colon)
 		return hlx_err(HLX_EINVAL,
 			       "hash '%s': missing ':' after the hash type",
-			       hlx_hash_quote(q, s, n));
+			       hlx_quote(q, s, n));
 	t = lookup(s, (size_t)(colon - s), 0);
 	if (!t) {
 		t = lookup(s, (size_t)(colon - s), 1);
 		if (!t)
 			return hlx_err(HLX_EINVAL,
 				       "hash '%s': unknown hash type '%s'",
-				       hlx_hash_quote(q, s, n),
-				       hlx_hash_quote(qc, s,
+				       hlx_quote(q, s, n),
+				       hlx_quote(qc, s,
 						      (size_t)(colon - s)));
 		if (strict)
 			return hlx_err(HLX_EINVAL,
 				       "hash '%s': hash type must be lowercase '%s'",
-				       hlx_hash_quote(q, s, n), types[t].name);
+				       hlx_quote(q, s, n), types[t].name);
 	}
 	hex = colon + 1;
 	hn = n - (size_t)(hex - s);
@@ -211,12 +181,12 @@ static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 		if (hexclass[c])
 			return hlx_err(HLX_EINVAL,
 				       "hash '%s': uppercase hex digit '%c' at position %zu (must be lowercase)",
-				       hlx_hash_quote(q, s, n), c,
+				       hlx_quote(q, s, n), c,
 				       (size_t)(hex - s) + i);
 		return hlx_err(HLX_EINVAL,
 			       "hash '%s': invalid hex digit '%s' at position %zu",
-			       hlx_hash_quote(q, s, n),
-			       hlx_hash_quote(qc, &hex[i], 1),
+			       hlx_quote(q, s, n),
+			       hlx_quote(qc, &hex[i], 1),
 			       (size_t)(hex - s) + i);
 	}
 	len = hn / 2;
@@ -225,12 +195,12 @@ static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 		    len > types[t].max)
 			return hlx_err(HLX_EINVAL,
 				       "hash '%s': vpdq needs a multiple of %d hex digits, %d to %d, got %zu",
-				       hlx_hash_quote(q, s, n), 2 * VPDQ_FRAME,
+				       hlx_quote(q, s, n), 2 * VPDQ_FRAME,
 				       2 * VPDQ_FRAME, 2 * HLX_HASH_MAX, hn);
 	} else if (hn != 2 * types[t].min) {
 		return hlx_err(HLX_EINVAL,
 			       "hash '%s': %s needs %zu hex digits, got %zu",
-			       hlx_hash_quote(q, s, n), types[t].name,
+			       hlx_quote(q, s, n), types[t].name,
 			       2 * types[t].min, hn);
 	}
 	/* The digits are valid: decode them.  Hashes are public, so this need
@@ -350,7 +320,7 @@ static int url_fail(struct url *u, int code, const char *what, size_t pos)
 
 	if (pos < u->n)
 		return hlx_err(code, "url '%s': %s ('%s' at position %zu)",
-			       u->q, what, hlx_hash_quote(qc, &u->s[pos], 1),
+			       u->q, what, hlx_quote(qc, &u->s[pos], 1),
 			       pos);
 	return hlx_err(code, "url '%s': %s", u->q, what);
 }
@@ -581,7 +551,7 @@ static int normalise(struct url *u, struct hlx_buf *out)
 
 		return hlx_err(HLX_EINVAL,
 			       "url '%s': scheme '%s' not accepted (only http and https)",
-			       u->q, hlx_hash_quote(qs, s, i));
+			       u->q, hlx_quote(qs, s, i));
 	}
 	if (n - i < 3 || s[i + 1] != '/' || s[i + 2] != '/')
 		return url_fail(u, HLX_EINVAL, "missing '//' and host",
@@ -690,7 +660,7 @@ int hlx_url_normalise(const char *url, size_t n, struct hlx_buf *out)
 
 	u.s = url;
 	u.n = n;
-	hlx_hash_quote(u.q, url, n);
+	hlx_quote(u.q, url, n);
 	if (n == 0)
 		return hlx_err(HLX_EINVAL, "url '': empty");
 	if (n > HLX_URL_MAX)

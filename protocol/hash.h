@@ -90,12 +90,5 @@ int hlx_url_normalise(const char *url, size_t n, struct hlx_buf *out);
 /* Normalise, then h = url-sha256 of the normalised URL. */
 int hlx_url_hash(const char *url, size_t n, struct hlx_hash *h);
 
-/*
- * Render up to 40 bytes of untrusted input for an error detail: printable
- * ASCII as is (backslash and quote escaped), every other byte as \xHH,
- * "..." appended when truncated.  Returns out.
- */
-#define HLX_QUOTE_SIZE (40 * 4 + 4)
-const char *hlx_hash_quote(char out[HLX_QUOTE_SIZE], const void *s, size_t n);
 
 #endif

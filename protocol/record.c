@@ -98,7 +98,7 @@ int hlx_state_parse(const char *s, size_t n, enum hlx_state *st)
 	}
 	return hlx_err(HLX_EINVAL,
 		       "state '%s': unknown (reported, notice-sent, removed, reappeared or withdrawn)",
-		       hlx_hash_quote(q, s, n));
+		       hlx_quote(q, s, n));
 }
 
 static int token_char(int c, int first)
@@ -117,13 +117,13 @@ int hlx_entry_token_check(const char *s, size_t n, const char *what)
 	if (n > HLX_TOKEN_MAX)
 		return hlx_err(HLX_EINVAL,
 			       "%s '%s': longer than %d characters (%zu)", what,
-			       hlx_hash_quote(q, s, n), HLX_TOKEN_MAX, n);
+			       hlx_quote(q, s, n), HLX_TOKEN_MAX, n);
 	for (i = 0; i < n; i++)
 		if (!token_char((unsigned char)s[i], i == 0))
 			return hlx_err(HLX_EINVAL,
 				       "%s '%s': character '%s' at position %zu not allowed (a token is [a-z0-9][a-z0-9._-]*)",
-				       what, hlx_hash_quote(q, s, n),
-				       hlx_hash_quote(qc, s + i, 1), i);
+				       what, hlx_quote(q, s, n),
+				       hlx_quote(qc, s + i, 1), i);
 	return HLX_OK;
 }
 
@@ -147,7 +147,7 @@ int hlx_status_country_check(const char *c, size_t n)
 	}
 	return hlx_err(HLX_EINVAL,
 		       "country '%s': not an ISO 3166-1 alpha-2 code (two uppercase letters, e.g. DE)",
-		       hlx_hash_quote(q, c, n));
+		       hlx_quote(q, c, n));
 }
 
 /* Length of a NUL-terminated field of an array of size max, or max if the
@@ -180,13 +180,13 @@ int hlx_entry_add_tag(struct hlx_entry *e, const char *tag, size_t n)
 
 		if (c == 0 && e->tags[at][n] == '\0')
 			return hlx_err(HLX_EEXIST, "tag '%s': already present",
-				       hlx_hash_quote(q, tag, n));
+				       hlx_quote(q, tag, n));
 		if (c > 0 || (c == 0 && e->tags[at][n] != '\0'))
 			break;
 	}
 	if (e->ntags >= HLX_TAGS_MAX)
 		return hlx_err(HLX_ETOOBIG, "tag '%s': more than %d tags",
-			       hlx_hash_quote(q, tag, n), HLX_TAGS_MAX);
+			       hlx_quote(q, tag, n), HLX_TAGS_MAX);
 	for (i = e->ntags; i > at; i--)
 		memcpy(e->tags[i], e->tags[i - 1], sizeof(e->tags[i]));
 	memcpy(e->tags[at], tag, n);
@@ -376,7 +376,7 @@ static int parse_confidence(const char *f, size_t n, int *v)
 bad:
 	return hlx_err(HLX_EINVAL,
 		       "confidence '%s': not a decimal 0..100 without leading zeros",
-		       hlx_hash_quote(q, f, n));
+		       hlx_quote(q, f, n));
 }
 
 static int parse_tags(const char *f, size_t n, struct hlx_entry *e)
@@ -421,11 +421,11 @@ static int line_check(const char *line, size_t n, size_t max,
 	if (n > max)
 		return hlx_err(HLX_ETOOBIG,
 			       "%s line '%s': longer than %zu bytes (%zu)", what,
-			       hlx_hash_quote(q, line, n), max, n);
+			       hlx_quote(q, line, n), max, n);
 	if (line[n - 1] != '\n')
 		return hlx_err(HLX_EINVAL,
 			       "%s line '%s': missing the final newline", what,
-			       hlx_hash_quote(q, line, n));
+			       hlx_quote(q, line, n));
 	return HLX_OK;
 }
 
@@ -435,7 +435,7 @@ static const char *line_ctx(char *ctx, size_t size, const char *what,
 	char q[HLX_QUOTE_SIZE];
 
 	snprintf(ctx, size, "%s line '%s'", what,
-		 hlx_hash_quote(q, line, n));
+		 hlx_quote(q, line, n));
 	return ctx;
 }
 
@@ -673,7 +673,7 @@ static int unknown_key(const char *ctx, const char *key)
 	char q[HLX_QUOTE_SIZE];
 
 	return hlx_err(HLX_EINVAL, "%s: unknown field '%s'", ctx,
-		       hlx_hash_quote(q, key, strlen(key)));
+		       hlx_quote(q, key, strlen(key)));
 }
 
 static int json_time(const json_t *v, const char *ctx, const char *field,

@@ -78,7 +78,7 @@ int hlx_time_parse(const char *s, size_t n, int64_t *t)
 	if (n != 20)
 		return hlx_err(HLX_EINVAL,
 			       "time '%s': expected YYYY-MM-DDTHH:MM:SSZ (20 characters), got %zu",
-			       hlx_hash_quote(q, s, n), n);
+			       hlx_quote(q, s, n), n);
 	for (i = 0; i < 20; i++) {
 		int ok = shape[i] == 'd' ? s[i] >= '0' && s[i] <= '9'
 					 : s[i] == shape[i];
@@ -86,7 +86,7 @@ int hlx_time_parse(const char *s, size_t n, int64_t *t)
 		if (!ok)
 			return hlx_err(HLX_EINVAL,
 				       "time '%s': expected %s at position %zu (format YYYY-MM-DDTHH:MM:SSZ)",
-				       hlx_hash_quote(q, s, n),
+				       hlx_quote(q, s, n),
 				       shape[i] == 'd' ? "a digit" :
 				       shape[i] == '-' ? "'-'" :
 				       shape[i] == 'T' ? "'T'" :
@@ -101,24 +101,24 @@ int hlx_time_parse(const char *s, size_t n, int64_t *t)
 	sec = digits(s + 17, 2);
 	if (y < 1970)
 		return hlx_err(HLX_EINVAL, "time '%s': year before 1970",
-			       hlx_hash_quote(q, s, n));
+			       hlx_quote(q, s, n));
 	if (mo < 1 || mo > 12)
 		return hlx_err(HLX_EINVAL, "time '%s': month %02d out of range",
-			       hlx_hash_quote(q, s, n), mo);
+			       hlx_quote(q, s, n), mo);
 	if (d < 1 || d > days_in_month(y, mo))
 		return hlx_err(HLX_EINVAL,
 			       "time '%s': day %02d out of range for %04d-%02d",
-			       hlx_hash_quote(q, s, n), d, y, mo);
+			       hlx_quote(q, s, n), d, y, mo);
 	if (h > 23)
 		return hlx_err(HLX_EINVAL, "time '%s': hour %02d out of range",
-			       hlx_hash_quote(q, s, n), h);
+			       hlx_quote(q, s, n), h);
 	if (mi > 59)
 		return hlx_err(HLX_EINVAL, "time '%s': minute %02d out of range",
-			       hlx_hash_quote(q, s, n), mi);
+			       hlx_quote(q, s, n), mi);
 	if (sec > 59)
 		return hlx_err(HLX_EINVAL,
 			       "time '%s': second %02d out of range (no leap seconds)",
-			       hlx_hash_quote(q, s, n), sec);
+			       hlx_quote(q, s, n), sec);
 	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	return HLX_OK;
 }

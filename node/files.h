@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Files of the node home and of the command line: bounded reads, atomic
+ * writes, directories.  Secret files go through keys/keyfile.h instead,
+ * which also checks their permissions.
+ */
+#ifndef HLX_FILES_H
+#define HLX_FILES_H
+
+#include <stddef.h>
+
+#include "protocol/buf.h"
+
+/* Read a whole file (standard input for "-") into out, which is reset
+ * first: HLX_ENOENT if it does not exist, HLX_ETOOBIG past max bytes. */
+int hlx_file_read(const char *path, size_t max, struct hlx_buf *out);
+/* Replace a file atomically (temporary file, fsync, rename, fsync of the
+ * directory) with the given mode. */
+int hlx_file_write(const char *path, const void *p, size_t n, unsigned mode);
+/* mkdir -p, new directories with mode 0755 and the last with mode. */
+int hlx_file_mkdirs(const char *path, unsigned mode);
+
+#endif
