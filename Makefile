@@ -43,14 +43,14 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 HLX_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	-fno-strict-aliasing -MMD -MP -I. $(PKG_CFLAGS)
+	-fno-strict-aliasing -pthread -MMD -MP -I. $(PKG_CFLAGS)
 ifeq ($(SAN),1)
 HLX_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 HLX_LDFLAGS += -fsanitize=address,undefined
 endif
 override CFLAGS += $(HLX_CFLAGS)
-override LDFLAGS += $(HLX_LDFLAGS)
+override LDFLAGS += -pthread $(HLX_LDFLAGS)
 LDLIBS += $(PKG_LIBS)
 
 PROTO_SRC := $(sort $(wildcard protocol/*.c))

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,11 +521,22 @@ struct lookup_ctx {
 	size_t *textlen;
 	struct hlx_list_rec *lists;      /* by id - 1 */
 	size_t nlists;
+	struct hlx_store *s;
+	int json;
+	uint64_t hits;
+};
+
+/* A batch is looked up in two halves, one per core, each with its own
+ * read transaction and output; the halves are written in order. */
+struct half {
+	struct lookup_ctx *c;
+	size_t off, n;
 	struct hlx_buf out;
 	struct hlx_entry *e;
 	struct hlx_status *st;
-	int json;
 	uint64_t hits;
+	int rc;
+	char err[512];  /* the detail of rc, from the thread that failed */
 };
 
 static int collect_list(void *ctx, const struct hlx_list_rec *l)
@@ -549,23 +561,25 @@ static int collect_list(void *ctx, const struct hlx_list_rec *l)
 static int on_hit(void *ctx, size_t qi, uint32_t list, const char *meta,
 		  size_t metalen)
 {
-	struct lookup_ctx *c = ctx;
+	struct half *hf = ctx;
+	struct lookup_ctx *c = hf->c;
 	const struct hlx_list_rec *l = list && list <= c->nlists ?
 				       &c->lists[list - 1] : NULL;
 	int rc;
 
 	if (!l || !l->name[0])
 		return hlx_err(HLX_ESTORE, "entry of unknown list %" PRIu32, list);
-	c->hits++;
+	hf->hits++;
+	qi += hf->off;
 	if (!c->json) {
-		rc = hlx_buf_put(&c->out, c->text[qi], c->textlen[qi]);
+		rc = hlx_buf_put(&hf->out, c->text[qi], c->textlen[qi]);
 		if (!rc)
-			rc = hlx_buf_printf(&c->out, "\t%s\t%" PRIu64 "\t", l->name,
+			rc = hlx_buf_printf(&hf->out, "\t%s\t%" PRIu64 "\t", l->name,
 					    l->version);
 		if (!rc)
-			rc = hlx_buf_put(&c->out, meta, metalen);
+			rc = hlx_buf_put(&hf->out, meta, metalen);
 		if (!rc)
-			rc = hlx_buf_putc(&c->out, '\n');
+			rc = hlx_buf_putc(&hf->out, '\n');
 	} else {
 		/* decode the stored line to emit typed JSON */
 		struct hlx_buf line = HLX_BUF_INIT;
@@ -579,29 +593,67 @@ static int on_hit(void *ctx, size_t qi, uint32_t list, const char *meta,
 		if (!rc)
 			rc = hlx_buf_putc(&line, '\n');
 		if (hlx_is_status_list(l->name)) {
-			struct hlx_status *st = c->st;
+			struct hlx_status *st = hf->st;
 
 			if (!rc)
 				rc = hlx_status_decode((char *)line.data, line.len, st);
 			if (!rc)
-				rc = hlx_buf_printf(&c->out, "{\"list\":\"%s\",\"owner\":\"%s\",\"version\":%" PRIu64
+				rc = hlx_buf_printf(&hf->out, "{\"list\":\"%s\",\"owner\":\"%s\",\"version\":%" PRIu64
 						    ",\"status\":", l->name, l->owner, l->version);
 			if (!rc)
-				rc = hlx_status_to_json(st, &c->out);
+				rc = hlx_status_to_json(st, &hf->out);
 		} else {
 			if (!rc)
-				rc = hlx_entry_decode((char *)line.data, line.len, c->e);
+				rc = hlx_entry_decode((char *)line.data, line.len, hf->e);
 			if (!rc)
-				rc = hlx_buf_printf(&c->out, "{\"list\":\"%s\",\"owner\":\"%s\",\"version\":%" PRIu64
+				rc = hlx_buf_printf(&hf->out, "{\"list\":\"%s\",\"owner\":\"%s\",\"version\":%" PRIu64
 						    ",\"entry\":", l->name, l->owner, l->version);
 			if (!rc)
-				rc = hlx_entry_to_json(c->e, &c->out);
+				rc = hlx_entry_to_json(hf->e, &hf->out);
 		}
 		if (!rc)
-			rc = hlx_buf_puts(&c->out, "}\n");
+			rc = hlx_buf_puts(&hf->out, "}\n");
 		hlx_buf_free(&line);
 	}
-	return rc ? rc : flush_out(&c->out, 0);
+	return rc;
+}
+
+static void *lookup_half(void *arg)
+{
+	struct half *hf = arg;
+
+	hf->rc = hlx_store_lookup(hf->c->s, hf->c->qp + hf->off, hf->n, on_hit, hf);
+	if (hf->rc) /* the detail is per thread: keep it with the result */
+		snprintf(hf->err, sizeof(hf->err), "%s", hlx_err_detail());
+	return NULL;
+}
+
+/* Look up nq queries in two halves, then write both outputs in order. */
+static int run_batch(struct lookup_ctx *c, struct half h[2], size_t nq)
+{
+	pthread_t t;
+	int threaded;
+
+	h[0].off = 0;
+	h[0].n = nq < 512 ? nq : nq / 2;
+	h[1].off = h[0].n;
+	h[1].n = nq - h[0].n;
+	h[0].rc = h[1].rc = 0;
+	threaded = h[1].n && pthread_create(&t, NULL, lookup_half, &h[1]) == 0;
+	lookup_half(&h[0]);
+	if (threaded)
+		pthread_join(t, NULL);
+	else if (h[1].n)
+		lookup_half(&h[1]);
+	for (int i = 0; i < 2; i++) {
+		if (h[i].rc)
+			return hlx_err(h[i].rc, "%s", h[i].err);
+		if (flush_out(&h[i].out, 1))
+			return HLX_EIO;
+		c->hits += h[i].hits;
+		h[i].hits = 0;
+	}
+	return HLX_OK;
 }
 
 static int lookup_opt(void *ctx, int c, const char *arg)
@@ -620,6 +672,7 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 		{ 0 }
 	};
 	struct lookup_ctx c = { 0 };
+	struct half h[2];
 	struct hlx_node *n = NULL;
 	struct hlx_store *s;
 	char *line = NULL;
@@ -637,14 +690,20 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	s = hlx_node_store(n);
-	hlx_buf_init(&c.out);
+	c.s = s;
+	memset(h, 0, sizeof(h));
+	for (int i = 0; i < 2; i++) {
+		h[i].c = &c;
+		hlx_buf_init(&h[i].out);
+		h[i].e = malloc(sizeof(*h[i].e));
+		h[i].st = malloc(sizeof(*h[i].st));
+	}
 	c.q = malloc(BATCH * sizeof(*c.q));
 	c.qp = malloc(BATCH * sizeof(*c.qp));
 	c.text = malloc(BATCH * sizeof(*c.text));
 	c.textlen = malloc(BATCH * sizeof(*c.textlen));
-	c.e = malloc(sizeof(*c.e));
-	c.st = malloc(sizeof(*c.st));
-	if (!c.q || !c.qp || !c.text || !c.textlen || !c.e || !c.st) {
+	if (!c.q || !c.qp || !c.text || !c.textlen || !h[0].e || !h[0].st ||
+	    !h[1].e || !h[1].st) {
 		ret = cli_fail(HLX_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -698,14 +757,12 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 						 "%.*s...", 120, t);
 		}
 		if (++nq == BATCH) {
-			rc = hlx_store_lookup(s, c.qp, nq, on_hit, &c);
+			rc = run_batch(&c, h, nq);
 			nq = 0;
 		}
 	}
 	if (!rc && nq)
-		rc = hlx_store_lookup(s, c.qp, nq, on_hit, &c);
-	if (!rc)
-		rc = flush_out(&c.out, 1);
+		rc = run_batch(&c, h, nq);
 	if (rc)
 		ret = cli_fail(rc, "cannot look up");
 	else
@@ -716,10 +773,12 @@ out:
 	free(c.qp);
 	free(c.text);
 	free(c.textlen);
-	free(c.e);
-	free(c.st);
+	for (int i = 0; i < 2; i++) {
+		free(h[i].e);
+		free(h[i].st);
+		hlx_buf_free(&h[i].out);
+	}
 	free(c.lists);
-	hlx_buf_free(&c.out);
 	hlx_node_free(n);
 	return ret;
 }

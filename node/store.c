@@ -577,8 +577,11 @@ int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
 	MDB_val k, v;
 	int rc, m;
 
-	if ((rc = rbegin(s, &txn)))
-		return rc;
+	/* its own read transaction: callers may look up from several
+	 * threads at once (the environment is opened MDB_NOTLS) */
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return lmdb_err(rc, "cannot read the state database");
 	rc = mdb_cursor_open(txn, s->entries, &c);
 	if (rc) {
 		rc = lmdb_err(rc, "cannot open a cursor");
@@ -608,6 +611,6 @@ int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
 out:
 	if (c)
 		mdb_cursor_close(c);
-	rend(s);
+	mdb_txn_abort(txn);
 	return rc;
 }

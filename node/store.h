@@ -73,7 +73,9 @@ int hlx_store_clear_list(struct hlx_store_txn *t, uint32_t list);
 
 /* Lookups outside a write transaction: for each of n hashes, cb is called
  * once per list that holds it (in list-id order).  One read transaction
- * per call: callers batch (a few thousand hashes a call). */
+ * per call: callers batch (a few thousand hashes a call).  Safe to call
+ * from several threads at once on one store (cb runs in the caller's
+ * thread); the other functions are not. */
 typedef int (*hlx_store_hit_fn)(void *ctx, size_t query, uint32_t list,
 				const char *meta, size_t metalen);
 int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
