@@ -29,8 +29,11 @@ PKGS := $(foreach m,$(PKG_MAP),$(firstword $(subst :, ,$(m))))
 # Everything the build, the tests, the fuzzers, the benchmarks and the demo use.
 DEBS := make gcc clang libclang-rt-14-dev pkg-config \
 	$(foreach m,$(PKG_MAP),$(lastword $(subst :, ,$(m)))) \
-	lmdb-utils openssh-client git nginx-light openssl curl sqlite3 \
+	lmdb-utils openssh-client git nginx-light openssl curl \
 	procps man-db python3
+
+# Only the benchmarks' baselines (make bench installs them as root).
+BENCH_DEBS := sqlite3 python3-faiss
 
 ifeq ($(V),1)
 Q :=
@@ -145,7 +148,8 @@ $(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | pkgcheck
 fuzz: ensure-deps fuzz-build
 	$(Q)tests/fuzz/run.sh $(O)/fuzzers/fuzz $(FUZZ_TIME) $(FUZZ_RUNS)
 
-bench: all
+bench: ensure-deps all
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps DEBS="$(BENCH_DEBS)"; fi
 	$(Q)tests/bench/run.sh
 
 demo: ensure-deps all

@@ -20,14 +20,6 @@ static int getpass_cb(void *ctx, const char *what, int confirm,
 	return cli_passphrase(ctx, what, confirm, pass);
 }
 
-int hlx_is_status_list(const char *name)
-{
-	size_t n = strlen(name);
-
-	return strcmp(name, STATUS_LIST) == 0 ||
-	       (n > 7 && strcmp(name + n - 7, "/" STATUS_LIST) == 0);
-}
-
 struct set_opts {
 	const char *state, *country, *reported;
 };

@@ -18,6 +18,7 @@ int cmd_log(struct hlx_cli *cli, int argc, char **argv);
 int cmd_show(struct hlx_cli *cli, int argc, char **argv);
 int cmd_diff(struct hlx_cli *cli, int argc, char **argv);
 int cmd_lookup(struct hlx_cli *cli, int argc, char **argv);
+int cmd_match(struct hlx_cli *cli, int argc, char **argv);
 int cmd_fsck(struct hlx_cli *cli, int argc, char **argv);
 int cmd_reindex(struct hlx_cli *cli, int argc, char **argv);
 
@@ -28,8 +29,5 @@ int cmd_publish(struct hlx_cli *cli, int argc, char **argv);
 int cmd_sync(struct hlx_cli *cli, int argc, char **argv);
 int cmd_run(struct hlx_cli *cli, int argc, char **argv);
 int cmd_status(struct hlx_cli *cli, int argc, char **argv);
-
-/* The status log is the list "status" (PEER/status for a peer's). */
-int hlx_is_status_list(const char *name);
 
 #endif

@@ -205,6 +205,14 @@ int hlx_list_get(struct hlx_node *n, const char *list, struct hlx_list_rec *out)
 	return rc;
 }
 
+int hlx_is_status_list(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strcmp(name, "status") == 0 ||
+	       (n > 7 && strcmp(name + n - 7, "/status") == 0);
+}
+
 /* ---- change sets -------------------------------------------------------- */
 
 struct item {

@@ -76,4 +76,8 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 		  void (*report)(void *ctx, const char *msg), void *ctx,
 		  uint64_t *versions, uint64_t *entries);
 
+/* The status log is the list "status" (PEER/status for a peer's): its
+ * lines are removal-status records, not entries. */
+int hlx_is_status_list(const char *name);
+
 #endif

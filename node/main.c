@@ -62,6 +62,16 @@ static const struct hlx_cmd commands[] = {
 	{ "lookup", cmd_lookup, "[--json] TYPE:HASH...|-",
 	  "For each hash (or each line of standard input), the lists and versions\n"
 	  "that hold it, with its metadata.  Exit 1 when nothing matched." },
+	{ "match", cmd_match,
+	  "[--threshold N] [--threads N] [--skip-invalid] [--stats] [FILE|-]\n"
+	  "       | config LIST [--threshold N|default] [--allow|--no-allow]\n"
+	  "       | status | rebuild",
+	  "Match hashes, one a line of FILE or standard input, against every list:\n"
+	  "exactly, and PDQ within a Hamming distance (default 31, or each list's\n"
+	  "own).  One JSON object a line per match.  Exit 1 when nothing matched.\n"
+	  "'config' sets a list's PDQ threshold or makes it an allow-list, whose\n"
+	  "entries silence matches; 'status' brings the index up to date and\n"
+	  "describes it; 'rebuild' builds it afresh." },
 	{ "fsck", cmd_fsck, "[LIST...]",
 	  "Verify every version's signature against the trust chain, the shape of\n"
 	  "the history, and that the state matches it." },

@@ -60,6 +60,13 @@ test_ok "lookup on A shows the entry and C's status" sh -c '
 	"$HLX" --home a lookup --json '"$h1"' >l.json &&
 	grep -q "\"list\":\"uk-a\"" l.json && grep -q "\"list\":\"c/status\".*\"state\":\"removed\"" l.json'
 
+test_ok "match on A gives the entry with C's removal status" sh -c '
+	echo '"$h1"' | "$HLX" --home a match - >m.json &&
+	test $(grep -c "" m.json) = 1 &&
+	grep -q "\"list\":\"uk-a\".*\"status\":\[{\"origin\":\"org-c\",\"state\":\"removed\",\"country\":\"DE\"" m.json'
+test_ok "a hash with no status record has status null" sh -c '
+	echo '"$p1"' | "$HLX" --home a match - | grep -q "\"status\":null"'
+
 # file:// peers work too
 test_ok "a file:// peer" sh -c "\"\$HLX\" --home c peer add afile --url 'file://$PWD/www/a/' --key a-root.pub && \"\$HLX\" --home c subscribe afile uk-a && \"\$HLX\" --home c sync afile"
 test_fails_with "plain http is refused" 3 "https" hlx --home c peer add x --url "http://127.0.0.1:1/" --key a-root.pub

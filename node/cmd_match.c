@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: MIT */
+/* hlx match: exact and PDQ near matching against the node's lists. */
+#include "node/cmds.h"
+#include "node/match.h"
+#include "protocol/err.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+
+#define BATCH 32768
+/* Longest input line: the longest hash text, a CR and a LF. */
+#define LINE_MAX_IN (HLX_HASH_TEXT_MAX + 2)
+
+struct match_opts {
+	int threshold;     /* -1: not given */
+	int thr_default;   /* --threshold default */
+	unsigned threads;
+	int skip_invalid, stats, allow; /* allow: -1 not given, 0, 1 */
+	int bad;
+};
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s[0] || s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int match_opt(void *ctx, int c, const char *arg)
+{
+	struct match_opts *o = ctx;
+	unsigned v;
+
+	switch (c) {
+	case 'T':
+		if (!strcmp(arg, "default")) {
+			o->thr_default = 1;
+			return 0;
+		}
+		if (parse_uint(arg, HLX_MATCH_THRESHOLD_MAX, &v)) {
+			fprintf(stderr, "hlx: threshold '%.20s': want 0 to %d or 'default'\n",
+				arg, HLX_MATCH_THRESHOLD_MAX);
+			return 1;
+		}
+		o->threshold = (int)v;
+		return 0;
+	case 'j':
+		if (parse_uint(arg, HLX_MATCH_THREADS_MAX, &v) || v == 0) {
+			fprintf(stderr, "hlx: threads '%.20s': want 1 to %d\n", arg,
+				HLX_MATCH_THREADS_MAX);
+			return 1;
+		}
+		o->threads = v;
+		return 0;
+	case 'S':
+		o->skip_invalid = 1;
+		return 0;
+	case 's':
+		o->stats = 1;
+		return 0;
+	case 'a':
+		o->allow = 1;
+		return 0;
+	case 'A':
+		o->allow = 0;
+		return 0;
+	}
+	return 1;
+}
+
+/* Peak resident memory of this process in KiB (Linux), or 0. */
+static unsigned long peak_rss_kib(void)
+{
+	char line[256];
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %lu kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* ---- matching ----------------------------------------------------------- */
+
+struct out_ctx {
+	const struct hlx_hash *q; /* the batch */
+	struct hlx_buf out;
+	uint64_t matches;
+	size_t last;              /* query whose text is in qt, or SIZE_MAX */
+	char qt[HLX_HASH_TEXT_MAX];
+};
+
+static int flush_out(struct hlx_buf *b, int force)
+{
+	if (b->len >= (1 << 16) || (force && b->len)) {
+		if (fwrite(b->data, 1, b->len, stdout) != b->len)
+			return hlx_err(HLX_EIO, "cannot write standard output: %s",
+				       strerror(errno));
+		hlx_buf_reset(b);
+	}
+	return HLX_OK;
+}
+
+/* Needs no JSON escaping: [a-z0-9._-], as list, organisation and
+ * category tokens are. */
+static int plain(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '.' || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static int put_str(struct hlx_buf *b, const char *key, const char *v)
+{
+	int rc = hlx_buf_puts(b, key);
+
+	if (!rc)
+		rc = hlx_buf_puts(b, v);
+	return rc;
+}
+
+static int put_u64(struct hlx_buf *b, const char *key, uint64_t v)
+{
+	char d[24], *p = d + sizeof(d);
+	int rc = hlx_buf_puts(b, key);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return rc ? rc : hlx_buf_put(b, p, (size_t)(d + sizeof(d) - p));
+}
+
+/*
+ * One JSON object a line.  The hash texts are canonical (type:lowercase
+ * hex, from hlx_hash_format), and list, organisation and category are
+ * tokens validated on their way into the node, so none needs escaping and
+ * the line is put together directly; should a token not be plain, jansson
+ * writes the line.  "status" lists the removal-status records of every
+ * status log (ours and peers') for the matched hash, or is null.
+ */
+static int on_match(void *ctx, const struct hlx_match *m)
+{
+	struct out_ctx *c = ctx;
+	struct hlx_buf *b = &c->out;
+	char mt[HLX_HASH_TEXT_MAX];
+	int rc;
+
+	if (c->last != m->query) {
+		rc = hlx_hash_format(&c->q[m->query], c->qt, sizeof(c->qt));
+		if (rc)
+			return rc;
+		c->last = m->query;
+	}
+	rc = hlx_hash_format(m->hash, mt, sizeof(mt));
+	if (rc)
+		return rc;
+	if (plain(m->list->name) && plain(m->list->owner) && plain(m->category)) {
+		rc = put_str(b, "{\"query\":\"", c->qt);
+		if (!rc)
+			rc = put_str(b, "\",\"match\":\"", mt);
+		if (!rc)
+			rc = put_u64(b, "\",\"distance\":", m->distance);
+		if (!rc)
+			rc = put_str(b, ",\"list\":\"", m->list->name);
+		if (!rc)
+			rc = put_u64(b, "\",\"version\":", m->list->version);
+		if (!rc)
+			rc = put_str(b, ",\"origin\":\"", m->list->owner);
+		if (!rc && m->category[0])
+			rc = put_str(b, "\",\"category\":\"", m->category);
+		if (!rc)
+			rc = hlx_buf_puts(b, m->category[0] ? "\",\"status\":" :
+					  "\",\"category\":null,\"status\":");
+		if (!rc && m->status)
+			rc = hlx_buf_put(b, m->status, m->status_len);
+		else if (!rc)
+			rc = hlx_buf_puts(b, "null");
+		if (!rc)
+			rc = hlx_buf_puts(b, "}\n");
+	} else {
+		json_t *st = m->status ? json_loadb(m->status, m->status_len, 0, NULL) :
+					 json_null();
+		json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:I,s:s,s:s?,s:o}",
+				      "query", c->qt, "match", mt, "distance",
+				      (int)m->distance, "list", m->list->name,
+				      "version", (json_int_t)m->list->version,
+				      "origin", m->list->owner, "category",
+				      m->category[0] ? m->category : NULL,
+				      "status", st ? st : json_null());
+		char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+			      NULL;
+
+		json_decref(o);
+		if (!s)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		rc = hlx_buf_puts(b, s);
+		free(s);
+		if (!rc)
+			rc = hlx_buf_putc(b, '\n');
+	}
+	c->matches++;
+	return rc ? rc : flush_out(b, 0);
+}
+
+/*
+ * Read one line of at most LINE_MAX_IN bytes into buf (NUL-terminated,
+ * without its line end).  Returns 1 for a line, 0 at the end, -1 for a
+ * line too long (skipped to its end) or a NUL byte in it.
+ */
+static int read_line(FILE *in, char *buf, size_t cap, size_t *len)
+{
+	int c;
+	size_t n = 0;
+	int bad = 0;
+
+	while ((c = getc(in)) != EOF && c != '\n') {
+		if (c == '\0')
+			bad = 1;
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			bad = 1;
+	}
+	if (c == EOF && n == 0 && !bad)
+		return 0;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	return bad ? -1 : 1;
+}
+
+static int match_stream(struct hlx_cli *cli, const struct match_opts *o,
+			const char *path)
+{
+	struct hlx_match_opts mo = { .threads = o->threads,
+				      .threshold = o->threshold };
+	struct out_ctx c = { 0 };
+	struct hlx_match_status st;
+	struct hlx_matcher *m = NULL;
+	struct hlx_node *n = NULL;
+	const struct hlx_hash **qp = NULL;
+	struct hlx_hash *q = NULL;
+	char *line = NULL;
+	FILE *in = NULL;
+	size_t nq = 0, len, lineno = 0, skipped = 0, total = 0;
+	double t_open = now_s(), t_match = 0, t0;
+	int rc = HLX_OK, ret = 0, r;
+
+	hlx_buf_init(&c.out);
+	line = malloc(LINE_MAX_IN + 1);
+	q = malloc(BATCH * sizeof(*q));
+	qp = malloc(BATCH * sizeof(*qp));
+	if (!line || !q || !qp) {
+		ret = cli_fail(HLX_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < BATCH; i++)
+		qp[i] = &q[i];
+	c.q = q;
+	c.last = SIZE_MAX;
+	in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!in) {
+		ret = cli_fail(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
+			       "cannot open '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	rc = hlx_node_open(cli->home, 0, &n);
+	if (rc) {
+		ret = cli_fail(rc, "cannot open node home '%s'", cli->home);
+		goto out;
+	}
+	rc = hlx_matcher_open(n, &mo, &m);
+	if (rc) {
+		ret = cli_fail(rc, "cannot open the match index");
+		goto out;
+	}
+	t_open = now_s() - t_open;
+	for (;;) {
+		r = read_line(in, line, LINE_MAX_IN + 1, &len);
+		if (r == 0)
+			break;
+		lineno++;
+		if (r > 0 && len == 0)
+			continue;
+		if (r < 0)
+			rc = hlx_err(HLX_EINVAL, "line longer than %d bytes or with a NUL byte",
+				     LINE_MAX_IN);
+		else
+			rc = hlx_hash_parse(line, len, &q[nq]);
+		if (rc) {
+			if (o->skip_invalid) {
+				fprintf(stderr, "hlx: skipped '%s' line %zu: %s\n", path,
+					lineno, hlx_err_detail());
+				skipped++;
+				rc = HLX_OK;
+				continue;
+			}
+			rc = hlx_err_wrap(rc, "'%s' line %zu", path, lineno);
+			break;
+		}
+		if (++nq == BATCH) {
+			t0 = now_s();
+			rc = hlx_matcher_match(m, qp, nq, on_match, &c);
+			t_match += now_s() - t0;
+			total += nq;
+			nq = 0;
+			c.last = SIZE_MAX;
+			if (rc)
+				break;
+		}
+	}
+	if (ferror(in) && !rc)
+		rc = hlx_err(HLX_EIO, "cannot read '%s'", path);
+	/* what came before a bad line is still answered */
+	if (nq) {
+		int rc2;
+
+		t0 = now_s();
+		rc2 = hlx_matcher_match(m, qp, nq, on_match, &c);
+		t_match += now_s() - t0;
+		total += nq;
+		if (!rc)
+			rc = rc2;
+	}
+	if (flush_out(&c.out, 1) && !rc)
+		rc = hlx_err(HLX_EIO, "cannot write standard output");
+	if (rc) {
+		ret = cli_fail(rc, "cannot match");
+		goto out;
+	}
+	if (o->stats) {
+		double search;
+
+		hlx_matcher_status(m, &st);
+		/* the tables were built during the first pdq batch */
+		search = t_match - st.build_seconds;
+		fprintf(stderr,
+			"hlx: match: index of %" PRIu64 " lists: %" PRIu64 " PDQ hashes (base %"
+			PRIu64 ", added %" PRIu64 ", removed %" PRIu64 "), %.1f MiB, %.1f bytes a hash\n",
+			st.lists, st.base + st.added - st.removed, st.base, st.added,
+			st.removed, (double)st.memory / (1 << 20),
+			st.base + st.added ? (double)st.memory /
+					     (double)(st.base + st.added) : 0.0);
+		fprintf(stderr,
+			"hlx: match: opened in %.3f s (%s); search tables %s%.3f s\n",
+			t_open, st.rebuilt ? "built afresh from the histories" :
+			st.loaded ? "loaded" : "built", st.tables ? "built in " :
+			"not needed, ", st.build_seconds);
+		fprintf(stderr,
+			"hlx: match: %zu queries (%" PRIu64 " pdq) in %.3f s: %.0f queries/s; %"
+			PRIu64 " matches; %.0f index entries examined a pdq query\n",
+			total, st.pdq_queries, search,
+			search > 0 ? (double)total / search : 0.0, c.matches,
+			st.pdq_queries ? (double)st.scanned / (double)st.pdq_queries :
+					 0.0);
+		fprintf(stderr, "hlx: match: peak resident memory %.1f MiB\n",
+			(double)peak_rss_kib() / 1024);
+	}
+	if (skipped)
+		fprintf(stderr, "hlx: %zu invalid lines skipped\n", skipped);
+	ret = c.matches ? HLX_EXIT_OK : HLX_EXIT_FAILED;
+out:
+	if (in && in != stdin)
+		fclose(in);
+	hlx_matcher_free(m);
+	hlx_node_free(n);
+	hlx_buf_free(&c.out);
+	free(line);
+	free(q);
+	free(qp);
+	return ret;
+}
+
+/* ---- config, status, rebuild ------------------------------------------- */
+
+static void print_conf(const char *list, const struct hlx_match_conf *c)
+{
+	printf("%s: threshold %d, %s\n", list, c->threshold,
+	       c->allow ? "allow-list" : "not an allow-list");
+}
+
+static int match_config(struct hlx_cli *cli, const struct match_opts *o,
+			const char *list)
+{
+	struct hlx_match_conf c;
+	struct hlx_node *n = NULL;
+	int change = o->threshold >= 0 || o->thr_default || o->allow >= 0;
+	int rc, ret = 0;
+
+	rc = hlx_node_open(cli->home, change, &n);
+	if (rc)
+		return cli_fail(rc, "cannot open node home '%s'", cli->home);
+	rc = hlx_match_conf_get(n, list, &c);
+	if (!rc && change) {
+		if (o->thr_default)
+			c.threshold = HLX_MATCH_THRESHOLD_DEFAULT;
+		if (o->threshold >= 0)
+			c.threshold = o->threshold;
+		if (o->allow >= 0)
+			c.allow = o->allow;
+		rc = hlx_match_conf_set(n, list, &c);
+	}
+	if (rc)
+		ret = cli_fail(rc, "cannot %s the match settings of list '%s'",
+			       change ? "change" : "read", list);
+	else
+		print_conf(list, &c);
+	hlx_node_free(n);
+	return ret;
+}
+
+static int print_list(void *ctx, const struct hlx_list_rec *l)
+{
+	struct hlx_match_conf c;
+	int rc = hlx_match_conf_get(ctx, l->name, &c);
+
+	if (rc)
+		return rc;
+	printf("list %s: version %" PRIu64 ", %" PRIu64 " entries, threshold %d, %s\n",
+	       l->name, l->version, l->count, c.threshold,
+	       c.allow ? "allow-list" : "not an allow-list");
+	return 0;
+}
+
+static int match_status(struct hlx_cli *cli, const struct match_opts *o,
+			int rebuild)
+{
+	struct hlx_match_opts mo = { .threads = o->threads, .threshold = -1,
+				      .rebuild = rebuild };
+	struct hlx_match_status st;
+	struct hlx_matcher *m = NULL;
+	struct hlx_node *n = NULL;
+	const char *what;
+	int rc, ret = 0;
+
+	rc = hlx_node_open(cli->home, 0, &n);
+	if (rc)
+		return cli_fail(rc, "cannot open node home '%s'", cli->home);
+	rc = hlx_matcher_open(n, &mo, &m);
+	if (rc) {
+		ret = cli_fail(rc, "cannot %s the match index",
+			       rebuild ? "rebuild" : "open");
+		goto out;
+	}
+	hlx_matcher_status(m, &st);
+	if (st.rebuilt)
+		what = "built afresh from the histories";
+	else if (st.compacted)
+		what = "incremental, overlay merged into a new base";
+	else if (st.lists_changed)
+		what = "incremental";
+	else
+		what = "up to date";
+	printf("lists:           %" PRIu64 "\n", st.lists);
+	printf("pdq hashes:      %" PRIu64 "\n", st.base + st.added - st.removed);
+	printf("base:            %" PRIu64 "\n", st.base);
+	printf("overlay added:   %" PRIu64 "\n", st.added);
+	printf("overlay removed: %" PRIu64 "\n", st.removed);
+	printf("memory:          %" PRIu64 " bytes\n", st.memory);
+	printf("search tables:   %s\n", st.tables ? "built" :
+	       "not built yet (built by the first pdq query)");
+	printf("refresh:         %s\n", what);
+	printf("lists changed:   %" PRIu64 "\n", st.lists_changed);
+	printf("lines read:      %" PRIu64 "\n", st.diff_lines);
+	printf("pdq added:       %" PRIu64 "\n", st.pdq_added);
+	printf("pdq removed:     %" PRIu64 "\n", st.pdq_removed);
+	printf("seconds:         %.3f\n", st.refresh_seconds);
+	if (st.note[0])
+		printf("note:            %s\n", st.note);
+	rc = hlx_store_list_foreach(hlx_node_store(n), print_list, n);
+	if (rc)
+		ret = cli_fail(rc, "cannot list the lists");
+out:
+	hlx_matcher_free(m);
+	hlx_node_free(n);
+	return ret;
+}
+
+int cmd_match(struct hlx_cli *cli, int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "threshold", required_argument, NULL, 'T' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "skip-invalid", no_argument, NULL, 'S' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "allow", no_argument, NULL, 'a' },
+		{ "no-allow", no_argument, NULL, 'A' },
+		{ 0 }
+	};
+	struct match_opts o = { -1, 0, 0, 0, 0, -1, 0 };
+	const char *sub;
+	int ret, nargs;
+
+	ret = cli_getopt(cli, argc, argv, "h", extra, match_opt, &o);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	nargs = argc - optind;
+	sub = nargs ? argv[optind] : "-";
+	if (!strcmp(sub, "config")) {
+		if (nargs != 2)
+			return cli_usage(cli->cmd, "'match config' takes one LIST");
+		if (o.skip_invalid || o.stats || o.threads)
+			return cli_usage(cli->cmd, "'match config' takes --threshold, --allow and --no-allow");
+		if (o.thr_default && o.threshold >= 0)
+			return cli_usage(cli->cmd, "--threshold given twice");
+		return match_config(cli, &o, argv[optind + 1]);
+	}
+	if (o.allow >= 0 || o.thr_default)
+		return cli_usage(cli->cmd, "--allow, --no-allow and --threshold default are for 'match config'");
+	if (!strcmp(sub, "status") || !strcmp(sub, "rebuild")) {
+		if (nargs != 1)
+			return cli_usage(cli->cmd, "'match %s' takes no argument", sub);
+		if (o.skip_invalid || o.stats || o.threshold >= 0)
+			return cli_usage(cli->cmd, "'match %s' takes only --threads", sub);
+		return match_status(cli, &o, !strcmp(sub, "rebuild"));
+	}
+	if (nargs > 1)
+		return cli_usage(cli->cmd, "one FILE (or -) at most");
+	return match_stream(cli, &o, sub);
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Matching (spec/match.md): query hashes against every list of the node,
+ * exactly for the cryptographic and other exact hash types, and by Hamming
+ * distance for PDQ.
+ *
+ * Three layers, each usable on its own:
+ *
+ *   struct hlx_pdqidx  an immutable in-memory PDQ index (multi-index
+ *                      hashing) over an array of 32-byte hashes: build
+ *                      once, then search from any number of threads.
+ *   hlx_match_conf_*   the per-list settings: the PDQ threshold, and
+ *                      whether the list is an allow-list.
+ *   struct hlx_matcher the node's match index: every PDQ hash of every
+ *                      list, persisted under the node home (match/) with
+ *                      the list versions it reflects, brought up to date
+ *                      from the lists' history diffs, plus the exact
+ *                      lookups, allow-lists and per-list thresholds.
+ *
+ * Every fallible function returns HLX_OK or a negative HLX_E* code with an
+ * hlx_err() detail.  libsodium must be initialised (sodium_init) first.
+ */
+#ifndef HLX_MATCH_H
+#define HLX_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/lists.h"
+#include "protocol/buf.h"
+#include "protocol/hash.h"
+#include "protocol/record.h"
+
+#define HLX_PDQ_BYTES 32
+/* A PDQ match is a Hamming distance of at most the threshold. */
+#define HLX_MATCH_THRESHOLD_DEFAULT 31
+/* Thresholds above 31 are exact too, but slower (see spec/match.md). */
+#define HLX_MATCH_THRESHOLD_MAX 63
+#define HLX_MATCH_THREADS_MAX 64
+/* Most hashes one PDQ index holds. */
+#define HLX_PDQIDX_MAX 0xfffffff0UL
+
+/* ---- the PDQ index ------------------------------------------------------ */
+
+struct hlx_pdqidx;
+
+/*
+ * Index n hashes of 32 bytes each at hashes[0 .. 32n).  The array is
+ * borrowed: it must stay valid and unchanged until hlx_pdqidx_free.  It
+ * need not be sorted; a hash given twice is found twice.  threads (0 or 1:
+ * the calling thread only) share the 16 tables being built.
+ */
+int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
+		     struct hlx_pdqidx **out);
+void hlx_pdqidx_free(struct hlx_pdqidx *x);
+size_t hlx_pdqidx_count(const struct hlx_pdqidx *x);
+/* Bytes used: the tables, plus the borrowed hashes (32 each). */
+size_t hlx_pdqidx_memory(const struct hlx_pdqidx *x);
+
+struct hlx_pdq_hit {
+	uint32_t query;    /* index of the query in the batch */
+	uint32_t id;       /* index of the stored hash */
+	uint32_t distance; /* Hamming distance, <= the threshold */
+};
+
+/* A growable result array: zero-initialise, release with _free. */
+struct hlx_pdq_hits {
+	struct hlx_pdq_hit *v;
+	size_t n, cap;
+	uint64_t scanned; /* index entries examined, for statistics */
+};
+void hlx_pdq_hits_free(struct hlx_pdq_hits *h);
+
+/*
+ * Every stored hash within threshold (0..HLX_MATCH_THRESHOLD_MAX) of each
+ * of the nq queries at q[0 .. 32nq), each exactly once: no false
+ * negatives, no false positives.  The hits are appended to out, sorted by
+ * query, distance, id; on failure out is as it was.  Larger batches are
+ * faster per query (each bucket is read once per batch).  threads (0 or
+ * 1: the calling thread only) share the work.  Reentrant: any number of
+ * threads may search one index at once.
+ */
+int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
+		      size_t nq, unsigned threshold, unsigned threads,
+		      struct hlx_pdq_hits *out);
+
+/* ---- per-list settings (HOME/match/config.json) ------------------------- */
+
+struct hlx_match_conf {
+	int threshold; /* PDQ threshold, 0..HLX_MATCH_THRESHOLD_MAX */
+	int allow;     /* 1: an allow-list (spec/match.md, "Allow-lists") */
+};
+
+struct hlx_match_conf_entry {
+	char list[HLX_LIST_NAME_MAX + 1];
+	struct hlx_match_conf c;
+};
+
+/* Defaults: threshold 31, not an allow-list. */
+void hlx_match_conf_init(struct hlx_match_conf *c);
+/*
+ * Parse the settings file (JSON, at most 1 MiB): *out is a malloc'd array
+ * of *n entries sorted by list name, freed by the caller with free().
+ * Unknown keys, bad names, out-of-range values are refused.
+ */
+int hlx_match_conf_parse(const char *s, size_t len,
+			 struct hlx_match_conf_entry **out, size_t *n);
+/* Append the canonical form (entries equal to the defaults left out). */
+int hlx_match_conf_format(const struct hlx_match_conf_entry *e, size_t n,
+			  struct hlx_buf *out);
+/* The settings of a list (the defaults if it has none). */
+int hlx_match_conf_get(struct hlx_node *n, const char *list,
+		       struct hlx_match_conf *out);
+/* Store the settings of an existing list.  The caller holds the node's
+ * writer lock (hlx_node_open with lock). */
+int hlx_match_conf_set(struct hlx_node *n, const char *list,
+		       const struct hlx_match_conf *c);
+
+/* ---- the node's matcher ------------------------------------------------- */
+
+struct hlx_matcher;
+
+struct hlx_match_opts {
+	unsigned threads; /* search threads per call; 0: one per CPU */
+	int threshold;    /* -1: each list's own; else 0..63 for every list */
+	int rebuild;      /* 1: ignore the persisted index, build afresh */
+	size_t compact_min; /* overlay size that may trigger a merge into a
+			     * new base; 0: 65536 (the merge also waits for
+			     * the overlay to reach 1/16 of the base) */
+};
+
+/* What the index holds and what its last refresh did. */
+struct hlx_match_status {
+	uint64_t lists;        /* lists indexed */
+	uint64_t base;         /* PDQ hashes in the base snapshot */
+	uint64_t added;        /* overlay: hashes added since the base */
+	uint64_t removed;      /* overlay: base hashes removed since */
+	uint64_t memory;       /* bytes of index in memory now */
+	int tables;            /* the search tables are built */
+	double build_seconds;  /* building them (once, on demand) */
+	/* the last refresh */
+	int loaded;            /* started from the persisted index */
+	int rebuilt;           /* built afresh from the lists' histories */
+	int compacted;         /* the overlay was merged into a new base */
+	uint64_t lists_changed;/* lists whose version changed */
+	uint64_t diff_lines;   /* lines read from history diffs */
+	uint64_t pdq_added;    /* PDQ hashes that entered the index */
+	uint64_t pdq_removed;  /* PDQ hashes that left it */
+	double load_seconds;   /* reading the files, or building afresh */
+	double refresh_seconds;
+	char note[256];        /* why a rebuild happened, or "" */
+	/* since open */
+	uint64_t queries, pdq_queries, matches, scanned;
+};
+
+/*
+ * Open the match index of node n, which is borrowed: it must outlive the
+ * matcher, and nothing else may use it while a matcher call runs.  Loads
+ * HOME/match/, or builds it from the histories when it is missing or
+ * damaged, then refreshes it (hlx_matcher_refresh).
+ */
+int hlx_matcher_open(struct hlx_node *n, const struct hlx_match_opts *o,
+		     struct hlx_matcher **out);
+void hlx_matcher_free(struct hlx_matcher *m);
+
+/*
+ * Bring the index up to the lists' current versions: for each list whose
+ * version changed since the index last saw it, read only the history diff
+ * between the two versions, apply its PDQ changes to an overlay, and
+ * persist the overlay (or, once it is large, merge it into a new base).
+ * Also rereads the settings.  Waits for running match calls.  st may be
+ * NULL.
+ */
+int hlx_matcher_refresh(struct hlx_matcher *m, struct hlx_match_status *st);
+/* The same, building the whole index afresh from the histories. */
+int hlx_matcher_rebuild(struct hlx_matcher *m, struct hlx_match_status *st);
+void hlx_matcher_status(struct hlx_matcher *m, struct hlx_match_status *st);
+/*
+ * Build the PDQ search tables now.  They are otherwise built by the first
+ * match call with a pdq query (and after a refresh that changed them), so
+ * that exact-only use never pays for them; a pipeline that wants its first
+ * answer fast calls this after opening or refreshing.
+ */
+int hlx_matcher_prepare(struct hlx_matcher *m);
+
+/* One match: valid only during the callback. */
+struct hlx_match {
+	size_t query;                    /* index into the query array */
+	unsigned distance;               /* 0 for the exact types */
+	const struct hlx_hash *hash;     /* the stored hash */
+	const char *category;            /* its category token, "" if none */
+	const char *fields;              /* the rest of its canonical entry */
+	size_t fields_len;               /* line: category TAB first seen ... */
+	const struct hlx_list_rec *list; /* its list: name, owner, version */
+	const char *status;              /* JSON array of the removal-status
+					    records known for the stored hash
+					    (every status log, ours and
+					    peers'), or NULL if none */
+	size_t status_len;
+};
+
+/* The whole stored entry of a match (hash, category, first seen,
+ * confidence, tags), decoded into *e. */
+int hlx_match_entry(const struct hlx_match *m, struct hlx_entry *e);
+
+/* Return 0 to go on; any other value stops the call and is returned. */
+typedef int (*hlx_match_fn)(void *ctx, const struct hlx_match *m);
+
+/*
+ * Match n hashes: cb is called once per (query, stored entry, list) that
+ * matches, in the order of query, distance, stored hash, list id.  Exact
+ * for every type but pdq; pdq by threshold (spec/match.md), with the
+ * allow-lists applied.  Batch the queries: thousands a call run much
+ * faster than one.  Thread-safe: many threads may call it on one matcher
+ * at once.
+ */
+int hlx_matcher_match(struct hlx_matcher *m, const struct hlx_hash *const *q,
+		      size_t n, hlx_match_fn cb, void *ctx);
+
+/*
+ * Check a persisted index file image (HOME/match/pdq.base or pdq.delta):
+ * HLX_OK if it is well formed.  For fsck and fuzzing.
+ */
+int hlx_match_file_check(const uint8_t *p, size_t len);
+
+#endif

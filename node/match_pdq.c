@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PDQ near-match index: multi-index hashing (spec/match.md, "The PDQ
+ * index").
+ *
+ * A 256-bit hash is cut into 16 chunks of 16 bits.  If two hashes are
+ * within distance T, their chunk distances add up to at most T, so some
+ * chunk is within r = T / 16 bits (pigeonhole).  Table j holds every hash
+ * once, sorted by chunk j, with an offset table of 65,537 entries; a query
+ * scans, in each table, the buckets of the chunk values within r bits of
+ * its own chunk j.  Each table entry carries 96 further bits of the hash
+ * (chunks j+1 to j+6) as a filter: their distance is a lower bound of the
+ * full distance, so most candidates are rejected from the entry itself,
+ * streaming memory; only the survivors read the full hash.  A hash found
+ * in table j is reported only if no later table would find it too, so
+ * each stored hash is reported once; most of these duplicates are dropped
+ * from the filter, without reading the hash.
+ *
+ * Below SMALL_MAX hashes there are no tables: a linear scan is faster.
+ */
+#include "node/match.h"
+#include "protocol/err.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define CHUNKS 16
+#define BUCKETS 65536
+#define SMALL_MAX 2048
+
+struct ent {
+	uint64_t f0; /* chunks j+1..j+4 */
+	uint32_t f1; /* chunks j+5, j+6 */
+	uint32_t id;
+};
+
+struct tab {
+	uint32_t *off; /* BUCKETS + 1 */
+	struct ent *ent;
+};
+
+struct hlx_pdqidx {
+	size_t n;
+	const uint8_t *h; /* n * 32, borrowed */
+	int small;
+	struct tab t[CHUNKS];
+	void *mem;        /* every table: one mapping */
+	size_t memlen;
+};
+
+/*
+ * The tables are one anonymous mapping: zeroed by the kernel, returned
+ * to it on free.  (Huge pages were measured: a little faster to search,
+ * much slower to build, because the kernel compacts memory to find them.)
+ */
+static void *big_alloc(size_t len)
+{
+	void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void big_free(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len ? len : 1);
+}
+
+static inline unsigned chunk(const uint8_t *h, unsigned j)
+{
+	j &= CHUNKS - 1;
+	return (unsigned)h[2 * j] << 8 | h[2 * j + 1];
+}
+
+static inline uint64_t filter0(const uint8_t *h, unsigned j)
+{
+	return (uint64_t)chunk(h, j + 1) << 48 |
+	       (uint64_t)chunk(h, j + 2) << 32 |
+	       (uint64_t)chunk(h, j + 3) << 16 | chunk(h, j + 4);
+}
+
+static inline uint32_t filter1(const uint8_t *h, unsigned j)
+{
+	return (uint32_t)chunk(h, j + 5) << 16 | chunk(h, j + 6);
+}
+
+size_t hlx_pdqidx_count(const struct hlx_pdqidx *x)
+{
+	return x ? x->n : 0;
+}
+
+size_t hlx_pdqidx_memory(const struct hlx_pdqidx *x)
+{
+	if (!x)
+		return 0;
+	return sizeof(*x) + x->n * HLX_PDQ_BYTES + x->memlen;
+}
+
+void hlx_pdqidx_free(struct hlx_pdqidx *x)
+{
+	if (!x)
+		return;
+	big_free(x->mem, x->memlen);
+	free(x);
+}
+
+/* ---- build -------------------------------------------------------------- */
+
+/* Table j: count the buckets, then put each hash's entry in place. */
+struct build_job {
+	struct hlx_pdqidx *x;
+	atomic_uint next; /* next table to build */
+	atomic_int failed;
+};
+
+static void build_table(struct hlx_pdqidx *x, unsigned j, uint32_t *pos)
+{
+	struct tab *t = &x->t[j];
+
+	for (size_t i = 0; i < x->n; i++)
+		t->off[chunk(x->h + i * HLX_PDQ_BYTES, j) + 1]++;
+	for (unsigned v = 0; v < BUCKETS; v++)
+		t->off[v + 1] += t->off[v];
+	memcpy(pos, t->off, BUCKETS * sizeof(*pos));
+	for (size_t i = 0; i < x->n; i++) {
+		const uint8_t *h = x->h + i * HLX_PDQ_BYTES;
+		struct ent *e = &t->ent[pos[chunk(h, j)]++];
+
+		e->f0 = filter0(h, j);
+		e->f1 = filter1(h, j);
+		e->id = (uint32_t)i;
+	}
+}
+
+static void *build_worker(void *arg)
+{
+	struct build_job *b = arg;
+	uint32_t *pos = malloc(BUCKETS * sizeof(*pos));
+	unsigned j;
+
+	if (!pos)
+		atomic_store(&b->failed, 1);
+	else
+		while ((j = atomic_fetch_add(&b->next, 1)) < CHUNKS)
+			build_table(b->x, j, pos);
+	free(pos);
+	return NULL;
+}
+
+/* One zeroed mapping for the offsets and entries of every table. */
+static int tables_alloc(struct hlx_pdqidx *x)
+{
+	size_t offs = (BUCKETS + 1) * sizeof(uint32_t);
+	uint8_t *p;
+
+	offs = (offs + 63) / 64 * 64;
+	x->memlen = CHUNKS * (offs + x->n * sizeof(struct ent));
+	x->mem = big_alloc(x->memlen);
+	if (!x->mem) {
+		x->memlen = 0;
+		return HLX_ENOMEM;
+	}
+	p = x->mem;
+	for (unsigned j = 0; j < CHUNKS; j++, p += offs)
+		x->t[j].off = (uint32_t *)(void *)p;
+	for (unsigned j = 0; j < CHUNKS; j++, p += x->n * sizeof(struct ent))
+		x->t[j].ent = (struct ent *)(void *)p;
+	return HLX_OK;
+}
+
+int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
+		     struct hlx_pdqidx **out)
+{
+	struct hlx_pdqidx *x;
+	struct build_job b;
+	pthread_t tid[HLX_MATCH_THREADS_MAX];
+	unsigned started = 0;
+
+	*out = NULL;
+	if (n > HLX_PDQIDX_MAX)
+		return hlx_err(HLX_ETOOBIG, "PDQ index of %zu hashes: at most %lu",
+			       n, (unsigned long)HLX_PDQIDX_MAX);
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	x->n = n;
+	x->h = hashes;
+	x->small = n < SMALL_MAX;
+	if (x->small) {
+		*out = x;
+		return HLX_OK;
+	}
+	if (tables_alloc(x) != HLX_OK) {
+		hlx_pdqidx_free(x);
+		return hlx_err(HLX_ENOMEM, "out of memory for a PDQ index of %zu hashes",
+			       n);
+	}
+	b.x = x;
+	atomic_init(&b.next, 0);
+	atomic_init(&b.failed, 0);
+	if (threads == 0)
+		threads = 1;
+	if (threads > CHUNKS)
+		threads = CHUNKS;
+	for (unsigned i = 1; i < threads; i++) {
+		if (pthread_create(&tid[started], NULL, build_worker, &b) != 0)
+			break;
+		started++;
+	}
+	build_worker(&b);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	if (atomic_load(&b.failed)) {
+		hlx_pdqidx_free(x);
+		return hlx_err(HLX_ENOMEM, "out of memory for a PDQ index of %zu hashes",
+			       n);
+	}
+	*out = x;
+	return HLX_OK;
+}
+
+/* ---- search ------------------------------------------------------------- */
+
+/*
+ * A batch is searched table by table.  The probes of all its queries into
+ * table j (each query's chunk j and its neighbours within r bits) are
+ * sorted by bucket first, so that each probed bucket is read once for the
+ * whole batch, in address order, and compared against every query that
+ * probes it while it sits in the cache.  Tables are shared out between
+ * threads; each thread collects its own hits.
+ *
+ * The scan is written once and compiled twice on x86: with the POPCNT
+ * instruction (chosen at run time when the CPU has it) and without.
+ */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define NEIGH_MAX 697            /* 1 + 16 + 120 + 560 masks for r <= 3 */
+#define PROBES_MAX (1u << 22)    /* probes per table pass: bounds scratch */
+
+ALWAYS_INLINE unsigned pc64(uint64_t v)
+{
+	return (unsigned)__builtin_popcountll(v);
+}
+
+ALWAYS_INLINE unsigned full_distance(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x[4], y[4];
+
+	memcpy(x, a, 32);
+	memcpy(y, b, 32);
+	return pc64(x[0] ^ y[0]) + pc64(x[1] ^ y[1]) + pc64(x[2] ^ y[2]) +
+	       pc64(x[3] ^ y[3]);
+}
+
+/*
+ * Each hash is reported by the last table whose chunk is within r bits of
+ * the query's.  x0, x1: the entry's filter (chunks j+1..j+6) XOR the
+ * query's; true if one of those chunks that has a later table (j+k <= 15)
+ * is within r, so that the hash is skipped here without reading it.  The
+ * chunks after j+6 are checked on the full hash.
+ */
+ALWAYS_INLINE int later_table(uint64_t x0, uint32_t x1, unsigned j,
+			      unsigned r)
+{
+	for (unsigned k = 1; k <= 6 && j + k < CHUNKS; k++) {
+		unsigned piece = k <= 4 ? (unsigned)(x0 >> (64 - 16 * k)) & 0xffff :
+				 (unsigned)(x1 >> (32 - 16 * (k - 4))) & 0xffff;
+
+		if (pc64(piece) <= r)
+			return 1;
+	}
+	return 0;
+}
+
+/* Every 16-bit mask of at most r bits (r <= 3), with its weight. */
+static size_t masks(unsigned r, uint16_t *m, uint8_t *w)
+{
+	size_t n = 0;
+
+	m[n] = 0;
+	w[n++] = 0;
+	for (unsigned a = 0; r >= 1 && a < 16; a++) {
+		m[n] = (uint16_t)(1u << a);
+		w[n++] = 1;
+		for (unsigned b = a + 1; r >= 2 && b < 16; b++) {
+			m[n] = (uint16_t)(1u << a | 1u << b);
+			w[n++] = 2;
+			for (unsigned c = b + 1; r >= 3 && c < 16; c++) {
+				m[n] = (uint16_t)(1u << a | 1u << b | 1u << c);
+				w[n++] = 3;
+			}
+		}
+	}
+	return n;
+}
+
+static int hits_push(struct hlx_pdq_hits *h, uint32_t q, uint32_t id,
+		     uint32_t d)
+{
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 1024;
+		struct hlx_pdq_hit *p;
+
+		if (nc > SIZE_MAX / sizeof(*p))
+			return HLX_ENOMEM;
+		p = realloc(h->v, nc * sizeof(*p));
+		if (!p)
+			return HLX_ENOMEM;
+		h->v = p;
+		h->cap = nc;
+	}
+	h->v[h->n++] = (struct hlx_pdq_hit){ q, id, d };
+	return HLX_OK;
+}
+
+struct search_job {
+	const struct hlx_pdqidx *x;
+	const uint8_t *q;
+	size_t nq;
+	unsigned T, r, nthreads;
+	size_t nmask;
+	uint16_t mask[NEIGH_MAX];
+	uint8_t weight[NEIGH_MAX];
+};
+
+struct search_thread {
+	struct search_job *job;
+	unsigned first; /* tables first, first + nthreads, ... */
+	struct hlx_pdq_hits hits;
+	uint32_t *cnt;   /* BUCKETS + 1 */
+	uint32_t *probe; /* query << 2 | weight, sorted by bucket */
+	int rc;
+};
+
+/* Queries [q0, q1) against table j. */
+ALWAYS_INLINE int scan_table(struct search_thread *st, unsigned j, size_t q0,
+			     size_t q1)
+{
+	const struct search_job *jb = st->job;
+	const struct hlx_pdqidx *x = jb->x;
+	const struct tab *t = &x->t[j];
+	uint32_t *cnt = st->cnt, *probe = st->probe;
+	unsigned T = jb->T, r = jb->r;
+
+	memset(cnt, 0, (BUCKETS + 1) * sizeof(*cnt));
+	for (size_t i = q0; i < q1; i++) {
+		unsigned c = chunk(jb->q + i * HLX_PDQ_BYTES, j);
+
+		for (size_t k = 0; k < jb->nmask; k++)
+			cnt[(c ^ jb->mask[k]) + 1]++;
+	}
+	for (unsigned v = 0; v < BUCKETS; v++)
+		cnt[v + 1] += cnt[v];
+	for (size_t i = q0; i < q1; i++) {
+		unsigned c = chunk(jb->q + i * HLX_PDQ_BYTES, j);
+
+		for (size_t k = 0; k < jb->nmask; k++)
+			probe[cnt[c ^ jb->mask[k]]++] =
+				(uint32_t)(i - q0) << 2 | jb->weight[k];
+	}
+	/* cnt[v] is now the end of bucket v's probes, the start of v + 1's */
+	for (unsigned v = 0, p = 0; v < BUCKETS; v++) {
+		const struct ent *e0 = &t->ent[t->off[v]];
+		const struct ent *end = &t->ent[t->off[v + 1]];
+
+		if (p == cnt[v])
+			continue;
+		if (v + 1 < BUCKETS)
+			__builtin_prefetch(end + (end - e0));
+		for (; p < cnt[v]; p++) {
+			size_t qi = q0 + (probe[p] >> 2);
+			const uint8_t *q = jb->q + qi * HLX_PDQ_BYTES;
+			uint64_t f0 = filter0(q, j);
+			uint32_t f1 = filter1(q, j);
+			unsigned limit = T - (probe[p] & 3);
+
+			st->hits.scanned += (uint64_t)(end - e0);
+			for (const struct ent *e = e0; e < end; e++) {
+				uint64_t x0 = e->f0 ^ f0;
+				uint32_t x1 = e->f1 ^ f1;
+				const uint8_t *h;
+				unsigned d, i;
+
+				if (pc64(x0) + pc64(x1) > limit ||
+				    later_table(x0, x1, j, r))
+					continue;
+				h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
+				d = full_distance(h, q);
+				if (d > T)
+					continue;
+				for (i = j + 7; i < CHUNKS; i++)
+					if (pc64(chunk(h, i) ^ chunk(q, i)) <= r)
+						break;
+				if (i < CHUNKS)
+					continue; /* a later table reports it */
+				if (hits_push(&st->hits, (uint32_t)qi, e->id,
+					      d))
+					return HLX_ENOMEM;
+			}
+		}
+	}
+	return HLX_OK;
+}
+
+ALWAYS_INLINE int scan_small(struct search_thread *st)
+{
+	const struct search_job *jb = st->job;
+	const struct hlx_pdqidx *x = jb->x;
+
+	/* one thread, no tables: every query against every hash */
+	for (size_t i = 0; i < jb->nq; i++) {
+		const uint8_t *q = jb->q + i * HLX_PDQ_BYTES;
+
+		st->hits.scanned += x->n;
+		for (size_t k = 0; k < x->n; k++) {
+			unsigned d = full_distance(x->h + k * HLX_PDQ_BYTES, q);
+
+			if (d <= jb->T && hits_push(&st->hits, (uint32_t)i,
+						    (uint32_t)k, d))
+				return HLX_ENOMEM;
+		}
+	}
+	return HLX_OK;
+}
+
+ALWAYS_INLINE int thread_body(struct search_thread *st)
+{
+	const struct search_job *jb = st->job;
+	size_t group = PROBES_MAX / jb->nmask;
+	int rc = HLX_OK;
+
+	if (jb->x->small)
+		return st->first == 0 ? scan_small(st) : HLX_OK;
+	for (unsigned j = st->first; j < CHUNKS && !rc; j += jb->nthreads)
+		for (size_t q0 = 0; q0 < jb->nq && !rc; q0 += group)
+			rc = scan_table(st, j, q0, q0 + group < jb->nq ?
+					q0 + group : jb->nq);
+	return rc;
+}
+
+static int thread_generic(struct search_thread *st)
+{
+	return thread_body(st);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("popcnt")))
+static int thread_popcnt(struct search_thread *st)
+{
+	return thread_body(st);
+}
+
+static int have_popcnt(void)
+{
+	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (!k) {
+		__builtin_cpu_init();
+		k = __builtin_cpu_supports("popcnt") ? 2 : 1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 2;
+}
+#endif
+
+static void *search_worker(void *arg)
+{
+	struct search_thread *st = arg;
+
+#if defined(__x86_64__) || defined(__i386__)
+	if (have_popcnt()) {
+		st->rc = thread_popcnt(st);
+		return NULL;
+	}
+#endif
+	st->rc = thread_generic(st);
+	return NULL;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct hlx_pdq_hit *x = a, *y = b;
+
+	if (x->distance != y->distance)
+		return x->distance < y->distance ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The threads' hits into dst, by query (a counting sort), then by
+ * distance and id within a query. */
+static int hits_merge(struct search_thread *st, unsigned nt, size_t nq,
+		      struct hlx_pdq_hit *dst)
+{
+	size_t *start = calloc(nq + 1, sizeof(*start));
+
+	if (!start)
+		return HLX_ENOMEM;
+	for (unsigned i = 0; i < nt; i++)
+		for (size_t k = 0; k < st[i].hits.n; k++)
+			start[st[i].hits.v[k].query + 1]++;
+	for (size_t q = 0; q < nq; q++)
+		start[q + 1] += start[q];
+	for (unsigned i = 0; i < nt; i++)
+		for (size_t k = 0; k < st[i].hits.n; k++)
+			dst[start[st[i].hits.v[k].query]++] = st[i].hits.v[k];
+	/* start[q] is now where query q's hits end */
+	for (size_t q = 0, from = 0; q < nq; from = start[q++])
+		if (start[q] - from > 1)
+			qsort(dst + from, start[q] - from, sizeof(*dst), hit_cmp);
+	free(start);
+	return HLX_OK;
+}
+
+void hlx_pdq_hits_free(struct hlx_pdq_hits *h)
+{
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
+		      size_t nq, unsigned threshold, unsigned threads,
+		      struct hlx_pdq_hits *out)
+{
+	struct search_job *jb;
+	struct search_thread st[CHUNKS];
+	pthread_t tid[CHUNKS];
+	size_t base = out->n, total = 0;
+	uint64_t scanned = 0;
+	unsigned nt, started = 0;
+	int rc = HLX_OK;
+
+	if (threshold > HLX_MATCH_THRESHOLD_MAX)
+		return hlx_err(HLX_EINVAL, "PDQ threshold %u: at most %d",
+			       threshold, HLX_MATCH_THRESHOLD_MAX);
+	if (nq > UINT32_MAX >> 2)
+		return hlx_err(HLX_ETOOBIG, "batch of %zu PDQ queries", nq);
+	if (nq == 0 || x->n == 0)
+		return HLX_OK;
+	jb = malloc(sizeof(*jb));
+	if (!jb)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	jb->x = x;
+	jb->q = q;
+	jb->nq = nq;
+	jb->T = threshold;
+	jb->r = threshold / CHUNKS;
+	jb->nmask = masks(jb->r, jb->mask, jb->weight);
+	nt = threads ? threads : 1;
+	if (nt > CHUNKS)
+		nt = CHUNKS;
+	if (x->small)
+		nt = 1;
+	jb->nthreads = nt;
+	memset(st, 0, sizeof(st));
+	for (unsigned i = 0; i < nt; i++) {
+		size_t np = nq > PROBES_MAX / jb->nmask ? PROBES_MAX :
+			    nq * jb->nmask;
+
+		st[i].job = jb;
+		st[i].first = i;
+		if (!x->small) {
+			st[i].cnt = malloc((BUCKETS + 1) * sizeof(uint32_t));
+			st[i].probe = malloc(np * sizeof(uint32_t));
+			if (!st[i].cnt || !st[i].probe)
+				rc = HLX_ENOMEM;
+		}
+	}
+	for (unsigned i = 1; !rc && i < nt; i++) {
+		if (pthread_create(&tid[i], NULL, search_worker, &st[i]) != 0)
+			break;
+		started = i;
+	}
+	if (!rc) {
+		/* threads that could not start: their tables run here */
+		for (unsigned i = started + 1; i < nt; i++)
+			search_worker(&st[i]);
+		search_worker(&st[0]);
+	}
+	for (unsigned i = 1; i <= started; i++)
+		pthread_join(tid[i], NULL);
+	for (unsigned i = 0; i < nt; i++) {
+		if (st[i].rc)
+			rc = st[i].rc;
+		total += st[i].hits.n;
+		scanned += st[i].hits.scanned;
+	}
+	if (!rc && total > out->cap - out->n) {
+		size_t nc = out->n + total;
+		struct hlx_pdq_hit *p = nc <= SIZE_MAX / sizeof(*p) ?
+					realloc(out->v, nc * sizeof(*p)) : NULL;
+
+		if (p) {
+			out->v = p;
+			out->cap = nc;
+		} else {
+			rc = HLX_ENOMEM;
+		}
+	}
+	if (!rc && total)
+		rc = hits_merge(st, nt, nq, out->v + out->n);
+	if (!rc) {
+		out->n += total;
+		out->scanned += scanned;
+	}
+	for (unsigned i = 0; i < nt; i++) {
+		free(st[i].cnt);
+		free(st[i].probe);
+		hlx_pdq_hits_free(&st[i].hits);
+	}
+	free(jb);
+	if (rc) {
+		out->n = base;
+		return hlx_err(HLX_ENOMEM, "out of memory for the matches of %zu PDQ queries",
+			       nq);
+	}
+	return HLX_OK;
+}

@@ -1,0 +1,984 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Matching (spec/match.md): the PDQ index against brute force, with
+ * planted near duplicates at every distance 0..32; the settings parser;
+ * the index files; and the node's matcher over a real node home against a
+ * model of the spec's rules: exact and PDQ matches, per-list thresholds,
+ * allow-lists, incremental refresh equal to a fresh build, the overlay
+ * merge, reopening and damaged files.  Synthetic random hashes only;
+ * the seed is printed (HLX_SEED overrides it).
+ */
+#include "node/match.h"
+#include "protocol/err.h"
+#include "tap.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t rs;
+
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+static void rand_bytes(uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)rnd();
+}
+
+/* Flip exactly d distinct bits of h.  With avoid, none of the bits set
+ * there, and the flipped ones are added to it. */
+static void flip(uint8_t h[32], unsigned d, uint8_t avoid[32])
+{
+	uint8_t used[32] = { 0 };
+
+	if (!avoid)
+		avoid = used;
+	while (d) {
+		unsigned b = (unsigned)(rnd() % 256);
+
+		if (avoid[b / 8] >> (b % 8) & 1)
+			continue;
+		avoid[b / 8] |= (uint8_t)(1u << (b % 8));
+		h[b / 8] ^= (uint8_t)(1u << (b % 8));
+		d--;
+	}
+}
+
+static unsigned dist(const uint8_t *a, const uint8_t *b)
+{
+	unsigned d = 0;
+
+	for (int i = 0; i < 32; i++)
+		d += (unsigned)__builtin_popcount(a[i] ^ b[i]);
+	return d;
+}
+
+/* ---- the index against brute force -------------------------------------- */
+
+static int brute(const uint8_t *h, size_t n, const uint8_t *q, size_t nq,
+		 unsigned T, struct hlx_pdq_hits *out)
+{
+	for (size_t i = 0; i < nq; i++) {
+		size_t first = out->n;
+
+		for (size_t k = 0; k < n; k++) {
+			unsigned d = dist(h + k * 32, q + i * 32);
+
+			if (d > T)
+				continue;
+			if (out->n == out->cap) {
+				size_t nc = out->cap ? out->cap * 2 : 256;
+				void *p = realloc(out->v, nc * sizeof(*out->v));
+
+				if (!p)
+					return -1;
+				out->v = p;
+				out->cap = nc;
+			}
+			out->v[out->n++] = (struct hlx_pdq_hit){ (uint32_t)i,
+							       (uint32_t)k, d };
+		}
+		/* sort this query's hits by distance, id (insertion sort) */
+		for (size_t a = first + 1; a < out->n; a++)
+			for (size_t b = a; b > first &&
+			     (out->v[b - 1].distance > out->v[b].distance ||
+			      (out->v[b - 1].distance == out->v[b].distance &&
+			       out->v[b - 1].id > out->v[b].id)); b--) {
+				struct hlx_pdq_hit t = out->v[b];
+
+				out->v[b] = out->v[b - 1];
+				out->v[b - 1] = t;
+			}
+	}
+	return 0;
+}
+
+static int same_hits(const struct hlx_pdq_hits *a, const struct hlx_pdq_hits *b)
+{
+	if (a->n != b->n) {
+		printf("#   %zu hits, brute force %zu\n", a->n, b->n);
+		return 0;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].query != b->v[i].query || a->v[i].id != b->v[i].id ||
+		    a->v[i].distance != b->v[i].distance) {
+			printf("#   hit %zu: q %u id %u d %u, brute force q %u id %u d %u\n",
+			       i, a->v[i].query, a->v[i].id, a->v[i].distance,
+			       b->v[i].query, b->v[i].id, b->v[i].distance);
+			return 0;
+		}
+	return 1;
+}
+
+static void test_index(size_t n, const char *what)
+{
+	static const unsigned th[] = { 0, 1, 15, 16, 17, 31, 32, 47, 48, 63 };
+	size_t nplant = 33, ncl = 40, nrand = 64;
+	size_t nq = nplant + 4 + nrand, total = n + ncl;
+	uint8_t *h = malloc(total * 32), *q = malloc(nq * 32);
+	struct hlx_pdqidx *x = NULL;
+	struct hlx_pdq_hits got = { 0 }, want = { 0 }, one = { 0 };
+	size_t planted[33];
+	int rc, ok_all;
+
+	rand_bytes(h, n * 32);
+	/* a cluster: ncl hashes within 3 bits of a centre, and queries near
+	 * it, found by many tables: each must come back once */
+	rand_bytes(h + n * 32, 32);
+	for (size_t i = 1; i < ncl; i++) {
+		memcpy(h + (n + i) * 32, h + n * 32, 32);
+		flip(h + (n + i) * 32, (unsigned)(rnd() % 4), NULL);
+	}
+	for (unsigned d = 0; d < nplant; d++) {
+		planted[d] = (size_t)(rnd() % n);
+		memcpy(q + d * 32, h + planted[d] * 32, 32);
+		flip(q + d * 32, d, NULL);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		memcpy(q + (nplant + i) * 32, h + n * 32, 32);
+		flip(q + (nplant + i) * 32, (unsigned)(i * 9), NULL);
+	}
+	rand_bytes(q + (nplant + 4) * 32, nrand * 32);
+
+	rc = hlx_pdqidx_build(h, total, 2, &x);
+	is_rc(rc, HLX_OK, "%s: build an index of %zu hashes", what, total);
+	if (rc)
+		goto out;
+	ok(hlx_pdqidx_count(x) == total, "%s: it holds them all", what);
+	ok_all = 1;
+	for (size_t t = 0; t < sizeof(th) / sizeof(th[0]); t++) {
+		got.n = want.n = 0;
+		rc = hlx_pdqidx_search(x, q, nq, th[t], 2, &got);
+		if (rc || brute(h, total, q, nq, th[t], &want) || !same_hits(&got, &want)) {
+			ok_all = 0;
+			printf("#   threshold %u differs from brute force\n", th[t]);
+		}
+	}
+	ok(ok_all, "%s: same hits as brute force at thresholds 0 to 63", what);
+
+	got.n = 0;
+	rc = hlx_pdqidx_search(x, q, nq, 31, 2, &got);
+	ok_all = !rc;
+	for (unsigned d = 0; d < nplant; d++) {
+		int found = 0;
+
+		for (size_t i = 0; i < got.n; i++)
+			if (got.v[i].query == d && got.v[i].id == planted[d]) {
+				found = got.v[i].distance == d;
+				break;
+			}
+		if (found != (d <= 31)) {
+			ok_all = 0;
+			printf("#   planted at distance %u: %s\n", d,
+			       found ? "found" : "missed");
+		}
+	}
+	ok(ok_all, "%s: planted near duplicates at 0..31 found with their distance, 32 not",
+	   what);
+	ok_all = 1;
+	for (size_t i = 1; i < got.n; i++)
+		if (got.v[i].query == got.v[i - 1].query &&
+		    got.v[i].id == got.v[i - 1].id)
+			ok_all = 0;
+	ok(ok_all, "%s: each stored hash reported once per query", what);
+
+	/* one query at a time, one thread: the same */
+	ok_all = 1;
+	for (size_t i = 0; i < nq; i++) {
+		size_t from = one.n;
+
+		if (hlx_pdqidx_search(x, q + i * 32, 1, 31, 1, &one))
+			ok_all = 0;
+		for (size_t k = from; k < one.n; k++)
+			one.v[k].query = (uint32_t)i;
+	}
+	ok(ok_all && same_hits(&one, &got), "%s: one query at a time gives the same",
+	   what);
+	got.n = want.n = 0;
+	rc = hlx_pdqidx_search(x, q, nq, 31, 5, &got);
+	brute(h, total, q, nq, 31, &want);
+	ok(!rc && same_hits(&got, &want), "%s: five threads give the same", what);
+	got.n = 0;
+	is_rc(hlx_pdqidx_search(x, q, nq, 64, 1, &got), HLX_EINVAL,
+	      "%s: threshold 64 refused", what);
+	ok(got.n == 0, "%s: and nothing appended", what);
+out:
+	hlx_pdqidx_free(x);
+	hlx_pdq_hits_free(&got);
+	hlx_pdq_hits_free(&want);
+	hlx_pdq_hits_free(&one);
+	free(h);
+	free(q);
+}
+
+static void test_index_edges(void)
+{
+	struct hlx_pdqidx *x = NULL;
+	struct hlx_pdq_hits got = { 0 };
+	uint8_t q[32] = { 0 };
+
+	is_rc(hlx_pdqidx_build(q, 0, 1, &x), HLX_OK, "an empty index");
+	is_rc(hlx_pdqidx_search(x, q, 1, 31, 1, &got), HLX_OK, "searching it works");
+	ok(got.n == 0, "and finds nothing");
+	hlx_pdqidx_free(x);
+	hlx_pdqidx_free(NULL);
+	is_rc(hlx_pdqidx_build(q, (size_t)HLX_PDQIDX_MAX + 1, 1, &x), HLX_ETOOBIG,
+	      "an index too large is refused before allocating");
+	hlx_pdq_hits_free(&got);
+}
+
+/* ---- settings ----------------------------------------------------------- */
+
+static void test_conf(void)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{}",
+		"{\"lists\":[]}",
+		"{\"lists\":{},\"x\":1}",
+		"{\"lists\":{\"A\":{}}}",
+		"{\"lists\":{\"a\":{\"threshold\":64}}}",
+		"{\"lists\":{\"a\":{\"threshold\":-1}}}",
+		"{\"lists\":{\"a\":{\"threshold\":\"31\"}}}",
+		"{\"lists\":{\"a\":{\"threshold\":31.5}}}",
+		"{\"lists\":{\"a\":{\"allow\":1}}}",
+		"{\"lists\":{\"a\":{\"note\":\"free text\"}}}",
+		"{\"lists\":{\"a\":{},\"a\":{}}}",
+		"{\"lists\":{\"a\":[]}}",
+		"{\"lists\":{}} x",
+	};
+	const char *good = "{\"lists\":{\"b\":{\"allow\":true},"
+			   "\"a\":{\"threshold\":12,\"allow\":false},"
+			   "\"c\":{\"threshold\":31,\"allow\":false}}}";
+	struct hlx_match_conf_entry *e = NULL, *e2 = NULL;
+	struct hlx_buf b = HLX_BUF_INIT, big = HLX_BUF_INIT;
+	size_t n = 0, n2 = 0;
+	int rc;
+
+	rc = hlx_match_conf_parse(good, strlen(good), &e, &n);
+	is_rc(rc, HLX_OK, "settings parse");
+	ok(!rc && n == 3 && !strcmp(e[0].list, "a") && e[0].c.threshold == 12 &&
+	   !e[0].c.allow && !strcmp(e[1].list, "b") && e[1].c.allow &&
+	   e[1].c.threshold == 31, "settings sorted by list, defaults filled in");
+	rc = hlx_match_conf_format(e, n, &b);
+	is_rc(rc, HLX_OK, "settings format");
+	ok(!rc && !strstr((char *)b.data, "\"c\""), "default settings are left out");
+	rc = hlx_match_conf_parse((char *)b.data, b.len, &e2, &n2);
+	ok(!rc && n2 == 2 && !strcmp(e2[0].list, "a") && e2[0].c.threshold == 12 &&
+	   !strcmp(e2[1].list, "b") && e2[1].c.allow, "format then parse round-trips");
+	free(e);
+	free(e2);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		e = NULL;
+		rc = hlx_match_conf_parse(bad[i], strlen(bad[i]), &e, &n);
+		ok(rc == HLX_EINVAL && !e, "settings refused: %s", bad[i]);
+	}
+	hlx_buf_puts(&big, "{\"lists\":{");
+	while (big.len <= (1 << 20))
+		hlx_buf_puts(&big, "                ");
+	is_rc(hlx_match_conf_parse((char *)big.data, big.len, &e, &n), HLX_ETOOBIG,
+	      "settings over 1 MiB refused");
+	hlx_buf_free(&b);
+	hlx_buf_free(&big);
+}
+
+/* ---- the matcher against a model ---------------------------------------- */
+
+struct ment {
+	enum hlx_hash_type type;
+	size_t len;
+	uint8_t b[32];
+	char cat[HLX_TOKEN_MAX + 1];
+};
+
+struct mlist {
+	const char *name;
+	uint32_t id;
+	struct hlx_match_conf c;
+	struct ment *e;
+	size_t n, cap;
+};
+
+#define NLISTS 3
+static struct mlist model[NLISTS] = { { .name = "a" }, { .name = "b" },
+				      { .name = "ok" } };
+static struct hlx_node *node;
+static int64_t tnow;
+
+static struct mlist *ml(const char *name)
+{
+	for (int i = 0; i < NLISTS; i++)
+		if (!strcmp(model[i].name, name))
+			return &model[i];
+	abort();
+}
+
+static int fresh; /* the hashes being put are new: skip the search */
+
+static int put(struct hlx_changeset *cs, const char *list,
+	       enum hlx_hash_type t, const uint8_t *b, size_t len,
+	       const char *cat)
+{
+	struct mlist *l = ml(list);
+	struct hlx_entry *e = malloc(sizeof(*e));
+	size_t i;
+	int rc;
+
+	if (!e)
+		return -1;
+	hlx_entry_init(e);
+	e->hash.type = t;
+	e->hash.len = len;
+	memcpy(e->hash.bytes, b, len);
+	snprintf(e->category, sizeof(e->category), "%s", cat);
+	rc = hlx_changeset_put(cs, e);
+	free(e);
+	for (i = fresh ? l->n : 0; i < l->n; i++)
+		if (l->e[i].type == t && !memcmp(l->e[i].b, b, len))
+			break;
+	if (i == l->n) {
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 64;
+			l->e = realloc(l->e, l->cap * sizeof(*l->e));
+			if (!l->e)
+				abort();
+		}
+		l->n++;
+	}
+	l->e[i].type = t;
+	l->e[i].len = len;
+	memcpy(l->e[i].b, b, len);
+	snprintf(l->e[i].cat, sizeof(l->e[i].cat), "%s", cat);
+	return rc;
+}
+
+static int retract(struct hlx_changeset *cs, const char *list, size_t idx)
+{
+	struct mlist *l = ml(list);
+	struct hlx_hash h;
+
+	h.type = l->e[idx].type;
+	h.len = l->e[idx].len;
+	memcpy(h.bytes, l->e[idx].b, h.len);
+	l->e[idx] = l->e[--l->n];
+	return hlx_changeset_retract(cs, &h);
+}
+
+static int apply(const char *list, struct hlx_changeset *cs)
+{
+	struct hlx_apply_result r;
+	int rc = hlx_list_apply(node, list, cs, "test", NULL, NULL, tnow++, &r);
+
+	hlx_changeset_free(cs);
+	return rc;
+}
+
+static void conf_model(const char *list, int threshold, int allow)
+{
+	struct hlx_match_conf c = { .threshold = threshold, .allow = allow };
+
+	ml(list)->c = c;
+	if (hlx_match_conf_set(node, list, &c) != HLX_OK)
+		printf("# cannot set the settings of '%s': %s\n", list,
+		       hlx_err_detail());
+}
+
+struct cand {
+	unsigned d;
+	const struct ment *e;
+	const struct mlist *l;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	int c;
+
+	if (x->d != y->d)
+		return x->d < y->d ? -1 : 1;
+	c = memcmp(x->e->b, y->e->b, x->e->len < y->e->len ? x->e->len : y->e->len);
+	if (c)
+		return c;
+	if (x->e->len != y->e->len)
+		return x->e->len < y->e->len ? -1 : 1;
+	return x->l->id < y->l->id ? -1 : x->l->id > y->l->id;
+}
+
+static void put_line(struct hlx_buf *out, size_t q, unsigned d,
+		     enum hlx_hash_type t, const uint8_t *b, size_t len,
+		     const char *list, const char *cat)
+{
+	hlx_buf_printf(out, "q%zu d%u %s:", q, d, hlx_hash_type_name(t));
+	for (size_t i = 0; i < len; i++)
+		hlx_buf_printf(out, "%02x", b[i]);
+	hlx_buf_printf(out, " %s %s\n", list, cat);
+}
+
+/* The spec's rules, by brute force, for threshold override ov (-1: none). */
+static void model_match(const struct hlx_hash *q, size_t nq, int ov,
+			struct hlx_buf *out)
+{
+	for (size_t i = 0; i < nq; i++) {
+		struct cand c[512];
+		size_t nc = 0;
+		unsigned R = 0, allow_min = UINT32_MAX;
+
+		for (int k = 0; k < NLISTS; k++) {
+			unsigned t = ov >= 0 ? (unsigned)ov : (unsigned)model[k].c.threshold;
+
+			R = t > R ? t : R;
+		}
+		for (int k = 0; k < NLISTS; k++)
+			for (size_t j = 0; j < model[k].n; j++) {
+				const struct ment *e = &model[k].e[j];
+				unsigned d;
+
+				if (e->type != q[i].type || e->len != q[i].len)
+					continue;
+				if (e->type == HLX_HASH_PDQ)
+					d = dist(e->b, q[i].bytes);
+				else if (memcmp(e->b, q[i].bytes, e->len))
+					continue;
+				else
+					d = 0;
+				if (d <= R && nc < 512)
+					c[nc++] = (struct cand){ d, e, &model[k] };
+			}
+		for (size_t j = 0; j < nc; j++) {
+			unsigned t = ov >= 0 ? (unsigned)ov : (unsigned)c[j].l->c.threshold;
+
+			if (c[j].l->c.allow && c[j].d <= t && c[j].d < allow_min)
+				allow_min = c[j].d;
+		}
+		qsort(c, nc, sizeof(*c), cand_cmp);
+		for (size_t j = 0; j < nc; j++) {
+			unsigned t = ov >= 0 ? (unsigned)ov : (unsigned)c[j].l->c.threshold;
+			int allowed = 0;
+
+			for (size_t k = 0; k < nc; k++)
+				if (c[k].l->c.allow && c[k].e->type == c[j].e->type &&
+				    !memcmp(c[k].e->b, c[j].e->b, c[j].e->len))
+					allowed = 1;
+			if (allowed || c[j].d > allow_min ||
+			    (c[j].e->type == HLX_HASH_PDQ && c[j].d > t))
+				continue;
+			put_line(out, i, c[j].d, c[j].e->type, c[j].e->b, c[j].e->len,
+				 c[j].l->name, c[j].e->cat[0] ? c[j].e->cat : "-");
+		}
+	}
+}
+
+/* Each match as a line; its decoded entry must agree with it. */
+static int collect(void *ctx, const struct hlx_match *m)
+{
+	struct hlx_entry e;
+	int rc = hlx_match_entry(m, &e);
+
+	if (rc)
+		return rc;
+	if (e.hash.type != m->hash->type || e.hash.len != m->hash->len ||
+	    memcmp(e.hash.bytes, m->hash->bytes, e.hash.len) ||
+	    strcmp(e.category, m->category))
+		return hlx_err(HLX_EINVAL, "decoded entry differs");
+	put_line(ctx, m->query, m->distance, m->hash->type, m->hash->bytes,
+		 m->hash->len, m->list->name,
+		 m->category[0] ? m->category : "-");
+	return 0;
+}
+
+static int run_matcher(struct hlx_matcher *m, const struct hlx_hash *q,
+		       size_t nq, struct hlx_buf *out)
+{
+	const struct hlx_hash **qp = malloc((nq ? nq : 1) * sizeof(*qp));
+	int rc;
+
+	if (!qp)
+		return HLX_ENOMEM;
+	for (size_t i = 0; i < nq; i++)
+		qp[i] = &q[i];
+	hlx_buf_reset(out);
+	rc = hlx_matcher_match(m, qp, nq, collect, out);
+	free(qp);
+	return rc;
+}
+
+struct par {
+	struct hlx_matcher *m;
+	const struct hlx_hash *q;
+	size_t nq;
+	struct hlx_buf out;
+	int rc;
+};
+
+static void *par_run(void *arg)
+{
+	struct par *p = arg;
+
+	for (int i = 0; i < 5 && !p->rc; i++)
+		p->rc = run_matcher(p->m, p->q, p->nq, &p->out);
+	return NULL;
+}
+
+/* Several threads matching on one matcher at once get what one gets. */
+static void check_threads(const struct hlx_match_opts *o,
+			  const struct hlx_hash *q, size_t nq)
+{
+	struct par p[4];
+	pthread_t t[4];
+	struct hlx_buf want = HLX_BUF_INIT;
+	struct hlx_matcher *m = NULL;
+	int good;
+
+	good = hlx_matcher_open(node, o, &m) == HLX_OK &&
+	       run_matcher(m, q, nq, &want) == HLX_OK;
+	for (int i = 0; good && i < 4; i++) {
+		p[i] = (struct par){ m, q, nq, HLX_BUF_INIT, 0 };
+		if (pthread_create(&t[i], NULL, par_run, &p[i]) != 0)
+			good = 0;
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		if (p[i].rc || p[i].out.len != want.len ||
+		    memcmp(p[i].out.data, want.data, want.len)) {
+			printf("#   thread %d: rc %d, %zu bytes, want %zu\n", i,
+			       p[i].rc, p[i].out.len, want.len);
+			good = 0;
+		}
+		hlx_buf_free(&p[i].out);
+	}
+	ok(good, "four threads matching at once on one matcher get the same");
+	hlx_matcher_free(m);
+	hlx_buf_free(&want);
+}
+
+/* Open a matcher, match the queries and compare with the model. */
+static int check(const char *what, const struct hlx_match_opts *o,
+		 const struct hlx_hash *q, size_t nq,
+		 struct hlx_match_status *st)
+{
+	struct hlx_buf got = HLX_BUF_INIT, want = HLX_BUF_INIT;
+	struct hlx_matcher *m = NULL;
+	int rc, good;
+
+	rc = hlx_matcher_open(node, o, &m);
+	if (!rc)
+		rc = run_matcher(m, q, nq, &got);
+	if (!rc && st)
+		hlx_matcher_status(m, st);
+	model_match(q, nq, o ? o->threshold : -1, &want);
+	good = !rc && got.len == want.len &&
+	       (!got.len || !memcmp(got.data, want.data, got.len));
+	ok(good, "%s", what);
+	if (!good) {
+		printf("#   rc %d (%s)\n", rc, hlx_err_detail());
+		printf("# got:\n%.2000s# want:\n%.2000s", got.len ? (char *)got.data : "",
+		       want.len ? (char *)want.data : "");
+	}
+	hlx_matcher_free(m);
+	hlx_buf_free(&got);
+	hlx_buf_free(&want);
+	return good;
+}
+
+static void rand_pdq_list(const char *list, size_t n, struct hlx_changeset *cs)
+{
+	uint8_t b[32];
+	static const char *const cats[] = { "csam-a", "csam-b", "", "x1" };
+
+	fresh = 1; /* 2^-256: no collision */
+	for (size_t i = 0; i < n; i++) {
+		rand_bytes(b, 32);
+		put(cs, list, HLX_HASH_PDQ, b, 32, cats[rnd() % 4]);
+	}
+	fresh = 0;
+}
+
+static void set_q(struct hlx_hash *q, enum hlx_hash_type t, const uint8_t *b,
+		  size_t len)
+{
+	q->type = t;
+	q->len = len;
+	memcpy(q->bytes, b, len);
+}
+
+static void corrupt(const char *path, long off, int truncate_it)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return;
+	if (truncate_it) {
+		if (ftruncate(fd, off) != 0)
+			printf("# cannot truncate\n");
+	} else {
+		uint8_t c;
+
+		if (pread(fd, &c, 1, off) == 1) {
+			c ^= 0x40;
+			if (pwrite(fd, &c, 1, off) != 1)
+				printf("# cannot write\n");
+		}
+	}
+	close(fd);
+}
+
+static void test_matcher(const char *dir)
+{
+	struct hlx_match_opts o = { .threads = 2, .threshold = -1 };
+	struct hlx_match_status st;
+	struct hlx_changeset *cs;
+	struct hlx_hash *q = calloc(200, sizeof(*q));
+	struct hlx_list_rec rec;
+	uint8_t b[32], c[32], mark[32], shared[32];
+	char path[4096];
+	size_t nq = 0;
+	int rc;
+
+	if (!q)
+		abort();
+	tnow = (int64_t)time(NULL);
+	rc = hlx_home_create(dir, "org-test", 1, NULL, NULL, tnow, 365);
+	is_rc(rc, HLX_OK, "node home created");
+	rc = hlx_node_open(dir, 1, &node);
+	is_rc(rc, HLX_OK, "node opened");
+	if (rc)
+		goto out;
+	for (int i = 0; i < NLISTS; i++) {
+		hlx_list_create(node, model[i].name);
+		hlx_list_get(node, model[i].name, &rec);
+		model[i].id = rec.id;
+		hlx_match_conf_init(&model[i].c);
+	}
+	/* an empty node */
+	rand_bytes(b, 32);
+	set_q(&q[0], HLX_HASH_PDQ, b, 32);
+	check("a node without versions matches nothing", &o, q, 1, &st);
+	ok(st.rebuilt && !st.loaded, "the first open builds from the histories");
+
+	/* version 1: random pdq hashes; near duplicates planted at every
+	 * distance 0..32 from queries; exact types; a hash in two lists */
+	hlx_changeset_new(&cs);
+	rand_pdq_list("a", 1500, cs);
+	for (unsigned d = 0; d <= 32; d++) {
+		rand_bytes(b, 32);
+		set_q(&q[nq++], HLX_HASH_PDQ, b, 32);
+		flip(b, d, NULL);
+		put(cs, "a", HLX_HASH_PDQ, b, 32, "csam-a");
+	}
+	is_rc(apply("a", cs), HLX_OK, "version 1 of list a");
+	hlx_changeset_new(&cs);
+	rand_pdq_list("b", 300, cs);
+	memcpy(shared, ml("a")->e[7].b, 32);
+	put(cs, "b", HLX_HASH_PDQ, shared, 32, "csam-b");
+	set_q(&q[nq++], HLX_HASH_PDQ, shared, 32);
+	{
+		static const struct { enum hlx_hash_type t; size_t len; } ex[] = {
+			{ HLX_HASH_MD5, 16 }, { HLX_HASH_SHA1, 20 },
+			{ HLX_HASH_SHA256, 32 }, { HLX_HASH_URL_SHA256, 32 },
+		};
+		for (size_t i = 0; i < 4; i++) {
+			rand_bytes(b, 32);
+			put(cs, "b", ex[i].t, b, ex[i].len, "csam-c");
+			set_q(&q[nq++], ex[i].t, b, ex[i].len);
+			b[0] ^= 1; /* one bit off: no match for exact types */
+			set_q(&q[nq++], ex[i].t, b, ex[i].len);
+		}
+		/* an md5 as long as a pdq prefix: no cross-type match */
+		set_q(&q[nq++], HLX_HASH_MD5, shared, 16);
+	}
+	is_rc(apply("b", cs), HLX_OK, "version 1 of list b");
+	for (int i = 0; i < 20; i++) { /* random queries */
+		rand_bytes(b, 32);
+		set_q(&q[nq++], HLX_HASH_PDQ, b, 32);
+	}
+	check("fresh build: planted at 0..31 found with their distance, 32 not; exact types; a hash in two lists",
+	      &o, q, nq, &st);
+	ok(st.loaded && !st.rebuilt && st.lists_changed == 2 &&
+	   st.pdq_added == 1500 + 33 + 300,
+	   "the first versions are applied from their diffs (+%" PRIu64 ")",
+	   st.pdq_added);
+	check("reopened from the files: the same", &o, q, nq, &st);
+	check_threads(&o, q, nq);
+	ok(st.loaded && !st.rebuilt && st.lists_changed == 0,
+	   "reopening loads the files and reads no history");
+
+	/* per-list thresholds and the override */
+	conf_model("a", 10, 0);
+	check("list a at threshold 10: planted beyond 10 silent in a, still found in b",
+	      &o, q, nq, NULL);
+	o.threshold = 20;
+	check("--threshold 20 for every list", &o, q, nq, NULL);
+	o.threshold = 0;
+	check("--threshold 0: exact matches only", &o, q, nq, NULL);
+	o.threshold = 47;
+	check("--threshold 47: exact beyond 31 as well", &o, q, nq, NULL);
+	o.threshold = -1;
+	conf_model("a", 31, 0);
+
+	/* version 2: add, retract, change metadata; refresh incrementally */
+	hlx_changeset_new(&cs);
+	for (int i = 0; i < 40; i++)
+		retract(cs, "a", (size_t)(rnd() % ml("a")->n));
+	rand_pdq_list("a", 60, cs);
+	for (unsigned d = 0; d <= 32; d += 4) {
+		memcpy(b, q[d].bytes, 32);
+		flip(b, d, NULL);
+		put(cs, "a", HLX_HASH_PDQ, b, 32, "csam-b");
+	}
+	put(cs, "a", HLX_HASH_PDQ, shared, 32, "x1"); /* metadata only */
+	is_rc(apply("a", cs), HLX_OK, "version 2 of list a");
+	check("after version 2: the incremental refresh equals the model", &o, q,
+	      nq, &st);
+	ok(st.loaded && !st.rebuilt && !st.compacted && st.lists_changed == 1 &&
+	   st.pdq_added > 0 && st.pdq_removed > 0 && st.added > 0,
+	   "only list a's diff was read (%" PRIu64 " lines, +%" PRIu64 " -%" PRIu64 ")",
+	   st.diff_lines, st.pdq_added, st.pdq_removed);
+	ok(st.diff_lines < 300, "the diff read is small (%" PRIu64 " lines)",
+	   st.diff_lines);
+	{
+		struct hlx_match_opts r = o;
+
+		r.rebuild = 1;
+		check("a fresh rebuild gives the same matches", &r, q, nq, &st);
+		ok(st.rebuilt, "and it was a rebuild");
+	}
+	/* retract a hash from one of two lists: still found in the other */
+	hlx_changeset_new(&cs);
+	for (size_t i = 0; i < ml("b")->n; i++)
+		if (!memcmp(ml("b")->e[i].b, shared, 32)) {
+			retract(cs, "b", i);
+			break;
+		}
+	is_rc(apply("b", cs), HLX_OK, "version 2 of list b");
+	check("a hash retracted from b stays in a", &o, q, nq, &st);
+	ok(st.pdq_removed == 0, "and is not removed from the index");
+
+	/* the overlay merges into a new base once large enough */
+	hlx_changeset_new(&cs);
+	rand_pdq_list("b", 150, cs);
+	is_rc(apply("b", cs), HLX_OK, "version 3 of list b: 150 more");
+	{
+		struct hlx_match_opts r = o;
+
+		r.compact_min = 100;
+		check("an overlay past its limit is merged: same matches", &r, q, nq,
+		      &st);
+		ok(st.compacted && !st.rebuilt && st.added == 0 && st.removed == 0,
+		   "merged into a new base without a rebuild (%" PRIu64 " hashes)",
+		   st.base);
+	}
+	check("reopened after the merge: the same", &o, q, nq, &st);
+	ok(st.loaded && !st.rebuilt && !st.lists_changed, "loaded, nothing to do");
+
+	/* allow-lists: queries a0 .. a0 + 5 */
+	{
+		size_t a0 = nq;
+		uint8_t md5[16], h[32];
+		struct hlx_changeset *ca, *cb;
+
+		hlx_changeset_new(&cs); /* the allow-list */
+		hlx_changeset_new(&ca);
+		hlx_changeset_new(&cb);
+		/* 1: a listed hash that is also allow-listed: silent, also
+		 * for a query 7 bits from it */
+		memcpy(b, ml("a")->e[3].b, 32);
+		put(cs, "ok", HLX_HASH_PDQ, b, 32, "");
+		set_q(&q[nq++], HLX_HASH_PDQ, b, 32);
+		flip(b, 7, NULL);
+		set_q(&q[nq++], HLX_HASH_PDQ, b, 32);
+		/* 2: the query is 5 bits from an allow-listed hash and 20
+		 * from a listed one: silent */
+		rand_bytes(c, 32);
+		put(cs, "ok", HLX_HASH_PDQ, c, 32, "");
+		memset(mark, 0, sizeof(mark));
+		memcpy(b, c, 32);
+		flip(b, 5, mark);
+		set_q(&q[nq++], HLX_HASH_PDQ, b, 32);
+		memcpy(h, c, 32);
+		flip(h, 15, mark);
+		put(ca, "a", HLX_HASH_PDQ, h, 32, "csam-a");
+		/* 3: 3 bits from a listed hash, 12 from an allow-listed one:
+		 * reported */
+		rand_bytes(c, 32);
+		put(cs, "ok", HLX_HASH_PDQ, c, 32, "");
+		memset(mark, 0, sizeof(mark));
+		memcpy(b, c, 32);
+		flip(b, 12, mark);
+		set_q(&q[nq++], HLX_HASH_PDQ, b, 32);
+		memcpy(h, b, 32);
+		flip(h, 3, mark);
+		put(ca, "a", HLX_HASH_PDQ, h, 32, "csam-a");
+		/* 4: 6 bits from both: a tie is reported */
+		rand_bytes(b, 32);
+		set_q(&q[nq++], HLX_HASH_PDQ, b, 32);
+		memset(mark, 0, sizeof(mark));
+		memcpy(c, b, 32);
+		flip(c, 6, mark);
+		put(cs, "ok", HLX_HASH_PDQ, c, 32, "");
+		memcpy(h, b, 32);
+		flip(h, 6, mark);
+		put(cb, "b", HLX_HASH_PDQ, h, 32, "csam-b");
+		/* 5: an exact type in both */
+		rand_bytes(md5, 16);
+		put(cs, "ok", HLX_HASH_MD5, md5, 16, "");
+		put(cb, "b", HLX_HASH_MD5, md5, 16, "csam-c");
+		set_q(&q[nq++], HLX_HASH_MD5, md5, 16);
+		is_rc(apply("ok", cs), HLX_OK, "version 1 of list 'ok'");
+		is_rc(apply("a", ca), HLX_OK, "version 4 of list a");
+		is_rc(apply("b", cb), HLX_OK, "version 4 of list b");
+		check("before it is an allow-list, the list 'ok' matches like any",
+		      &o, q + a0, 6, NULL);
+		conf_model("ok", 31, 1);
+		check("allow-list: its hashes never reported, and a query nearer an allow-listed hash than a listed one is silent for it",
+		      &o, q + a0, 6, NULL);
+		{
+			struct hlx_buf got = HLX_BUF_INIT;
+			struct hlx_matcher *m = NULL;
+
+			rc = hlx_matcher_open(node, &o, &m);
+			if (!rc)
+				rc = run_matcher(m, q + a0, 3, &got);
+			ok(!rc && got.len == 0,
+			   "nothing for an allow-listed hash, a query 7 bits from it, nor one nearer it than a listed hash");
+			hlx_buf_reset(&got);
+			if (!rc)
+				rc = run_matcher(m, q + a0 + 3, 2, &got);
+			ok(!rc && got.len && strstr((char *)got.data, "q0 d3 ") &&
+			   strstr((char *)got.data, "q1 d6 ") &&
+			   !strstr((char *)got.data, " ok "),
+			   "nearer a listed hash, or as near: reported, never the allow-listed one");
+			hlx_buf_reset(&got);
+			if (!rc)
+				rc = run_matcher(m, q + a0 + 5, 1, &got);
+			ok(!rc && got.len == 0, "an allow-listed md5 reports nothing");
+			hlx_matcher_free(m);
+			hlx_buf_free(&got);
+		}
+		conf_model("ok", 4, 1);
+		check("allow-list at threshold 4: the query 5 bits from it reports the listed hash again",
+		      &o, q + a0, 6, NULL);
+		check("all queries with the allow-list", &o, q, nq, NULL);
+	}
+
+	/* damaged files: never trusted */
+	snprintf(path, sizeof(path), "%s/match/pdq.delta", dir);
+	hlx_changeset_new(&cs);
+	rand_pdq_list("a", 10, cs);
+	apply("a", cs);
+	check("an overlay", &o, q, nq, &st);
+	ok(st.added > 0, "there is an overlay file");
+	corrupt(path, 70, 0);
+	check("a damaged overlay is ignored: the base and diffs give the same",
+	      &o, q, nq, &st);
+	ok(st.loaded && !st.rebuilt && st.lists_changed > 0 && strstr(st.note, "overlay"),
+	   "loaded the base, reread the diffs (%s)", st.note);
+	snprintf(path, sizeof(path), "%s/match/pdq.base", dir);
+	corrupt(path, 200, 1);
+	check("a truncated base is rebuilt", &o, q, nq, &st);
+	ok(st.rebuilt && st.note[0], "with a note: %s", st.note);
+	corrupt(path, 8 + 4 + 16 + 4 + 4 + 8 + 4 + 5, 0);
+	check("a base with a damaged header is rebuilt", &o, q, nq, &st);
+	ok(st.rebuilt, "rebuilt");
+	{
+		/* file check: the good file, then every header byte flipped
+		 * in turn and every truncation: refused, never a crash */
+		struct hlx_buf f = HLX_BUF_INIT;
+		FILE *fp = fopen(path, "rb");
+		size_t refused = 0, len;
+
+		if (fp) {
+			hlx_buf_reserve(&f, 1 << 20);
+			f.len = fread(f.data, 1, 1 << 20, fp);
+			fclose(fp);
+		}
+		is_rc(hlx_match_file_check(f.data, f.len), HLX_OK, "the base file checks");
+		len = f.len < 256 ? f.len : 256; /* the header of 3 lists */
+		for (size_t i = 0; i < len; i++) {
+			f.data[i] ^= 0x81;
+			refused += hlx_match_file_check(f.data, f.len) != HLX_OK;
+			f.data[i] ^= 0x81;
+		}
+		ok(refused > len * 3 / 4, "flipped header bytes refused (%zu of %zu; the snapshot id and versions may take any value)",
+		   refused, len);
+		refused = 0;
+		for (size_t i = 0; i < f.len; i += 7)
+			refused += hlx_match_file_check(f.data, i) != HLX_OK;
+		ok(refused == (f.len + 6) / 7, "every truncation refused");
+		hlx_buf_free(&f);
+	}
+	/* more than 65,536 hashes: the fresh build's radix sort */
+	hlx_changeset_new(&cs);
+	rand_pdq_list("b", 70000, cs);
+	is_rc(apply("b", cs), HLX_OK, "70,000 more hashes in list b");
+	{
+		struct hlx_match_opts r = o;
+
+		r.rebuild = 1;
+		check("a fresh build of over 65,536 hashes equals the model", &r, q,
+		      nq, &st);
+		ok(st.rebuilt && st.base > 70000, "rebuilt: %" PRIu64 " hashes", st.base);
+	}
+
+	/* settings errors */
+	{
+		struct hlx_match_conf cf = { .threshold = 64 };
+
+		is_rc(hlx_match_conf_set(node, "a", &cf), HLX_EINVAL, "threshold 64 refused");
+		cf.threshold = 3;
+		is_rc(hlx_match_conf_set(node, "nope", &cf), HLX_ENOENT,
+		      "settings of an unknown list refused");
+		o.threshold = 64;
+		{
+			struct hlx_matcher *m = NULL;
+
+			is_rc(hlx_matcher_open(node, &o, &m), HLX_EINVAL,
+			      "override 64 refused");
+		}
+	}
+out:
+	hlx_node_free(node);
+	for (int i = 0; i < NLISTS; i++)
+		free(model[i].e);
+	free(q);
+}
+
+int main(void)
+{
+	const char *s = getenv("HLX_SEED");
+	char dir[] = "/tmp/hlx-test-match.XXXXXX";
+	char cmd[128];
+
+	if (sodium_init() < 0)
+		return 1;
+	rs = s && *s ? strtoull(s, NULL, 10) : 600;
+	if (!rs)
+		rs = 1;
+	printf("# seed %" PRIu64 "\n", rs);
+	test_index(20000, "tables");
+	test_index(300, "small");
+	test_index_edges();
+	test_conf();
+	if (!mkdtemp(dir))
+		return 1;
+	test_matcher(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# cannot remove %s\n", dir);
+	return done_testing();
+}
