@@ -389,9 +389,9 @@ static int parse_options(const char *p, size_t m, struct entry *e)
 				       "options end with a comma", e->line);
 	}
 	if (e->valid_after && e->valid_before &&
-	    e->valid_before <= e->valid_after)
+	    e->valid_before < e->valid_after)
 		return hlx_err(HLX_EINVAL, "allowed signers line %u: "
-			       "valid-before is not after valid-after",
+			       "valid-before is before valid-after",
 			       e->line);
 	return HLX_OK;
 }
@@ -601,7 +601,8 @@ int hlx_allowed_check(const struct hlx_allowed *a, const char *principal,
 			early = e;
 			continue;
 		}
-		if (e->valid_before && now >= e->valid_before) {
+		/* inclusive, as OpenSSH: valid-before is the last second */
+		if (e->valid_before && now > e->valid_before) {
 			late = e;
 			continue;
 		}
@@ -611,7 +612,7 @@ int hlx_allowed_check(const struct hlx_allowed *a, const char *principal,
 	hlx_quote(q, principal, strlen(principal));
 	if (late)
 		return hlx_err(HLX_EEXPIRED, "key %s for '%s' has expired: "
-			       "time %s is not before valid-before %s (allowed "
+			       "time %s is after valid-before %s (allowed "
 			       "signers line %u)", fpr, q, iso(t1, now),
 			       iso(t2, late->valid_before), late->line);
 	if (early)
@@ -667,9 +668,9 @@ int hlx_allowed_format_line(const char *principal, const struct hlx_pubkey *k,
 								tb)))
 		return rc;
 	if (valid_after != -1 && valid_before != -1 &&
-	    valid_before <= valid_after)
+	    valid_before < valid_after)
 		return hlx_err(HLX_EINVAL, "allowed signer '%s': valid-before "
-			       "%s is not after valid-after %s",
+			       "%s is before valid-after %s",
 			       hlx_quote(q, principal, pl), tb, ta);
 	rc = hlx_buf_puts(out, principal);
 	if (!rc && valid_after != -1)

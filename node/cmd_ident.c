@@ -114,13 +114,15 @@ static int key_allowed_signers(struct hlx_home *h)
 	for (size_t i = 0; !rc && i < hlx_trust_nkeys(t); i++) {
 		const struct hlx_trust_key *k = hlx_trust_key(t, i);
 
-		/* a revoked key's window ends where the revocation starts */
+		/* a revoked key's window ends where the revocation starts;
+		 * the trust chain's end is exclusive, allowed signers'
+		 * valid-before inclusive: the last valid second */
 		int64_t vb = k->revoked && k->revoked_since < k->valid_before ?
 			     k->revoked_since : k->valid_before;
 
-		if (vb > k->valid_after)
+		if (vb - 1 >= k->valid_after)
 			rc = hlx_allowed_format_line(hlx_home_org(h), &k->key,
-						     k->valid_after, vb, &b);
+						     k->valid_after, vb - 1, &b);
 	}
 	if (!rc)
 		fputs((const char *)(b.data ? b.data : (uint8_t *)""), stdout);

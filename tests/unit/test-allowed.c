@@ -289,8 +289,11 @@ static void test_format_line(void)
 					T2024 + 86399), HLX_OK,
 		      "valid one second before valid-before");
 		is_rc(hlx_allowed_check(a, "hotline-nl", &key, "git",
-					T2024 + 86400), HLX_EEXPIRED,
-		      "expired at valid-before");
+					T2024 + 86400), HLX_OK,
+		      "valid at valid-before (inclusive, as OpenSSH)");
+		is_rc(hlx_allowed_check(a, "hotline-nl", &key, "git",
+					T2024 + 86401), HLX_EEXPIRED,
+		      "expired after valid-before");
 		is_rc(hlx_allowed_check(a, "hotline-nl", &key, "git",
 					T2024 - 1), HLX_EEXPIRED,
 		      "not yet valid before valid-after");
@@ -325,8 +328,6 @@ static void test_format_line(void)
 		      HLX_EINVAL, "principal #%zu refused", i);
 	is_rc(hlx_allowed_format_line(NULL, &key, -1, -1, &out), HLX_EINVAL,
 	      "NULL principal refused");
-	is_rc(hlx_allowed_format_line("o", &key, T2024, T2024, &out),
-	      HLX_EINVAL, "valid-before == valid-after refused");
 	is_rc(hlx_allowed_format_line("o", &key, T2024 + 1, T2024, &out),
 	      HLX_EINVAL, "valid-before < valid-after refused");
 	is_rc(hlx_allowed_format_line("o", &key, 0, -1, &out), HLX_EINVAL,
@@ -337,6 +338,8 @@ static void test_format_line(void)
 				      &out), HLX_EINVAL,
 	      "valid-before after 9999 refused");
 	ok(out.len == 0, "refusals append nothing");
+	is_rc(hlx_allowed_format_line("o", &key, T2024, T2024, &out), HLX_OK,
+	      "valid-before == valid-after: a one-second window");
 	hlx_buf_free(&out);
 	hlx_buf_free(&want);
 }
@@ -413,8 +416,11 @@ static void test_checks(void)
 	is_rc(check1("alice valid-before=\"20240101000001Z\" KEY\n", "alice",
 		     &key, "file", now), HLX_OK, "before valid-before");
 	is_rc(check1("alice valid-before=\"20240101000000Z\" KEY\n", "alice",
+		     &key, "file", now), HLX_OK,
+	      "at valid-before (inclusive, as OpenSSH)");
+	is_rc(check1("alice valid-before=\"20231231235959Z\" KEY\n", "alice",
 		     &key, "file", now), HLX_EEXPIRED,
-	      "at valid-before (hlx: exclusive)");
+	      "after valid-before");
 	ok(strstr(hlx_err_detail(), "expired") &&
 	   strstr(hlx_err_detail(), "valid-before"), "detail: %s",
 	   hlx_err_detail());
@@ -495,8 +501,8 @@ static void test_rejections(void)
 		       "\"20240101Z\" KEY\n"), HLX_EINVAL,
 	      "valid-before before valid-after");
 	is_rc(parse_rc("alice valid-after=\"20240101Z\",valid-before="
-		       "\"20240101Z\" KEY\n"), HLX_EINVAL,
-	      "valid-before equal to valid-after");
+		       "\"20240101Z\" KEY\n"), HLX_OK,
+	      "valid-before equal to valid-after: one second");
 	is_rc(parse_rc("alice valid-after=\"2024\" KEY\n"), HLX_EINVAL,
 	      "bad time");
 	ok(strstr(hlx_err_detail(), "valid-after") &&
