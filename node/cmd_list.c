@@ -62,7 +62,10 @@ int cmd_list(struct hlx_cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	if (!strcmp(sub, "create")) {
-		rc = hlx_list_create(n, argv[optind]);
+		rc = hlx_is_status_list(argv[optind]) ?
+		     hlx_err(HLX_EINVAL,
+			     "'status' is the removal-status log: use 'hlx status set'") :
+		     hlx_list_create(n, argv[optind]);
 		if (rc)
 			ret = cli_fail(rc, "cannot create list '%s'", argv[optind]);
 		else

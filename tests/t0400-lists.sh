@@ -14,6 +14,7 @@ H="--home n"
 test_ok "create a list" hlx $H list create uk-a
 test_fails_with "creating it twice is refused" 4 "exists already" hlx $H list create uk-a
 test_fails_with "bad list name refused" 3 "list name 'UK A'" hlx $H list create "UK A"
+test_fails_with "'status' is reserved for the status log" 3 "status set" hlx $H list create status
 test_ok "list ls shows it at version 0" sh -c '"$HLX" --home n list ls | grep -q "^uk-a .* v0 "'
 test_ok "list repo prints a bare repository" sh -c 'test -f "$("$HLX" --home n list repo uk-a)/HEAD"'
 test_fails_with "unknown list" 4 "no such list 'nope'" hlx $H list repo nope
