@@ -140,10 +140,36 @@ int hlx_list_open_hist(struct hlx_node *n, const char *list,
 	return rc ? rc : hlx_hist_open(p, 0, out);
 }
 
+/* Does commit top (of version ver) descend from commit base ("" for none)
+ * through first parents, with consecutive version numbers? */
+static int descends(struct hlx_hist *h, const char *top, uint64_t ver,
+		    const char *base)
+{
+	struct hlx_hist_version v;
+	uint64_t basever = 0;
+	char oid[41];
+
+	if (base[0]) {
+		if (hlx_hist_read_version(h, base, &v) != HLX_OK)
+			return 0;
+		basever = v.version;
+	}
+	if (ver <= basever)
+		return 0;
+	snprintf(oid, sizeof(oid), "%s", top);
+	for (uint64_t want = ver; want > basever; want--) {
+		if (hlx_hist_read_version(h, oid, &v) != HLX_OK ||
+		    v.version != want)
+			return 0;
+		memcpy(oid, v.parent, sizeof(oid));
+	}
+	hlx_err_clear();
+	return strcmp(oid, base) == 0;
+}
+
 int hlx_list_recover(struct hlx_node *n, const char *list)
 {
 	struct hlx_list_rec rec;
-	struct hlx_hist_version v;
 	struct hlx_hist *h = NULL;
 	char head[41] = "";
 	int rc;
@@ -175,11 +201,12 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 	}
 	if (rc || strcmp(head, rec.head) == 0)
 		goto out;
-	/* The state is one version ahead of the ref: a writer crashed, or is
-	 * about to move the ref.  Only a writer (holding the lock) finishes
-	 * the move; readers go by the state, which is complete. */
-	if (rec.head[0] && hlx_hist_read_version(h, rec.head, &v) == HLX_OK &&
-	    strcmp(v.parent, head) == 0 && v.version == rec.version) {
+	/* The state is ahead of the ref (by one version for our own lists, by
+	 * several for a mirror that applied a feed's versions at once): a
+	 * writer crashed, or is about to move the ref.  Only a writer
+	 * (holding the lock) finishes the move; readers go by the state,
+	 * which is complete. */
+	if (rec.head[0] && descends(h, rec.head, rec.version, head)) {
 		if (n->lockfd >= 0)
 			rc = hlx_hist_set_head(h, head[0] ? head : NULL, rec.head);
 		goto out;

@@ -108,9 +108,20 @@ test_ok "reindex rebuilds the state" hlx $H reindex uk-a
 test_ok "fsck clean after reindex" hlx $H fsck uk-a
 test_ok "lookup still works after reindex" hlx $H lookup "$h1"
 cp -r n n-bad
-git -C "$(hlx --home n-bad list repo uk-a)" update-ref refs/heads/main HEAD~2
-test_fails_with "state and history disagreeing is detected" 4 "disagree" hlx --home n-bad lookup "$h1" --json
-test_ok "reindex repairs it" hlx --home n-bad reindex uk-a
-test_ok "then fsck is clean at the older version" sh -c '"$HLX" --home n-bad fsck && "$HLX" --home n-bad list ls | grep -q " v3 "'
+bad=$(hlx --home n-bad list repo uk-a)
+head5=$(git -C "$bad" rev-parse refs/heads/main)
+git -C "$bad" update-ref refs/heads/main HEAD~2
+test_ok "a ref a crash left behind: readers answer from the state" \
+	sh -c '"$HLX" --home n-bad lookup '"$h1"' | grep -q "	uk-a	5	"'
+test_ok "and the next writer moves it on" \
+	sh -c '"$HLX" --home n-bad fsck && test "$(git -C '"$bad"' rev-parse refs/heads/main)" = '"$head5"
+rogue=$(git -C "$bad" -c user.name=rogue -c user.email=rogue@example.invalid commit-tree "refs/heads/main^{tree}" -m rogue)
+git -C "$bad" update-ref refs/heads/main "$rogue"
+test_fails_with "a ref on a history that is not the state's is detected" 4 "disagree" \
+	hlx --home n-bad lookup "$h1" --json
+test_fails "reindex refuses a commit hlx did not make" hlx --home n-bad reindex uk-a
+git -C "$bad" update-ref refs/heads/main "$head5"
+test_ok "reindex rebuilds from the restored history" hlx --home n-bad reindex uk-a
+test_ok "then fsck is clean" sh -c '"$HLX" --home n-bad fsck && "$HLX" --home n-bad list ls | grep -q " v5 "'
 
 test_done

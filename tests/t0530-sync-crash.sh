@@ -28,6 +28,20 @@ done
 hlx --home a publish --to www 2>/dev/null
 t0=$(now_ms); hlx --home b sync 2>/dev/null; dur=$(( $(now_ms) - t0 ))
 echo "# a sync of two versions takes $dur ms"
+# The crash window itself, made on purpose: a sync that applied several
+# versions at once committed the state, and died before moving the ref.
+mirror=b/lists/a/l.git
+top=$(git -C $mirror rev-parse refs/heads/main)
+git -C $mirror update-ref refs/heads/main refs/heads/main~1
+test_ok "state two versions ahead, ref one behind: the next writer finishes the move" \
+	sh -c '"$HLX" --home b fsck && test "$(git -C '$mirror' rev-parse refs/heads/main)" = '$top
+git -C $mirror update-ref -d refs/heads/main
+test_ok "state ahead of a ref not yet made: finished too" \
+	sh -c '"$HLX" --home b fsck && test "$(git -C '$mirror' rev-parse refs/heads/main)" = '$top
+git -C $mirror update-ref refs/heads/main refs/heads/main~1
+test_ok "a reader never moves the ref (and answers from the state)" \
+	sh -c '"$HLX" --home b lookup "$(sed -n 2p in.csv | cut -d, -f1)" && test "$(git -C '$mirror' rev-parse refs/heads/main)" != '$top
+hlx --home b fsck >/dev/null 2>&1
 used=4000 published=2 landed=0 bad=0 r=0
 while [ $landed -lt "$WANT" ] && [ $r -lt $MAXROUNDS ]; do
 	# the publisher moves on by two versions: an import, a retraction
