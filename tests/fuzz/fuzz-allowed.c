@@ -72,21 +72,25 @@ static void formatted(const uint8_t *data, size_t size)
 		vb = -1;
 	rc = hlx_allowed_format_line("fuzz@hlx", &key, va, vb, &line);
 	if (rc) {
-		if (rc != HLX_EINVAL || va == -1 || vb == -1 || vb > va)
+		if (rc != HLX_EINVAL || va == -1 || vb == -1 || vb >= va)
 			abort();
 		return;
 	}
 	if (hlx_allowed_parse((char *)line.data, line.len, &a) ||
 	    hlx_allowed_count(a) != 1)
 		abort();
+	/* both bounds inclusive, as OpenSSH */
 	if (hlx_allowed_check(a, "fuzz@hlx", &key, "file",
-			      va == -1 ? 1 : va) != HLX_OK && vb != 1)
+			      va == -1 ? 1 : va) != HLX_OK)
+		abort();
+	if (vb != -1 && hlx_allowed_check(a, "fuzz@hlx", &key, "file",
+					  vb) != HLX_OK)
 		abort();
 	if (va > 1 && hlx_allowed_check(a, "fuzz@hlx", &key, "file",
 					va - 1) != HLX_EEXPIRED)
 		abort();
 	if (vb != -1 && hlx_allowed_check(a, "fuzz@hlx", &key, "file",
-					  vb) != HLX_EEXPIRED)
+					  vb + 1) != HLX_EEXPIRED)
 		abort();
 	if (hlx_allowed_check(a, "fuzz@hlx.", &key, "file",
 			      va == -1 ? 1 : va) != HLX_EUNTRUSTED)
