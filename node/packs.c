@@ -8,6 +8,7 @@
 #include <git2.h>
 #include <limits.h>
 #include <dirent.h>
+#include <libgen.h>
 #include <git2/sys/odb_backend.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,6 +207,13 @@ done:
 	if (rename(tmp, path) != 0) {
 		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
 		goto out;
+	}
+	{
+		/* durable before the head that names it is written */
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		rc = fsync_path(dirname(dir), 1);
 	}
 out:
 	if (f)

@@ -232,14 +232,15 @@ int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
 	if (!rc)
 		rc = hlx_file_read(path, 4096, &b);
 	if (!rc) {
-		/* etag \n last_modified \n last_try \n last_ok \n remote \n error */
-		char *s = (char *)b.data, *f[6];
+		/* etag, last_modified, last_try, last_ok, remote, expires,
+		 * error: one a line */
+		char *s = (char *)b.data, *f[7];
 		int i = 0;
 
-		for (f[i++] = s; i < 6 && (s = strchr(s, '\n')); f[i++] = ++s)
+		for (f[i++] = s; i < 7 && (s = strchr(s, '\n')); f[i++] = ++s)
 			*s = '\0';
-		if (i == 6) {
-			char *nl = strchr(f[5], '\n');
+		if (i == 7) {
+			char *nl = strchr(f[6], '\n');
 
 			if (nl)
 				*nl = '\0';
@@ -248,7 +249,8 @@ int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
 			out->last_try = strtoll(f[2], NULL, 10);
 			out->last_ok = strtoll(f[3], NULL, 10);
 			out->remote_version = strtoull(f[4], NULL, 10);
-			snprintf(out->error, sizeof(out->error), "%s", f[5]);
+			out->expires = strtoll(f[5], NULL, 10);
+			snprintf(out->error, sizeof(out->error), "%s", f[6]);
 		}
 	}
 	hlx_buf_free(&b);
@@ -268,9 +270,10 @@ static int state_put(struct hlx_node *n, const char *peer, const char *list,
 	if (!rc)
 		rc = state_path(n, peer, list, path);
 	if (!rc)
-		rc = hlx_buf_printf(&b, "%s\n%s\n%" PRId64 "\n%" PRId64 "\n%" PRIu64 "\n%s\n",
+		rc = hlx_buf_printf(&b, "%s\n%s\n%" PRId64 "\n%" PRId64 "\n%" PRIu64
+				    "\n%" PRId64 "\n%s\n",
 				    s->etag, s->last_modified, s->last_try, s->last_ok,
-				    s->remote_version, s->error);
+				    s->remote_version, s->expires, s->error);
 	if (!rc)
 		rc = hlx_file_write(path, b.data, b.len, 0644);
 	hlx_buf_free(&b);
@@ -519,6 +522,29 @@ static int delta_line(void *ctx, const char *line, size_t len, int added)
 	return rc;
 }
 
+/* Every line of the delta decodes as the list's kind of record: checked
+ * before anything is applied. */
+static int check_delta(const struct delta *d)
+{
+	struct hlx_entry *e = malloc(sizeof(*e));
+	struct hlx_status *st = malloc(sizeof(*st));
+	int rc = e && st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	for (size_t i = 0; i < d->n && !rc; i++) {
+		const char *l = (const char *)d->arena.data + d->off[i] + 1;
+		size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
+			     d->off[i] - 1;
+
+		rc = d->status ? hlx_status_decode(l, len, st) :
+				 hlx_entry_decode(l, len, e);
+		if (rc)
+			rc = hlx_err_wrap(HLX_EINVAL, "a line of the feed");
+	}
+	free(e);
+	free(st);
+	return rc;
+}
+
 static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d)
 {
 	struct hlx_entry *e = malloc(sizeof(*e));
@@ -607,6 +633,17 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	if (rc)
 		goto out;
 	if (fr.not_modified) {
+		/* nothing new: but the head we verified last must still be
+		 * fresh, or a server answering 304 for ever freezes us */
+		if (ss->expires <= p->now) {
+			char ts[HLX_TIME_TEXT];
+
+			hlx_time_format(ss->expires, ts);
+			rc = hlx_err(HLX_EEXPIRED,
+				     "not modified, but the head expired at %s (a frozen feed?)",
+				     ts);
+			goto out;
+		}
 		res->not_modified = 1;
 		goto out;
 	}
@@ -638,7 +675,11 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		goto out;
 	}
 	/* what we hold */
-	have_rec = hlx_list_get(p->n, p->full, &rec) == HLX_OK;
+	rc = hlx_list_get(p->n, p->full, &rec);
+	have_rec = rc == HLX_OK;
+	if (rc && rc != HLX_ENOENT)
+		goto out;
+	rc = HLX_OK;
 	if (!have_rec) {
 		memset(&rec, 0, sizeof(rec));
 		hlx_err_clear();
@@ -708,9 +749,15 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	}
 	if (!rc)
 		rc = verify_commits(p, stage, rec.head, rec.version);
+	/* the shape of every new version: lines in their shards, sorted,
+	 * unique, canonical */
+	if (!rc)
+		rc = hlx_hist_check_chain(stage);
 	if (!rc)
 		rc = hlx_hist_diff(stage, rec.head[0] ? rec.head : NULL,
 				   p->head.commit, delta_line, &d);
+	if (!rc)
+		rc = check_delta(&d);
 	if (rc)
 		goto out;
 	/* Everything verified.  Apply: objects, then state, then the ref. */
@@ -766,6 +813,7 @@ verified:
 		snprintf(ss->last_modified, sizeof(ss->last_modified), "%s",
 			 fr.last_modified);
 		ss->remote_version = p->head.version;
+		ss->expires = p->head.expires;
 	}
 out:
 	hlx_store_abort(t);

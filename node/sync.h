@@ -48,6 +48,7 @@ struct hlx_sync_state {
 	char etag[256], last_modified[64];
 	int64_t last_try, last_ok;
 	uint64_t remote_version;   /* version of the last verified head */
+	int64_t expires;           /* when that head expires */
 	char error[300];           /* "" if the last try succeeded */
 };
 int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,

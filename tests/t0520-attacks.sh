@@ -140,6 +140,16 @@ test_fails_with "a server that never answers times out" 1 "" env HLX_TIMEOUT=3 "
 test_ok "within the timeout (took $(( $(date +%s) - t0 )) s)" test $(( $(date +%s) - t0 )) -le 10
 test_ok "a hanging server: state unchanged" test "$before" = "$(snapshot)"
 test_ok "after all that, the genuine feed still syncs" hlx --home b sync a
+# a server that answers 304 for ever must not freeze us: the head verified
+# last expires, and a 304 after that is an error
+soon=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
+forge a www/a/lists/uk-a/head "s/\"expires\":\"[^\"]*\"/\"expires\":\"$soon\"/"
+touch -d "@$(( $(date +%s) + 500 ))" www/a/lists/uk-a/head
+test_ok "a short-lived head of the version held is accepted" hlx --home b sync a
+sleep 4
+test_fails_with "304 Not Modified after the held head expired: rejected" 1 "not modified, but the head expired" hlx --home b sync a
+restore
+touch -d "@$(( $(date +%s) + 600 ))" www/a/lists/uk-a/head
 test_ok "and fsck is clean" hlx --home b fsck
 
 nginx_stop
