@@ -5,6 +5,7 @@
  * incremental refresh from history diffs, and the match calls.
  */
 #include "node/match.h"
+#include "node/files.h"
 #include "protocol/err.h"
 
 #include <dirent.h>
@@ -135,41 +136,6 @@ static int path_of(char out[PATH_MAX], const char *dir, const char *name)
 	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
 		return hlx_err(HLX_EINVAL, "path too long in '%.60s'", dir);
 	return HLX_OK;
-}
-
-/* Read a whole file of at most max bytes; HLX_ENOENT if it is missing. */
-static int read_small(const char *path, size_t max, struct hlx_buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = HLX_OK;
-	ssize_t r;
-
-	if (fd < 0)
-		return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
-			       "cannot open '%s': %s", path, strerror(errno));
-	for (;;) {
-		rc = hlx_buf_reserve(out, 65536);
-		if (rc)
-			break;
-		r = read(fd, out->data + out->len, 65536);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", path,
-				     strerror(errno));
-			break;
-		}
-		if (r == 0)
-			break;
-		out->len += (size_t)r;
-		out->data[out->len] = '\0';
-		if (out->len > max) {
-			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes",
-				     path, max);
-			break;
-		}
-	}
-	close(fd);
-	return rc;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -462,7 +428,7 @@ static int conf_load(struct hlx_node *n, struct hlx_match_conf_entry **e,
 	if (!rc)
 		rc = path_of(p, dir, CONF_FILE);
 	if (!rc)
-		rc = read_small(p, CONF_MAX, &b);
+		rc = hlx_file_read(p, CONF_MAX, &b);
 	if (rc == HLX_ENOENT)
 		rc = HLX_OK;
 	else if (!rc) {
