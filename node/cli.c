@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/cli.h"
 #include "node/files.h"
+#include "node/lists.h"
 #include "keys/keyfile.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
@@ -240,3 +241,15 @@ int cli_getopt(struct hlx_cli *cli, int argc, char **argv,
 	return 0;
 }
 
+
+int cli_getpass(void *ctx, const char *what, int confirm, struct hlx_buf *pass)
+{
+	return cli_passphrase(ctx, what, confirm, pass);
+}
+
+int cli_open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
+{
+	int rc = hlx_node_open(cli->home, lock, n);
+
+	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
+}

@@ -69,6 +69,13 @@ int cli_help(const struct hlx_cmd *cmd);
 int cli_passphrase(const struct hlx_cli *cli, const char *what, int confirm,
 		   struct hlx_buf *pass);
 
+/* cli_passphrase as the hlx_pass_fn the node home takes (ctx: the cli). */
+int cli_getpass(void *ctx, const char *what, int confirm, struct hlx_buf *pass);
+/* Open the node home (with the writer lock if lock); on failure print the
+ * error and return the exit code. */
+struct hlx_node;
+int cli_open_node(struct hlx_cli *cli, int lock, struct hlx_node **n);
+
 /* Read a file, or standard input for "-", at most max bytes. */
 int cli_read_file(const char *path, size_t max, struct hlx_buf *out);
 /* A public key given as an OpenSSH line or as a file holding one. */

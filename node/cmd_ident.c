@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int getpass_cb(void *ctx, const char *what, int confirm,
-		      struct hlx_buf *pass)
-{
-	return cli_passphrase(ctx, what, confirm, pass);
-}
-
 static int parse_days(const char *s, unsigned *out)
 {
 	char *end;
@@ -63,7 +57,7 @@ int cmd_init(struct hlx_cli *cli, int argc, char **argv)
 	if (cli->no_passphrase && cli->pass_file)
 		return cli_usage(cli->cmd,
 				 "--no-passphrase and a passphrase file exclude each other");
-	rc = hlx_home_create(cli->home, org, cli->no_passphrase, getpass_cb, cli,
+	rc = hlx_home_create(cli->home, org, cli->no_passphrase, cli_getpass, cli,
 			     cli->now, days);
 	if (rc)
 		return cli_fail(rc, "cannot init '%s'", cli->home);
@@ -243,8 +237,8 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "ls")) {
 		ret = key_ls(cli, h);
 	} else if (!strcmp(sub, "rotate")) {
-		rc = root ? hlx_home_rotate_root(h, getpass_cb, cli, cli->now) :
-			    hlx_home_rotate_signing(h, getpass_cb, cli, cli->now,
+		rc = root ? hlx_home_rotate_root(h, cli_getpass, cli, cli->now) :
+			    hlx_home_rotate_signing(h, cli_getpass, cli, cli->now,
 						    days);
 		if (rc) {
 			ret = cli_fail(rc, "cannot rotate the %s key of '%s'",
@@ -261,7 +255,7 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 	} else {
 		rc = resolve_key(hlx_home_trust(h), argv[optind], &k);
 		if (!rc)
-			rc = hlx_home_revoke(h, &k, since, getpass_cb, cli, cli->now);
+			rc = hlx_home_revoke(h, &k, since, cli_getpass, cli, cli->now);
 		if (rc) {
 			ret = cli_fail(rc, "cannot revoke '%s'", argv[optind]);
 		} else {

@@ -20,19 +20,6 @@
 
 #define LINE_MAX_IN (256 * 1024)
 
-static int getpass_cb(void *ctx, const char *what, int confirm,
-		      struct hlx_buf *pass)
-{
-	return cli_passphrase(ctx, what, confirm, pass);
-}
-
-static int open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
-{
-	int rc = hlx_node_open(cli->home, lock, n);
-
-	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
-}
-
 /* ---- import ------------------------------------------------------------- */
 
 enum { F_AUTO, F_CSV, F_JSONL };
@@ -95,7 +82,7 @@ int cmd_import(struct hlx_cli *cli, int argc, char **argv)
 			o.format = F_JSONL;
 	}
 	/* Check the list before reading a large input. */
-	ret = open_node(cli, 1, &n);
+	ret = cli_open_node(cli, 1, &n);
 	if (ret)
 		return ret;
 	{
@@ -188,7 +175,7 @@ bad:
 		char summary[64];
 
 		snprintf(summary, sizeof(summary), "import of %zu rows", rows - skipped);
-		rc = hlx_list_apply(n, list, cs, summary, getpass_cb, cli,
+		rc = hlx_list_apply(n, list, cs, summary, cli_getpass, cli,
 				    cli->now, &r);
 		if (rc) {
 			ret = cli_fail(rc, "cannot import into list '%s'", list);
@@ -335,7 +322,7 @@ int cmd_export(struct hlx_cli *cli, int argc, char **argv)
 	if (strcmp(o[1], "csv") && strcmp(o[1], "jsonl"))
 		return cli_usage(cli->cmd, "format '%s': use csv or jsonl", o[1]);
 	c.jsonl = !strcmp(o[1], "jsonl");
-	ret = open_node(cli, 0, &n);
+	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
 	hlx_buf_init(&c.out);
@@ -385,7 +372,7 @@ int cmd_log(struct hlx_cli *cli, int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
 		return cli_usage(cli->cmd, "one LIST");
-	ret = open_node(cli, 0, &n);
+	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
 	rc = hlx_list_get(n, argv[optind], &rec);
@@ -431,7 +418,7 @@ int cmd_show(struct hlx_cli *cli, int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind != 1)
 		return cli_usage(cli->cmd, "one LIST");
-	ret = open_node(cli, 0, &n);
+	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
 	rc = hlx_list_get(n, argv[optind], &rec);
@@ -491,7 +478,7 @@ int cmd_diff(struct hlx_cli *cli, int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind != 3)
 		return cli_usage(cli->cmd, "a LIST and two versions");
-	ret = open_node(cli, 0, &n);
+	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
 	rc = hlx_list_get(n, argv[optind], &rec);
@@ -740,7 +727,7 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 	if (argc - optind < 1)
 		return cli_usage(cli->cmd, "TYPE:HASH... or - for standard input");
 	from_stdin = argc - optind == 1 && !strcmp(argv[optind], "-");
-	ret = open_node(cli, 0, &n);
+	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
 	c.s = hlx_node_store(n);
@@ -876,7 +863,7 @@ static int each_list(struct hlx_cli *cli, int argc, char **argv, int fsck)
 	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	ret = open_node(cli, 1, &n);
+	ret = cli_open_node(cli, 1, &n);
 	if (ret)
 		return ret;
 	rc = HLX_OK;

@@ -13,19 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int getpass_cb(void *ctx, const char *what, int confirm,
-		      struct hlx_buf *pass)
-{
-	return cli_passphrase(ctx, what, confirm, pass);
-}
-
-static int open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
-{
-	int rc = hlx_node_open(cli->home, lock, n);
-
-	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
-}
-
 /* ---- hlx list ----------------------------------------------------------- */
 
 static int print_list(void *ctx, const struct hlx_list_rec *l)
@@ -58,7 +45,7 @@ int cmd_list(struct hlx_cli *cli, int argc, char **argv)
 				 sub);
 	if (strcmp(sub, "create") && strcmp(sub, "ls") && strcmp(sub, "repo"))
 		return cli_usage(cli->cmd, "unknown list command '%s'", sub);
-	ret = open_node(cli, strcmp(sub, "create") == 0, &n);
+	ret = cli_open_node(cli, strcmp(sub, "create") == 0, &n);
 	if (ret)
 		return ret;
 	if (!strcmp(sub, "create")) {
@@ -109,7 +96,7 @@ static int apply(struct hlx_cli *cli, struct hlx_node *n, const char *list,
 		 struct hlx_changeset *cs, const char *summary)
 {
 	struct hlx_apply_result r;
-	int rc = hlx_list_apply(n, list, cs, summary, getpass_cb, cli, cli->now,
+	int rc = hlx_list_apply(n, list, cs, summary, cli_getpass, cli, cli->now,
 				&r);
 
 	if (rc)
@@ -204,7 +191,7 @@ int cmd_add(struct hlx_cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = open_node(cli, 1, &n);
+	ret = cli_open_node(cli, 1, &n);
 	if (!ret)
 		ret = apply(cli, n, list, cs, "add");
 out:
@@ -258,7 +245,7 @@ int cmd_retract(struct hlx_cli *cli, int argc, char **argv)
 		}
 	}
 	snprintf(summary, sizeof(summary), "retract (%s)", o.reason);
-	ret = open_node(cli, 1, &n);
+	ret = cli_open_node(cli, 1, &n);
 	if (!ret)
 		ret = apply(cli, n, argv[optind], cs, summary);
 out:

@@ -20,19 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int getpass_cb(void *ctx, const char *what, int confirm,
-		      struct hlx_buf *pass)
-{
-	return cli_passphrase(ctx, what, confirm, pass);
-}
-
-static int open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
-{
-	int rc = hlx_node_open(cli->home, lock, n);
-
-	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
-}
-
 /* ---- peer --------------------------------------------------------------- */
 
 struct peer_opts {
@@ -133,7 +120,7 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 	} else {
 		return cli_usage(cli->cmd, "unknown peer command '%s'", sub);
 	}
-	ret = open_node(cli, strcmp(sub, "ls") && strcmp(sub, "status"), &n);
+	ret = cli_open_node(cli, strcmp(sub, "ls") && strcmp(sub, "status"), &n);
 	if (ret)
 		return ret;
 	rc = hlx_peers_load(cli->home, &ps);
@@ -193,7 +180,7 @@ static int subscription(struct hlx_cli *cli, int argc, char **argv, int on)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind != 2)
 		return cli_usage(cli->cmd, "a PEER and a LIST");
-	ret = open_node(cli, 1, &n);
+	ret = cli_open_node(cli, 1, &n);
 	if (ret)
 		return ret;
 	rc = hlx_peers_load(cli->home, &ps);
@@ -273,7 +260,7 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n, const char *to,
 
 	if (!rc)
 		rc = hlx_publish(n, dir, (int64_t)time(NULL), validity_days * 86400,
-				 getpass_cb, cli, &st);
+				 cli_getpass, cli, &st);
 	if (rc)
 		return cli_fail(rc, "cannot publish to '%s'", dir);
 	if (!quiet || st.heads_signed || st.packs_written)
@@ -298,7 +285,7 @@ int cmd_publish(struct hlx_cli *cli, int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (optind != argc)
 		return cli_usage(cli->cmd, "unexpected argument '%s'", argv[optind]);
-	ret = open_node(cli, 1, &n);
+	ret = cli_open_node(cli, 1, &n);
 	if (!ret)
 		ret = do_publish(cli, n, o.to, o.validity_days, 0);
 	hlx_node_free(n);
@@ -377,7 +364,7 @@ int cmd_sync(struct hlx_cli *cli, int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind > 1)
 		return cli_usage(cli->cmd, "at most one PEER");
-	ret = open_node(cli, 1, &n);
+	ret = cli_open_node(cli, 1, &n);
 	if (ret)
 		return ret;
 	rc = hlx_peers_load(cli->home, &ps);

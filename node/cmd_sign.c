@@ -19,12 +19,6 @@
 
 #define SIG_MAX (16 * 1024)
 
-static int getpass_cb(void *ctx, const char *what, int confirm,
-		      struct hlx_buf *pass)
-{
-	return cli_passphrase(ctx, what, confirm, pass);
-}
-
 /* Feed a file (or standard input for "-") to a hasher in chunks. */
 static int hash_file(const char *path, const char *alg,
 		     struct hlx_sshsig_hasher **out)
@@ -112,7 +106,7 @@ int cmd_sign(struct hlx_cli *cli, int argc, char **argv)
 		ret = cli_fail(rc, "cannot sign '%s'", file);
 		goto out;
 	}
-	rc = hlx_home_signing_key(h, getpass_cb, cli, cli->now, &k);
+	rc = hlx_home_signing_key(h, cli_getpass, cli, cli->now, &k);
 	if (!rc)
 		rc = hlx_sshsig_sign_hasher(hs, k, ns, &sig);
 	if (rc) {

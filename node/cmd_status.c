@@ -14,12 +14,6 @@
 
 #define STATUS_LIST "status"
 
-static int getpass_cb(void *ctx, const char *what, int confirm,
-		      struct hlx_buf *pass)
-{
-	return cli_passphrase(ctx, what, confirm, pass);
-}
-
 struct set_opts {
 	const char *state, *country, *reported;
 };
@@ -111,7 +105,7 @@ static int status_set(struct hlx_cli *cli, struct hlx_node *n, const char *item,
 	if (!rc)
 		rc = hlx_changeset_put_status(cs, st);
 	if (!rc)
-		rc = hlx_list_apply(n, STATUS_LIST, cs, "status", getpass_cb, cli,
+		rc = hlx_list_apply(n, STATUS_LIST, cs, "status", cli_getpass, cli,
 				    cli->now, &r);
 	if (!rc)
 		fprintf(stderr, "hlx: status of '%s': %s%s%s (status log version %" PRIu64 ")\n",
@@ -206,9 +200,9 @@ int cmd_status(struct hlx_cli *cli, int argc, char **argv)
 	} else {
 		return cli_usage(cli->cmd, "unknown status command '%s'", sub);
 	}
-	ret = hlx_node_open(cli->home, !strcmp(sub, "set"), &n);
+	ret = cli_open_node(cli, !strcmp(sub, "set"), &n);
 	if (ret)
-		return cli_fail(ret, "cannot open node home '%s'", cli->home);
+		return ret;
 	if (!strcmp(sub, "set")) {
 		rc = status_set(cli, n, argv[optind], &o);
 		if (rc)
