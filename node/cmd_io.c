@@ -329,9 +329,7 @@ int cmd_export(struct hlx_cli *cli, int argc, char **argv)
 	c.e = malloc(sizeof(*c.e));
 	rc = c.e ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 	if (!rc)
-		rc = hlx_list_get(n, argv[optind], &rec);
-	if (!rc)
-		rc = hlx_list_open_hist(n, argv[optind], &h);
+		rc = hlx_list_open(n, argv[optind], &rec, &h);
 	if (!rc)
 		rc = pick_version(h, o[0], &v);
 	if (!rc && !c.jsonl)
@@ -375,9 +373,7 @@ int cmd_log(struct hlx_cli *cli, int argc, char **argv)
 	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
-	rc = hlx_list_get(n, argv[optind], &rec);
-	if (!rc)
-		rc = hlx_list_open_hist(n, argv[optind], &h);
+	rc = hlx_list_open(n, argv[optind], &rec, &h);
 	if (!rc && rec.version)
 		rc = hlx_hist_log(h, print_version, NULL);
 	if (rc)
@@ -421,9 +417,7 @@ int cmd_show(struct hlx_cli *cli, int argc, char **argv)
 	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
-	rc = hlx_list_get(n, argv[optind], &rec);
-	if (!rc)
-		rc = hlx_list_open_hist(n, argv[optind], &h);
+	rc = hlx_list_open(n, argv[optind], &rec, &h);
 	if (!rc)
 		rc = pick_version(h, o[0], &v);
 	if (!rc)
@@ -481,9 +475,7 @@ int cmd_diff(struct hlx_cli *cli, int argc, char **argv)
 	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
-	rc = hlx_list_get(n, argv[optind], &rec);
-	if (!rc)
-		rc = hlx_list_open_hist(n, argv[optind], &h);
+	rc = hlx_list_open(n, argv[optind], &rec, &h);
 	if (!rc)
 		rc = pick_version(h, argv[optind + 1], &a);
 	if (!rc)

@@ -167,6 +167,15 @@ static int descends(struct hlx_hist *h, const char *top, uint64_t ver,
 	return strcmp(oid, base) == 0;
 }
 
+int hlx_list_open(struct hlx_node *n, const char *list,
+		  struct hlx_list_rec *rec, struct hlx_hist **out)
+{
+	int rc = hlx_list_get(n, list, rec);
+
+	*out = NULL;
+	return rc ? rc : hlx_list_open_hist(n, list, out);
+}
+
 int hlx_list_recover(struct hlx_node *n, const char *list)
 {
 	struct hlx_list_rec rec;
@@ -295,15 +304,11 @@ static int add_item(struct hlx_changeset *cs, size_t off, size_t len,
 	return HLX_OK;
 }
 
-int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
+/* The canonical line just appended at off becomes a put. */
+static int add_line(struct hlx_changeset *cs, size_t off, int rc)
 {
-	size_t off = cs->arena.len;
 	const char *tab;
-	int rc;
 
-	rc = hlx_entry_validate(e);
-	if (!rc)
-		rc = hlx_entry_encode(e, &cs->arena);
 	if (rc)
 		return rc;
 	tab = memchr(cs->arena.data + off, '\t', cs->arena.len - off);
@@ -313,26 +318,37 @@ int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
 			(size_t)((const uint8_t *)tab - (cs->arena.data + off)), 0);
 }
 
+static int same_kind(struct hlx_changeset *cs, int status)
+{
+	if (cs->n && cs->status != status)
+		return hlx_err(HLX_EINVAL, "status records and entries in one change");
+	cs->status = status;
+	return HLX_OK;
+}
+
+int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
+{
+	size_t off = cs->arena.len;
+	int rc = same_kind(cs, 0);
+
+	if (!rc)
+		rc = hlx_entry_validate(e);
+	if (!rc)
+		rc = hlx_entry_encode(e, &cs->arena);
+	return add_line(cs, off, rc);
+}
+
 int hlx_changeset_put_status(struct hlx_changeset *cs,
 			     const struct hlx_status *st)
 {
 	size_t off = cs->arena.len;
-	const char *tab;
-	int rc;
+	int rc = same_kind(cs, 1);
 
-	if (cs->n && !cs->status)
-		return hlx_err(HLX_EINVAL, "status records and entries in one change");
-	cs->status = 1;
-	rc = hlx_status_validate(st);
+	if (!rc)
+		rc = hlx_status_validate(st);
 	if (!rc)
 		rc = hlx_status_encode(st, &cs->arena);
-	if (rc)
-		return rc;
-	tab = memchr(cs->arena.data + off, '\t', cs->arena.len - off);
-	if (!tab)
-		return hlx_err(HLX_EINVAL, "canonical line without fields");
-	return add_item(cs, off, cs->arena.len - off,
-			(size_t)((const uint8_t *)tab - (cs->arena.data + off)), 0);
+	return add_line(cs, off, rc);
 }
 
 int hlx_changeset_retract(struct hlx_changeset *cs, const struct hlx_hash *h)

@@ -38,6 +38,10 @@ int hlx_list_create(struct hlx_node *n, const char *list);
 int hlx_list_get(struct hlx_node *n, const char *list, struct hlx_list_rec *out);
 int hlx_list_open_hist(struct hlx_node *n, const char *list,
 		       struct hlx_hist **out);
+/* hlx_list_get, then hlx_list_open_hist: a list's record and history,
+ * after recovery.  *out is NULL on failure. */
+int hlx_list_open(struct hlx_node *n, const char *list,
+		  struct hlx_list_rec *rec, struct hlx_hist **out);
 /* Make state and history agree after a crash (see above). */
 int hlx_list_recover(struct hlx_node *n, const char *list);
 

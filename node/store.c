@@ -27,6 +27,7 @@ struct hlx_store {
 struct hlx_store_txn {
 	struct hlx_store *s;
 	MDB_txn *txn;
+	MDB_cursor *cur; /* on entries, opened on first use */
 };
 
 static int lmdb_err(int rc, const char *what)
@@ -436,24 +437,34 @@ static int find_dup(MDB_cursor *c, MDB_val *k, uint32_t list, MDB_val *v)
 	return 0;
 }
 
+/* Position the transaction's cursor on list's value of h (its key built
+ * in key[]): 0, MDB_NOTFOUND or an LMDB error.  One cursor serves every
+ * put, get and delete of a transaction. */
+static int locate(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h, uint8_t key[KEY_MAX], MDB_val *k,
+		  MDB_val *v)
+{
+	int rc;
+
+	if (!t->cur && (rc = mdb_cursor_open(t->txn, t->s->entries, &t->cur)))
+		return rc;
+	k->mv_size = make_key(h, key);
+	k->mv_data = key;
+	return find_dup(t->cur, k, list, v);
+}
+
 int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
 		  const struct hlx_hash *h, const char *meta, size_t metalen)
 {
 	uint8_t key[KEY_MAX], data[4 + META_MAX];
 	MDB_val k, v;
-	MDB_cursor *c;
 	int rc;
 
 	if (metalen > META_MAX)
 		return hlx_err(HLX_ETOOBIG, "entry metadata of %zu bytes", metalen);
-	k.mv_size = make_key(h, key);
-	k.mv_data = key;
-	rc = mdb_cursor_open(t->txn, t->s->entries, &c);
-	if (rc)
-		return lmdb_err(rc, "cannot open a cursor");
-	rc = find_dup(c, &k, list, &v);
+	rc = locate(t, list, h, key, &k, &v);
 	if (rc == 0)
-		rc = mdb_cursor_del(c, 0);
+		rc = mdb_cursor_del(t->cur, 0); /* replaced below */
 	else if (rc == MDB_NOTFOUND)
 		rc = 0;
 	if (!rc) {
@@ -466,9 +477,8 @@ int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
 		k.mv_data = key;
 		v.mv_size = 4 + metalen;
 		v.mv_data = data;
-		rc = mdb_cursor_put(c, &k, &v, 0);
+		rc = mdb_cursor_put(t->cur, &k, &v, 0);
 	}
-	mdb_cursor_close(c);
 	return rc ? lmdb_err(rc, "cannot store an entry") : HLX_OK;
 }
 
@@ -477,18 +487,10 @@ int hlx_store_del(struct hlx_store_txn *t, uint32_t list,
 {
 	uint8_t key[KEY_MAX];
 	MDB_val k, v;
-	MDB_cursor *c;
-	int rc;
+	int rc = locate(t, list, h, key, &k, &v);
 
-	k.mv_size = make_key(h, key);
-	k.mv_data = key;
-	rc = mdb_cursor_open(t->txn, t->s->entries, &c);
-	if (rc)
-		return lmdb_err(rc, "cannot open a cursor");
-	rc = find_dup(c, &k, list, &v);
 	if (rc == 0)
-		rc = mdb_cursor_del(c, 0);
-	mdb_cursor_close(c);
+		rc = mdb_cursor_del(t->cur, 0);
 	if (rc == MDB_NOTFOUND)
 		return hlx_err(HLX_ENOENT, "no such entry");
 	return rc ? lmdb_err(rc, "cannot delete an entry") : HLX_OK;
@@ -499,17 +501,10 @@ int hlx_store_get(struct hlx_store_txn *t, uint32_t list,
 {
 	uint8_t key[KEY_MAX];
 	MDB_val k, v;
-	MDB_cursor *c;
 	int rc;
 
 	hlx_buf_reset(out);
-	k.mv_size = make_key(h, key);
-	k.mv_data = key;
-	rc = mdb_cursor_open(t->txn, t->s->entries, &c);
-	if (rc)
-		return lmdb_err(rc, "cannot open a cursor");
-	rc = find_dup(c, &k, list, &v);
-	mdb_cursor_close(c);
+	rc = locate(t, list, h, key, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return hlx_err(HLX_ENOENT, "no such entry");
 	if (rc)
