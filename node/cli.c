@@ -253,3 +253,18 @@ int cli_open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
 
 	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
 }
+
+int cli_subcommand(struct hlx_cli *cli, int *argc, char ***argv,
+		   const char **sub)
+{
+	int ret = cli_getopt(cli, *argc, *argv, "+h", NULL, NULL, NULL);
+
+	if (ret)
+		return ret;
+	if (optind >= *argc)
+		return cli_usage(cli->cmd, "which '%s' command?", cli->cmd->name);
+	*sub = (*argv)[optind];
+	*argc -= optind;
+	*argv += optind;
+	return 0;
+}

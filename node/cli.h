@@ -60,6 +60,12 @@ int cli_getopt(struct hlx_cli *cli, int argc, char **argv,
 	       const char *shortopts, const struct option *extra,
 	       int (*handle)(void *ctx, int c, const char *arg), void *ctx);
 
+/* For commands with subcommands ("peer add ..."): --help, then the
+ * subcommand into *sub, with argc and argv moved so that it is argv[0] for
+ * a following cli_getopt.  Returns as cli_getopt. */
+int cli_subcommand(struct hlx_cli *cli, int *argc, char ***argv,
+		   const char **sub);
+
 /* Print the --help text of a subcommand table entry on stdout. */
 int cli_help(const struct hlx_cmd *cmd);
 

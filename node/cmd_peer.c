@@ -96,14 +96,9 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 	const char *sub;
 	int rc, ret, nargs;
 
-	ret = cli_getopt(cli, argc, argv, "+h", NULL, NULL, NULL);
+	ret = cli_subcommand(cli, &argc, &argv, &sub);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (optind >= argc)
-		return cli_usage(cli->cmd, "which peer command?");
-	sub = argv[optind];
-	argc -= optind;
-	argv += optind;
 	ret = cli_getopt(cli, argc, argv, "h", extra, peer_opt, &o);
 	if (ret)
 		return ret < 0 ? 0 : ret;

@@ -176,14 +176,9 @@ int cmd_status(struct hlx_cli *cli, int argc, char **argv)
 	const char *sub;
 	int rc, ret, nargs;
 
-	ret = cli_getopt(cli, argc, argv, "+h", NULL, NULL, NULL);
+	ret = cli_subcommand(cli, &argc, &argv, &sub);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (optind >= argc)
-		return cli_usage(cli->cmd, "which status command?");
-	sub = argv[optind];
-	argc -= optind;
-	argv += optind;
 	ret = cli_getopt(cli, argc, argv, "h", extra, set_opt, &o);
 	if (ret)
 		return ret < 0 ? 0 : ret;
