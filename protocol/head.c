@@ -53,6 +53,23 @@ int hlx_head_body(const struct hlx_head *h, struct hlx_buf *out)
 		      "issued", is, "expires", ex,
 		      "trust_length", (json_int_t)h->trust_length,
 		      "trust_head", h->trust_head);
+	if (o && h->has_rules) {
+		struct hlx_buf rb = HLX_BUF_INIT;
+		json_t *r = NULL;
+
+		rc = hlx_rules_json(&h->rules, &rb);
+		if (!rc)
+			r = json_loadb((char *)rb.data, rb.len, 0, NULL);
+		hlx_buf_free(&rb);
+		if (rc) {
+			json_decref(o);
+			return hlx_err_wrap(rc, "head");
+		}
+		if (!r || json_object_set_new(o, "rules", r)) {
+			json_decref(o);
+			o = NULL; /* json_object_set_new took r */
+		}
+	}
 	if (o)
 		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	json_decref(o);
@@ -147,11 +164,20 @@ int hlx_head_parse(const char *text, size_t n, struct hlx_head *h,
 			rc = hlx_err(HLX_EINVAL, "head: '%s' missing", keys[nk]);
 			goto out;
 		}
-	if (json_object_size(o) != nk) {
+	if (json_object_size(o) != nk + (json_object_get(o, "rules") != NULL)) {
 		rc = hlx_err(HLX_EINVAL, "head: unknown fields in the body");
 		goto out;
 	}
 	memset(h, 0, sizeof(*h));
+	hlx_rules_init(&h->rules);
+	if (json_object_get(o, "rules")) {
+		rc = hlx_rules_from_json(json_object_get(o, "rules"), &h->rules);
+		if (rc) {
+			rc = hlx_err_wrap(rc, "head");
+			goto out;
+		}
+		h->has_rules = 1;
+	}
 	if ((rc = get_s(o, "format", &s, &sl)))
 		goto out;
 	if (strcmp(s, FORMAT) != 0) {

@@ -8,6 +8,10 @@
  * are), signed in the SSHSIG format with namespace "hlx-head".  The file
  * is {"body": BODY, "signature": ARMOR}.
  *
+ * A head may carry the handling rules of the list (spec/policy.md): the
+ * optional member "rules", present iff has_rules; heads without it parse
+ * as they always did.
+ *
  * This module only encodes and parses (pure, no I/O); the signature is
  * checked by the caller against the peer's trust chain.
  */
@@ -18,6 +22,7 @@
 #include <stdint.h>
 
 #include "protocol/buf.h"
+#include "protocol/policy.h"
 
 #define HLX_HEAD_NAMESPACE "hlx-head"
 #define HLX_HEAD_MAX 16384     /* bytes of a head file */
@@ -31,6 +36,8 @@ struct hlx_head {
 	int64_t issued, expires; /* issued < expires */
 	uint64_t trust_length;   /* statements in the signer's trust chain */
 	char trust_head[65];     /* SHA-256 of its last statement, hex */
+	int has_rules;           /* 1: the body carries "rules" */
+	struct hlx_rules rules;  /* handling rules of the list (policy.h) */
 };
 
 /* Names of organisations and lists: [a-z0-9][a-z0-9._-]{0,63}. */
