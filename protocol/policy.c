@@ -380,8 +380,8 @@ static int parse_set(const json_t *v, const char *member, size_t width,
 				       member, i + 1);
 		rc = check(s, sl);
 		if (rc)
-			return hlx_err_wrap(rc, "policy: member '%s': item %zu",
-					    member, i + 1);
+			return hlx_err_wrap(rc, "policy: member '%s': item %zu '%s'",
+					    member, i + 1, hlx_quote(q, s, sl));
 		if (sl >= width) /* the checks refuse longer items first */
 			return hlx_err(HLX_EINVAL,
 				       "policy: member '%s': item %zu too long",
@@ -739,10 +739,11 @@ const char *hlx_policy_list_at(const struct hlx_policy *p, size_t i)
 
 int hlx_policy_list(const struct hlx_policy *p, const char *list)
 {
+	if (!strcmp(list, "*")) /* a pattern, not a list */
+		return 0;
 	if (set_has(&p->lists, list))
 		return 1;
-	return p->all_own && !strchr(list, '/') && strcmp(list, "status") &&
-	       strcmp(list, "*");
+	return p->all_own && !strchr(list, '/') && strcmp(list, "status");
 }
 
 int hlx_policy_held(const struct hlx_policy *p, const struct hlx_entry *e)
