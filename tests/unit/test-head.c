@@ -2,7 +2,8 @@
 /*
  * Feed heads (spec/sync.md section 3): the vector in spec/vectors/heads/
  * is reproduced byte for byte from a fixed key, parses, verifies, and every
- * kind of defect is refused.
+ * kind of defect is refused; handling rules in the body round-trip and
+ * malformed or non-canonical ones are refused.
  */
 #include "tap.h"
 #include "keys/sshsig.h"
@@ -72,6 +73,159 @@ static int parse_edited(const char *vec, const char *from, const char *to)
 	rc = parse((char *)b.data, b.len);
 	hlx_buf_free(&b);
 	return rc;
+}
+
+/* Parse a head file made of body and a dummy signature (the parse does
+ * not verify it). */
+static int parse_body(const char *body, struct hlx_head *h)
+{
+	struct hlx_buf f = HLX_BUF_INIT, b = HLX_BUF_INIT, s = HLX_BUF_INIT;
+	int rc = hlx_head_file(body, strlen(body), "x", 1, &f);
+
+	if (!rc)
+		rc = hlx_head_parse((char *)f.data, f.len, h, &b, &s);
+	hlx_buf_free(&f);
+	hlx_buf_free(&b);
+	hlx_buf_free(&s);
+	return rc;
+}
+
+/* The body of h with the first from replaced by to, parsed. */
+static int parse_body_edited(const struct hlx_head *h, const char *from,
+			     const char *to)
+{
+	struct hlx_buf body = HLX_BUF_INIT, b = HLX_BUF_INIT;
+	struct hlx_head got;
+	const char *p;
+	int rc = hlx_head_body(h, &body);
+
+	if (rc || !(p = strstr((char *)body.data, from))) {
+		hlx_buf_free(&body);
+		return 999;
+	}
+	hlx_buf_put(&b, body.data, (size_t)(p - (char *)body.data));
+	hlx_buf_puts(&b, to);
+	hlx_buf_puts(&b, p + strlen(from));
+	rc = parse_body((char *)b.data, &got);
+	hlx_buf_free(&body);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* Handling rules in the body (spec/sync.md 3.2, spec/policy.md). */
+static void test_rules(const struct hlx_buf *vec)
+{
+	static const char rules[] =
+		"\"rules\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":90}";
+	struct hlx_buf file = HLX_BUF_INIT, body = HLX_BUF_INIT,
+		       sig = HLX_BUF_INIT, again = HLX_BUF_INIT;
+	struct hlx_head h, got;
+
+	memset(&got, 0x5a, sizeof(got));
+	is_rc(hlx_head_parse((char *)vec->data, vec->len, &got, &body, &sig),
+	      HLX_OK, "rules: the old vector still parses");
+	ok(got.has_rules == 0 && got.rules.onward == 1 &&
+	   got.rules.retention_days == 0 && !got.rules.purpose[0],
+	   "rules: a head without rules has none (defaults set)");
+	ok(hlx_head_body(&got, &again) == HLX_OK && again.len == body.len &&
+	   !memcmp(again.data, body.data, body.len),
+	   "rules: a head without rules re-encodes byte for byte");
+
+	sample(&h);
+	h.has_rules = 1;
+	h.rules.onward = 0;
+	h.rules.retention_days = 90;
+	strcpy(h.rules.purpose, "detection");
+	hlx_buf_reset(&again);
+	is_rc(hlx_head_body(&h, &again), HLX_OK, "rules: encode a head with rules");
+	ok(strstr((char *)again.data, rules) != NULL,
+	   "rules: the body carries the canonical rules object: %s",
+	   (char *)again.data);
+	is_rc(make(&h, &file), HLX_OK, "rules: sign a head with rules");
+	is_rc(hlx_head_parse((char *)file.data, file.len, &got, &body, &sig),
+	      HLX_OK, "rules: it parses");
+	ok(got.has_rules == 1 && got.rules.onward == 0 &&
+	   got.rules.retention_days == 90 &&
+	   !strcmp(got.rules.purpose, "detection") && got.version == 12,
+	   "rules: as made");
+	hlx_buf_reset(&again);
+	ok(hlx_head_body(&got, &again) == HLX_OK && again.len == body.len &&
+	   !memcmp(again.data, body.data, body.len),
+	   "rules: the body re-encodes byte for byte");
+	{
+		struct hlx_sshsig *s = NULL;
+		struct hlx_pubkey pub;
+
+		hlx_seckey_public(key, &pub);
+		ok(hlx_sshsig_parse_armor((char *)sig.data, sig.len, &s) == HLX_OK &&
+		   hlx_sshsig_verify_key(s, &pub, HLX_HEAD_NAMESPACE, body.data,
+					 body.len) == HLX_OK,
+		   "rules: the signature covers the rules");
+		hlx_sshsig_free(s);
+	}
+
+	/* default rules, carried explicitly */
+	hlx_rules_init(&h.rules);
+	hlx_buf_reset(&again);
+	is_rc(hlx_head_body(&h, &again), HLX_OK, "rules: default rules encode");
+	ok(strstr((char *)again.data,
+		  "\"rules\":{\"onward\":true,\"retention_days\":0}") != NULL,
+	   "rules: defaults written out, no purpose");
+	is_rc(parse_body((char *)again.data, &got), HLX_OK,
+	      "rules: and parse");
+	ok(got.has_rules == 1 && got.rules.onward == 1, "rules: as made");
+
+	/* the encoder refuses rules it cannot write */
+	h.rules.retention_days = -1;
+	is_rc(hlx_head_body(&h, &again), HLX_EINVAL,
+	      "rules: encoding retention -1 refused");
+	h.rules.retention_days = 90;
+	strcpy(h.rules.purpose, "Bad");
+	is_rc(hlx_head_body(&h, &again), HLX_EINVAL,
+	      "rules: encoding purpose 'Bad' refused");
+	strcpy(h.rules.purpose, "detection");
+	h.rules.onward = 0;
+
+	/* non-canonical or malformed rules are refused */
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"purpose\":\"detection\",\"onward\":false,\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: members out of order refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false, \"purpose\":\"detection\",\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: a space refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"\",\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: an empty purpose refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"Detection\",\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: a malformed purpose refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":0,\"purpose\":\"detection\",\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: onward 0 refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":-1}"),
+	      HLX_EINVAL, "rules: retention -1 refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":36501}"),
+	      HLX_EINVAL, "rules: retention 36501 refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":90.0}"),
+	      HLX_EINVAL, "rules: retention 90.0 refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":90,\"x\":1}"),
+	      HLX_EINVAL, "rules: an unknown member refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"purpose\":\"detection\",\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: onward missing refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"detection\"}"),
+	      HLX_EINVAL, "rules: retention_days missing refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{}"), HLX_EINVAL,
+	      "rules: an empty object refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":null"), HLX_EINVAL,
+	      "rules: null refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":[]"), HLX_EINVAL,
+	      "rules: an array refused");
+	is_rc(parse_body_edited(&h, rules, "\"rule\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: a misspelt member refused");
+	is_rc(parse_body_edited(&h, rules, "\"rules\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":90},\"rules\":{\"onward\":false,\"purpose\":\"detection\",\"retention_days\":90}"),
+	      HLX_EINVAL, "rules: a duplicate member refused");
+	is_rc(parse_body_edited(&h, rules, rules), HLX_OK,
+	      "rules: (the unedited body parses)");
+
+	hlx_buf_free(&file);
+	hlx_buf_free(&body);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&again);
 }
 
 int main(void)
@@ -164,6 +318,7 @@ int main(void)
 		      "a head over 16 KiB refused");
 		hlx_buf_free(&big);
 	}
+	test_rules(&vec);
 	is_rc(hlx_name_check("a", 1, "x"), HLX_OK, "name 'a'");
 	is_rc(hlx_name_check("-a", 2, "x"), HLX_EINVAL, "name '-a' refused");
 
