@@ -399,6 +399,95 @@ static void test_pipe(void)
 	free(data);
 }
 
+/* spec/vectors/seal.txt */
+static int err_code(const char *name)
+{
+	return !strcmp(name, "EPERM") ? HLX_EPERM :
+	       !strcmp(name, "EBADSIG") ? HLX_EBADSIG :
+	       !strcmp(name, "EINVAL") ? HLX_EINVAL : 1;
+}
+
+static void test_vectors(void)
+{
+	FILE *f = fopen("spec/vectors/seal.txt", "r");
+	struct hlx_boxkey *keys[3] = { NULL, NULL, NULL };
+	char *line = NULL, *fld[5], *save;
+	size_t cap = 0, nkeys = 0, nok = 0, nbad = 0, good_keys = 0, good = 0;
+	ssize_t len;
+
+	if (!ok(f != NULL, "open spec/vectors/seal.txt"))
+		return;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		struct hlx_buf env = HLX_BUF_INIT, pt = HLX_BUF_INIT, t = HLX_BUF_INIT;
+		int nf = 0, k;
+		size_t bl;
+
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (!len || line[0] == '#')
+			continue;
+		for (char *p = strtok_r(line, "\t", &save); p && nf < 5;
+		     p = strtok_r(NULL, "\t", &save))
+			fld[nf++] = p;
+		if (!strcmp(fld[0], "key") && nf == 4 && nkeys < 3) {
+			struct hlx_seckey *sk = NULL;
+			struct hlx_pubkey pub;
+			struct hlx_boxpub a, b;
+			uint8_t seed[32];
+
+			if (sodium_hex2bin(seed, 32, fld[2], 64, NULL, &bl, NULL) ||
+			    bl != 32 || hlx_seckey_from_seed(seed, &sk) ||
+			    hlx_boxkey_from_seckey(sk, &keys[nkeys]))
+				break;
+			hlx_boxkey_pub(keys[nkeys], &a);
+			hlx_seckey_public(sk, &pub);
+			hlx_seckey_free(sk);
+			good_keys += !hlx_boxpub_from_pubkey(&pub, &b) &&
+				     hlx_boxpub_eq(&a, &b) &&
+				     !hlx_boxpub_format(&a, &t) &&
+				     !strcmp((char *)t.data, fld[3]);
+			nkeys++;
+		} else if (nf == 5 && (k = fld[1][0] - 'A') >= 0 &&
+			   k < (int)nkeys && !fld[1][1]) {
+			size_t hl = strlen(fld[4]);
+
+			hlx_buf_reserve(&env, hl / 2 + 1);
+			if (sodium_hex2bin(env.data, hl / 2 + 1, fld[4], hl, NULL,
+					   &env.len, NULL))
+				break;
+			if (!strcmp(fld[0], "ok")) {
+				hlx_buf_reserve(&t, strlen(fld[3]) / 2 + 1);
+				if (strcmp(fld[3], "-"))
+					sodium_hex2bin(t.data, strlen(fld[3]) / 2 + 1,
+						       fld[3], strlen(fld[3]), NULL,
+						       &t.len, NULL);
+				good += !hlx_unseal_buf(env.data, env.len, keys[k],
+							fld[2], 1 << 20, &pt) &&
+					pt.len == t.len &&
+					(!t.len || !memcmp(pt.data, t.data, t.len));
+				nok++;
+			} else if (!strcmp(fld[0], "bad")) {
+				good += hlx_unseal_buf(env.data, env.len, keys[k],
+						       fld[2], 1 << 20, &pt) ==
+					err_code(fld[3]);
+				nbad++;
+			}
+		}
+		hlx_buf_free(&env);
+		hlx_buf_free(&pt);
+		hlx_buf_free(&t);
+	}
+	ok(nkeys == 3 && good_keys == 3,
+	   "vectors: 3 keys, box keys match their text (%zu)", good_keys);
+	ok(nok >= 3 && nbad >= 5 && good == nok + nbad,
+	   "vectors: %zu of %zu hold (%zu ok, %zu bad)", good, nok + nbad, nok,
+	   nbad);
+	free(line);
+	fclose(f);
+	for (int i = 0; i < 3; i++)
+		hlx_boxkey_free(keys[i]);
+}
+
 int main(void)
 {
 	static const size_t sizes[] = { 0, 1, HLX_SEAL_CHUNK - 1, HLX_SEAL_CHUNK,
@@ -412,6 +501,7 @@ int main(void)
 	test_recipients();
 	test_fd_partial();
 	test_pipe();
+	test_vectors();
 	for (int i = 0; i < 3; i++) {
 		hlx_boxkey_free(bk[i]);
 		hlx_seckey_free(ed[i]);
