@@ -3,6 +3,7 @@
 #include "node/cmds.h"
 #include "node/home.h"
 #include "keys/allowed.h"
+#include "keys/seal.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
@@ -99,6 +100,31 @@ static int key_show(struct hlx_cli *cli, struct hlx_home *h, int root)
 			     root ? "root" : "signing", cli->home) : 0;
 }
 
+static int key_show_box(struct hlx_cli *cli, struct hlx_home *h)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	struct hlx_boxpub k;
+	int rc = hlx_home_box_pub(h, &k);
+
+	if (!rc)
+		rc = hlx_boxpub_format(&k, &b);
+	if (!rc)
+		printf("%s\n", (const char *)b.data);
+	hlx_buf_free(&b);
+	return rc ? cli_fail(rc, "cannot show the box key of '%s'", cli->home) : 0;
+}
+
+static int key_box(struct hlx_cli *cli, struct hlx_home *h)
+{
+	int rc = hlx_home_box_create(h, cli_getpass, cli);
+
+	if (rc)
+		return cli_fail(rc, "cannot create a box key for '%s'",
+				hlx_home_org(h));
+	fprintf(stderr, "hlx: created keys/box.key in '%s'\n", cli->home);
+	return 0;
+}
+
 static int key_allowed_signers(struct hlx_home *h)
 {
 	const struct hlx_trust *t = hlx_home_trust(h);
@@ -177,6 +203,7 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "root", no_argument, NULL, 'r' },
+		{ "box", no_argument, NULL, 'b' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "valid-days", required_argument, NULL, 'd' },
 		{ "since", required_argument, NULL, 's' },
@@ -188,7 +215,7 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 	struct hlx_pubkey k, cur;
 	const char *sub;
 	unsigned days = 365;
-	int c, rc, root = 0, ret = 0;
+	int c, rc, root = 0, box = 0, ret = 0;
 	char f[HLX_FPR_LEN];
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -206,6 +233,7 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': root = 1; break;
+		case 'b': box = 1; break;
 		case 'P': cli->pass_file = optarg; break;
 		case 'd':
 			if (parse_days(optarg, &days))
@@ -225,13 +253,20 @@ int cmd_key(struct hlx_cli *cli, int argc, char **argv)
 		return cli_usage(cli->cmd, "wrong number of arguments for 'key %s'",
 				 sub);
 	if (strcmp(sub, "show") && strcmp(sub, "allowed-signers") &&
-	    strcmp(sub, "rotate") && strcmp(sub, "revoke") && strcmp(sub, "ls"))
+	    strcmp(sub, "rotate") && strcmp(sub, "revoke") && strcmp(sub, "ls") &&
+	    strcmp(sub, "box"))
 		return cli_usage(cli->cmd, "unknown key command '%s'", sub);
+	if (box && (root || strcmp(sub, "show")))
+		return cli_usage(cli->cmd, "--box goes with 'key show' alone");
 	ret = open_home(cli, &h);
 	if (ret)
 		return ret;
-	if (!strcmp(sub, "show")) {
+	if (!strcmp(sub, "show") && box) {
+		ret = key_show_box(cli, h);
+	} else if (!strcmp(sub, "show")) {
 		ret = key_show(cli, h, root);
+	} else if (!strcmp(sub, "box")) {
+		ret = key_box(cli, h);
 	} else if (!strcmp(sub, "allowed-signers")) {
 		ret = key_allowed_signers(h);
 	} else if (!strcmp(sub, "ls")) {

@@ -2,6 +2,7 @@
 /* hlx list, add, retract, import, export, log, show, diff, fsck, reindex. */
 #include "node/cmds.h"
 #include "node/lists.h"
+#include "node/urls.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
@@ -110,6 +111,8 @@ struct add_opts {
 	const char *tags[HLX_TAGS_MAX + 1];
 	int ntags;
 	const char *first_seen, *confidence, *reason;
+	const char **urls; /* room for argc */
+	int nurls;
 };
 
 static int add_opt(void *ctx, int c, const char *arg)
@@ -126,8 +129,43 @@ static int add_opt(void *ctx, int c, const char *arg)
 	case 'f': o->first_seen = arg; return 0;
 	case 'C': o->confidence = arg; return 0;
 	case 'r': o->reason = arg; return 0;
+	case 'u':
+		if (!o->urls)
+			return 1;
+		o->urls[o->nurls++] = arg;
+		return 0;
 	}
 	return 1;
+}
+
+/* The metadata options of hlx add, on an entry whose hash is set. */
+static int add_meta(const struct add_opts *o, struct hlx_entry *e)
+{
+	int rc = HLX_OK;
+
+	if (o->category) {
+		rc = hlx_entry_token_check(o->category, strlen(o->category),
+					   "category");
+		if (!rc)
+			snprintf(e->category, sizeof(e->category), "%s",
+				 o->category);
+	}
+	for (int t = 0; !rc && t < o->ntags; t++)
+		rc = hlx_entry_add_tag(e, o->tags[t], strlen(o->tags[t]));
+	if (!rc && o->first_seen)
+		rc = hlx_time_parse(o->first_seen, strlen(o->first_seen),
+				    &e->first_seen);
+	if (!rc && o->confidence) {
+		char *end;
+		long v = strtol(o->confidence, &end, 10);
+
+		if (!*o->confidence || *end || v < 0 || v > 100)
+			rc = hlx_err(HLX_EINVAL,
+				     "confidence '%.20s': want 0 to 100",
+				     o->confidence);
+		e->confidence = (int)v;
+	}
+	return rc;
 }
 
 int cmd_add(struct hlx_cli *cli, int argc, char **argv)
@@ -137,6 +175,7 @@ int cmd_add(struct hlx_cli *cli, int argc, char **argv)
 		{ "tag", required_argument, NULL, 't' },
 		{ "first-seen", required_argument, NULL, 'f' },
 		{ "confidence", required_argument, NULL, 'C' },
+		{ "url", required_argument, NULL, 'u' },
 		{ 0 }
 	};
 	struct add_opts o = { 0 };
@@ -146,44 +185,34 @@ int cmd_add(struct hlx_cli *cli, int argc, char **argv)
 	const char *list;
 	int rc, ret, i;
 
+	o.urls = calloc((size_t)argc + 1, sizeof(*o.urls));
+	if (!o.urls)
+		return cli_fail(HLX_ENOMEM, "out of memory");
 	ret = cli_getopt(cli, argc, argv, "h", extra, add_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (o.ntags > HLX_TAGS_MAX)
-		return cli_usage(cli->cmd, "at most %d tags", HLX_TAGS_MAX);
-	if (argc - optind < 2)
-		return cli_usage(cli->cmd, "a LIST and at least one TYPE:HASH");
+	if (ret) {
+		ret = ret < 0 ? 0 : ret;
+		goto out;
+	}
+	if (o.ntags > HLX_TAGS_MAX) {
+		ret = cli_usage(cli->cmd, "at most %d tags", HLX_TAGS_MAX);
+		goto out;
+	}
+	if (argc - optind < 1 || (argc - optind < 2 && !o.nurls)) {
+		ret = cli_usage(cli->cmd,
+				"a LIST and at least one TYPE:HASH or --url URL");
+		goto out;
+	}
 	list = argv[optind];
 	e = malloc(sizeof(*e));
 	if (!e || hlx_changeset_new(&cs)) {
-		free(e);
-		return cli_fail(HLX_ENOMEM, "out of memory");
+		ret = cli_fail(HLX_ENOMEM, "out of memory");
+		goto out;
 	}
 	for (i = optind + 1; i < argc; i++) {
 		hlx_entry_init(e);
 		rc = hlx_hash_parse(argv[i], strlen(argv[i]), &e->hash);
-		if (!rc && o.category) {
-			rc = hlx_entry_token_check(o.category, strlen(o.category),
-						   "category");
-			if (!rc)
-				snprintf(e->category, sizeof(e->category), "%s",
-					 o.category);
-		}
-		for (int t = 0; !rc && t < o.ntags; t++)
-			rc = hlx_entry_add_tag(e, o.tags[t], strlen(o.tags[t]));
-		if (!rc && o.first_seen)
-			rc = hlx_time_parse(o.first_seen, strlen(o.first_seen),
-					    &e->first_seen);
-		if (!rc && o.confidence) {
-			char *end;
-			long v = strtol(o.confidence, &end, 10);
-
-			if (!*o.confidence || *end || v < 0 || v > 100)
-				rc = hlx_err(HLX_EINVAL,
-					     "confidence '%.20s': want 0 to 100",
-					     o.confidence);
-			e->confidence = (int)v;
-		}
+		if (!rc)
+			rc = add_meta(&o, e);
 		if (!rc)
 			rc = hlx_changeset_put(cs, e);
 		if (rc) {
@@ -191,13 +220,41 @@ int cmd_add(struct hlx_cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
+	/* check the URLs before taking the lock; their errors never quote
+	 * them (node/urls.h) */
+	for (i = 0; i < o.nurls; i++) {
+		hlx_entry_init(e);
+		rc = hlx_urls_item(o.urls[i], strlen(o.urls[i]), &e->hash, NULL);
+		if (!rc)
+			rc = add_meta(&o, e);
+		if (rc) {
+			ret = cli_fail(rc, "cannot add --url number %d", i + 1);
+			goto out;
+		}
+	}
 	ret = cli_open_node(cli, 1, &n);
-	if (!ret)
-		ret = apply(cli, n, list, cs, "add");
+	if (ret)
+		goto out;
+	/* keep each raw URL, sealed, before the list holds its hash */
+	for (i = 0; i < o.nurls; i++) {
+		hlx_entry_init(e);
+		rc = hlx_urls_put(hlx_node_home(n), o.urls[i], strlen(o.urls[i]),
+				  &e->hash);
+		if (!rc)
+			rc = add_meta(&o, e);
+		if (!rc)
+			rc = hlx_changeset_put(cs, e);
+		if (rc) {
+			ret = cli_fail(rc, "cannot keep --url number %d", i + 1);
+			goto out;
+		}
+	}
+	ret = apply(cli, n, list, cs, "add");
 out:
 	hlx_node_free(n);
 	hlx_changeset_free(cs);
 	free(e);
+	free(o.urls);
 	return ret;
 }
 

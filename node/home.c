@@ -16,6 +16,7 @@
 
 #define CONFIG_FORMAT "hlx-home-1"
 #define CONFIG_MAX 65536
+#define BOX_KEY "keys/box.key"
 
 struct hlx_home {
 	char *dir;
@@ -129,7 +130,7 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		    hlx_pass_fn getpass, void *ctx, int64_t now,
 		    unsigned valid_days)
 {
-	struct hlx_seckey *root = NULL, *sign = NULL;
+	struct hlx_seckey *root = NULL, *sign = NULL, *box = NULL;
 	struct hlx_trust *t = NULL;
 	struct hlx_buf pass, cfg = HLX_BUF_INIT, kb = HLX_BUF_INIT;
 	struct hlx_pubkey rpub, spub;
@@ -172,6 +173,8 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		rc = hlx_seckey_generate(&root);
 	if (!rc)
 		rc = hlx_seckey_generate(&sign);
+	if (!rc)
+		rc = hlx_seckey_generate(&box);
 	if (rc)
 		goto out;
 	hlx_seckey_public(root, &rpub);
@@ -184,6 +187,8 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		rc = write_key(dir, "keys/root.key", root, &pass, !no_passphrase);
 	if (!rc)
 		rc = write_key(dir, "keys/signing.key", sign, &pass, !no_passphrase);
+	if (!rc)
+		rc = write_key(dir, BOX_KEY, box, &pass, !no_passphrase);
 	if (!rc)
 		rc = save_trust(dir, t);
 	if (!rc)
@@ -211,6 +216,7 @@ out:
 	hlx_trust_free(t);
 	hlx_seckey_free(root);
 	hlx_seckey_free(sign);
+	hlx_seckey_free(box);
 	hlx_buf_free(&pass);
 	hlx_buf_free(&cfg);
 	hlx_buf_free(&kb);
@@ -413,6 +419,71 @@ int hlx_home_signing_key(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 	snprintf(what, sizeof(what), "the signing key of '%s'", h->org);
 	rc = load_key(h->dir, "keys/signing.key", what, getpass, ctx, &pass,
 		      &enc, out);
+	hlx_buf_free(&pass);
+	return rc;
+}
+
+int hlx_home_box_pub(struct hlx_home *h, struct hlx_boxpub *out)
+{
+	struct hlx_pubkey pub;
+	char p[PATH_MAX];
+	int rc = path(p, h->dir, BOX_KEY);
+
+	if (!rc && access(p, F_OK) != 0 && errno == ENOENT)
+		return hlx_err(HLX_ENOENT, "no box key: run 'hlx key box'");
+	if (!rc)
+		rc = key_pub(h, BOX_KEY, &pub);
+	if (!rc)
+		rc = hlx_boxpub_from_pubkey(&pub, out);
+	return rc;
+}
+
+int hlx_home_box_key(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+		     struct hlx_boxkey **out)
+{
+	struct hlx_boxpub bp;
+	struct hlx_seckey *k = NULL;
+	struct hlx_buf pass;
+	char what[128];
+	int rc, enc;
+
+	*out = NULL;
+	rc = hlx_home_box_pub(h, &bp);
+	if (rc)
+		return rc;
+	hlx_buf_init_secure(&pass);
+	snprintf(what, sizeof(what), "the box key of '%s'", h->org);
+	rc = load_key(h->dir, BOX_KEY, what, getpass, ctx, &pass, &enc, &k);
+	if (!rc)
+		rc = hlx_boxkey_from_seckey(k, out);
+	hlx_seckey_free(k);
+	hlx_buf_free(&pass);
+	return rc;
+}
+
+int hlx_home_box_create(struct hlx_home *h, hlx_pass_fn getpass, void *ctx)
+{
+	struct hlx_seckey *sign = NULL, *box = NULL;
+	struct hlx_buf pass;
+	char p[PATH_MAX], what[128];
+	int rc, enc = 0;
+
+	rc = path(p, h->dir, BOX_KEY);
+	if (rc)
+		return rc;
+	if (access(p, F_OK) == 0 || errno != ENOENT)
+		return hlx_err(HLX_EEXIST, "'%s' already has a box key", h->dir);
+	hlx_buf_init_secure(&pass);
+	/* the same passphrase as the other keys: prove it opens one */
+	snprintf(what, sizeof(what), "the keys of '%s'", h->org);
+	rc = load_key(h->dir, "keys/signing.key", what, getpass, ctx, &pass,
+		      &enc, &sign);
+	if (!rc)
+		rc = hlx_seckey_generate(&box);
+	if (!rc)
+		rc = write_key(h->dir, BOX_KEY, box, &pass, enc);
+	hlx_seckey_free(sign);
+	hlx_seckey_free(box);
 	hlx_buf_free(&pass);
 	return rc;
 }

@@ -7,6 +7,8 @@
  *   trust.json       the signed trust chain (keys/trust.h), public
  *   keys/root.key    root secret key (0600; keys/ is 0700)
  *   keys/signing.key online signing secret key
+ *   keys/box.key     key used only for encryption (keys/seal.h): feeds
+ *                    sealed to this node and its own sealed files
  *
  * A key replacement writes "X.key.new" first, then the trust chain, then
  * renames; hlx_home_open() finishes or drops a replacement a crash
@@ -18,6 +20,7 @@
 #include <stdint.h>
 
 #include "keys/key.h"
+#include "keys/seal.h"
 #include "keys/trust.h"
 #include "protocol/buf.h"
 
@@ -46,6 +49,17 @@ const struct hlx_trust *hlx_home_trust(const struct hlx_home *h);
 const struct hlx_pubkey *hlx_home_pinned_root(const struct hlx_home *h);
 int hlx_home_signing_pub(const struct hlx_home *h, struct hlx_pubkey *pub);
 int hlx_home_root_pub(const struct hlx_home *h, struct hlx_pubkey *pub);
+
+/* The node's box public key, from keys/box.key (no passphrase needed).
+ * HLX_ENOENT for a home made before box keys ("run 'hlx key box'"). */
+int hlx_home_box_pub(struct hlx_home *h, struct hlx_boxpub *out);
+/* Load the box secret key; caller frees *out with hlx_boxkey_free. */
+int hlx_home_box_key(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
+		     struct hlx_boxkey **out);
+/* Give a home made before box keys its keys/box.key, under the passphrase
+ * of its other keys (checked against keys/signing.key).  HLX_EEXIST if
+ * it has one. */
+int hlx_home_box_create(struct hlx_home *h, hlx_pass_fn getpass, void *ctx);
 
 /* Load the signing key, checking that the trust chain lets it sign at now.
  * Caller frees *out with hlx_seckey_free. */

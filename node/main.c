@@ -5,6 +5,7 @@
  */
 #include "node/cmds.h"
 #include "node/home.h"
+#include "node/urls.h"
 #include "protocol/err.h"
 
 #include <sodium.h>
@@ -23,10 +24,13 @@ static const struct hlx_cmd commands[] = {
 	  "Create a node home with the organisation's root key and a signing key\n"
 	  "delegated by it for N days (default 365)." },
 	{ "key", cmd_key,
-	  "show [--root] | ls | allowed-signers | rotate [--root] [--valid-days N] | revoke KEY",
+	  "show [--root | --box] | ls | allowed-signers | rotate [--root] [--valid-days N]\n"
+	  "       | revoke KEY | box",
 	  "Show, list, rotate or revoke the node's keys; print an OpenSSH\n"
 	  "allowed-signers file for its signing keys.  KEY is an OpenSSH public\n"
-	  "key, a file holding one, or a fingerprint (SHA256:...)." },
+	  "key, a file holding one, or a fingerprint (SHA256:...).  'show --box'\n"
+	  "prints the box key peers encrypt to (hlx-box BASE64); 'box' creates\n"
+	  "keys/box.key for a home made before box keys." },
 	{ "sign", cmd_sign, "-n NAMESPACE [--hash sha512|sha256] FILE|-",
 	  "Write FILE.sig, an SSHSIG signature by the signing key (as\n"
 	  "'ssh-keygen -Y sign').  With -, sign standard input to standard output." },
@@ -41,8 +45,11 @@ static const struct hlx_cmd commands[] = {
 	  "Create a list owned by this node's organisation, list the lists with\n"
 	  "their versions, or print the path of a list's git repository." },
 	{ "add", cmd_add,
-	  "LIST TYPE:HASH... [--category C] [--tag T]... [--first-seen T] [--confidence N]",
-	  "Add hashes (or replace their metadata) in one new signed version." },
+	  "LIST [TYPE:HASH...] [--url URL]... [--category C] [--tag T]...\n"
+	  "       [--first-seen T] [--confidence N]",
+	  "Add hashes (or replace their metadata) in one new signed version.\n"
+	  "Each --url adds the url-sha256 of the normalised URL; the URL itself\n"
+	  "stays in this node only, sealed to its box key (see 'hlx url')." },
 	{ "retract", cmd_retract,
 	  "LIST TYPE:HASH... [--reason false-positive|duplicate|legal|expired|other]",
 	  "Withdraw hashes from the list in one new signed version; the history\n"
@@ -98,6 +105,9 @@ static const struct hlx_cmd commands[] = {
 	  "poll every peer each interval (default 60 s) with jitter and\n"
 	  "exponential backoff on failure; one log line per event; stops on\n"
 	  "SIGTERM." },
+	{ "url", cmd_url, "show ITEM|URL | ls",
+	  "Print the raw URL kept for a url-sha256 item (needs the passphrase\n"
+	  "of the box key), or list the items that have one." },
 	{ "status", cmd_status,
 	  "set ITEM --state STATE [--country CC] [--reported T] | ls | show ITEM",
 	  "Record the removal status of an item (reported, notice-sent, removed,\n"

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/* Raw URLs behind url-sha256 items, sealed at rest; hlx url. */
+#include "node/urls.h"
+#include "node/files.h"
+#include "keys/seal.h"
+#include "protocol/err.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define HEX_LEN 64
+#define CONTEXT_PREFIX "hlx-url:"
+#define FILE_MAX HLX_SEAL_LEN(HLX_URL_MAX, 1)
+
+/* Replace a normalisation detail, which quotes the URL, with one that
+ * only says what is wrong with it. */
+static int url_fail(int rc, const char *url, size_t n)
+{
+	char q[HLX_QUOTE_SIZE], prefix[HLX_QUOTE_SIZE + 16], why[256];
+	const char *d = hlx_err_detail();
+	size_t pl;
+
+	snprintf(prefix, sizeof(prefix), "url '%s': ", hlx_quote(q, url, n));
+	pl = strlen(prefix);
+	if (strncmp(d, prefix, pl) == 0)
+		snprintf(why, sizeof(why), "%s", d + pl);
+	else if (n == 0)
+		snprintf(why, sizeof(why), "empty");
+	else
+		snprintf(why, sizeof(why), "not a valid http or https URL");
+	sodium_memzero(q, sizeof(q));
+	sodium_memzero(prefix, sizeof(prefix));
+	hlx_err_clear();
+	return hlx_err(rc, "URL of %zu bytes: %s", n, why);
+}
+
+int hlx_urls_item(const char *url, size_t n, struct hlx_hash *item,
+		  struct hlx_buf *norm)
+{
+	struct hlx_buf b;
+	int rc;
+
+	hlx_buf_init_secure(&b);
+	rc = hlx_url_normalise(url, n, &b);
+	if (rc) {
+		rc = url_fail(rc, url, n);
+		goto out;
+	}
+	crypto_hash_sha256(item->bytes, b.data, b.len);
+	item->type = HLX_HASH_URL_SHA256;
+	item->len = crypto_hash_sha256_BYTES;
+	if (norm)
+		rc = hlx_buf_put(norm, b.data, b.len);
+out:
+	hlx_buf_free(&b);
+	return rc;
+}
+
+static int item_hex(const struct hlx_hash *item, char hex[HEX_LEN + 1])
+{
+	if (item->type != HLX_HASH_URL_SHA256 || item->len != HEX_LEN / 2)
+		return hlx_err(HLX_EINVAL, "not a url-sha256 item (%s)",
+			       hlx_hash_type_name(item->type) ?
+			       hlx_hash_type_name(item->type) : "?");
+	sodium_bin2hex(hex, HEX_LEN + 1, item->bytes, item->len);
+	return HLX_OK;
+}
+
+static int item_path(struct hlx_home *h, const char *hex, char out[PATH_MAX])
+{
+	if (snprintf(out, PATH_MAX, "%s/%s/%s", hlx_home_dir(h), HLX_URLS_DIR,
+		     hex) >= PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long: '%.60s/%s'",
+			       hlx_home_dir(h), HLX_URLS_DIR);
+	return HLX_OK;
+}
+
+static int urls_dir(struct hlx_home *h, char out[PATH_MAX])
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", hlx_home_dir(h), HLX_URLS_DIR) >=
+	    PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long: '%.60s/%s'",
+			       hlx_home_dir(h), HLX_URLS_DIR);
+	return HLX_OK;
+}
+
+int hlx_urls_put(struct hlx_home *h, const char *url, size_t n,
+		 struct hlx_hash *item)
+{
+	struct hlx_buf norm, env = HLX_BUF_INIT;
+	struct hlx_boxpub self;
+	char hex[HEX_LEN + 1], ctx[sizeof(CONTEXT_PREFIX) + HEX_LEN];
+	char p[PATH_MAX];
+	int rc;
+
+	hlx_buf_init_secure(&norm);
+	rc = hlx_urls_item(url, n, item, &norm);
+	if (!rc)
+		rc = hlx_home_box_pub(h, &self);
+	if (!rc)
+		rc = item_hex(item, hex);
+	if (!rc)
+		rc = urls_dir(h, p);
+	if (!rc)
+		rc = hlx_file_mkdirs(p, 0700);
+	if (!rc && chmod(p, 0700) != 0)
+		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", p, strerror(errno));
+	if (rc)
+		goto out;
+	snprintf(ctx, sizeof(ctx), "%s%s", CONTEXT_PREFIX, hex);
+	rc = hlx_seal_buf(norm.data, norm.len, &self, 1, ctx, &env);
+	if (!rc)
+		rc = item_path(h, hex, p);
+	if (!rc)
+		rc = hlx_file_write(p, env.data, env.len, 0600);
+out:
+	hlx_buf_free(&norm);
+	hlx_buf_free(&env);
+	return rc;
+}
+
+int hlx_urls_get(struct hlx_home *h, const struct hlx_hash *item,
+		 const struct hlx_boxkey *k, struct hlx_buf *out)
+{
+	struct hlx_buf env = HLX_BUF_INIT, url;
+	struct hlx_hash check;
+	char hex[HEX_LEN + 1], ctx[sizeof(CONTEXT_PREFIX) + HEX_LEN];
+	char p[PATH_MAX];
+	int rc;
+
+	hlx_buf_init_secure(&url);
+	rc = item_hex(item, hex);
+	if (!rc)
+		rc = item_path(h, hex, p);
+	if (!rc)
+		rc = hlx_file_read(p, FILE_MAX, &env);
+	if (rc == HLX_ENOENT)
+		rc = hlx_err(HLX_ENOENT, "no raw URL kept for url-sha256:%s", hex);
+	if (rc)
+		goto out;
+	snprintf(ctx, sizeof(ctx), "%s%s", CONTEXT_PREFIX, hex);
+	rc = hlx_unseal_buf(env.data, env.len, k, ctx, HLX_URL_MAX, &url);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "'%s'", p);
+		goto out;
+	}
+	/* the context binds the file to its name; check the content too */
+	rc = hlx_urls_item((const char *)url.data, url.len, &check, NULL);
+	if (!rc && (check.len != item->len ||
+		    sodium_memcmp(check.bytes, item->bytes, item->len) != 0))
+		rc = hlx_err(HLX_EBADSIG, "'%s': the URL inside is not the item's",
+			     p);
+	if (rc)
+		goto out;
+	rc = hlx_buf_put(out, url.data, url.len);
+out:
+	hlx_buf_free(&env);
+	hlx_buf_free(&url);
+	return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_item_name(const char *s)
+{
+	if (strlen(s) != HEX_LEN)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+int hlx_urls_foreach(struct hlx_home *h,
+		     int (*fn)(void *ctx, const struct hlx_hash *item),
+		     void *ctx)
+{
+	char p[PATH_MAX], **names = NULL, **grown;
+	size_t n = 0, cap = 0, i, len;
+	struct hlx_hash item;
+	struct dirent *de;
+	DIR *d;
+	int rc = urls_dir(h, p);
+
+	if (rc)
+		return rc;
+	d = opendir(p);
+	if (!d)
+		return errno == ENOENT ? HLX_OK :
+		       hlx_err(HLX_EIO, "cannot read '%s': %s", p, strerror(errno));
+	while (!rc && (de = readdir(d))) {
+		if (!is_item_name(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(names, cap * sizeof(*names));
+			if (!grown) {
+				rc = hlx_err(HLX_ENOMEM, "out of memory");
+				break;
+			}
+			names = grown;
+		}
+		if (!(names[n] = strdup(de->d_name)))
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+		else
+			n++;
+	}
+	closedir(d);
+	if (!rc && n)
+		qsort(names, n, sizeof(*names), cmp_name);
+	for (i = 0; !rc && i < n; i++) {
+		item.type = HLX_HASH_URL_SHA256;
+		item.len = HEX_LEN / 2;
+		if (sodium_hex2bin(item.bytes, sizeof(item.bytes), names[i],
+				   HEX_LEN, NULL, &len, NULL) != 0 ||
+		    len != HEX_LEN / 2)
+			continue;
+		rc = fn(ctx, &item);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* ---- hlx url ------------------------------------------------------------ */
+
+static int print_item(void *ctx, const struct hlx_hash *item)
+{
+	char t[HLX_HASH_TEXT_MAX];
+
+	(void)ctx;
+	if (hlx_hash_format(item, t, sizeof(t)) == HLX_OK)
+		printf("%s\n", t);
+	return 0;
+}
+
+/* ITEM as "url-sha256:HEX", or a URL (anything with "://") to hash. */
+static int parse_item(const char *arg, struct hlx_hash *item)
+{
+	size_t n = strlen(arg);
+	char t[HLX_HASH_TEXT_MAX];
+	int rc;
+
+	if (strstr(arg, "://"))
+		return hlx_urls_item(arg, n, item, NULL);
+	rc = hlx_hash_parse(arg, n, item);
+	if (!rc && item->type != HLX_HASH_URL_SHA256) {
+		hlx_hash_format(item, t, sizeof(t));
+		rc = hlx_err(HLX_EINVAL, "'%.60s': want a url-sha256 item or a URL",
+			     t);
+	}
+	return rc;
+}
+
+static int url_show(struct hlx_cli *cli, struct hlx_home *h, const char *arg)
+{
+	struct hlx_boxkey *k = NULL;
+	struct hlx_hash item;
+	struct hlx_buf url;
+	int rc;
+
+	hlx_buf_init_secure(&url);
+	rc = parse_item(arg, &item);
+	if (rc) {
+		rc = cli_fail(rc, "url show: bad ITEM or URL");
+		goto out;
+	}
+	rc = hlx_home_box_key(h, cli_getpass, cli, &k);
+	if (!rc)
+		rc = hlx_urls_get(h, &item, k, &url);
+	if (rc) {
+		rc = cli_fail(rc, "cannot show the URL");
+		goto out;
+	}
+	if (fwrite(url.data, 1, url.len, stdout) != url.len ||
+	    putchar('\n') == EOF)
+		rc = cli_fail(HLX_EIO, "cannot write standard output");
+out:
+	hlx_boxkey_free(k);
+	hlx_buf_free(&url);
+	return rc;
+}
+
+int cmd_url(struct hlx_cli *cli, int argc, char **argv)
+{
+	struct hlx_home *h = NULL;
+	const char *sub;
+	int rc, ret;
+
+	ret = cli_subcommand(cli, &argc, &argv, &sub);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (strcmp(sub, "show") && strcmp(sub, "ls"))
+		return cli_usage(cli->cmd, "unknown url command '%.40s'", sub);
+	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (strcmp(sub, "ls") == 0 ? optind != argc : optind + 1 != argc)
+		return cli_usage(cli->cmd, "wrong number of arguments for 'url %s'",
+				 sub);
+	rc = hlx_home_open(cli->home, &h);
+	if (rc)
+		return cli_fail(rc, "cannot open node home '%s'", cli->home);
+	if (!strcmp(sub, "ls")) {
+		rc = hlx_urls_foreach(h, print_item, NULL);
+		ret = rc ? cli_fail(rc, "cannot list the kept URLs") : 0;
+	} else {
+		ret = url_show(cli, h, argv[optind]);
+	}
+	hlx_home_free(h);
+	return ret;
+}
