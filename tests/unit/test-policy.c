@@ -1295,10 +1295,10 @@ static void test_random(void)
 	size_t i, k;
 	int pi;
 
-	if (getenv("HLX_TEST_SEED"))
-		seed = strtoull(getenv("HLX_TEST_SEED"), NULL, 0);
+	if (getenv("HLX_SEED"))
+		seed = strtoull(getenv("HLX_SEED"), NULL, 0);
 	printf("# random policies: seed 0x%016" PRIx64
-	       " (set HLX_TEST_SEED to change)\n", seed);
+	       " (set HLX_SEED to change)\n", seed);
 	rng_state = seed;
 	if (!ents || !sts || !held) {
 		ok(0, "random: memory");
