@@ -2,6 +2,8 @@
 /* hlx peer, subscribe, unsubscribe, publish, sync, run, status. */
 #include "node/cmds.h"
 #include "node/sync.h"
+#include "node/retention.h"
+#include "keys/seal.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
 #include "protocol/head.h"
@@ -23,7 +25,7 @@
 /* ---- peer --------------------------------------------------------------- */
 
 struct peer_opts {
-	const char *url, *key, *ca;
+	const char *url, *key, *ca, *box, *policy;
 };
 
 static int peer_opt(void *ctx, int c, const char *arg)
@@ -34,6 +36,9 @@ static int peer_opt(void *ctx, int c, const char *arg)
 	case 'u': o->url = arg; return 0;
 	case 'k': o->key = arg; return 0;
 	case 'c': o->ca = arg; return 0;
+	case 'b': o->box = arg; return 0;
+	case 'p': o->policy = arg; return 0;
+	case 'n': o->policy = ""; return 0;
 	}
 	return 1;
 }
@@ -87,6 +92,9 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "ca", required_argument, NULL, 'c' },
+		{ "box", required_argument, NULL, 'b' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "no-policy", no_argument, NULL, 'n' },
 		{ 0 }
 	};
 	struct peer_opts o = { 0 };
@@ -104,8 +112,13 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	nargs = argc - optind;
 	if (!strcmp(sub, "add")) {
-		if (nargs != 1 || !o.url || !o.key)
-			return cli_usage(cli->cmd, "peer add NAME --url URL --key KEY");
+		if (nargs != 1 || !o.key)
+			return cli_usage(cli->cmd,
+					 "peer add NAME [--url URL] --key KEY [--box KEY] [--policy P]");
+	} else if (!strcmp(sub, "set")) {
+		if (nargs != 1 || (!o.box && !o.policy))
+			return cli_usage(cli->cmd,
+					 "peer set NAME [--box KEY] [--policy P | --no-policy]");
 	} else if (!strcmp(sub, "rm")) {
 		if (nargs != 1)
 			return cli_usage(cli->cmd, "peer rm NAME");
@@ -128,7 +141,9 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 
 		rc = cli_load_pubkey(o.key, &k);
 		if (!rc)
-			rc = hlx_peers_add(ps, argv[optind], o.url, &k, o.ca);
+			rc = hlx_peers_add(ps, argv[optind], o.url ? o.url : "", &k, o.ca);
+		if (!rc && (o.box || o.policy))
+			rc = hlx_peer_set(&ps->v[ps->n - 1], o.policy, o.box);
 		if (!rc)
 			rc = hlx_peers_save(cli->home, ps);
 		if (rc) {
@@ -137,7 +152,16 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 		}
 		hlx_sshkey_fingerprint(&k, f);
 		fprintf(stderr, "hlx: added peer '%s' at %s, root %s\n", argv[optind],
-			o.url, f);
+			o.url ? o.url : "(no feed)", f);
+	} else if (!strcmp(sub, "set")) {
+		struct hlx_peer *pe = hlx_peers_find(ps, argv[optind]);
+
+		rc = pe ? hlx_peer_set(pe, o.policy, o.box) :
+			  hlx_err(HLX_ENOENT, "no such peer");
+		if (!rc)
+			rc = hlx_peers_save(cli->home, ps);
+		if (rc)
+			ret = cli_fail(rc, "cannot change peer '%.64s'", argv[optind]);
 	} else if (!strcmp(sub, "rm")) {
 		rc = hlx_peers_remove(ps, argv[optind]);
 		if (!rc)
@@ -149,10 +173,13 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 			char f[HLX_FPR_LEN];
 
 			hlx_sshkey_fingerprint(&ps->v[i].root, f);
-			printf("%-16s %s  %s  lists:", ps->v[i].name, f, ps->v[i].url);
+			printf("%-16s %s  %s  lists:", ps->v[i].name, f,
+			       ps->v[i].url[0] ? ps->v[i].url : "(no feed)");
 			for (size_t j = 0; j < ps->v[i].nsubs; j++)
 				printf(" %s", ps->v[i].subs[j]);
-			printf("\n");
+			printf("  policy: %s%s\n",
+			       ps->v[i].policy[0] ? ps->v[i].policy : "(none)",
+			       ps->v[i].box[0] ? "  box: yes" : "");
 		}
 	} else {
 		ret = peer_status(cli, n, ps);
@@ -292,6 +319,8 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		      struct hlx_peers *ps, const char *only, int quiet,
 		      int *changed)
 {
+	struct hlx_pull_keys kk = { cli_getpass, cli, NULL }, *keys = &kk;
+	uint64_t purged = 0;
 	int failures = 0;
 
 	*changed = 0;
@@ -303,6 +332,14 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 
 		if (only && strcmp(only, p->name) != 0)
 			continue;
+		if (!p->url[0]) {
+			if (only) {
+				fprintf(stderr, "hlx: peer '%s' has no feed to sync from\n",
+					p->name);
+				failures++;
+			}
+			continue;
+		}
 		fo.ca_file = p->ca[0] ? p->ca : NULL;
 		{
 			/* HLX_TIMEOUT: seconds a whole transfer may take */
@@ -323,7 +360,7 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		for (size_t j = 0; j < p->nsubs; j++) {
 			struct hlx_pull_result r;
 
-			rc = hlx_pull(n, p, p->subs[j], f, (int64_t)time(NULL), &r);
+			rc = hlx_pull(n, p, p->subs[j], f, (int64_t)time(NULL), keys, &r);
 			if (rc) {
 				cli_fail(rc, "cannot sync '%s' of peer '%s'", p->subs[j],
 					 p->name);
@@ -344,7 +381,16 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		}
 		hlx_fetch_free(f);
 	}
-	(void)cli;
+	hlx_boxkey_free(kk.box);
+	/* entries past their retention leave at once */
+	if (hlx_retention_purge(n, (int64_t)time(NULL), &purged)) {
+		cli_fail(HLX_ESTATE, "cannot purge");
+		failures++;
+	} else if (purged) {
+		*changed = 1;
+		fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
+			purged);
+	}
 	return failures;
 }
 

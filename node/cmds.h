@@ -29,5 +29,7 @@ int cmd_publish(struct hlx_cli *cli, int argc, char **argv);
 int cmd_sync(struct hlx_cli *cli, int argc, char **argv);
 int cmd_run(struct hlx_cli *cli, int argc, char **argv);
 int cmd_status(struct hlx_cli *cli, int argc, char **argv);
+int cmd_policy(struct hlx_cli *cli, int argc, char **argv);
+int cmd_purge(struct hlx_cli *cli, int argc, char **argv);
 
 #endif

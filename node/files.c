@@ -3,9 +3,11 @@
 #include "keys/keyfile.h"
 #include "protocol/err.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,5 +83,36 @@ int hlx_file_mkdirs(const char *path, unsigned mode)
 	if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
 		return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
 			       strerror(errno));
+	return HLX_OK;
+}
+
+int hlx_rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (!d) {
+		if (errno == ENOENT)
+			return HLX_OK;
+		if (errno == ENOTDIR)
+			return unlink(path) == 0 ? HLX_OK :
+			       hlx_err(HLX_EIO, "cannot remove '%s'", path);
+		return hlx_err(HLX_EIO, "cannot open '%s'", path);
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", path, de->d_name) >= (int)sizeof(p))
+			continue;
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			hlx_rm_rf(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	if (rmdir(path) != 0 && errno != ENOENT)
+		return hlx_err(HLX_EIO, "cannot remove '%s': %s", path, strerror(errno));
 	return HLX_OK;
 }

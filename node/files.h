@@ -20,4 +20,7 @@ int hlx_file_write(const char *path, const void *p, size_t n, unsigned mode);
 /* mkdir -p, new directories with mode 0755 and the last with mode. */
 int hlx_file_mkdirs(const char *path, unsigned mode);
 
+/* Remove a file or a directory tree; a missing one is fine. */
+int hlx_rm_rf(const char *path);
+
 #endif

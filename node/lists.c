@@ -623,11 +623,15 @@ static int reindex_line(void *ctx, const char *line, size_t len)
 {
 	struct reindex_ctx *c = ctx;
 	const char *tab = memchr(line, '\t', len);
-	int rc;
+	int rc, purged = 0;
 
 	if (!tab || len < 2 || line[len - 1] != '\n')
 		return hlx_err(HLX_EHISTORY, "malformed line in history");
 	rc = hlx_hash_parse_canonical(line, (size_t)(tab - line), c->hash);
+	/* what retention purged here stays out (node/retention.h) */
+	if (!rc && (rc = hlx_store_is_purged(c->t, c->list, c->hash, &purged)) == 0 &&
+	    purged)
+		return HLX_OK;
 	if (!rc)
 		rc = hlx_store_put(c->t, c->list, c->hash, tab + 1,
 				   len - (size_t)(tab - line) - 2);
@@ -701,7 +705,7 @@ struct fsck_ctx {
 	struct hlx_buf meta;
 	void (*report)(void *ctx, const char *msg);
 	void *rctx;
-	uint64_t versions, entries, problems;
+	uint64_t versions, entries, problems, purged;
 };
 
 static void problem(struct fsck_ctx *c, const char *fmt, ...)
@@ -754,6 +758,19 @@ static int fsck_line(void *ctx, const char *line, size_t len)
 	rc = hlx_hash_parse_canonical(line, hl, c->hash);
 	if (!rc)
 		rc = hlx_store_get(c->t, c->rec.id, c->hash, &c->meta);
+	if (rc == HLX_ENOENT) {
+		int purged = 0;
+
+		/* purged here for its retention: absent on purpose */
+		rc = hlx_store_is_purged(c->t, c->rec.id, c->hash, &purged);
+		if (rc)
+			return rc;
+		if (purged) {
+			c->purged++;
+			return HLX_OK;
+		}
+		rc = HLX_ENOENT;
+	}
 	if (rc == HLX_ENOENT)
 		problem(c, "list '%s': '%.*s' is in the history but not in the state",
 			c->rec.name, (int)hl, line);
@@ -849,10 +866,11 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 	rc = hlx_store_count_list(n->store, c.rec.id, &held);
 	if (rc)
 		goto out;
-	if (held != c.entries || c.rec.count != c.entries)
+	if (held != c.entries - c.purged || c.rec.count != c.entries - c.purged)
 		problem(&c, "list '%s': the state holds %" PRIu64 " entries (record: %"
-			PRIu64 "), the history %" PRIu64, list, held, c.rec.count,
-			c.entries);
+			PRIu64 "), the history %" PRIu64 " of which %" PRIu64
+			" purged for retention", list, held, c.rec.count, c.entries,
+			c.purged);
 done:
 	*versions = c.versions;
 	*entries = c.entries;

@@ -4,9 +4,11 @@
  * global options, and nothing else: each command lives in node/cmd_*.c.
  */
 #include "node/cmds.h"
+#include "node/audit.h"
 #include "node/home.h"
 #include "node/urls.h"
 #include "protocol/err.h"
+#include "protocol/rtime.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -85,11 +87,29 @@ static const struct hlx_cmd commands[] = {
 	{ "reindex", cmd_reindex, "[LIST...]",
 	  "Rebuild the state of lists from their history." },
 	{ "peer", cmd_peer,
-	  "add NAME --url URL --key KEY [--ca FILE] | ls | rm NAME | status",
+	  "add NAME [--url URL] --key KEY [--ca FILE] [--box KEY] [--policy P]\n"
+	  "       | set NAME [--box KEY] [--policy P | --no-policy]\n"
+	  "       | ls | rm NAME | status",
 	  "Pin a peer's root key (exchanged out of band) with the URL where its\n"
-	  "publish directory is served (https:// or file://); list or remove\n"
-	  "peers; show, for each peer and list, the version held, the peer's\n"
-	  "version, when it last synced and the last error." },
+	  "publish directory is served (https:// or file://; none for a peer that\n"
+	  "only receives), its box key ('hlx key show --box' on its node) for\n"
+	  "encrypted feeds, and the sharing policy that decides what it receives;\n"
+	  "list or remove peers; show, for each peer and list, the version held,\n"
+	  "the peer's version, when it last synced and the last error." },
+	{ "policy", cmd_policy,
+	  "add FILE|- [--replace] | rm NAME | ls\n"
+	  "       | check (PEER | --all) [--entries | --digest]",
+	  "Manage sharing policies (spec/policy.md): add one from a JSON file, remove\n"
+	  "or list them with their audiences; show what a peer receives under its\n"
+	  "policy, now: each list with its entry count and handling rules, every\n"
+	  "line (--entries), or a count and digest per list (--digest)." },
+	{ "audit", cmd_audit, "[--peer P] [--since T] [--json]",
+	  "Verify the signed audit log of disclosures (every version of a list\n"
+	  "given to a peer under a policy) and print its records, optionally only\n"
+	  "those for peer P or since time T (RFC 3339)." },
+	{ "purge", cmd_purge, "",
+	  "Remove from the state the entries of peers' lists that are past the\n"
+	  "retention their handling rules set (sync, publish and run do it too)." },
 	{ "subscribe", cmd_subscribe, "PEER LIST",
 	  "Pull LIST (or 'status', its removal-status log) from PEER." },
 	{ "unsubscribe", cmd_unsubscribe, "PEER LIST", "Stop pulling LIST from PEER." },
@@ -143,6 +163,14 @@ int main(int argc, char **argv)
 	if (cli.pass_file && !*cli.pass_file)
 		cli.pass_file = NULL;
 	cli.now = (int64_t)time(NULL);
+	{
+		/* HLX_NOW: the time to act at (for tests of time rules) */
+		const char *t = getenv("HLX_NOW");
+		int64_t v;
+
+		if (t && *t && hlx_time_parse(t, strlen(t), &v) == HLX_OK)
+			cli.now = v;
+	}
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

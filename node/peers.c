@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/peers.h"
 #include "keys/keyfile.h"
+#include "keys/seal.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
 #include "protocol/head.h"
@@ -48,7 +49,7 @@ int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
 	struct hlx_peer *v, *np;
 	int rc = hlx_name_check(name, strlen(name), "peer");
 
-	if (!rc)
+	if (!rc && url[0])
 		rc = url_check(url);
 	if (!rc && ca && strlen(ca) >= sizeof(v->ca))
 		rc = hlx_err(HLX_EINVAL, "CA path too long");
@@ -68,6 +69,36 @@ int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
 	snprintf(np->url, sizeof(np->url), "%s", url);
 	snprintf(np->ca, sizeof(np->ca), "%s", ca ? ca : "");
 	np->root = *root;
+	return HLX_OK;
+}
+
+int hlx_peer_set(struct hlx_peer *peer, const char *policy, const char *box)
+{
+	struct hlx_boxpub k;
+	int rc;
+
+	if (policy && policy[0] &&
+	    (rc = hlx_name_check(policy, strlen(policy), "policy")))
+		return rc;
+	if (box && box[0]) {
+		struct hlx_buf t = HLX_BUF_INIT;
+
+		rc = hlx_boxpub_parse(box, strlen(box), &k);
+		if (!rc)
+			rc = hlx_boxpub_format(&k, &t);
+		if (!rc && t.len >= sizeof(peer->box))
+			rc = hlx_err(HLX_EINVAL, "box key too long");
+		if (!rc)
+			snprintf(peer->box, sizeof(peer->box), "%.*s", (int)t.len,
+				 (const char *)t.data);
+		hlx_buf_free(&t);
+		if (rc)
+			return hlx_err_wrap(rc, "box key of peer '%s'", peer->name);
+	} else if (box) {
+		peer->box[0] = '\0';
+	}
+	if (policy)
+		snprintf(peer->policy, sizeof(peer->policy), "%s", policy);
 	return HLX_OK;
 }
 
@@ -169,14 +200,16 @@ int hlx_peers_load(const char *home, struct hlx_peers **out)
 		goto fail;
 	}
 	json_array_foreach(arr, i, v) {
-		const char *name = NULL, *url = NULL, *root = NULL, *ca = NULL;
+		const char *name = NULL, *url = NULL, *root = NULL, *ca = NULL,
+			   *policy = NULL, *box = NULL;
 		json_t *subs = NULL, *s;
 		struct hlx_pubkey k;
 		size_t j;
 
-		if (json_unpack(v, "{s:s, s:s, s:s, s?s, s:o}", "name", &name,
-				"url", &url, "root", &root, "ca", &ca,
-				"lists", &subs) != 0 || !json_is_array(subs)) {
+		if (json_unpack(v, "{s:s, s:s, s:s, s?s, s?s, s?s, s:o}", "name",
+				&name, "url", &url, "root", &root, "ca", &ca,
+				"policy", &policy, "box", &box, "lists", &subs) != 0 ||
+		    !json_is_array(subs)) {
 			rc = hlx_err(HLX_EINVAL, "'%s': peer %zu is malformed", path,
 				     i + 1);
 			goto fail;
@@ -184,6 +217,8 @@ int hlx_peers_load(const char *home, struct hlx_peers **out)
 		rc = hlx_sshkey_parse(root, strlen(root), &k, NULL);
 		if (!rc)
 			rc = hlx_peers_add(p, name, url, &k, ca);
+		if (!rc && (policy || box))
+			rc = hlx_peer_set(&p->v[p->n - 1], policy, box);
 		json_array_foreach(subs, j, s) {
 			if (rc)
 				break;
@@ -234,6 +269,11 @@ int hlx_peers_save(const char *home, const struct hlx_peers *p)
 			break;
 		}
 		if (x->ca[0] && json_object_set_new(o, "ca", json_string(x->ca)))
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+		if (x->policy[0] &&
+		    json_object_set_new(o, "policy", json_string(x->policy)))
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+		if (x->box[0] && json_object_set_new(o, "box", json_string(x->box)))
 			rc = hlx_err(HLX_ENOMEM, "out of memory");
 		if (json_array_append_new(arr, o))
 			rc = hlx_err(HLX_ENOMEM, "out of memory");

@@ -4,7 +4,10 @@
  *
  * peers.json in the node home holds, for each peer, its local name, the
  * URL where its publish directory is served, its pinned root key, an
- * optional CA bundle for its server, and the lists subscribed.  It is
+ * optional CA bundle for its server, and the lists subscribed; for the
+ * peers this node shares with, the sharing policy that applies to them
+ * (node/policies.h) and their box key for encrypted feeds.  A peer that
+ * only receives from this node has no URL ("").  It is
  * small, human-readable and rewritten atomically.  What the node learned
  * from a peer (its verified trust chain, sync progress) lives under
  * peers/NAME/ and in the state.
@@ -26,6 +29,8 @@ struct hlx_peer {
 	char url[HLX_URL_TEXT_MAX];
 	char ca[1024];                 /* "" for the system store */
 	struct hlx_pubkey root;
+	char policy[65];               /* sharing policy name, "" for none */
+	char box[128];                 /* "hlx-box ..." encryption key, or "" */
 	size_t nsubs;
 	char (*subs)[65];
 };
@@ -42,6 +47,9 @@ void hlx_peers_free(struct hlx_peers *p);
 struct hlx_peer *hlx_peers_find(struct hlx_peers *p, const char *name);
 int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
 		  const struct hlx_pubkey *root, const char *ca);
+/* Set (or, with "", clear) a peer's policy name and box key text; NULL
+ * leaves a field as it is.  The box key is checked (keys/seal.h). */
+int hlx_peer_set(struct hlx_peer *peer, const char *policy, const char *box);
 int hlx_peers_remove(struct hlx_peers *p, const char *name);
 int hlx_peer_subscribe(struct hlx_peer *peer, const char *list);
 int hlx_peer_unsubscribe(struct hlx_peer *peer, const char *list);

@@ -19,7 +19,7 @@
 
 struct hlx_store {
 	MDB_env *env;
-	MDB_dbi entries, lists, ids, meta;
+	MDB_dbi entries, lists, ids, meta, received, purged;
 	MDB_txn *rtxn; /* reset between calls, renewed on use */
 	int in_write;
 };
@@ -108,7 +108,9 @@ int hlx_store_open(const char *dir, struct hlx_store **out)
 	    (rc = mdb_dbi_open(txn, "lists", MDB_CREATE, &s->lists)) ||
 	    (rc = mdb_dbi_open(txn, "list-ids", MDB_CREATE | MDB_INTEGERKEY,
 			       &s->ids)) ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta))) {
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) ||
+	    (rc = mdb_dbi_open(txn, "received", MDB_CREATE, &s->received)) ||
+	    (rc = mdb_dbi_open(txn, "purged", MDB_CREATE, &s->purged))) {
 		rc = lmdb_err(rc, "cannot open the state tables");
 		goto fail;
 	}
@@ -510,6 +512,201 @@ int hlx_store_get(struct hlx_store_txn *t, uint32_t list,
 	if (rc)
 		return lmdb_err(rc, "cannot read an entry");
 	return hlx_buf_put(out, (const uint8_t *)v.mv_data + 4, v.mv_size - 4);
+}
+
+/* ---- retention ---------------------------------------------------------
+ *
+ * received: list id, key -> when the entry arrived (8 bytes, big-endian)
+ *           and its hash text; kept for peers' lists that have a
+ *           retention period.
+ * purged:   list id, key -> when it was purged, and its hash text.
+ */
+
+static size_t rkey(uint32_t list, const struct hlx_hash *h, uint8_t *key)
+{
+	key[0] = (uint8_t)(list >> 24);
+	key[1] = (uint8_t)(list >> 16);
+	key[2] = (uint8_t)(list >> 8);
+	key[3] = (uint8_t)list;
+	return 4 + make_key(h, key + 4);
+}
+
+static int rval(int64_t when, const struct hlx_hash *h, uint8_t *val,
+		size_t *len)
+{
+	uint64_t u = (uint64_t)when;
+	int rc;
+
+	for (int i = 0; i < 8; i++)
+		val[i] = (uint8_t)(u >> (56 - 8 * i));
+	rc = hlx_hash_format(h, (char *)val + 8, HLX_HASH_TEXT_MAX);
+	*len = 8 + strlen((char *)val + 8);
+	return rc;
+}
+
+static int64_t rtime_of(const MDB_val *v)
+{
+	uint64_t u = 0;
+
+	for (int i = 0; i < 8 && v->mv_size >= 8; i++)
+		u = u << 8 | ((const uint8_t *)v->mv_data)[i];
+	return (int64_t)u;
+}
+
+int hlx_store_received_put(struct hlx_store_txn *t, uint32_t list,
+			   const struct hlx_hash *h, int64_t when)
+{
+	uint8_t key[4 + KEY_MAX], val[8 + HLX_HASH_TEXT_MAX];
+	MDB_val k, v;
+	size_t vl;
+	int rc;
+
+	k.mv_size = rkey(list, h, key);
+	k.mv_data = key;
+	rc = rval(when, h, val, &vl);
+	if (rc)
+		return rc;
+	v.mv_size = vl;
+	v.mv_data = val;
+	rc = mdb_put(t->txn, t->s->received, &k, &v, MDB_NOOVERWRITE);
+	return rc && rc != MDB_KEYEXIST ? lmdb_err(rc, "cannot record an arrival") :
+					  HLX_OK;
+}
+
+static int del_if(MDB_txn *txn, MDB_dbi dbi, uint32_t list,
+		  const struct hlx_hash *h, int *found)
+{
+	uint8_t key[4 + KEY_MAX];
+	MDB_val k;
+	int rc;
+
+	k.mv_size = rkey(list, h, key);
+	k.mv_data = key;
+	rc = mdb_del(txn, dbi, &k, NULL);
+	if (found)
+		*found = rc == 0;
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(rc, "cannot update retention") :
+					  HLX_OK;
+}
+
+int hlx_store_received_del(struct hlx_store_txn *t, uint32_t list,
+			   const struct hlx_hash *h)
+{
+	return del_if(t->txn, t->s->received, list, h, NULL);
+}
+
+int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
+		      const struct hlx_hash *h, int *was)
+{
+	return del_if(t->txn, t->s->purged, list, h, was);
+}
+
+int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
+			const struct hlx_hash *h, int *yes)
+{
+	uint8_t key[4 + KEY_MAX];
+	MDB_val k, v;
+	int rc;
+
+	k.mv_size = rkey(list, h, key);
+	k.mv_data = key;
+	rc = mdb_get(t->txn, t->s->purged, &k, &v);
+	*yes = rc == 0;
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(rc, "cannot read retention") :
+					  HLX_OK;
+}
+
+int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
+		    int64_t now, uint64_t *count)
+{
+	uint8_t id[4] = { (uint8_t)(list >> 24), (uint8_t)(list >> 16),
+			  (uint8_t)(list >> 8), (uint8_t)list };
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc, m;
+
+	*count = 0;
+	rc = mdb_cursor_open(t->txn, t->s->received, &c);
+	if (rc)
+		return lmdb_err(rc, "cannot open a cursor");
+	k.mv_size = 4;
+	k.mv_data = id;
+	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;) {
+		struct hlx_hash h;
+		uint8_t val[8 + HLX_HASH_TEXT_MAX];
+		MDB_val pv;
+		size_t vl;
+
+		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
+			break;
+		if (rtime_of(&v) > cutoff) {
+			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			continue;
+		}
+		rc = hlx_hash_parse_canonical((const char *)v.mv_data + 8,
+					      v.mv_size - 8, &h);
+		if (rc) {
+			rc = hlx_err(HLX_ESTORE, "damaged retention record");
+			break;
+		}
+		rc = hlx_store_del(t, list, &h);
+		if (rc == HLX_ENOENT)
+			rc = HLX_OK; /* gone already */
+		if (!rc)
+			rc = rval(now, &h, val, &vl);
+		if (rc)
+			break;
+		pv.mv_size = vl;
+		pv.mv_data = val;
+		rc = mdb_put(t->txn, t->s->purged, &k, &pv, 0);
+		if (!rc)
+			rc = mdb_cursor_del(c, 0);
+		if (rc) {
+			rc = lmdb_err(rc, "cannot purge an entry");
+			break;
+		}
+		++*count;
+		/* after a delete the cursor stands on the next item */
+		m = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+	}
+	mdb_cursor_close(c);
+	if (!rc && m && m != MDB_NOTFOUND && m != EINVAL)
+		rc = lmdb_err(m, "cannot scan arrivals");
+	return rc;
+}
+
+int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
+			     int (*cb)(void *ctx, const char *hash, size_t n),
+			     void *ctx)
+{
+	uint8_t id[4] = { (uint8_t)(list >> 24), (uint8_t)(list >> 16),
+			  (uint8_t)(list >> 8), (uint8_t)list };
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, m;
+
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return lmdb_err(rc, "cannot read the state database");
+	rc = mdb_cursor_open(txn, s->purged, &c);
+	if (rc) {
+		rc = lmdb_err(rc, "cannot open a cursor");
+		goto out;
+	}
+	k.mv_size = 4;
+	k.mv_data = id;
+	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;
+	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
+			break;
+		if (v.mv_size > 8)
+			rc = cb(ctx, (const char *)v.mv_data + 8, v.mv_size - 8);
+	}
+	mdb_cursor_close(c);
+out:
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 /* Visit every entry of list: delete it, or count it. */

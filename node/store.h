@@ -81,6 +81,30 @@ typedef int (*hlx_store_hit_fn)(void *ctx, size_t query, uint32_t list,
 int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
 		     size_t n, hlx_store_hit_fn cb, void *ctx);
 
+/*
+ * Retention of peers' lists (spec/policy.md): when each entry arrived,
+ * and which entries were purged for being past their retention period.
+ * A purged entry stays out of the state until its list retracts it.
+ */
+/* Record when h arrived in list (kept if already recorded). */
+int hlx_store_received_put(struct hlx_store_txn *t, uint32_t list,
+			   const struct hlx_hash *h, int64_t when);
+int hlx_store_received_del(struct hlx_store_txn *t, uint32_t list,
+			   const struct hlx_hash *h);
+/* Remove from the state every entry of list that arrived at or before
+ * cutoff, and record it as purged at now. */
+int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
+		    int64_t now, uint64_t *count);
+int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
+			const struct hlx_hash *h, int *yes);
+/* Forget that h was purged (*was: whether it was). */
+int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
+		      const struct hlx_hash *h, int *was);
+/* The hash texts purged from list, in key order (own read transaction). */
+int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
+			     int (*cb)(void *ctx, const char *hash, size_t n),
+			     void *ctx);
+
 /* Number of entries the state holds for list (a full scan: for fsck). */
 int hlx_store_count_list(struct hlx_store *s, uint32_t list, uint64_t *count);
 

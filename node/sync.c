@@ -2,6 +2,8 @@
 #include "node/sync.h"
 #include "node/files.h"
 #include "node/packs.h"
+#include "node/retention.h"
+#include "keys/seal.h"
 #include "keys/keyfile.h"
 #include "keys/sshkey.h"
 #include "keys/sshsig.h"
@@ -25,6 +27,8 @@
 #include <unistd.h>
 
 #define CLOCK_SKEW 300
+/* A sealed file: at most 4096 recipients (keys/seal.h) around n bytes. */
+#define SEALED_MAX(n) ((n) + (n) / 16 + 4096 * 80 + 1024)
 
 
 __attribute__((format(printf, 2, 3)))
@@ -42,172 +46,6 @@ static int pathf(char out[PATH_MAX], const char *fmt, ...)
 }
 
 
-
-/* ---- publishing --------------------------------------------------------- */
-
-struct pub_ctx {
-	struct hlx_node *n;
-	const char *dir;
-	int64_t now, validity;
-	hlx_pass_fn getpass;
-	void *pctx;
-	struct hlx_seckey *key;
-	struct hlx_publish_stats *st;
-	int rc;
-};
-
-static int sign_head(struct pub_ctx *c, const struct hlx_head *h,
-		     struct hlx_buf *file)
-{
-	struct hlx_buf body = HLX_BUF_INIT, sig = HLX_BUF_INIT;
-	int rc = HLX_OK;
-
-	if (!c->key)
-		rc = hlx_home_signing_key(hlx_node_home(c->n), c->getpass, c->pctx,
-					  c->now, &c->key);
-	if (!rc)
-		rc = hlx_head_body(h, &body);
-	if (!rc)
-		rc = hlx_sshsig_sign(c->key, HLX_HEAD_NAMESPACE, "sha512", body.data,
-				     body.len, &sig);
-	if (!rc)
-		rc = hlx_head_file((char *)body.data, body.len, (char *)sig.data,
-				   sig.len, file);
-	hlx_buf_free(&body);
-	hlx_buf_free(&sig);
-	return rc;
-}
-
-static int publish_list(void *ctx, const struct hlx_list_rec *l)
-{
-	struct pub_ctx *c = ctx;
-	const struct hlx_trust *t = hlx_home_trust(hlx_node_home(c->n));
-	struct hlx_buf old = HLX_BUF_INIT, b1 = HLX_BUF_INIT, b2 = HLX_BUF_INIT;
-	struct hlx_hist *h = NULL;
-	struct hlx_hist_version v;
-	struct hlx_head head, prev;
-	uint8_t th[32];
-	char d[PATH_MAX], p[PATH_MAX], repo[PATH_MAX];
-	struct stat st;
-	int rc;
-
-	if (strchr(l->name, '/') || l->version == 0 ||
-	    strcmp(l->owner, hlx_home_org(hlx_node_home(c->n))) != 0)
-		return 0; /* only our own lists, once they have a version */
-	c->st->lists++;
-	rc = hlx_list_recover(c->n, l->name);
-	if (!rc)
-		rc = pathf(d, "%s/lists/%s", c->dir, l->name);
-	if (!rc)
-		rc = pathf(p, "%s/packs", d);
-	if (!rc)
-		rc = hlx_file_mkdirs(p, 0755);
-	if (!rc)
-		rc = hlx_list_open_hist(c->n, l->name, &h);
-	if (!rc)
-		rc = hlx_list_repo_path(c->n, l->name, repo);
-	/* one pack a version, from its parent: written before the head */
-	for (uint64_t ver = 1; !rc && ver <= l->version; ver++) {
-		rc = pathf(p, "%s/packs/%" PRIu64 ".pack", d, ver);
-		if (rc || stat(p, &st) == 0)
-			continue;
-		rc = hlx_hist_find_version(h, ver, &v);
-		if (!rc)
-			rc = hlx_pack_write(repo, v.parent[0] ? v.parent : NULL, v.oid, p);
-		if (!rc && chmod(p, 0644) != 0)
-			rc = hlx_err(HLX_EIO, "cannot chmod '%s'", p);
-		if (!rc)
-			c->st->packs_written++;
-	}
-	if (rc)
-		goto out;
-	memset(&head, 0, sizeof(head));
-	/* our own lists: both names are checked to be at most 64 */
-	snprintf(head.org, sizeof(head.org), "%.64s", l->owner);
-	snprintf(head.list, sizeof(head.list), "%.64s", l->name);
-	head.version = l->version;
-	memcpy(head.commit, l->head, sizeof(head.commit));
-	head.trust_length = hlx_trust_length(t);
-	hlx_trust_head(t, th);
-	sodium_bin2hex(head.trust_head, sizeof(head.trust_head), th, 32);
-	rc = pathf(p, "%s/head", d);
-	if (rc)
-		goto out;
-	/* Keep a head that is current and has more than half its life. */
-	if (hlx_file_read(p, HLX_HEAD_MAX, &old) == HLX_OK &&
-	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK &&
-	    prev.version == head.version && !strcmp(prev.commit, head.commit) &&
-	    prev.trust_length == head.trust_length &&
-	    !strcmp(prev.trust_head, head.trust_head) &&
-	    prev.expires - c->now > c->validity / 2 && prev.issued <= c->now)
-		goto out;
-	head.issued = c->now;
-	head.expires = c->now + c->validity;
-	hlx_buf_reset(&old);
-	rc = sign_head(c, &head, &old);
-	{
-		/* Static servers derive validators (ETag, Last-Modified) from
-		 * the modification time in seconds and the size, and heads of
-		 * one list have the same size: make the time move on, so that
-		 * a conditional request never misses a new head. */
-		struct timespec was = { 0, 0 };
-
-		if (stat(p, &st) == 0)
-			was = st.st_mtim;
-		if (!rc)
-			rc = hlx_file_write(p, old.data, old.len, 0644);
-		if (!rc && was.tv_sec && stat(p, &st) == 0 &&
-		    st.st_mtim.tv_sec <= was.tv_sec) {
-			struct timespec ts[2] = { { was.tv_sec + 1, 0 },
-						  { was.tv_sec + 1, 0 } };
-
-			if (utimensat(AT_FDCWD, p, ts, 0) != 0)
-				rc = hlx_err(HLX_EIO, "cannot set the time of '%s'", p);
-		}
-	}
-	if (!rc)
-		c->st->heads_signed++;
-out:
-	if (rc)
-		rc = hlx_err_wrap(rc, "cannot publish list '%s'", l->name);
-	hlx_hist_free(h);
-	hlx_buf_free(&old);
-	hlx_buf_free(&b1);
-	hlx_buf_free(&b2);
-	return rc;
-}
-
-int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
-		int64_t validity, hlx_pass_fn getpass, void *ctx,
-		struct hlx_publish_stats *st)
-{
-	struct pub_ctx c = { n, dir, now, validity, getpass, ctx, NULL, st, 0 };
-	struct hlx_buf b = HLX_BUF_INIT, cur = HLX_BUF_INIT;
-	char p[PATH_MAX];
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	if (validity < 60 || validity > 366 * 86400)
-		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
-			       validity);
-	rc = pathf(p, "%s/lists", dir);
-	if (!rc)
-		rc = hlx_file_mkdirs(p, 0755);
-	/* the trust chain first: heads name it */
-	if (!rc)
-		rc = hlx_trust_serialize(hlx_home_trust(hlx_node_home(n)), &b);
-	if (!rc)
-		rc = pathf(p, "%s/trust.json", dir);
-	if (!rc && (hlx_file_read(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
-		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0))
-		rc = hlx_file_write(p, b.data, b.len, 0644);
-	if (!rc)
-		rc = hlx_store_list_foreach(hlx_node_store(n), publish_list, &c);
-	hlx_seckey_free(c.key);
-	hlx_buf_free(&b);
-	hlx_buf_free(&cur);
-	return rc;
-}
 
 /* ---- sync state --------------------------------------------------------- */
 
@@ -293,7 +131,86 @@ struct pull {
 	int trust_new;                      /* longer than the one stored */
 	struct hlx_head head;
 	int status;                         /* a status log, not a list */
+	struct hlx_pull_keys *keys;         /* for sealed feeds */
 };
+
+static int box_key(struct pull *p);
+
+/* A file of the feed as fetched: opened if sealed to us (keys/seal.h). */
+static int open_sealed(struct pull *p, const char *rel, struct hlx_buf *b,
+		       size_t max)
+{
+	struct hlx_buf plain = HLX_BUF_INIT;
+	char ctx[PATH_MAX];
+	int rc;
+
+	if (!hlx_seal_is(b->data, b->len))
+		return HLX_OK;
+	rc = box_key(p);
+	if (!rc)
+		rc = pathf(ctx, "hlx-feed:%s", rel);
+	if (!rc)
+		rc = hlx_unseal_buf(b->data, b->len, p->keys->box, ctx, max, &plain);
+	if (rc) {
+		hlx_buf_free(&plain);
+		return hlx_err_wrap(rc, "'%s' of peer '%s'", rel, p->peer->name);
+	}
+	hlx_buf_free(b);
+	*b = plain;
+	return HLX_OK;
+}
+
+static int box_key(struct pull *p)
+{
+	if (!p->keys)
+		return hlx_err(HLX_EPERM, "the feed is encrypted and no box key is at hand");
+	if (p->keys->box)
+		return HLX_OK;
+	return hlx_home_box_key(hlx_node_home(p->n), p->keys->getpass, p->keys->ctx,
+				&p->keys->box);
+}
+
+/* A fetched pack: replaced by its plain text if it is sealed. */
+static int open_sealed_pack(struct pull *p, const char *rel, const char *file)
+{
+	char magic[16], ctx[PATH_MAX], plain[PATH_MAX];
+	ssize_t got;
+	int rc, in, out = -1;
+
+	in = open(file, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", file, strerror(errno));
+	got = read(in, magic, sizeof(magic));
+	if (got <= 0 || !hlx_seal_is(magic, (size_t)got)) {
+		close(in);
+		return HLX_OK;
+	}
+	rc = box_key(p);
+	if (!rc)
+		rc = pathf(ctx, "hlx-feed:%s", rel);
+	if (!rc)
+		rc = pathf(plain, "%s.plain", file);
+	if (!rc && lseek(in, 0, SEEK_SET) != 0)
+		rc = hlx_err(HLX_EIO, "cannot read '%s'", file);
+	if (!rc) {
+		out = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (out < 0)
+			rc = hlx_err(HLX_EIO, "cannot create '%s': %s", plain,
+				     strerror(errno));
+	}
+	if (!rc)
+		rc = hlx_unseal_fd(in, out, p->keys->box, ctx, HLX_PACK_MAX);
+	if (out >= 0)
+		close(out);
+	close(in);
+	if (!rc && rename(plain, file) != 0)
+		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", plain, strerror(errno));
+	if (rc) {
+		unlink(plain);
+		return hlx_err_wrap(rc, "'%s' of peer '%s'", rel, p->peer->name);
+	}
+	return HLX_OK;
+}
 
 /* The peer's trust chain: the one we hold, extended from its server when
  * the head names a longer one.  Never replaced by a shorter or a different
@@ -335,8 +252,10 @@ static int peer_trust(struct pull *p)
 	hlx_buf_reset(&b);
 	rc = hlx_fetch_join(p->peer->url, "trust.json", &url);
 	if (!rc)
-		rc = hlx_fetch_get(p->f, (char *)url.data, HLX_TRUST_MAX, NULL, NULL,
+		rc = hlx_fetch_get(p->f, (char *)url.data, SEALED_MAX(HLX_TRUST_MAX), NULL, NULL,
 				   &b, &fr);
+	if (!rc)
+		rc = open_sealed(p, "trust.json", &b, HLX_TRUST_MAX);
 	if (!rc)
 		rc = hlx_trust_load((char *)b.data, b.len, &p->peer->root, &got);
 	if (rc) {
@@ -545,11 +464,16 @@ static int check_delta(const struct delta *d)
 	return rc;
 }
 
-static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d)
+/* Apply the delta to the state.  A peer's list with a retention period
+ * records when each entry arrived; an entry purged here stays out of the
+ * state (also when the peer changes it) until the peer retracts it. */
+static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d,
+		       int retention, int64_t now)
 {
 	struct hlx_entry *e = malloc(sizeof(*e));
 	struct hlx_status *st = malloc(sizeof(*st));
-	int rc = e && st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+	char *skip = calloc(d->n + 1, 1);
+	int rc = e && st && skip ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
 	/* removals first: a changed entry comes as a removal and an addition */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
@@ -559,8 +483,9 @@ static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d)
 				     d->off[i] - 1;
 			const struct hlx_hash *h;
 			const char *tab;
+			int purged = 0;
 
-			if ((l[0] == '+') != pass)
+			if ((l[0] == '+') != pass || skip[i])
 				continue;
 			l++;
 			rc = d->status ? hlx_status_decode(l, len, st) :
@@ -571,43 +496,40 @@ static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d)
 			}
 			h = d->status ? &st->item : &e->hash;
 			tab = memchr(l, '\t', len);
+			rc = hlx_store_is_purged(t, list, h, &purged);
+			if (rc)
+				break;
 			if (pass == 0) {
-				rc = hlx_store_del(t, list, h);
-				d->removed++;
-			} else {
+				/* changed, when its addition follows */
+				const char *nx = i + 1 < d->n ?
+					(const char *)d->arena.data + d->off[i + 1] : NULL;
+				int changed = nx && nx[0] == '+' &&
+					      !memcmp(nx + 1, l, (size_t)(tab - l) + 1);
+
+				if (purged && changed) {
+					skip[i + 1] = 1; /* stays purged */
+				} else if (purged) {
+					rc = hlx_store_unpurge(t, list, h, NULL);
+				} else {
+					rc = hlx_store_del(t, list, h);
+					/* the clock runs from the first arrival */
+					if (!rc && !changed)
+						rc = hlx_store_received_del(t, list, h);
+					d->removed++;
+				}
+			} else if (!purged) {
 				rc = hlx_store_put(t, list, h, tab + 1,
 						   len - (size_t)(tab - l) - 2);
+				if (!rc && retention)
+					rc = hlx_store_received_put(t, list, h, now);
 				d->added++;
 			}
 		}
 	}
 	free(e);
 	free(st);
+	free(skip);
 	return rc;
-}
-
-static int rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char p[PATH_MAX];
-	struct stat st;
-
-	if (!d)
-		return errno == ENOENT ? HLX_OK : hlx_err(HLX_EIO, "cannot open '%s'", path);
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (pathf(p, "%s/%s", path, de->d_name))
-			continue;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_rf(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(path);
-	return HLX_OK;
 }
 
 static int do_pull(struct pull *p, struct hlx_sync_state *ss,
@@ -628,7 +550,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	if (!rc)
 		rc = hlx_fetch_join(p->peer->url, rel, &url);	/* url is empty */
 	if (!rc)
-		rc = hlx_fetch_get(p->f, (char *)url.data, HLX_HEAD_MAX, ss->etag,
+		rc = hlx_fetch_get(p->f, (char *)url.data, SEALED_MAX(HLX_HEAD_MAX), ss->etag,
 				   ss->last_modified, &text, &fr);
 	if (rc)
 		goto out;
@@ -647,7 +569,11 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		res->not_modified = 1;
 		goto out;
 	}
-	rc = hlx_head_parse((char *)text.data, text.len, &p->head, &body, &sig);
+	rc = pathf(rel, "lists/%s/head", p->list);
+	if (!rc)
+		rc = open_sealed(p, rel, &text, HLX_HEAD_MAX);
+	if (!rc)
+		rc = hlx_head_parse((char *)text.data, text.len, &p->head, &body, &sig);
 	if (rc)
 		goto out;
 	if (strcmp(p->head.list, p->list) != 0) {
@@ -717,7 +643,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	if (!rc)
 		rc = hlx_file_mkdirs(file, 0755);
 	if (!rc) {
-		rm_rf(staging);
+		hlx_rm_rf(staging);
 		rc = hlx_pack_stage(have_rec ? repo : NULL, staging);
 		staged = !rc;
 	}
@@ -739,8 +665,11 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 			rc = hlx_err(HLX_EIO, "cannot create '%s': %s", file, strerror(errno));
 			break;
 		}
-		rc = hlx_fetch_to_fd(p->f, (char *)url.data, HLX_PACK_MAX, fd, &pfr);
+		rc = hlx_fetch_to_fd(p->f, (char *)url.data, SEALED_MAX(HLX_PACK_MAX),
+				     fd, &pfr);
 		close(fd);
+		if (!rc)
+			rc = open_sealed_pack(p, rel, file);
 		if (!rc)
 			rc = hlx_pack_index(staging, file);
 		if (rc)
@@ -760,7 +689,20 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		rc = check_delta(&d);
 	if (rc)
 		goto out;
-	/* Everything verified.  Apply: objects, then state, then the ref. */
+	/* Everything verified.  The handling rules first: they govern what
+	 * is applied next (retention, onward sharing). */
+	{
+		struct hlx_rules r;
+
+		if (p->head.has_rules)
+			r = p->head.rules;
+		else
+			hlx_rules_init(&r);
+		rc = hlx_retention_save_rules(p->n, p->peer->name, p->list, &r);
+		if (rc)
+			goto out;
+	}
+	/* Apply: objects, then state, then the ref. */
 	if (!have_rec) {
 		rc = pathf(file, "%s/lists/%s", home, p->peer->name);
 		if (!rc)
@@ -775,7 +717,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	}
 	rc = hlx_store_begin(hlx_node_store(p->n), &t);
 	if (!rc)
-		rc = apply_delta(t, rec.id, &d);
+		rc = apply_delta(t, rec.id, &d, p->head.has_rules &&
+				 p->head.rules.retention_days > 0, p->now);
 	if (rc)
 		goto out;
 	rc = hlx_pack_adopt(staging, repo);
@@ -820,7 +763,7 @@ out:
 	hlx_hist_free(stage);
 	hlx_hist_free(mirror);
 	if (staged)
-		rm_rf(staging);
+		hlx_rm_rf(staging);
 	hlx_buf_free(&text);
 	hlx_buf_free(&body);
 	hlx_buf_free(&sig);
@@ -831,9 +774,11 @@ out:
 }
 
 int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
-	     struct hlx_fetch *f, int64_t now, struct hlx_pull_result *res)
+	     struct hlx_fetch *f, int64_t now, struct hlx_pull_keys *keys,
+	     struct hlx_pull_result *res)
 {
-	struct pull p = { .n = n, .peer = peer, .list = list, .f = f, .now = now };
+	struct pull p = { .n = n, .peer = peer, .list = list, .f = f, .now = now,
+			  .keys = keys };
 	struct hlx_sync_state ss;
 	int rc;
 

@@ -12,6 +12,8 @@
 #include "node/fetch.h"
 #include "node/lists.h"
 #include "node/peers.h"
+#include "keys/seal.h"
+#include "protocol/policy.h"
 
 #define HLX_HEAD_VALIDITY (7 * 86400)  /* default lifetime of a head */
 #define HLX_PACK_MAX (2ULL << 30)      /* largest pack accepted */
@@ -28,6 +30,17 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st);
 
+/* What a policy lets through, computed now as publishing would (for
+ * `hlx policy check`): list_cb once per view (its name in the feed, the
+ * node's list it comes from, entries, handling rules), then line_cb for
+ * each of its canonical lines.  Callbacks return non-zero to stop. */
+int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *p,
+		     int (*list_cb)(void *ctx, const char *view, const char *src,
+				    uint64_t count, const struct hlx_rules *r),
+		     int (*line_cb)(void *ctx, const char *view, int status,
+				    const char *line, size_t len),
+		     void *ctx);
+
 /* What a pull of one list did. */
 struct hlx_pull_result {
 	int changed;          /* a new version was applied */
@@ -36,12 +49,21 @@ struct hlx_pull_result {
 	uint64_t added, removed;
 };
 
+/* Keys for pulling sealed feeds: the box key is loaded (through getpass)
+ * on first need and kept for the caller to free (hlx_boxkey_free). */
+struct hlx_pull_keys {
+	hlx_pass_fn getpass;
+	void *ctx;
+	struct hlx_boxkey *box;
+};
+
 /* Pull one subscribed list of a peer: fetch its head, verify it (trust
  * chain from the pinned root, signature, expiry, no rollback), fetch the
  * packs, verify every commit, then apply atomically.  On any failure the
  * local state is as it was, and the error is recorded for peer status. */
 int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
-	     struct hlx_fetch *f, int64_t now, struct hlx_pull_result *res);
+	     struct hlx_fetch *f, int64_t now, struct hlx_pull_keys *keys,
+	     struct hlx_pull_result *res);
 
 /* Per peer and list: the version held, when it last synced, last error. */
 struct hlx_sync_state {

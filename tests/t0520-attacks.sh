@@ -121,7 +121,7 @@ forge a www/a/lists/uk-a/head "s/\"commit\":\"[0-9a-f]*\"/\"commit\":\"$(rand_he
 rejected "a pack that does not contain the head's commit" "version 4"
 awk 'NR == 1 { printf "%s", $0; for (i = 0; i < 20000; i++) printf " "; print ""; next } { print }' \
 	pristine/lists/uk-a/head >www/a/lists/uk-a/head
-rejected "an oversized head" "larger|too large|limit"
+rejected "an oversized head" "larger|too large|limit|at most"
 head -c 200 pristine/lists/uk-a/head >www/a/lists/uk-a/head
 rejected "a truncated head" "head"
 head -c 100 pristine/lists/uk-a/packs/4.pack >www/a/lists/uk-a/packs/4.pack

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+#include "node/policies.h"
+#include "node/files.h"
+#include "keys/keyfile.h"
+#include "keys/seal.h"
+#include "protocol/err.h"
+#include "protocol/head.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define POLICY_FILE_MAX 65536
+
+static int policy_path(const char *home, const char *name, char out[PATH_MAX])
+{
+	int n = name ? snprintf(out, PATH_MAX, "%s/policies/%s.json", home, name) :
+		       snprintf(out, PATH_MAX, "%s/policies", home);
+
+	if (n < 0 || n >= PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long");
+	return HLX_OK;
+}
+
+void hlx_policies_free(struct hlx_policies *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		hlx_policy_free(p->v[i]);
+	free(p->v);
+	free(p);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(hlx_policy_name(*(struct hlx_policy *const *)a),
+		      hlx_policy_name(*(struct hlx_policy *const *)b));
+}
+
+int hlx_policies_load(const char *home, struct hlx_policies **out)
+{
+	struct hlx_policies *p = calloc(1, sizeof(*p));
+	struct hlx_buf b = HLX_BUF_INIT;
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!p)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	rc = policy_path(home, NULL, dir);
+	if (rc)
+		goto fail;
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			goto done;
+		rc = hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
+		goto fail;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct hlx_policy *pol = NULL, **v;
+		char name[65];
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    de->d_name[0] == '.')
+			continue;
+		if (len - 5 >= sizeof(name) ||
+		    hlx_name_check(de->d_name, len - 5, "policy")) {
+			rc = hlx_err(HLX_EINVAL, "'%s/%.80s': not a policy name", dir,
+				     de->d_name);
+			goto fail;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 5), de->d_name);
+		if (p->n >= HLX_POLICIES_MAX) {
+			rc = hlx_err(HLX_ETOOBIG, "more than %d policies", HLX_POLICIES_MAX);
+			goto fail;
+		}
+		hlx_buf_reset(&b);
+		rc = policy_path(home, name, path);
+		if (!rc)
+			rc = hlx_file_read(path, POLICY_FILE_MAX, &b);
+		if (!rc)
+			rc = hlx_policy_parse((const char *)b.data, b.len, &pol);
+		if (!rc && strcmp(hlx_policy_name(pol), name) != 0)
+			rc = hlx_err(HLX_EINVAL, "it names policy '%s'",
+				     hlx_policy_name(pol));
+		if (rc) {
+			hlx_policy_free(pol);
+			rc = hlx_err_wrap(rc, "policy file '%s'", path);
+			goto fail;
+		}
+		v = realloc(p->v, (p->n + 1) * sizeof(*v));
+		if (!v) {
+			hlx_policy_free(pol);
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+			goto fail;
+		}
+		p->v = v;
+		p->v[p->n++] = pol;
+	}
+	if (p->n)
+		qsort(p->v, p->n, sizeof(*p->v), by_name);
+done:
+	if (d)
+		closedir(d);
+	hlx_buf_free(&b);
+	*out = p;
+	return HLX_OK;
+fail:
+	if (d)
+		closedir(d);
+	hlx_buf_free(&b);
+	hlx_policies_free(p);
+	return rc;
+}
+
+const struct hlx_policy *hlx_policies_find(const struct hlx_policies *p,
+					   const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(hlx_policy_name(p->v[i]), name) == 0)
+			return p->v[i];
+	return NULL;
+}
+
+int hlx_policies_add(const char *home, const char *json, size_t n, int replace,
+		     char name[65])
+{
+	struct hlx_policy *pol = NULL;
+	struct hlx_buf canon = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc;
+
+	rc = hlx_policy_parse(json, n, &pol);
+	if (!rc)
+		rc = hlx_policy_canonical(pol, &canon);
+	if (!rc)
+		rc = hlx_buf_putc(&canon, '\n');
+	if (!rc)
+		snprintf(name, 65, "%s", hlx_policy_name(pol));
+	if (!rc)
+		rc = policy_path(home, NULL, path);
+	if (!rc)
+		rc = hlx_file_mkdirs(path, 0700);
+	if (!rc)
+		rc = policy_path(home, name, path);
+	if (!rc && !replace && access(path, F_OK) == 0)
+		rc = hlx_err(HLX_EEXIST, "policy '%s' exists already (use --replace)",
+			     name);
+	if (!rc)
+		rc = hlx_file_write(path, canon.data, canon.len, 0600);
+	hlx_policy_free(pol);
+	hlx_buf_free(&canon);
+	return rc;
+}
+
+int hlx_policies_remove(const char *home, const struct hlx_peers *peers,
+			const char *name)
+{
+	char path[PATH_MAX];
+	int rc = hlx_name_check(name, strlen(name), "policy");
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < peers->n; i++)
+		if (strcmp(peers->v[i].policy, name) == 0)
+			return hlx_err(HLX_ESTATE, "policy '%s' applies to peer '%s'",
+				       name, peers->v[i].name);
+	rc = policy_path(home, name, path);
+	if (rc)
+		return rc;
+	if (unlink(path) != 0)
+		return errno == ENOENT ?
+		       hlx_err(HLX_ENOENT, "no such policy '%s'", name) :
+		       hlx_err(HLX_EIO, "cannot remove '%s': %s", path, strerror(errno));
+	return HLX_OK;
+}
+
+/* The node's secret for audience ids, made on first use. */
+static int feed_secret(const char *home, uint8_t out[32])
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc, n = snprintf(path, sizeof(path), "%s/keys/feed.secret", home);
+
+	if (n < 0 || n >= (int)sizeof(path))
+		return hlx_err(HLX_EINVAL, "path too long");
+	hlx_buf_init_secure(&b);
+	rc = hlx_secret_file_read(path, 64, &b);
+	if (rc == HLX_ENOENT) {
+		randombytes_buf(out, 32);
+		rc = hlx_secret_file_write(path, out, 32);
+	} else if (!rc && b.len != 32) {
+		rc = hlx_err(HLX_EINVAL, "'%s': not 32 bytes", path);
+	} else if (!rc) {
+		memcpy(out, b.data, 32);
+	}
+	hlx_buf_free(&b);
+	return rc;
+}
+
+int hlx_audience_id(const char *home, const struct hlx_policy *p, char id[33])
+{
+	uint8_t view[32], key[32], h[32];
+	int rc = feed_secret(home, key);
+
+	if (rc)
+		return rc;
+	/* spec/policy.md: the first 16 bytes of a 32-byte keyed BLAKE2b */
+	hlx_policy_view_id(p, view);
+	crypto_generichash(h, sizeof(h), view, sizeof(view), key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+	sodium_bin2hex(id, 33, h, 16);
+	return HLX_OK;
+}
+
+void hlx_audiences_free(struct hlx_audiences *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i].members);
+	free(a->v);
+	free(a);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(((const struct hlx_audience *)a)->id,
+		      ((const struct hlx_audience *)b)->id);
+}
+
+int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
+		       const struct hlx_peers *peers, struct hlx_audiences **out)
+{
+	struct hlx_audiences *a = calloc(1, sizeof(*a));
+	int rc = HLX_OK;
+
+	*out = NULL;
+	if (!a)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < peers->n && !rc; i++) {
+		const struct hlx_peer *pe = &peers->v[i];
+		const struct hlx_policy *pol;
+		struct hlx_audience *au = NULL;
+		const struct hlx_peer **m;
+		char id[33];
+
+		if (!pe->policy[0])
+			continue;
+		pol = hlx_policies_find(pols, pe->policy);
+		if (!pol) {
+			rc = hlx_err(HLX_ENOENT, "peer '%s' names policy '%s', which does not exist",
+				     pe->name, pe->policy);
+			break;
+		}
+		if (hlx_policy_encrypt(pol) && !pe->box[0]) {
+			rc = hlx_err(HLX_EPOLICY,
+				     "policy '%s' encrypts its feed, but peer '%s' has no box key (hlx peer set %s --box KEY)",
+				     pe->policy, pe->name, pe->name);
+			break;
+		}
+		rc = hlx_audience_id(home, pol, id);
+		if (rc)
+			break;
+		for (size_t j = 0; j < a->n; j++)
+			if (!strcmp(a->v[j].id, id))
+				au = &a->v[j];
+		if (!au) {
+			struct hlx_audience *v = realloc(a->v, (a->n + 1) * sizeof(*v));
+
+			if (!v) {
+				rc = hlx_err(HLX_ENOMEM, "out of memory");
+				break;
+			}
+			a->v = v;
+			au = &v[a->n++];
+			memset(au, 0, sizeof(*au));
+			memcpy(au->id, id, sizeof(au->id));
+			au->policy = pol;
+		} else if (strcmp(hlx_policy_name(pol), hlx_policy_name(au->policy)) < 0) {
+			au->policy = pol;
+		}
+		m = realloc(au->members, (au->n + 1) * sizeof(*m));
+		if (!m) {
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+			break;
+		}
+		au->members = m;
+		m[au->n++] = pe;
+	}
+	if (rc) {
+		hlx_audiences_free(a);
+		return rc;
+	}
+	if (a->n)
+		qsort(a->v, a->n, sizeof(*a->v), by_id);
+	*out = a;
+	return HLX_OK;
+}
+
+const struct hlx_audience *hlx_audiences_of(const struct hlx_audiences *a,
+					    const char *peer)
+{
+	for (size_t i = 0; i < a->n; i++)
+		for (size_t j = 0; j < a->v[i].n; j++)
+			if (!strcmp(a->v[i].members[j]->name, peer))
+				return &a->v[i];
+	return NULL;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sharing policies of a node (spec/policy.md) and the audiences they
+ * make.
+ *
+ * Policies live in the home as policies/NAME.json, in canonical form; a
+ * peer is bound to one by name (node/peers.h).  An audience is the set of
+ * peers whose policies give the same view (protocol/policy.h,
+ * hlx_policy_view_id): they share one feed, published under
+ * PUBLISH/a/ID/, where ID is a keyed hash of the view id under a secret
+ * of the node (keys/feed.secret), so that the directory name tells
+ * nothing about the policy.
+ */
+#ifndef HLX_POLICIES_H
+#define HLX_POLICIES_H
+
+#include <stddef.h>
+
+#include "node/peers.h"
+#include "protocol/policy.h"
+
+#define HLX_POLICIES_MAX 4096
+
+struct hlx_policies {
+	size_t n;
+	struct hlx_policy **v;   /* sorted by name */
+};
+
+/* Every policy of a home (none: n = 0). */
+int hlx_policies_load(const char *home, struct hlx_policies **out);
+void hlx_policies_free(struct hlx_policies *p);
+const struct hlx_policy *hlx_policies_find(const struct hlx_policies *p,
+					   const char *name);
+/* Store a policy (JSON text, checked); HLX_EEXIST if its name is taken
+ * and !replace.  name receives the policy's name. */
+int hlx_policies_add(const char *home, const char *json, size_t n, int replace,
+		     char name[65]);
+/* HLX_ESTATE if a peer is bound to it. */
+int hlx_policies_remove(const char *home, const struct hlx_peers *peers,
+			const char *name);
+
+struct hlx_audience {
+	char id[33];                      /* 32 hex digits */
+	const struct hlx_policy *policy;  /* the first (by name) with its view */
+	size_t n;                         /* members */
+	const struct hlx_peer **members;  /* in peers.json order */
+};
+
+struct hlx_audiences {
+	size_t n;
+	struct hlx_audience *v;           /* in id order */
+};
+
+/* Group the peers that have a policy into audiences.  A peer naming a
+ * policy that does not exist is an error (HLX_ENOENT).  Audiences of
+ * encrypted views need every member's box key (HLX_EPOLICY). */
+int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
+		       const struct hlx_peers *peers, struct hlx_audiences **out);
+void hlx_audiences_free(struct hlx_audiences *a);
+/* The audience a peer belongs to, or NULL. */
+const struct hlx_audience *hlx_audiences_of(const struct hlx_audiences *a,
+					    const char *peer);
+/* The feed directory name of a policy's audience. */
+int hlx_audience_id(const char *home, const struct hlx_policy *p, char id[33]);
+
+#endif

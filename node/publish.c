@@ -1,0 +1,1245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Publishing (spec/sync.md, spec/policy.md).
+ *
+ * Without policies a node publishes the open feed: every list it owns, as
+ * it is, under PUBLISH/.  With policies, it publishes one feed per
+ * audience under PUBLISH/a/ID/ and nothing else (the open feed is taken
+ * down): the lists of an audience's feed are views, signed histories of
+ * their own that the node derives from its lists through the audience's
+ * policy, kept in views/ID/NAME.git in the home.  A view gets a new
+ * version when what the policy lets through changes.  Feeds of encrypted
+ * audiences are sealed envelopes (keys/seal.h) to the members' box keys.
+ * Every version disclosed to a peer is written to the audit log before
+ * the head that names it.
+ */
+#include "node/sync.h"
+#include "node/audit.h"
+#include "node/files.h"
+#include "node/packs.h"
+#include "node/policies.h"
+#include "node/retention.h"
+#include "keys/keyfile.h"
+#include "keys/seal.h"
+#include "keys/sshkey.h"
+#include "keys/sshsig.h"
+#include "keys/trust.h"
+#include "protocol/err.h"
+#include "protocol/head.h"
+#include "protocol/policy.h"
+#include "protocol/record.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+__attribute__((format(printf, 2, 3)))
+static int pathf(char out[PATH_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long");
+	return HLX_OK;
+}
+
+/* ---- feeds -------------------------------------------------------------- */
+
+struct pub_ctx {
+	struct hlx_node *n;
+	const char *dir;
+	int64_t now, validity;
+	hlx_pass_fn getpass;
+	void *pctx;
+	struct hlx_seckey *key;
+	struct hlx_publish_stats *st;
+};
+
+/* One feed directory: the open feed, or an audience's. */
+struct feed {
+	char dir[PATH_MAX];               /* where it is served from */
+	char side[PATH_MAX];              /* views/ID in the home, or "" */
+	const struct hlx_boxpub *to;      /* sealed to these, or NULL */
+	size_t nto;
+	int reseal;                       /* recipients changed: rewrite all */
+	const struct hlx_audience *au;    /* NULL for the open feed */
+	const char *const *fresh;         /* members new to the audience */
+	size_t nfresh;
+};
+
+static int signing_key(struct pub_ctx *c)
+{
+	if (c->key)
+		return HLX_OK;
+	return hlx_home_signing_key(hlx_node_home(c->n), c->getpass, c->pctx,
+				    c->now, &c->key);
+}
+
+/* Write a file of the feed, sealed when the feed is, atomically; the
+ * context binds a sealed file to its place in the feed. */
+static int feed_write(const struct feed *f, const char *rel, const void *data,
+		      size_t n)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX], ctx[PATH_MAX];
+	int rc = pathf(path, "%s/%s", f->dir, rel);
+
+	if (!rc && f->to) {
+		rc = pathf(ctx, "hlx-feed:%s", rel);
+		if (!rc)
+			rc = hlx_seal_buf(data, n, f->to, f->nto, ctx, &b);
+		data = b.data;
+		n = b.len;
+	}
+	if (!rc)
+		rc = hlx_file_write(path, data, n, 0644);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* A pack file of the feed: written plain by packs.c, then sealed. */
+static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
+		     const char *name, const struct hlx_hist_version *v)
+{
+	char path[PATH_MAX], rel[PATH_MAX], tmp[PATH_MAX], ctx[PATH_MAX];
+	int rc, in = -1, out = -1;
+
+	rc = pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", name, v->version);
+	if (!rc)
+		rc = pathf(path, "%s/%s", f->dir, rel);
+	if (rc)
+		return rc;
+	if (!f->to) {
+		rc = hlx_pack_write(repo, v->parent[0] ? v->parent : NULL, v->oid, path);
+		if (!rc && chmod(path, 0644) != 0)
+			rc = hlx_err(HLX_EIO, "cannot chmod '%s'", path);
+		goto done;
+	}
+	rc = pathf(tmp, "%s/plain.pack.%ld", f->side, (long)getpid());
+	if (!rc)
+		rc = hlx_pack_write(repo, v->parent[0] ? v->parent : NULL, v->oid, tmp);
+	if (!rc)
+		rc = pathf(ctx, "hlx-feed:%s", rel);
+	if (rc)
+		goto out;
+	in = open(tmp, O_RDONLY | O_CLOEXEC);
+	{
+		char part[PATH_MAX];
+
+		rc = pathf(part, "%s.tmp%ld", path, (long)getpid());
+		if (rc)
+			goto out;
+		out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (in < 0 || out < 0) {
+			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", part, strerror(errno));
+			unlink(part);
+			goto out;
+		}
+		rc = hlx_seal_fd(in, out, f->to, f->nto, ctx);
+		if (!rc && fsync(out) != 0)
+			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", part, strerror(errno));
+		if (close(out) != 0 && !rc)
+			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", part, strerror(errno));
+		out = -1;
+		if (!rc && rename(part, path) != 0)
+			rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", part, strerror(errno));
+		if (rc)
+			unlink(part);
+	}
+out:
+	if (in >= 0)
+		close(in);
+	unlink(tmp);
+done:
+	if (!rc)
+		c->st->packs_written++;
+	return rc;
+}
+
+/* Replace a head file so that its modification time moves on: static
+ * servers derive validators (ETag, Last-Modified) from the time in seconds
+ * and the size, and heads of one list have the same size, so a
+ * conditional request must never miss a new head. */
+static int feed_head(const struct feed *f, const char *rel, const struct hlx_buf *b)
+{
+	struct timespec was = { 0, 0 };
+	char p[PATH_MAX];
+	struct stat st;
+	int rc = pathf(p, "%s/%s", f->dir, rel);
+
+	if (rc)
+		return rc;
+	if (stat(p, &st) == 0)
+		was = st.st_mtim;
+	rc = feed_write(f, rel, b->data, b->len);
+	if (!rc && was.tv_sec && stat(p, &st) == 0 && st.st_mtim.tv_sec <= was.tv_sec) {
+		struct timespec ts[2] = { { was.tv_sec + 1, 0 }, { was.tv_sec + 1, 0 } };
+
+		if (utimensat(AT_FDCWD, p, ts, 0) != 0)
+			rc = hlx_err(HLX_EIO, "cannot set the time of '%s'", p);
+	}
+	return rc;
+}
+
+static int sign_head(struct pub_ctx *c, const struct hlx_head *h,
+		     struct hlx_buf *file)
+{
+	struct hlx_buf body = HLX_BUF_INIT, sig = HLX_BUF_INIT;
+	int rc = signing_key(c);
+
+	if (!rc)
+		rc = hlx_head_body(h, &body);
+	if (!rc)
+		rc = hlx_sshsig_sign(c->key, HLX_HEAD_NAMESPACE, "sha512", body.data,
+				     body.len, &sig);
+	if (!rc)
+		rc = hlx_head_file((char *)body.data, body.len, (char *)sig.data,
+				   sig.len, file);
+	hlx_buf_free(&body);
+	hlx_buf_free(&sig);
+	return rc;
+}
+
+static int rules_equal(const struct hlx_head *a, const struct hlx_head *b)
+{
+	if (a->has_rules != b->has_rules)
+		return 0;
+	return !a->has_rules ||
+	       (a->rules.onward == b->rules.onward &&
+		a->rules.retention_days == b->rules.retention_days &&
+		!strcmp(a->rules.purpose, b->rules.purpose));
+}
+
+/* What one list of a feed is at: a history to publish from. */
+struct feed_list {
+	const char *name;         /* in the feed */
+	const char *owner;
+	uint64_t version;
+	const char *commit;
+	const char *repo;
+	const struct hlx_rules *rules;   /* NULL: none (the open feed) */
+	uint64_t count;                  /* entries, for the audit log */
+};
+
+/* Audit records for the members of f's audience: versions from+1..to
+ * for those who had from, 1..to for new members. */
+static int audit(struct pub_ctx *c, const struct feed *f,
+		 const struct feed_list *l, uint64_t from)
+{
+	struct hlx_audit_rec *r;
+	size_t k = 0;
+	int rc;
+
+	if (!f->au)
+		return HLX_OK;
+	r = calloc(f->au->n, sizeof(*r));
+	if (!r)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	rc = signing_key(c);
+	for (size_t i = 0; !rc && i < f->au->n; i++) {
+		const struct hlx_peer *pe = f->au->members[i];
+		const struct hlx_policy *pol;
+		int fresh = 0;
+		uint8_t ph[32];
+
+		for (size_t j = 0; j < f->nfresh; j++)
+			fresh |= !strcmp(f->fresh[j], pe->name);
+		if (!fresh && from >= l->version)
+			continue;
+		pol = f->au->policy;
+		r[k].time = c->now;
+		snprintf(r[k].peer, sizeof(r[k].peer), "%s", pe->name);
+		snprintf(r[k].list, sizeof(r[k].list), "%s", l->name);
+		snprintf(r[k].audience, sizeof(r[k].audience), "%s", f->au->id);
+		r[k].from = fresh ? 1 : from + 1;
+		r[k].to = l->version;
+		r[k].entries = l->count;
+		hlx_policy_hash(pol, ph);
+		sodium_bin2hex(r[k].policy, sizeof(r[k].policy), ph, 32);
+		k++;
+	}
+	if (!rc && k)
+		rc = hlx_audit_append(hlx_home_dir(hlx_node_home(c->n)), c->key, r, k);
+	free(r);
+	return rc;
+}
+
+/* Bring one list of a feed up to date: its packs, then its head. */
+static int feed_list(struct pub_ctx *c, const struct feed *f,
+		     const struct feed_list *l)
+{
+	const struct hlx_trust *t = hlx_home_trust(hlx_node_home(c->n));
+	struct hlx_buf old = HLX_BUF_INIT, b1 = HLX_BUF_INIT, b2 = HLX_BUF_INIT;
+	struct hlx_hist *h = NULL;
+	struct hlx_hist_version v;
+	struct hlx_head head, prev;
+	uint8_t th[32];
+	char d[PATH_MAX], p[PATH_MAX], rel[PATH_MAX], plain[PATH_MAX];
+	struct stat st;
+	uint64_t from = 0;
+	int rc;
+
+	rc = pathf(d, "%s/lists/%s/packs", f->dir, l->name);
+	if (!rc)
+		rc = hlx_file_mkdirs(d, 0755);
+	if (!rc)
+		rc = hlx_hist_open(l->repo, 0, &h);
+	/* one pack a version, from its parent: written before the head */
+	for (uint64_t ver = 1; !rc && ver <= l->version; ver++) {
+		rc = pathf(p, "%s/%" PRIu64 ".pack", d, ver);
+		if (rc || (!f->reseal && stat(p, &st) == 0))
+			continue;
+		rc = hlx_hist_find_version(h, ver, &v);
+		if (!rc)
+			rc = feed_pack(c, f, l->repo, l->name, &v);
+	}
+	if (rc)
+		goto out;
+	memset(&head, 0, sizeof(head));
+	snprintf(head.org, sizeof(head.org), "%.64s", l->owner);
+	snprintf(head.list, sizeof(head.list), "%.64s", l->name);
+	head.version = l->version;
+	snprintf(head.commit, sizeof(head.commit), "%s", l->commit);
+	head.trust_length = hlx_trust_length(t);
+	hlx_trust_head(t, th);
+	sodium_bin2hex(head.trust_head, sizeof(head.trust_head), th, 32);
+	if (l->rules) {
+		head.has_rules = 1;
+		head.rules = *l->rules;
+	}
+	rc = pathf(rel, "lists/%s/head", l->name);
+	if (!rc)
+		rc = f->to ? pathf(plain, "%s/%s.head", f->side, l->name) :
+			     pathf(plain, "%s/%s", f->dir, rel);
+	if (rc)
+		goto out;
+	/* the head published last (for a sealed feed, our plain copy) */
+	if (hlx_file_read(plain, HLX_HEAD_MAX, &old) == HLX_OK &&
+	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK) {
+		from = prev.version;
+		/* keep a head that is current and has more than half its life */
+		if (!f->reseal && f->nfresh == 0 && prev.version == head.version &&
+		    !strcmp(prev.commit, head.commit) &&
+		    prev.trust_length == head.trust_length &&
+		    !strcmp(prev.trust_head, head.trust_head) &&
+		    rules_equal(&prev, &head) &&
+		    prev.expires - c->now > c->validity / 2 && prev.issued <= c->now)
+			goto out;
+	}
+	head.issued = c->now;
+	head.expires = c->now + c->validity;
+	hlx_buf_reset(&old);
+	rc = sign_head(c, &head, &old);
+	/* every disclosure is on record before the head that makes it */
+	if (!rc)
+		rc = audit(c, f, l, from);
+	if (!rc && f->to)
+		rc = hlx_file_write(plain, old.data, old.len, 0600);
+	if (!rc)
+		rc = feed_head(f, rel, &old);
+	if (!rc)
+		c->st->heads_signed++;
+out:
+	if (rc)
+		rc = hlx_err_wrap(rc, "cannot publish list '%s'", l->name);
+	hlx_hist_free(h);
+	hlx_buf_free(&old);
+	hlx_buf_free(&b1);
+	hlx_buf_free(&b2);
+	return rc;
+}
+
+/* trust.json of a feed, first: heads name it. */
+static int feed_trust(struct pub_ctx *c, const struct feed *f)
+{
+	struct hlx_buf b = HLX_BUF_INIT, cur = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	int rc;
+
+	rc = pathf(p, "%s/lists", f->dir);
+	if (!rc)
+		rc = hlx_file_mkdirs(p, 0755);
+	if (!rc)
+		rc = hlx_trust_serialize(hlx_home_trust(hlx_node_home(c->n)), &b);
+	if (!rc)
+		rc = f->to ? pathf(p, "%s/trust.json", f->side) :
+			     pathf(p, "%s/trust.json", f->dir);
+	if (!rc && (f->reseal || hlx_file_read(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
+		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0)) {
+		if (f->to)
+			rc = hlx_file_write(p, b.data, b.len, 0600);
+		if (!rc)
+			rc = feed_write(f, "trust.json", b.data, b.len);
+	}
+	hlx_buf_free(&b);
+	hlx_buf_free(&cur);
+	return rc;
+}
+
+/* ---- the open feed ------------------------------------------------------ */
+
+struct open_ctx {
+	struct pub_ctx *c;
+	struct feed *f;
+};
+
+static int open_list(void *ctx, const struct hlx_list_rec *l)
+{
+	struct open_ctx *o = ctx;
+	struct pub_ctx *c = o->c;
+	char repo[PATH_MAX];
+	int rc;
+
+	if (strchr(l->name, '/') || l->version == 0 ||
+	    strcmp(l->owner, hlx_home_org(hlx_node_home(c->n))) != 0)
+		return 0; /* only our own lists, once they have a version */
+	c->st->lists++;
+	rc = hlx_list_recover(c->n, l->name);
+	if (!rc)
+		rc = hlx_list_repo_path(c->n, l->name, repo);
+	if (!rc) {
+		struct feed_list fl = { l->name, l->owner, l->version, l->head, repo,
+					NULL, l->count };
+
+		rc = feed_list(c, o->f, &fl);
+	}
+	return rc;
+}
+
+static int publish_open(struct pub_ctx *c)
+{
+	struct feed f;
+	struct open_ctx o = { c, &f };
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	rc = pathf(f.dir, "%s", c->dir);
+	if (!rc)
+		rc = feed_trust(c, &f);
+	if (!rc)
+		rc = hlx_store_list_foreach(hlx_node_store(c->n), open_list, &o);
+	return rc;
+}
+
+/* ---- views -------------------------------------------------------------- */
+
+/* Canonical lines, each with its '\n'. */
+struct lines {
+	struct hlx_buf a;
+	size_t *off, n, cap;
+};
+
+static void lines_free(struct lines *l)
+{
+	hlx_buf_free(&l->a);
+	free(l->off);
+	memset(l, 0, sizeof(*l));
+}
+
+static int lines_add(struct lines *l, const char *s, size_t len)
+{
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 4096;
+		size_t *x = realloc(l->off, nc * sizeof(*x));
+
+		if (!x)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		l->off = x;
+		l->cap = nc;
+	}
+	l->off[l->n++] = l->a.len;
+	return hlx_buf_put(&l->a, s, len);
+}
+
+static const char *line_at(const struct lines *l, size_t i, size_t *len)
+{
+	size_t end = i + 1 < l->n ? l->off[i + 1] : l->a.len;
+
+	*len = end - l->off[i];
+	return (const char *)l->a.data + l->off[i];
+}
+
+static int add_cb(void *ctx, const char *line, size_t len)
+{
+	return lines_add(ctx, line, len);
+}
+
+/* Length of a line's hash field. */
+static size_t field_len(const char *s, size_t n)
+{
+	const char *t = memchr(s, '\t', n);
+
+	return t ? (size_t)(t - s) : n;
+}
+
+static int field_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t fa = field_len(a, an), fb = field_len(b, bn);
+	int r = memcmp(a, b, fa < fb ? fa : fb);
+
+	return r ? r : (fa > fb) - (fa < fb);
+}
+
+static const struct lines *sort_lines;
+
+static int idx_cmp(const void *x, const void *y)
+{
+	size_t an, bn;
+	const char *a = line_at(sort_lines, *(const size_t *)x, &an);
+	const char *b = line_at(sort_lines, *(const size_t *)y, &bn);
+
+	return field_cmp(a, an, b, bn);
+}
+
+/* Indexes of l's lines in hash field order. */
+static int sorted(const struct lines *l, size_t **out)
+{
+	size_t *ix = malloc((l->n ? l->n : 1) * sizeof(*ix));
+
+	if (!ix)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < l->n; i++)
+		ix[i] = i;
+	sort_lines = l;
+	qsort(ix, l->n, sizeof(*ix), idx_cmp);
+	*out = ix;
+	return HLX_OK;
+}
+
+struct view_src {
+	const char *name;            /* the node's list: NAME, PEER/NAME, status */
+	struct hlx_list_rec rec;
+	struct hlx_rules rules;      /* a peer's list: its handling rules */
+	int status;
+	char key[256];               /* what the views of it depend on */
+	struct lines lines;          /* its entries, read once when needed */
+	int loaded;
+};
+
+struct signer {
+	struct hlx_seckey *key;
+};
+
+static int sign_commit(void *ctx, const uint8_t *data, size_t n,
+		       struct hlx_buf *out)
+{
+	struct signer *s = ctx;
+
+	return hlx_sshsig_sign(s->key, "git", "sha512", data, n, out);
+}
+
+/* Hash texts purged here by retention, sorted. */
+struct pset {
+	char **v;
+	size_t n, cap;
+};
+
+static int pset_add(void *ctx, const char *hash, size_t n)
+{
+	struct pset *p = ctx;
+
+	if (p->n == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 256;
+		char **x = realloc(p->v, nc * sizeof(*x));
+
+		if (!x)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		p->v = x;
+		p->cap = nc;
+	}
+	p->v[p->n] = strndup(hash, n);
+	if (!p->v[p->n])
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	p->n++;
+	return HLX_OK;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_source(struct pub_ctx *c, struct view_src *s)
+{
+	struct lines all = { HLX_BUF_INIT, NULL, 0, 0 };
+	struct pset ps = { NULL, 0, 0 };
+	struct hlx_hist *h = NULL;
+	int rc = HLX_OK;
+
+	if (s->loaded)
+		return HLX_OK;
+	if (s->rec.version)
+		rc = hlx_list_open_hist(c->n, s->name, &h);
+	if (!rc && s->rec.version)
+		rc = hlx_hist_foreach(h, s->rec.head, add_cb, &all);
+	/* a peer's list: minus what retention purged here */
+	if (!rc && strchr(s->name, '/'))
+		rc = hlx_store_purged_foreach(hlx_node_store(c->n), s->rec.id,
+					      pset_add, &ps);
+	if (!rc && ps.n)
+		qsort(ps.v, ps.n, sizeof(*ps.v), str_cmp);
+	for (size_t i = 0; !rc && i < all.n; i++) {
+		size_t len;
+		const char *l = line_at(&all, i, &len);
+		char f[HLX_HASH_TEXT_MAX], *fp = f;
+
+		if (ps.n) {
+			snprintf(f, sizeof(f), "%.*s", (int)field_len(l, len), l);
+			if (bsearch(&fp, ps.v, ps.n, sizeof(*ps.v), str_cmp))
+				continue;
+		}
+		rc = lines_add(&s->lines, l, len);
+	}
+	for (size_t i = 0; i < ps.n; i++)
+		free(ps.v[i]);
+	free(ps.v);
+	lines_free(&all);
+	hlx_hist_free(h);
+	if (!rc)
+		s->loaded = 1;
+	return rc;
+}
+
+/* Status records follow the entries (spec/policy.md section 4, step 3):
+ * an item the node lists is withheld unless an own list the policy gives
+ * shares an entry for it. */
+struct held_ctx {
+	struct hlx_node *n;
+	const struct hlx_policy *p;
+	const struct hlx_hash *q;
+	char *listed, *shared;
+};
+
+static int held_hit(void *ctx, size_t query, uint32_t list, const char *meta,
+		    size_t metalen)
+{
+	struct held_ctx *h = ctx;
+	struct hlx_list_rec rec;
+	struct hlx_entry e, out;
+	struct hlx_buf line = HLX_BUF_INIT;
+	char hex[HLX_HASH_TEXT_MAX];
+	int rc;
+
+	if (h->shared[query])
+		return 0;
+	rc = hlx_store_list_by_id(hlx_node_store(h->n), list, &rec);
+	if (rc || strchr(rec.name, '/') || hlx_is_status_list(rec.name))
+		return 0;
+	h->listed[query] = 1;
+	if (!hlx_policy_list(h->p, rec.name))
+		return 0;
+	rc = hlx_hash_format(&h->q[query], hex, sizeof(hex));
+	if (!rc)
+		rc = hlx_buf_printf(&line, "%s\t%.*s\n", hex, (int)metalen, meta);
+	if (!rc && hlx_entry_decode((char *)line.data, line.len, &e) == HLX_OK)
+		h->shared[query] = (char)hlx_policy_entry(h->p, &e, &out);
+	hlx_buf_free(&line);
+	return rc;
+}
+
+/* The view of source s under policy p (and handling rules) as lines. */
+static int view_lines(struct pub_ctx *c, const struct hlx_policy *p,
+		      const struct view_src *s, struct lines *out)
+{
+	struct hlx_entry *e = malloc(sizeof(*e)), *eo = malloc(sizeof(*eo));
+	struct hlx_status st, so;
+	struct hlx_buf b = HLX_BUF_INIT;
+	struct hlx_hash *q = NULL;
+	const struct hlx_hash **qp = NULL;
+	char *listed = NULL, *shared = NULL;
+	int rc = e && eo ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	if (!rc && s->status && s->lines.n) {
+		struct held_ctx hc = { c->n, p, NULL, NULL, NULL };
+
+		q = calloc(s->lines.n, sizeof(*q));
+		qp = calloc(s->lines.n, sizeof(*qp));
+		listed = calloc(s->lines.n, 1);
+		shared = calloc(s->lines.n, 1);
+		if (!q || !qp || !listed || !shared)
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+		for (size_t i = 0; !rc && i < s->lines.n; i++) {
+			size_t len;
+			const char *l = line_at(&s->lines, i, &len);
+
+			rc = hlx_status_decode(l, len, &st);
+			q[i] = st.item;
+			qp[i] = &q[i];
+		}
+		hc.q = q;
+		hc.listed = listed;
+		hc.shared = shared;
+		if (!rc)
+			rc = hlx_store_lookup(hlx_node_store(c->n), qp, s->lines.n,
+					      held_hit, &hc);
+	}
+	for (size_t i = 0; !rc && i < s->lines.n; i++) {
+		size_t len;
+		const char *l = line_at(&s->lines, i, &len);
+
+		hlx_buf_reset(&b);
+		if (s->status) {
+			rc = hlx_status_decode(l, len, &st);
+			if (!rc && hlx_policy_status(p, &st, listed[i] && !shared[i], &so))
+				rc = hlx_status_encode(&so, &b);
+		} else {
+			rc = hlx_entry_decode(l, len, e);
+			if (!rc && hlx_policy_entry(p, e, eo))
+				rc = hlx_entry_encode(eo, &b);
+		}
+		if (!rc && b.len)
+			rc = lines_add(out, (const char *)b.data, b.len);
+	}
+	free(e);
+	free(eo);
+	free(q);
+	free(qp);
+	free(listed);
+	free(shared);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* One version of a view from the difference between what it holds and
+ * what it should hold. */
+static int view_commit(struct pub_ctx *c, struct hlx_hist *h,
+		       const char *vname, const struct lines *want,
+		       uint64_t *version, char head[41])
+{
+	struct lines have = { HLX_BUF_INIT, NULL, 0, 0 };
+	struct hlx_hist_op *ops = NULL;
+	struct hlx_hist_version cur;
+	size_t *a = NULL, *b = NULL, i = 0, j = 0, k = 0;
+	uint64_t plus = 0, minus = 0;
+	int rc, exists = hlx_hist_head(h, head) == HLX_OK;
+	char summary[HLX_HIST_SUMMARY_MAX + 1];
+
+	hlx_err_clear();
+	rc = exists ? hlx_hist_read_version(h, head, &cur) : HLX_OK;
+	if (!rc && exists)
+		rc = hlx_hist_foreach(h, head, add_cb, &have);
+	if (!rc)
+		rc = sorted(&have, &a);
+	if (!rc)
+		rc = sorted(want, &b);
+	if (!rc) {
+		ops = calloc(have.n + want->n + 1, sizeof(*ops));
+		if (!ops)
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+	}
+	while (!rc && (i < have.n || j < want->n)) {
+		size_t hn = 0, wn = 0;
+		const char *hl = i < have.n ? line_at(&have, a[i], &hn) : NULL;
+		const char *wl = j < want->n ? line_at(want, b[j], &wn) : NULL;
+		int cmp = !hl ? 1 : !wl ? -1 : field_cmp(hl, hn, wl, wn);
+
+		if (cmp < 0) {
+			ops[k++] = (struct hlx_hist_op){ hl, field_len(hl, hn), 1 };
+			minus++;
+			i++;
+		} else if (cmp > 0) {
+			ops[k++] = (struct hlx_hist_op){ wl, wn, 0 };
+			plus++;
+			j++;
+		} else {
+			if (hn != wn || memcmp(hl, wl, hn) != 0) {
+				ops[k++] = (struct hlx_hist_op){ wl, wn, 0 };
+				plus++;
+			}
+			i++;
+			j++;
+		}
+	}
+	if (rc)
+		goto out;
+	if (exists && k == 0) {
+		*version = cur.version;
+		goto out;
+	}
+	rc = signing_key(c);
+	if (rc)
+		goto out;
+	snprintf(summary, sizeof(summary), "view: %zu entries (%" PRIu64 " added, %" PRIu64
+		 " removed)", want->n, plus, minus);
+	{
+		struct signer sg = { c->key };
+		struct hlx_hist_meta m = {
+			hlx_home_org(hlx_node_home(c->n)), vname,
+			exists ? cur.version + 1 : 1, c->now, summary
+		};
+		char oid[41];
+
+		rc = hlx_hist_commit(h, ops, k, &m, sign_commit, &sg, oid);
+		if (!rc)
+			rc = hlx_hist_set_head(h, exists ? head : NULL, oid);
+		if (!rc) {
+			memcpy(head, oid, 41);
+			*version = m.version;
+		}
+	}
+out:
+	lines_free(&have);
+	free(a);
+	free(b);
+	free(ops);
+	return rc;
+}
+
+/* The name of a source's view: NAME, or PEER.NAME for a peer's list. */
+static int view_name(const char *src, char out[HLX_NAME_MAX + 1])
+{
+	const char *sl = strchr(src, '/');
+	int n = sl ? snprintf(out, HLX_NAME_MAX + 1, "%.*s.%s", (int)(sl - src), src,
+			      sl + 1) :
+		     snprintf(out, HLX_NAME_MAX + 1, "%s", src);
+
+	if (n < 0 || n > HLX_NAME_MAX)
+		return hlx_err(HLX_EINVAL, "cannot relay '%s': the name '%s.' is too long",
+			       src, src);
+	return HLX_OK;
+}
+
+static int audience_list(struct pub_ctx *c, const struct feed *f,
+			 struct view_src *s)
+{
+	const struct hlx_policy *p = f->au->policy;
+	struct lines want = { HLX_BUF_INIT, NULL, 0, 0 };
+	struct hlx_hist *h = NULL;
+	struct hlx_rules rules;
+	struct hlx_buf key = HLX_BUF_INIT, was = HLX_BUF_INIT;
+	char vname[HLX_NAME_MAX + 1], repo[PATH_MAX], src[PATH_MAX], head[41];
+	uint64_t version = 0;
+	int rc;
+
+	rc = view_name(s->name, vname);
+	if (!rc)
+		rc = pathf(repo, "%s/%s.git", f->side, vname);
+	if (!rc)
+		rc = pathf(src, "%s/%s.src", f->side, vname);
+	if (rc)
+		goto out;
+	hlx_policy_rules(p, &rules);
+	if (strchr(s->name, '/'))
+		hlx_rules_merge(&s->rules, &rules, &rules);
+	rc = hlx_hist_open(repo, 1, &h);
+	/* the view changes only when its source does */
+	if (!rc)
+		rc = hlx_buf_printf(&key, "%s\n", s->key);
+	if (!rc && (hlx_file_read(src, 4096, &was) != HLX_OK || was.len != key.len ||
+		    memcmp(was.data, key.data, key.len) != 0 ||
+		    hlx_hist_head(h, head) != HLX_OK)) {
+		hlx_err_clear();
+		rc = load_source(c, s);
+		if (!rc)
+			rc = view_lines(c, p, s, &want);
+		if (!rc)
+			rc = view_commit(c, h, vname, &want, &version, head);
+		if (!rc)
+			rc = hlx_file_write(src, key.data, key.len, 0600);
+	} else if (!rc) {
+		struct hlx_hist_version v;
+
+		rc = hlx_hist_read_version(h, head, &v);
+		version = v.version;
+	}
+	if (!rc) {
+		struct hlx_buf cnt = HLX_BUF_INIT;
+		struct feed_list fl = { vname, hlx_home_org(hlx_node_home(c->n)),
+					version, head, repo, &rules, 0 };
+		char cp[PATH_MAX];
+
+		/* the number of entries of the view, kept beside it */
+		rc = pathf(cp, "%s/%s.count", f->side, vname);
+		if (!rc && want.n) {
+			hlx_buf_printf(&cnt, "%zu\n", want.n);
+			rc = hlx_file_write(cp, cnt.data, cnt.len, 0600);
+		} else if (!rc && s->loaded) {
+			rc = hlx_file_write(cp, "0\n", 2, 0600);
+		}
+		if (!rc && hlx_file_read(cp, 64, &cnt) == HLX_OK)
+			fl.count = strtoull((char *)cnt.data, NULL, 10);
+		hlx_buf_free(&cnt);
+		if (!rc)
+			rc = feed_list(c, f, &fl);
+		c->st->lists++;
+	}
+out:
+	if (rc)
+		rc = hlx_err_wrap(rc, "audience %s, list '%s'", f->au->id, s->name);
+	lines_free(&want);
+	hlx_hist_free(h);
+	hlx_buf_free(&key);
+	hlx_buf_free(&was);
+	return rc;
+}
+
+/* The box keys of an audience's members, and whether they changed since
+ * the last publish (members file in the side directory). */
+static int members(const struct hlx_audience *au, const char *side,
+		   struct hlx_boxpub **to, size_t *nto, struct hlx_buf *text,
+		   int *changed, const char ***fresh, size_t *nfresh)
+{
+	struct hlx_buf was = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	int rc = HLX_OK;
+
+	*to = NULL;
+	*nto = 0;
+	*fresh = calloc(au->n + 1, sizeof(**fresh));
+	if (!*fresh)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	*nfresh = 0;
+	if (hlx_policy_encrypt(au->policy)) {
+		*to = calloc(au->n, sizeof(**to));
+		if (!*to)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; !rc && i < au->n; i++) {
+		const struct hlx_peer *pe = au->members[i];
+
+		rc = hlx_buf_printf(text, "%s %s\n", pe->name, pe->box[0] ? pe->box : "-");
+		if (!rc && *to)
+			rc = hlx_boxpub_parse(pe->box, strlen(pe->box), &(*to)[(*nto)++]);
+	}
+	if (!rc)
+		rc = pathf(p, "%s/members", side);
+	if (rc)
+		return rc;
+	if (hlx_file_read(p, 1 << 20, &was) != HLX_OK)
+		hlx_buf_reset(&was);
+	hlx_err_clear();
+	*changed = was.len != text->len || memcmp(was.data, text->data, was.len) != 0;
+	/* who was not a member before */
+	for (size_t i = 0; i < au->n; i++) {
+		const char *name = au->members[i]->name, *s = (const char *)was.data;
+		size_t nl = strlen(name), left = was.len;
+		int found = 0;
+
+		while (s && left > nl) {
+			const char *e = memchr(s, '\n', left);
+
+			if (!memcmp(s, name, nl) && s[nl] == ' ') {
+				/* same name; with another box key it is new */
+				size_t ll = e ? (size_t)(e - s) : left;
+				char want[256];
+				int wn = snprintf(want, sizeof(want), "%s %s", name,
+						  au->members[i]->box[0] ?
+						  au->members[i]->box : "-");
+
+				found = wn > 0 && (size_t)wn == ll && !memcmp(s, want, ll);
+				break;
+			}
+			if (!e)
+				break;
+			left -= (size_t)(e + 1 - s);
+			s = e + 1;
+		}
+		if (!found)
+			(*fresh)[(*nfresh)++] = name;
+	}
+	hlx_buf_free(&was);
+	return HLX_OK;
+}
+
+static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
+			    struct view_src *srcs, size_t nsrcs)
+{
+	struct feed f;
+	struct hlx_boxpub *to = NULL;
+	struct hlx_buf mtext = HLX_BUF_INIT;
+	const char **fresh = NULL;
+	char p[PATH_MAX];
+	int rc, changed = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.au = au;
+	rc = pathf(f.dir, "%s/a/%s", c->dir, au->id);
+	if (!rc)
+		rc = pathf(f.side, "%s/views/%s", hlx_home_dir(hlx_node_home(c->n)),
+			   au->id);
+	if (!rc)
+		rc = hlx_file_mkdirs(f.side, 0700);
+	if (!rc)
+		rc = members(au, f.side, &to, &f.nto, &mtext, &changed, &fresh,
+			     &f.nfresh);
+	if (rc)
+		goto out;
+	f.to = to;
+	f.fresh = fresh;
+	f.reseal = to && changed;
+	rc = feed_trust(c, &f);
+	for (size_t i = 0; !rc && i < nsrcs; i++) {
+		struct view_src *s = &srcs[i];
+		char vname[HLX_NAME_MAX + 1];
+
+		if (!hlx_policy_list(au->policy, s->name))
+			continue;
+		if (strchr(s->name, '/') && !s->rules.onward) {
+			/* the origin forbids onward sharing: never relayed,
+			 * and taken down if it was */
+			if (view_name(s->name, vname) == HLX_OK &&
+			    pathf(p, "%s/lists/%s", f.dir, vname) == HLX_OK)
+				hlx_rm_rf(p);
+			continue;
+		}
+		rc = audience_list(c, &f, s);
+	}
+	if (!rc)
+		rc = pathf(p, "%s/members", f.side);
+	if (!rc && (changed || f.nfresh))
+		rc = hlx_file_write(p, mtext.data, mtext.len, 0600);
+out:
+	free(to);
+	free(fresh);
+	hlx_buf_free(&mtext);
+	return rc;
+}
+
+/* The node's lists, as sources of views: own lists in name order, then
+ * peers' lists, the status log last (its view depends on the others'
+ * hold tags). */
+struct srcs_ctx {
+	struct pub_ctx *c;
+	struct view_src *v;
+	size_t n;
+	int rc;
+};
+
+static int src_add(void *ctx, const struct hlx_list_rec *l)
+{
+	struct srcs_ctx *s = ctx;
+	struct view_src *v = realloc(s->v, (s->n + 1) * sizeof(*v)), *x;
+	int rc;
+
+	if (!v)
+		return s->rc = hlx_err(HLX_ENOMEM, "out of memory");
+	s->v = v;
+	x = &v[s->n];
+	memset(x, 0, sizeof(*x));
+	rc = hlx_list_recover(s->c->n, l->name);
+	if (!rc)
+		rc = hlx_list_get(s->c->n, l->name, &x->rec);
+	if (rc)
+		return s->rc = rc;
+	if (x->rec.version == 0)
+		return 0;
+	x->status = hlx_is_status_list(l->name);
+	hlx_rules_init(&x->rules);
+	if (strchr(l->name, '/')) {
+		rc = hlx_retention_rules(s->c->n, l->name, &x->rules);
+		if (rc)
+			return s->rc = rc;
+	}
+	snprintf(x->key, sizeof(x->key), "%s %" PRIu64 " %" PRIu64, x->rec.head,
+		 x->rec.version, x->rec.count);
+	s->n++;
+	return 0;
+}
+
+static int src_order(const void *a, const void *b)
+{
+	const struct view_src *x = a, *y = b;
+	const char *xn = x->rec.name, *yn = y->rec.name;
+	int ox = x->status && !strchr(xn, '/') ? 2 : strchr(xn, '/') ? 1 : 0;
+	int oy = y->status && !strchr(yn, '/') ? 2 : strchr(yn, '/') ? 1 : 0;
+
+	return ox != oy ? ox - oy : strcmp(xn, yn);
+}
+
+/* Audience directories and views no longer in use: taken down. */
+static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus)
+{
+	char p[PATH_MAX];
+	const char *roots[2];
+	int rc = HLX_OK;
+	char side[PATH_MAX];
+
+	if (pathf(p, "%s/a", c->dir) || pathf(side, "%s/views",
+						  hlx_home_dir(hlx_node_home(c->n))))
+		return hlx_err(HLX_EINVAL, "path too long");
+	roots[0] = p;
+	roots[1] = side;
+	for (int r = 0; r < 2 && !rc; r++) {
+		DIR *d = opendir(roots[r]);
+		struct dirent *de;
+
+		if (!d)
+			continue;
+		while ((de = readdir(d)) && !rc) {
+			int keep = de->d_name[0] == '.';
+			char q[PATH_MAX];
+
+			for (size_t i = 0; i < aus->n; i++)
+				keep |= !strcmp(aus->v[i].id, de->d_name);
+			if (!keep && pathf(q, "%s/%s", roots[r], de->d_name) == HLX_OK)
+				rc = hlx_rm_rf(q);
+		}
+		closedir(d);
+	}
+	return rc;
+}
+
+/* Every list of the node as a source of views, in order, with the keys
+ * their views depend on. */
+static int sources(struct pub_ctx *c, struct srcs_ctx *s)
+{
+	char own[PATH_MAX * 2];
+	int rc;
+
+	s->c = c;
+	rc = hlx_store_list_foreach(hlx_node_store(c->n), src_add, s);
+	if (!rc)
+		rc = s->rc;
+	if (rc)
+		return rc;
+	/* names point into the records: set once the array stays put */
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), src_order);
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].name = s->v[i].rec.name;
+	/* the status view also depends on the hold tags of our lists */
+	own[0] = '\0';
+	for (size_t i = 0; i < s->n; i++)
+		if (!strchr(s->v[i].name, '/') && !s->v[i].status) {
+			uint8_t h[32];
+			char hex[65];
+
+			crypto_generichash(h, 32, (const uint8_t *)own, strlen(own),
+					   NULL, 0);
+			sodium_bin2hex(hex, sizeof(hex), h, 32);
+			snprintf(own, sizeof(own), "%s %s", hex, s->v[i].key);
+		}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].status && !strchr(s->v[i].name, '/')) {
+			uint8_t h[32];
+			char hex[65];
+			size_t kl = strlen(s->v[i].key);
+
+			crypto_generichash(h, 32, (const uint8_t *)own, strlen(own),
+					   NULL, 0);
+			sodium_bin2hex(hex, sizeof(hex), h, 32);
+			snprintf(s->v[i].key + kl, sizeof(s->v[i].key) - kl, " %s", hex);
+		}
+	return HLX_OK;
+}
+
+static void sources_free(struct srcs_ctx *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		lines_free(&s->v[i].lines);
+	free(s->v);
+}
+
+static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
+{
+	const char *home = hlx_home_dir(hlx_node_home(c->n));
+	struct hlx_peers *peers = NULL;
+	struct hlx_audiences *aus = NULL;
+	struct srcs_ctx s = { c, NULL, 0, 0 };
+	char p[PATH_MAX];
+	int rc;
+
+	rc = hlx_peers_load(home, &peers);
+	if (!rc)
+		rc = hlx_audiences_make(home, pols, peers, &aus);
+	if (rc)
+		goto out;
+	/* the open feed is taken down: only policies decide */
+	if (!pathf(p, "%s/lists", c->dir))
+		hlx_rm_rf(p);
+	if (!pathf(p, "%s/trust.json", c->dir))
+		unlink(p);
+	rc = sweep(c, aus);
+	if (!rc)
+		rc = sources(c, &s);
+	for (size_t i = 0; !rc && i < aus->n; i++)
+		rc = publish_audience(c, &aus->v[i], s.v, s.n);
+out:
+	sources_free(&s);
+	hlx_audiences_free(aus);
+	hlx_peers_free(peers);
+	return rc;
+}
+
+int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *p,
+		     int (*list_cb)(void *ctx, const char *view, const char *src,
+				    uint64_t count, const struct hlx_rules *r),
+		     int (*line_cb)(void *ctx, const char *view, int status,
+				    const char *line, size_t len),
+		     void *ctx)
+{
+	struct hlx_publish_stats st;
+	struct pub_ctx c = { n, NULL, 0, 0, NULL, NULL, NULL, &st };
+	struct srcs_ctx s = { &c, NULL, 0, 0 };
+	int rc = sources(&c, &s);
+
+	for (size_t i = 0; !rc && i < s.n; i++) {
+		struct view_src *x = &s.v[i];
+		struct lines want = { HLX_BUF_INIT, NULL, 0, 0 };
+		struct hlx_rules r;
+		char vname[HLX_NAME_MAX + 1];
+
+		if (!hlx_policy_list(p, x->name) ||
+		    (strchr(x->name, '/') && !x->rules.onward))
+			continue;
+		hlx_policy_rules(p, &r);
+		if (strchr(x->name, '/'))
+			hlx_rules_merge(&x->rules, &r, &r);
+		rc = view_name(x->name, vname);
+		if (!rc)
+			rc = load_source(&c, x);
+		if (!rc)
+			rc = view_lines(&c, p, x, &want);
+		if (!rc && list_cb)
+			rc = list_cb(ctx, vname, x->name, want.n, &r);
+		for (size_t j = 0; !rc && line_cb && j < want.n; j++) {
+			size_t len;
+			const char *l = line_at(&want, j, &len);
+
+			rc = line_cb(ctx, vname, x->status, l, len);
+		}
+		lines_free(&want);
+		lines_free(&x->lines);
+		x->loaded = 0;
+	}
+	sources_free(&s);
+	return rc;
+}
+
+int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
+		int64_t validity, hlx_pass_fn getpass, void *ctx,
+		struct hlx_publish_stats *st)
+{
+	struct pub_ctx c = { n, dir, now, validity, getpass, ctx, NULL, st };
+	struct hlx_policies *pols = NULL;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (validity < 60 || validity > 366 * 86400)
+		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
+			       validity);
+	rc = hlx_file_mkdirs(dir, 0755);
+	if (!rc)
+		rc = hlx_policies_load(hlx_home_dir(hlx_node_home(n)), &pols);
+	/* entries past their retention go before anything is published */
+	if (!rc)
+		rc = hlx_retention_purge(n, now, NULL);
+	if (!rc)
+		rc = pols->n ? publish_policies(&c, pols) : publish_open(&c);
+	hlx_policies_free(pols);
+	hlx_seckey_free(c.key);
+	return rc;
+}

@@ -1,0 +1,188 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Sharing policies end to end (spec/policy.md, spec/sync.md section 8):
+# hotline A shares everything with hotline B and verified hashes of one
+# category, minimised and encrypted, with companies C and D; what each
+# receives equals what 'hlx policy check' says, and nothing more; an
+# outsider cannot read the encrypted feed, nor a member after it left;
+# held entries stay back until released; every disclosure is audited;
+# retention purges; onward sharing is refused when the origin forbids it.
+. "$(dirname "$0")/lib.sh"
+
+SEED=${HLX_SEED:-700}
+echo "# seed $SEED"
+for x in a b c d e x; do hlx --home $x init --org org-$x --no-passphrase 2>/dev/null; done
+for x in a b c d e x; do hlx --home $x key show --root >$x-root.pub; done
+
+# list uk-a: md5 and pdq entries of two categories and confidences
+hlx --home a list create uk-a 2>/dev/null
+: >all.csv
+echo "hash,category,first_seen,confidence,tags" >in.csv
+i=0
+while [ $i -lt 40 ]; do
+	case $((i % 4)) in
+	0) h=md5:$(rand_hex 16); cat=csam-a; conf=90 ;;
+	1) h=pdq:$(rand_hex 32); cat=csam-a; conf=95 ;;
+	2) h=pdq:$(rand_hex 32); cat=csam-b; conf=99 ;;
+	3) h=pdq:$(rand_hex 32); cat=csam-a; conf=50 ;;
+	esac
+	echo "$h,$cat,2026-11-0$((i % 9 + 1))T10:00:00Z,$conf,triaged" >>in.csv
+	echo "$h $cat $conf" >>all.csv
+	i=$((i + 1))
+done
+held=pdq:$(rand_hex 32)
+echo "$held,csam-a,2026-11-20T10:00:00Z,99,hold;triaged" >>in.csv
+hlx --home a import uk-a in.csv 2>/dev/null
+st=$(sed -n 2p all.csv | cut -d' ' -f1)
+hlx --home a status set "$st" --state removed --country DE 2>/dev/null
+hlx --home a status set "$held" --state notice-sent --country FR 2>/dev/null
+# the status of a csam-b item: companies must not learn of it this way
+st2=$(sed -n 3p all.csv | cut -d' ' -f1)
+hlx --home a status set "$st2" --state removed --country NL 2>/dev/null
+
+cat >hotlines.json <<'EOF'
+{"format": "hlx-policy-1", "name": "hotlines", "lists": ["*", "status"],
+ "fields": ["category", "first_seen", "confidence", "tags"],
+ "status_fields": ["country", "times"],
+ "rules": {"onward": true, "retention_days": 60, "purpose": "hotline"}}
+EOF
+cat >companies.json <<'EOF'
+{"format": "hlx-policy-1", "name": "companies", "lists": ["uk-a", "status"],
+ "types": ["pdq"], "categories": ["csam-a"], "min_confidence": 80,
+ "fields": ["category"],
+ "rules": {"onward": false, "retention_days": 30, "purpose": "detection"},
+ "encrypt": true}
+EOF
+test_ok "A adds the hotline policy" hlx --home a policy add hotlines.json
+test_ok "A adds the company policy" hlx --home a policy add companies.json
+test_fails_with "adding it twice needs --replace" 4 "replace" hlx --home a policy add companies.json
+echo '{"format": "hlx-policy-1", "name": "bad", "lists": ["uk-a"], "fields": [], "colour": "red"}' >bad.json
+test_fails_with "a policy with an unknown member is refused" 3 "colour" hlx --home a policy add bad.json
+test_ok "A pins B with the hotline policy" \
+	hlx --home a peer add b --key b-root.pub --policy hotlines
+test_fails_with "an encrypting policy needs the peer's box key" 7 "box key" \
+	sh -c '"$HLX" --home a peer add c --key c-root.pub --policy companies && "$HLX" --home a publish --to www'
+test_ok "C's box key is set" sh -c '"$HLX" --home a peer set c --box "$("$HLX" --home c key show --box)"'
+test_ok "D is a company too" sh -c '"$HLX" --home a peer add d --key d-root.pub --box "$("$HLX" --home d key show --box)" --policy companies'
+test_ok "policy ls shows both policies and their peers" sh -c '
+	"$HLX" --home a policy ls >pls && grep -q "^companies .* yes  *c d$" pls && grep -q "^hotlines .* no  *b$" pls'
+test_ok "A publishes" hlx --home a publish --to www
+test_ok "no open feed under policies" test ! -e www/trust.json -a ! -e www/lists
+test_ok "one directory per audience" test "$(ls www/a | wc -l)" -eq 2
+fb=$(hlx --home a policy check b | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')
+fc=$(hlx --home a policy check c | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')
+test_ok "C and D share an audience, B has its own" sh -c "
+	test -n '$fb' -a -n '$fc' -a '$fb' != '$fc' &&
+	test \"\$(\"\$HLX\" --home a policy check d | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')\" = '$fc'"
+
+# what policy check promises, computed from the input independently
+awk '$2 == "csam-a" && $3 >= 80 && $1 ~ /^pdq:/ { print $1 "\tcsam-a\t-\t-\t-" }' all.csv | sort >want-c
+test_ok "policy check: C gets the verified pdq hashes of csam-a, category only" sh -c '
+	"$HLX" --home a policy check c --entries | awk -F"\t" "\$2 == \"uk-a\"" | cut -f3- | sort >got-c &&
+	cmp want-c got-c'
+test_ok "the held entry is in no view" sh -c '! "$HLX" --home a policy check --all --entries | grep -q '"$held"
+test_ok "B gets every entry but the held one, all fields" sh -c '
+	test "$("$HLX" --home a policy check b --entries | awk -F"\t" "\$2 == \"uk-a\"" | wc -l)" -eq 40'
+test_ok "C's status view: item and state, no country, times cut to the day" sh -c '
+	"$HLX" --home a policy check c --entries | awk -F"\t" "\$2 == \"status\"" >sc &&
+	test $(wc -l <sc) -eq 1 && grep -q "^c	status	'"$st"'	-	removed	" sc && grep -q "T00:00:00Z	" sc'
+test_ok "B's status view: all but the held item, with countries" sh -c '
+	test $("$HLX" --home a policy check b --entries | awk -F"\t" "\$2 == \"status\"" | grep -c "	[A-Z][A-Z]	") -eq 2'
+
+# B: plain feed over file://
+test_ok "B subscribes to its audience's feed" sh -c "
+	\"\$HLX\" --home b peer add a --url 'file://$PWD/www/a/$fb/' --key a-root.pub &&
+	\"\$HLX\" --home b subscribe a uk-a && \"\$HLX\" --home b subscribe a status && \"\$HLX\" --home b sync"
+feedlines() { git -C "$1" archive HEAD | tar -xO | sort; }
+test_ok "what B holds is exactly what policy check shows" sh -c "
+	\"\$HLX\" --home a policy check b --entries | awk -F'\t' '\$2 == \"uk-a\"' | cut -f3- | sort >want-b &&
+	git -C b/lists/a/uk-a.git archive HEAD | tar -xO | sort >got-b && cmp want-b got-b"
+test_ok "B keeps the handling rules that came with the list" \
+	grep -q '"onward":true.*"retention_days":60' b/peers/a/uk-a.rules
+
+# C: encrypted feed
+test_ok "the encrypted feed shows no hash in clear" sh -c "! grep -rqa -e pdq: -e md5: -e csam -e org-a www/a/$fc"
+test_ok "C subscribes and syncs the encrypted feed" sh -c "
+	\"\$HLX\" --home c peer add a --url 'file://$PWD/www/a/$fc/' --key a-root.pub &&
+	\"\$HLX\" --home c subscribe a uk-a && \"\$HLX\" --home c sync"
+test_ok "what C holds is exactly what policy check shows" sh -c "
+	git -C c/lists/a/uk-a.git archive HEAD | tar -xO | sort >got-c2 && cmp want-c got-c2"
+first=$(head -n 1 want-c | cut -f1)
+test_ok "C finds a verified pdq hash" hlx --home c lookup "$first"
+md=$(grep '^md5:' all.csv | head -n 1 | cut -d' ' -f1)
+test_fails_with "C does not have the md5 hashes" 1 "" hlx --home c lookup "$md"
+test_fails_with "nor the held entry" 1 "" hlx --home c lookup "$held"
+cp -r "www/a/$fc" copy
+test_fails_with "an outsider cannot read a copy of the encrypted feed" 1 "not a recipient" sh -c "
+	\"\$HLX\" --home x peer add a --url 'file://$PWD/copy/' --key a-root.pub &&
+	\"\$HLX\" --home x subscribe a uk-a && \"\$HLX\" --home x sync"
+test_ok "and holds nothing of it" sh -c '! "$HLX" --home x list ls | grep -q "a/uk-a"'
+
+# D leaves the audience: the next version is sealed to C alone
+test_ok "D subscribes while a member" sh -c "
+	\"\$HLX\" --home d peer add a --url 'file://$PWD/www/a/$fc/' --key a-root.pub &&
+	\"\$HLX\" --home d subscribe a uk-a && \"\$HLX\" --home d sync"
+test_ok "A takes D out of the audience" hlx --home a peer set d --no-policy
+new=pdq:$(rand_hex 32)
+hlx --home a add uk-a "$new" --category csam-a --confidence 99 2>/dev/null
+test_ok "A publishes the next version" hlx --home a publish --to www
+test_fails_with "D cannot read it" 1 "not a recipient" hlx --home d sync
+test_fails_with "and does not have the new entry" 1 "" hlx --home d lookup "$new"
+test_ok "C, still a member, gets it" sh -c '"$HLX" --home c sync && "$HLX" --home c lookup '"$new"
+
+# the embargo ends when the hold tag goes
+hlx --home a add uk-a "$held" --category csam-a --confidence 99 --tag triaged 2>/dev/null
+hlx --home a publish --to www 2>/dev/null
+test_ok "a released entry reaches B and C" sh -c '
+	"$HLX" --home b sync && "$HLX" --home b lookup '"$held"' && "$HLX" --home c sync && "$HLX" --home c lookup '"$held"
+
+# accountability
+test_ok "the audit log has a record for every disclosure" sh -c '
+	"$HLX" --home a audit >aud && grep -q " b " aud && grep -q " c " aud && grep -q " d " aud'
+test_ok "--peer filters" sh -c '"$HLX" --home a audit --peer c --json >audc && test -s audc && ! grep -v "\"peer\":\"c\"" audc'
+ph=$(hlx --home a policy ls | awk '$1 == "companies" { print $2 }')
+test_ok "records name the policy applied" sh -c "grep -q '\"policy\":\"$ph' audc"
+test_ok "audit records name the versions disclosed" sh -c "grep -q '\"from\":1' audc"
+cp a/audit.log audit.bak
+sed -i '1s/"peer":"b"/"peer":"x"/; 1s/"peer":"c"/"peer":"x"/' a/audit.log
+test_fails "a changed audit record is detected" hlx --home a audit
+cp audit.bak a/audit.log
+
+# retention: C must delete after 30 days, B after 60
+later=$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)
+test_ok "C purges after 30 days" sh -c "HLX_NOW=$later \"\$HLX\" --home c purge 2>&1 | grep -q 'purged'"
+test_fails_with "the entries are gone from C's lookups" 1 "" hlx --home c lookup "$first"
+test_ok "C's fsck accepts the purge" hlx --home c fsck
+test_ok "B keeps them at 31 days" sh -c "HLX_NOW=$later \"\$HLX\" --home b purge && \"\$HLX\" --home b lookup '$first'"
+
+# onward sharing: B may relay A's list, C may not
+for x in b c; do
+	cat >relay-$x.json <<EOF
+{"format": "hlx-policy-1", "name": "relay", "lists": ["a/uk-a"], "fields": ["category"]}
+EOF
+	hlx --home $x policy add relay-$x.json 2>/dev/null
+	hlx --home $x peer add e --key e-root.pub --policy relay 2>/dev/null
+	hlx --home $x publish --to www-$x 2>/dev/null
+	f=$(hlx --home $x policy check e | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')
+	hlx --home e peer add $x --url "file://$PWD/www-$x/a/$f/" --key $x-root.pub 2>/dev/null
+	hlx --home e subscribe $x a.uk-a 2>/dev/null
+done
+test_ok "E receives A's entries relayed by B (onward sharing allowed)" sh -c '
+	"$HLX" --home e sync b && "$HLX" --home e lookup '"$first"
+test_ok "C's policy check shows nothing of A's list for E" sh -c '
+	test -z "$("$HLX" --home c policy check e --entries)"'
+test_fails "E gets nothing of A's list from C (onward sharing forbidden)" hlx --home e sync c
+test_ok "C's feed for E holds no list" test ! -e "www-c/a/$(hlx --home c policy check e | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')/lists/a.uk-a"
+
+# retention travels: past B's 60 days the relayed entries leave E's feed
+later=$(date -u -d '+61 days' +%Y-%m-%dT%H:%M:%SZ)
+test_ok "B purges after 60 days" sh -c "HLX_NOW=$later \"\$HLX\" --home b purge"
+test_ok "B republishes" hlx --home b publish --to www-b
+test_ok "E syncs B" hlx --home e sync b
+test_fails_with "the purged entries are gone from E" 1 "" hlx --home e lookup "$first"
+test_ok "B's relayed view carries the stricter rules" \
+	grep -q '"onward":true.*"retention_days":60' e/peers/b/a.uk-a.rules
+
+# removing a policy in use is refused
+test_fails_with "a policy in use cannot be removed" 4 "applies to peer" hlx --home a policy rm hotlines
+test_done
