@@ -3,6 +3,7 @@
  * hlx — federated hash-list exchange node.  The subcommand table, the
  * global options, and nothing else: each command lives in node/cmd_*.c.
  */
+#include "node/audit.h"
 #include "node/cmds.h"
 #include "node/home.h"
 #include "protocol/err.h"
@@ -104,6 +105,11 @@ static const struct hlx_cmd commands[] = {
 	  "reappeared, withdrawn; ISO country of the host) in this node's signed\n"
 	  "status log; list it; show what every organisation published about an\n"
 	  "item." },
+	{ "audit", cmd_audit, "[--peer P] [--since T] [--json]",
+	  "The audit log of disclosures (what was published to which peer, under\n"
+	  "which policy), verified line by line against the trust chain; only\n"
+	  "records of peer P, or made at or after T (RFC 3339).  Prints nothing\n"
+	  "and exits 1 when the log does not verify." },
 };
 
 static void usage(FILE *f)
