@@ -103,10 +103,6 @@ static const struct hlx_cmd commands[] = {
 	  "or list them with their audiences; show what a peer receives under its\n"
 	  "policy, now: each list with its entry count and handling rules, every\n"
 	  "line (--entries), or a count and digest per list (--digest)." },
-	{ "audit", cmd_audit, "[--peer P] [--since T] [--json]",
-	  "Verify the signed audit log of disclosures (every version of a list\n"
-	  "given to a peer under a policy) and print its records, optionally only\n"
-	  "those for peer P or since time T (RFC 3339)." },
 	{ "purge", cmd_purge, "",
 	  "Remove from the state the entries of peers' lists that are past the\n"
 	  "retention their handling rules set (sync, publish and run do it too)." },
@@ -134,6 +130,11 @@ static const struct hlx_cmd commands[] = {
 	  "reappeared, withdrawn; ISO country of the host) in this node's signed\n"
 	  "status log; list it; show what every organisation published about an\n"
 	  "item." },
+	{ "audit", cmd_audit, "[--peer P] [--since T] [--json]",
+	  "The audit log of disclosures (what was published to which peer, under\n"
+	  "which policy), verified line by line against the trust chain; only\n"
+	  "records of peer P, or made at or after T (RFC 3339).  Prints nothing\n"
+	  "and exits 1 when the log does not verify." },
 };
 
 static void usage(FILE *f)
