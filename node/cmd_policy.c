@@ -48,9 +48,10 @@ static void rules_text(const struct hlx_rules *r, char *out, size_t n)
 }
 
 struct check_ctx {
-	const char *peer;
+	const char *const *peers;  /* peer of each policy checked */
 	int entries, digest;
 	/* --digest: per view, the count and XOR of SHA-256 of its lines */
+	size_t cur;
 	char view[HLX_NAME_MAX + 1];
 	uint64_t n;
 	uint8_t x[32];
@@ -64,11 +65,11 @@ static void digest_flush(struct check_ctx *c)
 	if (!c->open)
 		return;
 	sodium_bin2hex(hex, sizeof(hex), c->x, 32);
-	printf("%s\t%s\t%" PRIu64 "\t%s\n", c->peer, c->view, c->n, hex);
+	printf("%s\t%s\t%" PRIu64 "\t%s\n", c->peers[c->cur], c->view, c->n, hex);
 	c->open = 0;
 }
 
-static int check_list(void *ctx, const char *view, const char *src,
+static int check_list(void *ctx, size_t i, const char *view, const char *src,
 		      uint64_t count, const struct hlx_rules *r)
 {
 	struct check_ctx *c = ctx;
@@ -76,6 +77,7 @@ static int check_list(void *ctx, const char *view, const char *src,
 
 	if (c->digest) {
 		digest_flush(c);
+		c->cur = i;
 		snprintf(c->view, sizeof(c->view), "%s", view);
 		c->n = 0;
 		memset(c->x, 0, sizeof(c->x));
@@ -89,8 +91,8 @@ static int check_list(void *ctx, const char *view, const char *src,
 	return 0;
 }
 
-static int check_line(void *ctx, const char *view, int status, const char *line,
-		      size_t len)
+static int check_line(void *ctx, size_t i, const char *view, int status,
+		      const char *line, size_t len)
 {
 	struct check_ctx *c = ctx;
 
@@ -99,55 +101,85 @@ static int check_line(void *ctx, const char *view, int status, const char *line,
 		uint8_t h[32];
 
 		crypto_hash_sha256(h, (const uint8_t *)line, len);
-		for (int i = 0; i < 32; i++)
-			c->x[i] ^= h[i];
+		for (int k = 0; k < 32; k++)
+			c->x[k] ^= h[k];
 		c->n++;
 		return 0;
 	}
-	printf("%s\t%s\t%.*s", c->peer, view, (int)len, line);
+	printf("%s\t%s\t%.*s", c->peers[i], view, (int)len, line);
 	return 0;
 }
 
-static int check_peer(struct hlx_cli *cli, struct hlx_node *n,
-		      const struct hlx_policies *pols,
-		      const struct hlx_audiences *aus, const struct hlx_peer *pe,
-		      const struct policy_opts *o)
+/* What each of the peers receives. */
+static int check_peers(struct hlx_node *n, const struct hlx_policies *pols,
+		       const struct hlx_audiences *aus,
+		       const struct hlx_peer *const *pe, size_t np,
+		       const struct policy_opts *o)
 {
-	struct check_ctx c = { pe->name, o->entries, o->digest, "", 0, { 0 }, 0 };
-	const struct hlx_policy *pol;
-	const struct hlx_audience *au;
-	struct hlx_rules r;
-	uint8_t ph[32];
-	char hex[65], rt[160];
-	int rc;
+	const struct hlx_policy **v = calloc(np + 1, sizeof(*v));
+	const char **names = calloc(np + 1, sizeof(*names));
+	struct check_ctx c = { NULL, o->entries, o->digest, 0, "", 0, { 0 }, 0 };
+	size_t k = 0;
+	int rc, ret = 0;
 
-	(void)cli;
-	if (!pe->policy[0]) {
-		if (!o->entries && !o->digest)
-			printf("peer '%s': no policy: receives nothing\n", pe->name);
-		return 0;
+	if (!v || !names) {
+		ret = cli_fail(HLX_ENOMEM, "out of memory");
+		goto out;
 	}
-	pol = hlx_policies_find(pols, pe->policy);
-	au = hlx_audiences_of(aus, pe->name);
-	if (!pol || !au)
-		return cli_fail(HLX_ENOENT, "peer '%s': no such policy '%s'", pe->name,
-				pe->policy);
-	if (!o->entries && !o->digest) {
-		hlx_policy_hash(pol, ph);
-		sodium_bin2hex(hex, sizeof(hex), ph, 32);
-		hlx_policy_rules(pol, &r);
-		rules_text(&r, rt, sizeof(rt));
-		printf("peer '%s': policy '%s' (sha256 %.16s), feed a/%s/ (%s), %zu member(s)\n",
-		       pe->name, pe->policy, hex, au->id,
-		       hlx_policy_encrypt(pol) ? "encrypted" : "not encrypted", au->n);
-		printf("  %s\n", rt);
+	for (size_t i = 0; i < np; i++) {
+		const struct hlx_policy *pol;
+		const struct hlx_audience *au;
+		struct hlx_rules r;
+		uint8_t ph[32];
+		char hex[65], rt[160];
+
+		if (!pe[i]->policy[0]) {
+			if (!o->entries && !o->digest)
+				printf("peer '%s': no policy: receives nothing\n",
+				       pe[i]->name);
+			continue;
+		}
+		pol = hlx_policies_find(pols, pe[i]->policy);
+		au = hlx_audiences_of(aus, pe[i]->name);
+		if (!pol || !au) {
+			ret = cli_fail(HLX_ENOENT, "peer '%s': no such policy '%s'",
+				       pe[i]->name, pe[i]->policy);
+			goto out;
+		}
+		if (!o->entries && !o->digest) {
+			hlx_policy_hash(pol, ph);
+			sodium_bin2hex(hex, sizeof(hex), ph, 32);
+			hlx_policy_rules(pol, &r);
+			rules_text(&r, rt, sizeof(rt));
+			printf("peer '%s': policy '%s' (sha256 %.16s), feed a/%s/ (%s), %zu member(s)\n",
+			       pe[i]->name, pe[i]->policy, hex, au->id,
+			       hlx_policy_encrypt(pol) ? "encrypted" : "not encrypted",
+			       au->n);
+			printf("  %s\n", rt);
+			/* one peer at a time: its lists under its header */
+			names[0] = pe[i]->name;
+			c.peers = names;
+			rc = hlx_view_preview(n, &pol, 1, check_list, NULL, &c);
+			if (rc) {
+				ret = cli_fail(rc, "cannot check peer '%s'", pe[i]->name);
+				goto out;
+			}
+			continue;
+		}
+		v[k] = pol;
+		names[k++] = pe[i]->name;
 	}
-	rc = hlx_view_preview(n, pol, check_list, o->entries || o->digest ? check_line :
-					     NULL, &c);
-	digest_flush(&c);
-	if (rc)
-		return cli_fail(rc, "cannot check peer '%s'", pe->name);
-	return 0;
+	if (k) {
+		c.peers = names;
+		rc = hlx_view_preview(n, v, k, check_list, check_line, &c);
+		digest_flush(&c);
+		if (rc)
+			ret = cli_fail(rc, "cannot check the peers");
+	}
+out:
+	free(v);
+	free(names);
+	return ret;
 }
 
 static int policy_ls(const struct hlx_policies *pols, const struct hlx_peers *ps,
@@ -253,12 +285,17 @@ int cmd_policy(struct hlx_cli *cli, int argc, char **argv)
 	if (!strcmp(sub, "ls")) {
 		ret = policy_ls(pols, ps, aus);
 	} else if (o.all) {
-		for (size_t i = 0; i < ps->n && !ret; i++)
-			ret = check_peer(cli, n, pols, aus, &ps->v[i], &o);
+		const struct hlx_peer **pe = calloc(ps->n + 1, sizeof(*pe));
+
+		for (size_t i = 0; pe && i < ps->n; i++)
+			pe[i] = &ps->v[i];
+		ret = pe ? check_peers(n, pols, aus, pe, ps->n, &o) :
+			   cli_fail(HLX_ENOMEM, "out of memory");
+		free(pe);
 	} else {
 		const struct hlx_peer *pe = hlx_peers_find(ps, argv[optind]);
 
-		ret = pe ? check_peer(cli, n, pols, aus, pe, &o) :
+		ret = pe ? check_peers(n, pols, aus, &pe, 1, &o) :
 			   cli_fail(HLX_ENOENT, "no such peer '%.64s'", argv[optind]);
 	}
 out:

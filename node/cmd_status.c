@@ -119,6 +119,56 @@ out:
 	return rc;
 }
 
+/* Records from JSON Lines (a case system's export) as one version; a bad
+ * line stops it with its number and nothing is committed. */
+static int status_import(struct hlx_cli *cli, struct hlx_node *n,
+			 const char *file)
+{
+	struct hlx_status *st = malloc(sizeof(*st));
+	struct hlx_changeset *cs = NULL;
+	struct hlx_apply_result r;
+	struct hlx_buf in = HLX_BUF_INIT;
+	struct hlx_list_rec rec;
+	size_t lineno = 0, count = 0;
+	int rc = st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	if (!rc)
+		rc = cli_read_file(file, (size_t)1 << 30, &in);
+	if (!rc)
+		rc = hlx_changeset_new(&cs);
+	for (size_t off = 0; !rc && off < in.len;) {
+		const char *l = (const char *)in.data + off;
+		const char *nl = memchr(l, '\n', in.len - off);
+		size_t len = nl ? (size_t)(nl - l) : in.len - off;
+
+		off += len + (nl ? 1 : 0);
+		lineno++;
+		if (len == 0 || (len == 1 && l[0] == '\r'))
+			continue;
+		rc = hlx_status_from_json(l, len, st);
+		if (!rc)
+			rc = hlx_changeset_put_status(cs, st);
+		if (rc)
+			rc = hlx_err_wrap(rc, "line %zu", lineno);
+		count++;
+	}
+	if (!rc) {
+		rc = hlx_list_get(n, STATUS_LIST, &rec);
+		if (rc == HLX_ENOENT)
+			rc = hlx_list_create(n, STATUS_LIST);
+	}
+	if (!rc)
+		rc = hlx_list_apply(n, STATUS_LIST, cs, "status import", cli_getpass,
+				    cli, cli->now, &r);
+	if (!rc)
+		fprintf(stderr, "hlx: %zu status records imported (status log version %"
+			PRIu64 ")\n", count, r.version);
+	hlx_changeset_free(cs);
+	hlx_buf_free(&in);
+	free(st);
+	return rc;
+}
+
 static int print_line(void *ctx, const char *line, size_t len)
 {
 	(void)ctx;
@@ -189,16 +239,24 @@ int cmd_status(struct hlx_cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "show")) {
 		if (nargs != 1)
 			return cli_usage(cli->cmd, "status show ITEM");
+	} else if (!strcmp(sub, "import")) {
+		if (nargs != 1)
+			return cli_usage(cli->cmd, "status import FILE|-");
 	} else if (!strcmp(sub, "ls")) {
 		if (nargs != 0)
 			return cli_usage(cli->cmd, "status ls takes no argument");
 	} else {
 		return cli_usage(cli->cmd, "unknown status command '%s'", sub);
 	}
-	ret = cli_open_node(cli, !strcmp(sub, "set"), &n);
+	ret = cli_open_node(cli, !strcmp(sub, "set") || !strcmp(sub, "import"), &n);
 	if (ret)
 		return ret;
-	if (!strcmp(sub, "set")) {
+	if (!strcmp(sub, "import")) {
+		rc = status_import(cli, n, argv[optind]);
+		if (rc)
+			ret = cli_fail(rc, "cannot import status records from '%.200s'",
+				       argv[optind]);
+	} else if (!strcmp(sub, "set")) {
 		rc = status_set(cli, n, argv[optind], &o);
 		if (rc)
 			ret = cli_fail(rc, "cannot set the status of '%.200s'", argv[optind]);

@@ -125,11 +125,12 @@ static const struct hlx_cmd commands[] = {
 	  "Print the raw URL kept for a url-sha256 item (needs the passphrase\n"
 	  "of the box key), or list the items that have one." },
 	{ "status", cmd_status,
-	  "set ITEM --state STATE [--country CC] [--reported T] | ls | show ITEM",
+	  "set ITEM --state STATE [--country CC] [--reported T] | import FILE|-\n"
+	  "       | ls | show ITEM",
 	  "Record the removal status of an item (reported, notice-sent, removed,\n"
 	  "reappeared, withdrawn; ISO country of the host) in this node's signed\n"
-	  "status log; list it; show what every organisation published about an\n"
-	  "item." },
+	  "status log, one at a time or from JSON Lines as one version; list it;\n"
+	  "show what every organisation published about an item." },
 	{ "audit", cmd_audit, "[--peer P] [--since T] [--json]",
 	  "The audit log of disclosures (what was published to which peer, under\n"
 	  "which policy), verified line by line against the trust chain; only\n"

@@ -20,7 +20,7 @@
 
 #include "keys/key.h"
 
-#define HLX_PEERS_MAX 256
+#define HLX_PEERS_MAX 4096
 #define HLX_SUBS_MAX 256
 #define HLX_URL_TEXT_MAX 2048
 

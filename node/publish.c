@@ -1174,11 +1174,13 @@ out:
 	return rc;
 }
 
-int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *p,
-		     int (*list_cb)(void *ctx, const char *view, const char *src,
-				    uint64_t count, const struct hlx_rules *r),
-		     int (*line_cb)(void *ctx, const char *view, int status,
-				    const char *line, size_t len),
+int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
+		     size_t npols,
+		     int (*list_cb)(void *ctx, size_t i, const char *view,
+				    const char *src, uint64_t count,
+				    const struct hlx_rules *r),
+		     int (*line_cb)(void *ctx, size_t i, const char *view,
+				    int status, const char *line, size_t len),
 		     void *ctx)
 {
 	struct hlx_publish_stats st;
@@ -1186,34 +1188,37 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *p,
 	struct srcs_ctx s = { &c, NULL, 0, 0 };
 	int rc = sources(&c, &s);
 
-	for (size_t i = 0; !rc && i < s.n; i++) {
-		struct view_src *x = &s.v[i];
-		struct lines want = { HLX_BUF_INIT, NULL, 0, 0 };
-		struct hlx_rules r;
-		char vname[HLX_NAME_MAX + 1];
+	/* each list is read once, then seen through every policy */
+	for (size_t k = 0; !rc && k < npols; k++) {
+		const struct hlx_policy *p = pols[k];
 
-		if (!hlx_policy_list(p, x->name) ||
-		    (strchr(x->name, '/') && !x->rules.onward))
-			continue;
-		hlx_policy_rules(p, &r);
-		if (strchr(x->name, '/'))
-			hlx_rules_merge(&x->rules, &r, &r);
-		rc = view_name(x->name, vname);
-		if (!rc)
-			rc = load_source(&c, x);
-		if (!rc)
-			rc = view_lines(&c, p, x, &want);
-		if (!rc && list_cb)
-			rc = list_cb(ctx, vname, x->name, want.n, &r);
-		for (size_t j = 0; !rc && line_cb && j < want.n; j++) {
-			size_t len;
-			const char *l = line_at(&want, j, &len);
+		for (size_t i = 0; !rc && i < s.n; i++) {
+			struct view_src *x = &s.v[i];
+			struct lines want = { HLX_BUF_INIT, NULL, 0, 0 };
+			struct hlx_rules r;
+			char vname[HLX_NAME_MAX + 1];
 
-			rc = line_cb(ctx, vname, x->status, l, len);
+			if (!hlx_policy_list(p, x->name) ||
+			    (strchr(x->name, '/') && !x->rules.onward))
+				continue;
+			hlx_policy_rules(p, &r);
+			if (strchr(x->name, '/'))
+				hlx_rules_merge(&x->rules, &r, &r);
+			rc = view_name(x->name, vname);
+			if (!rc)
+				rc = load_source(&c, x);
+			if (!rc)
+				rc = view_lines(&c, p, x, &want);
+			if (!rc && list_cb)
+				rc = list_cb(ctx, k, vname, x->name, want.n, &r);
+			for (size_t j = 0; !rc && line_cb && j < want.n; j++) {
+				size_t len;
+				const char *l = line_at(&want, j, &len);
+
+				rc = line_cb(ctx, k, vname, x->status, l, len);
+			}
+			lines_free(&want);
 		}
-		lines_free(&want);
-		lines_free(&x->lines);
-		x->loaded = 0;
 	}
 	sources_free(&s);
 	return rc;
