@@ -116,9 +116,9 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 			return cli_usage(cli->cmd,
 					 "peer add NAME [--url URL] --key KEY [--box KEY] [--policy P]");
 	} else if (!strcmp(sub, "set")) {
-		if (nargs != 1 || (!o.box && !o.policy))
+		if (nargs != 1 || (!o.box && !o.policy && !o.url && !o.ca) || o.key)
 			return cli_usage(cli->cmd,
-					 "peer set NAME [--box KEY] [--policy P | --no-policy]");
+					 "peer set NAME [--url URL] [--ca FILE] [--box KEY] [--policy P | --no-policy]");
 	} else if (!strcmp(sub, "rm")) {
 		if (nargs != 1)
 			return cli_usage(cli->cmd, "peer rm NAME");
@@ -158,6 +158,8 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 
 		rc = pe ? hlx_peer_set(pe, o.policy, o.box) :
 			  hlx_err(HLX_ENOENT, "no such peer");
+		if (!rc && (o.url || o.ca))
+			rc = hlx_peer_set_url(pe, o.url, o.ca);
 		if (!rc)
 			rc = hlx_peers_save(cli->home, ps);
 		if (rc)

@@ -88,7 +88,7 @@ static const struct hlx_cmd commands[] = {
 	  "Rebuild the state of lists from their history." },
 	{ "peer", cmd_peer,
 	  "add NAME [--url URL] --key KEY [--ca FILE] [--box KEY] [--policy P]\n"
-	  "       | set NAME [--box KEY] [--policy P | --no-policy]\n"
+	  "       | set NAME [--url URL] [--ca FILE] [--box KEY] [--policy P | --no-policy]\n"
 	  "       | ls | rm NAME | status",
 	  "Pin a peer's root key (exchanged out of band) with the URL where its\n"
 	  "publish directory is served (https:// or file://; none for a peer that\n"

@@ -102,6 +102,21 @@ int hlx_peer_set(struct hlx_peer *peer, const char *policy, const char *box)
 	return HLX_OK;
 }
 
+int hlx_peer_set_url(struct hlx_peer *peer, const char *url, const char *ca)
+{
+	int rc = url && url[0] ? url_check(url) : HLX_OK;
+
+	if (!rc && ca && strlen(ca) >= sizeof(peer->ca))
+		rc = hlx_err(HLX_EINVAL, "CA path too long");
+	if (rc)
+		return rc;
+	if (url)
+		snprintf(peer->url, sizeof(peer->url), "%s", url);
+	if (ca)
+		snprintf(peer->ca, sizeof(peer->ca), "%s", ca);
+	return HLX_OK;
+}
+
 struct hlx_peer *hlx_peers_find(struct hlx_peers *p, const char *name)
 {
 	for (size_t i = 0; i < p->n; i++)

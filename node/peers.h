@@ -50,6 +50,8 @@ int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
 /* Set (or, with "", clear) a peer's policy name and box key text; NULL
  * leaves a field as it is.  The box key is checked (keys/seal.h). */
 int hlx_peer_set(struct hlx_peer *peer, const char *policy, const char *box);
+/* Set the URL (or "" for none) and CA bundle; NULL leaves one as it is. */
+int hlx_peer_set_url(struct hlx_peer *peer, const char *url, const char *ca);
 int hlx_peers_remove(struct hlx_peers *p, const char *name);
 int hlx_peer_subscribe(struct hlx_peer *peer, const char *list);
 int hlx_peer_unsubscribe(struct hlx_peer *peer, const char *list);
