@@ -540,9 +540,7 @@ static int make_checkpoint(struct hlx_seckey *key, const char *org,
 	return rc;
 }
 
-/* The match index (HOME/match/pdq.base, pdq.delta) keeps the PDQ hashes
- * of past versions: remove it; the next match builds it afresh. */
-static int reset_match(struct hlx_node *n, int *done)
+int hlx_prune_reset_match(struct hlx_node *n, int *done)
 {
 	static const char *const files[] = { "pdq.base", "pdq.delta" };
 	char p[PATH_MAX];
@@ -669,7 +667,7 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	if (!rc)
 		rc = hlx_prune_replace_repo(repo);
 	if (!rc)
-		rc = reset_match(n, &res->match_reset);
+		rc = hlx_prune_reset_match(n, &res->match_reset);
 	if (rc)
 		goto out;
 	res->before = before;
