@@ -160,6 +160,37 @@ sed -i 's/"before\\":6/"before\\":5/' nbad/lists/l1.git/hlx-checkpoint
 test_fails_with "fsck reports a tampered checkpoint" 1 "checkpoint" hlx --home nbad fsck l1
 rm "nbad/lists/l1.git/hlx-checkpoint"
 test_fails_with "fsck reports a missing checkpoint" 1 "missing" hlx --home nbad fsck l1
+# The version rule: a parentless commit above version 1 only as a
+# checkpoint root; the trailer never on a commit with a parent.
+mkcommit() { # REPO VERSION TRAILER [PARENT]: a commit of list l1, unsigned
+	printf 'hlx: l1 version %s\n\nhand made\n\nHlx-List: l1\nHlx-Version: %s\n%s' \
+		"$2" "$2" "$3" >msg
+	GIT_AUTHOR_NAME=prune-org GIT_AUTHOR_EMAIL=prune-org@hlx.invalid \
+	GIT_COMMITTER_NAME=prune-org GIT_COMMITTER_EMAIL=prune-org@hlx.invalid \
+	GIT_AUTHOR_DATE="1790000000 +0000" GIT_COMMITTER_DATE="1790000000 +0000" \
+		git -C "$1" commit-tree ${4:+-p "$4"} -F "$PWD/msg" "refs/heads/main^{tree}"
+}
+bad=nbad/lists/l1.git
+tip=$(git -C "$bad" rev-parse refs/heads/main)
+git -C "$bad" update-ref refs/heads/main "$(mkcommit "$bad" 7 "")"
+test_fails_with "a parentless version 7 without the trailer is refused" 6 "expected version 1" \
+	hlx --home nbad reindex l1
+git -C "$bad" update-ref refs/heads/main "$(mkcommit "$bad" 1 "Hlx-Checkpoint: $old4
+")"
+test_fails_with "a checkpoint root numbered 1 is refused" 6 "version 2 or later" \
+	hlx --home nbad reindex l1
+git -C "$bad" update-ref refs/heads/main "$(mkcommit "$bad" 8 "Hlx-Checkpoint: $old4
+" "$tip")"
+test_fails_with "the trailer on a commit with a parent is refused" 6 "must have no parent" \
+	hlx --home nbad reindex l1
+git -C "$bad" update-ref refs/heads/main "$(mkcommit "$bad" 7 "Hlx-Checkpoint: 0123
+")"
+test_fails_with "a malformed trailer is refused" 6 "not an hlx version message" \
+	hlx --home nbad reindex l1
+git -C "$bad" update-ref refs/heads/main "$(mkcommit "$bad" 7 "Hlx-Checkpoint: $old4
+")"
+test_ok "an (unsigned) checkpoint root numbered 7 is read" hlx --home nbad reindex l1
+test_fails_with "but fsck finds it unsigned and unvouched for" 1 "not signed" hlx --home nbad fsck l1
 rm -rf nbad
 
 # ---- crash safety ------------------------------------------------------------

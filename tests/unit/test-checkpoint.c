@@ -258,7 +258,7 @@ static void test_verify(void)
 	      "not newer than the checkpoint held: a replay");
 	is_rc(verify(&f, 5, OLD[1], TREE[1], T0 - 1, &k), HLX_OK,
 	      "newer than the checkpoint held");
-	hlx_checkpoint_init(&c);
+	hlx_checkpoint_free(&c);
 	is_rc(hlx_prune_checkpoint_verify((char *)f.data, f.len, trust, &have, T0,
 					  &c, &k), HLX_EUNTRUSTED, "another organisation's");
 	hlx_checkpoint_free(&c);
