@@ -21,6 +21,7 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv);
 int cmd_match(struct hlx_cli *cli, int argc, char **argv);
 int cmd_fsck(struct hlx_cli *cli, int argc, char **argv);
 int cmd_reindex(struct hlx_cli *cli, int argc, char **argv);
+int cmd_prune(struct hlx_cli *cli, int argc, char **argv);
 
 int cmd_peer(struct hlx_cli *cli, int argc, char **argv);
 int cmd_subscribe(struct hlx_cli *cli, int argc, char **argv);

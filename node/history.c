@@ -25,6 +25,8 @@
 #include "protocol/record.h"
 
 #define EMAIL_DOMAIN "hlx.invalid"
+/* The trailer of a checkpoint root (spec/prune.md). */
+#define CHECKPOINT_TRAILER "Hlx-Checkpoint: "
 /* Tree levels: root (hash types), TYPE (first byte), TYPE/ab (shards). */
 #define LEVEL_SHARDS 2
 
@@ -269,6 +271,8 @@ struct cmeta {
 	char list[HLX_HIST_NAME_MAX + 1];
 	git_oid parent;
 	int has_parent;
+	/* a checkpoint root (spec/prune.md): the commit it replaces */
+	char checkpoint[41];
 };
 
 static int build_message(struct hlx_buf *b, const char *list, uint64_t v,
@@ -410,8 +414,22 @@ static int parse_commit(git_commit *c, struct cmeta *out)
 			   (size_t)(se - s));
 	if (rc)
 		goto out;
-	if (strcmp(msg, (const char *)want.data) != 0)
-		goto bad_msg;
+	if (strcmp(msg, (const char *)want.data) != 0) {
+		/* or a checkpoint root's: one more trailer at the end */
+		const char *t = msg + want.len;
+
+		if (strncmp(msg, (const char *)want.data, want.len) != 0 ||
+		    strncmp(t, CHECKPOINT_TRAILER, strlen(CHECKPOINT_TRAILER)) != 0)
+			goto bad_msg;
+		t += strlen(CHECKPOINT_TRAILER);
+		for (ln = 0; ln < 40; ln++)
+			if (!is_lhex((unsigned char)t[ln]))
+				goto bad_msg;
+		if (strcmp(t + 40, "\n") != 0)
+			goto bad_msg;
+		memcpy(out->checkpoint, t, 40);
+		out->checkpoint[40] = '\0';
+	}
 
 	if (name_check(a->name, "owner"))
 		goto bad_person;
@@ -470,10 +488,25 @@ static int read_meta(struct hlx_hist *h, const git_oid *oid,
 	return rc;
 }
 
-/* child's version must follow parent's (or be 1 without a parent). */
+/* child's version must follow parent's (or be 1 without a parent, or
+ * more than 1 for a checkpoint root, which has no parent). */
 static int check_number(const struct cmeta *child, const struct cmeta *parent)
 {
 	uint64_t want = parent ? parent->v.version + 1 : 1;
+
+	if (child->checkpoint[0] && parent)
+		return hlx_err(HLX_EINVAL,
+			       "version %llu (commit %.12s): a checkpoint root must have no parent",
+			       (unsigned long long)child->v.version,
+			       child->v.oid);
+	if (child->checkpoint[0]) {
+		if (child->v.version < 2)
+			return hlx_err(HLX_EINVAL,
+				       "version %llu (commit %.12s): a checkpoint root must be version 2 or later",
+				       (unsigned long long)child->v.version,
+				       child->v.oid);
+		return HLX_OK;
+	}
 
 	if (parent && parent->v.version == UINT64_MAX)
 		want = 0;
@@ -1598,5 +1631,252 @@ wrap:
 out:
 	git_commit_free(c);
 	git_commit_free(p);
+	return rc;
+}
+
+/* ---- checkpoint roots and pruning (spec/prune.md) ----------------------- */
+
+int hlx_hist_commit_info(struct hlx_hist *h, const char *oid, char tree[41],
+			 char replaces[41])
+{
+	git_commit *c = NULL;
+	struct cmeta m;
+	git_oid o;
+	int rc;
+
+	tree[0] = replaces[0] = '\0';
+	rc = parse_oid(oid, &o, "version");
+	if (!rc)
+		rc = lookup_commit(h, &o, &c);
+	if (!rc)
+		rc = parse_commit(c, &m);
+	if (!rc) {
+		fmt_oid(git_commit_tree_id(c), tree);
+		memcpy(replaces, m.checkpoint, 41);
+	}
+	git_commit_free(c);
+	return rc;
+}
+
+struct rewrite_ctx {
+	uint64_t before;
+	struct hlx_buf v;  /* struct kept, newest first */
+	char org[HLX_HIST_NAME_MAX + 1];
+	char list[HLX_HIST_NAME_MAX + 1];
+	int reached;       /* saw a version below before */
+};
+
+struct kept {
+	struct hlx_hist_version v;
+};
+
+static int rewrite_cb(void *ctx, const struct cmeta *m)
+{
+	struct rewrite_ctx *r = ctx;
+	struct kept k;
+
+	if (m->v.version < r->before) {
+		r->reached = 1;
+		return PASSED;
+	}
+	if (!r->org[0]) {
+		memcpy(r->org, m->org, sizeof(r->org));
+		memcpy(r->list, m->list, sizeof(r->list));
+	} else if (strcmp(r->org, m->org) || strcmp(r->list, m->list)) {
+		return hlx_err(HLX_EINVAL,
+			       "version %llu (commit %.12s) is list '%s' of '%s', the head list '%s' of '%s'",
+			       (unsigned long long)m->v.version, m->v.oid,
+			       m->list, m->org, r->list, r->org);
+	}
+	if (r->v.len / sizeof(k) >= HLX_HIST_REWRITE_MAX)
+		return hlx_err(HLX_ETOOBIG,
+			       "more than %d versions would remain: prune closer to the head",
+			       HLX_HIST_REWRITE_MAX);
+	k.v = m->v;
+	return hlx_buf_put(&r->v, &k, sizeof(k));
+}
+
+/* Copy an object, and for a tree everything below it, from h into d's
+ * mempack; ids collects what was copied (for the pack). */
+static int copy_object(struct hlx_hist *h, struct hlx_hist *d,
+		       const git_oid *id, struct hlx_buf *ids, int depth)
+{
+	git_odb_object *obj = NULL;
+	git_tree *t = NULL;
+	git_oid got;
+	int rc = HLX_OK;
+
+	if (git_odb_exists(d->odb, id))
+		return HLX_OK; /* copied with an earlier version */
+	if (git_odb_read(&obj, h->odb, id) < 0)
+		return gerr("reading object %s", git_oid_tostr_s(id));
+	if (git_odb_object_type(obj) == GIT_OBJECT_TREE) {
+		if (depth > LEVEL_SHARDS) {
+			rc = hlx_err(HLX_EINVAL, "tree %s: nested too deep",
+				     git_oid_tostr_s(id));
+			goto out;
+		}
+		if (git_tree_lookup(&t, h->repo, id) < 0) {
+			rc = gerr("reading tree %s", git_oid_tostr_s(id));
+			goto out;
+		}
+		for (size_t i = 0; i < git_tree_entrycount(t) && !rc; i++)
+			rc = copy_object(h, d,
+					 git_tree_entry_id(git_tree_entry_byindex(t, i)),
+					 ids, depth + 1);
+		if (rc)
+			goto out;
+	} else if (git_odb_object_type(obj) != GIT_OBJECT_BLOB) {
+		rc = hlx_err(HLX_EINVAL, "object %s: not a tree or blob",
+			     git_oid_tostr_s(id));
+		goto out;
+	}
+	if (git_odb_write(&got, d->odb, git_odb_object_data(obj),
+			  git_odb_object_size(obj), git_odb_object_type(obj)) < 0) {
+		rc = gerr("copying object %s", git_oid_tostr_s(id));
+		goto out;
+	}
+	rc = hlx_buf_put(ids, &got, sizeof(got));
+out:
+	git_tree_free(t);
+	git_odb_object_free(obj);
+	return rc;
+}
+
+int hlx_hist_rewrite(struct hlx_hist *h, uint64_t before, const char *dest,
+		     int64_t time, hlx_hist_sign_fn sign, void *ctx,
+		     struct hlx_hist_rewritten **out, size_t *nout)
+{
+	struct rewrite_ctx r = { before, HLX_BUF_INIT, "", "", 0 };
+	struct hlx_buf ids = HLX_BUF_INIT, msg = HLX_BUF_INIT, sig = HLX_BUF_INIT;
+	struct hlx_hist_rewritten *map = NULL;
+	struct hlx_hist *d = NULL;
+	git_signature *who = NULL;
+	char email[HLX_HIST_NAME_MAX + sizeof(EMAIL_DOMAIN) + 2];
+	git_oid prev;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if (!sign)
+		return hlx_err(HLX_EINVAL, "prune: no signing function");
+	if (before < 2)
+		return hlx_err(HLX_EINVAL, "prune before version %llu: must be 2 or more",
+			       (unsigned long long)before);
+	if (time < 0 || time > HLX_HIST_TIME_MAX)
+		return hlx_err(HLX_EINVAL, "version time %lld: out of range",
+			       (long long)time);
+	rc = walk(h, rewrite_cb, &r);
+	if (rc == PASSED)
+		rc = HLX_OK;
+	if (rc)
+		goto out;
+	n = r.v.len / sizeof(struct kept);
+	if (n == 0) {
+		rc = hlx_err(HLX_EINVAL, "prune before version %llu: the list has no such version",
+			     (unsigned long long)before);
+		goto out;
+	}
+	if (!r.reached) {
+		rc = hlx_err(HLX_EINVAL,
+			     "prune before version %llu: the history already starts there",
+			     (unsigned long long)before);
+		goto out;
+	}
+	map = calloc(n, sizeof(*map));
+	if (!map) {
+		rc = hlx_err(HLX_ENOMEM, "prune: out of memory");
+		goto out;
+	}
+	rc = hlx_hist_open(dest, 1, &d);
+	if (rc)
+		goto out;
+	if (git_repository_head_unborn(d->repo) != 1) {
+		rc = hlx_err(HLX_EEXIST, "prune: '%.200s' is not an empty repository",
+			     dest);
+		goto out;
+	}
+	snprintf(email, sizeof(email), "%s@%s", r.org, EMAIL_DOMAIN);
+	if (git_signature_new(&who, r.org, email, time, 0) < 0) {
+		rc = gerr("preparing the commits");
+		goto out;
+	}
+	/* oldest first: the kept versions are newest first */
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct kept *k = (const struct kept *)r.v.data + (n - 1 - i);
+		struct hlx_hist_rewritten *w = &map[i];
+		git_commit *oc = NULL, *parent = NULL;
+		git_tree *tree = NULL;
+		git_buf body = GIT_BUF_INIT;
+		git_oid o, coid;
+
+		w->version = k->v.version;
+		w->time = k->v.time;
+		memcpy(w->old, k->v.oid, sizeof(w->old));
+		rc = parse_oid(k->v.oid, &o, "version");
+		if (!rc)
+			rc = lookup_commit(h, &o, &oc);
+		if (!rc) {
+			fmt_oid(git_commit_tree_id(oc), w->tree);
+			rc = copy_object(h, d, git_commit_tree_id(oc), &ids, 0);
+		}
+		hlx_buf_reset(&msg);
+		hlx_buf_reset(&sig);
+		if (!rc)
+			rc = build_message(&msg, r.list, k->v.version, k->v.summary,
+					   strlen(k->v.summary));
+		if (!rc && i == 0)
+			rc = hlx_buf_printf(&msg, CHECKPOINT_TRAILER "%s\n", k->v.oid);
+		if (!rc && (git_tree_lookup(&tree, d->repo, git_commit_tree_id(oc)) < 0 ||
+			    (i && git_commit_lookup(&parent, d->repo, &prev) < 0) ||
+			    git_commit_create_buffer(&body, d->repo, who, who, NULL,
+						     (const char *)msg.data, tree,
+						     i ? 1 : 0,
+						     (const git_commit **)&parent) < 0))
+			rc = gerr("formatting version %llu",
+				  (unsigned long long)k->v.version);
+		if (!rc)
+			rc = sign(ctx, (const uint8_t *)body.ptr, body.size, &sig);
+		while (!rc && sig.len && sig.data[sig.len - 1] == '\n')
+			sig.data[--sig.len] = '\0';
+		if (!rc && (sig.len == 0 || memchr(sig.data, '\0', sig.len)))
+			rc = hlx_err(HLX_EINVAL, "commit signature: empty or not text");
+		if (!rc && git_commit_create_with_signature(&coid, d->repo, body.ptr,
+							    (const char *)sig.data,
+							    "gpgsig") < 0)
+			rc = gerr("writing version %llu",
+				  (unsigned long long)k->v.version);
+		if (!rc) {
+			fmt_oid(&coid, w->new_);
+			git_oid_cpy(&prev, &coid);
+			rc = hlx_buf_put(&ids, &coid, sizeof(coid));
+		}
+		git_buf_dispose(&body);
+		git_tree_free(tree);
+		git_commit_free(parent);
+		git_commit_free(oc);
+	}
+	if (!rc)
+		rc = flush_objects(d, (const git_oid *)ids.data,
+				   ids.len / sizeof(git_oid));
+	git_mempack_reset(d->mempack);
+	if (!rc)
+		rc = hlx_hist_set_head(d, NULL, map[n - 1].new_);
+	if (!rc) {
+		*out = map;
+		*nout = n;
+		map = NULL;
+	}
+out:
+	if (d)
+		git_mempack_reset(d->mempack);
+	hlx_hist_free(d);
+	git_signature_free(who);
+	free(map);
+	hlx_buf_free(&r.v);
+	hlx_buf_free(&ids);
+	hlx_buf_free(&msg);
+	hlx_buf_free(&sig);
 	return rc;
 }

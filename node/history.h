@@ -9,7 +9,8 @@
  * per hash; only non-empty shards exist.  Each commit is signed in the
  * SSHSIG format in its "gpgsig" header, so that `git log --show-signature`
  * with gpg.format=ssh verifies it, and carries its version number in an
- * "Hlx-Version:" trailer: 1 for the first version, then parent's + 1.
+ * "Hlx-Version:" trailer: 1 for the first version, then parent's + 1
+ * (a pruned history starts at a checkpoint root: see below).
  *
  * struct hlx_hist is an opaque handle on one repository; it is not safe to
  * use one handle from two threads at once.  Writing a version is two steps:
@@ -161,6 +162,49 @@ int hlx_hist_signature(struct hlx_hist *h, const char *oid,
  * hlx_hist_signature).  An empty history is fine.
  */
 int hlx_hist_check_chain(struct hlx_hist *h);
+
+/*
+ * Checkpoint roots (spec/prune.md).  A pruned history starts at a version
+ * B > 1 whose commit has no parent and carries one more trailer after
+ * "Hlx-Version: B": "Hlx-Checkpoint: C", C being the id of the commit of
+ * version B it replaces.  Every reader above accepts such a root (and no
+ * other parentless commit numbered above 1, nor the trailer on a commit
+ * with a parent).
+ *
+ * hlx_hist_commit_info: the tree of a version (40 hex digits and a NUL)
+ * and, for a checkpoint root, the commit it replaces ("" otherwise).
+ */
+int hlx_hist_commit_info(struct hlx_hist *h, const char *oid, char tree[41],
+			 char replaces[41]);
+
+/* Most versions a prune keeps (the checkpoint lists them all). */
+#define HLX_HIST_REWRITE_MAX 100000
+
+/* One version of a rewritten history. */
+struct hlx_hist_rewritten {
+	uint64_t version;
+	char old[41];   /* its commit in h */
+	char new_[41];  /* its commit in the new repository */
+	char tree[41];  /* the tree of both */
+	int64_t time;   /* its time in h */
+};
+
+/*
+ * Prune: write into dest, a new repository (created; if it exists it must
+ * have no version yet), versions before..head of h as a new history:
+ * version before as a checkpoint root replacing its commit in h, each
+ * later version on top of the previous new one, with the same trees,
+ * summaries and numbers, all dated time and signed by sign.  Only the
+ * objects reachable from the new commits are written (one pack, synced),
+ * then dest's branch is set to the new head.  h is not modified.  *out
+ * (malloc'd, *n entries, oldest first) maps every version kept.
+ * HLX_EINVAL unless 2 <= before <= the head's version and the history
+ * goes back past before; HLX_ETOOBIG past HLX_HIST_REWRITE_MAX versions.
+ * On failure dest may hold objects: the caller removes it.
+ */
+int hlx_hist_rewrite(struct hlx_hist *h, uint64_t before, const char *dest,
+		     int64_t time, hlx_hist_sign_fn sign, void *ctx,
+		     struct hlx_hist_rewritten **out, size_t *n);
 
 /* The configuration that packing handles add on top of a repository's: no
  * delta search (see history.c, "Packing"); node/packs.c uses it too. */

@@ -2,6 +2,7 @@
 #include "node/lists.h"
 #include "node/files.h"
 #include "node/peers.h"
+#include "node/prune.h"
 #include "keys/sshkey.h"
 #include "keys/sshsig.h"
 #include "keys/trust.h"
@@ -184,6 +185,12 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 	int rc;
 
 	rc = hlx_store_list_get(n->store, list, &rec);
+	/* first an interrupted prune: 1 means that the state is ahead of the
+	 * repository and only a writer may finish the swap */
+	if (!rc)
+		rc = hlx_prune_recover(n, list, n->lockfd >= 0);
+	if (rc > 0)
+		return HLX_OK;
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &h);
 	if (rc)
@@ -822,7 +829,7 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 	struct hlx_trust *pt = NULL;
 	const char *slash = strchr(list, '/');
 	uint64_t held = 0;
-	char head[41];
+	char head[41], path[PATH_MAX];
 	int rc;
 
 	hlx_buf_init(&c.meta);
@@ -843,6 +850,14 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 	}
 	if (hlx_hist_check_chain(c.h) != HLX_OK)
 		problem(&c, "list '%s': %s", list, hlx_err_detail());
+	/* a pruned history: its checkpoint must vouch for its root */
+	if (!rc)
+		rc = hlx_list_repo_path(n, list, path);
+	if (!rc && hlx_prune_fsck(c.h, path, c.trust, c.rec.owner,
+				  slash ? slash + 1 : list) != HLX_OK)
+		problem(&c, "list '%s': checkpoint: %s", list, hlx_err_detail());
+	if (rc)
+		goto out;
 	rc = hlx_hist_head(c.h, head);
 	if (rc == HLX_ENOENT) {
 		rc = HLX_OK;

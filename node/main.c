@@ -81,6 +81,11 @@ static const struct hlx_cmd commands[] = {
 	  "'config' sets a list's PDQ threshold or makes it an allow-list, whose\n"
 	  "entries silence matches; 'status' brings the index up to date and\n"
 	  "describes it; 'rebuild' builds it afresh." },
+	{ "prune", cmd_prune, "LIST --before VERSION",
+	  "Rewrite a list's history so that versions before VERSION no longer\n"
+	  "exist anywhere (a retracted false positive, say), under a signed\n"
+	  "checkpoint that subscribers verify; then compact the state.  Only\n"
+	  "the owner prunes." },
 	{ "fsck", cmd_fsck, "[LIST...]",
 	  "Verify every version's signature against the trust chain, the shape of\n"
 	  "the history, and that the state matches it." },

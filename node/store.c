@@ -806,3 +806,107 @@ out:
 	mdb_txn_abort(txn);
 	return rc;
 }
+
+/* ---- compaction (for prune) --------------------------------------------- */
+
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+int hlx_store_compact(const char *dir, uint64_t *before, uint64_t *after)
+{
+	struct flock lk;
+	struct stat st;
+	MDB_env *env = NULL;
+	char lock[PATH_MAX], data[PATH_MAX], tmp[PATH_MAX];
+	int lfd = -1, fd = -1, dfd = -1, rc = HLX_OK, m;
+
+	if (before)
+		*before = 0;
+	if (after)
+		*after = 0;
+	if (snprintf(lock, sizeof(lock), "%s/lock.mdb", dir) >= (int)sizeof(lock) ||
+	    snprintf(data, sizeof(data), "%s/data.mdb", dir) >= (int)sizeof(data) ||
+	    snprintf(tmp, sizeof(tmp), "%s/data.mdb.compact", dir) >= (int)sizeof(tmp))
+		return hlx_err(HLX_EINVAL, "path too long in '%.60s'", dir);
+	if (stat(data, &st) != 0)
+		return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
+			       "cannot read '%s': %s", data, strerror(errno));
+	if (before)
+		*before = (uint64_t)st.st_size;
+	/* LMDB keeps a shared lock on byte 0 of lock.mdb while a process
+	 * has the environment open, and waits for a shared lock when it
+	 * opens it: an exclusive lock means nobody else uses it. */
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", lock, strerror(errno));
+	memset(&lk, 0, sizeof(lk));
+	lk.l_type = F_WRLCK;
+	lk.l_whence = SEEK_SET;
+	lk.l_start = 0;
+	lk.l_len = 1;
+	if (fcntl(lfd, F_SETLK, &lk) != 0) {
+		rc = hlx_err(HLX_ESTATE,
+			     "the state database '%s' is open in another process: stop it (hlx run?) and retry",
+			     dir);
+		goto out;
+	}
+	/* MDB_NOLOCK: LMDB must not touch lock.mdb, whose lock we hold */
+	unlink(tmp);
+	if ((m = mdb_env_create(&env)) || (m = mdb_env_set_maxdbs(env, 64)) ||
+	    (m = mdb_env_set_mapsize(env, MAP_SIZE)) ||
+	    (m = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600))) {
+		rc = lmdb_err(m, "cannot open the state database to compact it");
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = hlx_err(HLX_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	m = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT);
+	if (m) {
+		rc = lmdb_err(m, "cannot compact the state database");
+		goto out;
+	}
+	if (fsync(fd) != 0 || fstat(fd, &st) != 0) {
+		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	mdb_env_close(env);
+	env = NULL;
+	if (after)
+		*after = (uint64_t)st.st_size;
+	if (rename(tmp, data) != 0) {
+		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	/* The lock file describes the old data file (its last transaction
+	 * id): open the environment once, still alone, so that LMDB
+	 * initialises it afresh from the new file, as a first opener does.
+	 * Our own lock does not stop this process's LMDB. */
+	if ((m = mdb_env_create(&env)) || (m = mdb_env_set_maxdbs(env, 64)) ||
+	    (m = mdb_env_set_mapsize(env, MAP_SIZE)) ||
+	    (m = mdb_env_open(env, dir, MDB_NOTLS, 0600)))
+		rc = lmdb_err(m, "cannot reopen the compacted state database");
+out:
+	if (env)
+		mdb_env_close(env); /* closes LMDB's descriptor of lock.mdb:
+				       our lock goes with it */
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (lfd >= 0)
+		close(lfd);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}

@@ -108,4 +108,16 @@ int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
 /* Number of entries the state holds for list (a full scan: for fsck). */
 int hlx_store_count_list(struct hlx_store *s, uint32_t list, uint64_t *count);
 
+/*
+ * Rewrite the state database in dir (HOME/state) without its free pages,
+ * which still hold the data of deleted entries (spec/prune.md): a
+ * compacted copy (mdb_env_copy2 with MDB_CP_COMPACT) is written beside
+ * data.mdb, synced and renamed over it.  No handle on dir may be open in
+ * this process (free the node first).  It holds LMDB's lock file
+ * exclusively meanwhile: HLX_ESTATE if another process has the database
+ * open (stop 'hlx run' and retry); a process that opens it meanwhile
+ * waits.  *before and *after (may be NULL) get the file sizes.
+ */
+int hlx_store_compact(const char *dir, uint64_t *before, uint64_t *after);
+
 #endif

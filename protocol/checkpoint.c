@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+#include "protocol/checkpoint.h"
+#include "protocol/err.h"
+#include "protocol/rtime.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hlx_checkpoint_init(struct hlx_checkpoint *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void hlx_checkpoint_free(struct hlx_checkpoint *c)
+{
+	free(c->v);
+	hlx_checkpoint_init(c);
+}
+
+int hlx_checkpoint_add(struct hlx_checkpoint *c,
+		       const struct hlx_checkpoint_version *v)
+{
+	struct hlx_checkpoint_version *p;
+
+	if (c->n >= HLX_CHECKPOINT_VERSIONS_MAX)
+		return hlx_err(HLX_ETOOBIG, "checkpoint: more than %d versions",
+			       HLX_CHECKPOINT_VERSIONS_MAX);
+	/* grow by doubling: n is a power of two or not, realloc at 2^k */
+	if ((c->n & (c->n - 1)) == 0) {
+		size_t cap = c->n ? c->n * 2 : 1;
+
+		p = realloc(c->v, cap * sizeof(*p));
+		if (!p)
+			return hlx_err(HLX_ENOMEM, "checkpoint: out of memory");
+		c->v = p;
+	}
+	c->v[c->n++] = *v;
+	return HLX_OK;
+}
+
+const struct hlx_checkpoint_version *
+hlx_checkpoint_find(const struct hlx_checkpoint *c, uint64_t version)
+{
+	if (version < c->before || version - c->before >= c->n)
+		return NULL;
+	return &c->v[version - c->before];
+}
+
+static int hex_check(const char *s, size_t n, size_t want, const char *what)
+{
+	if (n != want)
+		return hlx_err(HLX_EINVAL, "checkpoint: %s must be %zu hex digits",
+			       what, want);
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: %s is not lowercase hex", what);
+	return HLX_OK;
+}
+
+/* Versions fit a JSON integer (jansson's json_int_t is 64-bit signed). */
+#define VERSION_MAX ((uint64_t)INT64_MAX)
+
+int hlx_checkpoint_validate(const struct hlx_checkpoint *c)
+{
+	int rc;
+
+	if ((rc = hlx_name_check(c->org, strnlen(c->org, sizeof(c->org)),
+				 "organisation")) ||
+	    (rc = hlx_name_check(c->list, strnlen(c->list, sizeof(c->list)),
+				 "list")))
+		return hlx_err_wrap(rc, "checkpoint");
+	if (c->before < 2 || c->before > VERSION_MAX)
+		return hlx_err(HLX_EINVAL,
+			       "checkpoint: 'before' must be at least 2");
+	if (!hlx_time_valid(c->issued))
+		return hlx_err(HLX_EINVAL, "checkpoint: 'issued' out of range");
+	if (c->n == 0 || !c->v)
+		return hlx_err(HLX_EINVAL, "checkpoint: no versions");
+	if (c->n > HLX_CHECKPOINT_VERSIONS_MAX)
+		return hlx_err(HLX_ETOOBIG, "checkpoint: more than %d versions",
+			       HLX_CHECKPOINT_VERSIONS_MAX);
+	if (c->n - 1 > VERSION_MAX - c->before)
+		return hlx_err(HLX_EINVAL, "checkpoint: version numbers overflow");
+	for (size_t i = 0; i < c->n; i++) {
+		const struct hlx_checkpoint_version *v = &c->v[i];
+
+		if (v->version != c->before + i)
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: entry %zu is version %llu, expected %llu",
+				       i + 1, (unsigned long long)v->version,
+				       (unsigned long long)(c->before + i));
+		if ((rc = hex_check(v->old, strnlen(v->old, 41), 40, "old")) ||
+		    (rc = hex_check(v->new_, strnlen(v->new_, 41), 40, "new")) ||
+		    (rc = hex_check(v->tree, strnlen(v->tree, 41), 40, "tree")))
+			return hlx_err_wrap(rc, "version %llu",
+					    (unsigned long long)v->version);
+		if (!hlx_time_valid(v->time))
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: version %llu: time out of range",
+				       (unsigned long long)v->version);
+	}
+	return HLX_OK;
+}
+
+static char *canonical(json_t *o)
+{
+	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+}
+
+int hlx_checkpoint_body(const struct hlx_checkpoint *c, struct hlx_buf *out)
+{
+	char is[HLX_TIME_TEXT], t[HLX_TIME_TEXT];
+	json_t *o = NULL, *a;
+	char *s = NULL;
+	int rc = hlx_checkpoint_validate(c);
+
+	if (rc)
+		return rc;
+	hlx_time_format(c->issued, is);
+	a = json_array();
+	for (size_t i = 0; a && i < c->n; i++) {
+		const struct hlx_checkpoint_version *v = &c->v[i];
+
+		hlx_time_format(v->time, t);
+		if (json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:s}",
+				"version", (json_int_t)v->version, "old", v->old,
+				"new", v->new_, "tree", v->tree, "time", t))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (a)
+		o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o}",
+			      "format", HLX_CHECKPOINT_FORMAT, "org", c->org,
+			      "list", c->list, "before", (json_int_t)c->before,
+			      "issued", is, "versions", a);
+	if (o)
+		s = canonical(o);
+	json_decref(o);
+	if (!s)
+		return hlx_err(HLX_ENOMEM, "cannot encode a checkpoint");
+	rc = hlx_buf_puts(out, s);
+	free(s);
+	return rc;
+}
+
+int hlx_checkpoint_file(const char *body, size_t bodylen, const char *armor,
+			size_t armorlen, struct hlx_buf *out)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	int rc;
+
+	if (!o || json_object_set_new(o, "body", json_stringn(body, bodylen)) ||
+	    json_object_set_new(o, "signature", json_stringn(armor, armorlen)) ||
+	    !(s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII))) {
+		json_decref(o);
+		return hlx_err(HLX_ENOMEM, "cannot encode a checkpoint file");
+	}
+	json_decref(o);
+	rc = hlx_buf_puts(out, s);
+	if (!rc)
+		rc = hlx_buf_putc(out, '\n');
+	free(s);
+	return rc;
+}
+
+static int get_s(json_t *o, const char *k, const char **s, size_t *n)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_string(v))
+		return hlx_err(HLX_EINVAL, "checkpoint: '%s' missing or not a string", k);
+	*s = json_string_value(v);
+	*n = json_string_length(v);
+	if (memchr(*s, '\0', *n))
+		return hlx_err(HLX_EINVAL, "checkpoint: '%s' holds a NUL", k);
+	return HLX_OK;
+}
+
+static int get_u(json_t *o, const char *k, uint64_t *u)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return hlx_err(HLX_EINVAL, "checkpoint: '%s' missing or not a count", k);
+	*u = (uint64_t)json_integer_value(v);
+	return HLX_OK;
+}
+
+static int get_time(json_t *o, const char *k, int64_t *t)
+{
+	const char *s;
+	size_t n;
+	int rc = get_s(o, k, &s, &n);
+
+	if (!rc && hlx_time_parse(s, n, t))
+		rc = hlx_err_wrap(HLX_EINVAL, "checkpoint: '%s'", k);
+	return rc;
+}
+
+/* o has exactly the members keys[] (NULL-terminated). */
+static int exact_members(json_t *o, const char *const *keys, const char *what)
+{
+	size_t nk;
+
+	if (!json_is_object(o))
+		return hlx_err(HLX_EINVAL, "checkpoint: %s is not an object", what);
+	for (nk = 0; keys[nk]; nk++)
+		if (!json_object_get(o, keys[nk]))
+			return hlx_err(HLX_EINVAL, "checkpoint: %s: '%s' missing",
+				       what, keys[nk]);
+	if (json_object_size(o) != nk)
+		return hlx_err(HLX_EINVAL, "checkpoint: %s: unknown members", what);
+	return HLX_OK;
+}
+
+static int copy_hex(json_t *o, const char *k, char out[41])
+{
+	const char *s;
+	size_t n;
+	int rc = get_s(o, k, &s, &n);
+
+	if (!rc)
+		rc = hex_check(s, n, 40, k);
+	if (!rc)
+		memcpy(out, s, 41);
+	return rc;
+}
+
+static int parse_body(json_t *o, struct hlx_checkpoint *c)
+{
+	static const char *const keys[] = { "format", "org", "list", "before",
+					    "issued", "versions", NULL };
+	static const char *const vkeys[] = { "version", "old", "new", "tree",
+					     "time", NULL };
+	struct hlx_checkpoint_version v;
+	const char *s;
+	size_t sl;
+	json_t *a;
+	int rc;
+
+	if ((rc = exact_members(o, keys, "body")))
+		return rc;
+	if ((rc = get_s(o, "format", &s, &sl)))
+		return rc;
+	if (strcmp(s, HLX_CHECKPOINT_FORMAT) != 0)
+		return hlx_err(HLX_EUNSUPPORTED,
+			       "checkpoint: format '%.20s' (want " HLX_CHECKPOINT_FORMAT ")",
+			       s);
+	if ((rc = get_s(o, "org", &s, &sl)) ||
+	    (rc = hlx_name_check(s, sl, "organisation")))
+		return rc;
+	memcpy(c->org, s, sl + 1);
+	if ((rc = get_s(o, "list", &s, &sl)) || (rc = hlx_name_check(s, sl, "list")))
+		return rc;
+	memcpy(c->list, s, sl + 1);
+	if ((rc = get_u(o, "before", &c->before)) ||
+	    (rc = get_time(o, "issued", &c->issued)))
+		return rc;
+	a = json_object_get(o, "versions");
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return hlx_err(HLX_EINVAL, "checkpoint: 'versions' is not a non-empty array");
+	if (json_array_size(a) > HLX_CHECKPOINT_VERSIONS_MAX)
+		return hlx_err(HLX_ETOOBIG, "checkpoint: %zu versions (at most %d)",
+			       json_array_size(a), HLX_CHECKPOINT_VERSIONS_MAX);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *e = json_array_get(a, i);
+
+		memset(&v, 0, sizeof(v));
+		if ((rc = exact_members(e, vkeys, "version entry")) ||
+		    (rc = get_u(e, "version", &v.version)) ||
+		    (rc = copy_hex(e, "old", v.old)) ||
+		    (rc = copy_hex(e, "new", v.new_)) ||
+		    (rc = copy_hex(e, "tree", v.tree)) ||
+		    (rc = get_time(e, "time", &v.time)) ||
+		    (rc = hlx_checkpoint_add(c, &v)))
+			return hlx_err_wrap(rc, "entry %zu", i + 1);
+	}
+	return hlx_checkpoint_validate(c);
+}
+
+int hlx_checkpoint_parse(const char *text, size_t n, struct hlx_checkpoint *c,
+			 struct hlx_buf *body, struct hlx_buf *sig)
+{
+	struct hlx_checkpoint got;
+	json_error_t jerr;
+	json_t *file = NULL, *o = NULL;
+	const char *b, *a;
+	size_t bl, al;
+	char *canon = NULL;
+	int rc;
+
+	hlx_checkpoint_init(&got);
+	if (n > HLX_CHECKPOINT_MAX)
+		return hlx_err(HLX_ETOOBIG, "checkpoint of %zu bytes (at most %d)",
+			       n, HLX_CHECKPOINT_MAX);
+	file = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (!file || !json_is_object(file) || json_object_size(file) != 2) {
+		rc = hlx_err(HLX_EINVAL,
+			     "checkpoint: not a JSON object with 'body' and 'signature'%s%.80s",
+			     file ? "" : ": ", file ? "" : jerr.text);
+		goto out;
+	}
+	if ((rc = get_s(file, "body", &b, &bl)) ||
+	    (rc = get_s(file, "signature", &a, &al)))
+		goto out;
+	o = json_loadb(b, bl, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o || !json_is_object(o)) {
+		rc = hlx_err(HLX_EINVAL, "checkpoint: body is not a JSON object");
+		goto out;
+	}
+	canon = canonical(o);
+	if (!canon || strlen(canon) != bl || memcmp(canon, b, bl) != 0) {
+		rc = hlx_err(HLX_EINVAL, "checkpoint: body is not in canonical form");
+		goto out;
+	}
+	rc = parse_body(o, &got);
+	if (rc)
+		goto out;
+	hlx_buf_reset(body);
+	hlx_buf_reset(sig);
+	rc = hlx_buf_put(body, b, bl);
+	if (!rc)
+		rc = hlx_buf_put(sig, a, al);
+	if (!rc) {
+		hlx_checkpoint_free(c);
+		*c = got;
+		hlx_checkpoint_init(&got);
+	}
+out:
+	hlx_checkpoint_free(&got);
+	free(canon);
+	json_decref(o);
+	json_decref(file);
+	return rc;
+}
