@@ -13,7 +13,6 @@
 #include <string.h>
 
 /* Also in node/cmds.h once main.c registers the command. */
-int cmd_prune(struct hlx_cli *cli, int argc, char **argv);
 
 struct prune_opts {
 	const char *before;

@@ -36,6 +36,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -527,6 +528,8 @@ struct view_src {
 	char key[256];               /* what the views of it depend on */
 	struct lines lines;          /* its entries, read once when needed */
 	int loaded;
+	char diff_from[41];          /* changes since that commit, cached: */
+	struct lines diff;           /* lines with a leading '+' or '-' */
 };
 
 struct signer {
@@ -812,6 +815,202 @@ static int view_name(const char *src, char out[HLX_NAME_MAX + 1])
 	return HLX_OK;
 }
 
+static int diff_cb(void *ctx, const char *line, size_t len, int added)
+{
+	struct lines *l = ctx;
+	char sign = added ? '+' : '-';
+	int rc = lines_add(l, &sign, 1);
+
+	if (!rc)
+		rc = hlx_buf_put(&l->a, line, len);
+	return rc;
+}
+
+/* The changes of an own list since commit from (read once for all
+ * audiences): only the shards that changed are read. */
+static int source_diff(struct pub_ctx *c, struct view_src *s, const char *from)
+{
+	struct hlx_hist *h = NULL;
+	int rc;
+
+	if (s->diff_from[0] && !strcmp(s->diff_from, from))
+		return HLX_OK;
+	lines_free(&s->diff);
+	s->diff_from[0] = '\0';
+	rc = hlx_list_open_hist(c->n, s->name, &h);
+	if (!rc)
+		rc = hlx_hist_diff(h, from, s->rec.head, diff_cb, &s->diff);
+	hlx_hist_free(h);
+	if (!rc)
+		snprintf(s->diff_from, sizeof(s->diff_from), "%s", from);
+	else
+		lines_free(&s->diff);
+	return rc;
+}
+
+static int op_cmp(const void *a, const void *b)
+{
+	const struct hlx_hist_op *x = a, *y = b;
+
+	return field_cmp(x->line, x->len, y->line, y->len);
+}
+
+/* A new version of a view from the changes of its source alone: for each
+ * entry changed, what the policy made of it before and makes of it now. */
+static int view_incremental(struct pub_ctx *c, const struct hlx_policy *p,
+			    struct view_src *s, const char *from,
+			    struct hlx_hist *h, const char *vname,
+			    uint64_t *version, char head[41], int64_t *count)
+{
+	struct hlx_entry *e = malloc(sizeof(*e)), *eo = malloc(sizeof(*eo));
+	struct lines put = { HLX_BUF_INIT, NULL, 0, 0 };
+	struct hlx_buf was = HLX_BUF_INIT, now = HLX_BUF_INIT;
+	struct hlx_hist_op *ops = NULL;
+	struct hlx_hist_version cur;
+	size_t k = 0;
+	int64_t delta = 0;
+	int rc = e && eo ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	if (!rc)
+		rc = source_diff(c, s, from);
+	if (!rc)
+		rc = hlx_hist_head(h, head);
+	if (!rc)
+		rc = hlx_hist_read_version(h, head, &cur);
+	if (!rc) {
+		ops = calloc(s->diff.n + 1, sizeof(*ops));
+		if (!ops)
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; !rc && i < s->diff.n; i++) {
+		size_t len, nlen = 0;
+		const char *l = line_at(&s->diff, i, &len), *n = NULL;
+		int old_shared = 0, new_shared = 0;
+
+		hlx_buf_reset(&was);
+		hlx_buf_reset(&now);
+		if (l[0] == '-') {
+			rc = hlx_entry_decode(l + 1, len - 1, e);
+			if (!rc && (old_shared = hlx_policy_entry(p, e, eo)))
+				rc = hlx_entry_encode(eo, &was);
+			/* a changed entry: its new line follows */
+			if (i + 1 < s->diff.n) {
+				n = line_at(&s->diff, i + 1, &nlen);
+				if (n[0] != '+' || field_cmp(l + 1, len - 1, n + 1, nlen - 1))
+					n = NULL;
+			}
+			if (n)
+				i++;
+		} else {
+			n = l;
+			nlen = len;
+		}
+		if (!rc && n) {
+			rc = hlx_entry_decode(n + 1, nlen - 1, e);
+			if (!rc && (new_shared = hlx_policy_entry(p, e, eo)))
+				rc = hlx_entry_encode(eo, &now);
+		}
+		if (rc)
+			break;
+		if (new_shared && (!old_shared || was.len != now.len ||
+				   memcmp(was.data, now.data, now.len))) {
+			size_t at = put.n;
+
+			rc = lines_add(&put, (const char *)now.data, now.len);
+			/* pointers into put are taken once it stops growing */
+			ops[k].len = now.len;
+			ops[k].retract = 0;
+			ops[k++].line = (const char *)(uintptr_t)at;
+		} else if (!new_shared && old_shared) {
+			size_t at = put.n;
+
+			rc = lines_add(&put, (const char *)was.data,
+				       field_len((const char *)was.data, was.len));
+			ops[k].len = field_len((const char *)was.data, was.len);
+			ops[k].retract = 1;
+			ops[k++].line = (const char *)(uintptr_t)at;
+		}
+		delta += new_shared - old_shared;
+	}
+	for (size_t i = 0; !rc && i < k; i++) {
+		size_t len;
+
+		ops[i].line = line_at(&put, (size_t)(uintptr_t)ops[i].line, &len);
+	}
+	if (rc)
+		goto out;
+	*version = cur.version;
+	*count += delta;
+	if (k == 0)
+		goto out;
+	qsort(ops, k, sizeof(*ops), op_cmp);
+	rc = signing_key(c);
+	if (!rc) {
+		struct signer sg = { c->key };
+		char summary[HLX_HIST_SUMMARY_MAX + 1];
+		struct hlx_hist_meta m = {
+			hlx_home_org(hlx_node_home(c->n)), vname, cur.version + 1,
+			c->now, summary
+		};
+		char oid[41];
+
+		snprintf(summary, sizeof(summary), "view: %" PRId64 " entries (%zu changed)",
+			 *count, k);
+		rc = hlx_hist_commit(h, ops, k, &m, sign_commit, &sg, oid);
+		if (!rc)
+			rc = hlx_hist_set_head(h, head, oid);
+		if (!rc) {
+			memcpy(head, oid, 41);
+			*version = m.version;
+		}
+	}
+out:
+	free(e);
+	free(eo);
+	free(ops);
+	lines_free(&put);
+	hlx_buf_free(&was);
+	hlx_buf_free(&now);
+	return rc;
+}
+
+/* views/ID/NAME.src: what the view was made from (the source's key and
+ * commit) and how many entries it holds. */
+struct view_mark {
+	char key[256];
+	char commit[41];
+	int64_t count;
+};
+
+static int mark_read(const char *path, struct view_mark *m)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	int rc = hlx_file_read(path, 4096, &b), ok = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->count = -1;
+	if (!rc) {
+		char *s = (char *)b.data, *n1, *n2, *n3;
+
+		hlx_buf_putc(&b, '\0');
+		s = (char *)b.data;
+		n1 = strchr(s, '\n');
+		n2 = n1 ? strchr(n1 + 1, '\n') : NULL;
+		n3 = n2 ? strchr(n2 + 1, '\n') : NULL;
+		if (n3 && n1 - s < (long)sizeof(m->key) && n2 - n1 - 1 == 40) {
+			memcpy(m->key, s, (size_t)(n1 - s));
+			memcpy(m->commit, n1 + 1, 40);
+			m->count = strtoll(n2 + 1, NULL, 10);
+			ok = 1;
+		}
+	}
+	hlx_buf_free(&b);
+	hlx_err_clear();
+	if (!ok)
+		memset(m, 0, sizeof(*m));
+	return ok;
+}
+
 static int audience_list(struct pub_ctx *c, const struct feed *f,
 			 struct view_src *s)
 {
@@ -819,10 +1018,11 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 	struct lines want = { HLX_BUF_INIT, NULL, 0, 0 };
 	struct hlx_hist *h = NULL;
 	struct hlx_rules rules;
-	struct hlx_buf key = HLX_BUF_INIT, was = HLX_BUF_INIT;
+	struct hlx_buf mb = HLX_BUF_INIT;
+	struct view_mark m;
 	char vname[HLX_NAME_MAX + 1], repo[PATH_MAX], src[PATH_MAX], head[41];
 	uint64_t version = 0;
-	int rc;
+	int rc, have, exists;
 
 	rc = view_name(s->name, vname);
 	if (!rc)
@@ -835,45 +1035,46 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 	if (strchr(s->name, '/'))
 		hlx_rules_merge(&s->rules, &rules, &rules);
 	rc = hlx_hist_open(repo, 1, &h);
-	/* the view changes only when its source does */
-	if (!rc)
-		rc = hlx_buf_printf(&key, "%s\n", s->key);
-	if (!rc && (hlx_file_read(src, 4096, &was) != HLX_OK || was.len != key.len ||
-		    memcmp(was.data, key.data, key.len) != 0 ||
-		    hlx_hist_head(h, head) != HLX_OK)) {
-		hlx_err_clear();
-		rc = load_source(c, s);
-		if (!rc)
-			rc = view_lines(c, p, s, &want);
-		if (!rc)
-			rc = view_commit(c, h, vname, &want, &version, head);
-		if (!rc)
-			rc = hlx_file_write(src, key.data, key.len, 0600);
-	} else if (!rc) {
+	if (rc)
+		goto out;
+	have = mark_read(src, &m);
+	exists = hlx_hist_head(h, head) == HLX_OK;
+	hlx_err_clear();
+	if (have && exists && !strcmp(m.key, s->key)) {
+		/* the view changes only when its source does */
 		struct hlx_hist_version v;
 
 		rc = hlx_hist_read_version(h, head, &v);
 		version = v.version;
+		goto publish;
 	}
+	/* an own list that moved on: from its changes alone */
+	if (have && exists && m.count >= 0 && !s->status && !strchr(s->name, '/') &&
+	    strcmp(m.commit, s->rec.head) != 0 &&
+	    view_incremental(c, p, s, m.commit, h, vname, &version, head,
+			     &m.count) == HLX_OK)
+		goto mark;
+	hlx_err_clear();
+	/* otherwise the whole list, compared with the view */
+	rc = load_source(c, s);
+	if (!rc)
+		rc = view_lines(c, p, s, &want);
+	if (!rc)
+		rc = view_commit(c, h, vname, &want, &version, head);
+	m.count = (int64_t)want.n;
+mark:
+	if (!rc)
+		rc = hlx_buf_printf(&mb, "%s\n%s\n%" PRId64 "\n", s->key,
+				    s->rec.head, m.count);
+	if (!rc)
+		rc = hlx_file_write(src, mb.data, mb.len, 0600);
+publish:
 	if (!rc) {
-		struct hlx_buf cnt = HLX_BUF_INIT;
 		struct feed_list fl = { vname, hlx_home_org(hlx_node_home(c->n)),
-					version, head, repo, &rules, 0 };
-		char cp[PATH_MAX];
+					version, head, repo, &rules,
+					m.count > 0 ? (uint64_t)m.count : 0 };
 
-		/* the number of entries of the view, kept beside it */
-		rc = pathf(cp, "%s/%s.count", f->side, vname);
-		if (!rc && want.n) {
-			hlx_buf_printf(&cnt, "%zu\n", want.n);
-			rc = hlx_file_write(cp, cnt.data, cnt.len, 0600);
-		} else if (!rc && s->loaded) {
-			rc = hlx_file_write(cp, "0\n", 2, 0600);
-		}
-		if (!rc && hlx_file_read(cp, 64, &cnt) == HLX_OK)
-			fl.count = strtoull((char *)cnt.data, NULL, 10);
-		hlx_buf_free(&cnt);
-		if (!rc)
-			rc = feed_list(c, f, &fl);
+		rc = feed_list(c, f, &fl);
 		c->st->lists++;
 	}
 out:
@@ -881,8 +1082,7 @@ out:
 		rc = hlx_err_wrap(rc, "audience %s, list '%s'", f->au->id, s->name);
 	lines_free(&want);
 	hlx_hist_free(h);
-	hlx_buf_free(&key);
-	hlx_buf_free(&was);
+	hlx_buf_free(&mb);
 	return rc;
 }
 
@@ -1138,8 +1338,10 @@ static int sources(struct pub_ctx *c, struct srcs_ctx *s)
 
 static void sources_free(struct srcs_ctx *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		lines_free(&s->v[i].lines);
+		lines_free(&s->v[i].diff);
+	}
 	free(s->v);
 }
 

@@ -136,6 +136,12 @@ hlx --home a publish --to www 2>/dev/null
 test_ok "a released entry reaches B and C" sh -c '
 	"$HLX" --home b sync && "$HLX" --home b lookup '"$held"' && "$HLX" --home c sync && "$HLX" --home c lookup '"$held"
 
+test_ok "after these changes, each view still equals a full recomputation" sh -c "
+	\"\$HLX\" --home a policy check b --entries | awk -F'\t' '\$2 == \"uk-a\"' | cut -f3- | sort >want-b2 &&
+	git -C b/lists/a/uk-a.git archive HEAD | tar -xO | sort >got-b2 && cmp want-b2 got-b2 &&
+	\"\$HLX\" --home a policy check c --entries | awk -F'\t' '\$2 == \"uk-a\"' | cut -f3- | sort >want-c2 &&
+	git -C c/lists/a/uk-a.git archive HEAD | tar -xO | sort >got-c3 && cmp want-c2 got-c3 && test \$(wc -l <want-b2) -eq 42"
+
 # accountability
 test_ok "the audit log has a record for every disclosure" sh -c '
 	"$HLX" --home a audit >aud && grep -q " b " aud && grep -q " c " aud && grep -q " d " aud'
