@@ -3,6 +3,7 @@
 #include "node/cmds.h"
 #include "node/sync.h"
 #include "node/retention.h"
+#include "node/store.h"
 #include "keys/seal.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
@@ -316,6 +317,29 @@ int cmd_publish(struct hlx_cli *cli, int argc, char **argv)
 	return ret;
 }
 
+/* A peer pruned a history this round: the state's free pages may still
+ * hold what it removed, so it is compacted once the node is closed. */
+static int compact_wanted;
+
+static void compact_state(const char *home)
+{
+	char dir[PATH_MAX];
+	uint64_t before = 0, after = 0;
+	int rc;
+
+	if (!compact_wanted)
+		return;
+	compact_wanted = 0;
+	if (snprintf(dir, sizeof(dir), "%s/state", home) >= (int)sizeof(dir))
+		return;
+	rc = hlx_store_compact(dir, &before, &after);
+	if (rc)
+		cli_fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
+	else
+		fprintf(stderr, "hlx: state compacted after a peer's prune: %" PRIu64
+			" -> %" PRIu64 " bytes\n", before, after);
+}
+
 /* One pull round over the peers (or one peer); returns failures. */
 static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		      struct hlx_peers *ps, const char *only, int quiet,
@@ -369,6 +393,7 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 				failures++;
 			} else if (r.changed) {
 				*changed = 1;
+				compact_wanted |= r.pruned;
 				fprintf(stderr, "hlx: %s/%s: version %" PRIu64 " -> %" PRIu64
 					": %" PRIu64 " added, %" PRIu64 " removed\n",
 					p->name, p->subs[j], r.from, r.to, r.added,
@@ -422,6 +447,7 @@ int cmd_sync(struct hlx_cli *cli, int argc, char **argv)
 out:
 	hlx_peers_free(ps);
 	hlx_node_free(n);
+	compact_state(cli->home);
 	return ret;
 }
 
@@ -504,6 +530,7 @@ int cmd_run(struct hlx_cli *cli, int argc, char **argv)
 		}
 		hlx_peers_free(ps);
 		hlx_node_free(n);
+		compact_state(cli->home);
 		/* exponential backoff on failure, with jitter */
 		backoff = failures ? (backoff < 6 ? backoff + 1 : 6) : 0;
 		wait_ms = o.interval * 1000L << backoff;

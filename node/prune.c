@@ -684,3 +684,46 @@ out:
 	free(map);
 	return rc;
 }
+
+int hlx_prune_repo(const char *repo, const char *org, const char *list,
+		   uint64_t before, struct hlx_seckey *key, int64_t now,
+		   char new_head[41])
+{
+	struct hlx_hist_rewritten *map = NULL;
+	struct hlx_buf file = HLX_BUF_INIT;
+	struct hlx_hist *h = NULL;
+	struct signer sg = { key };
+	char nw[PATH_MAX], p[PATH_MAX], head[41];
+	size_t nmap = 0;
+	int rc;
+
+	rc = hlx_prune_new_path(repo, nw);
+	if (!rc)
+		rc = rm_rf(nw);
+	if (!rc)
+		rc = hlx_hist_open(repo, 0, &h);
+	if (!rc)
+		rc = hlx_hist_head(h, head);
+	if (!rc)
+		rc = hlx_hist_rewrite(h, before, nw, now, sign_commit, &sg, &map, &nmap);
+	if (!rc)
+		rc = make_checkpoint(key, org, list, before, now, map, nmap, &file);
+	if (!rc)
+		rc = pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
+	if (!rc)
+		rc = hlx_file_write(p, file.data, file.len, 0644);
+	if (!rc)
+		rc = hlx_prune_sync_tree(nw);
+	hlx_hist_free(h);
+	if (!rc)
+		rc = hlx_prune_intent(repo, head, map[nmap - 1].new_);
+	if (!rc)
+		rc = hlx_prune_replace_repo(repo);
+	if (!rc)
+		memcpy(new_head, map[nmap - 1].new_, 41);
+	else
+		rm_rf(nw);
+	hlx_buf_free(&file);
+	free(map);
+	return rc;
+}

@@ -157,4 +157,11 @@ int hlx_prune_fsck(struct hlx_hist *h, const char *repo,
 		   const struct hlx_trust *trust, const char *org,
 		   const char *list);
 
+/* Prune a repository that is in no state (a view, node/publish.c): the
+ * rewrite and its checkpoint, then the swap at once.  An interrupted swap
+ * is finished by hlx_prune_replace_repo (its intent file R.swap). */
+int hlx_prune_repo(const char *repo, const char *org, const char *list,
+		   uint64_t before, struct hlx_seckey *key, int64_t now,
+		   char new_head[41]);
+
 #endif

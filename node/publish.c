@@ -18,6 +18,7 @@
 #include "node/files.h"
 #include "node/packs.h"
 #include "node/policies.h"
+#include "node/prune.h"
 #include "node/retention.h"
 #include "keys/keyfile.h"
 #include "keys/seal.h"
@@ -25,6 +26,7 @@
 #include "keys/sshsig.h"
 #include "keys/trust.h"
 #include "protocol/err.h"
+#include "protocol/checkpoint.h"
 #include "protocol/head.h"
 #include "protocol/policy.h"
 #include "protocol/record.h"
@@ -278,6 +280,50 @@ static int audit(struct pub_ctx *c, const struct feed *f,
 	return rc;
 }
 
+/* A pruned history (spec/prune.md section 5): its checkpoint into ck, the
+ * first version it holds, and whether the feed must be rewritten (its
+ * checkpoint differs): then every pack of the list goes first. */
+static int feed_checkpoint(struct pub_ctx *c, const struct feed *f,
+			   const struct feed_list *l, const char *packs,
+			   uint64_t *first, int *repack, struct hlx_buf *ck)
+{
+	struct hlx_buf had = HLX_BUF_INIT, body = HLX_BUF_INIT, sig = HLX_BUF_INIT;
+	struct hlx_checkpoint cp;
+	char p[PATH_MAX];
+	int rc;
+
+	(void)c;
+	*first = 1;
+	*repack = 0;
+	hlx_checkpoint_init(&cp);
+	rc = pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, l->repo);
+	if (!rc && hlx_file_read(p, HLX_CHECKPOINT_MAX, ck) != HLX_OK) {
+		hlx_err_clear();
+		hlx_buf_reset(ck);
+		goto out; /* never pruned */
+	}
+	if (!rc)
+		rc = hlx_checkpoint_parse((const char *)ck->data, ck->len, &cp, &body,
+					  &sig);
+	if (rc)
+		goto out;
+	*first = cp.before;
+	rc = f->to ? pathf(p, "%s/%s.checkpoint", f->side, l->name) :
+		     pathf(p, "%s/lists/%s/checkpoint", f->dir, l->name);
+	if (!rc && (hlx_file_read(p, HLX_CHECKPOINT_MAX, &had) != HLX_OK ||
+		    had.len != ck->len || memcmp(had.data, ck->data, ck->len) != 0)) {
+		hlx_err_clear();
+		*repack = 1;
+		rc = hlx_rm_rf(packs);
+	}
+out:
+	hlx_checkpoint_free(&cp);
+	hlx_buf_free(&had);
+	hlx_buf_free(&body);
+	hlx_buf_free(&sig);
+	return rc;
+}
+
 /* Bring one list of a feed up to date: its packs, then its head. */
 static int feed_list(struct pub_ctx *c, const struct feed *f,
 		     const struct feed_list *l)
@@ -288,24 +334,35 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	struct hlx_hist_version v;
 	struct hlx_head head, prev;
 	uint8_t th[32];
+	struct hlx_buf ck = HLX_BUF_INIT;
 	char d[PATH_MAX], p[PATH_MAX], rel[PATH_MAX], plain[PATH_MAX];
 	struct stat st;
-	uint64_t from = 0;
-	int rc;
+	uint64_t from = 0, first = 1;
+	int rc, repack = 0;
 
 	rc = pathf(d, "%s/lists/%s/packs", f->dir, l->name);
+	if (!rc)
+		rc = feed_checkpoint(c, f, l, d, &first, &repack, &ck);
 	if (!rc)
 		rc = hlx_file_mkdirs(d, 0755);
 	if (!rc)
 		rc = hlx_hist_open(l->repo, 0, &h);
 	/* one pack a version, from its parent: written before the head */
-	for (uint64_t ver = 1; !rc && ver <= l->version; ver++) {
+	for (uint64_t ver = first; !rc && ver <= l->version; ver++) {
 		rc = pathf(p, "%s/%" PRIu64 ".pack", d, ver);
-		if (rc || (!f->reseal && stat(p, &st) == 0))
+		if (rc || (!f->reseal && !repack && stat(p, &st) == 0))
 			continue;
 		rc = hlx_hist_find_version(h, ver, &v);
 		if (!rc)
 			rc = feed_pack(c, f, l->repo, l->name, &v);
+	}
+	/* a new checkpoint after its packs, before the head */
+	if (!rc && (repack || (ck.len && f->reseal))) {
+		rc = pathf(rel, "lists/%s/checkpoint", l->name);
+		if (!rc)
+			rc = feed_write(f, rel, ck.data, ck.len);
+		if (!rc && f->to && pathf(p, "%s/%s.checkpoint", f->side, l->name) == HLX_OK)
+			rc = hlx_file_write(p, ck.data, ck.len, 0600);
 	}
 	if (rc)
 		goto out;
@@ -332,7 +389,8 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK) {
 		from = prev.version;
 		/* keep a head that is current and has more than half its life */
-		if (!f->reseal && f->nfresh == 0 && prev.version == head.version &&
+		if (!f->reseal && !repack && f->nfresh == 0 &&
+		    prev.version == head.version &&
 		    !strcmp(prev.commit, head.commit) &&
 		    prev.trust_length == head.trust_length &&
 		    !strcmp(prev.trust_head, head.trust_head) &&
@@ -360,6 +418,7 @@ out:
 	hlx_buf_free(&old);
 	hlx_buf_free(&b1);
 	hlx_buf_free(&b2);
+	hlx_buf_free(&ck);
 	return rc;
 }
 
@@ -528,6 +587,7 @@ struct view_src {
 	char key[256];               /* what the views of it depend on */
 	struct lines lines;          /* its entries, read once when needed */
 	int loaded;
+	char ckpt[65];               /* SHA-256 of its checkpoint, "" if none */
 	char diff_from[41];          /* changes since that commit, cached: */
 	struct lines diff;           /* lines with a leading '+' or '-' */
 };
@@ -980,6 +1040,7 @@ struct view_mark {
 	char key[256];
 	char commit[41];
 	int64_t count;
+	char ckpt[65];      /* the source's checkpoint it was pruned for */
 };
 
 static int mark_read(const char *path, struct view_mark *m)
@@ -998,9 +1059,13 @@ static int mark_read(const char *path, struct view_mark *m)
 		n2 = n1 ? strchr(n1 + 1, '\n') : NULL;
 		n3 = n2 ? strchr(n2 + 1, '\n') : NULL;
 		if (n3 && n1 - s < (long)sizeof(m->key) && n2 - n1 - 1 == 40) {
+			char *n4 = strchr(n3 + 1, '\n');
+
 			memcpy(m->key, s, (size_t)(n1 - s));
 			memcpy(m->commit, n1 + 1, 40);
 			m->count = strtoll(n2 + 1, NULL, 10);
+			if (n4 && n4 - n3 - 1 == 64)
+				memcpy(m->ckpt, n3 + 1, 64);
 			ok = 1;
 		}
 	}
@@ -1021,6 +1086,7 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 	struct hlx_buf mb = HLX_BUF_INIT;
 	struct view_mark m;
 	char vname[HLX_NAME_MAX + 1], repo[PATH_MAX], src[PATH_MAX], head[41];
+	char sw[PATH_MAX];
 	uint64_t version = 0;
 	int rc, have, exists;
 
@@ -1034,6 +1100,10 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 	hlx_policy_rules(p, &rules);
 	if (strchr(s->name, '/'))
 		hlx_rules_merge(&s->rules, &rules, &rules);
+	/* a prune of the view that a crash interrupted is finished first */
+	if (pathf(sw, "%s.swap", repo) == HLX_OK && access(sw, F_OK) == 0 &&
+	    (rc = hlx_prune_replace_repo(repo)))
+		goto out;
 	rc = hlx_hist_open(repo, 1, &h);
 	if (rc)
 		goto out;
@@ -1046,7 +1116,7 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 
 		rc = hlx_hist_read_version(h, head, &v);
 		version = v.version;
-		goto publish;
+		goto prune;
 	}
 	/* an own list that moved on: from its changes alone */
 	if (have && exists && m.count >= 0 && !s->status && !strchr(s->name, '/') &&
@@ -1063,12 +1133,25 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 		rc = view_commit(c, h, vname, &want, &version, head);
 	m.count = (int64_t)want.n;
 mark:
+prune:
+	/* its source was pruned: so is the view, down to its last version,
+	 * so that what the prune removed is in no version of it either */
+	if (!rc && s->ckpt[0] && strcmp(m.ckpt, s->ckpt) != 0) {
+		if (version >= 2) {
+			hlx_hist_free(h);
+			h = NULL;
+			rc = signing_key(c);
+			if (!rc)
+				rc = hlx_prune_repo(repo, hlx_home_org(hlx_node_home(c->n)),
+						    vname, version, c->key, c->now, head);
+		}
+		memcpy(m.ckpt, s->ckpt, sizeof(m.ckpt));
+	}
 	if (!rc)
-		rc = hlx_buf_printf(&mb, "%s\n%s\n%" PRId64 "\n", s->key,
-				    s->rec.head, m.count);
+		rc = hlx_buf_printf(&mb, "%s\n%s\n%" PRId64 "\n%s\n", s->key,
+				    s->rec.head, m.count, m.ckpt[0] ? m.ckpt : "-");
 	if (!rc)
 		rc = hlx_file_write(src, mb.data, mb.len, 0600);
-publish:
 	if (!rc) {
 		struct feed_list fl = { vname, hlx_home_org(hlx_node_home(c->n)),
 					version, head, repo, &rules,
@@ -1245,6 +1328,21 @@ static int src_add(void *ctx, const struct hlx_list_rec *l)
 	}
 	snprintf(x->key, sizeof(x->key), "%s %" PRIu64 " %" PRIu64, x->rec.head,
 		 x->rec.version, x->rec.count);
+	{
+		/* pruned: its views are pruned too (spec/prune.md) */
+		struct hlx_buf ck = HLX_BUF_INIT;
+		char repo[PATH_MAX], p[PATH_MAX];
+		uint8_t h[32];
+
+		if (hlx_list_repo_path(s->c->n, l->name, repo) == HLX_OK &&
+		    pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo) == HLX_OK &&
+		    hlx_file_read(p, HLX_CHECKPOINT_MAX, &ck) == HLX_OK) {
+			crypto_hash_sha256(h, ck.data, ck.len);
+			sodium_bin2hex(x->ckpt, sizeof(x->ckpt), h, 32);
+		}
+		hlx_err_clear();
+		hlx_buf_free(&ck);
+	}
 	s->n++;
 	return 0;
 }

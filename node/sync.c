@@ -2,6 +2,7 @@
 #include "node/sync.h"
 #include "node/files.h"
 #include "node/packs.h"
+#include "node/prune.h"
 #include "node/retention.h"
 #include "keys/seal.h"
 #include "keys/keyfile.h"
@@ -9,6 +10,7 @@
 #include "keys/sshsig.h"
 #include "keys/trust.h"
 #include "protocol/err.h"
+#include "protocol/checkpoint.h"
 #include "protocol/head.h"
 #include "protocol/record.h"
 #include "protocol/rtime.h"
@@ -532,19 +534,280 @@ static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d,
 	return rc;
 }
 
+/* Fetch the packs of versions from..to into a staging repository. */
+static int fetch_packs(struct pull *p, const char *staging, uint64_t from,
+		       uint64_t to)
+{
+	struct hlx_buf url = HLX_BUF_INIT;
+	struct hlx_fetch_result pfr;
+	char rel[PATH_MAX], file[PATH_MAX];
+	int rc = HLX_OK;
+
+	for (uint64_t v = from; !rc && v <= to; v++) {
+		int fd;
+
+		rc = pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
+		hlx_buf_reset(&url);
+		if (!rc)
+			rc = hlx_fetch_join(p->peer->url, rel, &url);
+		if (!rc)
+			rc = pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
+		if (rc)
+			break;
+		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = hlx_err(HLX_EIO, "cannot create '%s': %s", file, strerror(errno));
+			break;
+		}
+		rc = hlx_fetch_to_fd(p->f, (char *)url.data, SEALED_MAX(HLX_PACK_MAX),
+				     fd, &pfr);
+		close(fd);
+		if (!rc)
+			rc = open_sealed_pack(p, rel, file);
+		if (!rc)
+			rc = hlx_pack_index(staging, file);
+		if (rc)
+			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v);
+		unlink(file);
+	}
+	hlx_buf_free(&url);
+	return rc;
+}
+
+static int save_rules(struct pull *p)
+{
+	struct hlx_rules r;
+
+	if (p->head.has_rules)
+		r = p->head.rules;
+	else
+		hlx_rules_init(&r);
+	return hlx_retention_save_rules(p->n, p->peer->name, p->list, &r);
+}
+
+/* The peer's checkpoint for a list (spec/prune.md section 6, steps 2 and
+ * 3), when the peer pruned it since we last looked: verified, with how
+ * what we hold continues in the new history.  cont->kind 0: none new. */
+static int pull_checkpoint(struct pull *p, const struct hlx_list_rec *rec,
+			   const char *repo, struct hlx_buf *text,
+			   struct hlx_checkpoint *c, struct hlx_prune_cont *cont)
+{
+	struct hlx_buf url = HLX_BUF_INIT, held = HLX_BUF_INIT, hb = HLX_BUF_INIT,
+		       hs = HLX_BUF_INIT;
+	struct hlx_checkpoint hc;
+	struct hlx_prune_have have;
+	struct hlx_hist *h = NULL;
+	char rel[PATH_MAX], path[PATH_MAX], tree[41] = "", replaces[41];
+	int rc;
+
+	memset(cont, 0, sizeof(*cont));
+	hlx_checkpoint_init(&hc);
+	rc = pathf(rel, "lists/%s/checkpoint", p->list);
+	if (!rc)
+		rc = hlx_fetch_join(p->peer->url, rel, &url);
+	if (!rc)
+		rc = hlx_fetch_get(p->f, (char *)url.data,
+				   SEALED_MAX(HLX_CHECKPOINT_MAX), NULL, NULL, text,
+				   NULL);
+	if (rc == HLX_ENOENT) {
+		/* never pruned */
+		hlx_err_clear();
+		rc = HLX_OK;
+		goto out;
+	}
+	if (!rc)
+		rc = open_sealed(p, rel, text, HLX_CHECKPOINT_MAX);
+	if (rc)
+		goto out;
+	memset(&have, 0, sizeof(have));
+	have.org = p->head.org;
+	have.list = p->list;
+	have.version = rec->version;
+	have.commit = rec->head;
+	have.tree = tree;
+	have.held_issued = -1;
+	if (rec->version) {
+		rc = pathf(path, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo);
+		if (!rc && hlx_file_read(path, HLX_CHECKPOINT_MAX, &held) == HLX_OK) {
+			if (held.len == text->len &&
+			    !memcmp(held.data, text->data, text->len))
+				goto out; /* the one we hold */
+			if (hlx_checkpoint_parse((char *)held.data, held.len, &hc,
+						 &hb, &hs) == HLX_OK)
+				have.held_issued = hc.issued;
+		}
+		hlx_err_clear();
+		if (!rc)
+			rc = hlx_hist_open(repo, 0, &h);
+		if (!rc)
+			rc = hlx_hist_commit_info(h, rec->head, tree, replaces);
+		if (rc)
+			goto out;
+	}
+	rc = hlx_prune_checkpoint_verify((char *)text->data, text->len, p->trust,
+					 &have, p->now, c, cont);
+	if (rc)
+		rc = hlx_err_wrap(rc, "checkpoint of '%s'", p->list);
+out:
+	hlx_hist_free(h);
+	hlx_checkpoint_free(&hc);
+	hlx_buf_free(&url);
+	hlx_buf_free(&held);
+	hlx_buf_free(&hb);
+	hlx_buf_free(&hs);
+	return rc;
+}
+
+/* Adopt a peer's pruned history (spec/prune.md section 6, steps 4 to 9):
+ * fetched and verified whole in R.new, then swapped in with the state. */
+static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
+		       const char *repo, const struct hlx_buf *text,
+		       const struct hlx_checkpoint *c,
+		       const struct hlx_prune_cont *cont,
+		       struct hlx_pull_result *res)
+{
+	const char *home = hlx_home_dir(hlx_node_home(p->n));
+	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 };
+	struct hlx_hist *stage = NULL;
+	struct hlx_store_txn *t = NULL;
+	char nw[PATH_MAX], file[PATH_MAX], oldhead[41];
+	int rc, intent = 0, built = 0;
+
+	snprintf(oldhead, sizeof(oldhead), "%s", rec->head);
+	rc = hlx_prune_new_path(repo, nw);
+	if (!rc)
+		rc = hlx_rm_rf(nw);
+	if (!rc && !have_rec) {
+		rc = pathf(file, "%s/lists/%s", home, p->peer->name);
+		if (!rc)
+			rc = hlx_file_mkdirs(file, 0755);
+	}
+	if (!rc)
+		rc = hlx_pack_stage(have_rec ? repo : NULL, nw);
+	built = !rc;
+	if (!rc)
+		rc = fetch_packs(p, nw, c->before, p->head.version);
+	if (!rc)
+		rc = hlx_hist_open(nw, 0, &stage);
+	if (!rc)
+		rc = hlx_hist_set_head(stage, NULL, p->head.commit);
+	/* every commit down to the checkpoint root, then the checkpoint's
+	 * word for each version it covers */
+	if (!rc)
+		rc = verify_commits(p, stage, "", c->before - 1);
+	if (!rc)
+		rc = hlx_prune_check_history(stage, c);
+	if (!rc)
+		rc = hlx_hist_check_chain(stage);
+	/* the delta, while the old mirror's objects are still visible */
+	if (!rc)
+		rc = hlx_hist_diff(stage,
+				   cont->kind == HLX_PRUNE_MAPPED ? cont->new_commit :
+				   rec->head[0] ? rec->head : NULL,
+				   p->head.commit, delta_line, &d);
+	if (!rc)
+		rc = check_delta(&d);
+	/* self-contained: nothing of the old history is needed any more */
+	hlx_hist_free(stage);
+	stage = NULL;
+	if (!rc && pathf(file, "%s/objects/info/alternates", nw) == HLX_OK &&
+	    unlink(file) != 0 && errno != ENOENT)
+		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file, strerror(errno));
+	if (!rc)
+		rc = hlx_hist_open(nw, 0, &stage);
+	if (!rc)
+		rc = hlx_hist_check_chain(stage);
+	hlx_hist_free(stage);
+	stage = NULL;
+	if (!rc)
+		rc = pathf(file, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
+	if (!rc)
+		rc = hlx_file_write(file, text->data, text->len, 0644);
+	if (!rc)
+		rc = hlx_prune_sync_tree(nw);
+	if (!rc)
+		rc = save_rules(p);
+	if (rc)
+		goto out;
+	/* apply: intent, state, swap */
+	if (have_rec) {
+		rc = hlx_prune_intent(repo, oldhead, p->head.commit);
+		if (rc)
+			goto out;
+		intent = 1;
+		built = 0;
+	} else {
+		rc = hlx_store_list_create(hlx_node_store(p->n), p->full, p->head.org,
+					   rec);
+		if (rc)
+			goto out;
+	}
+	rc = hlx_store_begin(hlx_node_store(p->n), &t);
+	if (!rc)
+		rc = apply_delta(t, rec->id, &d, p->head.has_rules &&
+				 p->head.rules.retention_days > 0, p->now);
+	if (!rc) {
+		res->from = rec->version;
+		rec->version = p->head.version;
+		memcpy(rec->head, p->head.commit, sizeof(rec->head));
+		rec->count = rec->count + d.added - d.removed;
+		rec->updated = p->head.issued;
+		rc = hlx_store_set_list(t, rec);
+	}
+	if (rc) {
+		hlx_store_abort(t);
+		t = NULL;
+		if (intent)
+			hlx_prune_abandon(repo);
+		goto out;
+	}
+	rc = hlx_store_commit(t);
+	t = NULL;
+	if (!rc && intent)
+		rc = hlx_prune_replace_repo(repo);
+	else if (!rc && rename(nw, repo) != 0)
+		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", nw, strerror(errno));
+	built = 0;
+	if (!rc) {
+		int done;
+
+		rc = hlx_prune_reset_match(p->n, &done);
+	}
+	if (!rc) {
+		res->changed = 1;
+		res->pruned = 1;
+		res->to = rec->version;
+		res->added = d.added;
+		res->removed = d.removed;
+	}
+out:
+	hlx_store_abort(t);
+	hlx_hist_free(stage);
+	if (built)
+		hlx_rm_rf(nw);
+	hlx_buf_free(&d.arena);
+	free(d.off);
+	return rc;
+}
+
 static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		   struct hlx_pull_result *res)
 {
 	struct hlx_buf text = HLX_BUF_INIT, body = HLX_BUF_INIT, sig = HLX_BUF_INIT,
 		       url = HLX_BUF_INIT;
-	struct hlx_fetch_result fr, pfr;
+	struct hlx_fetch_result fr;
 	struct hlx_list_rec rec;
 	struct hlx_hist *mirror = NULL, *stage = NULL;
 	struct hlx_store_txn *t = NULL;
 	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 };
+	struct hlx_buf cptext = HLX_BUF_INIT;
+	struct hlx_checkpoint cp;
+	struct hlx_prune_cont cont;
 	char repo[PATH_MAX], staging[PATH_MAX], file[PATH_MAX], rel[PATH_MAX];
 	const char *home = hlx_home_dir(hlx_node_home(p->n));
 	int rc, have_rec, staged = 0;
+
+	hlx_checkpoint_init(&cp);
 
 	rc = pathf(rel, "lists/%s/head", p->list);
 	if (!rc)
@@ -621,6 +884,18 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 			     p->head.version, rec.version);
 		goto out;
 	}
+	/* a pruned history: the checkpoint says how ours continues */
+	rc = pathf(repo, "%s/lists/%s.git", home, p->full);
+	if (!rc)
+		rc = pull_checkpoint(p, &rec, repo, &cptext, &cp, &cont);
+	if (rc)
+		goto out;
+	if (cont.kind == HLX_PRUNE_MAPPED || cont.kind == HLX_PRUNE_REBASE) {
+		rc = pull_pruned(p, &rec, have_rec, repo, &cptext, &cp, &cont, res);
+		if (rc)
+			goto out;
+		goto verified;
+	}
 	if (p->head.version == rec.version) {
 		if (strcmp(p->head.commit, rec.head) != 0)
 			rc = hlx_err(HLX_EUNTRUSTED,
@@ -649,33 +924,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	}
 	if (!rc)
 		rc = hlx_hist_open(staging, 0, &stage);
-	for (uint64_t v = rec.version + 1; !rc && v <= p->head.version; v++) {
-		int fd;
-
-		rc = pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
-		hlx_buf_reset(&url);
-		if (!rc)
-			rc = hlx_fetch_join(p->peer->url, rel, &url);
-		if (!rc)
-			rc = pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
-		if (rc)
-			break;
-		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			rc = hlx_err(HLX_EIO, "cannot create '%s': %s", file, strerror(errno));
-			break;
-		}
-		rc = hlx_fetch_to_fd(p->f, (char *)url.data, SEALED_MAX(HLX_PACK_MAX),
-				     fd, &pfr);
-		close(fd);
-		if (!rc)
-			rc = open_sealed_pack(p, rel, file);
-		if (!rc)
-			rc = hlx_pack_index(staging, file);
-		if (rc)
-			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v);
-		unlink(file);
-	}
+	if (!rc)
+		rc = fetch_packs(p, staging, rec.version + 1, p->head.version);
 	if (!rc)
 		rc = verify_commits(p, stage, rec.head, rec.version);
 	/* the shape of every new version: lines in their shards, sorted,
@@ -691,17 +941,9 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		goto out;
 	/* Everything verified.  The handling rules first: they govern what
 	 * is applied next (retention, onward sharing). */
-	{
-		struct hlx_rules r;
-
-		if (p->head.has_rules)
-			r = p->head.rules;
-		else
-			hlx_rules_init(&r);
-		rc = hlx_retention_save_rules(p->n, p->peer->name, p->list, &r);
-		if (rc)
-			goto out;
-	}
+	rc = save_rules(p);
+	if (rc)
+		goto out;
 	/* Apply: objects, then state, then the ref. */
 	if (!have_rec) {
 		rc = pathf(file, "%s/lists/%s", home, p->peer->name);
@@ -770,6 +1012,8 @@ out:
 	hlx_buf_free(&url);
 	hlx_buf_free(&d.arena);
 	free(d.off);
+	hlx_buf_free(&cptext);
+	hlx_checkpoint_free(&cp);
 	return rc;
 }
 

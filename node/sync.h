@@ -48,6 +48,8 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
 struct hlx_pull_result {
 	int changed;          /* a new version was applied */
 	int not_modified;     /* the head had not changed (conditional GET) */
+	int pruned;           /* the peer pruned the history: compact the
+				 state once the node is closed */
 	uint64_t from, to;    /* versions */
 	uint64_t added, removed;
 };
