@@ -305,6 +305,9 @@ int cmd_retract(struct hlx_cli *cli, int argc, char **argv)
 	ret = cli_open_node(cli, 1, &n);
 	if (!ret)
 		ret = apply(cli, n, argv[optind], cs, summary);
+	/* a withdrawn URL item's raw URL goes with it */
+	if (!ret && (rc = hlx_urls_forget_unlisted(n, NULL)))
+		ret = cli_fail(rc, "cannot forget the raw URLs of retracted items");
 out:
 	hlx_node_free(n);
 	hlx_changeset_free(cs);

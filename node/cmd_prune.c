@@ -3,6 +3,7 @@
 #include "node/cmds.h"
 #include "node/lists.h"
 #include "node/prune.h"
+#include "node/urls.h"
 #include "protocol/err.h"
 
 #include <errno.h>
@@ -73,6 +74,12 @@ int cmd_prune(struct hlx_cli *cli, int argc, char **argv)
 			": nothing to rewrite\n", list, r.before);
 	if (r.match_reset)
 		fprintf(stderr, "hlx: the match index will be rebuilt on its next use\n");
+	/* raw URLs of items no list holds any more go too */
+	rc = hlx_urls_forget_unlisted(n, NULL);
+	if (rc) {
+		ret = cli_fail(rc, "cannot forget the raw URLs of pruned items");
+		goto out;
+	}
 	/* The state's free pages still hold what was pruned: compact it,
 	 * with no handle open on it. */
 	if (snprintf(state, sizeof(state), "%s/state",

@@ -2,6 +2,7 @@
 /* Raw URLs behind url-sha256 items, sealed at rest; hlx url. */
 #include "node/urls.h"
 #include "node/files.h"
+#include "node/lists.h"
 #include "keys/seal.h"
 #include "protocol/err.h"
 
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define HEX_LEN 64
 #define CONTEXT_PREFIX "hlx-url:"
@@ -320,4 +322,56 @@ int cmd_url(struct hlx_cli *cli, int argc, char **argv)
 	}
 	hlx_home_free(h);
 	return ret;
+}
+
+struct forget_ctx {
+	struct hlx_node *n;
+	struct hlx_home *h;
+	int held;
+	uint64_t count;
+};
+
+static int own_hit(void *ctx, size_t q, uint32_t list, const char *meta,
+		   size_t metalen)
+{
+	struct forget_ctx *c = ctx;
+	struct hlx_list_rec rec;
+
+	(void)q;
+	(void)meta;
+	(void)metalen;
+	if (hlx_store_list_by_id(hlx_node_store(c->n), list, &rec) == HLX_OK &&
+	    !strchr(rec.name, '/'))
+		c->held = 1;
+	return 0;
+}
+
+static int forget_one(void *ctx, const struct hlx_hash *item)
+{
+	struct forget_ctx *c = ctx;
+	char hex[HEX_LEN + 1], path[PATH_MAX];
+	int rc;
+
+	c->held = 0;
+	rc = hlx_store_lookup(hlx_node_store(c->n), &item, 1, own_hit, c);
+	if (rc || c->held)
+		return rc;
+	rc = item_hex(item, hex);
+	if (!rc)
+		rc = item_path(c->h, hex, path);
+	if (!rc && unlink(path) != 0 && errno != ENOENT)
+		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", path, strerror(errno));
+	if (!rc)
+		c->count++;
+	return rc;
+}
+
+int hlx_urls_forget_unlisted(struct hlx_node *n, uint64_t *count)
+{
+	struct forget_ctx c = { n, hlx_node_home(n), 0, 0 };
+	int rc = hlx_urls_foreach(c.h, forget_one, &c);
+
+	if (count)
+		*count = c.count;
+	return rc;
 }

@@ -48,6 +48,12 @@ int hlx_urls_foreach(struct hlx_home *h,
 		     int (*fn)(void *ctx, const struct hlx_hash *item),
 		     void *ctx);
 
+/* Forget (delete) the kept URL of every item that none of the node's own
+ * lists, status log included, holds any more: after a retraction, so
+ * that the raw URL of a withdrawn item does not outlive it. */
+struct hlx_node;
+int hlx_urls_forget_unlisted(struct hlx_node *n, uint64_t *count);
+
 /* hlx url show ITEM|URL, hlx url ls (a node/main.c command table entry). */
 int cmd_url(struct hlx_cli *cli, int argc, char **argv);
 

@@ -153,4 +153,15 @@ test_ok "unencrypted home: url show without a passphrase" \
 	sh -c "\"\$HLX\" --home u url show http://u-$r3.example/ | grep -qx 'http://u-$r3.example/'"
 test_ok "unencrypted home: still not in clear" sh -c "! grep -rasF 'u-$r3' u"
 
+# a retracted item's raw URL goes with it, unless another list holds it
+hlx $H list create ret 2>/dev/null
+hlx $H list create other 2>/dev/null
+hlx $H add ret --url "http://gone-$r3.example/x" --url "http://kept-$r3.example/y" 2>/dev/null
+g=$(hlx $H export ret | tail -n +2 | cut -d, -f1 | head -n 1)
+k=$(hlx $H export ret | tail -n +2 | cut -d, -f1 | tail -n 1)
+hlx $H add other "$k" 2>/dev/null
+test_ok "retract both items of the list" hlx $H retract ret "$g" "$k" --reason false-positive
+test_ok "the URL of the item no list holds is forgotten" test ! -e "n/urls/${g#url-sha256:}"
+test_fails_with "url show says so" 4 "" hlx $H url show "$g"
+test_ok "the one another list holds is kept" hlx $H url show "$k"
 test_done
