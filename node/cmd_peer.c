@@ -56,6 +56,12 @@ static void ago(char *out, size_t n, int64_t now, int64_t t)
 		snprintf(out, n, "%" PRId64 "h ago", (now - t) / 3600);
 }
 
+static const char *days(int64_t d, char *out, size_t n)
+{
+	snprintf(out, n, "%" PRId64 " days", d);
+	return out;
+}
+
 static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 		       struct hlx_peers *ps)
 {
@@ -69,7 +75,8 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 		for (size_t j = 0; j < p->nsubs; j++) {
 			struct hlx_sync_state ss;
 			struct hlx_list_rec rec;
-			char full[HLX_LIST_NAME_MAX + 1], a[32], b[32];
+			char full[HLX_LIST_NAME_MAX + 1], a[32], b[32], dd[32];
+			struct hlx_rules r;
 			uint64_t held = 0;
 
 			snprintf(full, sizeof(full), "%s/%s", p->name, p->subs[j]);
@@ -82,6 +89,14 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 			       p->name, p->subs[j], held, ss.remote_version,
 			       ss.remote_version > held ? ss.remote_version - held : 0,
 			       a, b, ss.error[0] ? ss.error : "-");
+			/* the handling rules it came with, when there are any */
+			if (hlx_retention_rules(n, full, &r) == HLX_OK &&
+			    (!r.onward || r.retention_days || r.purpose[0]))
+				printf("%-16s   handling rules: onward sharing %s, retention %s%s, purpose %s\n",
+				       "", r.onward ? "allowed" : "forbidden",
+				       r.retention_days ? "" : "none",
+				       r.retention_days ? days(r.retention_days, dd, sizeof(dd)) : "",
+				       r.purpose[0] ? r.purpose : "(none)");
 		}
 	}
 	return 0;

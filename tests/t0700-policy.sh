@@ -107,6 +107,8 @@ test_ok "C subscribes and syncs the encrypted feed" sh -c "
 	\"\$HLX\" --home c subscribe a uk-a && \"\$HLX\" --home c sync"
 test_ok "what C holds is exactly what policy check shows" sh -c "
 	git -C c/lists/a/uk-a.git archive HEAD | tar -xO | sort >got-c2 && cmp want-c got-c2"
+test_ok "C's peer status shows the handling rules it received" sh -c '
+	"$HLX" --home c peer status | grep -q "handling rules: onward sharing forbidden, retention 30 days, purpose detection"'
 first=$(head -n 1 want-c | cut -f1)
 test_ok "C finds a verified pdq hash" hlx --home c lookup "$first"
 md=$(grep '^md5:' all.csv | head -n 1 | cut -d' ' -f1)
