@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx peer, subscribe, unsubscribe, publish, sync, run, status. */
 #include "node/cmds.h"
+#include "node/files.h"
 #include "node/sync.h"
 #include "node/retention.h"
 #include "node/store.h"
@@ -172,10 +173,31 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "set")) {
 		struct hlx_peer *pe = hlx_peers_find(ps, argv[optind]);
 
+		int moved = 0;
+
 		rc = pe ? hlx_peer_set(pe, o.policy, o.box) :
 			  hlx_err(HLX_ENOENT, "no such peer");
+		moved = !rc && o.url && pe->url[0] && strcmp(o.url, pe->url) != 0;
 		if (!rc && (o.url || o.ca))
 			rc = hlx_peer_set_url(pe, o.url, o.ca);
+		/* another feed: what it serves is taken afresh (spec/sync.md) */
+		for (size_t j = 0; !rc && moved && j < pe->nsubs; j++) {
+			char mk[PATH_MAX];
+
+			if (snprintf(mk, sizeof(mk), "%s/peers/%s", cli->home, pe->name) >=
+			    (int)sizeof(mk))
+				rc = hlx_err(HLX_EINVAL, "path too long");
+			if (!rc)
+				rc = hlx_file_mkdirs(mk, 0755);
+			if (!rc && snprintf(mk, sizeof(mk), "%s/peers/%s/%s.rebase", cli->home,
+					    pe->name, pe->subs[j]) >= (int)sizeof(mk))
+				rc = hlx_err(HLX_EINVAL, "path too long");
+			if (!rc)
+				rc = hlx_file_write(mk, "", 0, 0644);
+		}
+		if (!rc && moved && pe->nsubs)
+			fprintf(stderr, "hlx: the next sync takes the lists of '%s' afresh from its new URL\n",
+				pe->name);
 		if (!rc)
 			rc = hlx_peers_save(cli->home, ps);
 		if (rc)
@@ -362,14 +384,13 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 {
 	struct hlx_pull_keys kk = { cli_getpass, cli, NULL }, *keys = &kk;
 	uint64_t purged = 0;
-	int failures = 0;
+	int failures = 0, rc;
 
 	*changed = 0;
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct hlx_peer *p = &ps->v[i];
 		struct hlx_fetch_opts fo = { 0 };
 		struct hlx_fetch *f = NULL;
-		int rc;
 
 		if (only && strcmp(only, p->name) != 0)
 			continue;
@@ -425,8 +446,8 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 	}
 	hlx_boxkey_free(kk.box);
 	/* entries past their retention leave at once */
-	if (hlx_retention_purge(n, (int64_t)time(NULL), &purged)) {
-		cli_fail(HLX_ESTATE, "cannot purge");
+	if ((rc = hlx_retention_purge(n, (int64_t)time(NULL), &purged))) {
+		cli_fail(rc, "cannot purge");
 		failures++;
 	} else if (purged) {
 		*changed = 1;

@@ -250,9 +250,14 @@ int cmd_policy(struct hlx_cli *cli, int argc, char **argv)
 	} else {
 		return cli_usage(cli->cmd, "unknown policy command '%s'", sub);
 	}
-	ret = cli_open_node(cli, strcmp(sub, "add") == 0 || strcmp(sub, "rm") == 0, &n);
+	ret = cli_open_node(cli, strcmp(sub, "ls") != 0, &n);
 	if (ret)
 		return ret;
+	/* what would be published: nothing past its retention */
+	if (!strcmp(sub, "check") && (rc = hlx_retention_purge(n, cli->now, NULL))) {
+		ret = cli_fail(rc, "cannot purge");
+		goto out;
+	}
 	if (!strcmp(sub, "add")) {
 		char name[65];
 

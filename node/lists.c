@@ -832,6 +832,7 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 	char head[41], path[PATH_MAX];
 	int rc;
 
+	*versions = *entries = 0;
 	hlx_buf_init(&c.meta);
 	c.trust = hlx_home_trust(n->home);
 	rc = slash ? peer_trust(n, list, (size_t)(slash - list), &pt) : HLX_OK;

@@ -69,6 +69,7 @@ struct pub_ctx {
 	void *pctx;
 	struct hlx_seckey *key;
 	struct hlx_publish_stats *st;
+	const struct hlx_policies *pols;   /* NULL for the open feed */
 };
 
 /* One feed directory: the open feed, or an audience's. */
@@ -262,7 +263,10 @@ static int audit(struct pub_ctx *c, const struct feed *f,
 			fresh |= !strcmp(f->fresh[j], pe->name);
 		if (!fresh && from >= l->version)
 			continue;
-		pol = f->au->policy;
+		/* the member's own policy (equal views, maybe another name) */
+		pol = c->pols ? hlx_policies_find(c->pols, pe->policy) : NULL;
+		if (!pol)
+			pol = f->au->policy;
 		r[k].time = c->now;
 		snprintf(r[k].peer, sizeof(r[k].peer), "%s", pe->name);
 		snprintf(r[k].list, sizeof(r[k].list), "%s", l->name);
@@ -405,10 +409,10 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	/* every disclosure is on record before the head that makes it */
 	if (!rc)
 		rc = audit(c, f, l, from);
-	if (!rc && f->to)
-		rc = hlx_file_write(plain, old.data, old.len, 0600);
 	if (!rc)
 		rc = feed_head(f, rel, &old);
+	if (!rc && f->to)
+		rc = hlx_file_write(plain, old.data, old.len, 0600);
 	if (!rc)
 		c->st->heads_signed++;
 out:
@@ -439,10 +443,11 @@ static int feed_trust(struct pub_ctx *c, const struct feed *f)
 			     pathf(p, "%s/trust.json", f->dir);
 	if (!rc && (f->reseal || hlx_file_read(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
 		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0)) {
-		if (f->to)
+		/* the feed first, our plain copy last: a crash in between
+		 * makes the next publish write both again */
+		rc = feed_write(f, "trust.json", b.data, b.len);
+		if (!rc && f->to)
 			rc = hlx_file_write(p, b.data, b.len, 0600);
-		if (!rc)
-			rc = feed_write(f, "trust.json", b.data, b.len);
 	}
 	hlx_buf_free(&b);
 	hlx_buf_free(&cur);
@@ -684,7 +689,33 @@ struct held_ctx {
 	const struct hlx_policy *p;
 	const struct hlx_hash *q;
 	char *listed, *shared;
+	/* whether a peer's list may be shared onward, by list id */
+	uint32_t ids[64];
+	char onward[64];
+	size_t nids;
 };
+
+static int onward_of(struct held_ctx *h, const struct hlx_list_rec *rec,
+		     int *onward)
+{
+	struct hlx_rules r;
+	int rc;
+
+	for (size_t i = 0; i < h->nids; i++)
+		if (h->ids[i] == rec->id) {
+			*onward = h->onward[i];
+			return HLX_OK;
+		}
+	rc = hlx_retention_rules(h->n, rec->name, &r);
+	if (rc)
+		return rc;
+	*onward = r.onward;
+	if (h->nids < 64) {
+		h->ids[h->nids] = rec->id;
+		h->onward[h->nids++] = (char)r.onward;
+	}
+	return HLX_OK;
+}
 
 static int held_hit(void *ctx, size_t query, uint32_t list, const char *meta,
 		    size_t metalen)
@@ -694,16 +725,22 @@ static int held_hit(void *ctx, size_t query, uint32_t list, const char *meta,
 	struct hlx_entry e, out;
 	struct hlx_buf line = HLX_BUF_INIT;
 	char hex[HLX_HASH_TEXT_MAX];
-	int rc;
+	int rc, onward = 1;
 
 	if (h->shared[query])
 		return 0;
 	rc = hlx_store_list_by_id(hlx_node_store(h->n), list, &rec);
-	if (rc || strchr(rec.name, '/') || hlx_is_status_list(rec.name))
+	if (rc)
+		return rc;
+	if (hlx_is_status_list(rec.name))
 		return 0;
+	/* listed by this node: the entry decides (a peer's list only when it
+	 * may be shared onward and the policy gives it) */
 	h->listed[query] = 1;
 	if (!hlx_policy_list(h->p, rec.name))
 		return 0;
+	if (strchr(rec.name, '/') && ((rc = onward_of(h, &rec, &onward)) || !onward))
+		return rc;
 	rc = hlx_hash_format(&h->q[query], hex, sizeof(hex));
 	if (!rc)
 		rc = hlx_buf_printf(&line, "%s\t%.*s\n", hex, (int)metalen, meta);
@@ -726,7 +763,7 @@ static int view_lines(struct pub_ctx *c, const struct hlx_policy *p,
 	int rc = e && eo ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
 	if (!rc && s->status && s->lines.n) {
-		struct held_ctx hc = { c->n, p, NULL, NULL, NULL };
+		struct held_ctx hc = { .n = c->n, .p = p };
 
 		q = calloc(s->lines.n, sizeof(*q));
 		qp = calloc(s->lines.n, sizeof(*qp));
@@ -1041,6 +1078,7 @@ struct view_mark {
 	char commit[41];
 	int64_t count;
 	char ckpt[65];      /* the source's checkpoint it was pruned for */
+	char vhead[41];     /* the view's head when this was written */
 };
 
 static int mark_read(const char *path, struct view_mark *m)
@@ -1064,8 +1102,12 @@ static int mark_read(const char *path, struct view_mark *m)
 			memcpy(m->key, s, (size_t)(n1 - s));
 			memcpy(m->commit, n1 + 1, 40);
 			m->count = strtoll(n2 + 1, NULL, 10);
+			char *n5 = n4 ? strchr(n4 + 1, '\n') : NULL;
+
 			if (n4 && n4 - n3 - 1 == 64)
 				memcpy(m->ckpt, n3 + 1, 64);
+			if (n5 && n5 - n4 - 1 == 40)
+				memcpy(m->vhead, n4 + 1, 40);
 			ok = 1;
 		}
 	}
@@ -1110,6 +1152,10 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 	have = mark_read(src, &m);
 	exists = hlx_hist_head(h, head) == HLX_OK;
 	hlx_err_clear();
+	/* the view moved after the mark was written (a crash in between):
+	 * trust neither shortcut, compare it whole */
+	if (have && exists && strcmp(m.vhead, head) != 0)
+		have = 0;
 	if (have && exists && !strcmp(m.key, s->key)) {
 		/* the view changes only when its source does */
 		struct hlx_hist_version v;
@@ -1148,8 +1194,9 @@ prune:
 		memcpy(m.ckpt, s->ckpt, sizeof(m.ckpt));
 	}
 	if (!rc)
-		rc = hlx_buf_printf(&mb, "%s\n%s\n%" PRId64 "\n%s\n", s->key,
-				    s->rec.head, m.count, m.ckpt[0] ? m.ckpt : "-");
+		rc = hlx_buf_printf(&mb, "%s\n%s\n%" PRId64 "\n%s\n%s\n", s->key,
+				    s->rec.head, m.count, m.ckpt[0] ? m.ckpt : "-",
+				    head);
 	if (!rc)
 		rc = hlx_file_write(src, mb.data, mb.len, 0600);
 	if (!rc) {
@@ -1237,6 +1284,26 @@ static int members(const struct hlx_audience *au, const char *side,
 	return HLX_OK;
 }
 
+/* Two lists a policy gives must not be published under one name (an own
+ * list "b.x" and a peer's list "b/x" would both be "b.x"). */
+static int check_names(const struct hlx_policy *p, const struct view_src *v,
+		       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char a[HLX_NAME_MAX + 1], b[HLX_NAME_MAX + 1];
+
+		if (!hlx_policy_list(p, v[i].name) || view_name(v[i].name, a))
+			continue;
+		for (size_t j = i + 1; j < n; j++)
+			if (hlx_policy_list(p, v[j].name) &&
+			    view_name(v[j].name, b) == HLX_OK && !strcmp(a, b))
+				return hlx_err(HLX_EPOLICY,
+					       "policy '%s' gives lists '%s' and '%s', which would both be published as '%s': give only one",
+					       hlx_policy_name(p), v[i].name, v[j].name, a);
+	}
+	return HLX_OK;
+}
+
 static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 			    struct view_src *srcs, size_t nsrcs)
 {
@@ -1263,7 +1330,9 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 	f.to = to;
 	f.fresh = fresh;
 	f.reseal = to && changed;
-	rc = feed_trust(c, &f);
+	rc = check_names(au->policy, srcs, nsrcs);
+	if (!rc)
+		rc = feed_trust(c, &f);
 	for (size_t i = 0; !rc && i < nsrcs; i++) {
 		struct view_src *s = &srcs[i];
 		char vname[HLX_NAME_MAX + 1];
@@ -1273,9 +1342,11 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 		if (strchr(s->name, '/') && !s->rules.onward) {
 			/* the origin forbids onward sharing: never relayed,
 			 * and taken down if it was */
-			if (view_name(s->name, vname) == HLX_OK &&
-			    pathf(p, "%s/lists/%s", f.dir, vname) == HLX_OK)
-				hlx_rm_rf(p);
+			rc = view_name(s->name, vname);
+			if (!rc)
+				rc = pathf(p, "%s/lists/%s", f.dir, vname);
+			if (!rc)
+				rc = hlx_rm_rf(p);
 			continue;
 		}
 		rc = audience_list(c, &f, s);
@@ -1300,6 +1371,14 @@ struct srcs_ctx {
 	size_t n;
 	int rc;
 };
+
+static int digest_add(void *ctx, const char *hash, size_t n)
+{
+	struct hlx_buf *b = ctx;
+	int rc = hlx_buf_put(b, hash, n);
+
+	return rc ? rc : hlx_buf_putc(b, '\n');
+}
 
 static int src_add(void *ctx, const struct hlx_list_rec *l)
 {
@@ -1336,11 +1415,27 @@ static int src_add(void *ctx, const struct hlx_list_rec *l)
 
 		if (hlx_list_repo_path(s->c->n, l->name, repo) == HLX_OK &&
 		    pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo) == HLX_OK &&
-		    hlx_file_read(p, HLX_CHECKPOINT_MAX, &ck) == HLX_OK) {
+		    hlx_file_read(p, HLX_CHECKPOINT_MAX, &ck) != HLX_OK)
+			hlx_buf_reset(&ck);
+		hlx_err_clear();
+		/* a peer's list: what retention purged here counts as a
+		 * prune too (spec/policy.md section 7.2) */
+		if (strchr(l->name, '/')) {
+			rc = hlx_buf_puts(&ck, "\npurged:");
+			if (!rc)
+				rc = hlx_store_purged_foreach(hlx_node_store(s->c->n),
+							      x->rec.id, digest_add, &ck);
+			if (rc) {
+				hlx_buf_free(&ck);
+				return s->rc = rc;
+			}
+			if (ck.len == 8)
+				hlx_buf_reset(&ck); /* nothing purged, no checkpoint */
+		}
+		if (ck.len) {
 			crypto_hash_sha256(h, ck.data, ck.len);
 			sodium_bin2hex(x->ckpt, sizeof(x->ckpt), h, 32);
 		}
-		hlx_err_clear();
 		hlx_buf_free(&ck);
 	}
 	s->n++;
@@ -1357,17 +1452,26 @@ static int src_order(const void *a, const void *b)
 	return ox != oy ? ox - oy : strcmp(xn, yn);
 }
 
-/* Audience directories and views no longer in use: taken down. */
-static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus)
+/* Feed directories of audiences without members are taken down; the
+ * views behind them are kept while a policy still makes them (a peer that
+ * comes back to the audience continues the same history), and removed
+ * with the last policy that does. */
+static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
+		 const struct hlx_policies *pols)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX], side[PATH_MAX], (*ids)[33] = NULL;
 	const char *roots[2];
 	int rc = HLX_OK;
-	char side[PATH_MAX];
 
 	if (pathf(p, "%s/a", c->dir) || pathf(side, "%s/views",
 						  hlx_home_dir(hlx_node_home(c->n))))
 		return hlx_err(HLX_EINVAL, "path too long");
+	ids = calloc(pols->n + 1, sizeof(*ids));
+	if (!ids)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < pols->n; i++)
+		rc = hlx_audience_id(hlx_home_dir(hlx_node_home(c->n)), pols->v[i],
+				     ids[i]);
 	roots[0] = p;
 	roots[1] = side;
 	for (int r = 0; r < 2 && !rc; r++) {
@@ -1380,13 +1484,16 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus)
 			int keep = de->d_name[0] == '.';
 			char q[PATH_MAX];
 
-			for (size_t i = 0; i < aus->n; i++)
+			for (size_t i = 0; r == 0 && i < aus->n; i++)
 				keep |= !strcmp(aus->v[i].id, de->d_name);
+			for (size_t i = 0; r == 1 && i < pols->n; i++)
+				keep |= !strcmp(ids[i], de->d_name);
 			if (!keep && pathf(q, "%s/%s", roots[r], de->d_name) == HLX_OK)
 				rc = hlx_rm_rf(q);
 		}
 		closedir(d);
 	}
+	free(ids);
 	return rc;
 }
 
@@ -1452,22 +1559,25 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 	char p[PATH_MAX];
 	int rc;
 
+	c->pols = pols;
 	rc = hlx_peers_load(home, &peers);
 	if (!rc)
 		rc = hlx_audiences_make(home, pols, peers, &aus);
-	if (rc)
-		goto out;
 	/* the open feed is taken down: only policies decide */
-	if (!pathf(p, "%s/lists", c->dir))
-		hlx_rm_rf(p);
-	if (!pathf(p, "%s/trust.json", c->dir))
-		unlink(p);
-	rc = sweep(c, aus);
+	if (!rc)
+		rc = pathf(p, "%s/lists", c->dir);
+	if (!rc)
+		rc = hlx_rm_rf(p);
+	if (!rc)
+		rc = pathf(p, "%s/trust.json", c->dir);
+	if (!rc && unlink(p) != 0 && errno != ENOENT)
+		rc = hlx_err(HLX_EIO, "cannot take down '%s': %s", p, strerror(errno));
+	if (!rc)
+		rc = sweep(c, aus, pols);
 	if (!rc)
 		rc = sources(c, &s);
 	for (size_t i = 0; !rc && i < aus->n; i++)
 		rc = publish_audience(c, &aus->v[i], s.v, s.n);
-out:
 	sources_free(&s);
 	hlx_audiences_free(aus);
 	hlx_peers_free(peers);
@@ -1484,13 +1594,15 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
 		     void *ctx)
 {
 	struct hlx_publish_stats st;
-	struct pub_ctx c = { n, NULL, 0, 0, NULL, NULL, NULL, &st };
+	struct pub_ctx c = { n, NULL, 0, 0, NULL, NULL, NULL, &st, NULL };
 	struct srcs_ctx s = { &c, NULL, 0, 0 };
 	int rc = sources(&c, &s);
 
 	/* each list is read once, then seen through every policy */
 	for (size_t k = 0; !rc && k < npols; k++) {
 		const struct hlx_policy *p = pols[k];
+
+		rc = check_names(p, s.v, s.n);
 
 		for (size_t i = 0; !rc && i < s.n; i++) {
 			struct view_src *x = &s.v[i];
@@ -1528,7 +1640,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st)
 {
-	struct pub_ctx c = { n, dir, now, validity, getpass, ctx, NULL, st };
+	struct pub_ctx c = { n, dir, now, validity, getpass, ctx, NULL, st, NULL };
 	struct hlx_policies *pols = NULL;
 	int rc;
 

@@ -505,8 +505,12 @@ static int apply_delta(struct hlx_store_txn *t, uint32_t list, struct delta *d,
 				/* changed, when its addition follows */
 				const char *nx = i + 1 < d->n ?
 					(const char *)d->arena.data + d->off[i + 1] : NULL;
-				int changed = nx && nx[0] == '+' &&
-					      !memcmp(nx + 1, l, (size_t)(tab - l) + 1);
+				size_t nxlen = !nx ? 0 :
+					(i + 2 < d->n ? d->off[i + 2] : d->arena.len) -
+					d->off[i + 1];
+				size_t fl = (size_t)(tab - l) + 1;
+				int changed = nx && nx[0] == '+' && nxlen > fl &&
+					      !memcmp(nx + 1, l, fl);
 
 				if (purged && changed) {
 					skip[i + 1] = 1; /* stays purged */
@@ -574,15 +578,60 @@ static int fetch_packs(struct pull *p, const char *staging, uint64_t from,
 	return rc;
 }
 
-static int save_rules(struct pull *p)
+struct backfill {
+	struct hlx_store_txn *t;
+	uint32_t list;
+	int64_t now;
+};
+
+static int backfill_line(void *ctx, const char *line, size_t len)
 {
-	struct hlx_rules r;
+	struct backfill *b = ctx;
+	const char *tab = memchr(line, '\t', len);
+	struct hlx_hash h;
+	int rc;
+
+	if (!tab)
+		return hlx_err(HLX_EHISTORY, "malformed line in history");
+	rc = hlx_hash_parse_canonical(line, (size_t)(tab - line), &h);
+	if (!rc)
+		rc = hlx_store_received_put(b->t, b->list, &h, b->now);
+	return rc;
+}
+
+/* The handling rules of the verified head, kept before the data they
+ * govern.  When a retention period starts for a list held already, its
+ * entries' clocks start now (first, so that a crash repeats it). */
+static int save_rules(struct pull *p, const struct hlx_list_rec *rec)
+{
+	struct hlx_rules r, was;
+	int rc;
 
 	if (p->head.has_rules)
 		r = p->head.rules;
 	else
 		hlx_rules_init(&r);
-	return hlx_retention_save_rules(p->n, p->peer->name, p->list, &r);
+	rc = hlx_retention_rules(p->n, p->full, &was);
+	if (!rc && rec && rec->version && r.retention_days > 0 &&
+	    was.retention_days == 0) {
+		struct backfill b = { NULL, rec->id, p->now };
+		struct hlx_hist *h = NULL;
+
+		rc = hlx_list_open_hist(p->n, p->full, &h);
+		if (!rc)
+			rc = hlx_store_begin(hlx_node_store(p->n), &b.t);
+		if (!rc)
+			rc = hlx_hist_foreach(h, rec->head, backfill_line, &b);
+		if (!rc) {
+			rc = hlx_store_commit(b.t);
+			b.t = NULL;
+		}
+		hlx_store_abort(b.t);
+		hlx_hist_free(h);
+	}
+	if (!rc)
+		rc = hlx_retention_save_rules(p->n, p->peer->name, p->list, &r);
+	return rc;
 }
 
 /* The peer's checkpoint for a list (spec/prune.md section 6, steps 2 and
@@ -659,7 +708,9 @@ out:
 }
 
 /* Adopt a peer's pruned history (spec/prune.md section 6, steps 4 to 9):
- * fetched and verified whole in R.new, then swapped in with the state. */
+ * fetched and verified whole in R.new, then swapped in with the state.
+ * Without a checkpoint (c NULL), a whole new history from version 1: a
+ * peer's feed moved to another URL (another audience's view). */
 static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		       const char *repo, const struct hlx_buf *text,
 		       const struct hlx_checkpoint *c,
@@ -671,6 +722,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	struct hlx_hist *stage = NULL;
 	struct hlx_store_txn *t = NULL;
 	char nw[PATH_MAX], file[PATH_MAX], oldhead[41];
+	uint64_t before = c ? c->before : 1;
 	int rc, intent = 0, built = 0;
 
 	snprintf(oldhead, sizeof(oldhead), "%s", rec->head);
@@ -686,7 +738,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		rc = hlx_pack_stage(have_rec ? repo : NULL, nw);
 	built = !rc;
 	if (!rc)
-		rc = fetch_packs(p, nw, c->before, p->head.version);
+		rc = fetch_packs(p, nw, before, p->head.version);
 	if (!rc)
 		rc = hlx_hist_open(nw, 0, &stage);
 	if (!rc)
@@ -694,15 +746,15 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	/* every commit down to the checkpoint root, then the checkpoint's
 	 * word for each version it covers */
 	if (!rc)
-		rc = verify_commits(p, stage, "", c->before - 1);
-	if (!rc)
+		rc = verify_commits(p, stage, "", before - 1);
+	if (!rc && c)
 		rc = hlx_prune_check_history(stage, c);
 	if (!rc)
 		rc = hlx_hist_check_chain(stage);
 	/* the delta, while the old mirror's objects are still visible */
 	if (!rc)
 		rc = hlx_hist_diff(stage,
-				   cont->kind == HLX_PRUNE_MAPPED ? cont->new_commit :
+				   cont && cont->kind == HLX_PRUNE_MAPPED ? cont->new_commit :
 				   rec->head[0] ? rec->head : NULL,
 				   p->head.commit, delta_line, &d);
 	if (!rc)
@@ -719,29 +771,34 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		rc = hlx_hist_check_chain(stage);
 	hlx_hist_free(stage);
 	stage = NULL;
-	if (!rc)
+	if (!rc && c)
 		rc = pathf(file, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
-	if (!rc)
+	if (!rc && c)
 		rc = hlx_file_write(file, text->data, text->len, 0644);
 	if (!rc)
 		rc = hlx_prune_sync_tree(nw);
 	if (!rc)
-		rc = save_rules(p);
+		rc = save_rules(p, have_rec ? rec : NULL);
 	if (rc)
 		goto out;
-	/* apply: intent, state, swap */
-	if (have_rec) {
-		rc = hlx_prune_intent(repo, oldhead, p->head.commit);
-		if (rc)
-			goto out;
-		intent = 1;
-		built = 0;
-	} else {
-		rc = hlx_store_list_create(hlx_node_store(p->n), p->full, p->head.org,
-					   rec);
+	/* apply: intent, state, swap.  A new mirror first gets an empty
+	 * repository and its record, so that recovery always has both. */
+	if (!have_rec) {
+		struct hlx_hist *empty = NULL;
+
+		rc = hlx_hist_open(repo, 1, &empty);
+		hlx_hist_free(empty);
+		if (!rc)
+			rc = hlx_store_list_create(hlx_node_store(p->n), p->full,
+						   p->head.org, rec);
 		if (rc)
 			goto out;
 	}
+	rc = hlx_prune_intent(repo, oldhead, p->head.commit);
+	if (rc)
+		goto out;
+	intent = 1;
+	built = 0;
 	rc = hlx_store_begin(hlx_node_store(p->n), &t);
 	if (!rc)
 		rc = apply_delta(t, rec->id, &d, p->head.has_rules &&
@@ -763,11 +820,8 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	}
 	rc = hlx_store_commit(t);
 	t = NULL;
-	if (!rc && intent)
+	if (!rc)
 		rc = hlx_prune_replace_repo(repo);
-	else if (!rc && rename(nw, repo) != 0)
-		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", nw, strerror(errno));
-	built = 0;
 	if (!rc) {
 		int done;
 
@@ -878,6 +932,31 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		goto out;
 	}
 	res->from = res->to = rec.version;
+	/* The peer's feed moved ('hlx peer set --url'): behind the new URL
+	 * may be another history of the list (another audience's view), so
+	 * it is taken afresh, verified whole, the state following by a diff;
+	 * a deliberate step of the operator, never a server's choice. */
+	rc = pathf(file, "%s/peers/%s/%s.rebase", home, p->peer->name, p->list);
+	if (!rc && have_rec && rec.version && access(file, F_OK) == 0) {
+		rc = pathf(repo, "%s/lists/%s.git", home, p->full);
+		if (!rc && strcmp(p->head.commit, rec.head) != 0) {
+			struct hlx_list_rec none = rec;
+
+			none.version = 0;
+			none.head[0] = '\0';
+			rc = pull_checkpoint(p, &none, repo, &cptext, &cp, &cont);
+			if (!rc)
+				rc = pull_pruned(p, &rec, have_rec, repo, &cptext,
+						 cont.kind ? &cp : NULL,
+						 cont.kind ? &cont : NULL, res);
+		}
+		if (!rc && unlink(file) != 0 && errno != ENOENT)
+			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file, strerror(errno));
+		if (rc)
+			goto out;
+		goto verified;
+	}
+	rc = HLX_OK;
 	if (p->head.version < rec.version) {
 		rc = hlx_err(HLX_EUNTRUSTED,
 			     "rollback: the head is version %" PRIu64 ", we hold %" PRIu64,
@@ -901,6 +980,9 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 			rc = hlx_err(HLX_EUNTRUSTED,
 				     "the head names another commit for version %" PRIu64 " (a fork)",
 				     rec.version);
+		/* the newest verified head's rules apply */
+		else if (have_rec)
+			rc = save_rules(p, &rec);
 		goto verified;
 	}
 	/* stage: fetch the packs of the missing versions into a repository
@@ -941,7 +1023,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		goto out;
 	/* Everything verified.  The handling rules first: they govern what
 	 * is applied next (retention, onward sharing). */
-	rc = save_rules(p);
+	rc = save_rules(p, have_rec ? &rec : NULL);
 	if (rc)
 		goto out;
 	/* Apply: objects, then state, then the ref. */

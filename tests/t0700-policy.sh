@@ -182,6 +182,29 @@ test_ok "C's policy check shows nothing of A's list for E" sh -c '
 test_fails "E gets nothing of A's list from C (onward sharing forbidden)" hlx --home e sync c
 test_ok "C's feed for E holds no list" test ! -e "www-c/a/$(hlx --home c policy check e | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')/lists/a.uk-a"
 
+# the status log follows: D holds A's list (onward sharing forbidden) and
+# records statuses, one for an item of that list, one for an item it
+# lists nowhere; a policy giving D's status log gives only the second
+other=url-sha256:$(rand_hex 32)
+hlx --home d status set "$first" --state removed --country DE 2>/dev/null
+hlx --home d status set "$other" --state reported 2>/dev/null
+echo '{"format": "hlx-policy-1", "name": "st", "lists": ["a/uk-a", "status"], "fields": []}' >st.json
+hlx --home d policy add st.json 2>/dev/null
+hlx --home d peer add e --key e-root.pub --policy st 2>/dev/null
+test_ok "a status about an item of a list not to be shared onward is withheld" sh -c '
+	"$HLX" --home d policy check e --entries >dst &&
+	! grep -q '"$first"' dst && grep -q "^e	status	'"$other"'	" dst'
+
+# two lists published under one name are refused
+hlx --home b list create a.uk-a 2>/dev/null
+hlx --home b add a.uk-a md5:$(rand_hex 16) 2>/dev/null
+echo '{"format": "hlx-policy-1", "name": "both", "lists": ["a/uk-a", "a.uk-a"], "fields": []}' >both.json
+hlx --home b policy add both.json 2>/dev/null
+hlx --home b peer set e --policy both 2>/dev/null
+test_fails_with "B's own 'a.uk-a' and A's 'uk-a' relayed as 'a.uk-a' collide" 7 "both be published as 'a.uk-a'" \
+	hlx --home b publish --to www-b
+hlx --home b peer set e --policy relay 2>/dev/null
+
 # retention travels: past B's 60 days the relayed entries leave E's feed
 later=$(date -u -d '+61 days' +%Y-%m-%dT%H:%M:%SZ)
 test_ok "B purges after 60 days" sh -c "HLX_NOW=$later \"\$HLX\" --home b purge"
@@ -190,6 +213,41 @@ test_ok "E syncs B" hlx --home e sync b
 test_fails_with "the purged entries are gone from E" 1 "" hlx --home e lookup "$first"
 test_ok "B's relayed view carries the stricter rules" \
 	grep -q '"onward":true.*"retention_days":60' e/peers/b/a.uk-a.rules
+test_ok "the purged entries are in no file of B's feed or views, nor anywhere on E" sh -c '
+	h='"${first#pdq:}"'
+	! grep -rqa "$h" www-b b/views e &&
+	for r in $(find b/views e -name "*.git" -type d); do
+		! git -C "$r" cat-file --batch-all-objects --batch | grep -qa "$h" || exit 1
+	done'
+
+# equal policies under two names share an audience; each peer's records
+# name its own policy
+sed 's/"name": "hotlines"/"name": "hotlines2"/' hotlines.json >hotlines2.json
+hlx --home a policy add hotlines2.json 2>/dev/null
+hlx --home x key show --root >x-root.pub
+hlx --home a peer add x2 --key x-root.pub --policy hotlines2 2>/dev/null
+hlx --home a publish --to www 2>/dev/null
+h2=$(hlx --home a policy ls | awk '$1 == "hotlines2" { print $2 }')
+h1=$(hlx --home a policy ls | awk '$1 == "hotlines" { print $2 }')
+test_ok "x2 joins B's audience" test "$(hlx --home a policy check x2 | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')" = "$fb"
+test_ok "its audit records name hotlines2, B's name hotlines" sh -c "
+	\"\$HLX\" --home a audit --peer x2 --json | grep -q '\"policy\":\"$h2' &&
+	! \"\$HLX\" --home a audit --peer x2 --json | grep -q '\"policy\":\"$h1' &&
+	\"\$HLX\" --home a audit --peer b --json | grep -q '\"policy\":\"$h1'"
+
+# a policy edited is another view, in another directory: the peer moves
+sed 's/"min_confidence": 80/"min_confidence": 96/' companies.json >companies-96.json
+test_ok "A tightens the company policy" hlx --home a policy add --replace companies-96.json
+test_ok "A publishes" hlx --home a publish --to www
+fc2=$(hlx --home a policy check c | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')
+test_ok "the company feed moved; the old one is gone" test "$fc2" != "$fc" -a ! -e "www/a/$fc"
+test_fails "C's sync of the old URL fails" hlx --home c sync
+test_ok "C follows the new URL: the list is taken afresh" sh -c "
+	\"\$HLX\" --home c peer set a --url 'file://$PWD/www/a/$fc2/' && \"\$HLX\" --home c sync && \"\$HLX\" --home c fsck"
+test_ok "what C holds is what the new policy gives" sh -c "
+	\"\$HLX\" --home a policy check c --entries | awk -F'\t' '\$2 == \"uk-a\"' | cut -f3- | sort >want-c96 &&
+	\"\$HLX\" --home c export a/uk-a --format jsonl | wc -l | grep -qx \$(wc -l <want-c96) &&
+	git -C c/lists/a/uk-a.git archive HEAD | tar -xO | sort >got-c96 && cmp want-c96 got-c96"
 
 # removing a policy in use is refused
 test_fails_with "a policy in use cannot be removed" 4 "applies to peer" hlx --home a policy rm hotlines

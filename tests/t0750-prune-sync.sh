@@ -119,6 +119,36 @@ test_ok "P prunes; its view is pruned with the list" sh -c '
 	"$HLX" --home p prune uk --before 2 && "$HLX" --home p publish --to wwwp'
 test_ok "G follows the pruned view" sh -c '"$HLX" --home g sync && "$HLX" --home g fsck && "$HLX" --home g lookup '"$keep"
 
+# a new subscriber killed while it adopts the pruned history recovers
+# (random instants, seeded; each time a fresh node)
+rm -rf k
+hlx --home k init --org org-k --no-passphrase 2>/dev/null
+hlx --home k peer add a --url "file://$PWD/www/" --key a-root.pub 2>/dev/null
+hlx --home k subscribe a uk 2>/dev/null
+t0=$(date +%s%N); hlx --home k sync 2>/dev/null; t1=$(date +%s%N)
+span=$(( (t1 - t0) / 1000000 + 1 ))
+echo "# a sync takes $span ms: kills at random instants within it"
+i=0; bad=0; landed=0
+while [ $i -lt 16 ]; do
+	i=$((i + 1))
+	rm -rf k
+	hlx --home k init --org org-k --no-passphrase 2>/dev/null
+	hlx --home k peer add a --url "file://$PWD/www/" --key a-root.pub 2>/dev/null
+	hlx --home k subscribe a uk 2>/dev/null
+	ms=$(( $(printf '%d' 0x$(rand_hex 2)) % span ))
+	"$HLX" --home k sync >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(awk -v m=$ms 'BEGIN { printf "%.3f", m / 1000 }')"
+	kill -9 $pid 2>/dev/null && landed=$((landed + 1))
+	wait $pid 2>/dev/null
+	if ! "$HLX" --home k sync >k.log 2>&1 || ! "$HLX" --home k fsck >>k.log 2>&1 ||
+	   ! "$HLX" --home k lookup "$keep" >>k.log 2>&1; then
+		bad=$((bad + 1)); echo "# after a kill at $ms ms:"; sed 's/^/#   /' k.log
+	fi
+done
+echo "# $landed of $i kills landed during the sync"
+test_ok "after every kill, the next sync completes and fsck is clean" test $bad -eq 0
+
 for x in a b c d f p g; do
 	test_ok "the false positive is in no file or git object of $x" nowhere $x "$fphex"
 done
