@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,33 +87,61 @@ int hlx_file_mkdirs(const char *path, unsigned mode)
 	return HLX_OK;
 }
 
+int hlx_pathf(char out[PATH_MAX], const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long");
+	return HLX_OK;
+}
+
+int hlx_fsync_path(const char *path, int dir)
+{
+	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+	int rc = HLX_OK;
+
+	if (fd < 0)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", path, strerror(errno));
+	if (fsync(fd) != 0)
+		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int hlx_rm_rf(const char *path)
 {
-	DIR *d = opendir(path);
 	struct dirent *de;
-	char p[PATH_MAX];
 	struct stat st;
+	char p[PATH_MAX];
+	int rc = HLX_OK;
+	DIR *d;
 
-	if (!d) {
-		if (errno == ENOENT)
-			return HLX_OK;
-		if (errno == ENOTDIR)
-			return unlink(path) == 0 ? HLX_OK :
-			       hlx_err(HLX_EIO, "cannot remove '%s'", path);
-		return hlx_err(HLX_EIO, "cannot open '%s'", path);
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? HLX_OK :
+		       hlx_err(HLX_EIO, "cannot stat '%s': %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			return hlx_err(HLX_EIO, "cannot remove '%s': %s", path,
+				       strerror(errno));
+		return HLX_OK;
 	}
-	while ((de = readdir(d))) {
+	d = opendir(path);
+	if (!d)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", path, strerror(errno));
+	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (snprintf(p, sizeof(p), "%s/%s", path, de->d_name) >= (int)sizeof(p))
-			continue;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			hlx_rm_rf(p);
-		else
-			unlink(p);
+		rc = hlx_pathf(p, "%s/%s", path, de->d_name);
+		if (!rc)
+			rc = hlx_rm_rf(p);
 	}
 	closedir(d);
-	if (rmdir(path) != 0 && errno != ENOENT)
-		return hlx_err(HLX_EIO, "cannot remove '%s': %s", path, strerror(errno));
-	return HLX_OK;
+	if (!rc && rmdir(path) != 0 && errno != ENOENT)
+		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", path, strerror(errno));
+	return rc;
 }

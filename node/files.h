@@ -7,6 +7,7 @@
 #ifndef HLX_FILES_H
 #define HLX_FILES_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "protocol/buf.h"
@@ -20,7 +21,13 @@ int hlx_file_write(const char *path, const void *p, size_t n, unsigned mode);
 /* mkdir -p, new directories with mode 0755 and the last with mode. */
 int hlx_file_mkdirs(const char *path, unsigned mode);
 
-/* Remove a file or a directory tree; a missing one is fine. */
+/* Remove a file or a directory tree, not following symbolic links; a
+ * missing one is fine. */
 int hlx_rm_rf(const char *path);
+/* snprintf into a PATH_MAX buffer; HLX_EINVAL when it does not fit. */
+int hlx_pathf(char out[PATH_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* fsync a file, or a directory (dir set). */
+int hlx_fsync_path(const char *path, int dir);
 
 #endif

@@ -467,16 +467,10 @@ static int normalise(struct hlx_changeset *cs)
 
 /* ---- applying a version ----------------------------------------------- */
 
-struct signer {
-	struct hlx_seckey *key;
-};
-
-static int sign_commit(void *ctx, const uint8_t *data, size_t n,
-		       struct hlx_buf *out)
+int hlx_list_sign_commit(void *ctx, const uint8_t *data, size_t n,
+			 struct hlx_buf *out)
 {
-	struct signer *s = ctx;
-
-	return hlx_sshsig_sign(s->key, "git", "sha512", data, n, out);
+	return hlx_sshsig_sign(ctx, "git", "sha512", data, n, out);
 }
 
 int hlx_list_apply(struct hlx_node *n, const char *list,
@@ -490,7 +484,7 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	struct hlx_hist_op *ops = NULL;
 	struct hlx_buf meta = HLX_BUF_INIT;
 	struct hlx_hash *hash = NULL;
-	struct signer sg = { NULL };
+	struct hlx_seckey *sgkey = NULL;
 	struct hlx_hist_meta m;
 	size_t nops = 0;
 	char oid[41], msg[160];
@@ -561,7 +555,7 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	if (nops == 0)
 		goto out; /* nothing changes: no version */
 
-	rc = hlx_home_signing_key(n->home, getpass, ctx, now, &sg.key);
+	rc = hlx_home_signing_key(n->home, getpass, ctx, now, &sgkey);
 	if (rc)
 		goto out;
 	snprintf(msg, sizeof(msg), "%.60s: %" PRIu64 " added, %" PRIu64
@@ -571,7 +565,8 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 				    rec.version + 1, now, msg };
 	rc = hlx_list_open_hist(n, list, &h);
 	if (!rc)
-		rc = hlx_hist_commit(h, ops, nops, &m, sign_commit, &sg, oid);
+		rc = hlx_hist_commit(h, ops, nops, &m, hlx_list_sign_commit,
+				     sgkey, oid);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < nops && !rc; i++) {
@@ -610,7 +605,7 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 out:
 	hlx_store_abort(t);
 	hlx_hist_free(h);
-	hlx_seckey_free(sg.key);
+	hlx_seckey_free(sgkey);
 	hlx_buf_free(&meta);
 	free(hash);
 	free(ops);

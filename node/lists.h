@@ -69,6 +69,11 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 		   hlx_pass_fn getpass, void *ctx, int64_t now,
 		   struct hlx_apply_result *res);
 
+/* The hlx_hist_sign_fn of lists and views: ctx is the struct hlx_seckey *
+ * to sign with (SSHSIG, namespace "git"). */
+int hlx_list_sign_commit(void *ctx, const uint8_t *data, size_t n,
+			 struct hlx_buf *out);
+
 /* Rebuild the state of a list from its history. */
 int hlx_list_reindex(struct hlx_node *n, const char *list, uint64_t *count);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/packs.h"
+#include "node/files.h"
 #include "node/history.h"
 #include "protocol/err.h"
 
@@ -44,19 +45,6 @@ static void close_repo(git_repository *r)
 {
 	git_repository_free(r);
 	git_libgit2_shutdown();
-}
-
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-	int rc = HLX_OK;
-
-	if (fd < 0)
-		return hlx_err(HLX_EIO, "cannot open '%s': %s", path, strerror(errno));
-	if (fsync(fd) != 0)
-		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", path, strerror(errno));
-	close(fd);
-	return rc;
 }
 
 /* Hash lists are random: a delta search finds nothing and costs most of
@@ -213,7 +201,7 @@ done:
 		char dir[PATH_MAX];
 
 		snprintf(dir, sizeof(dir), "%s", path);
-		rc = fsync_path(dirname(dir), 1);
+		rc = hlx_fsync_path(dirname(dir), 1);
 	}
 out:
 	if (f)
@@ -333,14 +321,14 @@ int hlx_pack_adopt(const char *staging, const char *base)
 				rc = hlx_err(HLX_EINVAL, "path too long");
 				break;
 			}
-			rc = fsync_path(sp, 0);
+			rc = hlx_fsync_path(sp, 0);
 			if (!rc && rename(sp, dp) != 0)
 				rc = hlx_err(HLX_EIO, "cannot move '%s' to '%s': %s", sp, dp,
 					     strerror(errno));
 		}
 		closedir(d);
 		if (!rc)
-			rc = fsync_path(to, 1);
+			rc = hlx_fsync_path(to, 1);
 	}
 	return rc;
 }

@@ -21,38 +21,11 @@
 #define INTENT_MAX 256
 #define CLOCK_SKEW 300
 
-__attribute__((format(printf, 2, 3)))
-static int pathf(char out[PATH_MAX], const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long");
-	return HLX_OK;
-}
-
 static int exists(const char *p)
 {
 	struct stat st;
 
 	return lstat(p, &st) == 0;
-}
-
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-	int rc = HLX_OK;
-
-	if (fd < 0)
-		return hlx_err(HLX_EIO, "cannot open '%s': %s", path, strerror(errno));
-	if (fsync(fd) != 0)
-		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", path, strerror(errno));
-	close(fd);
-	return rc;
 }
 
 /* The directory that holds path. */
@@ -61,41 +34,7 @@ static int sync_parent(const char *path)
 	char d[PATH_MAX];
 
 	snprintf(d, sizeof(d), "%s", path);
-	return fsync_path(dirname(d), 1);
-}
-
-/* rm -rf, without following symbolic links; ENOENT is fine. */
-static int rm_rf(const char *path)
-{
-	struct dirent *de;
-	struct stat st;
-	char p[PATH_MAX];
-	int rc = HLX_OK;
-	DIR *d;
-
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? HLX_OK :
-		       hlx_err(HLX_EIO, "cannot stat '%s': %s", path, strerror(errno));
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) != 0 && errno != ENOENT)
-			return hlx_err(HLX_EIO, "cannot remove '%s': %s", path,
-				       strerror(errno));
-		return HLX_OK;
-	}
-	d = opendir(path);
-	if (!d)
-		return hlx_err(HLX_EIO, "cannot open '%s': %s", path, strerror(errno));
-	while (!rc && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		rc = pathf(p, "%s/%s", path, de->d_name);
-		if (!rc)
-			rc = rm_rf(p);
-	}
-	closedir(d);
-	if (!rc && rmdir(path) != 0 && errno != ENOENT)
-		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", path, strerror(errno));
-	return rc;
+	return hlx_fsync_path(dirname(d), 1);
 }
 
 int hlx_prune_sync_tree(const char *path)
@@ -111,37 +50,37 @@ int hlx_prune_sync_tree(const char *path)
 	if (S_ISLNK(st.st_mode))
 		return HLX_OK;
 	if (!S_ISDIR(st.st_mode))
-		return fsync_path(path, 0);
+		return hlx_fsync_path(path, 0);
 	d = opendir(path);
 	if (!d)
 		return hlx_err(HLX_EIO, "cannot open '%s': %s", path, strerror(errno));
 	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		rc = pathf(p, "%s/%s", path, de->d_name);
+		rc = hlx_pathf(p, "%s/%s", path, de->d_name);
 		if (!rc)
 			rc = hlx_prune_sync_tree(p);
 	}
 	closedir(d);
-	return rc ? rc : fsync_path(path, 1);
+	return rc ? rc : hlx_fsync_path(path, 1);
 }
 
 /* ---- the swap ----------------------------------------------------------- */
 
 int hlx_prune_new_path(const char *repo, char out[PATH_MAX])
 {
-	return pathf(out, "%s.new", repo);
+	return hlx_pathf(out, "%s.new", repo);
 }
 
 static int paths(const char *repo, char nw[PATH_MAX], char old[PATH_MAX],
 		 char intent[PATH_MAX])
 {
-	int rc = pathf(nw, "%s.new", repo);
+	int rc = hlx_pathf(nw, "%s.new", repo);
 
 	if (!rc)
-		rc = pathf(old, "%s.old", repo);
+		rc = hlx_pathf(old, "%s.old", repo);
 	if (!rc)
-		rc = pathf(intent, "%s.swap", repo);
+		rc = hlx_pathf(intent, "%s.swap", repo);
 	return rc;
 }
 
@@ -237,7 +176,7 @@ int hlx_prune_replace_repo(const char *repo)
 			if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
 				return hlx_err(HLX_EIO, "cannot exchange '%s' and '%s': %s",
 					       nw, repo, strerror(errno));
-			rc = rm_rf(old);
+			rc = hlx_rm_rf(old);
 			if (!rc && rename(repo, old) != 0)
 				rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", repo,
 					     strerror(errno));
@@ -252,9 +191,9 @@ int hlx_prune_replace_repo(const char *repo)
 			return rc;
 	}
 	/* R is the new repository: what is left is the old one. */
-	rc = rm_rf(nw);
+	rc = hlx_rm_rf(nw);
 	if (!rc)
-		rc = rm_rf(old);
+		rc = hlx_rm_rf(old);
 	if (!rc && unlink(intent) != 0 && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", intent, strerror(errno));
 	if (!rc)
@@ -268,7 +207,7 @@ int hlx_prune_abandon(const char *repo)
 	int rc = paths(repo, nw, old, intent);
 
 	if (!rc)
-		rc = rm_rf(nw);
+		rc = hlx_rm_rf(nw);
 	if (!rc && unlink(intent) != 0 && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", intent, strerror(errno));
 	if (!rc)
@@ -293,9 +232,9 @@ int hlx_prune_recover(struct hlx_node *n, const char *list, int writer)
 		/* a prune that died before its intent: R.new is garbage */
 		if (!writer)
 			return HLX_OK;
-		rc = rm_rf(nw);
+		rc = hlx_rm_rf(nw);
 		if (!rc)
-			rc = rm_rf(old);
+			rc = hlx_rm_rf(old);
 		return rc;
 	}
 	if (!rc)
@@ -470,7 +409,7 @@ int hlx_prune_fsck(struct hlx_hist *h, const char *repo,
 	if (rc || !repl[0])
 		return rc; /* a history from version 1 */
 	hlx_checkpoint_init(&c);
-	rc = pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo);
+	rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo);
 	if (!rc)
 		rc = hlx_file_read(p, HLX_CHECKPOINT_MAX, &b);
 	if (rc == HLX_ENOENT)
@@ -488,18 +427,6 @@ int hlx_prune_fsck(struct hlx_hist *h, const char *repo,
 }
 
 /* ---- the owner's prune -------------------------------------------------- */
-
-struct signer {
-	struct hlx_seckey *key;
-};
-
-static int sign_commit(void *ctx, const uint8_t *data, size_t n,
-		       struct hlx_buf *out)
-{
-	struct signer *s = ctx;
-
-	return hlx_sshsig_sign(s->key, "git", "sha512", data, n, out);
-}
 
 /* The signed checkpoint of a rewrite, into file. */
 static int make_checkpoint(struct hlx_seckey *key, const char *org,
@@ -548,7 +475,7 @@ int hlx_prune_reset_match(struct hlx_node *n, int *done)
 
 	*done = 0;
 	for (size_t i = 0; i < 2 && !rc; i++) {
-		rc = pathf(p, "%s/match/%s", hlx_home_dir(hlx_node_home(n)), files[i]);
+		rc = hlx_pathf(p, "%s/match/%s", hlx_home_dir(hlx_node_home(n)), files[i]);
 		if (!rc && exists(p)) {
 			*done = 1;
 			if (unlink(p) != 0 && errno != ENOENT)
@@ -570,7 +497,7 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	struct hlx_buf file = HLX_BUF_INIT;
 	struct hlx_store_txn *t = NULL;
 	struct hlx_hist *h = NULL;
-	struct signer sg = { NULL };
+	struct hlx_seckey *sgkey = NULL;
 	struct hlx_list_rec rec;
 	char repo[PATH_MAX], nw[PATH_MAX], p[PATH_MAX];
 	size_t nmap = 0;
@@ -597,13 +524,13 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	if (now < 0 || now > HLX_HIST_TIME_MAX)
 		return hlx_err(HLX_EINVAL, "time %" PRId64 " out of range", now);
 	/* the key first: a wrong passphrase changes nothing */
-	rc = hlx_home_signing_key(home, getpass, ctx, now, &sg.key);
+	rc = hlx_home_signing_key(home, getpass, ctx, now, &sgkey);
 	if (!rc)
 		rc = hlx_list_repo_path(n, list, repo);
 	if (!rc)
 		rc = hlx_prune_new_path(repo, nw);
 	if (!rc)
-		rc = rm_rf(nw); /* a leftover: recovery found no intent */
+		rc = hlx_rm_rf(nw); /* a leftover: recovery found no intent */
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &h);
 	if (rc)
@@ -623,7 +550,8 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 		hlx_err_clear();
 	}
 	built = 1;
-	rc = hlx_hist_rewrite(h, before, nw, now, sign_commit, &sg, &map, &nmap);
+	rc = hlx_hist_rewrite(h, before, nw, now, hlx_list_sign_commit, sgkey,
+			      &map, &nmap);
 	if (rc)
 		goto out;
 	if (map[nmap - 1].version != rec.version ||
@@ -632,10 +560,10 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 			     "list '%s': the history's head is not the state's", list);
 		goto out;
 	}
-	rc = make_checkpoint(sg.key, rec.owner, list, before, now, map, nmap,
+	rc = make_checkpoint(sgkey, rec.owner, list, before, now, map, nmap,
 			     &file);
 	if (!rc)
-		rc = pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
+		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
 	if (!rc)
 		rc = hlx_file_write(p, file.data, file.len, 0644);
 	if (!rc)
@@ -676,10 +604,10 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	memcpy(res->head, rec.head, sizeof(res->head));
 out:
 	if (rc && built)
-		rm_rf(nw);
+		hlx_rm_rf(nw);
 	hlx_store_abort(t);
 	hlx_hist_free(h);
-	hlx_seckey_free(sg.key);
+	hlx_seckey_free(sgkey);
 	hlx_buf_free(&file);
 	free(map);
 	return rc;
@@ -692,24 +620,24 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 	struct hlx_hist_rewritten *map = NULL;
 	struct hlx_buf file = HLX_BUF_INIT;
 	struct hlx_hist *h = NULL;
-	struct signer sg = { key };
 	char nw[PATH_MAX], p[PATH_MAX], head[41];
 	size_t nmap = 0;
 	int rc;
 
 	rc = hlx_prune_new_path(repo, nw);
 	if (!rc)
-		rc = rm_rf(nw);
+		rc = hlx_rm_rf(nw);
 	if (!rc)
 		rc = hlx_hist_open(repo, 0, &h);
 	if (!rc)
 		rc = hlx_hist_head(h, head);
 	if (!rc)
-		rc = hlx_hist_rewrite(h, before, nw, now, sign_commit, &sg, &map, &nmap);
+		rc = hlx_hist_rewrite(h, before, nw, now, hlx_list_sign_commit, key,
+				      &map, &nmap);
 	if (!rc)
 		rc = make_checkpoint(key, org, list, before, now, map, nmap, &file);
 	if (!rc)
-		rc = pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
+		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
 	if (!rc)
 		rc = hlx_file_write(p, file.data, file.len, 0644);
 	if (!rc)
@@ -722,7 +650,7 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 	if (!rc)
 		memcpy(new_head, map[nmap - 1].new_, 41);
 	else
-		rm_rf(nw);
+		hlx_rm_rf(nw);
 	hlx_buf_free(&file);
 	free(map);
 	return rc;

@@ -45,20 +45,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-__attribute__((format(printf, 2, 3)))
-static int pathf(char out[PATH_MAX], const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long");
-	return HLX_OK;
-}
-
 /* ---- feeds -------------------------------------------------------------- */
 
 struct pub_ctx {
@@ -99,10 +85,10 @@ static int feed_write(const struct feed *f, const char *rel, const void *data,
 {
 	struct hlx_buf b = HLX_BUF_INIT;
 	char path[PATH_MAX], ctx[PATH_MAX];
-	int rc = pathf(path, "%s/%s", f->dir, rel);
+	int rc = hlx_pathf(path, "%s/%s", f->dir, rel);
 
 	if (!rc && f->to) {
-		rc = pathf(ctx, "hlx-feed:%s", rel);
+		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
 		if (!rc)
 			rc = hlx_seal_buf(data, n, f->to, f->nto, ctx, &b);
 		data = b.data;
@@ -121,9 +107,9 @@ static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
 	char path[PATH_MAX], rel[PATH_MAX], tmp[PATH_MAX], ctx[PATH_MAX];
 	int rc, in = -1, out = -1;
 
-	rc = pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", name, v->version);
+	rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", name, v->version);
 	if (!rc)
-		rc = pathf(path, "%s/%s", f->dir, rel);
+		rc = hlx_pathf(path, "%s/%s", f->dir, rel);
 	if (rc)
 		return rc;
 	if (!f->to) {
@@ -132,18 +118,18 @@ static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
 			rc = hlx_err(HLX_EIO, "cannot chmod '%s'", path);
 		goto done;
 	}
-	rc = pathf(tmp, "%s/plain.pack.%ld", f->side, (long)getpid());
+	rc = hlx_pathf(tmp, "%s/plain.pack.%ld", f->side, (long)getpid());
 	if (!rc)
 		rc = hlx_pack_write(repo, v->parent[0] ? v->parent : NULL, v->oid, tmp);
 	if (!rc)
-		rc = pathf(ctx, "hlx-feed:%s", rel);
+		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
 	if (rc)
 		goto out;
 	in = open(tmp, O_RDONLY | O_CLOEXEC);
 	{
 		char part[PATH_MAX];
 
-		rc = pathf(part, "%s.tmp%ld", path, (long)getpid());
+		rc = hlx_pathf(part, "%s.tmp%ld", path, (long)getpid());
 		if (rc)
 			goto out;
 		out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -177,19 +163,21 @@ done:
  * servers derive validators (ETag, Last-Modified) from the time in seconds
  * and the size, and heads of one list have the same size, so a
  * conditional request must never miss a new head. */
-static int feed_head(const struct feed *f, const char *rel, const struct hlx_buf *b)
+static int feed_head(const struct feed *f, const char *rel,
+		     const struct hlx_buf *b)
 {
 	struct timespec was = { 0, 0 };
 	char p[PATH_MAX];
 	struct stat st;
-	int rc = pathf(p, "%s/%s", f->dir, rel);
+	int rc = hlx_pathf(p, "%s/%s", f->dir, rel);
 
 	if (rc)
 		return rc;
 	if (stat(p, &st) == 0)
 		was = st.st_mtim;
 	rc = feed_write(f, rel, b->data, b->len);
-	if (!rc && was.tv_sec && stat(p, &st) == 0 && st.st_mtim.tv_sec <= was.tv_sec) {
+	if (!rc && was.tv_sec && stat(p, &st) == 0 &&
+	    st.st_mtim.tv_sec <= was.tv_sec) {
 		struct timespec ts[2] = { { was.tv_sec + 1, 0 }, { was.tv_sec + 1, 0 } };
 
 		if (utimensat(AT_FDCWD, p, ts, 0) != 0)
@@ -300,7 +288,7 @@ static int feed_checkpoint(struct pub_ctx *c, const struct feed *f,
 	*first = 1;
 	*repack = 0;
 	hlx_checkpoint_init(&cp);
-	rc = pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, l->repo);
+	rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, l->repo);
 	if (!rc && hlx_file_read(p, HLX_CHECKPOINT_MAX, ck) != HLX_OK) {
 		hlx_err_clear();
 		hlx_buf_reset(ck);
@@ -312,8 +300,8 @@ static int feed_checkpoint(struct pub_ctx *c, const struct feed *f,
 	if (rc)
 		goto out;
 	*first = cp.before;
-	rc = f->to ? pathf(p, "%s/%s.checkpoint", f->side, l->name) :
-		     pathf(p, "%s/lists/%s/checkpoint", f->dir, l->name);
+	rc = f->to ? hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name) :
+		     hlx_pathf(p, "%s/lists/%s/checkpoint", f->dir, l->name);
 	if (!rc && (hlx_file_read(p, HLX_CHECKPOINT_MAX, &had) != HLX_OK ||
 		    had.len != ck->len || memcmp(had.data, ck->data, ck->len) != 0)) {
 		hlx_err_clear();
@@ -344,7 +332,7 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	uint64_t from = 0, first = 1;
 	int rc, repack = 0;
 
-	rc = pathf(d, "%s/lists/%s/packs", f->dir, l->name);
+	rc = hlx_pathf(d, "%s/lists/%s/packs", f->dir, l->name);
 	if (!rc)
 		rc = feed_checkpoint(c, f, l, d, &first, &repack, &ck);
 	if (!rc)
@@ -353,7 +341,7 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 		rc = hlx_hist_open(l->repo, 0, &h);
 	/* one pack a version, from its parent: written before the head */
 	for (uint64_t ver = first; !rc && ver <= l->version; ver++) {
-		rc = pathf(p, "%s/%" PRIu64 ".pack", d, ver);
+		rc = hlx_pathf(p, "%s/%" PRIu64 ".pack", d, ver);
 		if (rc || (!f->reseal && !repack && stat(p, &st) == 0))
 			continue;
 		rc = hlx_hist_find_version(h, ver, &v);
@@ -362,10 +350,12 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	}
 	/* a new checkpoint after its packs, before the head */
 	if (!rc && (repack || (ck.len && f->reseal))) {
-		rc = pathf(rel, "lists/%s/checkpoint", l->name);
+		rc = hlx_pathf(rel, "lists/%s/checkpoint", l->name);
 		if (!rc)
 			rc = feed_write(f, rel, ck.data, ck.len);
-		if (!rc && f->to && pathf(p, "%s/%s.checkpoint", f->side, l->name) == HLX_OK)
+		if (!rc && f->to)
+			rc = hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name);
+		if (!rc && f->to)
 			rc = hlx_file_write(p, ck.data, ck.len, 0600);
 	}
 	if (rc)
@@ -382,10 +372,10 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 		head.has_rules = 1;
 		head.rules = *l->rules;
 	}
-	rc = pathf(rel, "lists/%s/head", l->name);
+	rc = hlx_pathf(rel, "lists/%s/head", l->name);
 	if (!rc)
-		rc = f->to ? pathf(plain, "%s/%s.head", f->side, l->name) :
-			     pathf(plain, "%s/%s", f->dir, rel);
+		rc = f->to ? hlx_pathf(plain, "%s/%s.head", f->side, l->name) :
+			     hlx_pathf(plain, "%s/%s", f->dir, rel);
 	if (rc)
 		goto out;
 	/* the head published last (for a sealed feed, our plain copy) */
@@ -433,14 +423,14 @@ static int feed_trust(struct pub_ctx *c, const struct feed *f)
 	char p[PATH_MAX];
 	int rc;
 
-	rc = pathf(p, "%s/lists", f->dir);
+	rc = hlx_pathf(p, "%s/lists", f->dir);
 	if (!rc)
 		rc = hlx_file_mkdirs(p, 0755);
 	if (!rc)
 		rc = hlx_trust_serialize(hlx_home_trust(hlx_node_home(c->n)), &b);
 	if (!rc)
-		rc = f->to ? pathf(p, "%s/trust.json", f->side) :
-			     pathf(p, "%s/trust.json", f->dir);
+		rc = f->to ? hlx_pathf(p, "%s/trust.json", f->side) :
+			     hlx_pathf(p, "%s/trust.json", f->dir);
 	if (!rc && (f->reseal || hlx_file_read(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
 		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0)) {
 		/* the feed first, our plain copy last: a crash in between
@@ -491,7 +481,7 @@ static int publish_open(struct pub_ctx *c)
 	int rc;
 
 	memset(&f, 0, sizeof(f));
-	rc = pathf(f.dir, "%s", c->dir);
+	rc = hlx_pathf(f.dir, "%s", c->dir);
 	if (!rc)
 		rc = feed_trust(c, &f);
 	if (!rc)
@@ -596,18 +586,6 @@ struct view_src {
 	char diff_from[41];          /* changes since that commit, cached: */
 	struct lines diff;           /* lines with a leading '+' or '-' */
 };
-
-struct signer {
-	struct hlx_seckey *key;
-};
-
-static int sign_commit(void *ctx, const uint8_t *data, size_t n,
-		       struct hlx_buf *out)
-{
-	struct signer *s = ctx;
-
-	return hlx_sshsig_sign(s->key, "git", "sha512", data, n, out);
-}
 
 /* Hash texts purged here by retention, sorted. */
 struct pset {
@@ -875,14 +853,14 @@ static int view_commit(struct pub_ctx *c, struct hlx_hist *h,
 	snprintf(summary, sizeof(summary), "view: %zu entries (%" PRIu64 " added, %" PRIu64
 		 " removed)", want->n, plus, minus);
 	{
-		struct signer sg = { c->key };
 		struct hlx_hist_meta m = {
 			hlx_home_org(hlx_node_home(c->n)), vname,
 			exists ? cur.version + 1 : 1, c->now, summary
 		};
 		char oid[41];
 
-		rc = hlx_hist_commit(h, ops, k, &m, sign_commit, &sg, oid);
+		rc = hlx_hist_commit(h, ops, k, &m, hlx_list_sign_commit, c->key,
+				     oid);
 		if (!rc)
 			rc = hlx_hist_set_head(h, exists ? head : NULL, oid);
 		if (!rc) {
@@ -1043,7 +1021,6 @@ static int view_incremental(struct pub_ctx *c, const struct hlx_policy *p,
 	qsort(ops, k, sizeof(*ops), op_cmp);
 	rc = signing_key(c);
 	if (!rc) {
-		struct signer sg = { c->key };
 		char summary[HLX_HIST_SUMMARY_MAX + 1];
 		struct hlx_hist_meta m = {
 			hlx_home_org(hlx_node_home(c->n)), vname, cur.version + 1,
@@ -1053,7 +1030,8 @@ static int view_incremental(struct pub_ctx *c, const struct hlx_policy *p,
 
 		snprintf(summary, sizeof(summary), "view: %" PRId64 " entries (%zu changed)",
 			 *count, k);
-		rc = hlx_hist_commit(h, ops, k, &m, sign_commit, &sg, oid);
+		rc = hlx_hist_commit(h, ops, k, &m, hlx_list_sign_commit, c->key,
+				     oid);
 		if (!rc)
 			rc = hlx_hist_set_head(h, head, oid);
 		if (!rc) {
@@ -1134,16 +1112,16 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 
 	rc = view_name(s->name, vname);
 	if (!rc)
-		rc = pathf(repo, "%s/%s.git", f->side, vname);
+		rc = hlx_pathf(repo, "%s/%s.git", f->side, vname);
 	if (!rc)
-		rc = pathf(src, "%s/%s.src", f->side, vname);
+		rc = hlx_pathf(src, "%s/%s.src", f->side, vname);
 	if (rc)
 		goto out;
 	hlx_policy_rules(p, &rules);
 	if (strchr(s->name, '/'))
 		hlx_rules_merge(&s->rules, &rules, &rules);
 	/* a prune of the view that a crash interrupted is finished first */
-	if (pathf(sw, "%s.swap", repo) == HLX_OK && access(sw, F_OK) == 0 &&
+	if (hlx_pathf(sw, "%s.swap", repo) == HLX_OK && access(sw, F_OK) == 0 &&
 	    (rc = hlx_prune_replace_repo(repo)))
 		goto out;
 	rc = hlx_hist_open(repo, 1, &h);
@@ -1245,7 +1223,7 @@ static int members(const struct hlx_audience *au, const char *side,
 			rc = hlx_boxpub_parse(pe->box, strlen(pe->box), &(*to)[(*nto)++]);
 	}
 	if (!rc)
-		rc = pathf(p, "%s/members", side);
+		rc = hlx_pathf(p, "%s/members", side);
 	if (rc)
 		return rc;
 	if (hlx_file_read(p, 1 << 20, &was) != HLX_OK)
@@ -1316,10 +1294,10 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 
 	memset(&f, 0, sizeof(f));
 	f.au = au;
-	rc = pathf(f.dir, "%s/a/%s", c->dir, au->id);
+	rc = hlx_pathf(f.dir, "%s/a/%s", c->dir, au->id);
 	if (!rc)
-		rc = pathf(f.side, "%s/views/%s", hlx_home_dir(hlx_node_home(c->n)),
-			   au->id);
+		rc = hlx_pathf(f.side, "%s/views/%s",
+			       hlx_home_dir(hlx_node_home(c->n)), au->id);
 	if (!rc)
 		rc = hlx_file_mkdirs(f.side, 0700);
 	if (!rc)
@@ -1344,7 +1322,7 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 			 * and taken down if it was */
 			rc = view_name(s->name, vname);
 			if (!rc)
-				rc = pathf(p, "%s/lists/%s", f.dir, vname);
+				rc = hlx_pathf(p, "%s/lists/%s", f.dir, vname);
 			if (!rc)
 				rc = hlx_rm_rf(p);
 			continue;
@@ -1352,7 +1330,7 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 		rc = audience_list(c, &f, s);
 	}
 	if (!rc)
-		rc = pathf(p, "%s/members", f.side);
+		rc = hlx_pathf(p, "%s/members", f.side);
 	if (!rc && (changed || f.nfresh))
 		rc = hlx_file_write(p, mtext.data, mtext.len, 0600);
 out:
@@ -1414,7 +1392,7 @@ static int src_add(void *ctx, const struct hlx_list_rec *l)
 		uint8_t h[32];
 
 		if (hlx_list_repo_path(s->c->n, l->name, repo) == HLX_OK &&
-		    pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo) == HLX_OK &&
+		    hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo) == HLX_OK &&
 		    hlx_file_read(p, HLX_CHECKPOINT_MAX, &ck) != HLX_OK)
 			hlx_buf_reset(&ck);
 		hlx_err_clear();
@@ -1463,8 +1441,8 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 	const char *roots[2];
 	int rc = HLX_OK;
 
-	if (pathf(p, "%s/a", c->dir) || pathf(side, "%s/views",
-						  hlx_home_dir(hlx_node_home(c->n))))
+	if (hlx_pathf(p, "%s/a", c->dir) ||
+	    hlx_pathf(side, "%s/views", hlx_home_dir(hlx_node_home(c->n))))
 		return hlx_err(HLX_EINVAL, "path too long");
 	ids = calloc(pols->n + 1, sizeof(*ids));
 	if (!ids)
@@ -1488,7 +1466,8 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 				keep |= !strcmp(aus->v[i].id, de->d_name);
 			for (size_t i = 0; r == 1 && i < pols->n; i++)
 				keep |= !strcmp(ids[i], de->d_name);
-			if (!keep && pathf(q, "%s/%s", roots[r], de->d_name) == HLX_OK)
+			if (!keep &&
+			    hlx_pathf(q, "%s/%s", roots[r], de->d_name) == HLX_OK)
 				rc = hlx_rm_rf(q);
 		}
 		closedir(d);
@@ -1565,11 +1544,11 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 		rc = hlx_audiences_make(home, pols, peers, &aus);
 	/* the open feed is taken down: only policies decide */
 	if (!rc)
-		rc = pathf(p, "%s/lists", c->dir);
+		rc = hlx_pathf(p, "%s/lists", c->dir);
 	if (!rc)
 		rc = hlx_rm_rf(p);
 	if (!rc)
-		rc = pathf(p, "%s/trust.json", c->dir);
+		rc = hlx_pathf(p, "%s/trust.json", c->dir);
 	if (!rc && unlink(p) != 0 && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot take down '%s': %s", p, strerror(errno));
 	if (!rc)

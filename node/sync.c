@@ -33,22 +33,6 @@
 #define SEALED_MAX(n) ((n) + (n) / 16 + 4096 * 80 + 1024)
 
 
-__attribute__((format(printf, 2, 3)))
-static int pathf(char out[PATH_MAX], const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long");
-	return HLX_OK;
-}
-
-
-
 /* ---- sync state --------------------------------------------------------- */
 
 /* Sync progress lives in peers/PEER/LIST.sync, not in the LMDB state, so
@@ -56,8 +40,8 @@ static int pathf(char out[PATH_MAX], const char *fmt, ...)
 static int state_path(struct hlx_node *n, const char *peer, const char *list,
 		      char out[PATH_MAX])
 {
-	return pathf(out, "%s/peers/%s/%s.sync", hlx_home_dir(hlx_node_home(n)),
-		     peer, list);
+	return hlx_pathf(out, "%s/peers/%s/%s.sync",
+			 hlx_home_dir(hlx_node_home(n)), peer, list);
 }
 
 int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
@@ -104,7 +88,7 @@ static int state_put(struct hlx_node *n, const char *peer, const char *list,
 	char path[PATH_MAX];
 	int rc;
 
-	rc = pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(n)), peer);
+	rc = hlx_pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(n)), peer);
 	if (!rc)
 		rc = hlx_file_mkdirs(path, 0755);
 	if (!rc)
@@ -150,7 +134,7 @@ static int open_sealed(struct pull *p, const char *rel, struct hlx_buf *b,
 		return HLX_OK;
 	rc = box_key(p);
 	if (!rc)
-		rc = pathf(ctx, "hlx-feed:%s", rel);
+		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
 	if (!rc)
 		rc = hlx_unseal_buf(b->data, b->len, p->keys->box, ctx, max, &plain);
 	if (rc) {
@@ -189,9 +173,9 @@ static int open_sealed_pack(struct pull *p, const char *rel, const char *file)
 	}
 	rc = box_key(p);
 	if (!rc)
-		rc = pathf(ctx, "hlx-feed:%s", rel);
+		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
 	if (!rc)
-		rc = pathf(plain, "%s.plain", file);
+		rc = hlx_pathf(plain, "%s.plain", file);
 	if (!rc && lseek(in, 0, SEEK_SET) != 0)
 		rc = hlx_err(HLX_EIO, "cannot read '%s'", file);
 	if (!rc) {
@@ -226,8 +210,8 @@ static int peer_trust(struct pull *p)
 	char hex[65], path[PATH_MAX];
 	int rc;
 
-	rc = pathf(path, "%s/peers/%s/trust.json", hlx_home_dir(hlx_node_home(p->n)),
-		   p->peer->name);
+	rc = hlx_pathf(path, "%s/peers/%s/trust.json",
+		       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
 	if (rc)
 		return rc;
 	if (hlx_file_read(path, HLX_TRUST_MAX, &b) == HLX_OK) {
@@ -254,8 +238,8 @@ static int peer_trust(struct pull *p)
 	hlx_buf_reset(&b);
 	rc = hlx_fetch_join(p->peer->url, "trust.json", &url);
 	if (!rc)
-		rc = hlx_fetch_get(p->f, (char *)url.data, SEALED_MAX(HLX_TRUST_MAX), NULL, NULL,
-				   &b, &fr);
+		rc = hlx_fetch_get(p->f, (char *)url.data, SEALED_MAX(HLX_TRUST_MAX),
+				   NULL, NULL, &b, &fr);
 	if (!rc)
 		rc = open_sealed(p, "trust.json", &b, HLX_TRUST_MAX);
 	if (!rc)
@@ -304,13 +288,13 @@ static int save_peer_trust(struct pull *p)
 	int rc = hlx_trust_serialize(p->trust, &b);
 
 	if (!rc)
-		rc = pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(p->n)),
-			   p->peer->name);
+		rc = hlx_pathf(path, "%s/peers/%s",
+			       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
 	if (!rc)
 		rc = hlx_file_mkdirs(path, 0755);
 	if (!rc)
-		rc = pathf(path, "%s/peers/%s/trust.json",
-			   hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+		rc = hlx_pathf(path, "%s/peers/%s/trust.json",
+			       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
 	if (!rc)
 		rc = hlx_file_write(path, b.data, b.len, 0644);
 	hlx_buf_free(&b);
@@ -550,12 +534,12 @@ static int fetch_packs(struct pull *p, const char *staging, uint64_t from,
 	for (uint64_t v = from; !rc && v <= to; v++) {
 		int fd;
 
-		rc = pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
+		rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
 		hlx_buf_reset(&url);
 		if (!rc)
 			rc = hlx_fetch_join(p->peer->url, rel, &url);
 		if (!rc)
-			rc = pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
+			rc = hlx_pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
 		if (rc)
 			break;
 		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -651,7 +635,7 @@ static int pull_checkpoint(struct pull *p, const struct hlx_list_rec *rec,
 
 	memset(cont, 0, sizeof(*cont));
 	hlx_checkpoint_init(&hc);
-	rc = pathf(rel, "lists/%s/checkpoint", p->list);
+	rc = hlx_pathf(rel, "lists/%s/checkpoint", p->list);
 	if (!rc)
 		rc = hlx_fetch_join(p->peer->url, rel, &url);
 	if (!rc)
@@ -676,7 +660,7 @@ static int pull_checkpoint(struct pull *p, const struct hlx_list_rec *rec,
 	have.tree = tree;
 	have.held_issued = -1;
 	if (rec->version) {
-		rc = pathf(path, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo);
+		rc = hlx_pathf(path, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo);
 		if (!rc && hlx_file_read(path, HLX_CHECKPOINT_MAX, &held) == HLX_OK) {
 			if (held.len == text->len &&
 			    !memcmp(held.data, text->data, text->len))
@@ -730,7 +714,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	if (!rc)
 		rc = hlx_rm_rf(nw);
 	if (!rc && !have_rec) {
-		rc = pathf(file, "%s/lists/%s", home, p->peer->name);
+		rc = hlx_pathf(file, "%s/lists/%s", home, p->peer->name);
 		if (!rc)
 			rc = hlx_file_mkdirs(file, 0755);
 	}
@@ -762,7 +746,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	/* self-contained: nothing of the old history is needed any more */
 	hlx_hist_free(stage);
 	stage = NULL;
-	if (!rc && pathf(file, "%s/objects/info/alternates", nw) == HLX_OK &&
+	if (!rc && hlx_pathf(file, "%s/objects/info/alternates", nw) == HLX_OK &&
 	    unlink(file) != 0 && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file, strerror(errno));
 	if (!rc)
@@ -772,7 +756,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	hlx_hist_free(stage);
 	stage = NULL;
 	if (!rc && c)
-		rc = pathf(file, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
+		rc = hlx_pathf(file, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
 	if (!rc && c)
 		rc = hlx_file_write(file, text->data, text->len, 0644);
 	if (!rc)
@@ -863,7 +847,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 
 	hlx_checkpoint_init(&cp);
 
-	rc = pathf(rel, "lists/%s/head", p->list);
+	rc = hlx_pathf(rel, "lists/%s/head", p->list);
 	if (!rc)
 		rc = hlx_fetch_join(p->peer->url, rel, &url);	/* url is empty */
 	if (!rc)
@@ -886,7 +870,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		res->not_modified = 1;
 		goto out;
 	}
-	rc = pathf(rel, "lists/%s/head", p->list);
+	rc = hlx_pathf(rel, "lists/%s/head", p->list);
 	if (!rc)
 		rc = open_sealed(p, rel, &text, HLX_HEAD_MAX);
 	if (!rc)
@@ -936,9 +920,9 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	 * may be another history of the list (another audience's view), so
 	 * it is taken afresh, verified whole, the state following by a diff;
 	 * a deliberate step of the operator, never a server's choice. */
-	rc = pathf(file, "%s/peers/%s/%s.rebase", home, p->peer->name, p->list);
+	rc = hlx_pathf(file, "%s/peers/%s/%s.rebase", home, p->peer->name, p->list);
 	if (!rc && have_rec && rec.version && access(file, F_OK) == 0) {
-		rc = pathf(repo, "%s/lists/%s.git", home, p->full);
+		rc = hlx_pathf(repo, "%s/lists/%s.git", home, p->full);
 		if (!rc && strcmp(p->head.commit, rec.head) != 0) {
 			struct hlx_list_rec none = rec;
 
@@ -964,7 +948,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		goto out;
 	}
 	/* a pruned history: the checkpoint says how ours continues */
-	rc = pathf(repo, "%s/lists/%s.git", home, p->full);
+	rc = hlx_pathf(repo, "%s/lists/%s.git", home, p->full);
 	if (!rc)
 		rc = pull_checkpoint(p, &rec, repo, &cptext, &cp, &cont);
 	if (rc)
@@ -987,16 +971,16 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	}
 	/* stage: fetch the packs of the missing versions into a repository
 	 * that sees the mirror's objects, and verify every new commit there */
-	rc = pathf(repo, "%s/lists/%s.git", home, p->full);
+	rc = hlx_pathf(repo, "%s/lists/%s.git", home, p->full);
 	if (!rc)
-		rc = pathf(staging, "%s/staging/%s.%s.%ld", home, p->peer->name,
-			   p->list, (long)getpid());
+		rc = hlx_pathf(staging, "%s/staging/%s.%s.%ld", home,
+			       p->peer->name, p->list, (long)getpid());
 	if (rc)
 		goto out;
 	if (have_rec)
 		rc = hlx_hist_open(repo, 0, &mirror);
 	if (!rc)
-		rc = pathf(file, "%s/staging", home);
+		rc = hlx_pathf(file, "%s/staging", home);
 	if (!rc)
 		rc = hlx_file_mkdirs(file, 0755);
 	if (!rc) {
@@ -1028,7 +1012,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		goto out;
 	/* Apply: objects, then state, then the ref. */
 	if (!have_rec) {
-		rc = pathf(file, "%s/lists/%s", home, p->peer->name);
+		rc = hlx_pathf(file, "%s/lists/%s", home, p->peer->name);
 		if (!rc)
 			rc = hlx_file_mkdirs(file, 0755);
 		if (!rc)
@@ -1111,7 +1095,7 @@ int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
 	memset(res, 0, sizeof(*res));
 	rc = hlx_name_check(list, strlen(list), "list");
 	if (!rc)
-		rc = pathf(p.full, "%s/%s", peer->name, list);
+		rc = hlx_pathf(p.full, "%s/%s", peer->name, list);
 	if (rc)
 		return rc;
 	p.status = strcmp(list, "status") == 0;

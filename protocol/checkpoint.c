@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "protocol/checkpoint.h"
+#include "protocol/signed.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
@@ -106,7 +107,7 @@ int hlx_checkpoint_validate(const struct hlx_checkpoint *c)
 
 static char *canonical(json_t *o)
 {
-	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	return hlx_signed_canonical(o);
 }
 
 int hlx_checkpoint_body(const struct hlx_checkpoint *c, struct hlx_buf *out)
@@ -149,45 +150,17 @@ int hlx_checkpoint_body(const struct hlx_checkpoint *c, struct hlx_buf *out)
 int hlx_checkpoint_file(const char *body, size_t bodylen, const char *armor,
 			size_t armorlen, struct hlx_buf *out)
 {
-	json_t *o = json_object();
-	char *s = NULL;
-	int rc;
-
-	if (!o || json_object_set_new(o, "body", json_stringn(body, bodylen)) ||
-	    json_object_set_new(o, "signature", json_stringn(armor, armorlen)) ||
-	    !(s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII))) {
-		json_decref(o);
-		return hlx_err(HLX_ENOMEM, "cannot encode a checkpoint file");
-	}
-	json_decref(o);
-	rc = hlx_buf_puts(out, s);
-	if (!rc)
-		rc = hlx_buf_putc(out, '\n');
-	free(s);
-	return rc;
+	return hlx_signed_file("checkpoint", body, bodylen, armor, armorlen, out);
 }
 
 static int get_s(json_t *o, const char *k, const char **s, size_t *n)
 {
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_string(v))
-		return hlx_err(HLX_EINVAL, "checkpoint: '%s' missing or not a string", k);
-	*s = json_string_value(v);
-	*n = json_string_length(v);
-	if (memchr(*s, '\0', *n))
-		return hlx_err(HLX_EINVAL, "checkpoint: '%s' holds a NUL", k);
-	return HLX_OK;
+	return hlx_signed_str("checkpoint", o, k, s, n);
 }
 
 static int get_u(json_t *o, const char *k, uint64_t *u)
 {
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return hlx_err(HLX_EINVAL, "checkpoint: '%s' missing or not a count", k);
-	*u = (uint64_t)json_integer_value(v);
-	return HLX_OK;
+	return hlx_signed_count("checkpoint", o, k, u);
 }
 
 static int get_time(json_t *o, const char *k, int64_t *t)
@@ -286,45 +259,21 @@ int hlx_checkpoint_parse(const char *text, size_t n, struct hlx_checkpoint *c,
 			 struct hlx_buf *body, struct hlx_buf *sig)
 {
 	struct hlx_checkpoint got;
-	json_error_t jerr;
-	json_t *file = NULL, *o = NULL;
-	const char *b, *a;
-	size_t bl, al;
-	char *canon = NULL;
+	struct hlx_signed sf;
 	int rc;
 
 	hlx_checkpoint_init(&got);
-	if (n > HLX_CHECKPOINT_MAX)
-		return hlx_err(HLX_ETOOBIG, "checkpoint of %zu bytes (at most %d)",
-			       n, HLX_CHECKPOINT_MAX);
-	file = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (!file || !json_is_object(file) || json_object_size(file) != 2) {
-		rc = hlx_err(HLX_EINVAL,
-			     "checkpoint: not a JSON object with 'body' and 'signature'%s%.80s",
-			     file ? "" : ": ", file ? "" : jerr.text);
-		goto out;
-	}
-	if ((rc = get_s(file, "body", &b, &bl)) ||
-	    (rc = get_s(file, "signature", &a, &al)))
-		goto out;
-	o = json_loadb(b, bl, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o || !json_is_object(o)) {
-		rc = hlx_err(HLX_EINVAL, "checkpoint: body is not a JSON object");
-		goto out;
-	}
-	canon = canonical(o);
-	if (!canon || strlen(canon) != bl || memcmp(canon, b, bl) != 0) {
-		rc = hlx_err(HLX_EINVAL, "checkpoint: body is not in canonical form");
-		goto out;
-	}
-	rc = parse_body(o, &got);
+	rc = hlx_signed_parse("checkpoint", text, n, HLX_CHECKPOINT_MAX, &sf);
+	if (rc)
+		return rc;
+	rc = parse_body(sf.body, &got);
 	if (rc)
 		goto out;
 	hlx_buf_reset(body);
 	hlx_buf_reset(sig);
-	rc = hlx_buf_put(body, b, bl);
+	rc = hlx_buf_put(body, sf.b, sf.bl);
 	if (!rc)
-		rc = hlx_buf_put(sig, a, al);
+		rc = hlx_buf_put(sig, sf.a, sf.al);
 	if (!rc) {
 		hlx_checkpoint_free(c);
 		*c = got;
@@ -332,8 +281,6 @@ int hlx_checkpoint_parse(const char *text, size_t n, struct hlx_checkpoint *c,
 	}
 out:
 	hlx_checkpoint_free(&got);
-	free(canon);
-	json_decref(o);
-	json_decref(file);
+	hlx_signed_free(&sf);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "protocol/head.h"
+#include "protocol/signed.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
@@ -83,45 +84,17 @@ int hlx_head_body(const struct hlx_head *h, struct hlx_buf *out)
 int hlx_head_file(const char *body, size_t bodylen, const char *armor,
 		  size_t armorlen, struct hlx_buf *out)
 {
-	json_t *o = json_object();
-	char *s = NULL;
-	int rc;
-
-	if (!o || json_object_set_new(o, "body", json_stringn(body, bodylen)) ||
-	    json_object_set_new(o, "signature", json_stringn(armor, armorlen)) ||
-	    !(s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII))) {
-		json_decref(o);
-		return hlx_err(HLX_ENOMEM, "cannot encode a head file");
-	}
-	json_decref(o);
-	rc = hlx_buf_puts(out, s);
-	if (!rc)
-		rc = hlx_buf_putc(out, '\n');
-	free(s);
-	return rc;
+	return hlx_signed_file("head", body, bodylen, armor, armorlen, out);
 }
 
 static int get_s(json_t *o, const char *k, const char **s, size_t *n)
 {
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_string(v))
-		return hlx_err(HLX_EINVAL, "head: '%s' missing or not a string", k);
-	*s = json_string_value(v);
-	*n = json_string_length(v);
-	if (memchr(*s, '\0', *n))
-		return hlx_err(HLX_EINVAL, "head: '%s' holds a NUL", k);
-	return HLX_OK;
+	return hlx_signed_str("head", o, k, s, n);
 }
 
 static int get_u(json_t *o, const char *k, uint64_t *u)
 {
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return hlx_err(HLX_EINVAL, "head: '%s' missing or not a count", k);
-	*u = (uint64_t)json_integer_value(v);
-	return HLX_OK;
+	return hlx_signed_count("head", o, k, u);
 }
 
 int hlx_head_parse(const char *text, size_t n, struct hlx_head *h,
@@ -130,35 +103,16 @@ int hlx_head_parse(const char *text, size_t n, struct hlx_head *h,
 	static const char *const keys[] = { "format", "org", "list", "version",
 					    "commit", "issued", "expires",
 					    "trust_length", "trust_head", NULL };
-	json_error_t jerr;
-	json_t *file = NULL, *o = NULL;
-	const char *s, *b, *a;
-	size_t sl, bl, al, nk;
-	char *canon = NULL;
+	struct hlx_signed sf;
+	json_t *o;
+	const char *s;
+	size_t sl, nk;
 	int rc;
 
-	if (n > HLX_HEAD_MAX)
-		return hlx_err(HLX_ETOOBIG, "head of %zu bytes (at most %d)", n,
-			       HLX_HEAD_MAX);
-	file = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (!file || !json_is_object(file) || json_object_size(file) != 2) {
-		rc = hlx_err(HLX_EINVAL, "head: not a JSON object with 'body' and 'signature'%s%s",
-			     file ? "" : ": ", file ? "" : jerr.text);
-		goto out;
-	}
-	if ((rc = get_s(file, "body", &b, &bl)) ||
-	    (rc = get_s(file, "signature", &a, &al)))
-		goto out;
-	o = json_loadb(b, bl, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o || !json_is_object(o)) {
-		rc = hlx_err(HLX_EINVAL, "head: body is not a JSON object");
-		goto out;
-	}
-	canon = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-	if (!canon || strlen(canon) != bl || memcmp(canon, b, bl) != 0) {
-		rc = hlx_err(HLX_EINVAL, "head: body is not in canonical form");
-		goto out;
-	}
+	rc = hlx_signed_parse("head", text, n, HLX_HEAD_MAX, &sf);
+	if (rc)
+		return rc;
+	o = sf.body;
 	for (nk = 0; keys[nk]; nk++)
 		if (!json_object_get(o, keys[nk])) {
 			rc = hlx_err(HLX_EINVAL, "head: '%s' missing", keys[nk]);
@@ -217,12 +171,10 @@ int hlx_head_parse(const char *text, size_t n, struct hlx_head *h,
 	}
 	hlx_buf_reset(body);
 	hlx_buf_reset(sig);
-	rc = hlx_buf_put(body, b, bl);
+	rc = hlx_buf_put(body, sf.b, sf.bl);
 	if (!rc)
-		rc = hlx_buf_put(sig, a, al);
+		rc = hlx_buf_put(sig, sf.a, sf.al);
 out:
-	free(canon);
-	json_decref(o);
-	json_decref(file);
+	hlx_signed_free(&sf);
 	return rc;
 }
