@@ -313,16 +313,28 @@ static int run_opt(void *ctx, int c, const char *arg)
 	return 0;
 }
 
+static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
+{
+	(void)ctx;
+	fprintf(stderr, "\rhlx: publishing audience %u of %u, list '%.64s'\033[K",
+		au, aus, list);
+}
+
 static int do_publish(struct hlx_cli *cli, struct hlx_node *n, const char *to,
 		      long validity_days, int quiet)
 {
-	struct hlx_publish_stats st;
+	struct hlx_publish_stats st = { 0 };
 	char dir[PATH_MAX];
 	int rc = publish_dir(cli, to, dir);
 
+	/* progress on a terminal: a first publication can take a while */
+	if (!quiet && isatty(STDERR_FILENO))
+		st.progress = progress;
 	if (!rc)
 		rc = hlx_publish(n, dir, (int64_t)time(NULL), validity_days * 86400,
 				 cli_getpass, cli, &st);
+	if (st.progress)
+		fprintf(stderr, "\r\033[K");
 	if (rc)
 		return cli_fail(rc, "cannot publish to '%s'", dir);
 	if (!quiet || st.heads_signed || st.packs_written)

@@ -56,6 +56,7 @@ struct pub_ctx {
 	struct hlx_seckey *key;
 	struct hlx_publish_stats *st;
 	const struct hlx_policies *pols;   /* NULL for the open feed */
+	unsigned audience, audiences;      /* progress */
 };
 
 /* One feed directory: the open feed, or an audience's. */
@@ -1327,6 +1328,9 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 				rc = hlx_rm_rf(p);
 			continue;
 		}
+		if (c->st->progress)
+			c->st->progress(c->st->progress_ctx, c->audience, c->audiences,
+					s->name);
 		rc = audience_list(c, &f, s);
 	}
 	if (!rc)
@@ -1555,8 +1559,11 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 		rc = sweep(c, aus, pols);
 	if (!rc)
 		rc = sources(c, &s);
-	for (size_t i = 0; !rc && i < aus->n; i++)
+	for (size_t i = 0; !rc && i < aus->n; i++) {
+		c->audience = (unsigned)i + 1;
+		c->audiences = (unsigned)aus->n;
 		rc = publish_audience(c, &aus->v[i], s.v, s.n);
+	}
 	sources_free(&s);
 	hlx_audiences_free(aus);
 	hlx_peers_free(peers);
@@ -1572,8 +1579,8 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
 				    int status, const char *line, size_t len),
 		     void *ctx)
 {
-	struct hlx_publish_stats st;
-	struct pub_ctx c = { n, NULL, 0, 0, NULL, NULL, NULL, &st, NULL };
+	struct hlx_publish_stats st = { 0 };
+	struct pub_ctx c = { n, NULL, 0, 0, NULL, NULL, NULL, &st, NULL, 0, 0 };
 	struct srcs_ctx s = { &c, NULL, 0, 0 };
 	int rc = sources(&c, &s);
 
@@ -1619,11 +1626,12 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st)
 {
-	struct pub_ctx c = { n, dir, now, validity, getpass, ctx, NULL, st, NULL };
+	struct pub_ctx c = { n, dir, now, validity, getpass, ctx, NULL, st, NULL,
+			     0, 0 };
 	struct hlx_policies *pols = NULL;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
+	st->lists = st->heads_signed = st->packs_written = 0;
 	if (validity < 60 || validity > 366 * 86400)
 		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
 			       validity);

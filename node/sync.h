@@ -20,6 +20,11 @@
 
 struct hlx_publish_stats {
 	unsigned lists, heads_signed, packs_written;
+	/* in: called (if set) before each audience's list is brought up to
+	 * date, for progress on long publications */
+	void (*progress)(void *ctx, unsigned audience, unsigned audiences,
+			 const char *list);
+	void *progress_ctx;
 };
 
 /* Write (or bring up to date) the feeds of every list this node owns into
