@@ -313,6 +313,11 @@ static int run_opt(void *ctx, int c, const char *arg)
 	return 0;
 }
 
+/* A peer pruned a history, or retention purged entries: the state's free pages may still
+ * hold what it removed, so it is compacted once the node is closed. */
+static int compact_wanted;
+static void compact_state(const char *home);
+
 static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
 {
 	(void)ctx;
@@ -335,6 +340,8 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n, const char *to,
 				 cli_getpass, cli, &st);
 	if (st.progress)
 		fprintf(stderr, "\r\033[K");
+	/* what retention purged first leaves the state's pages too */
+	compact_wanted |= st.purged > 0;
 	if (rc)
 		return cli_fail(rc, "cannot publish to '%s'", dir);
 	if (!quiet || st.heads_signed || st.packs_written)
@@ -363,12 +370,10 @@ int cmd_publish(struct hlx_cli *cli, int argc, char **argv)
 	if (!ret)
 		ret = do_publish(cli, n, o.to, o.validity_days, 0);
 	hlx_node_free(n);
+	compact_state(cli->home);
 	return ret;
 }
 
-/* A peer pruned a history this round: the state's free pages may still
- * hold what it removed, so it is compacted once the node is closed. */
-static int compact_wanted;
 
 static void compact_state(const char *home)
 {
@@ -463,6 +468,7 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		failures++;
 	} else if (purged) {
 		*changed = 1;
+		compact_wanted = 1;
 		fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
 			purged);
 	}

@@ -3,6 +3,7 @@
 #include "node/cmds.h"
 #include "node/policies.h"
 #include "node/retention.h"
+#include "node/store.h"
 #include "node/sync.h"
 #include "protocol/err.h"
 #include "protocol/head.h"
@@ -333,5 +334,16 @@ int cmd_purge(struct hlx_cli *cli, int argc, char **argv)
 		fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
 			count);
 	hlx_node_free(n);
+	/* free pages of the state still hold what was purged */
+	if (!rc && count) {
+		char dir[PATH_MAX];
+
+		if (snprintf(dir, sizeof(dir), "%s/state", cli->home) >= (int)sizeof(dir))
+			rc = hlx_err(HLX_EINVAL, "path too long");
+		if (!rc)
+			rc = hlx_store_compact(dir, NULL, NULL);
+		if (rc)
+			ret = cli_fail(rc, "cannot compact the state after the purge");
+	}
 	return ret;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/lists.h"
+#include "node/policies.h"
 #include "node/files.h"
 #include "node/peers.h"
 #include "node/prune.h"
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,24 @@ int hlx_node_open(const char *home, int lock, struct hlx_node **out)
 		rc = node_path(n, "state", p);
 	if (!rc)
 		rc = hlx_store_open(p, &n->store);
+	if (!rc) {
+		/* the key that blinds what retention purged (store.h); a
+		 * reader of a node that never had one has nothing purged */
+		uint8_t key[32], sub[32];
+		static const char ctx[] = "hlx: purged entries";
+
+		rc = hlx_node_secret(hlx_home_dir(n->home), lock, key);
+		if (!rc) {
+			crypto_generichash(sub, 32, (const uint8_t *)ctx,
+					   sizeof(ctx) - 1, key, 32);
+			rc = hlx_store_set_secret(n->store, sub);
+		} else if (rc == HLX_ENOENT && !lock) {
+			hlx_err_clear();
+			rc = HLX_OK;
+		}
+		sodium_memzero(key, sizeof(key));
+		sodium_memzero(sub, sizeof(sub));
+	}
 	if (rc) {
 		hlx_node_free(n);
 		return rc;

@@ -185,8 +185,7 @@ int hlx_policies_remove(const char *home, const struct hlx_peers *peers,
 	return HLX_OK;
 }
 
-/* The node's secret for audience ids, made on first use. */
-static int feed_secret(const char *home, uint8_t out[32])
+int hlx_node_secret(const char *home, int create, uint8_t out[32])
 {
 	struct hlx_buf b = HLX_BUF_INIT;
 	char path[PATH_MAX];
@@ -196,7 +195,7 @@ static int feed_secret(const char *home, uint8_t out[32])
 		return hlx_err(HLX_EINVAL, "path too long");
 	hlx_buf_init_secure(&b);
 	rc = hlx_secret_file_read(path, 64, &b);
-	if (rc == HLX_ENOENT) {
+	if (rc == HLX_ENOENT && create) {
 		randombytes_buf(out, 32);
 		rc = hlx_secret_file_write(path, out, 32);
 	} else if (!rc && b.len != 32) {
@@ -211,7 +210,7 @@ static int feed_secret(const char *home, uint8_t out[32])
 int hlx_audience_id(const char *home, const struct hlx_policy *p, char id[33])
 {
 	uint8_t view[32], key[32], h[32];
-	int rc = feed_secret(home, key);
+	int rc = hlx_node_secret(home, 1, key);
 
 	if (rc)
 		return rc;

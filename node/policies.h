@@ -60,6 +60,10 @@ void hlx_audiences_free(struct hlx_audiences *a);
 /* The audience a peer belongs to, or NULL. */
 const struct hlx_audience *hlx_audiences_of(const struct hlx_audiences *a,
 					    const char *peer);
+/* The node's own 32-byte secret (keys/feed.secret): audience names and
+ * the blinded record of purged entries derive from it.  Made on first use
+ * when create (by a writer); HLX_ENOENT otherwise. */
+int hlx_node_secret(const char *home, int create, uint8_t out[32]);
 /* The feed directory name of a policy's audience. */
 int hlx_audience_id(const char *home, const struct hlx_policy *p, char id[33]);
 

@@ -588,35 +588,32 @@ struct view_src {
 	struct lines diff;           /* lines with a leading '+' or '-' */
 };
 
-/* Hash texts purged here by retention, sorted. */
+/* Digests of what retention purged here (store.h), sorted. */
 struct pset {
-	char **v;
+	uint8_t (*v)[32];
 	size_t n, cap;
 };
 
-static int pset_add(void *ctx, const char *hash, size_t n)
+static int pset_add(void *ctx, const uint8_t digest[32])
 {
 	struct pset *p = ctx;
 
 	if (p->n == p->cap) {
 		size_t nc = p->cap ? p->cap * 2 : 256;
-		char **x = realloc(p->v, nc * sizeof(*x));
+		uint8_t (*x)[32] = realloc(p->v, nc * sizeof(*x));
 
 		if (!x)
 			return hlx_err(HLX_ENOMEM, "out of memory");
 		p->v = x;
 		p->cap = nc;
 	}
-	p->v[p->n] = strndup(hash, n);
-	if (!p->v[p->n])
-		return hlx_err(HLX_ENOMEM, "out of memory");
-	p->n++;
+	memcpy(p->v[p->n++], digest, 32);
 	return HLX_OK;
 }
 
-static int str_cmp(const void *a, const void *b)
+static int digest_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return memcmp(a, b, 32);
 }
 
 static int load_source(struct pub_ctx *c, struct view_src *s)
@@ -637,21 +634,25 @@ static int load_source(struct pub_ctx *c, struct view_src *s)
 		rc = hlx_store_purged_foreach(hlx_node_store(c->n), s->rec.id,
 					      pset_add, &ps);
 	if (!rc && ps.n)
-		qsort(ps.v, ps.n, sizeof(*ps.v), str_cmp);
+		qsort(ps.v, ps.n, 32, digest_cmp);
 	for (size_t i = 0; !rc && i < all.n; i++) {
 		size_t len;
 		const char *l = line_at(&all, i, &len);
-		char f[HLX_HASH_TEXT_MAX], *fp = f;
 
 		if (ps.n) {
-			snprintf(f, sizeof(f), "%.*s", (int)field_len(l, len), l);
-			if (bsearch(&fp, ps.v, ps.n, sizeof(*ps.v), str_cmp))
+			struct hlx_hash hh;
+			uint8_t d[32];
+
+			rc = hlx_hash_parse_canonical(l, field_len(l, len), &hh);
+			if (!rc)
+				rc = hlx_store_purged_digest(hlx_node_store(c->n), &hh, d);
+			if (rc)
+				break;
+			if (bsearch(d, ps.v, ps.n, 32, digest_cmp))
 				continue;
 		}
 		rc = lines_add(&s->lines, l, len);
 	}
-	for (size_t i = 0; i < ps.n; i++)
-		free(ps.v[i]);
 	free(ps.v);
 	lines_free(&all);
 	hlx_hist_free(h);
@@ -1354,12 +1355,9 @@ struct srcs_ctx {
 	int rc;
 };
 
-static int digest_add(void *ctx, const char *hash, size_t n)
+static int digest_add(void *ctx, const uint8_t digest[32])
 {
-	struct hlx_buf *b = ctx;
-	int rc = hlx_buf_put(b, hash, n);
-
-	return rc ? rc : hlx_buf_putc(b, '\n');
+	return hlx_buf_put(ctx, digest, 32);
 }
 
 static int src_add(void *ctx, const struct hlx_list_rec *l)
@@ -1632,6 +1630,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 	int rc;
 
 	st->lists = st->heads_signed = st->packs_written = 0;
+	st->purged = 0;
 	if (validity < 60 || validity > 366 * 86400)
 		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
 			       validity);
@@ -1640,7 +1639,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		rc = hlx_policies_load(hlx_home_dir(hlx_node_home(n)), &pols);
 	/* entries past their retention go before anything is published */
 	if (!rc)
-		rc = hlx_retention_purge(n, now, NULL);
+		rc = hlx_retention_purge(n, now, &st->purged);
 	if (!rc)
 		rc = pols->n ? publish_policies(&c, pols) : publish_open(&c);
 	hlx_policies_free(pols);

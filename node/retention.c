@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/retention.h"
 #include "node/files.h"
+#include "node/prune.h"
 #include "protocol/err.h"
 
 #include <jansson.h>
@@ -128,9 +129,13 @@ int hlx_retention_purge(struct hlx_node *n, int64_t now, uint64_t *count)
 {
 	struct purge_ctx c = { n, now, 0, 0 };
 	int rc = hlx_store_list_foreach(hlx_node_store(n), purge_list, &c);
+	int done;
 
 	if (!rc)
 		rc = c.rc;
+	/* the match index holds PDQ hashes of every list: rebuilt on use */
+	if (!rc && c.count)
+		rc = hlx_prune_reset_match(n, &done);
 	if (count)
 		*count = c.count;
 	return rc;

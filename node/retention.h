@@ -20,7 +20,10 @@ int hlx_retention_rules(struct hlx_node *n, const char *full,
 int hlx_retention_save_rules(struct hlx_node *n, const char *peer,
 			     const char *list, const struct hlx_rules *r);
 /* Purge every entry of peers' lists past its retention at now; *count
- * (may be NULL) receives how many.  Takes the state's write transaction. */
+ * (may be NULL) receives how many.  Takes the state's write transaction.
+ * When anything was purged, the match index is dropped (rebuilt on use);
+ * the caller compacts the state once the node is closed, so that no free
+ * page keeps what was purged (hlx_store_compact). */
 int hlx_retention_purge(struct hlx_node *n, int64_t now, uint64_t *count);
 
 #endif

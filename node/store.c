@@ -22,6 +22,7 @@ struct hlx_store {
 	MDB_dbi entries, lists, ids, meta, received, purged;
 	MDB_txn *rtxn; /* reset between calls, renewed on use */
 	int in_write;
+	uint8_t *secret; /* 32 bytes (sodium_malloc), or NULL: blinds purged */
 };
 
 struct hlx_store_txn {
@@ -157,7 +158,19 @@ void hlx_store_free(struct hlx_store *s)
 		mdb_txn_abort(s->rtxn);
 	if (s->env)
 		mdb_env_close(s->env);
+	if (s->secret) {
+		sodium_memzero(s->secret, 32);
+		sodium_free(s->secret);
+	}
 	free(s);
+}
+
+int hlx_store_set_secret(struct hlx_store *s, const uint8_t key[32])
+{
+	if (!s->secret && !(s->secret = sodium_malloc(32)))
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	memcpy(s->secret, key, 32);
+	return HLX_OK;
 }
 
 /* A short read transaction: renewed for each call, reset after. */
@@ -517,9 +530,11 @@ int hlx_store_get(struct hlx_store_txn *t, uint32_t list,
 /* ---- retention ---------------------------------------------------------
  *
  * received: list id, key -> when the entry arrived (8 bytes, big-endian)
- *           and its hash text; kept for peers' lists that have a
- *           retention period.
- * purged:   list id, key -> when it was purged, and its hash text.
+ *           and its hash text; kept for the entries a peer's list with a
+ *           retention period holds.
+ * purged:   list id, BLAKE2b of the key under the node's secret -> when
+ *           it was purged.  Blinded: what retention removed is not kept
+ *           in a readable form, only what lets the node recognise it.
  */
 
 static size_t rkey(uint32_t list, const struct hlx_hash *h, uint8_t *key)
@@ -529,6 +544,29 @@ static size_t rkey(uint32_t list, const struct hlx_hash *h, uint8_t *key)
 	key[2] = (uint8_t)(list >> 8);
 	key[3] = (uint8_t)list;
 	return 4 + make_key(h, key + 4);
+}
+
+int hlx_store_purged_digest(struct hlx_store *s, const struct hlx_hash *h,
+			    uint8_t out[32])
+{
+	uint8_t k[KEY_MAX];
+	size_t n = make_key(h, k);
+
+	if (!s->secret)
+		return hlx_err(HLX_ESTATE, "no node secret to recognise purged entries");
+	crypto_generichash(out, 32, k, n, s->secret, 32);
+	return HLX_OK;
+}
+
+/* The purged table's key of h in list. */
+static int pkey(struct hlx_store *s, uint32_t list, const struct hlx_hash *h,
+		uint8_t key[36])
+{
+	key[0] = (uint8_t)(list >> 24);
+	key[1] = (uint8_t)(list >> 16);
+	key[2] = (uint8_t)(list >> 8);
+	key[3] = (uint8_t)list;
+	return hlx_store_purged_digest(s, h, key + 4);
 }
 
 static int rval(int64_t when, const struct hlx_hash *h, uint8_t *val,
@@ -598,17 +636,41 @@ int hlx_store_received_del(struct hlx_store_txn *t, uint32_t list,
 int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
 		      const struct hlx_hash *h, int *was)
 {
-	return del_if(t->txn, t->s->purged, list, h, was);
+	uint8_t key[36];
+	MDB_val k;
+	int rc;
+
+	if (was)
+		*was = 0;
+	/* no secret: nothing was ever purged */
+	if (!t->s->secret)
+		return HLX_OK;
+	rc = pkey(t->s, list, h, key);
+	if (rc)
+		return rc;
+	k.mv_size = sizeof(key);
+	k.mv_data = key;
+	rc = mdb_del(t->txn, t->s->purged, &k, NULL);
+	if (was)
+		*was = rc == 0;
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(rc, "cannot update retention") :
+					  HLX_OK;
 }
 
 int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
 			const struct hlx_hash *h, int *yes)
 {
-	uint8_t key[4 + KEY_MAX];
+	uint8_t key[36];
 	MDB_val k, v;
 	int rc;
 
-	k.mv_size = rkey(list, h, key);
+	*yes = 0;
+	if (!t->s->secret)
+		return HLX_OK;
+	rc = pkey(t->s, list, h, key);
+	if (rc)
+		return rc;
+	k.mv_size = sizeof(key);
 	k.mv_data = key;
 	rc = mdb_get(t->txn, t->s->purged, &k, &v);
 	*yes = rc == 0;
@@ -633,8 +695,8 @@ int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
 	k.mv_data = id;
 	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;) {
 		struct hlx_hash h;
-		uint8_t val[8 + HLX_HASH_TEXT_MAX];
-		MDB_val pv;
+		uint8_t val[8 + HLX_HASH_TEXT_MAX], pk[36];
+		MDB_val pv, kk;
 		size_t vl;
 
 		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
@@ -653,12 +715,16 @@ int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
 		if (rc == HLX_ENOENT)
 			rc = HLX_OK; /* gone already */
 		if (!rc)
+			rc = pkey(t->s, list, &h, pk);
+		if (!rc)
 			rc = rval(now, &h, val, &vl);
 		if (rc)
 			break;
-		pv.mv_size = vl;
+		pv.mv_size = 8; /* the time only: no hash text */
 		pv.mv_data = val;
-		rc = mdb_put(t->txn, t->s->purged, &k, &pv, 0);
+		kk.mv_size = sizeof(pk);
+		kk.mv_data = pk;
+		rc = mdb_put(t->txn, t->s->purged, &kk, &pv, 0);
 		if (!rc)
 			rc = mdb_cursor_del(c, 0);
 		if (rc) {
@@ -676,7 +742,7 @@ int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
 }
 
 int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
-			     int (*cb)(void *ctx, const char *hash, size_t n),
+			     int (*cb)(void *ctx, const uint8_t digest[32]),
 			     void *ctx)
 {
 	uint8_t id[4] = { (uint8_t)(list >> 24), (uint8_t)(list >> 16),
@@ -700,8 +766,8 @@ int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
 	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
 			break;
-		if (v.mv_size > 8)
-			rc = cb(ctx, (const char *)v.mv_data + 8, v.mv_size - 8);
+		if (k.mv_size == 36)
+			rc = cb(ctx, (const uint8_t *)k.mv_data + 4);
 	}
 	mdb_cursor_close(c);
 out:

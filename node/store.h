@@ -84,8 +84,12 @@ int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
 /*
  * Retention of peers' lists (spec/policy.md): when each entry arrived,
  * and which entries were purged for being past their retention period.
- * A purged entry stays out of the state until its list retracts it.
+ * A purged entry stays out of the state until its list retracts it; it is
+ * remembered only blinded, by a BLAKE2b digest of its key under the
+ * node's secret (hlx_store_set_secret; without one, nothing counts as
+ * purged and nothing can be purged).
  */
+int hlx_store_set_secret(struct hlx_store *s, const uint8_t key[32]);
 /* Record when h arrived in list (kept if already recorded). */
 int hlx_store_received_put(struct hlx_store_txn *t, uint32_t list,
 			   const struct hlx_hash *h, int64_t when);
@@ -100,9 +104,13 @@ int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
 /* Forget that h was purged (*was: whether it was). */
 int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
 		      const struct hlx_hash *h, int *was);
-/* The hash texts purged from list, in key order (own read transaction). */
+/* The blinded digest of h, as the purged table keeps it. */
+int hlx_store_purged_digest(struct hlx_store *s, const struct hlx_hash *h,
+			    uint8_t out[32]);
+/* The digests of the entries purged from list, in order (own read
+ * transaction). */
 int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
-			     int (*cb)(void *ctx, const char *hash, size_t n),
+			     int (*cb)(void *ctx, const uint8_t digest[32]),
 			     void *ctx);
 
 /* Number of entries the state holds for list (a full scan: for fsck). */

@@ -20,6 +20,7 @@
 
 struct hlx_publish_stats {
 	unsigned lists, heads_signed, packs_written;
+	uint64_t purged;      /* entries purged for retention first */
 	/* in: called (if set) before each audience's list is brought up to
 	 * date, for progress on long publications */
 	void (*progress)(void *ctx, unsigned audience, unsigned audiences,

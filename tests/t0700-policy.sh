@@ -161,6 +161,13 @@ later=$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)
 test_ok "C purges after 30 days" sh -c "HLX_NOW=$later \"\$HLX\" --home c purge 2>&1 | grep -q 'purged'"
 test_fails_with "the entries are gone from C's lookups" 1 "" hlx --home c lookup "$first"
 test_ok "C's fsck accepts the purge" hlx --home c fsck
+test_ok "no page of C's state keeps the purged hash (compacted)" python3 -c "
+import os, sys
+pat = bytes.fromhex('${first#pdq:}')
+for d, _, fs in os.walk('c/state'):
+    for f in fs:
+        if pat in open(os.path.join(d, f), 'rb').read():
+            sys.exit('found in ' + f)"
 test_ok "B keeps them at 31 days" sh -c "HLX_NOW=$later \"\$HLX\" --home b purge && \"\$HLX\" --home b lookup '$first'"
 
 # onward sharing: B may relay A's list, C may not
