@@ -373,6 +373,9 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 		head.has_rules = 1;
 		head.rules = *l->rules;
 	}
+	/* bound to its audience: a host cannot serve it as another's */
+	if (f->au)
+		memcpy(head.audience, f->au->id, sizeof(head.audience));
 	rc = hlx_pathf(rel, "lists/%s/head", l->name);
 	if (!rc)
 		rc = f->to ? hlx_pathf(plain, "%s/%s.head", f->side, l->name) :
@@ -390,6 +393,7 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 		    prev.trust_length == head.trust_length &&
 		    !strcmp(prev.trust_head, head.trust_head) &&
 		    rules_equal(&prev, &head) &&
+		    !strcmp(prev.audience, head.audience) &&
 		    prev.expires - c->now > c->validity / 2 && prev.issued <= c->now)
 			goto out;
 	}

@@ -122,6 +122,24 @@ struct pull {
 
 static int box_key(struct pull *p);
 
+/* The audience a feed URL names: its path ends in a/ID/ (or a/ID) with ID
+ * 32 lowercase hex digits (spec/sync.md section 8); "" for the open feed. */
+static void url_audience(const char *url, char out[33])
+{
+	size_t n = strlen(url);
+
+	out[0] = '\0';
+	if (n && url[n - 1] == '/')
+		n--;
+	if (n < 35 || memcmp(url + n - 35, "/a/", 3) != 0)
+		return;
+	for (size_t i = n - 32; i < n; i++)
+		if (!((url[i] >= '0' && url[i] <= '9') || (url[i] >= 'a' && url[i] <= 'f')))
+			return;
+	memcpy(out, url + n - 32, 32);
+	out[32] = '\0';
+}
+
 /* A file of the feed as fetched: opened if sealed to us (keys/seal.h). */
 static int open_sealed(struct pull *p, const char *rel, struct hlx_buf *b,
 		       size_t max)
@@ -877,6 +895,20 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		rc = hlx_head_parse((char *)text.data, text.len, &p->head, &body, &sig);
 	if (rc)
 		goto out;
+	/* the audience the head is for is the one the URL names */
+	{
+		char want[33];
+
+		url_audience(p->peer->url, want);
+		if (strcmp(p->head.audience, want) != 0) {
+			rc = hlx_err(HLX_EUNTRUSTED,
+				     "the head is for %s%s, the peer's URL names %s%s",
+				     p->head.audience[0] ? "audience " : "the open feed",
+				     p->head.audience, want[0] ? "audience " : "the open feed",
+				     want);
+			goto out;
+		}
+	}
 	if (strcmp(p->head.list, p->list) != 0) {
 		rc = hlx_err(HLX_EUNTRUSTED, "the head is for list '%s', not '%s'",
 			     p->head.list, p->list);

@@ -54,6 +54,17 @@ int hlx_head_body(const struct hlx_head *h, struct hlx_buf *out)
 		      "issued", is, "expires", ex,
 		      "trust_length", (json_int_t)h->trust_length,
 		      "trust_head", h->trust_head);
+	if (o && h->audience[0]) {
+		rc = hex_check(h->audience, strlen(h->audience), 32, "audience");
+		if (rc) {
+			json_decref(o);
+			return rc;
+		}
+		if (json_object_set_new(o, "audience", json_string(h->audience))) {
+			json_decref(o);
+			return hlx_err(HLX_ENOMEM, "cannot encode a head");
+		}
+	}
 	if (o && h->has_rules) {
 		struct hlx_buf rb = HLX_BUF_INIT;
 		json_t *r = NULL;
@@ -118,12 +129,19 @@ int hlx_head_parse(const char *text, size_t n, struct hlx_head *h,
 			rc = hlx_err(HLX_EINVAL, "head: '%s' missing", keys[nk]);
 			goto out;
 		}
-	if (json_object_size(o) != nk + (json_object_get(o, "rules") != NULL)) {
+	if (json_object_size(o) != nk + (json_object_get(o, "rules") != NULL) +
+				   (json_object_get(o, "audience") != NULL)) {
 		rc = hlx_err(HLX_EINVAL, "head: unknown fields in the body");
 		goto out;
 	}
 	memset(h, 0, sizeof(*h));
 	hlx_rules_init(&h->rules);
+	if (json_object_get(o, "audience")) {
+		if ((rc = get_s(o, "audience", &s, &sl)) ||
+		    (rc = hex_check(s, sl, 32, "audience")))
+			goto out;
+		memcpy(h->audience, s, 33);
+	}
 	if (json_object_get(o, "rules")) {
 		rc = hlx_rules_from_json(json_object_get(o, "rules"), &h->rules);
 		if (rc) {

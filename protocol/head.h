@@ -38,6 +38,8 @@ struct hlx_head {
 	char trust_head[65];     /* SHA-256 of its last statement, hex */
 	int has_rules;           /* 1: the body carries "rules" */
 	struct hlx_rules rules;  /* handling rules of the list (policy.h) */
+	char audience[33];       /* the audience's feed (a/ID/), 32 lowercase
+				  * hex digits, or "" (the open feed) */
 };
 
 /* Names of organisations and lists: [a-z0-9][a-z0-9._-]{0,63}. */

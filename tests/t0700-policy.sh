@@ -100,6 +100,17 @@ test_ok "what B holds is exactly what policy check shows" sh -c "
 test_ok "B keeps the handling rules that came with the list" \
 	grep -q '"onward":true.*"retention_days":60' b/peers/a/uk-a.rules
 
+# a host serving B's view under another audience's name is caught
+cp -r "www/a/$fb" www/a/0123456789abcdef0123456789abcdef
+test_fails_with "a feed moved to another audience's directory is refused" 1 "the head is for audience $fb" sh -c "
+	\"\$HLX\" --home x peer add moved --url 'file://$PWD/www/a/0123456789abcdef0123456789abcdef/' --key a-root.pub &&
+	\"\$HLX\" --home x subscribe moved uk-a && \"\$HLX\" --home x sync moved"
+test_fails_with "and so is an audience's feed taken for an open one" 1 "the head is for audience" sh -c "
+	mkdir -p openish/lists && cp -r www/a/$fb/lists/uk-a openish/lists/ && cp www/a/$fb/trust.json openish/ &&
+	\"\$HLX\" --home x peer add openish --url 'file://$PWD/openish/' --key a-root.pub &&
+	\"\$HLX\" --home x subscribe openish uk-a && \"\$HLX\" --home x sync openish"
+rm -rf www/a/0123456789abcdef0123456789abcdef
+
 # C: encrypted feed
 test_ok "the encrypted feed shows no hash in clear" sh -c "! grep -rqa -e pdq: -e md5: -e csam -e org-a www/a/$fc"
 test_ok "C subscribes and syncs the encrypted feed" sh -c "

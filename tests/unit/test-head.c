@@ -228,6 +228,41 @@ static void test_rules(const struct hlx_buf *vec)
 	hlx_buf_free(&again);
 }
 
+/* The audience a head is bound to (spec/sync.md section 8). */
+static void test_audience(void)
+{
+	struct hlx_buf file = HLX_BUF_INIT, body = HLX_BUF_INIT,
+		       sig = HLX_BUF_INIT, again = HLX_BUF_INIT;
+	struct hlx_head h, got;
+
+	sample(&h);
+	strcpy(h.audience, "0123456789abcdef0123456789abcdef");
+	is_rc(make(&h, &file), HLX_OK, "audience: sign a head with an audience");
+	ok(strstr((char *)file.data,
+		  "\\\"audience\\\":\\\"0123456789abcdef0123456789abcdef\\\"") != NULL,
+	   "audience: the body names it");
+	is_rc(hlx_head_parse((char *)file.data, file.len, &got, &body, &sig),
+	      HLX_OK, "audience: it parses");
+	ok(!strcmp(got.audience, h.audience), "audience: as made");
+	ok(hlx_head_body(&got, &again) == HLX_OK && again.len == body.len &&
+	   !memcmp(again.data, body.data, body.len),
+	   "audience: the body re-encodes byte for byte");
+	is_rc(parse_edited((char *)file.data, "0123456789abcdef0123456789abcdef",
+			   "0123456789ABCDEF0123456789abcdef"), HLX_EINVAL,
+	      "audience: upper-case hex refused");
+	is_rc(parse_edited((char *)file.data, "0123456789abcdef0123456789abcdef",
+			   "0123456789abcdef0123456789abcde"), HLX_EINVAL,
+	      "audience: 31 digits refused");
+	strcpy(h.audience, "xyz");
+	hlx_buf_reset(&again);
+	is_rc(hlx_head_body(&h, &again), HLX_EINVAL,
+	      "audience: a malformed one is not encoded");
+	hlx_buf_free(&file);
+	hlx_buf_free(&body);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&again);
+}
+
 int main(void)
 {
 	uint8_t seed[HLX_SEED_LEN];
@@ -319,6 +354,7 @@ int main(void)
 		hlx_buf_free(&big);
 	}
 	test_rules(&vec);
+	test_audience();
 	is_rc(hlx_name_check("a", 1, "x"), HLX_OK, "name 'a'");
 	is_rc(hlx_name_check("-a", 2, "x"), HLX_EINVAL, "name '-a' refused");
 
