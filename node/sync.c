@@ -869,8 +869,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	if (!rc)
 		rc = hlx_fetch_join(p->peer->url, rel, &url);	/* url is empty */
 	if (!rc)
-		rc = hlx_fetch_get(p->f, (char *)url.data, SEALED_MAX(HLX_HEAD_MAX), ss->etag,
-				   ss->last_modified, &text, &fr);
+		rc = hlx_fetch_get(p->f, (char *)url.data, SEALED_MAX(HLX_HEAD_MAX),
+				   ss->etag, ss->last_modified, &text, &fr);
 	if (rc)
 		goto out;
 	if (fr.not_modified) {
@@ -965,6 +965,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 				rc = pull_pruned(p, &rec, have_rec, repo, &cptext,
 						 cont.kind ? &cp : NULL,
 						 cont.kind ? &cont : NULL, res);
+		} else if (!rc) {
+			rc = save_rules(p, &rec); /* the same history */
 		}
 		if (!rc && unlink(file) != 0 && errno != ENOENT)
 			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file, strerror(errno));
