@@ -455,17 +455,23 @@ static int find_dup(MDB_cursor *c, MDB_val *k, uint32_t list, MDB_val *v)
 /* Position the transaction's cursor on list's value of h (its key built
  * in key[]): 0, MDB_NOTFOUND or an LMDB error.  One cursor serves every
  * put, get and delete of a transaction. */
-static int locate(struct hlx_store_txn *t, uint32_t list,
-		  const struct hlx_hash *h, uint8_t key[KEY_MAX], MDB_val *k,
-		  MDB_val *v)
+static int locate_key(struct hlx_store_txn *t, uint32_t list,
+		      const uint8_t *key, size_t n, MDB_val *k, MDB_val *v)
 {
 	int rc;
 
 	if (!t->cur && (rc = mdb_cursor_open(t->txn, t->s->entries, &t->cur)))
 		return rc;
-	k->mv_size = make_key(h, key);
-	k->mv_data = key;
+	k->mv_size = n;
+	k->mv_data = (void *)key;
 	return find_dup(t->cur, k, list, v);
+}
+
+static int locate(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h, uint8_t key[KEY_MAX], MDB_val *k,
+		  MDB_val *v)
+{
+	return locate_key(t, list, key, make_key(h, key), k, v);
 }
 
 int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
@@ -529,57 +535,50 @@ int hlx_store_get(struct hlx_store_txn *t, uint32_t list,
 
 /* ---- retention ---------------------------------------------------------
  *
- * received: list id, key -> when the entry arrived (8 bytes, big-endian)
- *           and its hash text; kept for the entries a peer's list with a
- *           retention period holds.
+ * received: list id, key -> when the entry arrived (8 bytes, big-endian);
+ *           kept for the entries a peer's list with a retention period
+ *           holds.
  * purged:   list id, BLAKE2b of the key under the node's secret -> when
  *           it was purged.  Blinded: what retention removed is not kept
  *           in a readable form, only what lets the node recognise it.
  */
 
+static void put_be(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
 static size_t rkey(uint32_t list, const struct hlx_hash *h, uint8_t *key)
 {
-	key[0] = (uint8_t)(list >> 24);
-	key[1] = (uint8_t)(list >> 16);
-	key[2] = (uint8_t)(list >> 8);
-	key[3] = (uint8_t)list;
+	put_be(key, list, 4);
 	return 4 + make_key(h, key + 4);
+}
+
+/* The digest the purged table keeps for an entries key. */
+static int key_digest(struct hlx_store *s, const uint8_t *key, size_t n,
+		      uint8_t out[32])
+{
+	if (!s->secret)
+		return hlx_err(HLX_ESTATE, "no node secret to recognise purged entries");
+	crypto_generichash(out, 32, key, n, s->secret, 32);
+	return HLX_OK;
 }
 
 int hlx_store_purged_digest(struct hlx_store *s, const struct hlx_hash *h,
 			    uint8_t out[32])
 {
 	uint8_t k[KEY_MAX];
-	size_t n = make_key(h, k);
 
-	if (!s->secret)
-		return hlx_err(HLX_ESTATE, "no node secret to recognise purged entries");
-	crypto_generichash(out, 32, k, n, s->secret, 32);
-	return HLX_OK;
+	return key_digest(s, k, make_key(h, k), out);
 }
 
 /* The purged table's key of h in list. */
 static int pkey(struct hlx_store *s, uint32_t list, const struct hlx_hash *h,
 		uint8_t key[36])
 {
-	key[0] = (uint8_t)(list >> 24);
-	key[1] = (uint8_t)(list >> 16);
-	key[2] = (uint8_t)(list >> 8);
-	key[3] = (uint8_t)list;
+	put_be(key, list, 4);
 	return hlx_store_purged_digest(s, h, key + 4);
-}
-
-static int rval(int64_t when, const struct hlx_hash *h, uint8_t *val,
-		size_t *len)
-{
-	uint64_t u = (uint64_t)when;
-	int rc;
-
-	for (int i = 0; i < 8; i++)
-		val[i] = (uint8_t)(u >> (56 - 8 * i));
-	rc = hlx_hash_format(h, (char *)val + 8, HLX_HASH_TEXT_MAX);
-	*len = 8 + strlen((char *)val + 8);
-	return rc;
 }
 
 static int64_t rtime_of(const MDB_val *v)
@@ -594,25 +593,22 @@ static int64_t rtime_of(const MDB_val *v)
 int hlx_store_received_put(struct hlx_store_txn *t, uint32_t list,
 			   const struct hlx_hash *h, int64_t when)
 {
-	uint8_t key[4 + KEY_MAX], val[8 + HLX_HASH_TEXT_MAX];
+	uint8_t key[4 + KEY_MAX], val[8];
 	MDB_val k, v;
-	size_t vl;
 	int rc;
 
 	k.mv_size = rkey(list, h, key);
 	k.mv_data = key;
-	rc = rval(when, h, val, &vl);
-	if (rc)
-		return rc;
-	v.mv_size = vl;
+	put_be(val, (uint64_t)when, 8);
+	v.mv_size = sizeof(val);
 	v.mv_data = val;
 	rc = mdb_put(t->txn, t->s->received, &k, &v, MDB_NOOVERWRITE);
 	return rc && rc != MDB_KEYEXIST ? lmdb_err(rc, "cannot record an arrival") :
 					  HLX_OK;
 }
 
-static int del_if(MDB_txn *txn, MDB_dbi dbi, uint32_t list,
-		  const struct hlx_hash *h, int *found)
+int hlx_store_received_del(struct hlx_store_txn *t, uint32_t list,
+			   const struct hlx_hash *h)
 {
 	uint8_t key[4 + KEY_MAX];
 	MDB_val k;
@@ -620,17 +616,9 @@ static int del_if(MDB_txn *txn, MDB_dbi dbi, uint32_t list,
 
 	k.mv_size = rkey(list, h, key);
 	k.mv_data = key;
-	rc = mdb_del(txn, dbi, &k, NULL);
-	if (found)
-		*found = rc == 0;
+	rc = mdb_del(t->txn, t->s->received, &k, NULL);
 	return rc && rc != MDB_NOTFOUND ? lmdb_err(rc, "cannot update retention") :
 					  HLX_OK;
-}
-
-int hlx_store_received_del(struct hlx_store_txn *t, uint32_t list,
-			   const struct hlx_hash *h)
-{
-	return del_if(t->txn, t->s->received, list, h, NULL);
 }
 
 int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
@@ -681,47 +669,50 @@ int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
 int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
 		    int64_t now, uint64_t *count)
 {
-	uint8_t id[4] = { (uint8_t)(list >> 24), (uint8_t)(list >> 16),
-			  (uint8_t)(list >> 8), (uint8_t)list };
+	uint8_t id[4];
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	int rc, m;
 
 	*count = 0;
+	put_be(id, list, 4);
 	rc = mdb_cursor_open(t->txn, t->s->received, &c);
 	if (rc)
 		return lmdb_err(rc, "cannot open a cursor");
 	k.mv_size = 4;
 	k.mv_data = id;
 	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;) {
-		struct hlx_hash h;
-		uint8_t val[8 + HLX_HASH_TEXT_MAX], pk[36];
-		MDB_val pv, kk;
-		size_t vl;
+		uint8_t key[KEY_MAX], pk[36], when[8];
+		MDB_val ek, ev, pv, kk;
+		size_t n;
 
-		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
+		if (k.mv_size < 5 || k.mv_size > 4 + KEY_MAX ||
+		    memcmp(k.mv_data, id, 4) != 0)
 			break;
 		if (rtime_of(&v) > cutoff) {
 			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 			continue;
 		}
-		rc = hlx_hash_parse_canonical((const char *)v.mv_data + 8,
-					      v.mv_size - 8, &h);
+		/* the entries key follows the list id (copied: the updates
+		 * below invalidate what LMDB returned) */
+		n = k.mv_size - 4;
+		memcpy(key, (const uint8_t *)k.mv_data + 4, n);
+		rc = locate_key(t, list, key, n, &ek, &ev);
+		if (rc == 0)
+			rc = mdb_cursor_del(t->cur, 0);
+		else if (rc == MDB_NOTFOUND)
+			rc = 0; /* gone already */
 		if (rc) {
-			rc = hlx_err(HLX_ESTORE, "damaged retention record");
+			rc = lmdb_err(rc, "cannot purge an entry");
 			break;
 		}
-		rc = hlx_store_del(t, list, &h);
-		if (rc == HLX_ENOENT)
-			rc = HLX_OK; /* gone already */
-		if (!rc)
-			rc = pkey(t->s, list, &h, pk);
-		if (!rc)
-			rc = rval(now, &h, val, &vl);
+		put_be(pk, list, 4);
+		rc = key_digest(t->s, key, n, pk + 4);
 		if (rc)
 			break;
-		pv.mv_size = 8; /* the time only: no hash text */
-		pv.mv_data = val;
+		put_be(when, (uint64_t)now, 8);
+		pv.mv_size = sizeof(when);
+		pv.mv_data = when;
 		kk.mv_size = sizeof(pk);
 		kk.mv_data = pk;
 		rc = mdb_put(t->txn, t->s->purged, &kk, &pv, 0);
@@ -745,13 +736,13 @@ int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
 			     int (*cb)(void *ctx, const uint8_t digest[32]),
 			     void *ctx)
 {
-	uint8_t id[4] = { (uint8_t)(list >> 24), (uint8_t)(list >> 16),
-			  (uint8_t)(list >> 8), (uint8_t)list };
+	uint8_t id[4];
 	MDB_cursor *c = NULL;
 	MDB_txn *txn;
 	MDB_val k, v;
 	int rc, m;
 
+	put_be(id, list, 4);
 	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return lmdb_err(rc, "cannot read the state database");
