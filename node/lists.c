@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,20 +63,18 @@ int hlx_node_open(const char *home, int lock, struct hlx_node **out)
 	if (!rc) {
 		/* the key that blinds what retention purged (store.h); a
 		 * reader of a node that never had one has nothing purged */
-		uint8_t key[32], sub[32];
 		static const char ctx[] = "hlx: purged entries";
+		uint8_t *key = NULL;
 
-		rc = hlx_node_secret(hlx_home_dir(n->home), lock, key);
-		if (!rc) {
-			crypto_generichash(sub, 32, (const uint8_t *)ctx,
-					   sizeof(ctx) - 1, key, 32);
-			rc = hlx_store_set_secret(n->store, sub);
-		} else if (rc == HLX_ENOENT && !lock) {
+		rc = hlx_node_secret(hlx_home_dir(n->home), lock, &key);
+		if (!rc)
+			rc = hlx_store_set_secret(n->store, key, (const uint8_t *)ctx,
+						  sizeof(ctx) - 1);
+		else if (rc == HLX_ENOENT && !lock) {
 			hlx_err_clear();
 			rc = HLX_OK;
 		}
-		sodium_memzero(key, sizeof(key));
-		sodium_memzero(sub, sizeof(sub));
+		hlx_node_secret_free(key);
 	}
 	if (rc) {
 		hlx_node_free(n);

@@ -185,41 +185,54 @@ int hlx_policies_remove(const char *home, const struct hlx_peers *peers,
 	return HLX_OK;
 }
 
-int hlx_node_secret(const char *home, int create, uint8_t out[32])
+int hlx_node_secret(const char *home, int create, uint8_t **out)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
 	char path[PATH_MAX];
+	uint8_t *k;
 	int rc, n = snprintf(path, sizeof(path), "%s/keys/feed.secret", home);
 
+	*out = NULL;
 	if (n < 0 || n >= (int)sizeof(path))
 		return hlx_err(HLX_EINVAL, "path too long");
+	k = sodium_malloc(32);
+	if (!k)
+		return hlx_err(HLX_ENOMEM, "out of memory");
 	hlx_buf_init_secure(&b);
 	rc = hlx_secret_file_read(path, 64, &b);
 	if (rc == HLX_ENOENT && create) {
-		randombytes_buf(out, 32);
-		rc = hlx_secret_file_write(path, out, 32);
+		randombytes_buf(k, 32);
+		rc = hlx_secret_file_write(path, k, 32);
 	} else if (!rc && b.len != 32) {
 		rc = hlx_err(HLX_EINVAL, "'%s': not 32 bytes", path);
 	} else if (!rc) {
-		memcpy(out, b.data, 32);
+		memcpy(k, b.data, 32);
 	}
 	hlx_buf_free(&b);
+	if (rc)
+		hlx_node_secret_free(k);
+	else
+		*out = k;
 	return rc;
 }
 
-int hlx_audience_id(const char *home, const struct hlx_policy *p, char id[33])
+void hlx_node_secret_free(uint8_t *s)
 {
-	uint8_t view[32], key[32], h[32];
-	int rc = hlx_node_secret(home, 1, key);
+	if (!s)
+		return;
+	sodium_memzero(s, 32);
+	sodium_free(s);
+}
 
-	if (rc)
-		return rc;
+void hlx_audience_id(const uint8_t secret[32], const struct hlx_policy *p,
+		     char id[33])
+{
+	uint8_t view[32], h[32];
+
 	/* spec/policy.md: the first 16 bytes of a 32-byte keyed BLAKE2b */
 	hlx_policy_view_id(p, view);
-	crypto_generichash(h, sizeof(h), view, sizeof(view), key, sizeof(key));
-	sodium_memzero(key, sizeof(key));
+	crypto_generichash(h, sizeof(h), view, sizeof(view), secret, 32);
 	sodium_bin2hex(id, 33, h, 16);
-	return HLX_OK;
 }
 
 void hlx_audiences_free(struct hlx_audiences *a)
@@ -242,11 +255,15 @@ int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 		       const struct hlx_peers *peers, struct hlx_audiences **out)
 {
 	struct hlx_audiences *a = calloc(1, sizeof(*a));
+	uint8_t *secret = NULL;
 	int rc = HLX_OK;
 
 	*out = NULL;
 	if (!a)
 		return hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < peers->n && !secret && !rc; i++)
+		if (peers->v[i].policy[0])
+			rc = hlx_node_secret(home, 1, &secret);
 	for (size_t i = 0; i < peers->n && !rc; i++) {
 		const struct hlx_peer *pe = &peers->v[i];
 		const struct hlx_policy *pol;
@@ -268,9 +285,7 @@ int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 				     pe->policy, pe->name, pe->name);
 			break;
 		}
-		rc = hlx_audience_id(home, pol, id);
-		if (rc)
-			break;
+		hlx_audience_id(secret, pol, id);
 		for (size_t j = 0; j < a->n; j++)
 			if (!strcmp(a->v[j].id, id))
 				au = &a->v[j];
@@ -297,6 +312,7 @@ int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 		au->members = m;
 		m[au->n++] = pe;
 	}
+	hlx_node_secret_free(secret);
 	if (rc) {
 		hlx_audiences_free(a);
 		return rc;

@@ -1444,6 +1444,7 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 		 const struct hlx_policies *pols)
 {
 	char p[PATH_MAX], side[PATH_MAX], (*ids)[33] = NULL;
+	uint8_t *secret = NULL;
 	const char *roots[2];
 	int rc = HLX_OK;
 
@@ -1453,9 +1454,10 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 	ids = calloc(pols->n + 1, sizeof(*ids));
 	if (!ids)
 		return hlx_err(HLX_ENOMEM, "out of memory");
+	rc = hlx_node_secret(hlx_home_dir(hlx_node_home(c->n)), 1, &secret);
 	for (size_t i = 0; !rc && i < pols->n; i++)
-		rc = hlx_audience_id(hlx_home_dir(hlx_node_home(c->n)), pols->v[i],
-				     ids[i]);
+		hlx_audience_id(secret, pols->v[i], ids[i]);
+	hlx_node_secret_free(secret);
 	roots[0] = p;
 	roots[1] = side;
 	for (int r = 0; r < 2 && !rc; r++) {

@@ -165,11 +165,13 @@ void hlx_store_free(struct hlx_store *s)
 	free(s);
 }
 
-int hlx_store_set_secret(struct hlx_store *s, const uint8_t key[32])
+int hlx_store_set_secret(struct hlx_store *s, const uint8_t key[32],
+			 const uint8_t *ctx, size_t n)
 {
 	if (!s->secret && !(s->secret = sodium_malloc(32)))
 		return hlx_err(HLX_ENOMEM, "out of memory");
-	memcpy(s->secret, key, 32);
+	/* a key of its own, derived from the node's for this one use */
+	crypto_generichash(s->secret, 32, ctx, n, key, 32);
 	return HLX_OK;
 }
 

@@ -89,7 +89,9 @@ int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
  * node's secret (hlx_store_set_secret; without one, nothing counts as
  * purged and nothing can be purged).
  */
-int hlx_store_set_secret(struct hlx_store *s, const uint8_t key[32]);
+/* The blinding key: BLAKE2b of ctx[0..n) keyed with the node's secret. */
+int hlx_store_set_secret(struct hlx_store *s, const uint8_t key[32],
+			 const uint8_t *ctx, size_t n);
 /* Record when h arrived in list (kept if already recorded). */
 int hlx_store_received_put(struct hlx_store_txn *t, uint32_t list,
 			   const struct hlx_hash *h, int64_t when);
