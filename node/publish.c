@@ -276,16 +276,15 @@ static int audit(struct pub_ctx *c, const struct feed *f,
 /* A pruned history (spec/prune.md section 5): its checkpoint into ck, the
  * first version it holds, and whether the feed must be rewritten (its
  * checkpoint differs): then every pack of the list goes first. */
-static int feed_checkpoint(struct pub_ctx *c, const struct feed *f,
-			   const struct feed_list *l, const char *packs,
-			   uint64_t *first, int *repack, struct hlx_buf *ck)
+static int feed_checkpoint(const struct feed *f, const struct feed_list *l,
+			   const char *packs, uint64_t *first, int *repack,
+			   struct hlx_buf *ck)
 {
 	struct hlx_buf had = HLX_BUF_INIT, body = HLX_BUF_INIT, sig = HLX_BUF_INIT;
 	struct hlx_checkpoint cp;
 	char p[PATH_MAX];
 	int rc;
 
-	(void)c;
 	*first = 1;
 	*repack = 0;
 	hlx_checkpoint_init(&cp);
@@ -335,7 +334,7 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 
 	rc = hlx_pathf(d, "%s/lists/%s/packs", f->dir, l->name);
 	if (!rc)
-		rc = feed_checkpoint(c, f, l, d, &first, &repack, &ck);
+		rc = feed_checkpoint(f, l, d, &first, &repack, &ck);
 	if (!rc)
 		rc = hlx_file_mkdirs(d, 0755);
 	if (!rc)
@@ -1146,7 +1145,7 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 
 		rc = hlx_hist_read_version(h, head, &v);
 		version = v.version;
-		goto prune;
+		goto mark;
 	}
 	/* an own list that moved on: from its changes alone */
 	if (have && exists && m.count >= 0 && !s->status && !strchr(s->name, '/') &&
@@ -1163,7 +1162,6 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 		rc = view_commit(c, h, vname, &want, &version, head);
 	m.count = (int64_t)want.n;
 mark:
-prune:
 	/* its source was pruned: so is the view, down to its last version,
 	 * so that what the prune removed is in no version of it either */
 	if (!rc && s->ckpt[0] && strcmp(m.ckpt, s->ckpt) != 0) {
