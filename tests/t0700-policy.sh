@@ -141,6 +141,25 @@ hlx --home a add uk-a "$new" --category csam-a --confidence 99 2>/dev/null
 test_ok "A publishes the next version" hlx --home a publish --to www
 test_fails_with "D cannot read it" 1 "not a recipient" hlx --home d sync
 test_fails_with "and does not have the new entry" 1 "" hlx --home d lookup "$new"
+# a sealed file changed on the server: refused, and C's state unchanged
+snap() { (cd "$1" && find lists state peers -type f ! -name lock.mdb ! -name '*.sync' | sort | xargs sha256sum); }
+flip() { python3 -c "
+import sys
+p = sys.argv[1]; b = bytearray(open(p, 'rb').read()); b[int(sys.argv[2]) % len(b)] ^= 1
+open(p, 'wb').write(b)" "$@"; }
+pk=$(ls www/a/$fc/lists/uk-a/packs | sort -n | tail -n 1)
+for what in "lists/uk-a/head -30" "lists/uk-a/packs/$pk -30" "lists/uk-a/packs/$pk 2000"; do
+	set -- $what
+	cp "www/a/$fc/$1" sealed.bak
+	flip "www/a/$fc/$1" "$2"
+	touch -d '+3 seconds' "www/a/$fc/$1"
+	snap c >c.before
+	test_fails "C refuses $1 with byte $2 changed" hlx --home c sync
+	snap c >c.after
+	test_cmp "and C's lists, state and peer files are as they were" c.before c.after
+	cp sealed.bak "www/a/$fc/$1"
+	touch -d '+4 seconds' "www/a/$fc/$1"
+done
 test_ok "C, still a member, gets it" sh -c '"$HLX" --home c sync && "$HLX" --home c lookup '"$new"
 
 # the embargo ends when the hold tag goes
