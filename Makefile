@@ -148,11 +148,15 @@ $(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | pkgcheck
 fuzz: ensure-deps fuzz-build
 	$(Q)tests/fuzz/run.sh $(O)/fuzzers/fuzz $(FUZZ_TIME) $(FUZZ_RUNS)
 
-bench: ensure-deps all
+# The build runs in a second make: this one read PKG_LIBS before
+# ensure-deps installed the libraries it names.
+bench: ensure-deps
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps DEBS="$(BENCH_DEBS)"; fi
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/bench/run.sh
 
-demo: ensure-deps all
+demo: ensure-deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)contrib/demo/demo.sh
 
 install: all
