@@ -1,0 +1,119 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The key commands and the node's writer lock: a revocation is never lost
+# to a rotation made at the same time, nor to one that waited at its
+# passphrase prompt while the revocation was made; commands that sign or
+# publish read the trust chain under the lock.
+. "$(dirname "$0")/lib.sh"
+
+printf 'correct horse battery\n' >pass
+chmod 600 pass
+P=$TRASH/pass
+
+hlx --home a init --org hotline-a --passphrase-file "$P" 2>/dev/null
+nkeys() { hlx --home a key ls | grep -c '^signing'; }
+current() { hlx --home a key ls | awk '/ current$/ {print $2}'; }
+state_of() { hlx --home a key ls | awk -v f="$1" '$2 == f {print $4}'; }
+
+# (a) revoke and rotate at once, six times: both changes stay every time
+lost=0
+for round in 1 2 3 4 5 6; do
+	victim=$(current)
+	before=$(nkeys)
+	hlx --home a --passphrase-file "$P" key revoke "$victim" >rv.out 2>&1 &
+	rv=$!
+	hlx --home a --passphrase-file "$P" key rotate >ro.out 2>&1 &
+	ro=$!
+	wait $rv; rvrc=$?
+	wait $ro; rorc=$?
+	if [ $rvrc -ne 0 ] || [ $rorc -ne 0 ] ||
+	   [ "$(state_of "$victim")" != revoked ] ||
+	   [ "$(nkeys)" -ne $((before + 1)) ]; then
+		lost=$((lost + 1))
+		echo "# round $round: revoke $rvrc, rotate $rorc, $(state_of "$victim"), $(nkeys) keys (was $before)"
+		cat rv.out ro.out | sed 's/^/#   /'
+	fi
+done
+test_ok "six concurrent revoke+rotate rounds keep both changes" test $lost -eq 0
+rand_hex 64 >doc
+test_ok "the chain they left lets the current key sign" \
+	hlx --home a --passphrase-file "$P" sign -n file doc
+
+# (b) a rotation waits at its passphrase prompt (a terminal) while a
+# revocation is made: the revocation stays in the chain it saves
+victim=$(current)
+before=$(nkeys)
+cat >race.py <<'EOF'
+import os, pty, subprocess, sys, time
+hlx, home, passfile = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ.pop("HLX_PASSPHRASE_FILE", None)
+    os.execv(hlx, [hlx, "--home", home, "key", "rotate"])
+out = b""
+deadline = time.time() + 30
+while b"Passphrase for" not in out and time.time() < deadline:
+    try:
+        out += os.read(fd, 1024)
+    except OSError:
+        break
+if b"Passphrase for" not in out:
+    sys.exit("no passphrase prompt: %r" % out)
+# the rotation is at its prompt: a colleague revokes now
+r = subprocess.run(sys.argv[4:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+sys.stdout.write(r.stdout.decode(errors="replace"))
+if r.returncode != 0:
+    sys.exit("revoke failed: %d" % r.returncode)
+os.write(fd, open(passfile, "rb").read())
+while True:
+    try:
+        if not os.read(fd, 1024):
+            break
+    except OSError:
+        break
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+EOF
+test_ok "rotate at its prompt while a revoke completes: both exit 0" \
+	python3 race.py "$HLX" a "$P" "$HLX" --home a --passphrase-file "$P" key revoke "$victim"
+test_ok "the revocation made during the prompt is still in the chain" \
+	test "$(state_of "$victim")" = revoked
+test_ok "and so is the rotation" test "$(nkeys)" -eq $((before + 1))
+
+# (c) the key commands wait for the writer lock
+cp a/trust.json trust.before
+flock a/lock sleep 6 &
+holder=$!
+sleep 0.5
+victim=$(current)
+test_fails_with "revoke waits while another command holds the lock" 124 "" \
+	timeout 2 "$HLX" --home a --passphrase-file "$P" key revoke "$victim"
+test_cmp "and changed nothing meanwhile" trust.before a/trust.json
+test_fails_with "so does rotate" 124 "" \
+	timeout 1 "$HLX" --home a --passphrase-file "$P" key rotate
+test_cmp "which changed nothing either" trust.before a/trust.json
+wait $holder
+
+# (d) a command that signs reads the chain under the lock: an 'add' that
+# waited for the lock while the current key was revoked does not sign
+# with the revoked key
+hlx --home a --passphrase-file "$P" list create l1 2>/dev/null
+victim=$(current)
+rm -f order
+flock a/lock sleep 2 &
+holder=$!
+sleep 0.5
+( if "$HLX" --home a --passphrase-file "$P" add l1 "sha256:$(rand_hex 32)" \
+	>add.out 2>&1; then echo add-ok >>order; else echo add-failed >>order; fi ) &
+adder=$!
+sleep 0.5
+( "$HLX" --home a --passphrase-file "$P" key revoke "$victim" >rv.out 2>&1 &&
+	echo revoked >>order ) &
+revoker=$!
+wait $holder $adder $revoker
+cat add.out rv.out | sed 's/^/# /'
+test_ok "the revocation was made" test "$(state_of "$victim")" = revoked
+test_ok "no version was signed with the key after its revocation" \
+	sh -c '! head -n 2 order | tr "\n" " " | grep -q "^revoked add-ok"'
+
+test_done
