@@ -314,9 +314,10 @@ static int run_opt(void *ctx, int c, const char *arg)
 }
 
 /* A peer pruned a history, or retention purged entries: the state's free pages may still
- * hold what it removed, so it is compacted once the node is closed. */
+ * hold what it removed, so it is compacted when the node is closed, before
+ * the writer lock goes. */
 static int compact_wanted;
-static void compact_state(const char *home);
+static void close_node(struct hlx_node *n);
 
 static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
 {
@@ -369,24 +370,22 @@ int cmd_publish(struct hlx_cli *cli, int argc, char **argv)
 	ret = cli_open_node(cli, 1, &n);
 	if (!ret)
 		ret = do_publish(cli, n, o.to, o.validity_days, 0);
-	hlx_node_free(n);
-	compact_state(cli->home);
+	close_node(n);
 	return ret;
 }
 
 
-static void compact_state(const char *home)
+static void close_node(struct hlx_node *n)
 {
-	char dir[PATH_MAX];
 	uint64_t before = 0, after = 0;
 	int rc;
 
-	if (!compact_wanted)
+	if (!n || !compact_wanted) {
+		hlx_node_free(n);
 		return;
+	}
 	compact_wanted = 0;
-	if (snprintf(dir, sizeof(dir), "%s/state", home) >= (int)sizeof(dir))
-		return;
-	rc = hlx_store_compact(dir, &before, &after);
+	rc = hlx_node_compact_free(n, &before, &after);
 	if (rc)
 		cli_fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
 	else
@@ -500,8 +499,7 @@ int cmd_sync(struct hlx_cli *cli, int argc, char **argv)
 		ret = HLX_EXIT_FAILED;
 out:
 	hlx_peers_free(ps);
-	hlx_node_free(n);
-	compact_state(cli->home);
+	close_node(n);
 	return ret;
 }
 
@@ -583,8 +581,7 @@ int cmd_run(struct hlx_cli *cli, int argc, char **argv)
 				failures++;
 		}
 		hlx_peers_free(ps);
-		hlx_node_free(n);
-		compact_state(cli->home);
+		close_node(n);
 		/* exponential backoff on failure, with jitter */
 		backoff = failures ? (backoff < 6 ? backoff + 1 : 6) : 0;
 		wait_ms = o.interval * 1000L << backoff;

@@ -84,6 +84,25 @@ void hlx_node_free(struct hlx_node *n)
 	free(n);
 }
 
+int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
+			  uint64_t *after)
+{
+	char p[PATH_MAX];
+	int rc;
+
+	if (!hlx_home_locked(n->home)) {
+		hlx_node_free(n);
+		return hlx_err(HLX_ESTATE, "compacting the state needs the writer lock");
+	}
+	rc = node_path(n, "state", p);
+	hlx_store_free(n->store);
+	n->store = NULL;
+	if (!rc)
+		rc = hlx_store_compact(p, before, after);
+	hlx_node_free(n);
+	return rc;
+}
+
 struct hlx_home *hlx_node_home(struct hlx_node *n)
 {
 	return n->home;
