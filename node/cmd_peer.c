@@ -45,6 +45,30 @@ static int peer_opt(void *ctx, int c, const char *arg)
 	return 1;
 }
 
+/* --box BOXKEY: the key itself (hlx-box BASE64, as 'hlx key show --box'
+ * prints it), or a file holding it; *out is the key's text. */
+static int load_box(const char *arg, struct hlx_buf *b, const char **out)
+{
+	int rc;
+
+	*out = arg;
+	if (!arg || !arg[0] || strncmp(arg, "hlx-box ", 8) == 0)
+		return HLX_OK;
+	rc = cli_read_file(arg, 256, b);
+	if (!rc && memchr(b->data, '\0', b->len))
+		rc = hlx_err(HLX_EINVAL, "a NUL byte in it");
+	if (!rc)
+		rc = hlx_buf_putc(b, 0);
+	if (rc)
+		return hlx_err_wrap(rc, "box key file '%s'", arg);
+	b->len--;
+	while (b->len && (b->data[b->len - 1] == '\n' ||
+			  b->data[b->len - 1] == '\r' || b->data[b->len - 1] == ' '))
+		b->data[--b->len] = '\0';
+	*out = (const char *)b->data;
+	return HLX_OK;
+}
+
 static void ago(char *out, size_t n, int64_t now, int64_t t)
 {
 	if (t <= 0)
@@ -117,6 +141,7 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 	struct peer_opts o = { 0 };
 	struct hlx_peers *ps = NULL;
 	struct hlx_node *n = NULL;
+	struct hlx_buf boxb = HLX_BUF_INIT;
 	struct hlx_pubkey k;
 	const char *sub;
 	int rc, ret, nargs;
@@ -145,9 +170,16 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 	} else {
 		return cli_usage(cli->cmd, "unknown peer command '%s'", sub);
 	}
+	rc = strcmp(sub, "add") && strcmp(sub, "set") ? HLX_OK :
+	     load_box(o.box, &boxb, &o.box);
+	if (rc) {
+		ret = cli_fail(rc, "cannot %s peer '%.64s'",
+			       strcmp(sub, "add") ? "change" : "add", argv[optind]);
+		goto out;
+	}
 	ret = cli_open_node(cli, strcmp(sub, "ls") && strcmp(sub, "status"), &n);
 	if (ret)
-		return ret;
+		goto out;
 	rc = hlx_peers_load(cli->home, &ps);
 	if (rc) {
 		ret = cli_fail(rc, "cannot read the peers");
@@ -225,6 +257,7 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 		ret = peer_status(cli, n, ps);
 	}
 out:
+	hlx_buf_free(&boxb);
 	hlx_peers_free(ps);
 	hlx_node_free(n);
 	return ret;
