@@ -101,6 +101,7 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 			struct hlx_sync_state ss;
 			struct hlx_list_rec rec;
 			char full[HLX_LIST_NAME_MAX + 1], a[32], b[32], dd[32];
+			char err[sizeof(ss.error) * 2];
 			struct hlx_rules r;
 			uint64_t held = 0;
 
@@ -108,12 +109,16 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 			if (hlx_store_list_get(hlx_node_store(n), full, &rec) == HLX_OK)
 				held = rec.version;
 			hlx_sync_state_get(n, p->name, p->subs[j], &ss);
+			/* an error kept by an older hlx may quote a hostile
+			 * feed's bytes as they came */
+			ss.error[sizeof(ss.error) - 1] = '\0';
+			hlx_err_neutralise(err, sizeof(err), ss.error);
 			ago(a, sizeof(a), cli->now, ss.last_ok);
 			ago(b, sizeof(b), cli->now, ss.last_try);
 			printf("%-16s %-20s %8" PRIu64 " %8" PRIu64 " %7" PRIu64 "  %-10s %-10s %s\n",
 			       p->name, p->subs[j], held, ss.remote_version,
 			       ss.remote_version > held ? ss.remote_version - held : 0,
-			       a, b, ss.error[0] ? ss.error : "-");
+			       a, b, err[0] ? err : "-");
 			/* the handling rules it came with, when there are any */
 			if (hlx_retention_rules(n, full, &r) == HLX_OK &&
 			    (!r.onward || r.retention_days || r.purpose[0]))
