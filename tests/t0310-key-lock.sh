@@ -100,13 +100,13 @@ wait $holder
 hlx --home a --passphrase-file "$P" list create l1 2>/dev/null
 victim=$(current)
 rm -f order
-flock a/lock sleep 2 &
+flock a/lock sleep 3 &
 holder=$!
 sleep 0.5
 ( if "$HLX" --home a --passphrase-file "$P" add l1 "sha256:$(rand_hex 32)" \
 	>add.out 2>&1; then echo add-ok >>order; else echo add-failed >>order; fi ) &
 adder=$!
-sleep 0.5
+sleep 1
 ( "$HLX" --home a --passphrase-file "$P" key revoke "$victim" >rv.out 2>&1 &&
 	echo revoked >>order ) &
 revoker=$!
@@ -115,5 +115,43 @@ cat add.out rv.out | sed 's/^/# /'
 test_ok "the revocation was made" test "$(state_of "$victim")" = revoked
 test_ok "no version was signed with the key after its revocation" \
 	sh -c '! head -n 2 order | tr "\n" " " | grep -q "^revoked add-ok"'
+
+# (e) two inits of one home at once: one makes it, the other is refused,
+# and the home's keys and chain agree
+bad=0
+for round in 1 2 3; do
+	hlx --home i$round init --org org-i --passphrase-file "$P" >i1.out 2>&1 &
+	p1=$!
+	hlx --home i$round init --org org-i --passphrase-file "$P" >i2.out 2>&1 &
+	p2=$!
+	wait $p1; r1=$?
+	wait $p2; r2=$?
+	if [ $((r1 == 0)) -eq $((r2 == 0)) ] ||
+	   ! "$HLX" --home i$round key show --root >/dev/null 2>&1 ||
+	   ! "$HLX" --home i$round --passphrase-file "$P" sign -n file doc >/dev/null 2>&1; then
+		bad=$((bad + 1))
+		echo "# init round $round: $r1 $r2"
+	fi
+done
+test_ok "concurrent inits: exactly one succeeds, and the home works" test $bad -eq 0
+
+# (f) two 'key box' at once on a home without a box key: one key, the
+# one reported, not two with the second replacing the first
+bad=0
+for round in 1 2 3; do
+	rm -f a/keys/box.key
+	hlx --home a --passphrase-file "$P" key box >b1.out 2>&1 &
+	p1=$!
+	hlx --home a --passphrase-file "$P" key box >b2.out 2>&1 &
+	p2=$!
+	wait $p1; r1=$?
+	wait $p2; r2=$?
+	if [ $((r1 == 0)) -eq $((r2 == 0)) ]; then
+		bad=$((bad + 1))
+		echo "# key box round $round: $r1 $r2"
+	fi
+done
+test_ok "concurrent 'key box': exactly one makes the key" test $bad -eq 0
+test_ok "the node has its box key" hlx --home a key show --box
 
 test_done
