@@ -45,6 +45,30 @@ static int peer_opt(void *ctx, int c, const char *arg)
 	return 1;
 }
 
+/* --box BOXKEY: the key itself (hlx-box BASE64, as 'hlx key show --box'
+ * prints it), or a file holding it; *out is the key's text. */
+static int load_box(const char *arg, struct hlx_buf *b, const char **out)
+{
+	int rc;
+
+	*out = arg;
+	if (!arg || !arg[0] || strncmp(arg, "hlx-box ", 8) == 0)
+		return HLX_OK;
+	rc = cli_read_file(arg, 256, b);
+	if (!rc && memchr(b->data, '\0', b->len))
+		rc = hlx_err(HLX_EINVAL, "a NUL byte in it");
+	if (!rc)
+		rc = hlx_buf_putc(b, 0);
+	if (rc)
+		return hlx_err_wrap(rc, "box key file '%s'", arg);
+	b->len--;
+	while (b->len && (b->data[b->len - 1] == '\n' ||
+			  b->data[b->len - 1] == '\r' || b->data[b->len - 1] == ' '))
+		b->data[--b->len] = '\0';
+	*out = (const char *)b->data;
+	return HLX_OK;
+}
+
 static void ago(char *out, size_t n, int64_t now, int64_t t)
 {
 	if (t <= 0)
@@ -77,6 +101,7 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 			struct hlx_sync_state ss;
 			struct hlx_list_rec rec;
 			char full[HLX_LIST_NAME_MAX + 1], a[32], b[32], dd[32];
+			char err[sizeof(ss.error) * 2];
 			struct hlx_rules r;
 			uint64_t held = 0;
 
@@ -84,12 +109,16 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 			if (hlx_store_list_get(hlx_node_store(n), full, &rec) == HLX_OK)
 				held = rec.version;
 			hlx_sync_state_get(n, p->name, p->subs[j], &ss);
+			/* an error kept by an older hlx may quote a hostile
+			 * feed's bytes as they came */
+			ss.error[sizeof(ss.error) - 1] = '\0';
+			hlx_err_neutralise(err, sizeof(err), ss.error);
 			ago(a, sizeof(a), cli->now, ss.last_ok);
 			ago(b, sizeof(b), cli->now, ss.last_try);
 			printf("%-16s %-20s %8" PRIu64 " %8" PRIu64 " %7" PRIu64 "  %-10s %-10s %s\n",
 			       p->name, p->subs[j], held, ss.remote_version,
 			       ss.remote_version > held ? ss.remote_version - held : 0,
-			       a, b, ss.error[0] ? ss.error : "-");
+			       a, b, err[0] ? err : "-");
 			/* the handling rules it came with, when there are any */
 			if (hlx_retention_rules(n, full, &r) == HLX_OK &&
 			    (!r.onward || r.retention_days || r.purpose[0]))
@@ -117,6 +146,7 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 	struct peer_opts o = { 0 };
 	struct hlx_peers *ps = NULL;
 	struct hlx_node *n = NULL;
+	struct hlx_buf boxb = HLX_BUF_INIT;
 	struct hlx_pubkey k;
 	const char *sub;
 	int rc, ret, nargs;
@@ -145,9 +175,16 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 	} else {
 		return cli_usage(cli->cmd, "unknown peer command '%s'", sub);
 	}
+	rc = strcmp(sub, "add") && strcmp(sub, "set") ? HLX_OK :
+	     load_box(o.box, &boxb, &o.box);
+	if (rc) {
+		ret = cli_fail(rc, "cannot %s peer '%.64s'",
+			       strcmp(sub, "add") ? "change" : "add", argv[optind]);
+		goto out;
+	}
 	ret = cli_open_node(cli, strcmp(sub, "ls") && strcmp(sub, "status"), &n);
 	if (ret)
-		return ret;
+		goto out;
 	rc = hlx_peers_load(cli->home, &ps);
 	if (rc) {
 		ret = cli_fail(rc, "cannot read the peers");
@@ -225,6 +262,7 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 		ret = peer_status(cli, n, ps);
 	}
 out:
+	hlx_buf_free(&boxb);
 	hlx_peers_free(ps);
 	hlx_node_free(n);
 	return ret;
@@ -314,9 +352,10 @@ static int run_opt(void *ctx, int c, const char *arg)
 }
 
 /* A peer pruned a history, or retention purged entries: the state's free pages may still
- * hold what it removed, so it is compacted once the node is closed. */
+ * hold what it removed, so it is compacted when the node is closed, before
+ * the writer lock goes. */
 static int compact_wanted;
-static void compact_state(const char *home);
+static void close_node(struct hlx_node *n);
 
 static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
 {
@@ -369,24 +408,22 @@ int cmd_publish(struct hlx_cli *cli, int argc, char **argv)
 	ret = cli_open_node(cli, 1, &n);
 	if (!ret)
 		ret = do_publish(cli, n, o.to, o.validity_days, 0);
-	hlx_node_free(n);
-	compact_state(cli->home);
+	close_node(n);
 	return ret;
 }
 
 
-static void compact_state(const char *home)
+static void close_node(struct hlx_node *n)
 {
-	char dir[PATH_MAX];
 	uint64_t before = 0, after = 0;
 	int rc;
 
-	if (!compact_wanted)
+	if (!n || !compact_wanted) {
+		hlx_node_free(n);
 		return;
+	}
 	compact_wanted = 0;
-	if (snprintf(dir, sizeof(dir), "%s/state", home) >= (int)sizeof(dir))
-		return;
-	rc = hlx_store_compact(dir, &before, &after);
+	rc = hlx_node_compact_free(n, &before, &after);
 	if (rc)
 		cli_fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
 	else
@@ -500,8 +537,7 @@ int cmd_sync(struct hlx_cli *cli, int argc, char **argv)
 		ret = HLX_EXIT_FAILED;
 out:
 	hlx_peers_free(ps);
-	hlx_node_free(n);
-	compact_state(cli->home);
+	close_node(n);
 	return ret;
 }
 
@@ -583,8 +619,7 @@ int cmd_run(struct hlx_cli *cli, int argc, char **argv)
 				failures++;
 		}
 		hlx_peers_free(ps);
-		hlx_node_free(n);
-		compact_state(cli->home);
+		close_node(n);
 		/* exponential backoff on failure, with jitter */
 		backoff = failures ? (backoff < 6 ? backoff + 1 : 6) : 0;
 		wait_ms = o.interval * 1000L << backoff;

@@ -333,17 +333,14 @@ int cmd_purge(struct hlx_cli *cli, int argc, char **argv)
 	else
 		fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
 			count);
-	hlx_node_free(n);
-	/* free pages of the state still hold what was purged */
+	/* free pages of the state still hold what was purged: compacted
+	 * before the lock goes */
 	if (!rc && count) {
-		char dir[PATH_MAX];
-
-		if (snprintf(dir, sizeof(dir), "%s/state", cli->home) >= (int)sizeof(dir))
-			rc = hlx_err(HLX_EINVAL, "path too long");
-		if (!rc)
-			rc = hlx_store_compact(dir, NULL, NULL);
+		rc = hlx_node_compact_free(n, NULL, NULL);
 		if (rc)
 			ret = cli_fail(rc, "cannot compact the state after the purge");
+	} else {
+		hlx_node_free(n);
 	}
 	return ret;
 }

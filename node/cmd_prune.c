@@ -39,7 +39,7 @@ int cmd_prune(struct hlx_cli *cli, int argc, char **argv)
 	struct hlx_prune_result r;
 	struct hlx_node *n = NULL;
 	uint64_t before, sz0, sz1;
-	char state[PATH_MAX], *end;
+	char *end;
 	const char *list;
 	int rc, ret;
 
@@ -81,15 +81,9 @@ int cmd_prune(struct hlx_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	/* The state's free pages still hold what was pruned: compact it,
-	 * with no handle open on it. */
-	if (snprintf(state, sizeof(state), "%s/state",
-		     hlx_home_dir(hlx_node_home(n))) >= (int)sizeof(state)) {
-		ret = cli_fail(HLX_EINVAL, "path too long");
-		goto out;
-	}
-	hlx_node_free(n);
+	 * with no handle open on it, before the writer lock goes. */
+	rc = hlx_node_compact_free(n, &sz0, &sz1);
 	n = NULL;
-	rc = hlx_store_compact(state, &sz0, &sz1);
 	if (rc) {
 		ret = cli_fail(rc, "list '%s' is pruned, but the state database was not compacted "
 			       "and may still hold pruned data; run the same 'hlx prune' again later", list);

@@ -6,11 +6,13 @@
 #include "protocol/err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@ struct hlx_home {
 	char org[HLX_ORG_MAX + 1];
 	struct hlx_pubkey pinned;
 	struct hlx_trust *trust;
+	int lockfd; /* the node's writer lock, when held (else -1) */
 };
 
 static int path(char out[PATH_MAX], const char *dir, const char *name)
@@ -126,6 +129,33 @@ static int rename_in(const char *dir, const char *from, const char *to)
 	return rc;
 }
 
+/* The node's writer lock: an flock on HOME/lock, held by every command
+ * that changes the node from before it reads what it changes until it
+ * is done (hlx_node_open, init, the key commands).  Returns the
+ * descriptor in *fd; HLX_ESTATE (no message) when !wait and it is held. */
+static int lock_dir(const char *dir, int wait, int *fd)
+{
+	char p[PATH_MAX];
+	int rc = path(p, dir, "lock");
+
+	*fd = -1;
+	if (rc)
+		return rc;
+	*fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return hlx_err(HLX_EIO, "cannot lock '%s': %s", p, strerror(errno));
+	while (flock(*fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		rc = errno == EWOULDBLOCK && !wait ? HLX_ESTATE :
+		     hlx_err(HLX_EIO, "cannot lock '%s': %s", p, strerror(errno));
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	return HLX_OK;
+}
+
 int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		    hlx_pass_fn getpass, void *ctx, int64_t now,
 		    unsigned valid_days)
@@ -138,7 +168,7 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 	struct stat st;
 	json_t *o = NULL;
 	char *js = NULL;
-	int rc;
+	int rc, lockfd = -1;
 
 	hlx_buf_init_secure(&pass);
 	rc = hlx_org_validate(org);
@@ -163,6 +193,13 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 			goto out;
 	}
 	rc = hlx_file_mkdirs(dir, 0700);
+	/* two inits of one home at once: one makes it, the other is told */
+	if (!rc)
+		rc = lock_dir(dir, 1, &lockfd);
+	if (!rc)
+		rc = path(p, dir, "config.json");
+	if (!rc && stat(p, &st) == 0)
+		rc = hlx_err(HLX_EEXIST, "'%s' is already a node home", dir);
 	if (!rc)
 		rc = path(p, dir, "keys");
 	if (!rc)
@@ -211,6 +248,8 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 	if (!rc)
 		rc = hlx_file_write(p, cfg.data, cfg.len, 0644);
 out:
+	if (lockfd >= 0)
+		close(lockfd);
 	free(js);
 	json_decref(o);
 	hlx_trust_free(t);
@@ -265,22 +304,29 @@ out:
 	return rc;
 }
 
+/* (Re)read trust.json; h->trust is replaced only by a chain that loads. */
 static int load_trust(struct hlx_home *h)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
+	struct hlx_trust *t = NULL;
 	char p[PATH_MAX];
 	int rc = path(p, h->dir, "trust.json");
 
 	if (!rc)
 		rc = hlx_file_read(p, HLX_TRUST_MAX, &b);
 	if (!rc)
-		rc = hlx_trust_load((const char *)b.data, b.len, &h->pinned,
-				    &h->trust);
+		rc = hlx_trust_load((const char *)b.data, b.len, &h->pinned, &t);
 	if (rc)
 		rc = hlx_err_wrap(rc, "'%s'", p);
-	else if (strcmp(hlx_trust_org(h->trust), h->org) != 0)
+	else if (strcmp(hlx_trust_org(t), h->org) != 0)
 		rc = hlx_err(HLX_EINVAL, "'%s' is the chain of '%s', not '%s'", p,
-			     hlx_trust_org(h->trust), h->org);
+			     hlx_trust_org(t), h->org);
+	if (!rc) {
+		hlx_trust_free(h->trust);
+		h->trust = t;
+		t = NULL;
+	}
+	hlx_trust_free(t);
 	hlx_buf_free(&b);
 	return rc;
 }
@@ -316,7 +362,42 @@ static int recover(struct hlx_home *h, const char *name, int is_root)
 	return HLX_OK;
 }
 
-int hlx_home_open(const char *dir, struct hlx_home **out)
+static int take_lock(struct hlx_home *h, int wait)
+{
+	return lock_dir(h->dir, wait, &h->lockfd);
+}
+
+static void drop_lock(struct hlx_home *h)
+{
+	if (h->lockfd >= 0)
+		close(h->lockfd); /* releases the lock */
+	h->lockfd = -1;
+}
+
+/* Under the lock: the chain as it is now, and any key replacement a
+ * crash interrupted finished or dropped. */
+static int reload(struct hlx_home *h)
+{
+	int rc = load_trust(h);
+
+	if (!rc)
+		rc = recover(h, "keys/root.key", 1);
+	if (!rc)
+		rc = recover(h, "keys/signing.key", 0);
+	return rc;
+}
+
+static int pending(const struct hlx_home *h)
+{
+	char p[PATH_MAX];
+
+	return (path(p, h->dir, "keys/root.key.new") == HLX_OK &&
+		access(p, F_OK) == 0) ||
+	       (path(p, h->dir, "keys/signing.key.new") == HLX_OK &&
+		access(p, F_OK) == 0);
+}
+
+int hlx_home_open_ex(const char *dir, int lock, struct hlx_home **out)
 {
 	struct hlx_home *h;
 	int rc;
@@ -327,13 +408,27 @@ int hlx_home_open(const char *dir, struct hlx_home **out)
 		free(h);
 		return hlx_err(HLX_ENOMEM, "out of memory");
 	}
+	h->lockfd = -1;
+	/* config.json never changes after init, and tells a home from any
+	 * other directory before a lock file is made in it */
 	rc = load_config(h);
+	if (!rc && lock)
+		rc = take_lock(h, 1);
 	if (!rc)
 		rc = load_trust(h);
-	if (!rc)
-		rc = recover(h, "keys/root.key", 1);
-	if (!rc)
-		rc = recover(h, "keys/signing.key", 0);
+	if (!rc && pending(h)) {
+		/* A key replacement is under way or was interrupted: only
+		 * the lock's holder may finish or drop it.  A reader that
+		 * cannot have the lock at once leaves it to its holder. */
+		if (lock) {
+			rc = reload(h);
+		} else if ((rc = take_lock(h, 0)) == HLX_OK) {
+			rc = reload(h);
+			drop_lock(h);
+		} else if (rc == HLX_ESTATE) {
+			rc = HLX_OK;
+		}
+	}
 	if (rc) {
 		hlx_home_free(h);
 		return rc;
@@ -342,11 +437,36 @@ int hlx_home_open(const char *dir, struct hlx_home **out)
 	return HLX_OK;
 }
 
+int hlx_home_open(const char *dir, struct hlx_home **out)
+{
+	return hlx_home_open_ex(dir, 0, out);
+}
+
+int hlx_home_lock(struct hlx_home *h)
+{
+	int rc;
+
+	if (h->lockfd >= 0)
+		return HLX_OK;
+	rc = take_lock(h, 1);
+	if (!rc)
+		rc = reload(h);
+	if (rc)
+		drop_lock(h);
+	return rc;
+}
+
+int hlx_home_locked(const struct hlx_home *h)
+{
+	return h->lockfd >= 0;
+}
+
 void hlx_home_free(struct hlx_home *h)
 {
 	if (!h)
 		return;
 	hlx_trust_free(h->trust);
+	drop_lock(h);
 	free(h->dir);
 	free(h);
 }
@@ -478,6 +598,12 @@ int hlx_home_box_create(struct hlx_home *h, hlx_pass_fn getpass, void *ctx)
 	snprintf(what, sizeof(what), "the keys of '%s'", h->org);
 	rc = load_key(h->dir, "keys/signing.key", what, getpass, ctx, &pass,
 		      &enc, &sign);
+	/* then the lock, and the check again under it: two at once make
+	 * one box key, not one each with the second replacing the first */
+	if (!rc)
+		rc = hlx_home_lock(h);
+	if (!rc && (access(p, F_OK) == 0 || errno != ENOENT))
+		rc = hlx_err(HLX_EEXIST, "'%s' already has a box key", h->dir);
 	if (!rc)
 		rc = hlx_seckey_generate(&box);
 	if (!rc)
@@ -488,7 +614,27 @@ int hlx_home_box_create(struct hlx_home *h, hlx_pass_fn getpass, void *ctx)
 	return rc;
 }
 
-/* Load the root key, then run fn with it. */
+/* After the passphrase was asked for (never while holding the lock, so
+ * a prompt left open blocks nobody): take the node's writer lock, read
+ * the chain again under it, and check that the root key loaded is still
+ * its root.  What the caller changes is then the chain as it is now, not
+ * as it was when the home was opened: no concurrent change is lost. */
+static int lock_for_root(struct hlx_home *h, const struct hlx_seckey *root)
+{
+	struct hlx_pubkey pub;
+	int rc = hlx_home_lock(h);
+
+	if (rc)
+		return rc;
+	hlx_seckey_public(root, &pub);
+	if (!hlx_pubkey_eq(&pub, hlx_trust_root(h->trust)))
+		return hlx_err(HLX_ESTATE,
+			       "the root key of '%s' was replaced while its passphrase was asked for: run the command again",
+			       h->org);
+	return HLX_OK;
+}
+
+/* Load the root key (asking for its passphrase). */
 static int with_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 		     struct hlx_buf *pass, int *enc, struct hlx_seckey **root)
 {
@@ -516,6 +662,8 @@ int hlx_home_rotate_signing(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 			       valid_days);
 	hlx_buf_init_secure(&pass);
 	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
+	if (!rc)
+		rc = lock_for_root(h, root);
 	if (!rc)
 		rc = hlx_seckey_generate(&sign);
 	if (rc)
@@ -547,6 +695,8 @@ int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 	hlx_buf_init_secure(&pass);
 	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
 	if (!rc)
+		rc = lock_for_root(h, root);
+	if (!rc)
 		rc = hlx_seckey_generate(&nroot);
 	if (!rc)
 		rc = write_key(h->dir, "keys/root.key.new", nroot, &pass, enc);
@@ -571,6 +721,8 @@ int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
 
 	hlx_buf_init_secure(&pass);
 	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
+	if (!rc)
+		rc = lock_for_root(h, root);
 	if (!rc)
 		rc = hlx_trust_revoke(h->trust, root, key, since, now);
 	if (!rc)

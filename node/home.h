@@ -40,7 +40,18 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		    hlx_pass_fn getpass, void *ctx, int64_t now,
 		    unsigned valid_days);
 
+/* Open a home to read it.  Finishes or drops a key replacement that a
+ * crash interrupted only when it can take the writer lock at once. */
 int hlx_home_open(const char *dir, struct hlx_home **out);
+/* With lock, take the node's writer lock (HOME/lock) first and hold it
+ * until hlx_home_free: the chain is then read under it. */
+int hlx_home_open_ex(const char *dir, int lock, struct hlx_home **out);
+/* Take the writer lock now (if not held) and read the chain again under
+ * it.  The key commands below call it themselves once the passphrase was
+ * given: every change of the chain is made to the chain read under the
+ * lock. */
+int hlx_home_lock(struct hlx_home *h);
+int hlx_home_locked(const struct hlx_home *h);
 void hlx_home_free(struct hlx_home *h);
 
 const char *hlx_home_dir(const struct hlx_home *h);

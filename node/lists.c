@@ -23,7 +23,6 @@
 struct hlx_node {
 	struct hlx_home *home;
 	struct hlx_store *store;
-	int lockfd;
 };
 
 static int node_path(struct hlx_node *n, const char *name, char out[PATH_MAX])
@@ -45,17 +44,9 @@ int hlx_node_open(const char *home, int lock, struct hlx_node **out)
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return hlx_err(HLX_ENOMEM, "out of memory");
-	n->lockfd = -1;
-	rc = hlx_home_open(home, &n->home);
-	if (!rc && lock) {
-		rc = node_path(n, "lock", p);
-		if (!rc) {
-			n->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-			if (n->lockfd < 0 || flock(n->lockfd, LOCK_EX) != 0)
-				rc = hlx_err(HLX_EIO, "cannot lock '%s': %s", p,
-					     strerror(errno));
-		}
-	}
+	/* the writer lock first, then everything read under it: the trust
+	 * chain (a revocation made while this waited is in it), the state */
+	rc = hlx_home_open_ex(home, lock, &n->home);
 	if (!rc)
 		rc = node_path(n, "state", p);
 	if (!rc)
@@ -89,10 +80,27 @@ void hlx_node_free(struct hlx_node *n)
 	if (!n)
 		return;
 	hlx_store_free(n->store);
-	hlx_home_free(n->home);
-	if (n->lockfd >= 0)
-		close(n->lockfd); /* releases the lock */
+	hlx_home_free(n->home); /* releases the lock, after the store */
 	free(n);
+}
+
+int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
+			  uint64_t *after)
+{
+	char p[PATH_MAX];
+	int rc;
+
+	if (!hlx_home_locked(n->home)) {
+		hlx_node_free(n);
+		return hlx_err(HLX_ESTATE, "compacting the state needs the writer lock");
+	}
+	rc = node_path(n, "state", p);
+	hlx_store_free(n->store);
+	n->store = NULL;
+	if (!rc)
+		rc = hlx_store_compact(p, before, after);
+	hlx_node_free(n);
+	return rc;
 }
 
 struct hlx_home *hlx_node_home(struct hlx_node *n)
@@ -205,14 +213,14 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 	/* first an interrupted prune: 1 means that the state is ahead of the
 	 * repository and only a writer may finish the swap */
 	if (!rc)
-		rc = hlx_prune_recover(n, list, n->lockfd >= 0);
+		rc = hlx_prune_recover(n, list, hlx_home_locked(n->home));
 	if (rc > 0)
 		return HLX_OK;
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &h);
 	if (rc)
 		goto out;
-	if (n->lockfd >= 0) {
+	if (hlx_home_locked(n->home)) {
 		/* We hold the node's writer lock, so a ref lock file can only
 		 * be left by a writer that died: git never removes those. */
 		char p[PATH_MAX];
@@ -240,7 +248,7 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 	 * (holding the lock) finishes the move; readers go by the state,
 	 * which is complete. */
 	if (rec.head[0] && descends(h, rec.head, rec.version, head)) {
-		if (n->lockfd >= 0)
+		if (hlx_home_locked(n->home))
 			rc = hlx_hist_set_head(h, head[0] ? head : NULL, rec.head);
 		goto out;
 	}

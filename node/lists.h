@@ -28,6 +28,11 @@ struct hlx_node;
 /* lock: take the node's writer lock (waits for another writer). */
 int hlx_node_open(const char *home, int lock, struct hlx_node **out);
 void hlx_node_free(struct hlx_node *n);
+/* Close the state, compact it (hlx_store_compact) while still holding
+ * the writer lock, then free the node, whatever the result: no other
+ * writer can open the state between the change and its compaction. */
+int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
+			  uint64_t *after);
 struct hlx_home *hlx_node_home(struct hlx_node *n);
 struct hlx_store *hlx_node_store(struct hlx_node *n);
 

@@ -39,26 +39,70 @@ const char *hlx_strerror(int code)
 	return "unknown error";
 }
 
+/*
+ * (err.h) Copy text into out (size bytes) with every control byte (below 0x20,
+ * 0x7f, and the C1 controls U+0080..U+009F as UTF-8 encodes them) written
+ * as \xHH: a detail often quotes untrusted input (a peer's head, a JSON
+ * parser's "near '...'"), and an error printed to a terminal or kept for
+ * 'peer status' must not carry escape sequences.  Printable text, UTF-8
+ * included, and backslashes pass unchanged, so running it twice changes
+ * nothing.  Truncates at a whole character or escape.
+ */
+void hlx_err_neutralise(char *out, size_t size, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *p = (const uint8_t *)text;
+	size_t o = 0;
+
+	for (; *p; p++) {
+		uint8_t c = *p;
+		int esc = c < 0x20 || c == 0x7f ||
+			  (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+
+		if (!esc) {
+			if (o + 1 >= size)
+				break;
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + (c == 0xc2 ? 8 : 4) >= size)
+			break;
+		for (int k = 0; k < (c == 0xc2 ? 2 : 1); k++) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[p[k] >> 4];
+			out[o++] = hex[p[k] & 15];
+		}
+		if (c == 0xc2)
+			p++;
+	}
+	out[o] = '\0';
+}
+
 int hlx_err(int code, const char *fmt, ...)
 {
+	char raw[sizeof(detail)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	hlx_err_neutralise(detail, sizeof(detail), raw);
 	return code;
 }
 
 int hlx_err_wrap(int code, const char *fmt, ...)
 {
-	char old[sizeof(detail)];
+	char old[sizeof(detail)], raw[sizeof(detail)];
 	va_list ap;
 	int n;
 
 	memcpy(old, detail, sizeof(old));
 	va_start(ap, fmt);
-	n = vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	hlx_err_neutralise(detail, sizeof(detail), raw);
+	n = (int)strlen(detail);
 	if (n >= 0 && (size_t)n + 2 < sizeof(detail) && old[0]) {
 		size_t room = sizeof(detail) - (size_t)n - 2;
 		size_t ol = strnlen(old, room - 1);

@@ -72,4 +72,12 @@ void hlx_err_clear(void);
 #define HLX_QUOTE_SIZE (40 * 4 + 4)
 const char *hlx_quote(char out[HLX_QUOTE_SIZE], const void *s, size_t n);
 
+/*
+ * Copy the string text into out (size > 0 bytes) with every control byte
+ * (below 0x20, 0x7f, and the C1 controls as UTF-8 encodes them) written
+ * as \xHH; the rest unchanged.  hlx_err() and hlx_err_wrap() pass every
+ * detail through it, so no detail carries a terminal escape sequence.
+ */
+void hlx_err_neutralise(char *out, size_t size, const char *text);
+
 #endif
