@@ -24,7 +24,8 @@ O ?= build
 
 # pkg-config name : Debian package that provides it
 PKG_MAP := libsodium:libsodium-dev lmdb:liblmdb-dev jansson:libjansson-dev \
-	   libgit2:libgit2-dev libcurl:libcurl4-openssl-dev
+	   libgit2:libgit2-dev libcurl:libcurl4-openssl-dev \
+	   zlib:zlib1g-dev
 PKGS := $(foreach m,$(PKG_MAP),$(firstword $(subst :, ,$(m))))
 # Everything the build, the tests, the fuzzers, the benchmarks and the demo use.
 DEBS := make gcc clang libclang-rt-14-dev pkg-config \

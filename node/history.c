@@ -1508,6 +1508,14 @@ static int check_tree(struct fsck *f, const git_tree *t, const git_tree *old,
 		git_tree *st = NULL, *ost = NULL;
 
 		rc = check_entry(e, level, f->path);
+		/* in git's order, each name once: a level has at most 256
+		 * entries (8 at the root), so a walk is bounded by the
+		 * pack's size (spec/sync.md) */
+		if (!rc && i > 0 &&
+		    strcmp(git_tree_entry_name(git_tree_entry_byindex(t, i - 1)),
+			   name) >= 0)
+			rc = hlx_err(HLX_EINVAL, "'%s%s': not after the entry before it",
+				     f->path, name);
 		if (rc)
 			break;
 		if (old)
@@ -1631,6 +1639,240 @@ wrap:
 out:
 	git_commit_free(c);
 	git_commit_free(p);
+	return rc;
+}
+
+/* ---- reachability ------------------------------------------------------- */
+
+/* A set of object ids: open addressing, at most half full. */
+struct oidset {
+	git_oid *v;
+	unsigned char *used;
+	size_t cap, n;
+};
+
+static size_t oidset_slot(const struct oidset *s, const git_oid *id)
+{
+	size_t i;
+
+	memcpy(&i, id->id, sizeof(i)); /* object ids are uniformly random */
+	for (i &= s->cap - 1; s->used[i] && !git_oid_equal(&s->v[i], id);
+	     i = (i + 1) & (s->cap - 1))
+		;
+	return i;
+}
+
+static int oidset_has(const struct oidset *s, const git_oid *id)
+{
+	return s->cap && s->used[oidset_slot(s, id)];
+}
+
+/* 1 if added, 0 if there already, <0 on error. */
+static int oidset_add(struct oidset *s, const git_oid *id)
+{
+	size_t i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		struct oidset b = { NULL, NULL, s->cap ? 2 * s->cap : 1024, 0 };
+
+		b.v = malloc(b.cap * sizeof(*b.v));
+		b.used = calloc(b.cap, 1);
+		if (!b.v || !b.used) {
+			free(b.v);
+			free(b.used);
+			return hlx_err(HLX_ENOMEM, "history: out of memory");
+		}
+		for (size_t j = 0; j < s->cap; j++)
+			if (s->used[j]) {
+				size_t k = oidset_slot(&b, &s->v[j]);
+
+				b.v[k] = s->v[j];
+				b.used[k] = 1;
+				b.n++;
+			}
+		free(s->v);
+		free(s->used);
+		*s = b;
+	}
+	i = oidset_slot(s, id);
+	if (s->used[i])
+		return 0;
+	s->v[i] = *id;
+	s->used[i] = 1;
+	s->n++;
+	return 1;
+}
+
+/* A tree and what it reaches; level bounds the depth (hlx's trees have
+ * three levels, check_chain says whether they have the right shape). */
+static int reach_tree(struct hlx_hist *h, struct oidset *s, const git_oid *id,
+		      int level)
+{
+	git_tree *t = NULL;
+	int rc = oidset_add(s, id);
+
+	if (rc <= 0)
+		return rc;
+	if (level > LEVEL_SHARDS)
+		return HLX_OK; /* deeper: check_chain reports it */
+	if (git_tree_lookup(&t, h->repo, id) < 0)
+		return HLX_OK; /* not a tree or missing: check_chain's business */
+	rc = HLX_OK;
+	for (size_t i = 0; i < git_tree_entrycount(t) && rc >= 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rc = reach_tree(h, s, git_tree_entry_id(e), level + 1);
+		else
+			rc = oidset_add(s, git_tree_entry_id(e));
+	}
+	git_tree_free(t);
+	return rc < 0 ? rc : HLX_OK;
+}
+
+struct unreach {
+	struct hlx_hist *h;
+	struct oidset *s;
+	size_t max;
+	void (*cb)(void *ctx, const char *oid, const char *type);
+	void *ctx;
+	uint64_t n;
+	git_oid *commits; /* pass 1: the unreached commits */
+	size_t nc, cc;
+	int pass, rc;
+};
+
+static int unreach_cb(const git_oid *id, void *payload)
+{
+	struct unreach *u = payload;
+	git_object_t type = GIT_OBJECT_INVALID;
+	size_t len;
+	char hex[41];
+
+	if (oidset_has(u->s, id))
+		return 0;
+	git_odb_read_header(&len, &type, u->h->odb, id);
+	if (u->pass == 1) {
+		if (type != GIT_OBJECT_COMMIT)
+			return 0;
+		if (u->nc == u->cc) {
+			size_t cap = u->cc ? 2 * u->cc : 16;
+			git_oid *v = realloc(u->commits, cap * sizeof(*v));
+
+			if (!v) {
+				u->rc = hlx_err(HLX_ENOMEM, "history: out of memory");
+				return 1;
+			}
+			u->commits = v;
+			u->cc = cap;
+		}
+		u->commits[u->nc++] = *id;
+		return 0;
+	}
+	if (u->n++ < u->max) {
+		fmt_oid(id, hex);
+		u->cb(u->ctx, hex, git_object_type2string(type));
+	}
+	return 0;
+}
+
+/* Objects of a version an interrupted change left: a commit not on the
+ * branch whose parent is (or is such a commit), that keep accepts, and
+ * what it reaches.  Added to the set; returns how many, or <0. */
+static int64_t reach_left(struct unreach *u,
+			  int (*keep)(void *ctx, const char *oid), void *kctx)
+{
+	size_t before = u->s->n;
+	int more = 1, rc = HLX_OK;
+
+	while (more && !rc) {
+		more = 0;
+		for (size_t i = 0; i < u->nc && !rc; i++) {
+			git_commit *c = NULL;
+			char hex[41];
+
+			if (oidset_has(u->s, &u->commits[i]) ||
+			    git_commit_lookup(&c, u->h->repo, &u->commits[i]) < 0)
+				continue;
+			fmt_oid(&u->commits[i], hex);
+			if (git_commit_parentcount(c) == 1 &&
+			    oidset_has(u->s, git_commit_parent_id(c, 0)) &&
+			    keep(kctx, hex) == HLX_OK) {
+				rc = oidset_add(u->s, &u->commits[i]);
+				if (rc >= 0)
+					rc = reach_tree(u->h, u->s,
+							git_commit_tree_id(c), 0);
+				rc = rc < 0 ? rc : HLX_OK;
+				more = 1;
+			}
+			git_commit_free(c);
+		}
+	}
+	hlx_err_clear();
+	return rc ? rc : (int64_t)(u->s->n - before);
+}
+
+int hlx_hist_unreachable(struct hlx_hist *h, size_t max,
+			 void (*cb)(void *ctx, const char *oid,
+				    const char *type),
+			 void *ctx, int (*keep)(void *ctx, const char *oid),
+			 void *kctx, uint64_t *n, uint64_t *left)
+{
+	struct oidset s = { NULL, NULL, 0, 0 };
+	struct unreach u = { h, &s, max, cb, ctx, 0, NULL, 0, 0, 1, HLX_OK };
+	git_revwalk *w = NULL;
+	git_commit *c = NULL;
+	git_odb *odb = NULL;
+	git_oid o;
+	char path[4096];
+	int rc = head_oid(h, &o), grc = 0;
+
+	*n = *left = 0;
+	if (rc == HLX_ENOENT) {
+		hlx_err_clear();
+		rc = HLX_OK;
+	} else if (!rc) {
+		if (git_revwalk_new(&w, h->repo) < 0 || git_revwalk_push(w, &o) < 0)
+			rc = gerr("walking the history");
+		while (!rc && (grc = git_revwalk_next(&o, w)) == 0) {
+			rc = oidset_add(&s, &o);
+			if (rc >= 0 && git_commit_lookup(&c, h->repo, &o) < 0)
+				rc = gerr("reading commit %.12s", git_oid_tostr_s(&o));
+			if (rc >= 0)
+				rc = reach_tree(h, &s, git_commit_tree_id(c), 0);
+			git_commit_free(c);
+			c = NULL;
+			rc = rc < 0 ? rc : HLX_OK;
+		}
+		if (!rc && grc != GIT_ITEROVER)
+			rc = gerr("walking the history");
+	}
+	/* the store on disk (h->odb has a mempack in front, which cannot
+	 * list its objects, and holds none here) */
+	if (!rc && (size_t)snprintf(path, sizeof(path), "%sobjects",
+				    git_repository_path(h->repo)) >= sizeof(path))
+		rc = hlx_err(HLX_ETOOBIG, "history: path too long");
+	if (!rc && git_odb_open(&odb, path) < 0)
+		rc = gerr("opening the objects of the history");
+	if (!rc && (git_odb_foreach(odb, unreach_cb, &u) < 0 || u.rc))
+		rc = u.rc ? u.rc : gerr("listing the objects of the history");
+	if (!rc && u.nc) {
+		int64_t k = reach_left(&u, keep, kctx);
+
+		if (k < 0)
+			rc = (int)k;
+		else
+			*left = (uint64_t)k;
+	}
+	u.pass = 2;
+	if (!rc && git_odb_foreach(odb, unreach_cb, &u) < 0)
+		rc = gerr("listing the objects of the history");
+	*n = u.n;
+	git_odb_free(odb);
+	git_revwalk_free(w);
+	free(u.commits);
+	free(s.v);
+	free(s.used);
 	return rc;
 }
 

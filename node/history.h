@@ -164,6 +164,20 @@ int hlx_hist_signature(struct hlx_hist *h, const char *oid,
 int hlx_hist_check_chain(struct hlx_hist *h);
 
 /*
+ * Every object of h's object store that the branch does not reach
+ * (spec/sync.md: a mirror keeps only what was verified): cb is called for
+ * each of the first max of them with its id and type name; *n counts all.
+ * Not counted (*left counts them): what an interrupted change left, a
+ * commit whose one parent is on the branch (or is such a commit) and that
+ * keep (given its id) returns HLX_OK for, and what it reaches.
+ */
+int hlx_hist_unreachable(struct hlx_hist *h, size_t max,
+			 void (*cb)(void *ctx, const char *oid,
+				    const char *type),
+			 void *ctx, int (*keep)(void *ctx, const char *oid),
+			 void *kctx, uint64_t *n, uint64_t *left);
+
+/*
  * Checkpoint roots (spec/prune.md).  A pruned history starts at a version
  * B > 1 whose commit has no parent and carries one more trailer after
  * "Hlx-Version: B": "Hlx-Checkpoint: C", C being the id of the commit of

@@ -841,6 +841,43 @@ static int peer_trust(struct hlx_node *n, const char *peer, size_t pl,
 	return rc;
 }
 
+struct unreach_ctx {
+	struct fsck_ctx *c;
+	const char *list;
+};
+
+static void unreach_report(void *ctx, const char *oid, const char *type)
+{
+	struct unreach_ctx *u = ctx;
+
+	problem(u->c, "list '%s': %s %s is not reachable from its branch",
+		u->list, type, oid);
+}
+
+/* A commit signed by a key of the list's trust chain valid at its time. */
+static int signed_by(void *ctx, const char *oid)
+{
+	struct fsck_ctx *c = ctx;
+	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
+	struct hlx_hist_version v;
+	struct hlx_sshsig *s = NULL;
+	int rc;
+
+	rc = hlx_hist_read_version(c->h, oid, &v);
+	if (!rc)
+		rc = hlx_hist_signature(c->h, oid, &sig, &data);
+	if (!rc)
+		rc = hlx_sshsig_parse_armor((const char *)sig.data, sig.len, &s);
+	if (!rc)
+		rc = hlx_sshsig_verify(s, "git", data.data, data.len);
+	if (!rc)
+		rc = hlx_trust_check(c->trust, hlx_sshsig_signer(s), v.time);
+	hlx_sshsig_free(s);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&data);
+	return rc;
+}
+
 int hlx_list_fsck(struct hlx_node *n, const char *list,
 		  void (*report)(void *ctx, const char *msg), void *ctx,
 		  uint64_t *versions, uint64_t *entries)
@@ -871,6 +908,25 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 	}
 	if (hlx_hist_check_chain(c.h) != HLX_OK)
 		problem(&c, "list '%s': %s", list, hlx_err_detail());
+	/* only what the branch reaches: nothing planted, nothing left over */
+	{
+		struct unreach_ctx u = { &c, list };
+		uint64_t un = 0, left = 0;
+		char msg[300];
+
+		if (hlx_hist_unreachable(c.h, 10, unreach_report, &u, signed_by,
+					 &c, &un, &left) != HLX_OK)
+			problem(&c, "list '%s': %s", list, hlx_err_detail());
+		else if (un > 10)
+			problem(&c, "list '%s': %" PRIu64 " objects in all not "
+				"reachable from its branch", list, un);
+		if (left) {
+			snprintf(msg, sizeof(msg), "list '%s': %" PRIu64 " objects of "
+				 "a signed version an interrupted change left "
+				 "(harmless)", list, left);
+			c.report(c.rctx, msg);
+		}
+	}
 	/* a pruned history: its checkpoint must vouch for its root */
 	if (!rc)
 		rc = hlx_list_repo_path(n, list, path);

@@ -3,6 +3,7 @@
 #include "node/files.h"
 #include "node/history.h"
 #include "protocol/err.h"
+#include "protocol/pack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -249,6 +250,30 @@ int hlx_pack_stage(const char *base, const char *staging)
 	return HLX_OK;
 }
 
+/* The whole file through the bounded scanner (protocol/pack.h). */
+static int scan_file(FILE *f, const char *packfile)
+{
+	struct hlx_packscan *s = malloc(sizeof(*s));
+	unsigned char *chunk = malloc(1 << 16);
+	size_t got;
+	int rc = s && chunk ? hlx_packscan_init(s) :
+			      hlx_err(HLX_ENOMEM, "out of memory");
+
+	while (!rc && (got = fread(chunk, 1, 1 << 16, f)) > 0)
+		rc = hlx_packscan_feed(s, chunk, got);
+	if (!rc && ferror(f))
+		rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
+	if (!rc)
+		rc = hlx_packscan_finish(s);
+	if (s)
+		hlx_packscan_free(s);
+	free(s);
+	free(chunk);
+	if (!rc && fseek(f, 0, SEEK_SET) != 0)
+		rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
+	return rc;
+}
+
 int hlx_pack_index(const char *repo, const char *packfile)
 {
 	git_repository *r = NULL;
@@ -263,6 +288,12 @@ int hlx_pack_index(const char *repo, const char *packfile)
 	f = fopen(packfile, "rb");
 	if (!f)
 		return hlx_err(HLX_EIO, "cannot open '%s': %s", packfile, strerror(errno));
+	/* nothing reaches libgit2 before the scanner has bounded it */
+	rc = scan_file(f, packfile);
+	if (rc) {
+		fclose(f);
+		return rc;
+	}
 	rc = open_repo(repo, &r);
 	if (rc) {
 		fclose(f);
@@ -293,15 +324,74 @@ out:
 	return rc;
 }
 
-int hlx_pack_adopt(const char *staging, const char *base)
+int hlx_pack_keep(const char *staging, const char *head, const char *hide,
+		  const char *dir)
 {
-	char from[PATH_MAX], to[PATH_MAX], sp[PATH_MAX], dp[PATH_MAX];
+	git_repository *r = NULL;
+	git_packbuilder *pb = NULL;
+	git_revwalk *w = NULL;
+	git_oid oid;
+	int rc;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return hlx_err(HLX_EIO, "cannot create '%s': %s", dir, strerror(errno));
+	rc = open_repo(staging, &r);
+	if (rc)
+		return rc;
+	rc = no_deltas(staging, r);
+	if (rc)
+		goto out;
+	if (git_packbuilder_new(&pb, r) < 0 || git_revwalk_new(&w, r) < 0 ||
+	    git_oid_fromstr(&oid, head) < 0 || git_revwalk_push(w, &oid) < 0 ||
+	    (hide && (git_oid_fromstr(&oid, hide) < 0 ||
+		      git_revwalk_hide(w, &oid) < 0))) {
+		rc = gerr("cannot walk the verified versions in", staging);
+		goto out;
+	}
+	git_packbuilder_set_threads(pb, 1);
+	if (git_packbuilder_insert_walk(pb, w) < 0 ||
+	    git_packbuilder_write(pb, dir, 0644, NULL, NULL) < 0)
+		rc = gerr("cannot pack the verified versions of", staging);
+out:
+	git_revwalk_free(w);
+	git_packbuilder_free(pb);
+	close_repo(r);
+	return rc;
+}
+
+int hlx_pack_drop(const char *repo)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int rc = HLX_OK;
 
-	if (snprintf(from, sizeof(from), "%s/objects/pack", staging) >= (int)sizeof(from) ||
-	    snprintf(to, sizeof(to), "%s/objects/pack", base) >= (int)sizeof(to))
+	if (snprintf(dir, sizeof(dir), "%s/objects/pack", repo) >= (int)sizeof(dir))
+		return hlx_err(HLX_EINVAL, "path too long");
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? HLX_OK :
+		       hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
+	while (!rc && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
+			rc = hlx_err(HLX_EINVAL, "path too long");
+		else if (unlink(p) != 0)
+			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p, strerror(errno));
+	}
+	closedir(d);
+	return rc;
+}
+
+int hlx_pack_adopt(const char *from, const char *base)
+{
+	char to[PATH_MAX], sp[PATH_MAX], dp[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int rc = HLX_OK;
+
+	if (snprintf(to, sizeof(to), "%s/objects/pack", base) >= (int)sizeof(to))
 		return hlx_err(HLX_EINVAL, "path too long");
 	/* .pack files first, then their .idx: git only sees a pack through
 	 * its index, so a crash in between leaves nothing half there */

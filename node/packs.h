@@ -18,12 +18,23 @@ int hlx_pack_write(const char *repo, const char *from, const char *to,
  * modified. */
 int hlx_pack_stage(const char *base, const char *staging);
 
-/* Index a received pack file into repo's objects/pack, checking every
- * object (libgit2's indexer). */
+/* Index a received pack file into repo's objects/pack: first through the
+ * bounded scanner (protocol/pack.h: only what hlx writes, within bounds,
+ * in constant memory), then checking every object (libgit2's indexer). */
 int hlx_pack_index(const char *repo, const char *packfile);
 
-/* Move the packs of staging into base (each .pack before its .idx, both
- * synced), after verification. */
-int hlx_pack_adopt(const char *staging, const char *base);
+/* After verification: write into directory dir (created) one pack of
+ * exactly the objects of staging reachable from commit head and not from
+ * commit hide (NULL: none hidden), and its index, synced.  Whatever else
+ * the received packs held stays behind (spec/sync.md). */
+int hlx_pack_keep(const char *staging, const char *head, const char *hide,
+		  const char *dir);
+
+/* Remove every pack of repo's objects/pack. */
+int hlx_pack_drop(const char *repo);
+
+/* Move the packs in directory from into base's objects/pack (each .pack
+ * before its .idx, both synced), after verification. */
+int hlx_pack_adopt(const char *from, const char *base);
 
 #endif

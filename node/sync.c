@@ -723,7 +723,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 };
 	struct hlx_hist *stage = NULL;
 	struct hlx_store_txn *t = NULL;
-	char nw[PATH_MAX], file[PATH_MAX], oldhead[41];
+	char nw[PATH_MAX], file[PATH_MAX], oldhead[41], keep[PATH_MAX];
 	uint64_t before = c ? c->before : 1;
 	int rc, intent = 0, built = 0;
 
@@ -764,6 +764,18 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	/* self-contained: nothing of the old history is needed any more */
 	hlx_hist_free(stage);
 	stage = NULL;
+	/* and only what was verified: the objects the new head reaches,
+	 * packed afresh, in place of the packs the feed sent */
+	if (!rc)
+		rc = hlx_pathf(keep, "%s/keep", nw);
+	if (!rc)
+		rc = hlx_pack_keep(nw, p->head.commit, NULL, keep);
+	if (!rc)
+		rc = hlx_pack_drop(nw);
+	if (!rc)
+		rc = hlx_pack_adopt(keep, nw);
+	if (!rc && rmdir(keep) != 0)
+		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", keep, strerror(errno));
 	if (!rc && hlx_pathf(file, "%s/objects/info/alternates", nw) == HLX_OK &&
 	    unlink(file) != 0 && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file, strerror(errno));
@@ -860,6 +872,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	struct hlx_checkpoint cp;
 	struct hlx_prune_cont cont;
 	char repo[PATH_MAX], staging[PATH_MAX], file[PATH_MAX], rel[PATH_MAX];
+	char keep[PATH_MAX];
 	const char *home = hlx_home_dir(hlx_node_home(p->n));
 	int rc, have_rec, staged = 0;
 
@@ -1037,6 +1050,13 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 				   p->head.commit, delta_line, &d);
 	if (!rc)
 		rc = check_delta(&d);
+	/* Keep only what was verified: one pack of the objects the new
+	 * commits reach (and the mirror lacks), not what the feed sent. */
+	if (!rc)
+		rc = hlx_pathf(keep, "%s/keep", staging);
+	if (!rc)
+		rc = hlx_pack_keep(staging, p->head.commit,
+				   rec.head[0] ? rec.head : NULL, keep);
 	if (rc)
 		goto out;
 	/* Everything verified.  The handling rules first: they govern what
@@ -1063,7 +1083,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 				 p->head.rules.retention_days > 0, p->now);
 	if (rc)
 		goto out;
-	rc = hlx_pack_adopt(staging, repo);
+	rc = hlx_pack_adopt(keep, repo);
 	if (rc)
 		goto out;
 	res->from = rec.version;

@@ -122,6 +122,9 @@ test_fails_with "a ref on a history that is not the state's is detected" 4 "disa
 test_fails "reindex refuses a commit hlx did not make" hlx --home n-bad reindex uk-a
 git -C "$bad" update-ref refs/heads/main "$head5"
 test_ok "reindex rebuilds from the restored history" hlx --home n-bad reindex uk-a
-test_ok "then fsck is clean" sh -c '"$HLX" --home n-bad fsck && "$HLX" --home n-bad list ls | grep -q " v5 "'
+test_fails_with "fsck reports the rogue commit left in the store" 1 "commit $rogue is not reachable" \
+	hlx --home n-bad fsck
+git -C "$bad" prune --expire=now
+test_ok "then, pruned by git, fsck is clean" sh -c '"$HLX" --home n-bad fsck && "$HLX" --home n-bad list ls | grep -q " v5 "'
 
 test_done
