@@ -59,6 +59,7 @@ int hlx_checkpoint_add_prior(struct hlx_checkpoint *c, uint64_t version,
 		c->prior = p;
 	}
 	p = &c->prior[c->nprior++];
+	memset(p, 0, sizeof(*p));
 	p->version = version;
 	snprintf(p->commit, sizeof(p->commit), "%.40s", commit);
 	return HLX_OK;
@@ -312,14 +313,16 @@ static int parse_body(json_t *o, struct hlx_checkpoint *c)
 	json_t *a;
 	int rc;
 
-	if ((rc = exact_members(o, keys, "body")))
-		return rc;
-	if ((rc = get_s(o, "format", &s, &sl)))
-		return rc;
-	if (strcmp(s, HLX_CHECKPOINT_FORMAT) != 0)
+	/* the format first: another format has other members */
+	if (json_is_object(o) && json_object_get(o, "format") &&
+	    (rc = get_s(o, "format", &s, &sl)) == HLX_OK &&
+	    strcmp(s, HLX_CHECKPOINT_FORMAT) != 0)
 		return hlx_err(HLX_EUNSUPPORTED,
 			       "checkpoint: format '%.20s' (want " HLX_CHECKPOINT_FORMAT ")",
 			       s);
+	if ((rc = exact_members(o, keys, "body")) ||
+	    (rc = get_s(o, "format", &s, &sl)))
+		return rc;
 	if ((rc = get_s(o, "org", &s, &sl)) ||
 	    (rc = hlx_name_check(s, sl, "organisation")))
 		return rc;
@@ -371,6 +374,11 @@ static int parse_body(json_t *o, struct hlx_checkpoint *c)
 		if (first < 1 || json_array_size(cs) - 1 > VERSION_MAX - first)
 			return hlx_err(HLX_EINVAL,
 				       "checkpoint: prior run %zu: versions out of range", i + 1);
+		/* canonical: a run is as long as it can be */
+		if (c->nprior && c->prior[c->nprior - 1].version + 1 == first)
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: prior run %zu continues the one before it",
+				       i + 1);
 		for (size_t j = 0; j < json_array_size(cs); j++) {
 			json_t *x = json_array_get(cs, j);
 

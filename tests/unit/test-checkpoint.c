@@ -190,6 +190,8 @@ static void test_encoding(void)
 	      "a prior run from version 0 refused");
 	is_rc(parse_edit("\"first\":5}", "\"first\":7}"), HLX_EINVAL,
 	      "a prior commit after the checkpoint's last version refused");
+	is_rc(parse_edit("\"first\":5}", "\"first\":4}"), HLX_EINVAL,
+	      "a prior run that continues the one before it refused (not canonical)");
 	is_rc(parse_edit("\"first\":5}", "\"first\":\"5\"}"), HLX_EINVAL,
 	      "a string first refused");
 	is_rc(parse_edit("[\"e5e5", "[\"E5e5"), HLX_EINVAL, "an upper-case prior commit refused");
@@ -212,6 +214,11 @@ static void test_encoding(void)
 	      HLX_EINVAL, "no versions refused");
 	is_rc(parse_edit("\"prior\":[", "\"x\":["), HLX_EINVAL,
 	      "a checkpoint without prior commits refused");
+	is_rc(parse_body("{\"before\":4,\"format\":\"hlx-checkpoint-1\",\"issued\":\"2026-12-23T00:00:00Z\","
+			 "\"list\":\"uk-a\",\"org\":\"hotline-a\",\"versions\":[{\"new\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+			 "\"old\":\"1111111111111111111111111111111111111111\",\"time\":\"2026-12-23T00:00:00Z\","
+			 "\"tree\":\"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a\",\"version\":4}]}"),
+	      HLX_EUNSUPPORTED, "a checkpoint of the first format is unsupported (not malformed)");
 	is_rc(parse_edit("\"before\":4,", "\"before\":4,\"before\":4,"), HLX_EINVAL,
 	      "duplicate members refused");
 	is_rc(parse_edit("{\"before\":4,", "{ \"before\":4,"), HLX_EINVAL,
