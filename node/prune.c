@@ -309,31 +309,43 @@ int hlx_prune_checkpoint_verify(const char *text, size_t n,
 	if (have->held_issued >= 0 && c->issued <= have->held_issued)
 		return hlx_err(HLX_EUNTRUSTED,
 			       "the checkpoint is not newer than the one held (a replay?)");
+	/* Continuity: the owner signed that the commit held is one of its
+	 * own histories', or the new history is a fork and nothing of what
+	 * is held may be replaced by it. */
+	if (have->version == 0) {
+		cont->kind = HLX_PRUNE_REBASE; /* nothing held */
+		return HLX_OK;
+	}
 	if (have->version < c->before) {
+		if (!hlx_checkpoint_prior_has(c, have->version, have->commit))
+			return hlx_err(HLX_EUNTRUSTED,
+				       "a fork: the checkpoint does not list commit %s of version %"
+				       PRIu64 " held among the commits it replaces",
+				       have->commit, have->version);
 		cont->kind = HLX_PRUNE_REBASE;
 		return HLX_OK;
 	}
 	e = hlx_checkpoint_find(c, have->version);
 	if (!e)
 		return hlx_err(HLX_EUNTRUSTED,
-			       "the checkpoint ends at version %" PRIu64
+			       "a fork: the checkpoint ends at version %" PRIu64
 			       ", before version %" PRIu64 " held",
 			       c->before + c->n - 1, have->version);
-	memcpy(cont->new_commit, e->new_, sizeof(cont->new_commit));
 	if (strcmp(have->commit, e->new_) == 0) {
 		cont->kind = HLX_PRUNE_CURRENT;
-	} else if (strcmp(have->commit, e->old) == 0 ||
+	} else if ((strcmp(have->commit, e->old) == 0 ||
+		    hlx_checkpoint_prior_has(c, have->version, have->commit)) &&
 		   strcmp(have->tree, e->tree) == 0) {
-		/* the same version, or (after earlier prunes) the same
-		 * content: the held state continues into the new history */
+		/* the commit the prune replaced, or one an earlier prune
+		 * replaced: the held state continues into the new history */
 		cont->kind = HLX_PRUNE_MAPPED;
 	} else {
-		memset(cont, 0, sizeof(*cont));
 		return hlx_err(HLX_EUNTRUSTED,
-			       "the checkpoint gives version %" PRIu64
-			       " another commit and content than the one held (a fork)",
-			       have->version);
+			       "a fork: the checkpoint does not list commit %s of version %"
+			       PRIu64 " held (nor its content) among the commits it replaces",
+			       have->commit, have->version);
 	}
+	memcpy(cont->new_commit, e->new_, sizeof(cont->new_commit));
 	return HLX_OK;
 }
 
@@ -428,17 +440,126 @@ int hlx_prune_fsck(struct hlx_hist *h, const char *repo,
 
 /* ---- the owner's prune -------------------------------------------------- */
 
-/* The signed checkpoint of a rewrite, into file. */
+/* The commits of versions before `before` in h, lowest version first. */
+struct pruned_ctx {
+	struct hlx_checkpoint_prior *p;
+	size_t n, cap;
+	uint64_t before;
+};
+
+static int pruned_cb(void *ctx, const struct hlx_hist_version *v)
+{
+	struct pruned_ctx *x = ctx;
+
+	if (v->version >= x->before)
+		return HLX_OK;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		struct hlx_checkpoint_prior *q = realloc(x->p, cap * sizeof(*q));
+
+		if (!q)
+			return hlx_err(HLX_ENOMEM, "prune: out of memory");
+		x->p = q;
+		x->cap = cap;
+	}
+	x->p[x->n].version = v->version;
+	memcpy(x->p[x->n].commit, v->oid, 41);
+	x->n++;
+	return HLX_OK;
+}
+
+static int pruned_add(struct pruned_ctx *x, uint64_t version, const char *oid)
+{
+	struct hlx_hist_version v;
+
+	v.version = version;
+	memcpy(v.oid, oid, 41);
+	return pruned_cb(x, &v);
+}
+
+/*
+ * The prior commits of the checkpoint of a prune of h (in repo) before
+ * `before`, into c->prior (spec/prune.md section 3.2): the prior commits
+ * of the checkpoint the repository holds and the commits it replaced
+ * (the history before the earlier prune), then the commits of h that this
+ * prune removes.  Oldest first; past the bounds, the oldest are left out.
+ * *issued: when the new checkpoint is issued, now or, if the one held was
+ * issued at now or later (two prunes in a second), a second after it:
+ * subscribers accept only a checkpoint issued after the one they hold.
+ */
+static int gather_prior(struct hlx_hist *h, const char *repo, uint64_t before,
+			int64_t now, struct hlx_checkpoint *c, int64_t *issued)
+{
+	struct pruned_ctx x = { NULL, 0, 0, UINT64_MAX };
+	struct hlx_checkpoint held;
+	struct hlx_buf b = HLX_BUF_INIT, hb = HLX_BUF_INIT, hs = HLX_BUF_INIT;
+	char root[41] = "", tree[41], repl[41], p[PATH_MAX];
+	size_t mine, start;
+	int rc;
+
+	hlx_checkpoint_init(&held);
+	rc = hlx_hist_log(h, root_cb, root);
+	if (!rc && root[0])
+		rc = hlx_hist_commit_info(h, root, tree, repl);
+	if (!rc && root[0] && repl[0]) {
+		/* the history starts at an earlier prune's checkpoint root:
+		 * what that checkpoint vouched for is still vouched for */
+		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, repo);
+		if (!rc)
+			rc = hlx_file_read(p, HLX_CHECKPOINT_MAX, &b);
+		if (!rc)
+			rc = hlx_checkpoint_parse((const char *)b.data, b.len, &held,
+						  &hb, &hs);
+		if (!rc)
+			rc = hlx_prune_check_history(h, &held);
+		if (rc)
+			rc = hlx_err_wrap(rc, "the checkpoint of the earlier prune '%s'", p);
+		if (!rc && held.issued >= now)
+			now = held.issued + 1;
+		for (size_t i = 0; !rc && i < held.nprior; i++)
+			rc = pruned_add(&x, held.prior[i].version, held.prior[i].commit);
+		for (size_t i = 0; !rc && i < held.n; i++)
+			rc = pruned_add(&x, held.v[i].version, held.v[i].old);
+	}
+	mine = x.n;
+	x.before = before;
+	if (!rc)
+		rc = hlx_hist_log(h, pruned_cb, &x);
+	if (rc)
+		goto out;
+	/* the log goes from the head down: this history's, lowest first */
+	for (size_t i = mine, j = x.n; i + 1 < j; i++, j--) {
+		struct hlx_checkpoint_prior t = x.p[i];
+
+		x.p[i] = x.p[j - 1];
+		x.p[j - 1] = t;
+	}
+	/* the newest that fit the bounds (commits, runs) */
+	start = hlx_checkpoint_prior_keep(x.p, x.n);
+	for (size_t i = start; !rc && i < x.n; i++)
+		rc = hlx_checkpoint_add_prior(c, x.p[i].version, x.p[i].commit);
+	*issued = now;
+out:
+	free(x.p);
+	hlx_checkpoint_free(&held);
+	hlx_buf_free(&b);
+	hlx_buf_free(&hb);
+	hlx_buf_free(&hs);
+	return rc;
+}
+
+/* The signed checkpoint of a rewrite, into file; c holds its prior
+ * commits (gather_prior) and is filled with the rest. */
 static int make_checkpoint(struct hlx_seckey *key, const char *org,
 			   const char *list, uint64_t before, int64_t now,
 			   const struct hlx_hist_rewritten *map, size_t n,
-			   struct hlx_buf *file)
+			   struct hlx_checkpoint *cp, struct hlx_buf *file)
 {
 	struct hlx_buf body = HLX_BUF_INIT, sig = HLX_BUF_INIT;
-	struct hlx_checkpoint c;
+	struct hlx_checkpoint c = *cp;
 	int rc = HLX_OK;
 
-	hlx_checkpoint_init(&c);
+	hlx_checkpoint_init(cp); /* c owns the prior commits now */
 	snprintf(c.org, sizeof(c.org), "%.64s", org);
 	snprintf(c.list, sizeof(c.list), "%.64s", list);
 	c.before = before;
@@ -499,11 +620,14 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	struct hlx_hist *h = NULL;
 	struct hlx_seckey *sgkey = NULL;
 	struct hlx_list_rec rec;
+	struct hlx_checkpoint cp;
+	int64_t issued = now;
 	char repo[PATH_MAX], nw[PATH_MAX], p[PATH_MAX];
 	size_t nmap = 0;
 	int rc, built = 0;
 
 	memset(res, 0, sizeof(*res));
+	hlx_checkpoint_init(&cp);
 	rc = hlx_list_name_check(list);
 	if (rc)
 		return rc;
@@ -549,6 +673,9 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 		}
 		hlx_err_clear();
 	}
+	rc = gather_prior(h, repo, before, now, &cp, &issued);
+	if (rc)
+		goto out;
 	built = 1;
 	rc = hlx_hist_rewrite(h, before, nw, now, hlx_list_sign_commit, sgkey,
 			      &map, &nmap);
@@ -560,8 +687,8 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 			     "list '%s': the history's head is not the state's", list);
 		goto out;
 	}
-	rc = make_checkpoint(sgkey, rec.owner, list, before, now, map, nmap,
-			     &file);
+	rc = make_checkpoint(sgkey, rec.owner, list, before, issued, map, nmap,
+			     &cp, &file);
 	if (!rc)
 		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
 	if (!rc)
@@ -608,6 +735,7 @@ out:
 	hlx_store_abort(t);
 	hlx_hist_free(h);
 	hlx_seckey_free(sgkey);
+	hlx_checkpoint_free(&cp);
 	hlx_buf_free(&file);
 	free(map);
 	return rc;
@@ -620,10 +748,13 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 	struct hlx_hist_rewritten *map = NULL;
 	struct hlx_buf file = HLX_BUF_INIT;
 	struct hlx_hist *h = NULL;
+	struct hlx_checkpoint cp;
+	int64_t issued = now;
 	char nw[PATH_MAX], p[PATH_MAX], head[41];
 	size_t nmap = 0;
 	int rc;
 
+	hlx_checkpoint_init(&cp);
 	rc = hlx_prune_new_path(repo, nw);
 	if (!rc)
 		rc = hlx_rm_rf(nw);
@@ -632,10 +763,13 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 	if (!rc)
 		rc = hlx_hist_head(h, head);
 	if (!rc)
+		rc = gather_prior(h, repo, before, now, &cp, &issued);
+	if (!rc)
 		rc = hlx_hist_rewrite(h, before, nw, now, hlx_list_sign_commit, key,
 				      &map, &nmap);
 	if (!rc)
-		rc = make_checkpoint(key, org, list, before, now, map, nmap, &file);
+		rc = make_checkpoint(key, org, list, before, issued, map, nmap, &cp,
+				     &file);
 	if (!rc)
 		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
 	if (!rc)
@@ -651,6 +785,7 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 		memcpy(new_head, map[nmap - 1].new_, 41);
 	else
 		hlx_rm_rf(nw);
+	hlx_checkpoint_free(&cp);
 	hlx_buf_free(&file);
 	free(map);
 	return rc;

@@ -111,11 +111,13 @@ struct hlx_prune_have {
 };
 
 enum {
-	HLX_PRUNE_REBASE = 1,  /* H < before (or 0): take the new history
-				  whole; the state follows by a diff from
-				  C_H's tree to the new head's */
-	HLX_PRUNE_MAPPED = 2,  /* version H is new_commit in the new history,
-				  with C_H's tree */
+	HLX_PRUNE_REBASE = 1,  /* H = 0, or H < before and the checkpoint
+				  lists C_H among its prior commits: take
+				  the new history whole; the state follows
+				  by a diff from C_H's tree to the new head's */
+	HLX_PRUNE_MAPPED = 2,  /* C_H is version H's old commit or a prior
+				  one, with its tree: version H is
+				  new_commit in the new history */
 	HLX_PRUNE_CURRENT = 3, /* C_H is already the new commit of H */
 };
 
@@ -129,9 +131,10 @@ struct hlx_prune_cont {
  * signature (namespace hlx-checkpoint) by a key trust lets sign at
  * issued; org and list those of have; issued at most 5 minutes after now
  * and after have->held_issued; then continuity with what is held (see
- * enum above).  A version H the checkpoint covers whose commit and tree
- * both differ from it is a fork (HLX_EUNTRUSTED), as is a version H after
- * the checkpoint's last.  c (init'd) receives the checkpoint.
+ * enum above): the checkpoint must name C_H for version H (as its old,
+ * new or a prior commit).  Any other commit is a fork (HLX_EUNTRUSTED,
+ * "a fork: ..."), as is a version H after the checkpoint's last.  c
+ * (init'd) receives the checkpoint.
  */
 int hlx_prune_checkpoint_verify(const char *text, size_t n,
 				const struct hlx_trust *trust,

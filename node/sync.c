@@ -390,8 +390,19 @@ static int verify_commits(struct pull *p, struct hlx_hist *h, const char *have,
 		if (!rc)
 			rc = hlx_trust_check(p->trust, hlx_sshsig_signer(s),
 					     commit_time(&data));
-		if (!rc)
+		if (!rc) {
 			rc = hlx_hist_read_version(h, oid, &v);
+			/* the commit is there and signed, its parent is not:
+			 * right after ours, that parent is not our version */
+			if (rc == HLX_ENOENT && have_version > 0 &&
+			    want == have_version + 1) {
+				hlx_sshsig_free(s);
+				rc = hlx_err(HLX_EUNTRUSTED,
+					     "a fork: version %" PRIu64 " (%s) does not follow version %"
+					     PRIu64 " we hold (%s)", want, oid, have_version, have);
+				break;
+			}
+		}
 		if (!rc && v.version != want)
 			rc = hlx_err(HLX_EUNTRUSTED, "the commit says version %" PRIu64,
 				     v.version);
@@ -407,8 +418,8 @@ static int verify_commits(struct pull *p, struct hlx_hist *h, const char *have,
 	}
 	if (!rc && strcmp(oid, have) != 0)
 		rc = hlx_err(HLX_EUNTRUSTED,
-			     "the new versions do not descend from version %" PRIu64
-			     " we hold", have_version);
+			     "a fork: the new versions do not descend from version %"
+			     PRIu64 " we hold (%s)", have_version, have);
 	hlx_buf_free(&sig);
 	hlx_buf_free(&data);
 	return rc;

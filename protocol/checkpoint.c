@@ -5,6 +5,7 @@
 #include "protocol/rtime.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ void hlx_checkpoint_init(struct hlx_checkpoint *c)
 void hlx_checkpoint_free(struct hlx_checkpoint *c)
 {
 	free(c->v);
+	free(c->prior);
 	hlx_checkpoint_init(c);
 }
 
@@ -38,6 +40,64 @@ int hlx_checkpoint_add(struct hlx_checkpoint *c,
 	}
 	c->v[c->n++] = *v;
 	return HLX_OK;
+}
+
+int hlx_checkpoint_add_prior(struct hlx_checkpoint *c, uint64_t version,
+			     const char *commit)
+{
+	struct hlx_checkpoint_prior *p;
+
+	if (c->nprior >= HLX_CHECKPOINT_PRIOR_MAX)
+		return hlx_err(HLX_ETOOBIG, "checkpoint: more than %d prior commits",
+			       HLX_CHECKPOINT_PRIOR_MAX);
+	if ((c->nprior & (c->nprior - 1)) == 0) {
+		size_t cap = c->nprior ? c->nprior * 2 : 1;
+
+		p = realloc(c->prior, cap * sizeof(*p));
+		if (!p)
+			return hlx_err(HLX_ENOMEM, "checkpoint: out of memory");
+		c->prior = p;
+	}
+	p = &c->prior[c->nprior++];
+	memset(p, 0, sizeof(*p));
+	p->version = version;
+	snprintf(p->commit, sizeof(p->commit), "%.40s", commit);
+	return HLX_OK;
+}
+
+int hlx_checkpoint_prior_has(const struct hlx_checkpoint *c, uint64_t version,
+			     const char *commit)
+{
+	for (size_t i = 0; i < c->nprior; i++)
+		if (c->prior[i].version == version &&
+		    strcmp(c->prior[i].commit, commit) == 0)
+			return 1;
+	return 0;
+}
+
+size_t hlx_checkpoint_prior_runs(const struct hlx_checkpoint_prior *p, size_t n)
+{
+	size_t runs = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || p[i].version != p[i - 1].version + 1)
+			runs++;
+	return runs;
+}
+
+size_t hlx_checkpoint_prior_keep(const struct hlx_checkpoint_prior *p, size_t n)
+{
+	size_t start = n, runs = 0;
+
+	while (start > 0 && n - start < HLX_CHECKPOINT_PRIOR_MAX) {
+		int newrun = start == n || p[start - 1].version + 1 != p[start].version;
+
+		if (newrun && runs == HLX_CHECKPOINT_RUNS_MAX)
+			break;
+		runs += (size_t)newrun;
+		start--;
+	}
+	return start;
 }
 
 const struct hlx_checkpoint_version *
@@ -102,6 +162,23 @@ int hlx_checkpoint_validate(const struct hlx_checkpoint *c)
 				       "checkpoint: version %llu: time out of range",
 				       (unsigned long long)v->version);
 	}
+	if (c->nprior > HLX_CHECKPOINT_PRIOR_MAX || (c->nprior && !c->prior))
+		return hlx_err(HLX_ETOOBIG, "checkpoint: more than %d prior commits",
+			       HLX_CHECKPOINT_PRIOR_MAX);
+	if (hlx_checkpoint_prior_runs(c->prior, c->nprior) > HLX_CHECKPOINT_RUNS_MAX)
+		return hlx_err(HLX_ETOOBIG, "checkpoint: more than %d runs of prior commits",
+			       HLX_CHECKPOINT_RUNS_MAX);
+	for (size_t i = 0; i < c->nprior; i++) {
+		const struct hlx_checkpoint_prior *p = &c->prior[i];
+
+		if (p->version < 1 || p->version > c->before + c->n - 1)
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: a prior commit of version %llu, not 1 to %llu",
+				       (unsigned long long)p->version,
+				       (unsigned long long)(c->before + c->n - 1));
+		if ((rc = hex_check(p->commit, strnlen(p->commit, 41), 40, "prior commit")))
+			return rc;
+	}
 	return HLX_OK;
 }
 
@@ -113,7 +190,7 @@ static char *canonical(json_t *o)
 int hlx_checkpoint_body(const struct hlx_checkpoint *c, struct hlx_buf *out)
 {
 	char is[HLX_TIME_TEXT], t[HLX_TIME_TEXT];
-	json_t *o = NULL, *a;
+	json_t *o = NULL, *a, *pr, *run = NULL;
 	char *s = NULL;
 	int rc = hlx_checkpoint_validate(c);
 
@@ -132,11 +209,31 @@ int hlx_checkpoint_body(const struct hlx_checkpoint *c, struct hlx_buf *out)
 			a = NULL;
 		}
 	}
-	if (a)
-		o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o}",
+	/* the prior commits, a run of consecutive versions at a time */
+	pr = json_array();
+	for (size_t i = 0; pr && i < c->nprior; i++) {
+		const struct hlx_checkpoint_prior *p = &c->prior[i];
+
+		if (i == 0 || p->version != c->prior[i - 1].version + 1) {
+			run = json_array();
+			if (json_array_append_new(pr, json_pack("{s:I, s:o}",
+					"first", (json_int_t)p->version, "commits", run)))
+				run = NULL;
+		}
+		if (!run || json_array_append_new(run, json_string(p->commit))) {
+			json_decref(pr);
+			pr = NULL;
+		}
+	}
+	if (a && pr)
+		o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o}",
 			      "format", HLX_CHECKPOINT_FORMAT, "org", c->org,
 			      "list", c->list, "before", (json_int_t)c->before,
-			      "issued", is, "versions", a);
+			      "issued", is, "prior", pr, "versions", a);
+	else {
+		json_decref(a);
+		json_decref(pr);
+	}
 	if (o)
 		s = canonical(o);
 	json_decref(o);
@@ -206,7 +303,8 @@ static int copy_hex(json_t *o, const char *k, char out[41])
 static int parse_body(json_t *o, struct hlx_checkpoint *c)
 {
 	static const char *const keys[] = { "format", "org", "list", "before",
-					    "issued", "versions", NULL };
+					    "issued", "prior", "versions", NULL };
+	static const char *const rkeys[] = { "first", "commits", NULL };
 	static const char *const vkeys[] = { "version", "old", "new", "tree",
 					     "time", NULL };
 	struct hlx_checkpoint_version v;
@@ -215,14 +313,16 @@ static int parse_body(json_t *o, struct hlx_checkpoint *c)
 	json_t *a;
 	int rc;
 
-	if ((rc = exact_members(o, keys, "body")))
-		return rc;
-	if ((rc = get_s(o, "format", &s, &sl)))
-		return rc;
-	if (strcmp(s, HLX_CHECKPOINT_FORMAT) != 0)
+	/* the format first: another format has other members */
+	if (json_is_object(o) && json_object_get(o, "format") &&
+	    (rc = get_s(o, "format", &s, &sl)) == HLX_OK &&
+	    strcmp(s, HLX_CHECKPOINT_FORMAT) != 0)
 		return hlx_err(HLX_EUNSUPPORTED,
 			       "checkpoint: format '%.20s' (want " HLX_CHECKPOINT_FORMAT ")",
 			       s);
+	if ((rc = exact_members(o, keys, "body")) ||
+	    (rc = get_s(o, "format", &s, &sl)))
+		return rc;
 	if ((rc = get_s(o, "org", &s, &sl)) ||
 	    (rc = hlx_name_check(s, sl, "organisation")))
 		return rc;
@@ -251,6 +351,48 @@ static int parse_body(json_t *o, struct hlx_checkpoint *c)
 		    (rc = get_time(e, "time", &v.time)) ||
 		    (rc = hlx_checkpoint_add(c, &v)))
 			return hlx_err_wrap(rc, "entry %zu", i + 1);
+	}
+	a = json_object_get(o, "prior");
+	if (!json_is_array(a))
+		return hlx_err(HLX_EINVAL, "checkpoint: 'prior' is not an array");
+	if (json_array_size(a) > HLX_CHECKPOINT_RUNS_MAX)
+		return hlx_err(HLX_ETOOBIG, "checkpoint: %zu runs of prior commits (at most %d)",
+			       json_array_size(a), HLX_CHECKPOINT_RUNS_MAX);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *e = json_array_get(a, i), *cs;
+		uint64_t first;
+		char oid[41];
+
+		if ((rc = exact_members(e, rkeys, "prior run")) ||
+		    (rc = get_u(e, "first", &first)))
+			return hlx_err_wrap(rc, "prior run %zu", i + 1);
+		cs = json_object_get(e, "commits");
+		if (!json_is_array(cs) || json_array_size(cs) == 0)
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: prior run %zu: 'commits' is not a non-empty array",
+				       i + 1);
+		if (first < 1 || json_array_size(cs) - 1 > VERSION_MAX - first)
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: prior run %zu: versions out of range", i + 1);
+		/* canonical: a run is as long as it can be */
+		if (c->nprior && c->prior[c->nprior - 1].version + 1 == first)
+			return hlx_err(HLX_EINVAL,
+				       "checkpoint: prior run %zu continues the one before it",
+				       i + 1);
+		for (size_t j = 0; j < json_array_size(cs); j++) {
+			json_t *x = json_array_get(cs, j);
+
+			if (!json_is_string(x))
+				return hlx_err(HLX_EINVAL,
+					       "checkpoint: prior run %zu: a commit is not a string",
+					       i + 1);
+			if ((rc = hex_check(json_string_value(x), json_string_length(x),
+					    40, "prior commit")))
+				return hlx_err_wrap(rc, "prior run %zu", i + 1);
+			memcpy(oid, json_string_value(x), 41);
+			if ((rc = hlx_checkpoint_add_prior(c, first + j, oid)))
+				return rc;
+		}
 	}
 	return hlx_checkpoint_validate(c);
 }

@@ -28,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    d.n != c.n || d.before != c.before || d.issued != c.issued ||
 		    strcmp(d.org, c.org) || strcmp(d.list, c.list) ||
 		    memcmp(d.v, c.v, c.n * sizeof(*c.v)) != 0 ||
+		    d.nprior != c.nprior ||
+		    (c.nprior && memcmp(d.prior, c.prior, c.nprior * sizeof(*c.prior))) ||
 		    s2.len != sig.len || memcmp(s2.data, sig.data, sig.len) != 0)
 			abort();
 	}

@@ -28,6 +28,13 @@ static const char *const TREE[] = { "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
 				    "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
 				    "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c" };
 
+/* Commits of earlier histories: versions 1 to 3 pruned now, and the
+ * commit version 5 had before an earlier prune. */
+static const char *const PRI[] = { "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+				   "d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2",
+				   "d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3" };
+static const char *const E5 = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5";
+
 /* Versions 4, 5, 6 of list uk-a of hotline-a, pruned before 4. */
 static void sample(struct hlx_checkpoint *c)
 {
@@ -47,6 +54,11 @@ static void sample(struct hlx_checkpoint *c)
 		if (hlx_checkpoint_add(c, &v))
 			abort();
 	}
+	for (int i = 0; i < 3; i++)
+		if (hlx_checkpoint_add_prior(c, 1 + (uint64_t)i, PRI[i]))
+			abort();
+	if (hlx_checkpoint_add_prior(c, 5, E5))
+		abort();
 }
 
 /* The signed file of c, signed by k for namespace ns. */
@@ -133,10 +145,20 @@ static void test_encoding(void)
 	ok(d.n == 3 && d.before == 4 && d.issued == T0 && !strcmp(d.org, "hotline-a") &&
 	   !strcmp(d.list, "uk-a") && !strcmp(d.v[2].new_, NEW[2]) &&
 	   d.v[0].time == T0 - 3 * 86400, "every field survives");
+	ok(d.nprior == 4 && d.prior[0].version == 1 && !strcmp(d.prior[2].commit, PRI[2]) &&
+	   d.prior[3].version == 5 && !strcmp(d.prior[3].commit, E5),
+	   "the prior commits survive");
+	ok(strstr((char *)body.data, "\"prior\":[{\"commits\":[\"d1d1") &&
+	   strstr((char *)body.data, "\"d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3\"],\"first\":1},"
+		  "{\"commits\":[\"e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5\"],\"first\":5}],"),
+	   "prior commits are written as runs of consecutive versions");
+	ok(hlx_checkpoint_prior_has(&d, 3, PRI[2]) && hlx_checkpoint_prior_has(&d, 5, E5) &&
+	   !hlx_checkpoint_prior_has(&d, 2, PRI[2]) && !hlx_checkpoint_prior_has(&d, 5, OLD[1]),
+	   "prior_has: that commit at that version only");
 	is_rc(hlx_checkpoint_body(&d, &again), HLX_OK, "re-encode");
 	ok(again.len == body.len && !memcmp(again.data, body.data, body.len),
 	   "the body is canonical: re-encoding gives the same bytes");
-	ok(strstr((char *)body.data, "{\"before\":4,\"format\":\"hlx-checkpoint-1\","
+	ok(strstr((char *)body.data, "{\"before\":4,\"format\":\"hlx-checkpoint-2\","
 		  "\"issued\":\"2026-12-23T") == (char *)body.data,
 	   "members sorted, compact");
 	ok(hlx_checkpoint_find(&d, 3) == NULL && hlx_checkpoint_find(&d, 7) == NULL &&
@@ -160,8 +182,26 @@ static void test_encoding(void)
 	      "issued out of range refused");
 	is_rc(parse_edit("\"list\":\"uk-a\"", "\"list\":\"UK A\""), HLX_EINVAL, "bad list name refused");
 	is_rc(parse_edit("\"org\":\"hotline-a\"", "\"org\":\"\""), HLX_EINVAL, "empty org refused");
-	is_rc(parse_edit("hlx-checkpoint-1", "hlx-checkpoint-2"), HLX_EUNSUPPORTED,
-	      "another format is unsupported");
+	is_rc(parse_edit("hlx-checkpoint-2", "hlx-checkpoint-1"), HLX_EUNSUPPORTED,
+	      "another format (the first, without prior commits) is unsupported");
+	is_rc(parse_edit("\"prior\":[{", "\"prior\":{},\"x\":[{"), HLX_EINVAL,
+	      "prior not an array refused");
+	is_rc(parse_edit("\"first\":1}", "\"first\":0}"), HLX_EINVAL,
+	      "a prior run from version 0 refused");
+	is_rc(parse_edit("\"first\":5}", "\"first\":7}"), HLX_EINVAL,
+	      "a prior commit after the checkpoint's last version refused");
+	is_rc(parse_edit("\"first\":5}", "\"first\":4}"), HLX_EINVAL,
+	      "a prior run that continues the one before it refused (not canonical)");
+	is_rc(parse_edit("\"first\":5}", "\"first\":\"5\"}"), HLX_EINVAL,
+	      "a string first refused");
+	is_rc(parse_edit("[\"e5e5", "[\"E5e5"), HLX_EINVAL, "an upper-case prior commit refused");
+	is_rc(parse_edit("[\"e5e5", "[5,\"e5e5"), HLX_EINVAL, "a prior commit not a string refused");
+	is_rc(parse_edit("{\"commits\":[\"e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5\"],\"first\":5}",
+			 "{\"commits\":[],\"first\":5}"), HLX_EINVAL, "an empty prior run refused");
+	is_rc(parse_edit("{\"commits\":[\"e5", "{\"a\":1,\"commits\":[\"e5"), HLX_EINVAL,
+	      "an unknown member in a prior run refused");
+	is_rc(parse_edit("\"first\":5}", "\"first\":18446744073709551615}"), HLX_EINVAL,
+	      "a prior run past the largest version refused");
 	is_rc(parse_edit("\"before\":4,", ""), HLX_EINVAL, "a missing member refused");
 	is_rc(parse_edit("\"before\":4,", "\"before\":4,\"extra\":1,"), HLX_EINVAL,
 	      "an unknown member refused");
@@ -169,9 +209,16 @@ static void test_encoding(void)
 	      "an unknown member in a version refused");
 	is_rc(parse_edit("\"before\":4", "\"before\":4.0"), HLX_EINVAL, "a real number refused");
 	is_rc(parse_edit("\"before\":4", "\"before\":\"4\""), HLX_EINVAL, "a string number refused");
-	is_rc(parse_body("{\"before\":4,\"format\":\"hlx-checkpoint-1\",\"issued\":\"2026-12-23T00:00:00Z\","
-			 "\"list\":\"uk-a\",\"org\":\"hotline-a\",\"versions\":[]}"),
+	is_rc(parse_body("{\"before\":4,\"format\":\"hlx-checkpoint-2\",\"issued\":\"2026-12-23T00:00:00Z\","
+			 "\"list\":\"uk-a\",\"org\":\"hotline-a\",\"prior\":[],\"versions\":[]}"),
 	      HLX_EINVAL, "no versions refused");
+	is_rc(parse_edit("\"prior\":[", "\"x\":["), HLX_EINVAL,
+	      "a checkpoint without prior commits refused");
+	is_rc(parse_body("{\"before\":4,\"format\":\"hlx-checkpoint-1\",\"issued\":\"2026-12-23T00:00:00Z\","
+			 "\"list\":\"uk-a\",\"org\":\"hotline-a\",\"versions\":[{\"new\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+			 "\"old\":\"1111111111111111111111111111111111111111\",\"time\":\"2026-12-23T00:00:00Z\","
+			 "\"tree\":\"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a\",\"version\":4}]}"),
+	      HLX_EUNSUPPORTED, "a checkpoint of the first format is unsupported (not malformed)");
 	is_rc(parse_edit("\"before\":4,", "\"before\":4,\"before\":4,"), HLX_EINVAL,
 	      "duplicate members refused");
 	is_rc(parse_edit("{\"before\":4,", "{ \"before\":4,"), HLX_EINVAL,
@@ -193,7 +240,72 @@ static void test_encoding(void)
 			rc = hlx_checkpoint_add(&big, &v);
 		is_rc(rc, HLX_OK, "%d versions fit", HLX_CHECKPOINT_VERSIONS_MAX);
 		is_rc(hlx_checkpoint_add(&big, &v), HLX_ETOOBIG, "one more is too many");
+		rc = HLX_OK;
+		for (int i = 0; i < HLX_CHECKPOINT_PRIOR_MAX && !rc; i++)
+			rc = hlx_checkpoint_add_prior(&big, 1, OLD[0]);
+		is_rc(rc, HLX_OK, "%d prior commits fit", HLX_CHECKPOINT_PRIOR_MAX);
+		is_rc(hlx_checkpoint_add_prior(&big, 1, OLD[0]), HLX_ETOOBIG,
+		      "one more is too many");
 		hlx_checkpoint_free(&big);
+	}
+	{
+		/* what a prune keeps of too many prior commits: the newest */
+		size_t n = HLX_CHECKPOINT_PRIOR_MAX + 10;
+		struct hlx_checkpoint_prior *p = calloc(n, sizeof(*p));
+
+		for (size_t i = 0; i < n; i++)
+			p[i].version = 1 + i;
+		ok(hlx_checkpoint_prior_keep(p, n) == 10, "one long run: its last %d commits",
+		   HLX_CHECKPOINT_PRIOR_MAX);
+		ok(hlx_checkpoint_prior_keep(p, 5) == 0, "under the bounds: all");
+		for (size_t i = 0; i < n; i++)
+			p[i].version = 1 + 2 * i; /* a run each */
+		ok(hlx_checkpoint_prior_keep(p, n) == n - HLX_CHECKPOINT_RUNS_MAX,
+		   "runs of one: the last %d runs", HLX_CHECKPOINT_RUNS_MAX);
+		for (size_t i = 0; i < 40; i++)
+			p[i].version = 1 + i / 4 * 5 + i % 4; /* runs of 4 */
+		ok(hlx_checkpoint_prior_keep(p, 40) == 0 &&
+		   hlx_checkpoint_prior_runs(p, 40) == 10, "10 runs of 4 kept whole");
+		free(p);
+	}
+	{
+		/* the largest a prune writes: every bound reached, version
+		 * numbers of 19 digits; it must fit in a checkpoint file */
+		struct hlx_checkpoint big;
+		struct hlx_buf bb = HLX_BUF_INIT, bf = HLX_BUF_INIT;
+		struct hlx_checkpoint_version v = c.v[0];
+		const uint64_t b0 = 1000000000000000000ULL;
+		int rc = HLX_OK;
+		char armor[400];
+
+		hlx_checkpoint_init(&big);
+		strcpy(big.org, "hotline-a");
+		strcpy(big.list, "uk-a");
+		big.before = b0 + HLX_CHECKPOINT_PRIOR_MAX;
+		big.issued = T0;
+		for (int i = 0; i < HLX_CHECKPOINT_VERSIONS_MAX && !rc; i++) {
+			v.version = big.before + (uint64_t)i;
+			rc = hlx_checkpoint_add(&big, &v);
+		}
+		/* runs of 150 commits, one version apart */
+		for (uint64_t i = 0; i < HLX_CHECKPOINT_PRIOR_MAX && !rc; i++)
+			rc = hlx_checkpoint_add_prior(&big, b0 + i + i / 150, OLD[1]);
+		memset(armor, 'A', sizeof(armor) - 1);
+		armor[sizeof(armor) - 1] = '\0';
+		if (!rc)
+			rc = hlx_checkpoint_body(&big, &bb);
+		if (!rc)
+			rc = hlx_checkpoint_file((char *)bb.data, bb.len, armor,
+						 strlen(armor), &bf);
+		is_rc(rc, HLX_OK, "a checkpoint at every bound encodes (%zu runs)",
+		      hlx_checkpoint_prior_runs(big.prior, big.nprior));
+		ok(bf.len < HLX_CHECKPOINT_MAX, "and its file (%zu bytes) fits", bf.len);
+		big.prior[HLX_CHECKPOINT_PRIOR_MAX - 1].version += 2;
+		hlx_buf_reset(&bb);
+		is_rc(hlx_checkpoint_body(&big, &bb), HLX_ETOOBIG, "one run more is too many");
+		hlx_checkpoint_free(&big);
+		hlx_buf_free(&bb);
+		hlx_buf_free(&bf);
 	}
 	{
 		struct hlx_checkpoint bad;
@@ -238,17 +350,27 @@ static void test_verify(void)
 		abort();
 	is_rc(verify(&f, 0, "", "", -1, &k), HLX_OK, "nothing held: verifies");
 	ok(k.kind == HLX_PRUNE_REBASE, "nothing held: re-baseline");
-	is_rc(verify(&f, 3, other, other, -1, &k), HLX_OK, "version 3 held: verifies");
-	ok(k.kind == HLX_PRUNE_REBASE, "a version before the checkpoint: re-baseline");
+	is_rc(verify(&f, 3, PRI[2], other, -1, &k), HLX_OK, "version 3 held: verifies");
+	ok(k.kind == HLX_PRUNE_REBASE,
+	   "a version before the checkpoint, a commit it lists as pruned: re-baseline");
+	is_rc(verify(&f, 3, other, other, -1, &k), HLX_EUNTRUSTED,
+	      "a version before the checkpoint, a commit it does not list: refused");
+	ok(k.kind == 0 && strstr(hlx_err_detail(), "fork"), "as a fork");
+	is_rc(verify(&f, 2, PRI[2], other, -1, &k), HLX_EUNTRUSTED,
+	      "a pruned commit listed for another version: a fork");
+	is_rc(verify(&f, 5, E5, TREE[1], -1, &k), HLX_OK,
+	      "the commit an earlier prune replaced, same tree: verifies");
+	ok(k.kind == HLX_PRUNE_MAPPED && !strcmp(k.new_commit, NEW[1]),
+	   "it maps to the new commit");
+	is_rc(verify(&f, 5, E5, other, -1, &k), HLX_EUNTRUSTED,
+	      "that commit with another tree: a fork");
 	is_rc(verify(&f, 5, OLD[1], TREE[1], -1, &k), HLX_OK, "version 5 held: verifies");
 	ok(k.kind == HLX_PRUNE_MAPPED && !strcmp(k.new_commit, NEW[1]),
 	   "its old commit maps to the new one");
 	is_rc(verify(&f, 6, NEW[2], TREE[2], -1, &k), HLX_OK, "the new commit held");
 	ok(k.kind == HLX_PRUNE_CURRENT, "already on the pruned history");
-	is_rc(verify(&f, 4, other, TREE[0], -1, &k), HLX_OK,
-	      "another commit with the same tree (an earlier prune)");
-	ok(k.kind == HLX_PRUNE_MAPPED && !strcmp(k.new_commit, NEW[0]),
-	   "same content: mapped");
+	is_rc(verify(&f, 4, other, TREE[0], -1, &k), HLX_EUNTRUSTED,
+	      "a commit the checkpoint does not list, even with the same tree: a fork");
 	is_rc(verify(&f, 4, other, other, -1, &k), HLX_EUNTRUSTED,
 	      "another commit and tree: a fork");
 	ok(k.kind == 0, "no continuity given on failure");
