@@ -50,7 +50,8 @@ int hlx_node_open(const char *home, int lock, struct hlx_node **out)
 	if (!rc && lock) {
 		rc = node_path(n, "lock", p);
 		if (!rc) {
-			n->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			n->lockfd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+					 0600);
 			if (n->lockfd < 0 || flock(n->lockfd, LOCK_EX) != 0)
 				rc = hlx_err(HLX_EIO, "cannot lock '%s': %s", p,
 					     strerror(errno));
