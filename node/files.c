@@ -13,20 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int hlx_file_read(const char *path, size_t max, struct hlx_buf *out)
+static int read_fd(int fd, const char *path, size_t max, struct hlx_buf *out)
 {
-	int fd, rc = HLX_OK;
+	int rc = HLX_OK;
 	ssize_t r;
 
-	hlx_buf_reset(out);
-	if (strcmp(path, "-") == 0) {
-		fd = STDIN_FILENO;
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
-				       "cannot open '%s': %s", path, strerror(errno));
-	}
 	for (;;) {
 		rc = hlx_buf_reserve(out, 65536);
 		if (rc)
@@ -49,8 +40,22 @@ int hlx_file_read(const char *path, size_t max, struct hlx_buf *out)
 			break;
 		}
 	}
-	if (fd != STDIN_FILENO)
-		close(fd);
+	return rc;
+}
+
+int hlx_file_read(const char *path, size_t max, struct hlx_buf *out)
+{
+	int fd, rc;
+
+	hlx_buf_reset(out);
+	if (strcmp(path, "-") == 0)
+		return read_fd(STDIN_FILENO, path, max, out);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hlx_err(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
+			       "cannot open '%s': %s", path, strerror(errno));
+	rc = read_fd(fd, path, max, out);
+	close(fd);
 	return rc;
 }
 
@@ -375,6 +380,32 @@ int hlx_file_mkdirs(const char *path, unsigned mode)
 int hlx_dir_open_in(const char *root, const char *path, int *fd)
 {
 	return walk(root, path, 0, 0, fd);
+}
+
+int hlx_file_read_in(const char *root, const char *path, size_t max,
+		     struct hlx_buf *out)
+{
+	char dir[PATH_MAX], name[NAME_MAX + 1];
+	struct stat st;
+	int dfd, fd, rc = split(path, dir, name);
+
+	hlx_buf_reset(out);
+	if (!rc)
+		rc = walk(root, dir, 0, 0, &dfd);
+	if (rc)
+		return rc;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return hlx_err(errno == ENOENT ? HLX_ENOENT :
+			       errno == ELOOP ? HLX_EPERM : HLX_EIO,
+			       "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = hlx_err(HLX_EPERM, "'%s' is not a regular file", path);
+	if (!rc)
+		rc = read_fd(fd, path, max, out);
+	close(fd);
+	return rc;
 }
 
 int hlx_dir_chmod(const char *path, unsigned mode)

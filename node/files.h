@@ -65,6 +65,10 @@ int hlx_file_mkdirs(const char *path, unsigned mode);
 int hlx_file_mkdirs_in(const char *root, const char *path, unsigned mode);
 /* Open the directory path (under root, as above) for reading: *fd. */
 int hlx_dir_open_in(const char *root, const char *path, int *fd);
+/* hlx_file_read of a regular file under root (as above), not through a
+ * symbolic link: HLX_EPERM for a link or anything but a regular file. */
+int hlx_file_read_in(const char *root, const char *path, size_t max,
+		     struct hlx_buf *out);
 /* Set the mode of an existing directory, not through a symbolic link. */
 int hlx_dir_chmod(const char *path, unsigned mode);
 

@@ -294,7 +294,8 @@ static int feed_checkpoint(const struct feed *f, const struct feed_list *l,
 	*first = cp.before;
 	rc = f->to ? hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name) :
 		     hlx_pathf(p, "%s/lists/%s/checkpoint", f->dir, l->name);
-	if (!rc && (hlx_file_read(p, HLX_CHECKPOINT_MAX, &had) != HLX_OK ||
+	if (!rc && (hlx_file_read_in(f->to ? NULL : f->root, p, HLX_CHECKPOINT_MAX,
+				     &had) != HLX_OK ||
 		    had.len != ck->len || memcmp(had.data, ck->data, ck->len) != 0)) {
 		hlx_err_clear();
 		*repack = 1;
@@ -375,7 +376,8 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	if (rc)
 		goto out;
 	/* the head published last (for a sealed feed, our plain copy) */
-	if (hlx_file_read(plain, HLX_HEAD_MAX, &old) == HLX_OK &&
+	if (hlx_file_read_in(f->to ? NULL : f->root, plain, HLX_HEAD_MAX,
+			     &old) == HLX_OK &&
 	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK) {
 		from = prev.version;
 		/* keep a head that is current and has more than half its life */
@@ -428,7 +430,9 @@ static int feed_trust(struct pub_ctx *c, const struct feed *f)
 	if (!rc)
 		rc = f->to ? hlx_pathf(p, "%s/trust.json", f->side) :
 			     hlx_pathf(p, "%s/trust.json", f->dir);
-	if (!rc && (f->reseal || hlx_file_read(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
+	if (!rc && (f->reseal ||
+		    hlx_file_read_in(f->to ? NULL : f->root, p, HLX_TRUST_MAX,
+				     &cur) != HLX_OK ||
 		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0)) {
 		/* the feed first, our plain copy last: a crash in between
 		 * makes the next publish write both again */
