@@ -229,6 +229,7 @@ int hlx_file_new_open(struct hlx_file_new *w, const char *root,
 {
 	char dir[PATH_MAX];
 	unsigned char r[8];
+	size_t nl;
 	int rc;
 
 	w->fd = w->dirfd = -1;
@@ -238,7 +239,8 @@ int hlx_file_new_open(struct hlx_file_new *w, const char *root,
 		rc = hlx_pathf(w->path, "%s", path);
 	if (rc)
 		return rc;
-	if (strlen(w->name) + 4 + 2 * sizeof(r) > NAME_MAX)
+	nl = strlen(w->name);
+	if (nl + 4 + 2 * sizeof(r) > NAME_MAX)
 		return hlx_err(HLX_EINVAL, "name too long: '%.60s...'", path);
 	if (sodium_init() < 0)
 		return hlx_err(HLX_ECRYPTO, "cannot initialise libsodium");
@@ -248,9 +250,10 @@ int hlx_file_new_open(struct hlx_file_new *w, const char *root,
 	/* a name planted here is skipped, never opened */
 	for (int tries = 0; w->fd < 0 && tries < 16; tries++) {
 		randombytes_buf(r, sizeof(r));
-		snprintf(w->tmp, sizeof(w->tmp), "%s.tmp", w->name);
-		sodium_bin2hex(w->tmp + strlen(w->tmp), 2 * sizeof(r) + 1, r,
-			       sizeof(r));
+		/* the length was checked above */
+		memcpy(w->tmp, w->name, nl);
+		memcpy(w->tmp + nl, ".tmp", 4);
+		sodium_bin2hex(w->tmp + nl + 4, 2 * sizeof(r) + 1, r, sizeof(r));
 		w->fd = openat(w->dirfd, w->tmp,
 			       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       0600);
