@@ -323,11 +323,24 @@ int hlx_secret_file_write(const char *path, const void *data, size_t n)
 	ssize_t w;
 	int fd, rc = HLX_OK;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp))
-		return hlx_err(HLX_EINVAL, "path too long: '%.60s...'", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	if (sodium_init() < 0)
+		return hlx_err(HLX_ECRYPTO, "cannot initialise libsodium");
+	/* a random name: one planted in its place is skipped, never opened */
+	fd = -1;
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		uint8_t r[8];
+		char hex[2 * sizeof(r) + 1];
+
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+		if (snprintf(tmp, sizeof(tmp), "%s.tmp%s", path, hex) >=
+		    (int)sizeof(tmp))
+			return hlx_err(HLX_EINVAL, "path too long: '%.60s...'", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		return hlx_err(HLX_EIO, "cannot create '%s': %s", tmp,
 			       strerror(errno));

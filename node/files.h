@@ -15,15 +15,68 @@
 /* Read a whole file (standard input for "-") into out, which is reset
  * first: HLX_ENOENT if it does not exist, HLX_ETOOBIG past max bytes. */
 int hlx_file_read(const char *path, size_t max, struct hlx_buf *out);
-/* Replace a file atomically (temporary file, fsync, rename, fsync of the
- * directory) with the given mode. */
-int hlx_file_write(const char *path, const void *p, size_t n, unsigned mode);
-/* mkdir -p, new directories with mode 0755 and the last with mode. */
-int hlx_file_mkdirs(const char *path, unsigned mode);
+/*
+ * Every file hlx writes is created, never opened as it is: O_CREAT|O_EXCL|
+ * O_NOFOLLOW, mode 0600, then given its mode with fchmod.  A name planted
+ * in its place (a symbolic link above all) makes the creation fail and
+ * never redirects it.  Whole files are written under a fresh random
+ * temporary name next to the final one (a planted name is not guessed,
+ * and is skipped if it is), then renamed over the final name: a rename
+ * replaces a planted link itself, never what it points to.
+ *
+ * root, where a function takes one, is a directory that path lies under
+ * and that others may be able to write in (the publish directory, a web
+ * root): every directory below root on the way to the file is opened
+ * without following a symbolic link, so a link planted there cannot
+ * redirect a write, a removal or a listing.  root itself, and a NULL
+ * root's whole path, are taken as the operator gave them.
+ */
 
-/* Remove a file or a directory tree, not following symbolic links; a
- * missing one is fine. */
+/* A whole file being written: write to fd, then commit or abort. */
+struct hlx_file_new {
+	int fd;                  /* the temporary file, read-write */
+	int dirfd;               /* the directory it is in */
+	char name[NAME_MAX + 1]; /* its final name in dirfd */
+	char tmp[NAME_MAX + 1];  /* its temporary name in dirfd */
+	char path[PATH_MAX];     /* its final path, for messages */
+};
+
+/* Create the temporary file of path, with mode (fchmod). */
+int hlx_file_new_open(struct hlx_file_new *w, const char *root,
+		      const char *path, unsigned mode);
+/* fsync it, rename it over its final name, fsync the directory; it is
+ * removed on failure.  Closes everything. */
+int hlx_file_new_commit(struct hlx_file_new *w);
+/* Remove it (nothing was replaced); safe after a failed open. */
+void hlx_file_new_abort(struct hlx_file_new *w);
+
+/* Create a new file path (O_EXCL|O_NOFOLLOW), with mode (fchmod), open
+ * for reading and writing; HLX_EEXIST if anything has its name. */
+int hlx_file_create(const char *path, unsigned mode, int *fd);
+
+/* Replace a file atomically (a new file as above, fsync, rename, fsync of
+ * the directory) with the given mode. */
+int hlx_file_write(const char *path, const void *p, size_t n, unsigned mode);
+int hlx_file_write_in(const char *root, const char *path, const void *p,
+		      size_t n, unsigned mode);
+/* mkdir -p, new directories with mode 0755 and the last with mode (given
+ * with fchmod when it is created here). */
+int hlx_file_mkdirs(const char *path, unsigned mode);
+int hlx_file_mkdirs_in(const char *root, const char *path, unsigned mode);
+/* Open the directory path (under root, as above) for reading: *fd. */
+int hlx_dir_open_in(const char *root, const char *path, int *fd);
+/* hlx_file_read of a regular file under root (as above), not through a
+ * symbolic link: HLX_EPERM for a link or anything but a regular file. */
+int hlx_file_read_in(const char *root, const char *path, size_t max,
+		     struct hlx_buf *out);
+/* Set the mode of an existing directory, not through a symbolic link. */
+int hlx_dir_chmod(const char *path, unsigned mode);
+
+/* Remove a file or a directory tree, never following a symbolic link
+ * inside it; a missing one is fine.  The _in form also opens the way
+ * from root to it without following one. */
 int hlx_rm_rf(const char *path);
+int hlx_rm_rf_in(const char *root, const char *path);
 /* snprintf into a PATH_MAX buffer; HLX_EINVAL when it does not fit. */
 int hlx_pathf(char out[PATH_MAX], const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -20,6 +20,7 @@
 #include <git2/sys/odb_backend.h>
 
 #include "node/history.h"
+#include "node/files.h"
 #include "protocol/err.h"
 #include "protocol/hash.h"
 #include "protocol/record.h"
@@ -901,7 +902,6 @@ static int use_pack_config(struct hlx_hist *h)
 	const char *gitdir = git_repository_path(h->repo);
 	git_config *cfg = NULL;
 	char path[4096];
-	FILE *f;
 	int rc = HLX_OK;
 
 	if (h->pack_config)
@@ -910,18 +910,10 @@ static int use_pack_config(struct hlx_hist *h)
 			     PACK_CONFIG) >= sizeof(path))
 		return hlx_err(HLX_ETOOBIG, "history '%.200s': path too long",
 			       gitdir);
-	if (access(path, R_OK) != 0) {
-		f = fopen(path, "w");
-		if (!f || fputs(PACK_CONFIG_TEXT, f) == EOF) {
-			if (f)
-				fclose(f);
-			return hlx_err(HLX_EIO, "history: cannot write '%.200s'",
-				       path);
-		}
-		if (fclose(f) != 0)
-			return hlx_err(HLX_EIO, "history: cannot write '%.200s'",
-				       path);
-	}
+	if (access(path, R_OK) != 0 &&
+	    (rc = hlx_file_write(path, PACK_CONFIG_TEXT, strlen(PACK_CONFIG_TEXT),
+				 0644)))
+		return hlx_err_wrap(rc, "history");
 	if (git_repository_config(&cfg, h->repo) < 0 ||
 	    git_config_add_file_ondisk(cfg, path, GIT_CONFIG_LEVEL_APP,
 				       h->repo, 1) < 0)

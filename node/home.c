@@ -204,8 +204,8 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		rc = path(p, dir, "keys");
 	if (!rc)
 		rc = hlx_file_mkdirs(p, 0700);
-	if (!rc && chmod(p, 0700) != 0)
-		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", p, strerror(errno));
+	if (!rc)
+		rc = hlx_dir_chmod(p, 0700);
 	if (!rc)
 		rc = hlx_seckey_generate(&root);
 	if (!rc)

@@ -48,28 +48,38 @@ static void close_repo(git_repository *r)
 	git_libgit2_shutdown();
 }
 
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *b = p;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Hash lists are random: a delta search finds nothing and costs most of
  * the time.  Packing handles read the history's pack configuration. */
 static int no_deltas(const char *repo, git_repository *r)
 {
 	git_config *cfg = NULL;
 	char path[PATH_MAX];
-	FILE *f;
 	int rc = HLX_OK;
 
 	if (snprintf(path, sizeof(path), "%s/" HLX_HIST_PACK_CONFIG, repo) >=
 	    (int)sizeof(path))
 		return hlx_err(HLX_EINVAL, "path too long");
-	if (access(path, R_OK) != 0) {
-		f = fopen(path, "w");
-		if (!f || fputs(HLX_HIST_PACK_CONFIG_TEXT, f) == EOF) {
-			if (f)
-				fclose(f);
-			return hlx_err(HLX_EIO, "cannot write '%s'", path);
-		}
-		if (fclose(f) != 0)
-			return hlx_err(HLX_EIO, "cannot write '%s'", path);
-	}
+	if (access(path, R_OK) != 0 &&
+	    (rc = hlx_file_write(path, HLX_HIST_PACK_CONFIG_TEXT,
+				 strlen(HLX_HIST_PACK_CONFIG_TEXT), 0644)))
+		return rc;
 	if (git_repository_config(&cfg, r) < 0 ||
 	    git_config_add_file_ondisk(cfg, path, GIT_CONFIG_LEVEL_APP, r, 1) < 0)
 		rc = gerr("cannot configure packing of", repo);
@@ -101,7 +111,7 @@ static uint32_t idx_count(const char *idx)
  * when copied.
  */
 static int reuse_pack(const char *repo, const git_oid *commit, size_t need,
-		      const char *tmp)
+		      int fd)
 {
 	char dir[PATH_MAX], idx[PATH_MAX], pack[PATH_MAX];
 	git_odb_backend *be = NULL;
@@ -129,40 +139,33 @@ static int reuse_pack(const char *repo, const git_oid *commit, size_t need,
 	}
 	closedir(d);
 	if (found) {
-		FILE *in = fopen(pack, "rb"), *out = in ? fopen(tmp, "wb") : NULL;
+		FILE *in = fopen(pack, "rb");
 		char buf[1 << 16];
 		size_t got;
 
-		copied = in && out;
+		copied = in != NULL;
 		while (copied && (got = fread(buf, 1, sizeof(buf), in)) > 0)
-			copied = fwrite(buf, 1, got, out) == got;
-		if (copied && (ferror(in) || fflush(out) || fsync(fileno(out))))
+			copied = write_all(fd, buf, got) == 0;
+		if (copied && ferror(in))
 			copied = 0;
 		if (in)
 			fclose(in);
-		if (out && fclose(out) != 0)
-			copied = 0;
-		if (!copied)
-			unlink(tmp);
+		/* what a failed copy wrote goes: the pack is built instead */
+		if (!copied && (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0))
+			return -1;
 	}
 	return copied;
 }
 
-int hlx_pack_write(const char *repo, const char *from, const char *to,
-		   const char *path)
+int hlx_pack_write(const char *repo, const char *from, const char *to, int fd)
 {
 	git_repository *r = NULL;
 	git_packbuilder *pb = NULL;
 	git_revwalk *w = NULL;
 	git_buf buf = { 0 };
 	git_oid oid;
-	char tmp[PATH_MAX];
-	FILE *f = NULL;
-	int rc;
+	int rc, reused;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp))
-		return hlx_err(HLX_EINVAL, "path too long");
 	rc = open_repo(repo, &r);
 	if (rc)
 		return rc;
@@ -178,37 +181,22 @@ int hlx_pack_write(const char *repo, const char *from, const char *to,
 		goto out;
 	}
 	git_oid_fromstr(&oid, to);
-	if (reuse_pack(repo, &oid, git_packbuilder_object_count(pb), tmp))
-		goto done;
+	reused = reuse_pack(repo, &oid, git_packbuilder_object_count(pb), fd);
+	if (reused < 0) {
+		rc = hlx_err(HLX_EIO, "cannot write a pack of '%s': %s", repo,
+			     strerror(errno));
+		goto out;
+	}
+	if (reused)
+		goto out;
 	if (git_packbuilder_write_buf(&buf, pb) < 0) {
 		rc = gerr("cannot build a pack from", repo);
 		goto out;
 	}
-	f = fopen(tmp, "wb");
-	if (!f || fwrite(buf.ptr, 1, buf.size, f) != buf.size || fflush(f) ||
-	    fsync(fileno(f))) {
-		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fclose(f);
-	f = NULL;
-done:
-	if (rename(tmp, path) != 0) {
-		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	{
-		/* durable before the head that names it is written */
-		char dir[PATH_MAX];
-
-		snprintf(dir, sizeof(dir), "%s", path);
-		rc = hlx_fsync_path(dirname(dir), 1);
-	}
+	if (write_all(fd, buf.ptr, buf.size) != 0)
+		rc = hlx_err(HLX_EIO, "cannot write a pack of '%s': %s", repo,
+			     strerror(errno));
 out:
-	if (f)
-		fclose(f);
-	if (rc)
-		unlink(tmp);
 	git_buf_dispose(&buf);
 	git_revwalk_free(w);
 	git_packbuilder_free(pb);
@@ -221,12 +209,11 @@ int hlx_pack_stage(const char *base, const char *staging)
 	git_repository *r = NULL;
 	git_repository_init_options o;
 	char alt[PATH_MAX], objs[PATH_MAX];
-	FILE *f;
 	int rc = HLX_OK;
 
 	if (snprintf(alt, sizeof(alt), "%s/objects/info/alternates", staging) >=
 		    (int)sizeof(alt) ||
-	    (base && (!realpath(base, objs) || strlen(objs) + 9 > sizeof(objs))))
+	    (base && (!realpath(base, objs) || strlen(objs) + 10 > sizeof(objs))))
 		return hlx_err(HLX_EINVAL, "cannot resolve '%.200s'", base);
 	if (base)
 		strcat(objs, "/objects");
@@ -244,10 +231,8 @@ int hlx_pack_stage(const char *base, const char *staging)
 	close_repo(r);
 	if (!base)
 		return HLX_OK;
-	f = fopen(alt, "w");
-	if (!f || fprintf(f, "%s\n", objs) < 0 || fclose(f) != 0)
-		return hlx_err(HLX_EIO, "cannot write '%s': %s", alt, strerror(errno));
-	return HLX_OK;
+	strcat(objs, "\n");
+	return hlx_file_write(alt, objs, strlen(objs), 0644);
 }
 
 /* The whole file through the bounded scanner (protocol/pack.h). */

@@ -8,10 +8,10 @@
 #ifndef HLX_PACKS_H
 #define HLX_PACKS_H
 
-/* Write to path (atomically) a pack of the objects reachable from commit
+/* Write to fd (a file the caller created, see hlx_file_new in
+ * node/files.h, and commits) a pack of the objects reachable from commit
  * to and not from commit from (NULL: all of them). */
-int hlx_pack_write(const char *repo, const char *from, const char *to,
-		   const char *path);
+int hlx_pack_write(const char *repo, const char *from, const char *to, int fd);
 
 /* Create a bare repository at staging whose object store falls back to
  * base's (objects/info/alternates; base NULL: none); base is not

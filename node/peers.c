@@ -3,6 +3,7 @@
 #include "keys/keyfile.h"
 #include "keys/seal.h"
 #include "keys/sshkey.h"
+#include "node/files.h"
 #include "protocol/err.h"
 #include "protocol/head.h"
 
@@ -305,11 +306,9 @@ int hlx_peers_save(const char *home, const struct hlx_peers *p)
 		size_t n = strlen(s);
 
 		s[n] = '\n';
-		rc = hlx_secret_file_write(path, s, n + 1);
+		rc = hlx_file_write(path, s, n + 1, 0644);
 		s[n] = '\0';
 	}
-	if (!rc && chmod(path, 0644) != 0)
-		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", path, strerror(errno));
 out:
 	free(s);
 	json_decref(arr);

@@ -62,6 +62,8 @@ struct pub_ctx {
 /* One feed directory: the open feed, or an audience's. */
 struct feed {
 	char dir[PATH_MAX];               /* where it is served from */
+	const char *root;                 /* the publish directory: no link
+					     below it is followed */
 	char side[PATH_MAX];              /* views/ID in the home, or "" */
 	const struct hlx_boxpub *to;      /* sealed to these, or NULL */
 	size_t nto;
@@ -96,65 +98,55 @@ static int feed_write(const struct feed *f, const char *rel, const void *data,
 		n = b.len;
 	}
 	if (!rc)
-		rc = hlx_file_write(path, data, n, 0644);
+		rc = hlx_file_write_in(f->root, path, data, n, 0644);
 	hlx_buf_free(&b);
 	return rc;
 }
 
-/* A pack file of the feed: written plain by packs.c, then sealed. */
+/* A pack file of the feed: written plain by packs.c, then sealed.  Both
+ * are new files (node/files.h): nothing planted in the feed or the side
+ * directory is followed, and the plain pack of a sealed feed never has a
+ * name of its own. */
 static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
 		     const char *name, const struct hlx_hist_version *v)
 {
 	char path[PATH_MAX], rel[PATH_MAX], tmp[PATH_MAX], ctx[PATH_MAX];
-	int rc, in = -1, out = -1;
+	struct hlx_file_new plain = { .fd = -1, .dirfd = -1 };
+	struct hlx_file_new out = { .fd = -1, .dirfd = -1 };
+	const char *from = v->parent[0] ? v->parent : NULL;
+	int rc;
 
 	rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", name, v->version);
 	if (!rc)
 		rc = hlx_pathf(path, "%s/%s", f->dir, rel);
+	if (!rc && f->to)
+		rc = hlx_pathf(tmp, "%s/plain.pack", f->side);
+	if (!rc && f->to)
+		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
 	if (rc)
 		return rc;
 	if (!f->to) {
-		rc = hlx_pack_write(repo, v->parent[0] ? v->parent : NULL, v->oid, path);
-		if (!rc && chmod(path, 0644) != 0)
-			rc = hlx_err(HLX_EIO, "cannot chmod '%s'", path);
+		rc = hlx_file_new_open(&out, f->root, path, 0644);
+		if (!rc)
+			rc = hlx_pack_write(repo, from, v->oid, out.fd);
 		goto done;
 	}
-	rc = hlx_pathf(tmp, "%s/plain.pack.%ld", f->side, (long)getpid());
+	rc = hlx_file_new_open(&plain, NULL, tmp, 0600);
 	if (!rc)
-		rc = hlx_pack_write(repo, v->parent[0] ? v->parent : NULL, v->oid, tmp);
+		rc = hlx_pack_write(repo, from, v->oid, plain.fd);
+	if (!rc && lseek(plain.fd, 0, SEEK_SET) != 0)
+		rc = hlx_err(HLX_EIO, "cannot read back the pack for '%s': %s", path,
+			     strerror(errno));
 	if (!rc)
-		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
-	if (rc)
-		goto out;
-	in = open(tmp, O_RDONLY | O_CLOEXEC);
-	{
-		char part[PATH_MAX];
-
-		rc = hlx_pathf(part, "%s.tmp%ld", path, (long)getpid());
-		if (rc)
-			goto out;
-		out = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (in < 0 || out < 0) {
-			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", part, strerror(errno));
-			unlink(part);
-			goto out;
-		}
-		rc = hlx_seal_fd(in, out, f->to, f->nto, ctx);
-		if (!rc && fsync(out) != 0)
-			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", part, strerror(errno));
-		if (close(out) != 0 && !rc)
-			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", part, strerror(errno));
-		out = -1;
-		if (!rc && rename(part, path) != 0)
-			rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", part, strerror(errno));
-		if (rc)
-			unlink(part);
-	}
-out:
-	if (in >= 0)
-		close(in);
-	unlink(tmp);
+		rc = hlx_file_new_open(&out, f->root, path, 0644);
+	if (!rc)
+		rc = hlx_seal_fd(plain.fd, out.fd, f->to, f->nto, ctx);
+	hlx_file_new_abort(&plain);
 done:
+	if (!rc)
+		rc = hlx_file_new_commit(&out);
+	else
+		hlx_file_new_abort(&out);
 	if (!rc)
 		c->st->packs_written++;
 	return rc;
@@ -174,14 +166,14 @@ static int feed_head(const struct feed *f, const char *rel,
 
 	if (rc)
 		return rc;
-	if (stat(p, &st) == 0)
+	if (lstat(p, &st) == 0)
 		was = st.st_mtim;
 	rc = feed_write(f, rel, b->data, b->len);
-	if (!rc && was.tv_sec && stat(p, &st) == 0 &&
+	if (!rc && was.tv_sec && lstat(p, &st) == 0 &&
 	    st.st_mtim.tv_sec <= was.tv_sec) {
 		struct timespec ts[2] = { { was.tv_sec + 1, 0 }, { was.tv_sec + 1, 0 } };
 
-		if (utimensat(AT_FDCWD, p, ts, 0) != 0)
+		if (utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW) != 0)
 			rc = hlx_err(HLX_EIO, "cannot set the time of '%s'", p);
 	}
 	return rc;
@@ -302,11 +294,12 @@ static int feed_checkpoint(const struct feed *f, const struct feed_list *l,
 	*first = cp.before;
 	rc = f->to ? hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name) :
 		     hlx_pathf(p, "%s/lists/%s/checkpoint", f->dir, l->name);
-	if (!rc && (hlx_file_read(p, HLX_CHECKPOINT_MAX, &had) != HLX_OK ||
+	if (!rc && (hlx_file_read_in(f->to ? NULL : f->root, p, HLX_CHECKPOINT_MAX,
+				     &had) != HLX_OK ||
 		    had.len != ck->len || memcmp(had.data, ck->data, ck->len) != 0)) {
 		hlx_err_clear();
 		*repack = 1;
-		rc = hlx_rm_rf(packs);
+		rc = hlx_rm_rf_in(f->root, packs);
 	}
 out:
 	hlx_checkpoint_free(&cp);
@@ -336,13 +329,14 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	if (!rc)
 		rc = feed_checkpoint(f, l, d, &first, &repack, &ck);
 	if (!rc)
-		rc = hlx_file_mkdirs(d, 0755);
+		rc = hlx_file_mkdirs_in(f->root, d, 0755);
 	if (!rc)
 		rc = hlx_hist_open(l->repo, 0, &h);
 	/* one pack a version, from its parent: written before the head */
 	for (uint64_t ver = first; !rc && ver <= l->version; ver++) {
 		rc = hlx_pathf(p, "%s/%" PRIu64 ".pack", d, ver);
-		if (rc || (!f->reseal && !repack && stat(p, &st) == 0))
+		if (rc || (!f->reseal && !repack && lstat(p, &st) == 0 &&
+			   S_ISREG(st.st_mode)))
 			continue;
 		rc = hlx_hist_find_version(h, ver, &v);
 		if (!rc)
@@ -382,7 +376,8 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	if (rc)
 		goto out;
 	/* the head published last (for a sealed feed, our plain copy) */
-	if (hlx_file_read(plain, HLX_HEAD_MAX, &old) == HLX_OK &&
+	if (hlx_file_read_in(f->to ? NULL : f->root, plain, HLX_HEAD_MAX,
+			     &old) == HLX_OK &&
 	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK) {
 		from = prev.version;
 		/* keep a head that is current and has more than half its life */
@@ -429,13 +424,15 @@ static int feed_trust(struct pub_ctx *c, const struct feed *f)
 
 	rc = hlx_pathf(p, "%s/lists", f->dir);
 	if (!rc)
-		rc = hlx_file_mkdirs(p, 0755);
+		rc = hlx_file_mkdirs_in(f->root, p, 0755);
 	if (!rc)
 		rc = hlx_trust_serialize(hlx_home_trust(hlx_node_home(c->n)), &b);
 	if (!rc)
 		rc = f->to ? hlx_pathf(p, "%s/trust.json", f->side) :
 			     hlx_pathf(p, "%s/trust.json", f->dir);
-	if (!rc && (f->reseal || hlx_file_read(p, HLX_TRUST_MAX, &cur) != HLX_OK ||
+	if (!rc && (f->reseal ||
+		    hlx_file_read_in(f->to ? NULL : f->root, p, HLX_TRUST_MAX,
+				     &cur) != HLX_OK ||
 		    cur.len != b.len || memcmp(cur.data, b.data, b.len) != 0)) {
 		/* the feed first, our plain copy last: a crash in between
 		 * makes the next publish write both again */
@@ -485,6 +482,7 @@ static int publish_open(struct pub_ctx *c)
 	int rc;
 
 	memset(&f, 0, sizeof(f));
+	f.root = c->dir;
 	rc = hlx_pathf(f.dir, "%s", c->dir);
 	if (!rc)
 		rc = feed_trust(c, &f);
@@ -1298,6 +1296,7 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 
 	memset(&f, 0, sizeof(f));
 	f.au = au;
+	f.root = c->dir;
 	rc = hlx_pathf(f.dir, "%s/a/%s", c->dir, au->id);
 	if (!rc)
 		rc = hlx_pathf(f.side, "%s/views/%s",
@@ -1328,7 +1327,7 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 			if (!rc)
 				rc = hlx_pathf(p, "%s/lists/%s", f.dir, vname);
 			if (!rc)
-				rc = hlx_rm_rf(p);
+				rc = hlx_rm_rf_in(c->dir, p);
 			continue;
 		}
 		if (c->st->progress)
@@ -1459,11 +1458,27 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 	roots[0] = p;
 	roots[1] = side;
 	for (int r = 0; r < 2 && !rc; r++) {
-		DIR *d = opendir(roots[r]);
+		/* the audiences' directories: no link in the feed followed */
+		const char *under = r == 0 ? c->dir : NULL;
 		struct dirent *de;
+		DIR *d = NULL;
+		int fd;
 
-		if (!d)
+		rc = hlx_dir_open_in(under, roots[r], &fd);
+		if (rc == HLX_ENOENT) {
+			hlx_err_clear();
+			rc = HLX_OK;
 			continue;
+		}
+		if (rc)
+			break;
+		d = fdopendir(fd);
+		if (!d) {
+			rc = hlx_err(HLX_EIO, "cannot open '%s': %s", roots[r],
+				     strerror(errno));
+			close(fd);
+			break;
+		}
 		while ((de = readdir(d)) && !rc) {
 			int keep = de->d_name[0] == '.';
 			char q[PATH_MAX];
@@ -1474,7 +1489,7 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 				keep |= !strcmp(ids[i], de->d_name);
 			if (!keep &&
 			    hlx_pathf(q, "%s/%s", roots[r], de->d_name) == HLX_OK)
-				rc = hlx_rm_rf(q);
+				rc = hlx_rm_rf_in(under, q);
 		}
 		closedir(d);
 	}
@@ -1552,7 +1567,7 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 	if (!rc)
 		rc = hlx_pathf(p, "%s/lists", c->dir);
 	if (!rc)
-		rc = hlx_rm_rf(p);
+		rc = hlx_rm_rf_in(c->dir, p);
 	if (!rc)
 		rc = hlx_pathf(p, "%s/trust.json", c->dir);
 	if (!rc && unlink(p) != 0 && errno != ENOENT)

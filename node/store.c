@@ -896,7 +896,7 @@ int hlx_store_compact(const char *dir, uint64_t *before, uint64_t *after)
 	/* LMDB keeps a shared lock on byte 0 of lock.mdb while a process
 	 * has the environment open, and waits for a shared lock when it
 	 * opens it: an exclusive lock means nobody else uses it. */
-	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	lfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lfd < 0)
 		return hlx_err(HLX_EIO, "cannot open '%s': %s", lock, strerror(errno));
 	memset(&lk, 0, sizeof(lk));
@@ -918,7 +918,7 @@ int hlx_store_compact(const char *dir, uint64_t *before, uint64_t *after)
 		rc = lmdb_err(m, "cannot open the state database to compact it");
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = hlx_err(HLX_EIO, "cannot create '%s': %s", tmp, strerror(errno));
 		goto out;

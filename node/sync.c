@@ -177,11 +177,12 @@ static int box_key(struct pull *p)
 /* A fetched pack: replaced by its plain text if it is sealed. */
 static int open_sealed_pack(struct pull *p, const char *rel, const char *file)
 {
-	char magic[16], ctx[PATH_MAX], plain[PATH_MAX];
+	struct hlx_file_new out = { .fd = -1, .dirfd = -1 };
+	char magic[16], ctx[PATH_MAX];
 	ssize_t got;
-	int rc, in, out = -1;
+	int rc, in;
 
-	in = open(file, O_RDONLY | O_CLOEXEC);
+	in = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return hlx_err(HLX_EIO, "cannot open '%s': %s", file, strerror(errno));
 	got = read(in, magic, sizeof(magic));
@@ -192,27 +193,20 @@ static int open_sealed_pack(struct pull *p, const char *rel, const char *file)
 	rc = box_key(p);
 	if (!rc)
 		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
-	if (!rc)
-		rc = hlx_pathf(plain, "%s.plain", file);
 	if (!rc && lseek(in, 0, SEEK_SET) != 0)
 		rc = hlx_err(HLX_EIO, "cannot read '%s'", file);
-	if (!rc) {
-		out = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (out < 0)
-			rc = hlx_err(HLX_EIO, "cannot create '%s': %s", plain,
-				     strerror(errno));
-	}
+	/* the plain text replaces the file: a new file renamed over it */
 	if (!rc)
-		rc = hlx_unseal_fd(in, out, p->keys->box, ctx, HLX_PACK_MAX);
-	if (out >= 0)
-		close(out);
+		rc = hlx_file_new_open(&out, NULL, file, 0600);
+	if (!rc)
+		rc = hlx_unseal_fd(in, out.fd, p->keys->box, ctx, HLX_PACK_MAX);
 	close(in);
-	if (!rc && rename(plain, file) != 0)
-		rc = hlx_err(HLX_EIO, "cannot rename '%s': %s", plain, strerror(errno));
-	if (rc) {
-		unlink(plain);
+	if (!rc)
+		rc = hlx_file_new_commit(&out);
+	else
+		hlx_file_new_abort(&out);
+	if (rc)
 		return hlx_err_wrap(rc, "'%s' of peer '%s'", rel, p->peer->name);
-	}
 	return HLX_OK;
 }
 
@@ -571,11 +565,15 @@ static int fetch_packs(struct pull *p, const char *staging, uint64_t from,
 			rc = hlx_pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
 		if (rc)
 			break;
-		fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			rc = hlx_err(HLX_EIO, "cannot create '%s': %s", file, strerror(errno));
+		/* a new file: a leftover of a killed run goes first */
+		if (unlink(file) != 0 && errno != ENOENT) {
+			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file,
+				     strerror(errno));
 			break;
 		}
+		rc = hlx_file_create(file, 0600, &fd);
+		if (rc)
+			break;
 		rc = hlx_fetch_to_fd(p->f, (char *)url.data, SEALED_MAX(HLX_PACK_MAX),
 				     fd, &pfr);
 		close(fd);

@@ -112,8 +112,8 @@ int hlx_urls_put(struct hlx_home *h, const char *url, size_t n,
 		rc = urls_dir(h, p);
 	if (!rc)
 		rc = hlx_file_mkdirs(p, 0700);
-	if (!rc && chmod(p, 0700) != 0)
-		rc = hlx_err(HLX_EIO, "cannot chmod '%s': %s", p, strerror(errno));
+	if (!rc)
+		rc = hlx_dir_chmod(p, 0700);
 	if (rc)
 		goto out;
 	snprintf(ctx, sizeof(ctx), "%s%s", CONTEXT_PREFIX, hex);
