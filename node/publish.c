@@ -2,16 +2,19 @@
 /*
  * Publishing (spec/sync.md, spec/policy.md).
  *
- * Without policies a node publishes the open feed: every list it owns, as
- * it is, under PUBLISH/.  With policies, it publishes one feed per
- * audience under PUBLISH/a/ID/ and nothing else (the open feed is taken
- * down): the lists of an audience's feed are views, signed histories of
- * their own that the node derives from its lists through the audience's
- * policy, kept in views/ID/NAME.git in the home.  A view gets a new
- * version when what the policy lets through changes.  Feeds of encrypted
- * audiences are sealed envelopes (keys/seal.h) to the members' box keys.
- * Every version disclosed to a peer is written to the audit log before
- * the head that names it.
+ * Without policies a node publishes the open feed: every list it owns,
+ * as it is, under PUBLISH/, except that a list whose next versions would
+ * show a held entry is served from then on as a view without held
+ * entries (views/open/).  With policies, it publishes the views of each
+ * audience and nothing else (the open feed is taken down): the views are
+ * signed histories of their own that the node derives from its lists
+ * through the audience's policy, kept in views/ID/NAME.git in the home,
+ * and a view gets a new version when what the policy lets through
+ * changes.  An encrypted audience reads one feed, PUBLISH/a/ID/, sealed
+ * (keys/seal.h) to the members' box keys; each member of a plain audience
+ * reads its own copy, PUBLISH/a/DIR/, taken down when it leaves.  Every
+ * version disclosed to a peer is written to the audit log before any
+ * file that discloses it.
  */
 #include "node/sync.h"
 #include "node/audit.h"
@@ -848,7 +851,7 @@ static int view_lines(struct pub_ctx *c, const struct hlx_policy *p,
 }
 
 /* The date of a new version of a view: no finer than the times the policy
- * gives (spec/policy.md section 5.1): cut to the day when the policy cuts
+ * gives (spec/policy.md section 6): cut to the day when the policy cuts
  * status times, or withholds when entries were first seen; never before
  * the signing key's window opens (a commit is checked at its date). */
 static int view_time(struct pub_ctx *c, const struct hlx_policy *p, int status,

@@ -93,7 +93,7 @@ const char *hlx_policy_hold_at(const struct hlx_policy *p, size_t i);
 /* 1 if the policy gives times to the second: for a status log, its
  * status times ("times" in status_fields); for a list, when entries were
  * first seen ("first_seen" in fields).  0: a view of that list tells no
- * time finer than the day (spec/policy.md section 5.1). */
+ * time finer than the day (spec/policy.md section 6). */
 int hlx_policy_exact_times(const struct hlx_policy *p, int status);
 void hlx_policy_rules(const struct hlx_policy *p, struct hlx_rules *out);
 /* The members of "lists", sorted ("*" and "status" included as written). */
