@@ -1325,7 +1325,8 @@ static int members(const struct hlx_audience *au, const char *side,
 	if (hlx_file_read(p, 1 << 20, &was) != HLX_OK)
 		hlx_buf_reset(&was);
 	hlx_err_clear();
-	*changed = was.len != text->len || memcmp(was.data, text->data, was.len) != 0;
+	*changed = was.len != text->len ||
+		   (was.len && memcmp(was.data, text->data, was.len) != 0);
 	/* who was not a member before */
 	for (size_t i = 0; i < au->n; i++) {
 		const char *name = au->members[i]->name, *s = (const char *)was.data;
