@@ -1823,26 +1823,26 @@ static int open_clean(struct pub_ctx *c, const struct hlx_policy *pol,
 {
 	struct held_scan *hs = calloc(1, sizeof(*hs));
 	struct hlx_hist *h = NULL;
+	char oid[41];
 	int rc = hs ? hlx_hist_open(repo, 0, &h) : hlx_err(HLX_ENOMEM, "out of memory");
 
 	(void)c;
 	*clean = 1;
 	if (hs)
 		hs->p = pol;
-	for (uint64_t ver = from + 1; !rc && *clean && ver <= s->rec.version; ver++) {
+	/* from the newest back to the one the feed names, parent by parent */
+	memcpy(oid, s->rec.head, sizeof(oid));
+	while (!rc && *clean && oid[0] && s->rec.version > from) {
 		struct hlx_hist_version v;
 
-		rc = hlx_hist_find_version(h, ver, &v);
-		if (rc == HLX_ENOENT) {         /* before a prune's first version */
-			hlx_err_clear();
-			rc = HLX_OK;
-			continue;
-		}
-		if (!rc)
-			rc = hlx_hist_diff(h, v.parent[0] ? v.parent : NULL, v.oid,
-					   held_line, hs);
+		rc = hlx_hist_read_version(h, oid, &v);
+		if (rc || v.version <= from)
+			break;
+		rc = hlx_hist_diff(h, v.parent[0] ? v.parent : NULL, v.oid,
+				   held_line, hs);
 		if (!rc && hs->held)
 			*clean = 0;
+		memcpy(oid, v.parent, sizeof(oid));
 	}
 	hlx_hist_free(h);
 	free(hs);
