@@ -11,7 +11,7 @@
 SEED=${HLX_SEED:-770}
 echo "# seed $SEED"
 for x in a b c d o r; do hlx --home $x init --org org-$x --no-passphrase 2>/dev/null; done
-for x in a b c d o; do hlx --home $x key show --root >$x-root.pub; done
+for x in a b c d o r; do hlx --home $x key show --root >$x-root.pub; done
 dir_of() { hlx --home a policy check "$1" | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p'; }
 cat >find.py <<'EOF'
 import os, sys
@@ -182,4 +182,22 @@ for x in r; do
 		test_ok "nor any file or git object of $x" nowhere $x $h
 	done
 done
+# 5 again: a relayed entry purged at the end of its retention leaves the
+# view of a policy without members too
+echo '{"format": "hlx-policy-1", "name": "keep30", "lists": ["uk"], "fields": [], "rules": {"onward": true, "retention_days": 30}}' >keep30.json
+hlx --home a policy add keep30.json 2>/dev/null
+hlx --home a peer add r --key r-root.pub --policy keep30 2>/dev/null
+hlx --home a publish --to www 2>/dev/null
+hlx --home r peer add a --url "file://$PWD/www/a/$(dir_of r)/" --key a-root.pub 2>/dev/null
+hlx --home r subscribe a uk 2>/dev/null
+test_ok "R syncs A's list, kept 30 days" sh -c '"$HLX" --home r sync a && "$HLX" --home r lookup '"$new"
+echo '{"format": "hlx-policy-1", "name": "relay", "lists": ["a/uk"], "fields": []}' >relay.json
+hlx --home r policy add relay.json 2>/dev/null
+hlx --home r peer add x --key o-root.pub --policy relay 2>/dev/null
+hlx --home r publish --to wwwr 2>/dev/null
+hlx --home r peer set x --no-policy 2>/dev/null
+test_ok "R relays it in a view" sh -c '! nowhere r/views '"${new#md5:}"' >/dev/null'
+test_ok "R purges it after 30 days" sh -c "HLX_NOW=$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ) \"\$HLX\" --home r purge"
+test_ok "R publishes" hlx --home r publish --to wwwr
+test_ok "the purged entry is in no view of R, members or not" nowhere r/views "${new#md5:}"
 test_done
