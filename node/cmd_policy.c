@@ -153,8 +153,10 @@ static int check_peers(struct hlx_node *n, const struct hlx_policies *pols,
 			hlx_policy_rules(pol, &r);
 			rules_text(&r, rt, sizeof(rt));
 			printf("peer '%s': policy '%s' (sha256 %.16s), feed a/%s/ (%s), %zu member(s)\n",
-			       pe[i]->name, pe[i]->policy, hex, au->id,
-			       hlx_policy_encrypt(pol) ? "encrypted" : "not encrypted",
+			       pe[i]->name, pe[i]->policy, hex,
+			       hlx_audiences_dir(aus, pe[i]->name),
+			       hlx_policy_encrypt(pol) ? "encrypted, one feed for all" :
+			       "not encrypted, its own feed",
 			       au->n);
 			printf("  %s\n", rt);
 			/* one peer at a time: its lists under its header */
@@ -199,8 +201,10 @@ static int policy_ls(const struct hlx_policies *pols, const struct hlx_peers *ps
 		for (size_t j = 0; j < ps->n && !au; j++)
 			if (!strcmp(ps->v[j].policy, hlx_policy_name(p)))
 				au = hlx_audiences_of(aus, ps->v[j].name);
+		/* a plain audience has no one feed: each member its own */
 		printf("%-20s %-16.16s %-32s %-9s", hlx_policy_name(p), hex,
-		       au ? au->id : "-", hlx_policy_encrypt(p) ? "yes" : "no");
+		       !au ? "-" : hlx_policy_encrypt(p) ? au->id : "(one per peer)",
+		       hlx_policy_encrypt(p) ? "yes" : "no");
 		for (size_t j = 0; j < ps->n; j++)
 			if (!strcmp(ps->v[j].policy, hlx_policy_name(p)))
 				printf(" %s", ps->v[j].name);

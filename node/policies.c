@@ -5,6 +5,7 @@
 #include "keys/seal.h"
 #include "protocol/err.h"
 #include "protocol/head.h"
+#include "protocol/record.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -132,6 +133,100 @@ const struct hlx_policy *hlx_policies_find(const struct hlx_policies *p,
 	return NULL;
 }
 
+/* policies/hold-tags: every tag a policy of this node ever held entries
+ * back with, one a line, sorted; the open feed withholds them all. */
+static int hold_path(const char *home, char out[PATH_MAX])
+{
+	int n = snprintf(out, PATH_MAX, "%s/policies/hold-tags", home);
+
+	if (n < 0 || n >= PATH_MAX)
+		return hlx_err(HLX_EINVAL, "path too long");
+	return HLX_OK;
+}
+
+static int tag_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int hlx_hold_tags(const char *home, const struct hlx_policy *add,
+		  struct hlx_buf *out)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX], **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = hold_path(home, path), changed = 0;
+
+	hlx_buf_reset(out);
+	if (!rc && (rc = hlx_file_read(path, 1 << 20, &b)) == HLX_ENOENT) {
+		/* none remembered yet */
+		hlx_err_clear();
+		hlx_buf_reset(&b);
+		changed = add != NULL;
+		rc = HLX_OK;
+	}
+	if (!rc)
+		rc = hlx_buf_putc(&b, '\0');
+	/* what was remembered, the default, and add's tags */
+	for (char *s = rc ? NULL : (char *)b.data, *e; !rc && s && *s; s = e ? e + 1 : NULL) {
+		e = strchr(s, '\n');
+		if (e)
+			*e = '\0';
+		if (!*s)
+			continue;
+		if (hlx_entry_token_check(s, strlen(s), "hold tag") != HLX_OK || n >= 65536) {
+			rc = hlx_err(HLX_EINVAL, "'%s': not a list of tags", path);
+			break;
+		}
+		if (n == cap) {
+			char **x = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (!x) {
+				rc = hlx_err(HLX_ENOMEM, "out of memory");
+				break;
+			}
+			v = x;
+		}
+		v[n++] = s;
+	}
+	for (size_t i = 0; !rc && i <= (add ? hlx_policy_nhold(add) : 0); i++) {
+		const char *t = i == 0 ? "hold" : hlx_policy_hold_at(add, i - 1);
+		int have = 0;
+
+		for (size_t j = 0; j < n; j++)
+			have |= !strcmp(v[j], t);
+		if (have)
+			continue;
+		if (n == cap) {
+			char **x = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (!x) {
+				rc = hlx_err(HLX_ENOMEM, "out of memory");
+				break;
+			}
+			v = x;
+		}
+		v[n++] = (char *)t;
+		changed = add != NULL;
+	}
+	if (!rc && n)
+		qsort(v, n, sizeof(*v), tag_cmp);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = hlx_buf_printf(out, "%s\n", v[i]);
+	if (!rc && changed) {
+		char dir[PATH_MAX];
+
+		rc = policy_path(home, NULL, dir);
+		if (!rc)
+			rc = hlx_file_mkdirs(dir, 0700);
+		if (!rc)
+			rc = hlx_file_write(path, out->data, out->len, 0600);
+	}
+	free(v);
+	hlx_buf_free(&b);
+	return rc;
+}
+
 int hlx_policies_add(const char *home, const char *json, size_t n, int replace,
 		     char name[65])
 {
@@ -156,6 +251,13 @@ int hlx_policies_add(const char *home, const char *json, size_t n, int replace,
 	if (!rc && !replace && access(path, F_OK) == 0)
 		rc = hlx_err(HLX_EEXIST, "policy '%s' exists already (use --replace)",
 			     name);
+	/* its holds outlive it: the open feed keeps them (spec/policy.md 6) */
+	if (!rc) {
+		struct hlx_buf tags = HLX_BUF_INIT;
+
+		rc = hlx_hold_tags(home, pol, &tags);
+		hlx_buf_free(&tags);
+	}
 	if (!rc)
 		rc = hlx_file_write(path, canon.data, canon.len, 0600);
 	hlx_policy_free(pol);
@@ -178,6 +280,21 @@ int hlx_policies_remove(const char *home, const struct hlx_peers *peers,
 	rc = policy_path(home, name, path);
 	if (rc)
 		return rc;
+	/* a policy stored before hold tags were remembered: remember its own */
+	{
+		struct hlx_buf b = HLX_BUF_INIT, tags = HLX_BUF_INIT;
+		struct hlx_policy *pol = NULL;
+
+		if (hlx_file_read(path, POLICY_FILE_MAX, &b) == HLX_OK &&
+		    hlx_policy_parse((const char *)b.data, b.len, &pol) == HLX_OK)
+			rc = hlx_hold_tags(home, pol, &tags);
+		hlx_err_clear();
+		hlx_policy_free(pol);
+		hlx_buf_free(&b);
+		hlx_buf_free(&tags);
+		if (rc)
+			return rc;
+	}
 	if (unlink(path) != 0)
 		return errno == ENOENT ?
 		       hlx_err(HLX_ENOENT, "no such policy '%s'", name) :
@@ -235,12 +352,29 @@ void hlx_audience_id(const uint8_t secret[32], const struct hlx_policy *p,
 	sodium_bin2hex(id, 33, h, 16);
 }
 
+void hlx_audience_dir(const uint8_t secret[32], const struct hlx_policy *p,
+		      const char *peer, char id[33])
+{
+	crypto_generichash_state st;
+	uint8_t view[32], h[32];
+
+	/* spec/policy.md section 6: the view id, then the peer's name */
+	hlx_policy_view_id(p, view);
+	crypto_generichash_init(&st, secret, 32, sizeof(h));
+	crypto_generichash_update(&st, view, sizeof(view));
+	crypto_generichash_update(&st, (const uint8_t *)peer, strlen(peer));
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(id, 33, h, 16);
+}
+
 void hlx_audiences_free(struct hlx_audiences *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->n; i++)
+	for (size_t i = 0; i < a->n; i++) {
 		free(a->v[i].members);
+		free(a->v[i].dirs);
+	}
 	free(a->v);
 	free(a);
 }
@@ -310,6 +444,21 @@ int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 			break;
 		}
 		au->members = m;
+		{
+			char (*d)[33] = realloc(au->dirs, (au->n + 1) * sizeof(*d));
+
+			if (!d) {
+				rc = hlx_err(HLX_ENOMEM, "out of memory");
+				break;
+			}
+			au->dirs = d;
+			/* a plain feed is the member's own: one that leaves
+			 * can read nothing that follows (spec/policy.md 6) */
+			if (hlx_policy_encrypt(pol))
+				memcpy(d[au->n], id, sizeof(d[au->n]));
+			else
+				hlx_audience_dir(secret, pol, pe->name, d[au->n]);
+		}
 		m[au->n++] = pe;
 	}
 	hlx_node_secret_free(secret);
@@ -321,6 +470,15 @@ int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 		qsort(a->v, a->n, sizeof(*a->v), by_id);
 	*out = a;
 	return HLX_OK;
+}
+
+const char *hlx_audiences_dir(const struct hlx_audiences *a, const char *peer)
+{
+	for (size_t i = 0; i < a->n; i++)
+		for (size_t j = 0; j < a->v[i].n; j++)
+			if (!strcmp(a->v[i].members[j]->name, peer))
+				return a->v[i].dirs[j];
+	return NULL;
 }
 
 const struct hlx_audience *hlx_audiences_of(const struct hlx_audiences *a,

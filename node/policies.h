@@ -6,10 +6,13 @@
  * Policies live in the home as policies/NAME.json, in canonical form; a
  * peer is bound to one by name (node/peers.h).  An audience is the set of
  * peers whose policies give the same view (protocol/policy.h,
- * hlx_policy_view_id): they share one feed, published under
- * PUBLISH/a/ID/, where ID is a keyed hash of the view id under a secret
- * of the node (keys/feed.secret), so that the directory name tells
- * nothing about the policy.
+ * hlx_policy_view_id): they share one view (views/ID/ in the home, ID a
+ * keyed hash of the view id under a secret of the node, keys/feed.secret,
+ * so that the name tells nothing about the policy).  An encrypted
+ * audience's feed is PUBLISH/a/ID/, sealed to its members; a plain
+ * audience's feed is published once per member, under PUBLISH/a/DIR/ with
+ * DIR keyed over the view id and the member's name, so that a member that
+ * leaves can read nothing published after.
  */
 #ifndef HLX_POLICIES_H
 #define HLX_POLICIES_H
@@ -35,6 +38,12 @@ const struct hlx_policy *hlx_policies_find(const struct hlx_policies *p,
  * and !replace.  name receives the policy's name. */
 int hlx_policies_add(const char *home, const char *json, size_t n, int replace,
 		     char name[65]);
+/* The tags that hold an entry back from the open feed (spec/policy.md
+ * section 6): "hold", and every hold tag a policy of the home ever had
+ * (policies/hold-tags), one a line in byte order, into out.  With add, its
+ * hold tags are remembered too (the file is written when that changes). */
+int hlx_hold_tags(const char *home, const struct hlx_policy *add,
+		  struct hlx_buf *out);
 /* HLX_ESTATE if a peer is bound to it. */
 int hlx_policies_remove(const char *home, const struct hlx_peers *peers,
 			const char *name);
@@ -44,6 +53,10 @@ struct hlx_audience {
 	const struct hlx_policy *policy;  /* the first (by name) with its view */
 	size_t n;                         /* members */
 	const struct hlx_peer **members;  /* in peers.json order */
+	/* each member's feed directory a/DIR/: the audience's id when the
+	 * feed is encrypted (one feed, sealed to the members), the member's
+	 * own (hlx_audience_dir) when it is plain */
+	char (*dirs)[33];
 };
 
 struct hlx_audiences {
@@ -60,6 +73,8 @@ void hlx_audiences_free(struct hlx_audiences *a);
 /* The audience a peer belongs to, or NULL. */
 const struct hlx_audience *hlx_audiences_of(const struct hlx_audiences *a,
 					    const char *peer);
+/* The feed directory a peer reads, or NULL (no policy). */
+const char *hlx_audiences_dir(const struct hlx_audiences *a, const char *peer);
 /* The node's own 32-byte secret (keys/feed.secret), into sodium_malloc
  * memory (free with hlx_node_secret_free): audience names and the blinded
  * record of purged entries derive from it.  Made on first use when create
@@ -69,5 +84,10 @@ void hlx_node_secret_free(uint8_t *s);
 /* The feed directory name of a policy's audience under the secret. */
 void hlx_audience_id(const uint8_t secret[32], const struct hlx_policy *p,
 		     char id[33]);
+
+/* The feed directory name of a member of a plain audience: keyed over the
+ * view id and the peer's name, so that each member reads its own copy. */
+void hlx_audience_dir(const uint8_t secret[32], const struct hlx_policy *p,
+		      const char *peer, char id[33]);
 
 #endif

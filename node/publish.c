@@ -2,16 +2,19 @@
 /*
  * Publishing (spec/sync.md, spec/policy.md).
  *
- * Without policies a node publishes the open feed: every list it owns, as
- * it is, under PUBLISH/.  With policies, it publishes one feed per
- * audience under PUBLISH/a/ID/ and nothing else (the open feed is taken
- * down): the lists of an audience's feed are views, signed histories of
- * their own that the node derives from its lists through the audience's
- * policy, kept in views/ID/NAME.git in the home.  A view gets a new
- * version when what the policy lets through changes.  Feeds of encrypted
- * audiences are sealed envelopes (keys/seal.h) to the members' box keys.
- * Every version disclosed to a peer is written to the audit log before
- * the head that names it.
+ * Without policies a node publishes the open feed: every list it owns,
+ * as it is, under PUBLISH/, except that a list whose next versions would
+ * show a held entry is served from then on as a view without held
+ * entries (views/open/).  With policies, it publishes the views of each
+ * audience and nothing else (the open feed is taken down): the views are
+ * signed histories of their own that the node derives from its lists
+ * through the audience's policy, kept in views/ID/NAME.git in the home,
+ * and a view gets a new version when what the policy lets through
+ * changes.  An encrypted audience reads one feed, PUBLISH/a/ID/, sealed
+ * (keys/seal.h) to the members' box keys; each member of a plain audience
+ * reads its own copy, PUBLISH/a/DIR/, taken down when it leaves.  Every
+ * version disclosed to a peer is written to the audit log before any
+ * file that discloses it.
  */
 #include "node/sync.h"
 #include "node/audit.h"
@@ -69,6 +72,9 @@ struct feed {
 	size_t nto;
 	int reseal;                       /* recipients changed: rewrite all */
 	const struct hlx_audience *au;    /* NULL for the open feed */
+	const char *id;                   /* its directory name a/ID/ */
+	const struct hlx_peer *const *mem; /* who reads it */
+	size_t nmem;
 	const char *const *fresh;         /* members new to the audience */
 	size_t nfresh;
 };
@@ -228,14 +234,14 @@ static int audit(struct pub_ctx *c, const struct feed *f,
 	size_t k = 0;
 	int rc;
 
-	if (!f->au)
+	if (!f->au || !f->nmem)
 		return HLX_OK;
-	r = calloc(f->au->n, sizeof(*r));
+	r = calloc(f->nmem, sizeof(*r));
 	if (!r)
 		return hlx_err(HLX_ENOMEM, "out of memory");
 	rc = signing_key(c);
-	for (size_t i = 0; !rc && i < f->au->n; i++) {
-		const struct hlx_peer *pe = f->au->members[i];
+	for (size_t i = 0; !rc && i < f->nmem; i++) {
+		const struct hlx_peer *pe = f->mem[i];
 		const struct hlx_policy *pol;
 		int fresh = 0;
 		uint8_t ph[32];
@@ -251,7 +257,7 @@ static int audit(struct pub_ctx *c, const struct feed *f,
 		r[k].time = c->now;
 		snprintf(r[k].peer, sizeof(r[k].peer), "%s", pe->name);
 		snprintf(r[k].list, sizeof(r[k].list), "%s", l->name);
-		snprintf(r[k].audience, sizeof(r[k].audience), "%s", f->au->id);
+		snprintf(r[k].audience, sizeof(r[k].audience), "%s", f->id);
 		r[k].from = fresh ? 1 : from + 1;
 		r[k].to = l->version;
 		r[k].entries = l->count;
@@ -309,7 +315,9 @@ out:
 	return rc;
 }
 
-/* Bring one list of a feed up to date: its packs, then its head. */
+/* Bring one list of a feed up to date: its packs, then its head.  The
+ * audit records come first of all: a pack sealed anew to a new member
+ * discloses the versions it holds as much as the head naming them. */
 static int feed_list(struct pub_ctx *c, const struct feed *f,
 		     const struct feed_list *l)
 {
@@ -323,7 +331,7 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	char d[PATH_MAX], p[PATH_MAX], rel[PATH_MAX], plain[PATH_MAX];
 	struct stat st;
 	uint64_t from = 0, first = 1;
-	int rc, repack = 0;
+	int rc, repack = 0, keep = 0;
 
 	rc = hlx_pathf(d, "%s/lists/%s/packs", f->dir, l->name);
 	if (!rc)
@@ -332,26 +340,6 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 		rc = hlx_file_mkdirs_in(f->root, d, 0755);
 	if (!rc)
 		rc = hlx_hist_open(l->repo, 0, &h);
-	/* one pack a version, from its parent: written before the head */
-	for (uint64_t ver = first; !rc && ver <= l->version; ver++) {
-		rc = hlx_pathf(p, "%s/%" PRIu64 ".pack", d, ver);
-		if (rc || (!f->reseal && !repack && lstat(p, &st) == 0 &&
-			   S_ISREG(st.st_mode)))
-			continue;
-		rc = hlx_hist_find_version(h, ver, &v);
-		if (!rc)
-			rc = feed_pack(c, f, l->repo, l->name, &v);
-	}
-	/* a new checkpoint after its packs, before the head */
-	if (!rc && (repack || (ck.len && f->reseal))) {
-		rc = hlx_pathf(rel, "lists/%s/checkpoint", l->name);
-		if (!rc)
-			rc = feed_write(f, rel, ck.data, ck.len);
-		if (!rc && f->to)
-			rc = hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name);
-		if (!rc && f->to)
-			rc = hlx_file_write(p, ck.data, ck.len, 0600);
-	}
 	if (rc)
 		goto out;
 	memset(&head, 0, sizeof(head));
@@ -368,7 +356,7 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	}
 	/* bound to its audience: a host cannot serve it as another's */
 	if (f->au)
-		memcpy(head.audience, f->au->id, sizeof(head.audience));
+		memcpy(head.audience, f->id, sizeof(head.audience));
 	rc = hlx_pathf(rel, "lists/%s/head", l->name);
 	if (!rc)
 		rc = f->to ? hlx_pathf(plain, "%s/%s.head", f->side, l->name) :
@@ -381,23 +369,66 @@ static int feed_list(struct pub_ctx *c, const struct feed *f,
 	    hlx_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK) {
 		from = prev.version;
 		/* keep a head that is current and has more than half its life */
-		if (!f->reseal && !repack && f->nfresh == 0 &&
-		    prev.version == head.version &&
-		    !strcmp(prev.commit, head.commit) &&
-		    prev.trust_length == head.trust_length &&
-		    !strcmp(prev.trust_head, head.trust_head) &&
-		    rules_equal(&prev, &head) &&
-		    !strcmp(prev.audience, head.audience) &&
-		    prev.expires - c->now > c->validity / 2 && prev.issued <= c->now)
-			goto out;
+		keep = !f->reseal && !repack && f->nfresh == 0 &&
+		       prev.version == head.version &&
+		       !strcmp(prev.commit, head.commit) &&
+		       prev.trust_length == head.trust_length &&
+		       !strcmp(prev.trust_head, head.trust_head) &&
+		       rules_equal(&prev, &head) &&
+		       !strcmp(prev.audience, head.audience) &&
+		       prev.expires - c->now > c->validity / 2 &&
+		       prev.issued <= c->now;
+		/* the feed served another history (the open feed before it
+		 * was a view, say): it is rewritten whole */
+		if (!repack && (prev.version > head.version ||
+				(prev.version >= first &&
+				 (hlx_hist_find_version(h, prev.version, &v) != HLX_OK ||
+				  strcmp(v.oid, prev.commit) != 0)))) {
+			keep = 0;
+			from = 0;
+			repack = 1;
+			rc = hlx_rm_rf_in(f->root, d);
+			if (!rc)
+				rc = hlx_file_mkdirs_in(f->root, d, 0755);
+			if (!rc && !ck.len &&
+			    !(rc = hlx_pathf(p, "%s/lists/%s/checkpoint", f->dir, l->name)) &&
+			    unlink(p) != 0 && errno != ENOENT)
+				rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p,
+					     strerror(errno));
+		}
 	}
+	hlx_err_clear();
+	/* every disclosure is on record before any file that makes it */
+	if (!rc && !keep)
+		rc = audit(c, f, l, from);
+	/* one pack a version, from its parent: written before the head */
+	for (uint64_t ver = first; !rc && ver <= l->version; ver++) {
+		rc = hlx_pathf(p, "%s/%" PRIu64 ".pack", d, ver);
+		if (rc || (!f->reseal && !repack && lstat(p, &st) == 0 &&
+			   S_ISREG(st.st_mode)))
+			continue;
+		rc = hlx_hist_find_version(h, ver, &v);
+		if (!rc)
+			rc = feed_pack(c, f, l->repo, l->name, &v);
+	}
+	/* a new checkpoint after its packs, before the head */
+	if (!rc && ck.len && (repack || f->reseal)) {
+		rc = hlx_pathf(rel, "lists/%s/checkpoint", l->name);
+		if (!rc)
+			rc = feed_write(f, rel, ck.data, ck.len);
+		if (!rc && f->to)
+			rc = hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name);
+		if (!rc && f->to)
+			rc = hlx_file_write(p, ck.data, ck.len, 0600);
+		if (!rc)
+			rc = hlx_pathf(rel, "lists/%s/head", l->name);
+	}
+	if (rc || keep)
+		goto out;
 	head.issued = c->now;
 	head.expires = c->now + c->validity;
 	hlx_buf_reset(&old);
 	rc = sign_head(c, &head, &old);
-	/* every disclosure is on record before the head that makes it */
-	if (!rc)
-		rc = audit(c, f, l, from);
 	if (!rc)
 		rc = feed_head(f, rel, &old);
 	if (!rc && f->to)
@@ -445,49 +476,73 @@ static int feed_trust(struct pub_ctx *c, const struct feed *f)
 	return rc;
 }
 
-/* ---- the open feed ------------------------------------------------------ */
+/* ---- leftovers ---------------------------------------------------------- */
 
-struct open_ctx {
-	struct pub_ctx *c;
-	struct feed *f;
-};
-
-static int open_list(void *ctx, const struct hlx_list_rec *l)
+/* Whether a name is one of our temporary files: NAME.tmpPID (files.c,
+ * packs.c, feed_pack) or plain.pack.PID (a sealed feed's plain pack). */
+static int temp_name(const char *s)
 {
-	struct open_ctx *o = ctx;
-	struct pub_ctx *c = o->c;
-	char repo[PATH_MAX];
-	int rc;
+	const char *t = strstr(s, ".tmp"), *x;
+	size_t n;
 
-	if (strchr(l->name, '/') || l->version == 0 ||
-	    strcmp(l->owner, hlx_home_org(hlx_node_home(c->n))) != 0)
-		return 0; /* only our own lists, once they have a version */
-	c->st->lists++;
-	rc = hlx_list_recover(c->n, l->name);
-	if (!rc)
-		rc = hlx_list_repo_path(c->n, l->name, repo);
-	if (!rc) {
-		struct feed_list fl = { l->name, l->owner, l->version, l->head, repo,
-					NULL, l->count };
+	/* NAME.tmpHEX (node/files.h), NAME.tmpPID and plain.pack.PID of
+	 * older versions */
+	for (x = t; x; x = strstr(x + 1, ".tmp"))
+		t = x;
+	if (t)
+		t += 4;
+	else if (!strncmp(s, "plain.pack.", 11))
+		t = s + 11;
+	else
+		return 0;
+	n = strspn(t, "0123456789abcdef");
+	return n > 0 && t[n] == '\0';
+}
 
-		rc = feed_list(c, o->f, &fl);
+/* Remove what a publish killed half-way left behind under dir (a feed, or
+ * the views in the home): the writer lock is ours, so no temporary file
+ * there is another's.  Symbolic links are not followed. */
+static int clean_temps(const char *dir, int depth, const char *only)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = HLX_OK;
+
+	if (!d)
+		return errno == ENOENT || errno == ENOTDIR ? HLX_OK :
+		       hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
+	while (!rc && (de = readdir(d))) {
+		char p[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.' || hlx_pathf(p, "%s/%s", dir, de->d_name))
+			continue;
+		if (lstat(p, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0 &&
+		    !(strlen(de->d_name) > 4 &&
+		      !strcmp(de->d_name + strlen(de->d_name) - 4, ".git")))
+			rc = clean_temps(p, depth - 1, NULL);
+		else if (!S_ISDIR(st.st_mode) && temp_name(de->d_name) &&
+			 (!only || !strncmp(de->d_name, only, strlen(only))) &&
+			 unlink(p) != 0 && errno != ENOENT)
+			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p, strerror(errno));
 	}
+	closedir(d);
 	return rc;
 }
 
-static int publish_open(struct pub_ctx *c)
+static int clean_leftovers(struct pub_ctx *c)
 {
-	struct feed f;
-	struct open_ctx o = { c, &f };
-	int rc;
+	char p[PATH_MAX];
+	int rc = clean_temps(c->dir, 0, "trust.json.tmp");
 
-	memset(&f, 0, sizeof(f));
-	f.root = c->dir;
-	rc = hlx_pathf(f.dir, "%s", c->dir);
-	if (!rc)
-		rc = feed_trust(c, &f);
-	if (!rc)
-		rc = hlx_store_list_foreach(hlx_node_store(c->n), open_list, &o);
+	if (!rc && !(rc = hlx_pathf(p, "%s/lists", c->dir)))
+		rc = clean_temps(p, 3, NULL);
+	if (!rc && !(rc = hlx_pathf(p, "%s/a", c->dir)))
+		rc = clean_temps(p, 5, NULL);
+	if (!rc && !(rc = hlx_pathf(p, "%s/views", hlx_home_dir(hlx_node_home(c->n)))))
+		rc = clean_temps(p, 2, NULL);
 	return rc;
 }
 
@@ -794,10 +849,37 @@ static int view_lines(struct pub_ctx *c, const struct hlx_policy *p,
 	return rc;
 }
 
+/* The date of a new version of a view: no finer than the times the policy
+ * gives (spec/policy.md section 6): cut to the day when the policy cuts
+ * status times, or withholds when entries were first seen; never before
+ * the signing key's window opens (a commit is checked at its date). */
+static int view_time(struct pub_ctx *c, const struct hlx_policy *p, int status,
+		     int64_t *when)
+{
+	const struct hlx_trust *t = hlx_home_trust(hlx_node_home(c->n));
+	struct hlx_pubkey pub;
+	int rc = signing_key(c);
+
+	*when = c->now;
+	if (rc || hlx_policy_exact_times(p, status))
+		return rc;
+	*when = c->now - ((c->now % 86400) + 86400) % 86400;
+	hlx_seckey_public(c->key, &pub);
+	for (size_t i = 0; i < hlx_trust_nkeys(t); i++) {
+		const struct hlx_trust_key *k = hlx_trust_key(t, i);
+
+		if (hlx_pubkey_eq(&k->key, &pub) && k->valid_after > *when &&
+		    k->valid_after <= c->now)
+			*when = k->valid_after;
+	}
+	return HLX_OK;
+}
+
 /* One version of a view from the difference between what it holds and
  * what it should hold. */
 static int view_commit(struct pub_ctx *c, struct hlx_hist *h,
 		       const char *vname, const struct lines *want,
+		       const struct hlx_policy *p, int status,
 		       uint64_t *version, char head[41])
 {
 	struct lines have = { HLX_BUF_INIT, NULL, 0, 0 };
@@ -805,6 +887,7 @@ static int view_commit(struct pub_ctx *c, struct hlx_hist *h,
 	struct hlx_hist_version cur;
 	size_t *a = NULL, *b = NULL, i = 0, j = 0, k = 0;
 	uint64_t plus = 0, minus = 0;
+	int64_t when = 0;
 	int rc, exists = hlx_hist_head(h, head) == HLX_OK;
 	char summary[HLX_HIST_SUMMARY_MAX + 1];
 
@@ -850,7 +933,7 @@ static int view_commit(struct pub_ctx *c, struct hlx_hist *h,
 		*version = cur.version;
 		goto out;
 	}
-	rc = signing_key(c);
+	rc = view_time(c, p, status, &when);
 	if (rc)
 		goto out;
 	snprintf(summary, sizeof(summary), "view: %zu entries (%" PRIu64 " added, %" PRIu64
@@ -858,7 +941,7 @@ static int view_commit(struct pub_ctx *c, struct hlx_hist *h,
 	{
 		struct hlx_hist_meta m = {
 			hlx_home_org(hlx_node_home(c->n)), vname,
-			exists ? cur.version + 1 : 1, c->now, summary
+			exists ? cur.version + 1 : 1, when, summary
 		};
 		char oid[41];
 
@@ -946,7 +1029,7 @@ static int view_incremental(struct pub_ctx *c, const struct hlx_policy *p,
 	struct hlx_hist_op *ops = NULL;
 	struct hlx_hist_version cur;
 	size_t k = 0;
-	int64_t delta = 0;
+	int64_t delta = 0, when = 0;
 	int rc = e && eo ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
 	if (!rc)
@@ -1023,11 +1106,13 @@ static int view_incremental(struct pub_ctx *c, const struct hlx_policy *p,
 		goto out;
 	qsort(ops, k, sizeof(*ops), op_cmp);
 	rc = signing_key(c);
+	if (!rc)
+		rc = view_time(c, p, s->status, &when);
 	if (!rc) {
 		char summary[HLX_HIST_SUMMARY_MAX + 1];
 		struct hlx_hist_meta m = {
 			hlx_home_org(hlx_node_home(c->n)), vname, cur.version + 1,
-			c->now, summary
+			when, summary
 		};
 		char oid[41];
 
@@ -1099,10 +1184,14 @@ static int mark_read(const char *path, struct view_mark *m)
 	return ok;
 }
 
-static int audience_list(struct pub_ctx *c, const struct feed *f,
+/* The view of source s for audience au (views/ID/ in side), then each of
+ * its nf feeds (none: the view is kept up to date, pruned and purged with
+ * its source, but published nowhere). */
+static int audience_list(struct pub_ctx *c, const struct hlx_audience *au,
+			 const char *side, const struct feed *fv, size_t nf,
 			 struct view_src *s)
 {
-	const struct hlx_policy *p = f->au->policy;
+	const struct hlx_policy *p = au->policy;
 	struct lines want = { HLX_BUF_INIT, NULL, 0, 0 };
 	struct hlx_hist *h = NULL;
 	struct hlx_rules rules;
@@ -1115,9 +1204,9 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 
 	rc = view_name(s->name, vname);
 	if (!rc)
-		rc = hlx_pathf(repo, "%s/%s.git", f->side, vname);
+		rc = hlx_pathf(repo, "%s/%s.git", side, vname);
 	if (!rc)
-		rc = hlx_pathf(src, "%s/%s.src", f->side, vname);
+		rc = hlx_pathf(src, "%s/%s.src", side, vname);
 	if (rc)
 		goto out;
 	hlx_policy_rules(p, &rules);
@@ -1157,7 +1246,7 @@ static int audience_list(struct pub_ctx *c, const struct feed *f,
 	if (!rc)
 		rc = view_lines(c, p, s, &want);
 	if (!rc)
-		rc = view_commit(c, h, vname, &want, &version, head);
+		rc = view_commit(c, h, vname, &want, p, s->status, &version, head);
 	m.count = (int64_t)want.n;
 mark:
 	/* its source was pruned: so is the view, down to its last version,
@@ -1180,16 +1269,20 @@ mark:
 	if (!rc)
 		rc = hlx_file_write(src, mb.data, mb.len, 0600);
 	if (!rc) {
+		/* the open feed's heads carry no rules (sync.md section 3.2) */
 		struct feed_list fl = { vname, hlx_home_org(hlx_node_home(c->n)),
-					version, head, repo, &rules,
+					version, head, repo,
+					nf && !fv[0].au ? NULL : &rules,
 					m.count > 0 ? (uint64_t)m.count : 0 };
 
-		rc = feed_list(c, f, &fl);
-		c->st->lists++;
+		for (size_t i = 0; !rc && i < nf; i++)
+			rc = feed_list(c, &fv[i], &fl);
+		if (nf)
+			c->st->lists++;
 	}
 out:
 	if (rc)
-		rc = hlx_err_wrap(rc, "audience %s, list '%s'", f->au->id, s->name);
+		rc = hlx_err_wrap(rc, "audience %s, list '%s'", au->id, s->name);
 	lines_free(&want);
 	hlx_hist_free(h);
 	hlx_buf_free(&mb);
@@ -1213,7 +1306,7 @@ static int members(const struct hlx_audience *au, const char *side,
 		return hlx_err(HLX_ENOMEM, "out of memory");
 	*nfresh = 0;
 	if (hlx_policy_encrypt(au->policy)) {
-		*to = calloc(au->n, sizeof(**to));
+		*to = calloc(au->n + 1, sizeof(**to));
 		if (!*to)
 			return hlx_err(HLX_ENOMEM, "out of memory");
 	}
@@ -1231,7 +1324,8 @@ static int members(const struct hlx_audience *au, const char *side,
 	if (hlx_file_read(p, 1 << 20, &was) != HLX_OK)
 		hlx_buf_reset(&was);
 	hlx_err_clear();
-	*changed = was.len != text->len || memcmp(was.data, text->data, was.len) != 0;
+	*changed = was.len != text->len ||
+		   (was.len && memcmp(was.data, text->data, was.len) != 0);
 	/* who was not a member before */
 	for (size_t i = 0; i < au->n; i++) {
 		const char *name = au->members[i]->name, *s = (const char *)was.data;
@@ -1287,33 +1381,69 @@ static int check_names(const struct hlx_policy *p, const struct view_src *v,
 static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 			    struct view_src *srcs, size_t nsrcs)
 {
-	struct feed f;
+	struct feed *fv = NULL;
 	struct hlx_boxpub *to = NULL;
 	struct hlx_buf mtext = HLX_BUF_INIT;
 	const char **fresh = NULL;
-	char p[PATH_MAX];
-	int rc, changed = 0;
+	char side[PATH_MAX], p[PATH_MAX];
+	size_t nfresh = 0, nf = 0, nto = 0;
+	int rc, changed = 0, plain = !hlx_policy_encrypt(au->policy);
 
-	memset(&f, 0, sizeof(f));
-	f.au = au;
-	f.root = c->dir;
-	rc = hlx_pathf(f.dir, "%s/a/%s", c->dir, au->id);
+	rc = hlx_pathf(side, "%s/views/%s", hlx_home_dir(hlx_node_home(c->n)),
+		       au->id);
 	if (!rc)
-		rc = hlx_pathf(f.side, "%s/views/%s",
-			       hlx_home_dir(hlx_node_home(c->n)), au->id);
+		rc = hlx_file_mkdirs(side, 0700);
 	if (!rc)
-		rc = hlx_file_mkdirs(f.side, 0700);
-	if (!rc)
-		rc = members(au, f.side, &to, &f.nto, &mtext, &changed, &fresh,
-			     &f.nfresh);
+		rc = members(au, side, &to, &nto, &mtext, &changed, &fresh, &nfresh);
 	if (rc)
 		goto out;
-	f.to = to;
-	f.fresh = fresh;
-	f.reseal = to && changed;
-	rc = check_names(au->policy, srcs, nsrcs);
+	/* an encrypted audience reads one feed, sealed to its members; each
+	 * member of a plain audience reads its own (spec/policy.md 6); an
+	 * audience without members reads none, but its views are kept up to
+	 * date all the same, so that a prune or purge reaches them too */
+	nf = !au->n ? 0 : plain ? au->n : 1;
+	fv = calloc(nf + 1, sizeof(*fv));
+	if (!fv) {
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; !rc && i < nf; i++) {
+		struct feed *f = &fv[i];
+
+		f->au = au;
+		f->root = c->dir;
+		snprintf(f->side, sizeof(f->side), "%s", side);
+		if (plain) {
+			f->id = au->dirs[i];
+			f->mem = &au->members[i];
+			f->nmem = 1;
+			for (size_t j = 0; j < nfresh; j++)
+				if (!strcmp(fresh[j], au->members[i]->name)) {
+					f->fresh = &fresh[j];
+					f->nfresh = 1;
+				}
+		} else {
+			f->id = au->id;
+			f->mem = au->members;
+			f->nmem = au->n;
+			f->to = to;
+			f->nto = nto;
+			f->fresh = fresh;
+			f->nfresh = nfresh;
+			f->reseal = changed;
+		}
+		rc = hlx_pathf(f->dir, "%s/a/%s", c->dir, f->id);
+	}
 	if (!rc)
-		rc = feed_trust(c, &f);
+		rc = check_names(au->policy, srcs, nsrcs);
+	if (rc == HLX_EPOLICY && !au->n) {
+		/* no one can be given it as it is: nor is its view kept */
+		hlx_err_clear();
+		rc = hlx_rm_rf(side);
+		goto out;
+	}
+	for (size_t i = 0; !rc && i < nf; i++)
+		rc = feed_trust(c, &fv[i]);
 	for (size_t i = 0; !rc && i < nsrcs; i++) {
 		struct view_src *s = &srcs[i];
 		char vname[HLX_NAME_MAX + 1];
@@ -1322,24 +1452,35 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 			continue;
 		if (strchr(s->name, '/') && !s->rules.onward) {
 			/* the origin forbids onward sharing: never relayed,
-			 * and taken down if it was */
+			 * and taken down, view and all, if it was */
 			rc = view_name(s->name, vname);
+			for (size_t j = 0; !rc && j < nf; j++) {
+				rc = hlx_pathf(p, "%s/lists/%s", fv[j].dir, vname);
+				if (!rc)
+					rc = hlx_rm_rf_in(c->dir, p);
+			}
 			if (!rc)
-				rc = hlx_pathf(p, "%s/lists/%s", f.dir, vname);
+				rc = hlx_pathf(p, "%s/%s.git", side, vname);
 			if (!rc)
-				rc = hlx_rm_rf_in(c->dir, p);
+				rc = hlx_rm_rf(p);
+			if (!rc)
+				rc = hlx_pathf(p, "%s/%s.src", side, vname);
+			if (!rc && unlink(p) != 0 && errno != ENOENT)
+				rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p,
+					     strerror(errno));
 			continue;
 		}
-		if (c->st->progress)
+		if (c->st->progress && nf)
 			c->st->progress(c->st->progress_ctx, c->audience, c->audiences,
 					s->name);
-		rc = audience_list(c, &f, s);
+		rc = audience_list(c, au, side, fv, nf, s);
 	}
 	if (!rc)
-		rc = hlx_pathf(p, "%s/members", f.side);
-	if (!rc && (changed || f.nfresh))
+		rc = hlx_pathf(p, "%s/members", side);
+	if (!rc && (changed || nfresh))
 		rc = hlx_file_write(p, mtext.data, mtext.len, 0600);
 out:
+	free(fv);
 	free(to);
 	free(fresh);
 	hlx_buf_free(&mtext);
@@ -1433,10 +1574,12 @@ static int src_order(const void *a, const void *b)
 	return ox != oy ? ox - oy : strcmp(xn, yn);
 }
 
-/* Feed directories of audiences without members are taken down; the
- * views behind them are kept while a policy still makes them (a peer that
- * comes back to the audience continues the same history), and removed
- * with the last policy that does. */
+/* Feed directories no member reads are taken down (those of audiences
+ * without members, of plain feeds whose member left); the views behind
+ * them are kept while a policy still makes them (a peer that comes back
+ * to the audience continues the same history), and removed with the last
+ * policy that does.  publish_policies keeps the views it keeps up to date,
+ * members or not. */
 static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 		 const struct hlx_policies *pols)
 {
@@ -1484,7 +1627,8 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 			char q[PATH_MAX];
 
 			for (size_t i = 0; r == 0 && i < aus->n; i++)
-				keep |= !strcmp(aus->v[i].id, de->d_name);
+				for (size_t j = 0; j < aus->v[i].n; j++)
+					keep |= !strcmp(aus->v[i].dirs[j], de->d_name);
 			for (size_t i = 0; r == 1 && i < pols->n; i++)
 				keep |= !strcmp(ids[i], de->d_name);
 			if (!keep &&
@@ -1494,6 +1638,43 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 		closedir(d);
 	}
 	free(ids);
+	return rc;
+}
+
+/* The views kept for policies no peer is bound to (sweep keeps them). */
+static int quiet_views(struct pub_ctx *c, const struct hlx_audiences *aus,
+		       const struct hlx_policies *pols, struct view_src *srcs,
+		       size_t nsrcs)
+{
+	char (*done)[33] = calloc(pols->n + 1, sizeof(*done));
+	uint8_t *secret = NULL;
+	size_t nd = 0;
+	int rc = done ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	if (!rc)
+		rc = hlx_node_secret(hlx_home_dir(hlx_node_home(c->n)), 1, &secret);
+	for (size_t i = 0; !rc && i < pols->n; i++) {
+		struct hlx_audience au;
+		char p[PATH_MAX];
+		int skip = 0;
+
+		memset(&au, 0, sizeof(au));
+		au.policy = pols->v[i];
+		hlx_audience_id(secret, au.policy, au.id);
+		for (size_t j = 0; j < aus->n; j++)
+			skip |= !strcmp(aus->v[j].id, au.id);
+		for (size_t j = 0; j < nd; j++)
+			skip |= !strcmp(done[j], au.id);
+		if (skip)
+			continue;
+		memcpy(done[nd++], au.id, sizeof(au.id));
+		rc = hlx_pathf(p, "%s/views/%s", hlx_home_dir(hlx_node_home(c->n)),
+			       au.id);
+		if (!rc && access(p, F_OK) == 0)
+			rc = publish_audience(c, &au, srcs, nsrcs);
+	}
+	hlx_node_secret_free(secret);
+	free(done);
 	return rc;
 }
 
@@ -1560,7 +1741,16 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 	int rc;
 
 	c->pols = pols;
-	rc = hlx_peers_load(home, &peers);
+	rc = HLX_OK;
+	/* their holds outlive them (the open feed keeps them) */
+	for (size_t i = 0; !rc && i < pols->n; i++) {
+		struct hlx_buf tags = HLX_BUF_INIT;
+
+		rc = hlx_hold_tags(home, pols->v[i], &tags);
+		hlx_buf_free(&tags);
+	}
+	if (!rc)
+		rc = hlx_peers_load(home, &peers);
 	if (!rc)
 		rc = hlx_audiences_make(home, pols, peers, &aus);
 	/* the open feed is taken down: only policies decide */
@@ -1581,9 +1771,250 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 		c->audiences = (unsigned)aus->n;
 		rc = publish_audience(c, &aus->v[i], s.v, s.n);
 	}
+	/* the views of audiences without members follow their sources too:
+	 * what a prune or a purge removed is in none of them either */
+	if (!rc)
+		rc = quiet_views(c, aus, pols, s.v, s.n);
 	sources_free(&s);
 	hlx_audiences_free(aus);
 	hlx_peers_free(peers);
+	return rc;
+}
+
+/* ---- the open feed ------------------------------------------------------ */
+
+/* The policy of the open feed: every own list and the status log, whole,
+ * but for what is held: a hold is never broken by the absence of a
+ * policy (spec/policy.md section 6). */
+static int open_policy(struct pub_ctx *c, struct hlx_policy **out)
+{
+	struct hlx_buf tags = HLX_BUF_INIT, json = HLX_BUF_INIT;
+	int rc = hlx_hold_tags(hlx_home_dir(hlx_node_home(c->n)), NULL, &tags);
+
+	if (!rc)
+		rc = hlx_buf_puts(&json, "{\"format\":\"" HLX_POLICY_FORMAT "\",\"name\":\"open\","
+				  "\"lists\":[\"*\",\"status\"],"
+				  "\"fields\":[\"category\",\"confidence\",\"first_seen\",\"tags\"],"
+				  "\"status_fields\":[\"country\",\"times\"],\"hold_tags\":[");
+	for (char *s = (char *)tags.data, *e; !rc && s && s < (char *)tags.data + tags.len;
+	     s = e + 1) {
+		e = memchr(s, '\n', (size_t)((char *)tags.data + tags.len - s));
+		if (!e)
+			break;
+		rc = hlx_buf_printf(&json, "%s\"%.*s\"", s == (char *)tags.data ? "" : ",",
+				    (int)(e - s), s);
+	}
+	if (!rc)
+		rc = hlx_buf_puts(&json, "]}");
+	if (!rc)
+		rc = hlx_policy_parse((const char *)json.data, json.len, out);
+	hlx_buf_free(&tags);
+	hlx_buf_free(&json);
+	return rc;
+}
+
+struct held_scan {
+	const struct hlx_policy *p;
+	struct hlx_entry e;
+	int held;
+};
+
+static int held_line(void *ctx, const char *line, size_t len, int added)
+{
+	struct held_scan *h = ctx;
+
+	if (added && !h->held && hlx_entry_decode(line, len, &h->e) == HLX_OK)
+		h->held = hlx_policy_held(h->p, &h->e);
+	hlx_err_clear();
+	return HLX_OK;
+}
+
+/* Whether the open feed can go on serving list s as it is: no version
+ * after the one the feed names (from) holds an entry under a hold tag.
+ * Each version is looked at, not only the newest: the feed carries them
+ * all. */
+static int open_clean(struct pub_ctx *c, const struct hlx_policy *pol,
+		      struct view_src *s, const char *repo, uint64_t from,
+		      int *clean)
+{
+	struct held_scan *hs = calloc(1, sizeof(*hs));
+	struct hlx_hist *h = NULL;
+	char oid[41];
+	int rc = hs ? hlx_hist_open(repo, 0, &h) : hlx_err(HLX_ENOMEM, "out of memory");
+
+	(void)c;
+	*clean = 1;
+	if (hs)
+		hs->p = pol;
+	/* from the newest back to the one the feed names, parent by parent */
+	memcpy(oid, s->rec.head, sizeof(oid));
+	while (!rc && *clean && oid[0] && s->rec.version > from) {
+		struct hlx_hist_version v;
+
+		rc = hlx_hist_read_version(h, oid, &v);
+		if (rc || v.version <= from)
+			break;
+		rc = hlx_hist_diff(h, v.parent[0] ? v.parent : NULL, v.oid,
+				   held_line, hs);
+		if (!rc && hs->held)
+			*clean = 0;
+		memcpy(oid, v.parent, sizeof(oid));
+	}
+	hlx_hist_free(h);
+	free(hs);
+	return rc;
+}
+
+/* A view of the open feed starts from the history the feed served until
+ * then, up to commit oid (none: from nothing), so that its subscribers
+ * follow on without a break. */
+static int open_seed(const char *listrepo, const char *side, const char *vname,
+		     const char *oid)
+{
+	struct hlx_hist *h = NULL;
+	struct hlx_file_new w;
+	char repo[PATH_MAX], pack[PATH_MAX], tmp[PATH_MAX];
+	int rc = hlx_pathf(repo, "%s/%s.git", side, vname);
+
+	if (!rc)
+		rc = hlx_pathf(pack, "%s/seed.pack", side);
+	if (!rc)
+		rc = hlx_rm_rf(repo);
+	if (!rc)
+		rc = hlx_hist_open(repo, 1, &h);
+	if (!rc && oid && oid[0]) {
+		rc = hlx_file_new_open(&w, NULL, pack, 0600);
+		if (rc)
+			goto out;
+		rc = hlx_pack_write(listrepo, NULL, oid, w.fd);
+		if (!rc)
+			rc = hlx_pathf(tmp, "%s/%s", side, w.tmp);
+		if (!rc)
+			rc = hlx_pack_index(repo, tmp);
+		hlx_file_new_abort(&w);
+		if (!rc)
+			rc = hlx_hist_set_head(h, NULL, oid);
+	}
+out:
+	hlx_hist_free(h);
+	if (rc)
+		hlx_rm_rf(repo);
+	return rc;
+}
+
+/* Without policies: the open feed under PUBLISH/, every own list and the
+ * status log as they are, except that a hold is never broken by the
+ * absence of a policy (spec/policy.md section 6): a list a version of
+ * which would show a held entry is served from then on as a view without
+ * held entries (views/open/ in the home), continuing the history served
+ * so far; the status log too, once a list is.  Audiences' feeds and views
+ * are taken down. */
+static int publish_open(struct pub_ctx *c)
+{
+	const char *home = hlx_home_dir(hlx_node_home(c->n));
+	struct hlx_audience au;
+	struct srcs_ctx s = { c, NULL, 0, 0 };
+	struct hlx_policy *pol = NULL;
+	struct feed f;
+	char p[PATH_MAX];
+	DIR *d = NULL;
+	int rc, viewed = 0;
+
+	memset(&au, 0, sizeof(au));
+	memset(&f, 0, sizeof(f));
+	f.root = c->dir;
+	rc = hlx_pathf(p, "%s/a", c->dir);
+	if (!rc)
+		rc = hlx_rm_rf_in(c->dir, p);
+	if (!rc)
+		rc = hlx_pathf(p, "%s/views", home);
+	if (!rc && (d = opendir(p))) {
+		struct dirent *de;
+
+		while (!rc && (de = readdir(d))) {
+			char q[PATH_MAX];
+
+			if (de->d_name[0] != '.' && strcmp(de->d_name, "open") != 0 &&
+			    !(rc = hlx_pathf(q, "%s/%s", p, de->d_name)))
+				rc = hlx_rm_rf(q);
+		}
+		closedir(d);
+	}
+	if (!rc)
+		rc = open_policy(c, &pol);
+	if (!rc)
+		rc = hlx_pathf(f.dir, "%s", c->dir);
+	if (!rc)
+		rc = hlx_pathf(f.side, "%s/views/open", home);
+	if (!rc)
+		rc = hlx_file_mkdirs(f.side, 0700);
+	if (!rc)
+		rc = feed_trust(c, &f);
+	if (!rc)
+		rc = sources(c, &s);
+	au.policy = pol;
+	snprintf(au.id, sizeof(au.id), "open");
+	for (size_t i = 0; !rc && i < s.n; i++) {
+		struct view_src *x = &s.v[i];
+		struct hlx_buf hb = HLX_BUF_INIT, b1 = HLX_BUF_INIT, b2 = HLX_BUF_INIT;
+		struct hlx_head prev;
+		char repo[PATH_MAX], vrepo[PATH_MAX], hp[PATH_MAX], at[41] = "";
+		uint64_t from = 0;
+		int clean = 1;
+
+		if (!hlx_policy_list(pol, x->name) ||
+		    strcmp(x->rec.owner, hlx_home_org(hlx_node_home(c->n))) != 0)
+			continue;
+		if (c->st->progress)
+			c->st->progress(c->st->progress_ctx, 1, 1, x->name);
+		rc = hlx_list_repo_path(c->n, x->name, repo);
+		if (!rc)
+			rc = hlx_pathf(vrepo, "%s/%s.git", f.side, x->name);
+		if (!rc)
+			rc = hlx_pathf(hp, "%s/lists/%s/head", c->dir, x->name);
+		if (rc)
+			break;
+		if (access(vrepo, F_OK) != 0) {
+			/* the version the feed names, if it is the list's own */
+			if (hlx_file_read(hp, HLX_HEAD_MAX, &hb) == HLX_OK &&
+			    hlx_head_parse((char *)hb.data, hb.len, &prev, &b1, &b2) == HLX_OK &&
+			    prev.version <= x->rec.version) {
+				struct hlx_hist *h = NULL;
+				struct hlx_hist_version v;
+
+				if (hlx_hist_open(repo, 0, &h) == HLX_OK &&
+				    hlx_hist_find_version(h, prev.version, &v) == HLX_OK &&
+				    !strcmp(v.oid, prev.commit)) {
+					from = prev.version;
+					memcpy(at, v.oid, sizeof(at));
+				}
+				hlx_hist_free(h);
+			}
+			hlx_err_clear();
+			if (x->status)
+				clean = !viewed;
+			else
+				rc = open_clean(c, pol, x, repo, from, &clean);
+			if (!rc && !clean)
+				rc = open_seed(repo, f.side, x->name, at);
+		}
+		hlx_buf_free(&hb);
+		hlx_buf_free(&b1);
+		hlx_buf_free(&b2);
+		if (!rc && clean) {
+			struct feed_list fl = { x->name, x->rec.owner, x->rec.version,
+						x->rec.head, repo, NULL, x->rec.count };
+
+			c->st->lists++;
+			rc = feed_list(c, &f, &fl);
+			continue;
+		}
+		viewed = 1;
+		if (!rc)
+			rc = audience_list(c, &au, f.side, &f, 1, x);
+	}
+	sources_free(&s);
+	hlx_policy_free(pol);
 	return rc;
 }
 
@@ -1654,6 +2085,9 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
 			       validity);
 	rc = hlx_file_mkdirs(dir, 0755);
+	/* temporary files of a publish that was killed go first */
+	if (!rc)
+		rc = clean_leftovers(&c);
 	if (!rc)
 		rc = hlx_policies_load(hlx_home_dir(hlx_node_home(n)), &pols);
 	/* entries past their retention go before anything is published */

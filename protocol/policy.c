@@ -720,6 +720,22 @@ int hlx_policy_encrypt(const struct hlx_policy *p)
 	return p->encrypt;
 }
 
+size_t hlx_policy_nhold(const struct hlx_policy *p)
+{
+	return p->hold_tags.n;
+}
+
+const char *hlx_policy_hold_at(const struct hlx_policy *p, size_t i)
+{
+	return i < p->hold_tags.n ? set_at(&p->hold_tags, i) : NULL;
+}
+
+int hlx_policy_exact_times(const struct hlx_policy *p, int status)
+{
+	return status ? !!(p->status_fields & S_TIMES) :
+			!!(p->fields & F_FIRST_SEEN);
+}
+
 void hlx_policy_rules(const struct hlx_policy *p, struct hlx_rules *out)
 {
 	*out = p->rules;

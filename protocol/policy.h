@@ -87,6 +87,14 @@ void hlx_policy_hash(const struct hlx_policy *p, uint8_t out[32]);
  * give the same view. */
 void hlx_policy_view_id(const struct hlx_policy *p, uint8_t out[32]);
 int hlx_policy_encrypt(const struct hlx_policy *p); /* 1 or 0 */
+/* Its hold tags, in byte order. */
+size_t hlx_policy_nhold(const struct hlx_policy *p);
+const char *hlx_policy_hold_at(const struct hlx_policy *p, size_t i);
+/* 1 if the policy gives times to the second: for a status log, its
+ * status times ("times" in status_fields); for a list, when entries were
+ * first seen ("first_seen" in fields).  0: a view of that list tells no
+ * time finer than the day (spec/policy.md section 6). */
+int hlx_policy_exact_times(const struct hlx_policy *p, int status);
 void hlx_policy_rules(const struct hlx_policy *p, struct hlx_rules *out);
 /* The members of "lists", sorted ("*" and "status" included as written). */
 size_t hlx_policy_nlists(const struct hlx_policy *p);

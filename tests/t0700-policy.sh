@@ -266,7 +266,10 @@ hlx --home a peer add x2 --key x-root.pub --policy hotlines2 2>/dev/null
 hlx --home a publish --to www 2>/dev/null
 h2=$(hlx --home a policy ls | awk '$1 == "hotlines2" { print $2 }')
 h1=$(hlx --home a policy ls | awk '$1 == "hotlines" { print $2 }')
-test_ok "x2 joins B's audience" test "$(hlx --home a policy check x2 | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')" = "$fb"
+fx2=$(hlx --home a policy check x2 | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')
+test_ok "x2 joins B's audience: same view, its own plain feed" sh -c "
+	test -n '$fx2' -a '$fx2' != '$fb' -a -d 'www/a/$fx2/lists/uk-a' &&
+	test \"\$(ls a/views | wc -l)\" -eq 2"
 test_ok "its audit records name hotlines2, B's name hotlines" sh -c "
 	\"\$HLX\" --home a audit --peer x2 --json | grep -q '\"policy\":\"$h2' &&
 	! \"\$HLX\" --home a audit --peer x2 --json | grep -q '\"policy\":\"$h1' &&
