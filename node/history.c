@@ -9,6 +9,9 @@
  * shards that change, so a one-entry version writes one blob, three trees
  * and a commit whatever the size of the list.
  */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,17 +212,46 @@ int hlx_hist_open(const char *path, int create, struct hlx_hist **out)
 	grc = git_repository_open_ext(&h->repo, path,
 				      GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (grc == GIT_ENOTFOUND && create) {
+		/* made whole under PATH.init, then renamed into place: a
+		 * process killed half-way leaves no half repository at PATH
+		 * (a config.lock that no later open gets past) */
 		git_repository_init_options o;
+		git_repository *r = NULL;
+		char tmp[PATH_MAX], dir[PATH_MAX];
 
+		rc = hlx_pathf(tmp, "%s.init", path);
+		if (!rc)
+			rc = hlx_pathf(dir, "%s", path);
+		if (!rc)
+			rc = hlx_rm_rf(tmp);
+		if (rc)
+			goto fail;
 		git_repository_init_options_init(
 			&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 		o.flags = GIT_REPOSITORY_INIT_BARE |
 			  GIT_REPOSITORY_INIT_MKPATH |
 			  GIT_REPOSITORY_INIT_NO_REINIT;
 		o.initial_head = "main";
-		grc = git_repository_init_ext(&h->repo, path, &o);
+		grc = git_repository_init_ext(&r, tmp, &o);
+		git_repository_free(r);
 		if (grc < 0) {
 			rc = gerr("creating history '%.200s'", path);
+			goto fail;
+		}
+		rc = hlx_fsync_path(tmp, 1);
+		if (!rc && rename(tmp, path) != 0)
+			rc = hlx_err(HLX_EIO, "cannot rename '%.200s': %s", tmp,
+				     strerror(errno));
+		if (!rc)
+			rc = hlx_fsync_path(dirname(dir), 1);
+		if (rc) {
+			hlx_rm_rf(tmp);
+			goto fail;
+		}
+		if (git_repository_open_ext(&h->repo, path,
+					    GIT_REPOSITORY_OPEN_NO_SEARCH,
+					    NULL) < 0) {
+			rc = gerr("opening history '%.200s'", path);
 			goto fail;
 		}
 	} else if (grc == GIT_ENOTFOUND) {
