@@ -309,6 +309,178 @@ out:
 	return rc;
 }
 
+/* ---- keeping what was verified ---------------------------------------- */
+
+static int move_packs(const char *from, const char *to);
+
+/* The objects of the received packs, sorted, each with a mark. */
+struct recv {
+	git_odb_backend **be;
+	size_t nbe;
+	git_oid *id;
+	unsigned char *mark;
+	size_t n, cap;
+	git_repository *r;
+};
+
+static int recv_add(const git_oid *id, void *payload)
+{
+	struct recv *v = payload;
+
+	if (v->n == v->cap) {
+		size_t nc = v->cap ? v->cap * 2 : 4096;
+		git_oid *x;
+
+		if (nc > SIZE_MAX / sizeof(*x))
+			return -1;
+		x = realloc(v->id, nc * sizeof(*x));
+		if (!x)
+			return -1;
+		v->id = x;
+		v->cap = nc;
+	}
+	v->id[v->n++] = *id;
+	return 0;
+}
+
+static int oid_cmp(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/* Index of id among the received objects, or -1. */
+static ssize_t recv_find(const struct recv *v, const git_oid *id)
+{
+	size_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = git_oid_cmp(&v->id[mid], id);
+
+		if (!c)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Mark the received objects of tree id and below; a tree that was not
+ * received is held already, with everything below it.  The history's
+ * check (three levels, entries in order) ran before. */
+static int recv_tree(struct recv *v, const git_oid *id, int level)
+{
+	ssize_t k = recv_find(v, id);
+	git_tree *t = NULL;
+	int rc = 0;
+
+	if (k < 0 || v->mark[k])
+		return 0;
+	v->mark[k] = 1;
+	if (level > 3 || git_tree_lookup(&t, v->r, id) < 0)
+		return -1;
+	for (size_t i = 0; i < git_tree_entrycount(t) && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		ssize_t j;
+
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rc = recv_tree(v, git_tree_entry_id(e), level + 1);
+		else if ((j = recv_find(v, git_tree_entry_id(e))) >= 0)
+			v->mark[j] = 1;
+	}
+	git_tree_free(t);
+	return rc;
+}
+
+/*
+ * Whether the received packs of staging hold only objects that the new
+ * commits (head, not hide) reach: then they are kept as they are, instead
+ * of compressing every object again.  A walk from each new commit marks
+ * the received objects it reaches, descending only into trees that were
+ * received (work in proportion to what was received, never to the whole
+ * list); any object left unmarked sends the caller to the repack.
+ * Returns 1 when all are reached, 0 when not, -1 on error.
+ */
+static int recv_all_reached(git_repository *r, const char *staging,
+			    const char *head, const char *hide)
+{
+	struct recv v = { NULL, 0, NULL, NULL, 0, 0, r };
+	char dir[PATH_MAX], idx[PATH_MAX];
+	git_revwalk *w = NULL;
+	struct dirent *de;
+	git_oid oid;
+	DIR *d;
+	int res = -1;
+
+	if (snprintf(dir, sizeof(dir), "%s/objects/pack", staging) >= (int)sizeof(dir) ||
+	    !(d = opendir(dir)))
+		return -1;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		git_odb_backend *be = NULL, **x;
+
+		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") != 0)
+			continue;
+		if (snprintf(idx, sizeof(idx), "%s/%s", dir, de->d_name) >= (int)sizeof(idx) ||
+		    git_odb_backend_one_pack(&be, idx) < 0)
+			goto closed;
+		x = realloc(v.be, (v.nbe + 1) * sizeof(*x));
+		if (!x) {
+			be->free(be);
+			goto closed;
+		}
+		v.be = x;
+		v.be[v.nbe++] = be;
+		if (be->foreach(be, recv_add, &v) < 0)
+			goto closed;
+	}
+	closedir(d);
+	d = NULL;
+	qsort(v.id, v.n, sizeof(*v.id), oid_cmp);
+	v.mark = calloc(v.n + 1, 1);
+	if (!v.mark || git_revwalk_new(&w, r) < 0 || git_oid_fromstr(&oid, head) < 0 ||
+	    git_revwalk_push(w, &oid) < 0 ||
+	    (hide && (git_oid_fromstr(&oid, hide) < 0 || git_revwalk_hide(w, &oid) < 0)))
+		goto closed;
+	res = 1;
+	while (res == 1 && git_revwalk_next(&oid, w) == 0) {
+		git_commit *c = NULL;
+		ssize_t k = recv_find(&v, &oid);
+
+		if (k >= 0)
+			v.mark[k] = 1;
+		if (git_commit_lookup(&c, r, &oid) < 0 ||
+		    recv_tree(&v, git_commit_tree_id(c), 1) < 0)
+			res = -1;
+		git_commit_free(c);
+	}
+	for (size_t i = 0; res == 1 && i < v.n; i++)
+		if (!v.mark[i])
+			res = 0;
+closed:
+	if (d)
+		closedir(d);
+	git_revwalk_free(w);
+	for (size_t i = 0; i < v.nbe; i++)
+		v.be[i]->free(v.be[i]);
+	free(v.be);
+	free(v.id);
+	free(v.mark);
+	return res;
+}
+
+/* Move the received packs of staging (each .pack with its .idx) to dir. */
+static int recv_move(const char *staging, const char *dir)
+{
+	char from[PATH_MAX];
+
+	if (snprintf(from, sizeof(from), "%s/objects/pack", staging) >= (int)sizeof(from))
+		return hlx_err(HLX_EINVAL, "path too long");
+	return move_packs(from, dir);
+}
+
 int hlx_pack_keep(const char *staging, const char *head, const char *hide,
 		  const char *dir)
 {
@@ -323,6 +495,12 @@ int hlx_pack_keep(const char *staging, const char *head, const char *hide,
 	rc = open_repo(staging, &r);
 	if (rc)
 		return rc;
+	/* the usual case: the publisher sent just what the versions added */
+	if (recv_all_reached(r, staging, head, hide) == 1) {
+		rc = recv_move(staging, dir);
+		goto out;
+	}
+	hlx_err_clear();
 	rc = no_deltas(staging, r);
 	if (rc)
 		goto out;
@@ -369,15 +547,13 @@ int hlx_pack_drop(const char *repo)
 	return rc;
 }
 
-int hlx_pack_adopt(const char *from, const char *base)
+static int move_packs(const char *from, const char *to)
 {
-	char to[PATH_MAX], sp[PATH_MAX], dp[PATH_MAX];
+	char sp[PATH_MAX], dp[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int rc = HLX_OK;
 
-	if (snprintf(to, sizeof(to), "%s/objects/pack", base) >= (int)sizeof(to))
-		return hlx_err(HLX_EINVAL, "path too long");
 	/* .pack files first, then their .idx: git only sees a pack through
 	 * its index, so a crash in between leaves nothing half there */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
@@ -406,4 +582,13 @@ int hlx_pack_adopt(const char *from, const char *base)
 			rc = hlx_fsync_path(to, 1);
 	}
 	return rc;
+}
+
+int hlx_pack_adopt(const char *from, const char *base)
+{
+	char to[PATH_MAX];
+
+	if (snprintf(to, sizeof(to), "%s/objects/pack", base) >= (int)sizeof(to))
+		return hlx_err(HLX_EINVAL, "path too long");
+	return move_packs(from, to);
 }
