@@ -499,50 +499,71 @@ static int temp_name(const char *s)
 	return n > 0 && t[n] == '\0';
 }
 
-/* Remove what a publish killed half-way left behind under dir (a feed, or
- * the views in the home): the writer lock is ours, so no temporary file
- * there is another's.  Symbolic links are not followed. */
-static int clean_temps(const char *dir, int depth, const char *only)
+/* Remove what a publish killed half-way left behind in the directory open
+ * as dfd (taken over) and below it, depth levels down: the writer lock is
+ * ours, so no temporary file there is another's.  Nothing is reached
+ * through a symbolic link: every directory is opened O_NOFOLLOW from its
+ * parent's descriptor, every name removed with unlinkat. */
+static int clean_temps_at(int dfd, const char *dir, int depth, const char *only)
 {
-	DIR *d = opendir(dir);
+	DIR *d = fdopendir(dfd);
 	struct dirent *de;
 	int rc = HLX_OK;
 
-	if (!d)
-		return errno == ENOENT || errno == ENOTDIR ? HLX_OK :
-		       hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
+	if (!d) {
+		close(dfd);
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
+	}
 	while (!rc && (de = readdir(d))) {
-		char p[PATH_MAX];
+		size_t n = strlen(de->d_name);
 		struct stat st;
+		int sub;
 
-		if (de->d_name[0] == '.' || hlx_pathf(p, "%s/%s", dir, de->d_name))
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		if (lstat(p, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode) && depth > 0 &&
-		    !(strlen(de->d_name) > 4 &&
-		      !strcmp(de->d_name + strlen(de->d_name) - 4, ".git")))
-			rc = clean_temps(p, depth - 1, NULL);
-		else if (!S_ISDIR(st.st_mode) && temp_name(de->d_name) &&
-			 (!only || !strncmp(de->d_name, only, strlen(only))) &&
-			 unlink(p) != 0 && errno != ENOENT)
-			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p, strerror(errno));
+		if (S_ISDIR(st.st_mode)) {
+			if (depth <= 0 || (n > 4 && !strcmp(de->d_name + n - 4, ".git")))
+				continue;
+			sub = openat(dirfd(d), de->d_name,
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				rc = clean_temps_at(sub, dir, depth - 1, NULL);
+		} else if (temp_name(de->d_name) &&
+			   (!only || !strncmp(de->d_name, only, strlen(only))) &&
+			   unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT) {
+			rc = hlx_err(HLX_EIO, "cannot remove '%s' under '%s': %s",
+				     de->d_name, dir, strerror(errno));
+		}
 	}
 	closedir(d);
 	return rc;
 }
 
+/* The same for the directory path under root (NULL: the home's own). */
+static int clean_temps(const char *root, const char *path, int depth,
+		       const char *only)
+{
+	int fd, rc = hlx_dir_open_in(root, path, &fd);
+
+	if (rc == HLX_ENOENT) {
+		hlx_err_clear();
+		return HLX_OK;
+	}
+	return rc ? rc : clean_temps_at(fd, path, depth, only);
+}
+
 static int clean_leftovers(struct pub_ctx *c)
 {
 	char p[PATH_MAX];
-	int rc = clean_temps(c->dir, 0, "trust.json.tmp");
+	int rc = clean_temps(NULL, c->dir, 0, "trust.json.tmp");
 
 	if (!rc && !(rc = hlx_pathf(p, "%s/lists", c->dir)))
-		rc = clean_temps(p, 3, NULL);
+		rc = clean_temps(c->dir, p, 3, NULL);
 	if (!rc && !(rc = hlx_pathf(p, "%s/a", c->dir)))
-		rc = clean_temps(p, 5, NULL);
+		rc = clean_temps(c->dir, p, 5, NULL);
 	if (!rc && !(rc = hlx_pathf(p, "%s/views", hlx_home_dir(hlx_node_home(c->n)))))
-		rc = clean_temps(p, 2, NULL);
+		rc = clean_temps(NULL, p, 2, NULL);
 	return rc;
 }
 
@@ -1890,7 +1911,7 @@ static int open_seed(const char *listrepo, const char *side, const char *vname,
 		if (!rc)
 			rc = hlx_pathf(tmp, "%s/%s", side, w.tmp);
 		if (!rc)
-			rc = hlx_pack_index(repo, tmp);
+			rc = hlx_pack_index_own(repo, tmp);
 		hlx_file_new_abort(&w);
 		if (!rc)
 			rc = hlx_hist_set_head(h, NULL, oid);

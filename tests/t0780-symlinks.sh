@@ -146,6 +146,7 @@ test_ok "no plain pack is left in the views" \
 # the audiences' directory as a link: the sweep must not empty its target
 mkdir elsewhere-a
 echo keep >elsewhere-a/keep
+echo keep >elsewhere-a/keep.tmp4242
 mv www-a/a www-a/a.real
 ln -s "$PWD/elsewhere-a" www-a/a
 entries 2 >a3.csv
@@ -153,7 +154,10 @@ hlx --home a import uk-a a3.csv 2>/dev/null
 test_fails "publish refuses a/ as a link to another directory" \
 	hlx --home a publish --to www-a
 test_ok "what is there was not removed" test -f elsewhere-a/keep
-test_ok "nothing was added there" test "$(ls -A elsewhere-a)" = keep
+test_ok "nor a temporary's name there (no cleanup through the link)" \
+	test -f elsewhere-a/keep.tmp4242
+test_ok "nothing was added there" \
+	test "$(ls -A elsewhere-a | tr '\n' ' ')" = "keep keep.tmp4242 "
 rm www-a/a && mv www-a/a.real www-a/a
 test_ok "with the link gone, A publishes again" hlx --home a publish --to www-a
 
