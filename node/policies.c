@@ -353,16 +353,17 @@ void hlx_audience_id(const uint8_t secret[32], const struct hlx_policy *p,
 }
 
 void hlx_audience_dir(const uint8_t secret[32], const struct hlx_policy *p,
-		      const char *peer, char id[33])
+		      const char *peer, const uint8_t root[32], char id[33])
 {
 	crypto_generichash_state st;
 	uint8_t view[32], h[32];
 
-	/* spec/policy.md section 6: the view id, then the peer's name */
+	/* spec/policy.md section 6: the view id, the peer's name, its root */
 	hlx_policy_view_id(p, view);
 	crypto_generichash_init(&st, secret, 32, sizeof(h));
 	crypto_generichash_update(&st, view, sizeof(view));
 	crypto_generichash_update(&st, (const uint8_t *)peer, strlen(peer));
+	crypto_generichash_update(&st, root, 32);
 	crypto_generichash_final(&st, h, sizeof(h));
 	sodium_bin2hex(id, 33, h, 16);
 }
@@ -457,7 +458,7 @@ int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 			if (hlx_policy_encrypt(pol))
 				memcpy(d[au->n], id, sizeof(d[au->n]));
 			else
-				hlx_audience_dir(secret, pol, pe->name, d[au->n]);
+				hlx_audience_dir(secret, pol, pe->name, pe->root.pk, d[au->n]);
 		}
 		m[au->n++] = pe;
 	}

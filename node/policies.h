@@ -86,8 +86,10 @@ void hlx_audience_id(const uint8_t secret[32], const struct hlx_policy *p,
 		     char id[33]);
 
 /* The feed directory name of a member of a plain audience: keyed over the
- * view id and the peer's name, so that each member reads its own copy. */
+ * view id, the peer's name and its pinned root key, so that each member
+ * reads its own copy, and a name reused for another organisation (or a
+ * peer pinned anew) never reads the old one's. */
 void hlx_audience_dir(const uint8_t secret[32], const struct hlx_policy *p,
-		      const char *peer, char id[33]);
+		      const char *peer, const uint8_t root[32], char id[33]);
 
 #endif

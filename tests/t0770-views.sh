@@ -83,6 +83,15 @@ test_ok "B moved to a stricter policy: its richer feed is gone" sh -c "
 	test ! -e 'www/a/$fb' && test -n \"\$(\"\$HLX\" --home a policy check b | sed -n 's/.*feed a\/\([0-9a-f]*\)\/.*/\1/p')\" &&
 	! \"\$HLX\" --home b sync"
 
+# ... and a name given again, to another organisation, reads another feed
+hlx --home e init --org org-e --no-passphrase 2>/dev/null
+hlx --home e key show --root >e-root.pub
+hlx --home a peer rm c 2>/dev/null
+hlx --home a peer add c --key e-root.pub --policy hot 2>/dev/null
+test_ok "a peer name reused for another organisation gets another directory" \
+	sh -c 'f=$('"$(printf '%s' '"$HLX" --home a policy check c | sed -n "s/.*feed a\/\([0-9a-f]*\)\/.*/\1/p"')"') && test -n "$f" && test "$f" != '"$fc"
+hlx --home a peer rm c 2>/dev/null
+
 # 5: views of a policy without members are pruned too; no leftovers
 fphex=$(rand_hex 16); fp=md5:$fphex
 hlx --home a peer set b --policy hot 2>/dev/null
