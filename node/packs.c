@@ -238,11 +238,11 @@ int hlx_pack_stage(const char *base, const char *staging)
 /* The whole file through the bounded scanner (protocol/pack.h). */
 static int scan_file(FILE *f, const char *packfile)
 {
-	struct hlx_packscan *s = malloc(sizeof(*s));
+	struct hlx_packscan *s = calloc(1, sizeof(*s));
 	unsigned char *chunk = malloc(1 << 16);
 	size_t got;
-	int rc = s && chunk ? hlx_packscan_init(s) :
-			      hlx_err(HLX_ENOMEM, "out of memory");
+	int init = s && chunk, rc = init ? hlx_packscan_init(s) :
+					   hlx_err(HLX_ENOMEM, "out of memory");
 
 	while (!rc && (got = fread(chunk, 1, 1 << 16, f)) > 0)
 		rc = hlx_packscan_feed(s, chunk, got);
@@ -250,7 +250,7 @@ static int scan_file(FILE *f, const char *packfile)
 		rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
 	if (!rc)
 		rc = hlx_packscan_finish(s);
-	if (s)
+	if (init)
 		hlx_packscan_free(s);
 	free(s);
 	free(chunk);
@@ -259,7 +259,7 @@ static int scan_file(FILE *f, const char *packfile)
 	return rc;
 }
 
-int hlx_pack_index(const char *repo, const char *packfile)
+static int index_pack(const char *repo, const char *packfile, int scan)
 {
 	git_repository *r = NULL;
 	git_odb *odb = NULL;
@@ -273,8 +273,8 @@ int hlx_pack_index(const char *repo, const char *packfile)
 	f = fopen(packfile, "rb");
 	if (!f)
 		return hlx_err(HLX_EIO, "cannot open '%s': %s", packfile, strerror(errno));
-	/* nothing reaches libgit2 before the scanner has bounded it */
-	rc = scan_file(f, packfile);
+	/* nothing received reaches libgit2 before the scanner has bounded it */
+	rc = scan ? scan_file(f, packfile) : HLX_OK;
 	if (rc) {
 		fclose(f);
 		return rc;
@@ -307,6 +307,16 @@ out:
 	git_odb_free(odb);
 	close_repo(r);
 	return rc;
+}
+
+int hlx_pack_index(const char *repo, const char *packfile)
+{
+	return index_pack(repo, packfile, 1);
+}
+
+int hlx_pack_index_own(const char *repo, const char *packfile)
+{
+	return index_pack(repo, packfile, 0);
 }
 
 /* ---- keeping what was verified ---------------------------------------- */

@@ -23,6 +23,11 @@ int hlx_pack_stage(const char *base, const char *staging);
  * in constant memory), then checking every object (libgit2's indexer). */
 int hlx_pack_index(const char *repo, const char *packfile);
 
+/* The same for a pack this node wrote itself from its own histories (a
+ * whole history can exceed the bounds set for one received version):
+ * never for anything received. */
+int hlx_pack_index_own(const char *repo, const char *packfile);
+
 /* After verification: write into directory dir (created) one pack of
  * exactly the objects of staging reachable from commit head and not from
  * commit hide (NULL: none hidden), and its index, synced.  Whatever else
