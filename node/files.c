@@ -514,3 +514,20 @@ int hlx_rm_rf(const char *path)
 {
 	return hlx_rm_rf_in(NULL, path);
 }
+
+int hlx_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = write(fd, b, n > (1u << 30) ? (1u << 30) : n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

@@ -83,4 +83,8 @@ int hlx_pathf(char out[PATH_MAX], const char *fmt, ...)
 /* fsync a file, or a directory (dir set). */
 int hlx_fsync_path(const char *path, int dir);
 
+/* Write all n bytes to fd (retrying short writes and EINTR): 0, or -1
+ * with errno set. */
+int hlx_write_all(int fd, const void *p, size_t n);
+
 #endif

@@ -138,22 +138,6 @@ static int path_of(char out[PATH_MAX], const char *dir, const char *name)
 	return HLX_OK;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(fd, b, n > (1u << 30) ? (1u << 30) : n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /*
  * Replace dir/name atomically and durably by the concatenation of up to
@@ -176,8 +160,8 @@ static int write_atomic(const char *dir, const char *name, const void *a,
 	if (fd < 0)
 		return hlx_err(HLX_EIO, "cannot create a file in '%s': %s", dir,
 			       strerror(errno));
-	if (write_all(fd, a, al) || write_all(fd, b, bl) ||
-	    write_all(fd, c, cl) || fchmod(fd, 0600) || fsync(fd)) {
+	if (hlx_write_all(fd, a, al) || hlx_write_all(fd, b, bl) ||
+	    hlx_write_all(fd, c, cl) || fchmod(fd, 0600) || fsync(fd)) {
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", tmp,
 			     strerror(errno));
 		close(fd);

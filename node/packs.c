@@ -48,22 +48,6 @@ static void close_repo(git_repository *r)
 	git_libgit2_shutdown();
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *b = p;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Hash lists are random: a delta search finds nothing and costs most of
  * the time.  Packing handles read the history's pack configuration. */
@@ -145,7 +129,7 @@ static int reuse_pack(const char *repo, const git_oid *commit, size_t need,
 
 		copied = in != NULL;
 		while (copied && (got = fread(buf, 1, sizeof(buf), in)) > 0)
-			copied = write_all(fd, buf, got) == 0;
+			copied = hlx_write_all(fd, buf, got) == 0;
 		if (copied && ferror(in))
 			copied = 0;
 		if (in)
@@ -193,7 +177,7 @@ int hlx_pack_write(const char *repo, const char *from, const char *to, int fd)
 		rc = gerr("cannot build a pack from", repo);
 		goto out;
 	}
-	if (write_all(fd, buf.ptr, buf.size) != 0)
+	if (hlx_write_all(fd, buf.ptr, buf.size) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write a pack of '%s': %s", repo,
 			     strerror(errno));
 out:
