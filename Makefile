@@ -59,7 +59,11 @@ LDLIBS += $(PKG_LIBS)
 
 PROTO_SRC := $(sort $(wildcard protocol/*.c))
 KEYS_SRC := $(sort $(wildcard keys/*.c))
-NODE_SRC := $(filter-out node/main.c,$(sort $(wildcard node/*.c)))
+NODE_SRC := $(sort $(wildcard node/*.c))
+# The program: the command table, the commands, main.  The library is
+# everything else; nothing in it includes node/cli/ (tests/t0010).
+CLI_SRC := $(sort $(wildcard node/cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 LIB_SRC := $(PROTO_SRC) $(KEYS_SRC) $(NODE_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
@@ -72,11 +76,16 @@ all: hlx
 hlx: $(O)/hlx
 	$(Q)cp $< $@
 
-$(O)/hlx: $(O)/node/main.o $(O)/libhlx.a
+$(O)/hlx: $(CLI_OBJ) $(O)/libhlx.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/libhlx.a: $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# The commands without main, for unit tests that drive one (test-audit).
+$(O)/libhlx-cli.a: $(filter-out $(O)/node/cli/main.o,$(CLI_OBJ))
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -90,7 +99,7 @@ $(O)/tests/%.o: tests/unit/%.c | pkgcheck
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(O)/tests/%: $(O)/tests/%.o $(O)/libhlx.a
+$(O)/tests/%: $(O)/tests/%.o $(O)/libhlx-cli.a $(O)/libhlx.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -94,8 +94,4 @@ int hlx_audit_parse(const char *line, size_t n, struct hlx_audit_line *out);
 int hlx_audit_format(const struct hlx_audit_line *l, int with_sig,
 		     struct hlx_buf *out);
 
-/* hlx audit [--peer P] [--since T] [--json] */
-struct hlx_cli;
-int cmd_audit(struct hlx_cli *cli, int argc, char **argv);
-
 #endif

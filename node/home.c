@@ -35,30 +35,6 @@ static int path(char out[PATH_MAX], const char *dir, const char *name)
 	return HLX_OK;
 }
 
-int hlx_home_resolve(const char *dir, char **out)
-{
-	const char *env = getenv("HLX_HOME"), *home = getenv("HOME");
-
-	*out = NULL;
-	if (dir && *dir)
-		*out = strdup(dir);
-	else if (env && *env)
-		*out = strdup(env);
-	else if (home && *home) {
-		size_t n = strlen(home) + sizeof("/.hlx");
-
-		*out = malloc(n);
-		if (*out)
-			snprintf(*out, n, "%s/.hlx", home);
-	} else {
-		return hlx_err(HLX_EINVAL,
-			       "no node home: give --home DIR or set HLX_HOME");
-	}
-	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
-}
-
-
-
 static int save_trust(const char *dir, const struct hlx_trust *t)
 {
 	struct hlx_buf b = HLX_BUF_INIT;

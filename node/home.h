@@ -30,10 +30,6 @@ struct hlx_home;
 typedef int (*hlx_pass_fn)(void *ctx, const char *what, int confirm,
 			   struct hlx_buf *pass);
 
-/* Resolve the home directory: dir if given, else $HLX_HOME, else ~/.hlx.
- * The result is malloc'd. */
-int hlx_home_resolve(const char *dir, char **out);
-
 /* Create a home for org at dir.  getpass is called once (with confirm) unless
  * no_passphrase.  valid_days is the signing key's delegation window. */
 int hlx_home_create(const char *dir, const char *org, int no_passphrase,

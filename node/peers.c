@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define FORMAT "hlx-peers-1"
 
@@ -314,5 +315,48 @@ out:
 	json_decref(arr);
 	json_decref(doc);
 	hlx_buf_free(&kb);
+	return rc;
+}
+
+/* ---- the rebase marker --------------------------------------------------- */
+
+static int rebase_path(char out[PATH_MAX], const char *home, const char *peer,
+		       const char *list)
+{
+	return hlx_pathf(out, "%s/peers/%s/%s.rebase", home, peer, list);
+}
+
+int hlx_peer_rebase_mark(const char *home, const struct hlx_peer *peer)
+{
+	char p[PATH_MAX];
+	int rc = hlx_pathf(p, "%s/peers/%s", home, peer->name);
+
+	if (!rc && peer->nsubs)
+		rc = hlx_file_mkdirs(p, 0755);
+	for (size_t j = 0; !rc && j < peer->nsubs; j++) {
+		rc = rebase_path(p, home, peer->name, peer->subs[j]);
+		if (!rc)
+			rc = hlx_file_write(p, "", 0, 0644);
+	}
+	return rc;
+}
+
+int hlx_peer_rebase_marked(const char *home, const char *peer,
+			   const char *list, int *marked)
+{
+	char p[PATH_MAX];
+	int rc = rebase_path(p, home, peer, list);
+
+	*marked = !rc && access(p, F_OK) == 0;
+	return rc;
+}
+
+int hlx_peer_rebase_clear(const char *home, const char *peer, const char *list)
+{
+	char p[PATH_MAX];
+	int rc = rebase_path(p, home, peer, list);
+
+	if (!rc && unlink(p) != 0 && errno != ENOENT)
+		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p, strerror(errno));
 	return rc;
 }

@@ -56,4 +56,17 @@ int hlx_peers_remove(struct hlx_peers *p, const char *name);
 int hlx_peer_subscribe(struct hlx_peer *peer, const char *list);
 int hlx_peer_unsubscribe(struct hlx_peer *peer, const char *list);
 
+/*
+ * The rebase marker, peers/NAME/LIST.rebase in the home: the peer's feed
+ * moved ('hlx peer set --url'), so the next pull of LIST takes its history
+ * afresh from the new feed (spec/sync.md).  Mark every subscribed list of
+ * a peer; test one list (*marked); clear it once the new feed's history
+ * is held.
+ */
+int hlx_peer_rebase_mark(const char *home, const struct hlx_peer *peer);
+int hlx_peer_rebase_marked(const char *home, const char *peer,
+			   const char *list, int *marked);
+int hlx_peer_rebase_clear(const char *home, const char *peer,
+			  const char *list);
+
 #endif

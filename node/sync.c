@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CLOCK_SKEW 300
@@ -883,7 +884,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	char repo[PATH_MAX], staging[PATH_MAX], file[PATH_MAX], rel[PATH_MAX];
 	char keep[PATH_MAX];
 	const char *home = hlx_home_dir(hlx_node_home(p->n));
-	int rc, have_rec, staged = 0;
+	int rc, have_rec, staged = 0, marked = 0;
 
 	hlx_checkpoint_init(&cp);
 
@@ -974,8 +975,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	 * may be another history of the list (another audience's view), so
 	 * it is taken afresh, verified whole, the state following by a diff;
 	 * a deliberate step of the operator, never a server's choice. */
-	rc = hlx_pathf(file, "%s/peers/%s/%s.rebase", home, p->peer->name, p->list);
-	if (!rc && have_rec && rec.version && access(file, F_OK) == 0) {
+	rc = hlx_peer_rebase_marked(home, p->peer->name, p->list, &marked);
+	if (!rc && have_rec && rec.version && marked) {
 		rc = hlx_pathf(repo, "%s/lists/%s.git", home, p->full);
 		if (!rc && strcmp(p->head.commit, rec.head) != 0) {
 			struct hlx_list_rec none = rec;
@@ -990,8 +991,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 		} else if (!rc) {
 			rc = save_rules(p, &rec); /* the same history */
 		}
-		if (!rc && unlink(file) != 0 && errno != ENOENT)
-			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file, strerror(errno));
+		if (!rc)
+			rc = hlx_peer_rebase_clear(home, p->peer->name, p->list);
 		if (rc)
 			goto out;
 		goto verified;
@@ -1190,4 +1191,93 @@ int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
 	}
 	hlx_trust_free(p.trust);
 	return rc;
+}
+
+/* ---- one round over the peers ------------------------------------------- */
+
+static int64_t round_now(const struct hlx_sync_opts *o)
+{
+	return o->now ? o->now : (int64_t)time(NULL);
+}
+
+static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
+		      const struct hlx_sync_opts *o, struct hlx_pull_keys *keys,
+		      struct hlx_sync_totals *out)
+{
+	struct hlx_sync_event ev = { HLX_SYNC_PEER, p->name, NULL, 0, NULL, 0 };
+	struct hlx_fetch_opts fo = { 0 };
+	struct hlx_fetch *f = NULL;
+
+	fo.ca_file = p->ca[0] ? p->ca : NULL;
+	if (o->timeout_s > 0 && o->timeout_s <= 86400) {
+		fo.total_timeout_ms = o->timeout_s * 1000;
+		fo.connect_timeout_ms = o->timeout_s < 10 ? o->timeout_s * 1000 : 10000;
+	}
+	ev.rc = hlx_fetch_new(&fo, &f);
+	if (ev.rc) {
+		out->failures++;
+		if (o->report)
+			o->report(o->report_ctx, &ev);
+		return;
+	}
+	ev.kind = HLX_SYNC_LIST;
+	for (size_t j = 0; j < p->nsubs; j++) {
+		struct hlx_pull_result r;
+
+		memset(&r, 0, sizeof(r));
+		ev.list = p->subs[j];
+		ev.rc = hlx_pull(n, p, p->subs[j], f, round_now(o), keys, &r);
+		ev.result = ev.rc ? NULL : &r;
+		if (ev.rc) {
+			out->failures++;
+		} else if (r.changed) {
+			out->changed = 1;
+			out->compact |= r.pruned;
+		}
+		if (o->report)
+			o->report(o->report_ctx, &ev);
+	}
+	hlx_fetch_free(f);
+}
+
+int hlx_sync_round(struct hlx_node *n, const struct hlx_peers *ps,
+		   const struct hlx_sync_opts *o, struct hlx_sync_totals *out)
+{
+	struct hlx_pull_keys keys = { o->getpass, o->pass_ctx, NULL };
+	struct hlx_sync_event ev = { HLX_SYNC_PURGE, NULL, NULL, 0, NULL, 0 };
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct hlx_peer *p = &ps->v[i];
+
+		if (o->only && strcmp(o->only, p->name) != 0)
+			continue;
+		if (!p->url[0]) {
+			if (o->only) {
+				ev.kind = HLX_SYNC_PEER;
+				ev.peer = p->name;
+				ev.rc = hlx_err(HLX_ENOENT, "peer '%s' has no feed to sync from",
+						p->name);
+				out->failures++;
+				if (o->report)
+					o->report(o->report_ctx, &ev);
+			}
+			continue;
+		}
+		sync_peer(n, p, o, &keys, out);
+	}
+	hlx_boxkey_free(keys.box);
+	/* entries past their retention leave at once */
+	ev.kind = HLX_SYNC_PURGE;
+	ev.peer = NULL;
+	ev.rc = hlx_retention_purge(n, round_now(o), &ev.purged);
+	if (ev.rc) {
+		out->failures++;
+	} else if (ev.purged) {
+		out->changed = 1;
+		out->compact = 1;
+	}
+	if (o->report && (ev.rc || ev.purged))
+		o->report(o->report_ctx, &ev);
+	return HLX_OK;
 }

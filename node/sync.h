@@ -87,4 +87,45 @@ struct hlx_sync_state {
 int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
 		       struct hlx_sync_state *out);
 
+/*
+ * One pull round: every subscribed list of every peer with a feed (or of
+ * the peer named only), then the purge of entries past their retention.
+ * Each outcome reaches report as it happens: a list pulled or failed, a
+ * peer that could not be reached at all, the purge.  A failure of one
+ * list never stops the others.  Returns HLX_OK (failures are counted in
+ * out) or an error that stopped the round before it began.
+ */
+enum hlx_sync_event_kind {
+	HLX_SYNC_LIST,   /* peer, list, rc and (when rc is 0) result */
+	HLX_SYNC_PEER,   /* peer: rc, it could not be pulled at all */
+	HLX_SYNC_PURGE,  /* rc, purged */
+};
+
+struct hlx_sync_event {
+	enum hlx_sync_event_kind kind;
+	const char *peer, *list;
+	int rc;                              /* hlx_err_detail() says why */
+	const struct hlx_pull_result *result;
+	uint64_t purged;
+};
+
+struct hlx_sync_opts {
+	const char *only;             /* one peer's name, or NULL for all */
+	int64_t now;                  /* 0: the clock */
+	long timeout_s;               /* a whole transfer, 0 for the default */
+	hlx_pass_fn getpass;          /* for the box key of sealed feeds */
+	void *pass_ctx;
+	void (*report)(void *ctx, const struct hlx_sync_event *ev);
+	void *report_ctx;
+};
+
+struct hlx_sync_totals {
+	int failures;   /* lists or peers that failed, and a failed purge */
+	int changed;    /* something new was applied or purged */
+	int compact;    /* a prune or purge freed pages: compact the state */
+};
+
+int hlx_sync_round(struct hlx_node *n, const struct hlx_peers *ps,
+		   const struct hlx_sync_opts *o, struct hlx_sync_totals *out);
+
 #endif

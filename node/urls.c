@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -233,95 +232,6 @@ int hlx_urls_foreach(struct hlx_home *h,
 		free(names[i]);
 	free(names);
 	return rc;
-}
-
-/* ---- hlx url ------------------------------------------------------------ */
-
-static int print_item(void *ctx, const struct hlx_hash *item)
-{
-	char t[HLX_HASH_TEXT_MAX];
-
-	(void)ctx;
-	if (hlx_hash_format(item, t, sizeof(t)) == HLX_OK)
-		printf("%s\n", t);
-	return 0;
-}
-
-/* ITEM as "url-sha256:HEX", or a URL (anything with "://") to hash. */
-static int parse_item(const char *arg, struct hlx_hash *item)
-{
-	size_t n = strlen(arg);
-	char t[HLX_HASH_TEXT_MAX];
-	int rc;
-
-	if (strstr(arg, "://"))
-		return hlx_urls_item(arg, n, item, NULL);
-	rc = hlx_hash_parse(arg, n, item);
-	if (!rc && item->type != HLX_HASH_URL_SHA256) {
-		hlx_hash_format(item, t, sizeof(t));
-		rc = hlx_err(HLX_EINVAL, "'%.60s': want a url-sha256 item or a URL",
-			     t);
-	}
-	return rc;
-}
-
-static int url_show(struct hlx_cli *cli, struct hlx_home *h, const char *arg)
-{
-	struct hlx_boxkey *k = NULL;
-	struct hlx_hash item;
-	struct hlx_buf url;
-	int rc;
-
-	hlx_buf_init_secure(&url);
-	rc = parse_item(arg, &item);
-	if (rc) {
-		rc = cli_fail(rc, "url show: bad ITEM or URL");
-		goto out;
-	}
-	rc = hlx_home_box_key(h, cli_getpass, cli, &k);
-	if (!rc)
-		rc = hlx_urls_get(h, &item, k, &url);
-	if (rc) {
-		rc = cli_fail(rc, "cannot show the URL");
-		goto out;
-	}
-	if (fwrite(url.data, 1, url.len, stdout) != url.len ||
-	    putchar('\n') == EOF)
-		rc = cli_fail(HLX_EIO, "cannot write standard output");
-out:
-	hlx_boxkey_free(k);
-	hlx_buf_free(&url);
-	return rc;
-}
-
-int cmd_url(struct hlx_cli *cli, int argc, char **argv)
-{
-	struct hlx_home *h = NULL;
-	const char *sub;
-	int rc, ret;
-
-	ret = cli_subcommand(cli, &argc, &argv, &sub);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (strcmp(sub, "show") && strcmp(sub, "ls"))
-		return cli_usage(cli->cmd, "unknown url command '%.40s'", sub);
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (strcmp(sub, "ls") == 0 ? optind != argc : optind + 1 != argc)
-		return cli_usage(cli->cmd, "wrong number of arguments for 'url %s'",
-				 sub);
-	rc = hlx_home_open(cli->home, &h);
-	if (rc)
-		return cli_fail(rc, "cannot open node home '%s'", cli->home);
-	if (!strcmp(sub, "ls")) {
-		rc = hlx_urls_foreach(h, print_item, NULL);
-		ret = rc ? cli_fail(rc, "cannot list the kept URLs") : 0;
-	} else {
-		ret = url_show(cli, h, argv[optind]);
-	}
-	hlx_home_free(h);
-	return ret;
 }
 
 struct forget_ctx {

@@ -19,7 +19,6 @@
 
 #include <stddef.h>
 
-#include "node/cli.h"
 #include "node/home.h"
 #include "protocol/buf.h"
 #include "protocol/hash.h"
@@ -54,7 +53,5 @@ int hlx_urls_foreach(struct hlx_home *h,
 struct hlx_node;
 int hlx_urls_forget_unlisted(struct hlx_node *n, uint64_t *count);
 
-/* hlx url show ITEM|URL, hlx url ls (a node/main.c command table entry). */
-int cmd_url(struct hlx_cli *cli, int argc, char **argv);
 
 #endif

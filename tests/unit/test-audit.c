@@ -7,7 +7,7 @@
  */
 #include "tap.h"
 #include "node/audit.h"
-#include "node/cli.h"
+#include "node/cli/cmds.h"
 #include "node/home.h"
 #include "node/files.h"
 #include "keys/sshkey.h"
@@ -458,7 +458,7 @@ static int run_audit(const char *h, const char *out, const char *err,
 {
 	static const struct hlx_cmd cmd = { "audit", NULL, "[--peer P] [--since T] [--json]",
 					    "test" };
-	struct hlx_cli cli = { &cmd, h, NULL, 1, T0 };
+	struct hlx_cli cli = { &cmd, h, NULL, 1, T0, 0 };
 	int o = dup(1), e = dup(2), fo, fe, ret;
 
 	fflush(stdout);

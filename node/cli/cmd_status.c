@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx status: this organisation's removal-status log, and what every peer
  * has published about an item. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/lists.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"

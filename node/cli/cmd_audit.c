@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx audit: the verified log of disclosures, filtered by peer and time. */
+#include "node/cli/cmds.h"
 #include "node/audit.h"
-#include "node/cli.h"
+#include "node/cli/cli.h"
 #include "node/home.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"

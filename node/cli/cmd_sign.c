@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx sign, hlx verify: SSHSIG signatures of files, as ssh-keygen -Y. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/home.h"
 #include "keys/allowed.h"
 #include "keys/sshkey.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx init, hlx key: the node's identity. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/home.h"
 #include "keys/allowed.h"
 #include "keys/seal.h"

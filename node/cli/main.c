@@ -3,7 +3,7 @@
  * hlx — federated hash-list exchange node.  The subcommand table, the
  * global options, and nothing else: each command lives in node/cmd_*.c.
  */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/audit.h"
 #include "node/home.h"
 #include "node/urls.h"
@@ -177,6 +177,9 @@ int main(int argc, char **argv)
 
 		if (t && *t && hlx_time_parse(t, strlen(t), &v) == HLX_OK)
 			cli.now = v;
+		/* HLX_TIMEOUT: seconds a whole transfer may take */
+		t = getenv("HLX_TIMEOUT");
+		cli.timeout_s = t ? strtol(t, NULL, 10) : 0;
 	}
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -214,7 +217,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], commands[c].name) != 0)
 			continue;
 		cli.cmd = &commands[c];
-		rc = hlx_home_resolve(home, &resolved);
+		rc = cli_home_resolve(home, &resolved);
 		if (rc)
 			return cli_fail(rc, "cannot find the node home");
 		cli.home = resolved;

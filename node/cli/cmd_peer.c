@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx peer, subscribe, unsubscribe, publish, sync, run, status. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/files.h"
 #include "node/sync.h"
 #include "node/retention.h"
@@ -218,20 +218,8 @@ int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
 		if (!rc && (o.url || o.ca))
 			rc = hlx_peer_set_url(pe, o.url, o.ca);
 		/* another feed: what it serves is taken afresh (spec/sync.md) */
-		for (size_t j = 0; !rc && moved && j < pe->nsubs; j++) {
-			char mk[PATH_MAX];
-
-			if (snprintf(mk, sizeof(mk), "%s/peers/%s", cli->home, pe->name) >=
-			    (int)sizeof(mk))
-				rc = hlx_err(HLX_EINVAL, "path too long");
-			if (!rc)
-				rc = hlx_file_mkdirs(mk, 0755);
-			if (!rc && snprintf(mk, sizeof(mk), "%s/peers/%s/%s.rebase", cli->home,
-					    pe->name, pe->subs[j]) >= (int)sizeof(mk))
-				rc = hlx_err(HLX_EINVAL, "path too long");
-			if (!rc)
-				rc = hlx_file_write(mk, "", 0, 0644);
-		}
+		if (!rc && moved)
+			rc = hlx_peer_rebase_mark(cli->home, pe);
 		if (!rc && moved && pe->nsubs)
 			fprintf(stderr, "hlx: the next sync takes the lists of '%s' afresh from its new URL\n",
 				pe->name);
@@ -431,85 +419,63 @@ static void close_node(struct hlx_node *n)
 			" -> %" PRIu64 " bytes\n", before, after);
 }
 
+struct round_ctx {
+	int quiet;
+};
+
+/* What the sync round reports, one line each on stderr. */
+static void round_report(void *ctx, const struct hlx_sync_event *ev)
+{
+	const struct round_ctx *c = ctx;
+	const struct hlx_pull_result *r = ev->result;
+
+	switch (ev->kind) {
+	case HLX_SYNC_PEER:
+		cli_fail(ev->rc, "cannot sync peer '%s'", ev->peer);
+		break;
+	case HLX_SYNC_PURGE:
+		if (ev->rc)
+			cli_fail(ev->rc, "cannot purge");
+		else
+			fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
+				ev->purged);
+		break;
+	case HLX_SYNC_LIST:
+		if (ev->rc)
+			cli_fail(ev->rc, "cannot sync '%s' of peer '%s'", ev->list, ev->peer);
+		else if (r->changed)
+			fprintf(stderr, "hlx: %s/%s: version %" PRIu64 " -> %" PRIu64
+				": %" PRIu64 " added, %" PRIu64 " removed\n",
+				ev->peer, ev->list, r->from, r->to, r->added, r->removed);
+		else if (!c->quiet && r->not_modified)
+			fprintf(stderr, "hlx: %s/%s: not modified since the last sync\n",
+				ev->peer, ev->list);
+		else if (!c->quiet)
+			fprintf(stderr, "hlx: %s/%s: up to date at version %" PRIu64 "\n",
+				ev->peer, ev->list, r->to);
+		break;
+	}
+}
+
 /* One pull round over the peers (or one peer); returns failures. */
 static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		      struct hlx_peers *ps, const char *only, int quiet,
 		      int *changed)
 {
-	struct hlx_pull_keys kk = { cli_getpass, cli, NULL }, *keys = &kk;
-	uint64_t purged = 0;
-	int failures = 0, rc;
+	struct round_ctx rc_ctx = { quiet };
+	struct hlx_sync_opts o = { 0 };
+	struct hlx_sync_totals t;
 
-	*changed = 0;
-	for (size_t i = 0; i < ps->n; i++) {
-		const struct hlx_peer *p = &ps->v[i];
-		struct hlx_fetch_opts fo = { 0 };
-		struct hlx_fetch *f = NULL;
-
-		if (only && strcmp(only, p->name) != 0)
-			continue;
-		if (!p->url[0]) {
-			if (only) {
-				fprintf(stderr, "hlx: peer '%s' has no feed to sync from\n",
-					p->name);
-				failures++;
-			}
-			continue;
-		}
-		fo.ca_file = p->ca[0] ? p->ca : NULL;
-		{
-			/* HLX_TIMEOUT: seconds a whole transfer may take */
-			const char *t = getenv("HLX_TIMEOUT");
-			long secs = t ? strtol(t, NULL, 10) : 0;
-
-			if (secs > 0 && secs <= 86400) {
-				fo.total_timeout_ms = secs * 1000;
-				fo.connect_timeout_ms = secs < 10 ? secs * 1000 : 10000;
-			}
-		}
-		rc = hlx_fetch_new(&fo, &f);
-		if (rc) {
-			cli_fail(rc, "cannot sync peer '%s'", p->name);
-			failures++;
-			continue;
-		}
-		for (size_t j = 0; j < p->nsubs; j++) {
-			struct hlx_pull_result r;
-
-			rc = hlx_pull(n, p, p->subs[j], f, (int64_t)time(NULL), keys, &r);
-			if (rc) {
-				cli_fail(rc, "cannot sync '%s' of peer '%s'", p->subs[j],
-					 p->name);
-				failures++;
-			} else if (r.changed) {
-				*changed = 1;
-				compact_wanted |= r.pruned;
-				fprintf(stderr, "hlx: %s/%s: version %" PRIu64 " -> %" PRIu64
-					": %" PRIu64 " added, %" PRIu64 " removed\n",
-					p->name, p->subs[j], r.from, r.to, r.added,
-					r.removed);
-			} else if (!quiet && r.not_modified) {
-				fprintf(stderr, "hlx: %s/%s: not modified since the last sync\n",
-					p->name, p->subs[j]);
-			} else if (!quiet) {
-				fprintf(stderr, "hlx: %s/%s: up to date at version %" PRIu64 "\n",
-					p->name, p->subs[j], r.to);
-			}
-		}
-		hlx_fetch_free(f);
-	}
-	hlx_boxkey_free(kk.box);
-	/* entries past their retention leave at once */
-	if ((rc = hlx_retention_purge(n, (int64_t)time(NULL), &purged))) {
-		cli_fail(rc, "cannot purge");
-		failures++;
-	} else if (purged) {
-		*changed = 1;
-		compact_wanted = 1;
-		fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
-			purged);
-	}
-	return failures;
+	o.only = only;
+	o.timeout_s = cli->timeout_s;
+	o.getpass = cli_getpass;
+	o.pass_ctx = cli;
+	o.report = round_report;
+	o.report_ctx = &rc_ctx;
+	hlx_sync_round(n, ps, &o, &t);
+	*changed = t.changed;
+	compact_wanted |= t.compact;
+	return t.failures;
 }
 
 int cmd_sync(struct hlx_cli *cli, int argc, char **argv)

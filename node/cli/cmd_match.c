@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx match: exact and PDQ near matching against the node's lists. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/match.h"
 #include "protocol/err.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 #include "node/files.h"
 #include "node/lists.h"
 #include "keys/keyfile.h"
@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -267,4 +268,28 @@ int cli_subcommand(struct hlx_cli *cli, int *argc, char ***argv,
 	*argc -= optind;
 	*argv += optind;
 	return 0;
+}
+
+int cli_home_resolve(const char *dir, char **out)
+{
+	const char *env = getenv("HLX_HOME"), *home = getenv("HOME");
+
+	*out = NULL;
+	if (dir && !*dir)
+		return hlx_err(HLX_EINVAL, "--home: expected a directory, got ''");
+	if (dir)
+		*out = strdup(dir);
+	else if (env && *env)
+		*out = strdup(env);
+	else if (home && *home) {
+		size_t n = strlen(home) + sizeof("/.hlx");
+
+		*out = malloc(n);
+		if (*out)
+			snprintf(*out, n, "%s/.hlx", home);
+	} else {
+		return hlx_err(HLX_EINVAL,
+			       "no node home: give --home DIR or set HLX_HOME");
+	}
+	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 }

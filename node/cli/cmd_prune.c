@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx prune: rewrite a list's history from a version on (spec/prune.md). */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/lists.h"
 #include "node/prune.h"
 #include "node/urls.h"

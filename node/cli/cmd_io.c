@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx import, export, log, show, diff, lookup, fsck, reindex. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/lists.h"
+#include "node/lookup.h"
 #include "keys/sshkey.h"
 #include "keys/sshsig.h"
 #include "protocol/csv.h"
@@ -491,205 +492,6 @@ int cmd_diff(struct hlx_cli *cli, int argc, char **argv)
 
 /* ---- lookup ------------------------------------------------------------- */
 
-/*
- * Lookups stream: queries are read and parsed in batches, each batch is
- * looked up in key order (neighbouring keys share the pages LMDB reads:
- * several times faster than input order on a large state), split in two
- * halves looked up at once, one per core, each in its own read transaction
- * and with its own output; then every query's output is written in input
- * order.
- */
-#define BATCH 16384
-#define TEXT_MAX 140
-
-struct lookup_ctx {
-	struct hlx_hash *q;              /* BATCH queries, input order */
-	const struct hlx_hash **qp;      /* the same, in key order */
-	size_t *order;                   /* qp[k] is q[order[k]] */
-	char (*text)[TEXT_MAX];          /* as given, lower-cased */
-	size_t *textlen;
-	struct range { uint32_t half, len; size_t start; } *range; /* by query */
-	struct hlx_list_rec *lists;      /* by id - 1 */
-	size_t nlists;
-	struct hlx_store *s;
-	int json;
-	uint64_t hits;
-};
-
-struct half {
-	struct lookup_ctx *c;
-	int id;
-	size_t off, n;                   /* its part of qp */
-	struct hlx_buf out;
-	struct hlx_entry *e;
-	struct hlx_status *st;
-	uint64_t hits;
-	int rc;
-	char err[512];  /* the detail of rc, from the thread that failed */
-};
-
-static int collect_list(void *ctx, const struct hlx_list_rec *l)
-{
-	struct lookup_ctx *c = ctx;
-
-	if (l->id == 0 || l->id > 1000000)
-		return hlx_err(HLX_ESTORE, "list id %" PRIu32 " out of range", l->id);
-	if (l->id > c->nlists) {
-		struct hlx_list_rec *p = realloc(c->lists, l->id * sizeof(*p));
-
-		if (!p)
-			return hlx_err(HLX_ENOMEM, "out of memory");
-		memset(p + c->nlists, 0, (l->id - c->nlists) * sizeof(*p));
-		c->lists = p;
-		c->nlists = l->id;
-	}
-	c->lists[l->id - 1] = *l;
-	return 0;
-}
-
-/* One hit of query qi (input order) into hf->out. */
-static int emit_hit(struct lookup_ctx *c, struct half *hf, size_t qi,
-		    const struct hlx_list_rec *l, const char *meta,
-		    size_t metalen)
-{
-	struct hlx_buf line = HLX_BUF_INIT;
-	char hash[HLX_HASH_TEXT_MAX];
-	int rc;
-
-	if (!c->json) {
-		rc = hlx_buf_put(&hf->out, c->text[qi], c->textlen[qi]);
-		if (!rc)
-			rc = hlx_buf_printf(&hf->out, "\t%s\t%" PRIu64 "\t", l->name,
-					    l->version);
-		if (!rc)
-			rc = hlx_buf_put(&hf->out, meta, metalen);
-		return rc ? rc : hlx_buf_putc(&hf->out, '\n');
-	}
-	/* JSON: decode the stored line to emit typed fields */
-	rc = hlx_hash_format(&c->q[qi], hash, sizeof(hash));
-	if (!rc)
-		rc = hlx_buf_printf(&line, "%s\t", hash);
-	if (!rc)
-		rc = hlx_buf_put(&line, meta, metalen);
-	if (!rc)
-		rc = hlx_buf_putc(&line, '\n');
-	if (!rc)
-		rc = hlx_buf_printf(&hf->out, "{\"list\":\"%s\",\"owner\":\"%s\",\"version\":%"
-				    PRIu64 ",", l->name, l->owner, l->version);
-	if (hlx_is_status_list(l->name)) {
-		if (!rc)
-			rc = hlx_status_decode((char *)line.data, line.len, hf->st);
-		if (!rc)
-			rc = hlx_buf_puts(&hf->out, "\"status\":");
-		if (!rc)
-			rc = hlx_status_to_json(hf->st, &hf->out);
-	} else {
-		if (!rc)
-			rc = hlx_entry_decode((char *)line.data, line.len, hf->e);
-		if (!rc)
-			rc = hlx_buf_puts(&hf->out, "\"entry\":");
-		if (!rc)
-			rc = hlx_entry_to_json(hf->e, &hf->out);
-	}
-	if (!rc)
-		rc = hlx_buf_puts(&hf->out, "}\n");
-	hlx_buf_free(&line);
-	return rc;
-}
-
-static int on_hit(void *ctx, size_t k, uint32_t list, const char *meta,
-		  size_t metalen)
-{
-	struct half *hf = ctx;
-	struct lookup_ctx *c = hf->c;
-	const struct hlx_list_rec *l = list && list <= c->nlists ?
-				       &c->lists[list - 1] : NULL;
-	size_t qi = c->order[hf->off + k], before = hf->out.len;
-	int rc;
-
-	if (!l || !l->name[0])
-		return hlx_err(HLX_ESTORE, "entry of unknown list %" PRIu32, list);
-	hf->hits++;
-	/* a query's hits are contiguous: it is looked up once */
-	if (c->range[qi].len == 0) {
-		c->range[qi].half = (uint32_t)hf->id;
-		c->range[qi].start = before;
-	}
-	rc = emit_hit(c, hf, qi, l, meta, metalen);
-	c->range[qi].len += (uint32_t)(hf->out.len - before);
-	return rc;
-}
-
-static void *lookup_half(void *arg)
-{
-	struct half *hf = arg;
-
-	hf->rc = hlx_store_lookup(hf->c->s, hf->c->qp + hf->off, hf->n, on_hit, hf);
-	if (hf->rc) /* the detail is per thread: keep it with the result */
-		snprintf(hf->err, sizeof(hf->err), "%s", hlx_err_detail());
-	return NULL;
-}
-
-static const struct hlx_hash *sort_q;
-
-static int key_order(const void *a, const void *b)
-{
-	const struct hlx_hash *x = &sort_q[*(const size_t *)a];
-	const struct hlx_hash *y = &sort_q[*(const size_t *)b];
-	size_t n = x->len < y->len ? x->len : y->len;
-	int d;
-
-	if (x->type != y->type)
-		return x->type < y->type ? -1 : 1;
-	d = memcmp(x->bytes, y->bytes, n);
-	return d ? d : (x->len > y->len) - (x->len < y->len);
-}
-
-/* Look up nq queries, then write their output in input order. */
-static int run_batch(struct lookup_ctx *c, struct half h[2], size_t nq)
-{
-	pthread_t t;
-	int threaded;
-
-	for (size_t i = 0; i < nq; i++)
-		c->order[i] = i;
-	sort_q = c->q;
-	qsort(c->order, nq, sizeof(*c->order), key_order);
-	for (size_t k = 0; k < nq; k++) {
-		c->qp[k] = &c->q[c->order[k]];
-		c->range[k].len = 0;
-	}
-	h[0].off = 0;
-	h[0].n = nq < 512 ? nq : nq / 2;
-	h[1].off = h[0].n;
-	h[1].n = nq - h[0].n;
-	for (int i = 0; i < 2; i++) {
-		h[i].rc = 0;
-		hlx_buf_reset(&h[i].out);
-	}
-	threaded = h[1].n && pthread_create(&t, NULL, lookup_half, &h[1]) == 0;
-	lookup_half(&h[0]);
-	if (threaded)
-		pthread_join(t, NULL);
-	else if (h[1].n)
-		lookup_half(&h[1]);
-	for (int i = 0; i < 2; i++) {
-		if (h[i].rc)
-			return hlx_err(h[i].rc, "%s", h[i].err);
-		c->hits += h[i].hits;
-		h[i].hits = 0;
-	}
-	for (size_t qi = 0; qi < nq; qi++) {
-		const struct range *r = &c->range[qi];
-
-		if (r->len && fwrite(h[r->half].out.data + r->start, 1, r->len,
-				     stdout) != r->len)
-			return hlx_err(HLX_EIO, "cannot write standard output: %s",
-				       strerror(errno));
-	}
-	return HLX_OK;
-}
-
 static int lookup_opt(void *ctx, int c, const char *arg)
 {
 	(void)arg;
@@ -699,21 +501,29 @@ static int lookup_opt(void *ctx, int c, const char *arg)
 	return 0;
 }
 
+static int write_stdout(void *ctx, const void *p, size_t n)
+{
+	(void)ctx;
+	if (fwrite(p, 1, n, stdout) != n)
+		return hlx_err(HLX_EIO, "cannot write standard output: %s",
+			       strerror(errno));
+	return HLX_OK;
+}
+
 int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 {
 	static const struct option extra[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ 0 }
 	};
-	struct lookup_ctx c = { 0 };
-	struct half h[2];
+	struct hlx_lookup *l = NULL;
 	struct hlx_node *n = NULL;
 	char *line = NULL;
-	size_t cap = 0, nq = 0, lineno = 0;
+	size_t cap = 0, lineno = 0;
 	ssize_t len;
-	int rc = HLX_OK, ret, from_stdin;
+	int rc = HLX_OK, ret, from_stdin, json = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, lookup_opt, &c.json);
+	ret = cli_getopt(cli, argc, argv, "h", extra, lookup_opt, &json);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	if (argc - optind < 1)
@@ -722,31 +532,7 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 	ret = cli_open_node(cli, 0, &n);
 	if (ret)
 		return ret;
-	c.s = hlx_node_store(n);
-	memset(h, 0, sizeof(h));
-	for (int i = 0; i < 2; i++) {
-		h[i].c = &c;
-		h[i].id = i;
-		hlx_buf_init(&h[i].out);
-		h[i].e = malloc(sizeof(*h[i].e));
-		h[i].st = malloc(sizeof(*h[i].st));
-	}
-	c.q = malloc(BATCH * sizeof(*c.q));
-	c.qp = malloc(BATCH * sizeof(*c.qp));
-	c.order = malloc(BATCH * sizeof(*c.order));
-	c.range = malloc(BATCH * sizeof(*c.range));
-	c.text = malloc(BATCH * sizeof(*c.text));
-	c.textlen = malloc(BATCH * sizeof(*c.textlen));
-	if (!c.q || !c.qp || !c.order || !c.range || !c.text || !c.textlen ||
-	    !h[0].e || !h[0].st || !h[1].e || !h[1].st) {
-		ret = cli_fail(HLX_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = hlx_store_list_foreach(c.s, collect_list, &c);
-	/* Answer only from states that agree with their histories. */
-	for (size_t i = 0; !rc && i < c.nlists; i++)
-		if (c.lists[i].name[0])
-			rc = hlx_list_recover(n, c.lists[i].name);
+	rc = hlx_lookup_new(n, json, write_stdout, NULL, &l);
 	for (int ai = optind; !rc;) {
 		const char *q;
 		size_t ql;
@@ -771,50 +557,21 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 			ql = strlen(q);
 			lineno++;
 		}
-		rc = hlx_hash_parse(q, ql, &c.q[nq]);
-		if (rc) {
+		rc = hlx_lookup_add(l, q, ql);
+		if (rc == HLX_EINVAL || rc == HLX_EUNSUPPORTED || rc == HLX_ETOOBIG)
 			rc = hlx_err_wrap(rc, "%s %zu", from_stdin ? "line" : "argument",
 					  lineno);
-			break;
-		}
-		if (ql < TEXT_MAX) {
-			for (size_t i = 0; i < ql; i++)
-				c.text[nq][i] = (char)tolower((unsigned char)q[i]);
-			c.textlen[nq] = ql;
-		} else {
-			/* long hashes (tmk, vpdq) are shown shortened */
-			char t[HLX_HASH_TEXT_MAX];
-
-			hlx_hash_format(&c.q[nq], t, sizeof(t));
-			c.textlen[nq] = (size_t)snprintf(c.text[nq], TEXT_MAX, "%.120s...", t);
-		}
-		if (++nq == BATCH) {
-			rc = run_batch(&c, h, nq);
-			nq = 0;
-		}
 	}
-	if (!rc && nq)
-		rc = run_batch(&c, h, nq);
+	if (!rc)
+		rc = hlx_lookup_flush(l);
 	if (!rc && fflush(stdout) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write standard output");
 	if (rc)
 		ret = cli_fail(rc, "cannot look up");
 	else
-		ret = c.hits ? 0 : HLX_EXIT_FAILED;
-out:
+		ret = hlx_lookup_hits(l) ? 0 : HLX_EXIT_FAILED;
 	free(line);
-	free(c.q);
-	free(c.qp);
-	free(c.order);
-	free(c.range);
-	free(c.text);
-	free(c.textlen);
-	for (int i = 0; i < 2; i++) {
-		free(h[i].e);
-		free(h[i].st);
-		hlx_buf_free(&h[i].out);
-	}
-	free(c.lists);
+	hlx_lookup_free(l);
 	hlx_node_free(n);
 	return ret;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx list, add, retract, import, export, log, show, diff, fsck, reindex. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/lists.h"
 #include "node/urls.h"
 #include "protocol/err.h"

@@ -31,6 +31,8 @@ struct hlx_cli {
 	const char *pass_file;  /* --passphrase-file or HLX_PASSPHRASE_FILE */
 	int no_passphrase;      /* --no-passphrase */
 	int64_t now;            /* the time used for validity checks */
+	long timeout_s;         /* HLX_TIMEOUT: seconds a whole transfer may
+				   take (0: the default) */
 };
 
 typedef int (*hlx_cmd_fn)(struct hlx_cli *cli, int argc, char **argv);
@@ -87,6 +89,10 @@ int cli_read_file(const char *path, size_t max, struct hlx_buf *out);
 /* A public key given as an OpenSSH line or as a file holding one. */
 struct hlx_pubkey;
 int cli_load_pubkey(const char *arg, struct hlx_pubkey *out);
+
+/* The node home: dir (--home; "" is an error), else $HLX_HOME, else
+ * ~/.hlx.  The result is malloc'd. */
+int cli_home_resolve(const char *dir, char **out);
 
 /* Write a file atomically (temporary file, fsync, rename) with mode. */
 int cli_write_file(const char *path, const void *p, size_t n, unsigned mode);

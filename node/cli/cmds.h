@@ -3,7 +3,7 @@
 #ifndef HLX_CMDS_H
 #define HLX_CMDS_H
 
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 int cmd_init(struct hlx_cli *cli, int argc, char **argv);
 int cmd_key(struct hlx_cli *cli, int argc, char **argv);
@@ -32,5 +32,7 @@ int cmd_run(struct hlx_cli *cli, int argc, char **argv);
 int cmd_status(struct hlx_cli *cli, int argc, char **argv);
 int cmd_policy(struct hlx_cli *cli, int argc, char **argv);
 int cmd_purge(struct hlx_cli *cli, int argc, char **argv);
+int cmd_url(struct hlx_cli *cli, int argc, char **argv);
+int cmd_audit(struct hlx_cli *cli, int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx policy add|rm|ls|check, hlx purge. */
-#include "node/cmds.h"
+#include "node/cli/cmds.h"
 #include "node/policies.h"
 #include "node/retention.h"
 #include "node/store.h"
