@@ -84,6 +84,12 @@ $(O)/libhlx.a: $(LIB_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# An embedding linked against the library alone (tests/t0015).
+$(O)/contrib/embed/match-one: contrib/embed/match-one.c $(O)/libhlx.a | pkgcheck
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libhlx.a $(LDLIBS)
+
 # The commands without main, for unit tests that drive one (test-audit).
 $(O)/libhlx-cli.a: $(filter-out $(O)/node/cli/main.o,$(CLI_OBJ))
 	@echo "  AR      $@"
@@ -138,7 +144,8 @@ ensure-deps:
 units: $(UNIT_BIN)
 
 check: ensure-deps
-	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 $(O)/san/hlx units-san
+	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 $(O)/san/hlx units-san \
+		$(O)/san/contrib/embed/match-one
 	$(Q)HLX_BUILD=$(O)/san tests/run.sh
 
 units-san: $(UNIT_BIN)
