@@ -166,8 +166,8 @@ test_fails_with "two files" 2 "usage" hlx $H match q.txt q.txt
 test_fails_with "--allow outside config" 2 "" hlx $H match --allow q.txt
 test_fails_with "config without a list" 2 "" hlx $H match config
 test_fails_with "config of an unknown list" 4 "no such list 'nope'" hlx $H match config nope --threshold 3
-test_fails_with "threshold 64" 2 "threshold '64'" hlx $H match --threshold 64 q.txt
-test_fails_with "threshold not a number" 2 "threshold 'x'" hlx $H match --threshold x q.txt
+test_fails_with "threshold 64" 2 "--threshold: expected a distance 0..63, got '64'" hlx $H match --threshold 64 q.txt
+test_fails_with "threshold not a number" 2 "--threshold: expected .*, got 'x'" hlx $H match --threshold x q.txt
 test_fails_with "status takes no argument" 2 "" hlx $H match status x
 test_fails_with "no node home" 4 "" hlx --home nohome match q.txt
 

@@ -87,7 +87,7 @@ test_ok "(control) the raw search finds a kept hash" \
 head0=$(git -C "$repo" rev-parse refs/heads/main)
 test_fails_with "--before 1 is refused" 3 "want 2 to 6" hlx $P prune l1 --before 1
 test_fails_with "--before past the head is refused" 3 "want 2 to 6" hlx $P prune l1 --before 7
-test_fails_with "--before must be a number" 2 "want a version number" hlx $P prune l1 --before 4x
+test_fails_with "--before must be a number" 2 "--before: expected a version number, got '4x'" hlx $P prune l1 --before 4x
 test_fails_with "--before is required" 2 "required" hlx $P prune l1
 test_fails_with "an unknown list" 4 "no such list" hlx $P prune nope --before 2
 test_fails_with "a wrong passphrase" 5 "" hlx --home n --passphrase-file wrong prune l1 --before 4

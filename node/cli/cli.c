@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -71,25 +70,6 @@ void cli_warn(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-int cli_usage(const struct hlx_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hlx: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: hlx %s %s\n(see 'hlx %s --help')\n",
-		cmd->name, cmd->usage, cmd->name);
-	return HLX_EXIT_USAGE;
-}
-
-int cli_help(const struct hlx_cmd *cmd)
-{
-	printf("usage: hlx %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
-	return HLX_EXIT_OK;
 }
 
 static int strip_newline(struct hlx_buf *b)
@@ -211,63 +191,9 @@ int cli_load_pubkey(const char *arg, struct hlx_pubkey *out)
 	return rc;
 }
 
-int cli_getopt(struct hlx_cli *cli, int argc, char **argv,
-		       const char *shortopts, const struct option *extra,
-		       int (*handle)(void *ctx, int c, const char *arg),
-		       void *ctx)
-{
-	struct option opts[16];
-	size_t n = 0;
-	int c;
-
-	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	opts[n++] = (struct option){ "passphrase-file", required_argument,
-				     NULL, 'P' };
-	for (; extra && extra[n - 2].name && n < 15; n++)
-		opts[n] = extra[n - 2];
-	opts[n] = (struct option){ 0 };
-	optind = 0; /* GNU getopt: a full reset, ordering mode included */
-	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
-		if (c == 'h') {
-			cli_help(cli->cmd);
-			return -1; /* done: exit 0 */
-		}
-		if (c == 'P') {
-			cli->pass_file = optarg;
-			continue;
-		}
-		if (c == '?' || !handle || handle(ctx, c, optarg))
-			return cli_usage(cli->cmd, "bad option");
-	}
-	return 0;
-}
-
-
 int cli_getpass(void *ctx, const char *what, int confirm, struct hlx_buf *pass)
 {
 	return cli_passphrase(ctx, what, confirm, pass);
-}
-
-int cli_open_node(struct hlx_cli *cli, int lock, struct hlx_node **n)
-{
-	int rc = hlx_node_open(cli->home, lock, n);
-
-	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
-}
-
-int cli_subcommand(struct hlx_cli *cli, int *argc, char ***argv,
-		   const char **sub)
-{
-	int ret = cli_getopt(cli, *argc, *argv, "+h", NULL, NULL, NULL);
-
-	if (ret)
-		return ret;
-	if (optind >= *argc)
-		return cli_usage(cli->cmd, "which '%s' command?", cli->cmd->name);
-	*sub = (*argv)[optind];
-	*argc -= optind;
-	*argv += optind;
-	return 0;
 }
 
 int cli_home_resolve(const char *dir, char **out)
@@ -292,4 +218,19 @@ int cli_home_resolve(const char *dir, char **out)
 			       "no node home: give --home DIR or set HLX_HOME");
 	}
 	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+}
+
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return HLX_EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return HLX_EINVAL;
+	*out = v;
+	return HLX_OK;
 }

@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What every hlx subcommand shares: the global options, error reporting
- * with the exit codes documented in hlx(1), passphrases and file reading.
+ * What every hlx command shares: the command table's row, the options it
+ * parses, error reporting with the exit codes documented in hlx(1),
+ * passphrases and file reading.
+ *
+ * One row of the table (node/cli/table.c) is a command or a subcommand
+ * ("peer add"): its function, what it needs opened, its own options, its
+ * operands, its usage line, its summary and its group in 'hlx --help'.
+ * cli_run (node/cli/dispatch.c) resolves the row, parses that row's
+ * options and nothing else, checks the operands, opens what the row needs
+ * (the node read-only, or with the writer lock) and calls the function
+ * with it.  A command never parses argv nor opens the node itself.
  */
 #ifndef HLX_CLI_H
 #define HLX_CLI_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "protocol/buf.h"
 
@@ -23,26 +33,138 @@ enum {
 	HLX_EXIT_POLICY = 7,  /* refused by a sharing policy */
 };
 
-struct hlx_cmd;
+/* ---- the command table -------------------------------------------------- */
+
+/* What an option's argument is; a value outside it is a usage error that
+ * names the option and what it accepts. */
+enum cli_kind {
+	CLI_FLAG,     /* no argument */
+	CLI_TEXT,     /* any text; the last one given counts */
+	CLI_LIST,     /* any text, repeatable: every one is kept */
+	CLI_UINT,     /* a whole number from min to max (or a word of choices) */
+	CLI_CHOICE,   /* one of the words of choices */
+	CLI_TIME,     /* an RFC 3339 time */
+};
+
+struct cli_opt {
+	const char *name;     /* long name, without "--"; NULL ends a row's */
+	char shortname;       /* -x, or 0 */
+	enum cli_kind kind;
+	const char *arg;      /* the argument in usage texts: "N", "FILE" */
+	const char *expect;   /* CLI_UINT: "whole seconds" in "expected whole
+				 seconds 1..86400" */
+	uint64_t min, max;    /* CLI_UINT */
+	const char *choices;  /* CLI_CHOICE, or CLI_UINT's words: "csv|jsonl" */
+};
+
+/* What a row needs opened before its function runs; the table opens it
+ * (cli->node, cli->homeh) and closes it after. */
+enum cli_needs {
+	CLI_NOTHING,     /* nothing: the command opens nothing of the node
+			    (init, verify) or a node per round (run) */
+	CLI_HOME,        /* the home's identity and trust (hlx_home_open) */
+	CLI_NODE_RO,     /* the node, read-only */
+	CLI_NODE_RW,     /* the node with the writer lock */
+	CLI_NODE_RW_OPT, /* read-only, with the writer lock when any of the
+			    row's own options is given (match config) */
+};
+
+/* The sections of 'hlx --help'. */
+enum cli_group {
+	CLI_G_IDENTITY,
+	CLI_G_LISTS,
+	CLI_G_MATCHING,
+	CLI_G_FEDERATION,
+	CLI_G_POLICIES,
+	CLI_G_TAKEDOWN,
+	CLI_G_HIDDEN,    /* help, completion: not listed */
+	CLI_G_N,
+};
+
+#define CLI_OPTS_MAX 16
+#define CLI_ANY (-1)   /* max_args: no limit */
+
+struct hlx_cli;
+struct cli_args;
+
+struct hlx_cmd {
+	const char *name;
+	const char *sub;      /* subcommand, or NULL: the command itself (a
+				 command may have both: 'match FILE' and
+				 'match config') */
+	int (*fn)(struct hlx_cli *cli, const struct cli_args *a);
+	enum cli_needs needs;
+	int min_args, max_args;      /* operands */
+	const struct cli_opt *opts;  /* its own options, or NULL */
+	const char *usage;    /* what follows "hlx NAME [SUB] " */
+	const char *summary;  /* first line: the one 'hlx --help' shows */
+	enum cli_group group;
+};
+
+extern const struct hlx_cmd cli_table[];
+extern const size_t cli_table_n;
+
+/* A row's parsed command line, given to its function. */
+struct cli_args {
+	const struct hlx_cmd *row;
+	int argc;             /* operands, options removed */
+	char **argv;
+	unsigned given[CLI_OPTS_MAX];      /* times each option was given */
+	const char *text[CLI_OPTS_MAX];    /* its last argument */
+	uint64_t num[CLI_OPTS_MAX];        /* CLI_UINT, when a number */
+	int64_t time[CLI_OPTS_MAX];        /* CLI_TIME */
+	const char **all[CLI_OPTS_MAX];    /* CLI_LIST: every argument */
+};
+
+/* By the option's long name (one of the row's own): how often it was
+ * given; its argument (or NULL); as a number or a time, or dflt if it was
+ * not given (or, for a CLI_UINT, was one of its words); every argument of
+ * a CLI_LIST (count in *n). */
+unsigned cli_given(const struct cli_args *a, const char *name);
+const char *cli_text(const struct cli_args *a, const char *name);
+uint64_t cli_num(const struct cli_args *a, const char *name, uint64_t dflt);
+int64_t cli_time(const struct cli_args *a, const char *name, int64_t dflt);
+const char *const *cli_all(const struct cli_args *a, const char *name,
+			   size_t *n);
+
+/* ---- running a command -------------------------------------------------- */
+
+struct hlx_node;
+struct hlx_home;
 
 struct hlx_cli {
-	const struct hlx_cmd *cmd; /* the subcommand being run */
-	const char *home;       /* --home, HLX_HOME or ~/.hlx */
+	const struct hlx_cmd *cmd; /* the row being run */
+	const char *home;       /* --home, HLX_HOME or ~/.hlx (resolved by
+				   cli_run when NULL) */
+	const char *home_opt;   /* --home as given, or NULL */
 	const char *pass_file;  /* --passphrase-file or HLX_PASSPHRASE_FILE */
 	int no_passphrase;      /* --no-passphrase */
 	int64_t now;            /* the time used for validity checks */
 	long timeout_s;         /* HLX_TIMEOUT: seconds a whole transfer may
-				   take (0: the default) */
+				   take, 0 for the default */
+	struct hlx_node *node;  /* CLI_NODE_*: opened by the table */
+	struct hlx_home *homeh; /* CLI_HOME: opened by the table */
 };
 
-typedef int (*hlx_cmd_fn)(struct hlx_cli *cli, int argc, char **argv);
+/* Run argv[0] (a command name) with the rest of argv: resolve the row,
+ * parse its options, open what it needs, call it; returns the exit code.
+ * Prints the help of a row for --help, without a node home. */
+int cli_run(struct hlx_cli *cli, int argc, char **argv);
 
-struct hlx_cmd {
-	const char *name;
-	hlx_cmd_fn fn;
-	const char *usage;
-	const char *summary;
-};
+/* The general help (hlx --help) on f. */
+void cli_usage_all(FILE *f);
+
+/* Compact the state of the node the table opened and close it, under the
+ * writer lock (after a prune or purge); cli->node is NULL afterwards. */
+int cli_compact(struct hlx_cli *cli, uint64_t *before, uint64_t *after);
+
+/* Suggest the nearest of n candidates (cand(ctx, i)) to what was typed,
+ * or NULL when none is near: optimal string alignment distance. */
+const char *cli_nearest(const char *typed, size_t n,
+			const char *(*cand)(const void *ctx, size_t i),
+			const void *ctx);
+
+/* ---- messages ----------------------------------------------------------- */
 
 /* Print "hlx: <what>: <detail of rc>" on stderr; returns the exit code. */
 int cli_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -51,25 +173,15 @@ int cli_usage(const struct hlx_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_exit_code(int rc);
-/*
- * Parse a subcommand's options from argv[1]: --help (prints the help and
- * returns -1: exit 0), --passphrase-file, and the extra options, each given
- * to handle (non-zero from it is a usage error).  Returns 0 with optind at
- * the first operand, -1 after --help, or HLX_EXIT_USAGE.
- */
-struct option;
-int cli_getopt(struct hlx_cli *cli, int argc, char **argv,
-	       const char *shortopts, const struct option *extra,
-	       int (*handle)(void *ctx, int c, const char *arg), void *ctx);
 
-/* For commands with subcommands ("peer add ..."): --help, then the
- * subcommand into *sub, with argc and argv moved so that it is argv[0] for
- * a following cli_getopt.  Returns as cli_getopt. */
-int cli_subcommand(struct hlx_cli *cli, int *argc, char ***argv,
-		   const char **sub);
-
-/* Print the --help text of a subcommand table entry on stdout. */
+/* Print the --help text of a row on stdout. */
 int cli_help(const struct hlx_cmd *cmd);
+
+/* ---- input -------------------------------------------------------------- */
+
+/* A whole number from min to max, digits only (no sign, no space):
+ * HLX_OK, or HLX_EINVAL with no detail set. */
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Obtain a passphrase for what (e.g. "the root key of 'uk-iwf'") into a
  * secure buffer: from the passphrase file, else from the terminal (asked
@@ -79,10 +191,6 @@ int cli_passphrase(const struct hlx_cli *cli, const char *what, int confirm,
 
 /* cli_passphrase as the hlx_pass_fn the node home takes (ctx: the cli). */
 int cli_getpass(void *ctx, const char *what, int confirm, struct hlx_buf *pass);
-/* Open the node home (with the writer lock if lock); on failure print the
- * error and return the exit code. */
-struct hlx_node;
-int cli_open_node(struct hlx_cli *cli, int lock, struct hlx_node **n);
 
 /* Read a file, or standard input for "-", at most max bytes. */
 int cli_read_file(const char *path, size_t max, struct hlx_buf *out);

@@ -7,30 +7,12 @@
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct audit_opts {
-	const char *peer, *since;
-	int json;
-};
-
-static int audit_opt(void *ctx, int c, const char *arg)
-{
-	struct audit_opts *o = ctx;
-
-	switch (c) {
-	case 'p': o->peer = arg; return 0;
-	case 's': o->since = arg; return 0;
-	case 'j': o->json = 1; return 0;
-	}
-	return 1;
-}
 
 struct collect {
 	const char *peer;
@@ -97,33 +79,14 @@ static void print_row(const struct hlx_audit_rec *r)
 	       r->seq, t, r->peer, r->list, v, r->entries, r->audience, r->policy);
 }
 
-int cmd_audit(struct hlx_cli *cli, int argc, char **argv)
+int cmd_audit(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "peer", required_argument, NULL, 'p' },
-		{ "since", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ 0 }
-	};
-	struct audit_opts o = { 0 };
-	struct collect c = { 0 };
-	struct hlx_home *h = NULL;
+	struct collect c = { cli_text(a, "peer"), cli_time(a, "since", HLX_TIME_MIN),
+			     NULL, 0, 0 };
+	struct hlx_home *h = cli->homeh;
+	int json = cli_given(a, "json") != 0, rc, ret = 0;
 	char path[PATH_MAX];
-	int rc, ret;
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, audit_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind != 0)
-		return cli_usage(cli->cmd, "audit takes no operand");
-	c.peer = o.peer;
-	c.since = HLX_TIME_MIN;
-	if (o.since && hlx_time_parse(o.since, strlen(o.since), &c.since) != HLX_OK)
-		return cli_usage(cli->cmd, "--since '%.40s': %s", o.since,
-				 hlx_err_detail());
-	rc = hlx_home_open(cli->home, &h);
-	if (rc)
-		return cli_fail(rc, "cannot open node home '%s'", cli->home);
 	snprintf(path, sizeof(path), "%s/%s", hlx_home_dir(h), HLX_AUDIT_FILE);
 	rc = hlx_audit_read(hlx_home_dir(h), hlx_home_trust(h), collect, &c);
 	if (rc) {
@@ -138,12 +101,12 @@ int cmd_audit(struct hlx_cli *cli, int argc, char **argv)
 		}
 		goto out;
 	}
-	if (!o.json && c.n)
+	if (!json && c.n)
 		printf("%-6s %-20s %-16s %-20s %-11s %9s %-12s %s\n", "SEQ",
 		       "TIME", "PEER", "LIST", "VERSIONS", "ENTRIES", "AUDIENCE",
 		       "POLICY");
 	for (size_t i = 0; i < c.n; i++) {
-		if (!o.json) {
+		if (!json) {
 			print_row(&c.v[i]);
 			continue;
 		}
@@ -155,6 +118,5 @@ int cmd_audit(struct hlx_cli *cli, int argc, char **argv)
 	}
 out:
 	free(c.v);
-	hlx_home_free(h);
 	return ret;
 }

@@ -8,51 +8,17 @@
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_days(const char *s, unsigned *out)
+int cmd_init(struct hlx_cli *cli, const struct cli_args *a)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	const char *org = cli_text(a, "org");
+	unsigned days = (unsigned)cli_num(a, "valid-days", 365);
+	int rc;
 
-	if (!*s || *end || v == 0 || v > 36500 || s[0] == '-')
-		return hlx_err(HLX_EINVAL, "validity '%s': want 1 to 36500 days", s);
-	*out = (unsigned)v;
-	return HLX_OK;
-}
-
-int cmd_init(struct hlx_cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "org", required_argument, NULL, 'o' },
-		{ "no-passphrase", no_argument, NULL, 'N' },
-		{ "passphrase-file", required_argument, NULL, 'P' },
-		{ "valid-days", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *org = NULL;
-	unsigned days = 365;
-	int c, rc;
-
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': org = optarg; break;
-		case 'N': cli->no_passphrase = 1; break;
-		case 'P': cli->pass_file = optarg; break;
-		case 'd':
-			if (parse_days(optarg, &days))
-				return cli_usage(cli->cmd, "%s", hlx_err_detail());
-			break;
-		case 'h': return cli_help(cli->cmd);
-		default: return cli_usage(cli->cmd, "unknown option");
-		}
-	}
-	if (optind != argc)
-		return cli_usage(cli->cmd, "unexpected argument '%s'", argv[optind]);
+	cli->no_passphrase = cli_given(a, "no-passphrase") != 0;
 	if (!org)
 		return cli_usage(cli->cmd, "--org NAME is required");
 	if (cli->no_passphrase && cli->pass_file)
@@ -65,13 +31,6 @@ int cmd_init(struct hlx_cli *cli, int argc, char **argv)
 	fprintf(stderr, "hlx: created node home '%s' for '%s'%s\n", cli->home, org,
 		cli->no_passphrase ? " (keys NOT encrypted)" : "");
 	return HLX_EXIT_OK;
-}
-
-static int open_home(struct hlx_cli *cli, struct hlx_home **h)
-{
-	int rc = hlx_home_open(cli->home, h);
-
-	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
 }
 
 static int print_key(const struct hlx_pubkey *k, const char *comment)
@@ -199,109 +158,73 @@ static int resolve_key(const struct hlx_trust *t, const char *arg,
 	return rc;
 }
 
-int cmd_key(struct hlx_cli *cli, int argc, char **argv)
+int cmd_key_show(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "root", no_argument, NULL, 'r' },
-		{ "box", no_argument, NULL, 'b' },
-		{ "passphrase-file", required_argument, NULL, 'P' },
-		{ "valid-days", required_argument, NULL, 'd' },
-		{ "since", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int64_t since = cli->now;
-	struct hlx_home *h = NULL;
-	struct hlx_pubkey k, cur;
-	const char *sub;
-	unsigned days = 365;
-	int c, rc, root = 0, box = 0, ret = 0;
+	if (cli_given(a, "box") && cli_given(a, "root"))
+		return cli_usage(cli->cmd, "--box goes with 'key show' alone");
+	return cli_given(a, "box") ? key_show_box(cli, cli->homeh) :
+	       key_show(cli, cli->homeh, cli_given(a, "root") != 0);
+}
+
+int cmd_key_box(struct hlx_cli *cli, const struct cli_args *a)
+{
+	(void)a;
+	return key_box(cli, cli->homeh);
+}
+
+int cmd_key_allowed_signers(struct hlx_cli *cli, const struct cli_args *a)
+{
+	(void)a;
+	return key_allowed_signers(cli->homeh);
+}
+
+int cmd_key_ls(struct hlx_cli *cli, const struct cli_args *a)
+{
+	(void)a;
+	return key_ls(cli, cli->homeh);
+}
+
+int cmd_key_rotate(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct hlx_home *h = cli->homeh;
+	int root = cli_given(a, "root") != 0, rc;
+	struct hlx_pubkey k;
 	char f[HLX_FPR_LEN];
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': return cli_help(cli->cmd);
-		default: return cli_usage(cli->cmd, "unknown option");
-		}
+	rc = root ? hlx_home_rotate_root(h, cli_getpass, cli, cli->now) :
+		    hlx_home_rotate_signing(h, cli_getpass, cli, cli->now,
+					    (unsigned)cli_num(a, "valid-days", 365));
+	if (rc)
+		return cli_fail(rc, "cannot rotate the %s key of '%s'",
+				root ? "root" : "signing", hlx_home_org(h));
+	rc = root ? hlx_home_root_pub(h, &k) : hlx_home_signing_pub(h, &k);
+	if (!rc) {
+		hlx_sshkey_fingerprint(&k, f);
+		fprintf(stderr, "hlx: new %s key %s\n", root ? "root" : "signing", f);
 	}
-	if (optind >= argc)
-		return cli_usage(cli->cmd, "which key command?");
-	sub = argv[optind];
-	argc -= optind;
-	argv += optind;
-	optind = 0; /* GNU getopt: a full reset, ordering mode included */
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': root = 1; break;
-		case 'b': box = 1; break;
-		case 'P': cli->pass_file = optarg; break;
-		case 'd':
-			if (parse_days(optarg, &days))
-				return cli_usage(cli->cmd, "%s", hlx_err_detail());
-			break;
-		case 's':
-			if (hlx_time_parse(optarg, strlen(optarg), &since) ||
-			    since > cli->now)
-				return cli_usage(cli->cmd,
-						 "--since: an RFC 3339 time, not in the future");
-			break;
-		case 'h': return cli_help(cli->cmd);
-		default: return cli_usage(cli->cmd, "unknown option");
-		}
-	}
-	if (strcmp(sub, "revoke") == 0 ? optind + 1 != argc : optind != argc)
-		return cli_usage(cli->cmd, "wrong number of arguments for 'key %s'",
-				 sub);
-	if (strcmp(sub, "show") && strcmp(sub, "allowed-signers") &&
-	    strcmp(sub, "rotate") && strcmp(sub, "revoke") && strcmp(sub, "ls") &&
-	    strcmp(sub, "box"))
-		return cli_usage(cli->cmd, "unknown key command '%s'", sub);
-	if (box && (root || strcmp(sub, "show")))
-		return cli_usage(cli->cmd, "--box goes with 'key show' alone");
-	ret = open_home(cli, &h);
-	if (ret)
-		return ret;
-	if (!strcmp(sub, "show") && box) {
-		ret = key_show_box(cli, h);
-	} else if (!strcmp(sub, "show")) {
-		ret = key_show(cli, h, root);
-	} else if (!strcmp(sub, "box")) {
-		ret = key_box(cli, h);
-	} else if (!strcmp(sub, "allowed-signers")) {
-		ret = key_allowed_signers(h);
-	} else if (!strcmp(sub, "ls")) {
-		ret = key_ls(cli, h);
-	} else if (!strcmp(sub, "rotate")) {
-		rc = root ? hlx_home_rotate_root(h, cli_getpass, cli, cli->now) :
-			    hlx_home_rotate_signing(h, cli_getpass, cli, cli->now,
-						    days);
-		if (rc) {
-			ret = cli_fail(rc, "cannot rotate the %s key of '%s'",
-				       root ? "root" : "signing", hlx_home_org(h));
-		} else {
-			rc = root ? hlx_home_root_pub(h, &k) :
-				    hlx_home_signing_pub(h, &k);
-			if (!rc) {
-				hlx_sshkey_fingerprint(&k, f);
-				fprintf(stderr, "hlx: new %s key %s\n",
-					root ? "root" : "signing", f);
-			}
-		}
-	} else {
-		rc = resolve_key(hlx_home_trust(h), argv[optind], &k);
-		if (!rc)
-			rc = hlx_home_revoke(h, &k, since, cli_getpass, cli, cli->now);
-		if (rc) {
-			ret = cli_fail(rc, "cannot revoke '%s'", argv[optind]);
-		} else {
-			hlx_sshkey_fingerprint(&k, f);
-			fprintf(stderr, "hlx: revoked %s\n", f);
-			if (hlx_home_signing_pub(h, &cur) == HLX_OK &&
-			    hlx_pubkey_eq(&cur, &k) && since <= cli->now)
-				cli_warn("the current signing key is revoked: "
-					 "run 'hlx key rotate' before signing again");
-		}
-	}
-	hlx_home_free(h);
-	return ret;
+	return 0;
+}
+
+int cmd_key_revoke(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct hlx_home *h = cli->homeh;
+	int64_t since = cli_time(a, "since", cli->now);
+	struct hlx_pubkey k, cur;
+	char f[HLX_FPR_LEN];
+	int rc;
+
+	if (since > cli->now)
+		return cli_usage(cli->cmd, "--since: an RFC 3339 time, not in the future");
+	rc = resolve_key(hlx_home_trust(h), a->argv[0], &k);
+	if (!rc)
+		rc = hlx_home_revoke(h, &k, since, cli_getpass, cli, cli->now);
+	if (rc)
+		return cli_fail(rc, "cannot revoke '%s'", a->argv[0]);
+	hlx_sshkey_fingerprint(&k, f);
+	fprintf(stderr, "hlx: revoked %s\n", f);
+	if (hlx_home_signing_pub(h, &cur) == HLX_OK && hlx_pubkey_eq(&cur, &k) &&
+	    since <= cli->now)
+		cli_warn("the current signing key is revoked: "
+			 "run 'hlx key rotate' before signing again");
+	return 0;
 }

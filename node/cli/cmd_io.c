@@ -11,7 +11,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,55 +23,23 @@
 /* ---- import ------------------------------------------------------------- */
 
 enum { F_AUTO, F_CSV, F_JSONL };
-struct import_opts {
-	int format, skip_invalid;
-};
 
-static int import_opt(void *ctx, int c, const char *arg)
+int cmd_import(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct import_opts *o = ctx;
-
-	if (c == 'F') {
-		if (!strcmp(arg, "csv"))
-			o->format = F_CSV;
-		else if (!strcmp(arg, "jsonl"))
-			o->format = F_JSONL;
-		else
-			return 1;
-		return 0;
-	}
-	if (c == 'S') {
-		o->skip_invalid = 1;
-		return 0;
-	}
-	return 1;
-}
-
-int cmd_import(struct hlx_cli *cli, int argc, char **argv)
-{
-	static const struct option extra[] = {
-		{ "format", required_argument, NULL, 'F' },
-		{ "skip-invalid", no_argument, NULL, 'S' },
-		{ 0 }
-	};
-	struct import_opts o = { F_AUTO, 0 };
+	const char *fmt = cli_text(a, "format");
+	struct { int format, skip_invalid; } o = {
+		!fmt ? F_AUTO : !strcmp(fmt, "csv") ? F_CSV : F_JSONL,
+		cli_given(a, "skip-invalid") != 0 };
 	struct hlx_changeset *cs = NULL;
-	struct hlx_node *n = NULL;
+	struct hlx_node *n = cli->node;
 	struct hlx_entry *e = NULL;
-	const char *list, *path;
+	const char *list = a->argv[0], *path = a->argv[1];
 	char *line = NULL;
 	size_t cap = 0, lineno = 0, skipped = 0, rows = 0;
 	ssize_t len;
 	int cols[HLX_CSV_COLS_MAX], ncols = 0, header = 0, progress, ret, rc;
 	FILE *in = NULL;
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, import_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind != 2)
-		return cli_usage(cli->cmd, "a LIST and a FILE (or -)");
-	list = argv[optind];
-	path = argv[optind + 1];
 	if (o.format == F_AUTO) {
 		size_t pl = strlen(path);
 
@@ -83,9 +50,6 @@ int cmd_import(struct hlx_cli *cli, int argc, char **argv)
 			o.format = F_JSONL;
 	}
 	/* Check the list before reading a large input. */
-	ret = cli_open_node(cli, 1, &n);
-	if (ret)
-		return ret;
 	{
 		struct hlx_list_rec rec;
 
@@ -199,7 +163,6 @@ out:
 	free(line);
 	free(e);
 	hlx_changeset_free(cs);
-	hlx_node_free(n);
 	return ret;
 }
 
@@ -210,8 +173,7 @@ static int pick_version(struct hlx_hist *h, const char *v,
 			struct hlx_hist_version *out)
 {
 	char head[41];
-	char *end;
-	unsigned long long num;
+	uint64_t num;
 	int rc;
 
 	if (!v) {
@@ -220,8 +182,7 @@ static int pick_version(struct hlx_hist *h, const char *v,
 			return hlx_err(HLX_ENOENT, "the list has no version yet");
 		return rc ? rc : hlx_hist_read_version(h, head, out);
 	}
-	num = strtoull(v, &end, 10);
-	if (!isdigit((unsigned char)v[0]) || *end || num == 0)
+	if (cli_parse_uint(v, 1, UINT64_MAX, &num))
 		return hlx_err(HLX_EINVAL, "version '%.20s': want a number from 1",
 			       v);
 	return hlx_hist_find_version(h, num, out);
@@ -287,52 +248,22 @@ static int export_line(void *ctx, const char *line, size_t len)
 	return flush_out(&c->out, 0);
 }
 
-static int export_opt(void *ctx, int c, const char *arg)
+int cmd_export(struct hlx_cli *cli, const struct cli_args *a)
 {
-	const char **o = ctx;
-
-	if (c == 'V')
-		o[0] = arg;
-	else if (c == 'F')
-		o[1] = arg;
-	else
-		return 1;
-	return 0;
-}
-
-int cmd_export(struct hlx_cli *cli, int argc, char **argv)
-{
-	static const struct option extra[] = {
-		{ "version", required_argument, NULL, 'V' },
-		{ "format", required_argument, NULL, 'F' },
-		{ 0 }
-	};
-	const char *o[2] = { NULL, "csv" };
 	struct export_ctx c = { 0 };
 	struct hlx_hist_version v;
 	struct hlx_list_rec rec;
-	struct hlx_node *n = NULL;
 	struct hlx_hist *h = NULL;
-	int rc, ret;
+	int rc, ret = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, export_opt, (void *)o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind != 1)
-		return cli_usage(cli->cmd, "one LIST");
-	if (strcmp(o[1], "csv") && strcmp(o[1], "jsonl"))
-		return cli_usage(cli->cmd, "format '%s': use csv or jsonl", o[1]);
-	c.jsonl = !strcmp(o[1], "jsonl");
-	ret = cli_open_node(cli, 0, &n);
-	if (ret)
-		return ret;
+	c.jsonl = cli_text(a, "format") && !strcmp(cli_text(a, "format"), "jsonl");
 	hlx_buf_init(&c.out);
 	c.e = malloc(sizeof(*c.e));
 	rc = c.e ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 	if (!rc)
-		rc = hlx_list_open(n, argv[optind], &rec, &h);
+		rc = hlx_list_open(cli->node, a->argv[0], &rec, &h);
 	if (!rc)
-		rc = pick_version(h, o[0], &v);
+		rc = pick_version(h, cli_text(a, "version"), &v);
 	if (!rc && !c.jsonl)
 		rc = hlx_buf_puts(&c.out, "hash,category,first_seen,confidence,tags\n");
 	if (!rc)
@@ -340,11 +271,10 @@ int cmd_export(struct hlx_cli *cli, int argc, char **argv)
 	if (!rc)
 		rc = flush_out(&c.out, 1);
 	if (rc)
-		ret = cli_fail(rc, "cannot export list '%s'", argv[optind]);
+		ret = cli_fail(rc, "cannot export list '%s'", a->argv[0]);
 	hlx_buf_free(&c.out);
 	free(c.e);
 	hlx_hist_free(h);
-	hlx_node_free(n);
 	return ret;
 }
 
@@ -359,28 +289,17 @@ static int print_version(void *ctx, const struct hlx_hist_version *v)
 	return 0;
 }
 
-int cmd_log(struct hlx_cli *cli, int argc, char **argv)
+int cmd_log(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_list_rec rec;
-	struct hlx_node *n = NULL;
 	struct hlx_hist *h = NULL;
-	int rc, ret;
+	int rc = hlx_list_open(cli->node, a->argv[0], &rec, &h), ret = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind != 1)
-		return cli_usage(cli->cmd, "one LIST");
-	ret = cli_open_node(cli, 0, &n);
-	if (ret)
-		return ret;
-	rc = hlx_list_open(n, argv[optind], &rec, &h);
 	if (!rc && rec.version)
 		rc = hlx_hist_log(h, print_version, NULL);
 	if (rc)
-		ret = cli_fail(rc, "cannot read the log of list '%s'", argv[optind]);
+		ret = cli_fail(rc, "cannot read the log of list '%s'", a->argv[0]);
 	hlx_hist_free(h);
-	hlx_node_free(n);
 	return ret;
 }
 
@@ -392,39 +311,26 @@ static int count_line(void *ctx, const char *line, size_t len)
 	return 0;
 }
 
-int cmd_show(struct hlx_cli *cli, int argc, char **argv)
+int cmd_show(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "version", required_argument, NULL, 'V' },
-		{ 0 }
-	};
-	const char *o[2] = { NULL, NULL };
 	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
 	struct hlx_sshsig *s = NULL;
 	struct hlx_hist_version v;
 	struct hlx_list_rec rec;
-	struct hlx_node *n = NULL;
+	struct hlx_node *n = cli->node;
 	struct hlx_hist *h = NULL;
 	char t[HLX_TIME_TEXT], f[HLX_FPR_LEN] = "-";
 	uint64_t count = 0;
 	const char *verdict = "no signature";
-	int rc, ret;
+	int rc, ret = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, export_opt, (void *)o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind != 1)
-		return cli_usage(cli->cmd, "one LIST");
-	ret = cli_open_node(cli, 0, &n);
-	if (ret)
-		return ret;
-	rc = hlx_list_open(n, argv[optind], &rec, &h);
+	rc = hlx_list_open(n, a->argv[0], &rec, &h);
 	if (!rc)
-		rc = pick_version(h, o[0], &v);
+		rc = pick_version(h, cli_text(a, "version"), &v);
 	if (!rc)
 		rc = hlx_hist_foreach(h, v.oid, count_line, &count);
 	if (rc) {
-		ret = cli_fail(rc, "cannot show list '%s'", argv[optind]);
+		ret = cli_fail(rc, "cannot show list '%s'", a->argv[0]);
 		goto out;
 	}
 	if (hlx_hist_signature(h, v.oid, &sig, &data) == HLX_OK &&
@@ -448,7 +354,6 @@ out:
 	hlx_buf_free(&sig);
 	hlx_buf_free(&data);
 	hlx_hist_free(h);
-	hlx_node_free(n);
 	return ret;
 }
 
@@ -460,45 +365,24 @@ static int print_diff(void *ctx, const char *line, size_t len, int added)
 	return 0;
 }
 
-int cmd_diff(struct hlx_cli *cli, int argc, char **argv)
+int cmd_diff(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_hist_version a, b;
+	struct hlx_hist_version va, vb;
 	struct hlx_list_rec rec;
-	struct hlx_node *n = NULL;
 	struct hlx_hist *h = NULL;
-	int rc, ret;
+	int rc, ret = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind != 3)
-		return cli_usage(cli->cmd, "a LIST and two versions");
-	ret = cli_open_node(cli, 0, &n);
-	if (ret)
-		return ret;
-	rc = hlx_list_open(n, argv[optind], &rec, &h);
+	rc = hlx_list_open(cli->node, a->argv[0], &rec, &h);
 	if (!rc)
-		rc = pick_version(h, argv[optind + 1], &a);
+		rc = pick_version(h, a->argv[1], &va);
 	if (!rc)
-		rc = pick_version(h, argv[optind + 2], &b);
+		rc = pick_version(h, a->argv[2], &vb);
 	if (!rc)
-		rc = hlx_hist_diff(h, a.oid, b.oid, print_diff, NULL);
+		rc = hlx_hist_diff(h, va.oid, vb.oid, print_diff, NULL);
 	if (rc)
-		ret = cli_fail(rc, "cannot diff list '%s'", argv[optind]);
+		ret = cli_fail(rc, "cannot diff list '%s'", a->argv[0]);
 	hlx_hist_free(h);
-	hlx_node_free(n);
 	return ret;
-}
-
-/* ---- lookup ------------------------------------------------------------- */
-
-static int lookup_opt(void *ctx, int c, const char *arg)
-{
-	(void)arg;
-	if (c != 'j')
-		return 1;
-	*(int *)ctx = 1;
-	return 0;
 }
 
 static int write_stdout(void *ctx, const void *p, size_t n)
@@ -510,30 +394,17 @@ static int write_stdout(void *ctx, const void *p, size_t n)
 	return HLX_OK;
 }
 
-int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
+int cmd_lookup(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ 0 }
-	};
-	struct hlx_lookup *l = NULL;
-	struct hlx_node *n = NULL;
+	struct hlx_lookup *lk = NULL;
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
-	int rc = HLX_OK, ret, from_stdin, json = 0;
+	int rc, ret, from_stdin = a->argc == 1 && !strcmp(a->argv[0], "-");
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, lookup_opt, &json);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind < 1)
-		return cli_usage(cli->cmd, "TYPE:HASH... or - for standard input");
-	from_stdin = argc - optind == 1 && !strcmp(argv[optind], "-");
-	ret = cli_open_node(cli, 0, &n);
-	if (ret)
-		return ret;
-	rc = hlx_lookup_new(n, json, write_stdout, NULL, &l);
-	for (int ai = optind; !rc;) {
+	rc = hlx_lookup_new(cli->node, cli_given(a, "json") != 0, write_stdout,
+			    NULL, &lk);
+	for (int ai = 0; !rc;) {
 		const char *q;
 		size_t ql;
 
@@ -551,28 +422,27 @@ int cmd_lookup(struct hlx_cli *cli, int argc, char **argv)
 			q = line;
 			ql = (size_t)len;
 		} else {
-			if (ai >= argc)
+			if (ai >= a->argc)
 				break;
-			q = argv[ai++];
+			q = a->argv[ai++];
 			ql = strlen(q);
 			lineno++;
 		}
-		rc = hlx_lookup_add(l, q, ql);
+		rc = hlx_lookup_add(lk, q, ql);
 		if (rc == HLX_EINVAL || rc == HLX_EUNSUPPORTED || rc == HLX_ETOOBIG)
 			rc = hlx_err_wrap(rc, "%s %zu", from_stdin ? "line" : "argument",
 					  lineno);
 	}
 	if (!rc)
-		rc = hlx_lookup_flush(l);
+		rc = hlx_lookup_flush(lk);
 	if (!rc && fflush(stdout) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write standard output");
 	if (rc)
 		ret = cli_fail(rc, "cannot look up");
 	else
-		ret = hlx_lookup_hits(l) ? 0 : HLX_EXIT_FAILED;
+		ret = hlx_lookup_hits(lk) ? 0 : HLX_EXIT_FAILED;
 	free(line);
-	hlx_lookup_free(l);
-	hlx_node_free(n);
+	hlx_lookup_free(lk);
 	return ret;
 }
 
@@ -601,29 +471,23 @@ static void report(void *ctx, const char *msg)
 	fprintf(stderr, "hlx: fsck: %s\n", msg);
 }
 
-static int each_list(struct hlx_cli *cli, int argc, char **argv, int fsck)
+static int each_list(struct hlx_cli *cli, const struct cli_args *a, int fsck)
 {
 	struct names nm = { 0 };
-	struct hlx_node *n = NULL;
+	struct hlx_node *n = cli->node;
 	uint64_t versions, entries, tv = 0, te = 0;
 	size_t bad = 0, total;
 	int rc, ret;
 
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	ret = cli_open_node(cli, 1, &n);
-	if (ret)
-		return ret;
 	rc = HLX_OK;
-	if (optind == argc)
+	if (a->argc == 0)
 		rc = hlx_store_list_foreach(hlx_node_store(n), add_name, &nm);
-	for (int i = optind; !rc && i < argc; i++) {
+	for (int i = 0; !rc && i < a->argc; i++) {
 		struct hlx_list_rec rec;
 
-		rc = hlx_list_name_check(argv[i]);
+		rc = hlx_list_name_check(a->argv[i]);
 		if (!rc)
-			rc = hlx_store_list_get(hlx_node_store(n), argv[i], &rec);
+			rc = hlx_store_list_get(hlx_node_store(n), a->argv[i], &rec);
 		if (!rc)
 			rc = add_name(&nm, &rec);
 	}
@@ -656,16 +520,15 @@ static int each_list(struct hlx_cli *cli, int argc, char **argv, int fsck)
 	ret = bad ? (fsck ? HLX_EXIT_FAILED : HLX_EXIT_SYSTEM) : 0;
 out:
 	free(nm.v);
-	hlx_node_free(n);
 	return ret;
 }
 
-int cmd_fsck(struct hlx_cli *cli, int argc, char **argv)
+int cmd_fsck(struct hlx_cli *cli, const struct cli_args *a)
 {
-	return each_list(cli, argc, argv, 1);
+	return each_list(cli, a, 1);
 }
 
-int cmd_reindex(struct hlx_cli *cli, int argc, char **argv)
+int cmd_reindex(struct hlx_cli *cli, const struct cli_args *a)
 {
-	return each_list(cli, argc, argv, 0);
+	return each_list(cli, a, 0);
 }

@@ -7,7 +7,6 @@
 #include "protocol/rtime.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,53 +27,40 @@ static int print_list(void *ctx, const struct hlx_list_rec *l)
 	return 0;
 }
 
-int cmd_list(struct hlx_cli *cli, int argc, char **argv)
+int cmd_list_create(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_node *n = NULL;
-	const char *sub;
+	const char *name = a->argv[0];
+	int rc = hlx_is_status_list(name) ?
+		 hlx_err(HLX_EINVAL,
+			 "'status' is the removal-status log: use 'hlx status set'") :
+		 hlx_list_create(cli->node, name);
+
+	if (rc)
+		return cli_fail(rc, "cannot create list '%s'", name);
+	fprintf(stderr, "hlx: created list '%s'\n", name);
+	return 0;
+}
+
+int cmd_list_ls(struct hlx_cli *cli, const struct cli_args *a)
+{
+	int rc = hlx_store_list_foreach(hlx_node_store(cli->node), print_list, NULL);
+
+	(void)a;
+	return rc ? cli_fail(rc, "cannot list the lists") : 0;
+}
+
+int cmd_list_repo(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct hlx_list_rec rec;
 	char p[PATH_MAX];
-	int rc, ret;
+	int rc = hlx_list_get(cli->node, a->argv[0], &rec);
 
-	ret = cli_getopt(cli, argc, argv, "+h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (optind >= argc)
-		return cli_usage(cli->cmd, "which list command?");
-	sub = argv[optind++];
-	if (strcmp(sub, "ls") == 0 ? optind != argc : optind + 1 != argc)
-		return cli_usage(cli->cmd, "wrong number of arguments for 'list %s'",
-				 sub);
-	if (strcmp(sub, "create") && strcmp(sub, "ls") && strcmp(sub, "repo"))
-		return cli_usage(cli->cmd, "unknown list command '%s'", sub);
-	ret = cli_open_node(cli, strcmp(sub, "create") == 0, &n);
-	if (ret)
-		return ret;
-	if (!strcmp(sub, "create")) {
-		rc = hlx_is_status_list(argv[optind]) ?
-		     hlx_err(HLX_EINVAL,
-			     "'status' is the removal-status log: use 'hlx status set'") :
-		     hlx_list_create(n, argv[optind]);
-		if (rc)
-			ret = cli_fail(rc, "cannot create list '%s'", argv[optind]);
-		else
-			fprintf(stderr, "hlx: created list '%s'\n", argv[optind]);
-	} else if (!strcmp(sub, "ls")) {
-		rc = hlx_store_list_foreach(hlx_node_store(n), print_list, NULL);
-		if (rc)
-			ret = cli_fail(rc, "cannot list the lists");
-	} else {
-		struct hlx_list_rec rec;
-
-		rc = hlx_list_get(n, argv[optind], &rec);
-		if (!rc)
-			rc = hlx_list_repo_path(n, argv[optind], p);
-		if (rc)
-			ret = cli_fail(rc, "cannot open list '%s'", argv[optind]);
-		else
-			printf("%s\n", p);
-	}
-	hlx_node_free(n);
-	return ret;
+	if (!rc)
+		rc = hlx_list_repo_path(cli->node, a->argv[0], p);
+	if (rc)
+		return cli_fail(rc, "cannot open list '%s'", a->argv[0]);
+	printf("%s\n", p);
+	return 0;
 }
 
 /* ---- applying changes --------------------------------------------------- */
@@ -106,37 +92,15 @@ static int apply(struct hlx_cli *cli, struct hlx_node *n, const char *list,
 	return 0;
 }
 
+/* The metadata options of hlx add, as the table parsed them. */
 struct add_opts {
 	const char *category;
-	const char *tags[HLX_TAGS_MAX + 1];
-	int ntags;
-	const char *first_seen, *confidence, *reason;
-	const char **urls; /* room for argc */
-	int nurls;
+	const char *const *tags;
+	size_t ntags;
+	int64_t first_seen;
+	int has_first_seen;
+	int confidence;   /* -1: not given */
 };
-
-static int add_opt(void *ctx, int c, const char *arg)
-{
-	struct add_opts *o = ctx;
-
-	switch (c) {
-	case 'c': o->category = arg; return 0;
-	case 't':
-		if (o->ntags > HLX_TAGS_MAX)
-			return 1;
-		o->tags[o->ntags++] = arg;
-		return 0;
-	case 'f': o->first_seen = arg; return 0;
-	case 'C': o->confidence = arg; return 0;
-	case 'r': o->reason = arg; return 0;
-	case 'u':
-		if (!o->urls)
-			return 1;
-		o->urls[o->nurls++] = arg;
-		return 0;
-	}
-	return 1;
-}
 
 /* The metadata options of hlx add, on an entry whose hash is set. */
 static int add_meta(const struct add_opts *o, struct hlx_entry *e)
@@ -150,81 +114,58 @@ static int add_meta(const struct add_opts *o, struct hlx_entry *e)
 			snprintf(e->category, sizeof(e->category), "%s",
 				 o->category);
 	}
-	for (int t = 0; !rc && t < o->ntags; t++)
+	for (size_t t = 0; !rc && t < o->ntags; t++)
 		rc = hlx_entry_add_tag(e, o->tags[t], strlen(o->tags[t]));
-	if (!rc && o->first_seen)
-		rc = hlx_time_parse(o->first_seen, strlen(o->first_seen),
-				    &e->first_seen);
-	if (!rc && o->confidence) {
-		char *end;
-		long v = strtol(o->confidence, &end, 10);
-
-		if (!*o->confidence || *end || v < 0 || v > 100)
-			rc = hlx_err(HLX_EINVAL,
-				     "confidence '%.20s': want 0 to 100",
-				     o->confidence);
-		e->confidence = (int)v;
-	}
+	if (!rc && o->has_first_seen)
+		e->first_seen = o->first_seen;
+	if (!rc && o->confidence >= 0)
+		e->confidence = o->confidence;
 	return rc;
 }
 
-int cmd_add(struct hlx_cli *cli, int argc, char **argv)
+int cmd_add(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "category", required_argument, NULL, 'c' },
-		{ "tag", required_argument, NULL, 't' },
-		{ "first-seen", required_argument, NULL, 'f' },
-		{ "confidence", required_argument, NULL, 'C' },
-		{ "url", required_argument, NULL, 'u' },
-		{ 0 }
-	};
-	struct add_opts o = { 0 };
+	struct add_opts o = { cli_text(a, "category"), NULL, 0,
+			      cli_time(a, "first-seen", 0),
+			      cli_given(a, "first-seen") != 0,
+			      (int)cli_num(a, "confidence", (uint64_t)-1) };
+	const char *const *urls;
+	size_t nurls;
 	struct hlx_changeset *cs = NULL;
-	struct hlx_node *n = NULL;
+	struct hlx_node *n = cli->node;
 	struct hlx_entry *e = NULL;
-	const char *list;
-	int rc, ret, i;
+	const char *list = a->argv[0];
+	int rc, ret = 0, i;
 
-	o.urls = calloc((size_t)argc + 1, sizeof(*o.urls));
-	if (!o.urls)
-		return cli_fail(HLX_ENOMEM, "out of memory");
-	ret = cli_getopt(cli, argc, argv, "h", extra, add_opt, &o);
-	if (ret) {
-		ret = ret < 0 ? 0 : ret;
-		goto out;
-	}
-	if (o.ntags > HLX_TAGS_MAX) {
-		ret = cli_usage(cli->cmd, "at most %d tags", HLX_TAGS_MAX);
-		goto out;
-	}
-	if (argc - optind < 1 || (argc - optind < 2 && !o.nurls)) {
-		ret = cli_usage(cli->cmd,
-				"a LIST and at least one TYPE:HASH or --url URL");
-		goto out;
-	}
-	list = argv[optind];
+	o.tags = cli_all(a, "tag", &o.ntags);
+	urls = cli_all(a, "url", &nurls);
+	if (o.ntags > HLX_TAGS_MAX)
+		return cli_usage(cli->cmd, "at most %d tags", HLX_TAGS_MAX);
+	if (a->argc < 2 && !nurls)
+		return cli_usage(cli->cmd,
+				 "a LIST and at least one TYPE:HASH or --url URL");
 	e = malloc(sizeof(*e));
 	if (!e || hlx_changeset_new(&cs)) {
 		ret = cli_fail(HLX_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (i = optind + 1; i < argc; i++) {
+	for (i = 1; i < a->argc; i++) {
 		hlx_entry_init(e);
-		rc = hlx_hash_parse(argv[i], strlen(argv[i]), &e->hash);
+		rc = hlx_hash_parse(a->argv[i], strlen(a->argv[i]), &e->hash);
 		if (!rc)
 			rc = add_meta(&o, e);
 		if (!rc)
 			rc = hlx_changeset_put(cs, e);
 		if (rc) {
-			ret = cli_fail(rc, "cannot add '%.200s'", argv[i]);
+			ret = cli_fail(rc, "cannot add '%.200s'", a->argv[i]);
 			goto out;
 		}
 	}
-	/* check the URLs before taking the lock; their errors never quote
+	/* check every URL before keeping any; their errors never quote
 	 * them (node/urls.h) */
-	for (i = 0; i < o.nurls; i++) {
+	for (i = 0; i < (int)nurls; i++) {
 		hlx_entry_init(e);
-		rc = hlx_urls_item(o.urls[i], strlen(o.urls[i]), &e->hash, NULL);
+		rc = hlx_urls_item(urls[i], strlen(urls[i]), &e->hash, NULL);
 		if (!rc)
 			rc = add_meta(&o, e);
 		if (rc) {
@@ -232,13 +173,10 @@ int cmd_add(struct hlx_cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	ret = cli_open_node(cli, 1, &n);
-	if (ret)
-		goto out;
 	/* keep each raw URL, sealed, before the list holds its hash */
-	for (i = 0; i < o.nurls; i++) {
+	for (i = 0; i < (int)nurls; i++) {
 		hlx_entry_init(e);
-		rc = hlx_urls_put(hlx_node_home(n), o.urls[i], strlen(o.urls[i]),
+		rc = hlx_urls_put(hlx_node_home(n), urls[i], strlen(urls[i]),
 				  &e->hash);
 		if (!rc)
 			rc = add_meta(&o, e);
@@ -251,65 +189,39 @@ int cmd_add(struct hlx_cli *cli, int argc, char **argv)
 	}
 	ret = apply(cli, n, list, cs, "add");
 out:
-	hlx_node_free(n);
 	hlx_changeset_free(cs);
 	free(e);
-	free(o.urls);
 	return ret;
 }
 
-static const char *const reasons[] = { "false-positive", "duplicate", "legal",
-				       "expired", "other", NULL };
-
-int cmd_retract(struct hlx_cli *cli, int argc, char **argv)
+int cmd_retract(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		{ 0 }
-	};
-	struct add_opts o = { 0 };
+	const char *reason = cli_text(a, "reason") ? cli_text(a, "reason") : "other";
 	struct hlx_changeset *cs = NULL;
-	struct hlx_node *n = NULL;
 	struct hlx_hash *h = NULL;
 	char summary[64];
-	int rc, ret, ok_reason = 0;
+	int rc, ret = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, add_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind < 2)
-		return cli_usage(cli->cmd, "a LIST and at least one TYPE:HASH");
-	if (!o.reason)
-		o.reason = "other";
-	for (int i = 0; reasons[i]; i++)
-		ok_reason |= strcmp(reasons[i], o.reason) == 0;
-	if (!ok_reason)
-		return cli_usage(cli->cmd,
-				 "reason '%.40s': use false-positive, duplicate, legal, expired or other",
-				 o.reason);
 	h = malloc(sizeof(*h));
 	if (!h || hlx_changeset_new(&cs)) {
 		free(h);
 		return cli_fail(HLX_ENOMEM, "out of memory");
 	}
-	for (int i = optind + 1; i < argc; i++) {
-		rc = hlx_hash_parse(argv[i], strlen(argv[i]), h);
+	for (int i = 1; i < a->argc; i++) {
+		rc = hlx_hash_parse(a->argv[i], strlen(a->argv[i]), h);
 		if (!rc)
 			rc = hlx_changeset_retract(cs, h);
 		if (rc) {
-			ret = cli_fail(rc, "cannot retract '%.200s'", argv[i]);
+			ret = cli_fail(rc, "cannot retract '%.200s'", a->argv[i]);
 			goto out;
 		}
 	}
-	snprintf(summary, sizeof(summary), "retract (%s)", o.reason);
-	ret = cli_open_node(cli, 1, &n);
-	if (!ret)
-		ret = apply(cli, n, argv[optind], cs, summary);
+	snprintf(summary, sizeof(summary), "retract (%s)", reason);
+	ret = apply(cli, cli->node, a->argv[0], cs, summary);
 	/* a withdrawn URL item's raw URL goes with it */
-	if (!ret && (rc = hlx_urls_forget_unlisted(n, NULL)))
+	if (!ret && (rc = hlx_urls_forget_unlisted(cli->node, NULL)))
 		ret = cli_fail(rc, "cannot forget the raw URLs of retracted items");
 out:
-	hlx_node_free(n);
 	hlx_changeset_free(cs);
 	free(h);
 	return ret;

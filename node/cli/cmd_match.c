@@ -5,7 +5,6 @@
 #include "protocol/err.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -17,71 +16,6 @@
 #define BATCH 32768
 /* Longest input line: the longest hash text, a CR and a LF. */
 #define LINE_MAX_IN (HLX_HASH_TEXT_MAX + 2)
-
-struct match_opts {
-	int threshold;     /* -1: not given */
-	int thr_default;   /* --threshold default */
-	unsigned threads;
-	int skip_invalid, stats, allow; /* allow: -1 not given, 0, 1 */
-	int bad;
-};
-
-static int parse_uint(const char *s, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s[0] || s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int match_opt(void *ctx, int c, const char *arg)
-{
-	struct match_opts *o = ctx;
-	unsigned v;
-
-	switch (c) {
-	case 'T':
-		if (!strcmp(arg, "default")) {
-			o->thr_default = 1;
-			return 0;
-		}
-		if (parse_uint(arg, HLX_MATCH_THRESHOLD_MAX, &v)) {
-			fprintf(stderr, "hlx: threshold '%.20s': want 0 to %d or 'default'\n",
-				arg, HLX_MATCH_THRESHOLD_MAX);
-			return 1;
-		}
-		o->threshold = (int)v;
-		return 0;
-	case 'j':
-		if (parse_uint(arg, HLX_MATCH_THREADS_MAX, &v) || v == 0) {
-			fprintf(stderr, "hlx: threads '%.20s': want 1 to %d\n", arg,
-				HLX_MATCH_THREADS_MAX);
-			return 1;
-		}
-		o->threads = v;
-		return 0;
-	case 'S':
-		o->skip_invalid = 1;
-		return 0;
-	case 's':
-		o->stats = 1;
-		return 0;
-	case 'a':
-		o->allow = 1;
-		return 0;
-	case 'A':
-		o->allow = 0;
-		return 0;
-	}
-	return 1;
-}
 
 /* Peak resident memory of this process in KiB (Linux), or 0. */
 static unsigned long peak_rss_kib(void)
@@ -259,15 +193,17 @@ static int read_line(FILE *in, char *buf, size_t cap, size_t *len)
 	return bad ? -1 : 1;
 }
 
-static int match_stream(struct hlx_cli *cli, const struct match_opts *o,
+static int match_stream(struct hlx_cli *cli, const struct cli_args *a,
 			const char *path)
 {
-	struct hlx_match_opts mo = { .threads = o->threads,
-				      .threshold = o->threshold };
+	struct hlx_match_opts mo = {
+		.threads = (unsigned)cli_num(a, "threads", 0),
+		.threshold = (int)cli_num(a, "threshold", (uint64_t)-1) };
+	int skip_invalid = cli_given(a, "skip-invalid") != 0;
 	struct out_ctx c = { 0 };
 	struct hlx_match_status st;
 	struct hlx_matcher *m = NULL;
-	struct hlx_node *n = NULL;
+	struct hlx_node *n = cli->node;
 	const struct hlx_hash **qp = NULL;
 	struct hlx_hash *q = NULL;
 	char *line = NULL;
@@ -294,11 +230,6 @@ static int match_stream(struct hlx_cli *cli, const struct match_opts *o,
 			       "cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	rc = hlx_node_open(cli->home, 0, &n);
-	if (rc) {
-		ret = cli_fail(rc, "cannot open node home '%s'", cli->home);
-		goto out;
-	}
 	rc = hlx_matcher_open(n, &mo, &m);
 	if (rc) {
 		ret = cli_fail(rc, "cannot open the match index");
@@ -318,7 +249,7 @@ static int match_stream(struct hlx_cli *cli, const struct match_opts *o,
 		else
 			rc = hlx_hash_parse(line, len, &q[nq]);
 		if (rc) {
-			if (o->skip_invalid) {
+			if (skip_invalid) {
 				fprintf(stderr, "hlx: skipped '%s' line %zu: %s\n", path,
 					lineno, hlx_err_detail());
 				skipped++;
@@ -358,7 +289,7 @@ static int match_stream(struct hlx_cli *cli, const struct match_opts *o,
 		ret = cli_fail(rc, "cannot match");
 		goto out;
 	}
-	if (o->stats) {
+	if (cli_given(a, "stats")) {
 		double search;
 
 		hlx_matcher_status(m, &st);
@@ -393,7 +324,6 @@ out:
 	if (in && in != stdin)
 		fclose(in);
 	hlx_matcher_free(m);
-	hlx_node_free(n);
 	hlx_buf_free(&c.out);
 	free(line);
 	free(q);
@@ -409,34 +339,29 @@ static void print_conf(const char *list, const struct hlx_match_conf *c)
 	       c->allow ? "allow-list" : "not an allow-list");
 }
 
-static int match_config(struct hlx_cli *cli, const struct match_opts *o,
-			const char *list)
+int cmd_match_config(struct hlx_cli *cli, const struct cli_args *a)
 {
+	const char *thr = cli_text(a, "threshold"), *list = a->argv[0];
+	int change = thr || cli_given(a, "allow") || cli_given(a, "no-allow");
 	struct hlx_match_conf c;
-	struct hlx_node *n = NULL;
-	int change = o->threshold >= 0 || o->thr_default || o->allow >= 0;
-	int rc, ret = 0;
+	int rc;
 
-	rc = hlx_node_open(cli->home, change, &n);
-	if (rc)
-		return cli_fail(rc, "cannot open node home '%s'", cli->home);
-	rc = hlx_match_conf_get(n, list, &c);
+	if (cli_given(a, "allow") && cli_given(a, "no-allow"))
+		return cli_usage(cli->cmd, "--allow or --no-allow, not both");
+	rc = hlx_match_conf_get(cli->node, list, &c);
 	if (!rc && change) {
-		if (o->thr_default)
-			c.threshold = HLX_MATCH_THRESHOLD_DEFAULT;
-		if (o->threshold >= 0)
-			c.threshold = o->threshold;
-		if (o->allow >= 0)
-			c.allow = o->allow;
-		rc = hlx_match_conf_set(n, list, &c);
+		if (thr)
+			c.threshold = (int)cli_num(a, "threshold",
+						   HLX_MATCH_THRESHOLD_DEFAULT);
+		if (cli_given(a, "allow") || cli_given(a, "no-allow"))
+			c.allow = cli_given(a, "allow") != 0;
+		rc = hlx_match_conf_set(cli->node, list, &c);
 	}
 	if (rc)
-		ret = cli_fail(rc, "cannot %s the match settings of list '%s'",
-			       change ? "change" : "read", list);
-	else
-		print_conf(list, &c);
-	hlx_node_free(n);
-	return ret;
+		return cli_fail(rc, "cannot %s the match settings of list '%s'",
+				change ? "change" : "read", list);
+	print_conf(list, &c);
+	return 0;
 }
 
 static int print_list(void *ctx, const struct hlx_list_rec *l)
@@ -452,20 +377,18 @@ static int print_list(void *ctx, const struct hlx_list_rec *l)
 	return 0;
 }
 
-static int match_status(struct hlx_cli *cli, const struct match_opts *o,
+static int match_status(struct hlx_cli *cli, const struct cli_args *a,
 			int rebuild)
 {
-	struct hlx_match_opts mo = { .threads = o->threads, .threshold = -1,
-				      .rebuild = rebuild };
+	struct hlx_match_opts mo = {
+		.threads = (unsigned)cli_num(a, "threads", 0), .threshold = -1,
+		.rebuild = rebuild };
 	struct hlx_match_status st;
 	struct hlx_matcher *m = NULL;
-	struct hlx_node *n = NULL;
+	struct hlx_node *n = cli->node;
 	const char *what;
 	int rc, ret = 0;
 
-	rc = hlx_node_open(cli->home, 0, &n);
-	if (rc)
-		return cli_fail(rc, "cannot open node home '%s'", cli->home);
 	rc = hlx_matcher_open(n, &mo, &m);
 	if (rc) {
 		ret = cli_fail(rc, "cannot %s the match index",
@@ -502,49 +425,20 @@ static int match_status(struct hlx_cli *cli, const struct match_opts *o,
 		ret = cli_fail(rc, "cannot list the lists");
 out:
 	hlx_matcher_free(m);
-	hlx_node_free(n);
 	return ret;
 }
 
-int cmd_match(struct hlx_cli *cli, int argc, char **argv)
+int cmd_match_status(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "threshold", required_argument, NULL, 'T' },
-		{ "threads", required_argument, NULL, 'j' },
-		{ "skip-invalid", no_argument, NULL, 'S' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "allow", no_argument, NULL, 'a' },
-		{ "no-allow", no_argument, NULL, 'A' },
-		{ 0 }
-	};
-	struct match_opts o = { -1, 0, 0, 0, 0, -1, 0 };
-	const char *sub;
-	int ret, nargs;
+	return match_status(cli, a, 0);
+}
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, match_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	nargs = argc - optind;
-	sub = nargs ? argv[optind] : "-";
-	if (!strcmp(sub, "config")) {
-		if (nargs != 2)
-			return cli_usage(cli->cmd, "'match config' takes one LIST");
-		if (o.skip_invalid || o.stats || o.threads)
-			return cli_usage(cli->cmd, "'match config' takes --threshold, --allow and --no-allow");
-		if (o.thr_default && o.threshold >= 0)
-			return cli_usage(cli->cmd, "--threshold given twice");
-		return match_config(cli, &o, argv[optind + 1]);
-	}
-	if (o.allow >= 0 || o.thr_default)
-		return cli_usage(cli->cmd, "--allow, --no-allow and --threshold default are for 'match config'");
-	if (!strcmp(sub, "status") || !strcmp(sub, "rebuild")) {
-		if (nargs != 1)
-			return cli_usage(cli->cmd, "'match %s' takes no argument", sub);
-		if (o.skip_invalid || o.stats || o.threshold >= 0)
-			return cli_usage(cli->cmd, "'match %s' takes only --threads", sub);
-		return match_status(cli, &o, !strcmp(sub, "rebuild"));
-	}
-	if (nargs > 1)
-		return cli_usage(cli->cmd, "one FILE (or -) at most");
-	return match_stream(cli, &o, sub);
+int cmd_match_rebuild(struct hlx_cli *cli, const struct cli_args *a)
+{
+	return match_status(cli, a, 1);
+}
+
+int cmd_match(struct hlx_cli *cli, const struct cli_args *a)
+{
+	return match_stream(cli, a, a->argc ? a->argv[0] : "-");
 }

@@ -12,7 +12,6 @@
 #include "protocol/rtime.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -25,25 +24,6 @@
 #include <unistd.h>
 
 /* ---- peer --------------------------------------------------------------- */
-
-struct peer_opts {
-	const char *url, *key, *ca, *box, *policy;
-};
-
-static int peer_opt(void *ctx, int c, const char *arg)
-{
-	struct peer_opts *o = ctx;
-
-	switch (c) {
-	case 'u': o->url = arg; return 0;
-	case 'k': o->key = arg; return 0;
-	case 'c': o->ca = arg; return 0;
-	case 'b': o->box = arg; return 0;
-	case 'p': o->policy = arg; return 0;
-	case 'n': o->policy = ""; return 0;
-	}
-	return 1;
-}
 
 /* --box BOXKEY: the key itself (hlx-box BASE64, as 'hlx key show --box'
  * prints it), or a file holding it; *out is the key's text. */
@@ -132,172 +112,180 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 	return 0;
 }
 
-int cmd_peer(struct hlx_cli *cli, int argc, char **argv)
+/* The peers, read under the table's lock. */
+static int load_peers(struct hlx_cli *cli, struct hlx_peers **ps)
 {
-	static const struct option extra[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "ca", required_argument, NULL, 'c' },
-		{ "box", required_argument, NULL, 'b' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "no-policy", no_argument, NULL, 'n' },
-		{ 0 }
-	};
-	struct peer_opts o = { 0 };
-	struct hlx_peers *ps = NULL;
-	struct hlx_node *n = NULL;
+	int rc = hlx_peers_load(cli->home, ps);
+
+	return rc ? cli_fail(rc, "cannot read the peers") : 0;
+}
+
+int cmd_peer_add(struct hlx_cli *cli, const struct cli_args *a)
+{
+	const char *name = a->argv[0], *url = cli_text(a, "url");
+	const char *box = cli_text(a, "box"), *policy = cli_text(a, "policy");
 	struct hlx_buf boxb = HLX_BUF_INIT;
+	struct hlx_peers *ps = NULL;
 	struct hlx_pubkey k;
-	const char *sub;
-	int rc, ret, nargs;
+	char f[HLX_FPR_LEN];
+	int rc, ret;
 
-	ret = cli_subcommand(cli, &argc, &argv, &sub);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	ret = cli_getopt(cli, argc, argv, "h", extra, peer_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	nargs = argc - optind;
-	if (!strcmp(sub, "add")) {
-		if (nargs != 1 || !o.key)
-			return cli_usage(cli->cmd,
-					 "peer add NAME [--url URL] --key KEY [--box KEY] [--policy P]");
-	} else if (!strcmp(sub, "set")) {
-		if (nargs != 1 || (!o.box && !o.policy && !o.url && !o.ca) || o.key)
-			return cli_usage(cli->cmd,
-					 "peer set NAME [--url URL] [--ca FILE] [--box KEY] [--policy P | --no-policy]");
-	} else if (!strcmp(sub, "rm")) {
-		if (nargs != 1)
-			return cli_usage(cli->cmd, "peer rm NAME");
-	} else if (!strcmp(sub, "ls") || !strcmp(sub, "status")) {
-		if (nargs != 0)
-			return cli_usage(cli->cmd, "peer %s takes no argument", sub);
-	} else {
-		return cli_usage(cli->cmd, "unknown peer command '%s'", sub);
-	}
-	rc = strcmp(sub, "add") && strcmp(sub, "set") ? HLX_OK :
-	     load_box(o.box, &boxb, &o.box);
+	if (!cli_text(a, "key"))
+		return cli_usage(cli->cmd, "--key KEY is required");
+	rc = load_box(box, &boxb, &box);
 	if (rc) {
-		ret = cli_fail(rc, "cannot %s peer '%.64s'",
-			       strcmp(sub, "add") ? "change" : "add", argv[optind]);
+		ret = cli_fail(rc, "cannot add peer '%.64s'", name);
 		goto out;
 	}
-	ret = cli_open_node(cli, strcmp(sub, "ls") && strcmp(sub, "status"), &n);
+	ret = load_peers(cli, &ps);
 	if (ret)
 		goto out;
-	rc = hlx_peers_load(cli->home, &ps);
+	rc = cli_load_pubkey(cli_text(a, "key"), &k);
+	if (!rc)
+		rc = hlx_peers_add(ps, name, url ? url : "", &k, cli_text(a, "ca"));
+	if (!rc && (box || policy))
+		rc = hlx_peer_set(&ps->v[ps->n - 1], policy, box);
+	if (!rc)
+		rc = hlx_peers_save(cli->home, ps);
 	if (rc) {
-		ret = cli_fail(rc, "cannot read the peers");
+		ret = cli_fail(rc, "cannot add peer '%s'", name);
 		goto out;
 	}
-	if (!strcmp(sub, "add")) {
-		char f[HLX_FPR_LEN];
-
-		rc = cli_load_pubkey(o.key, &k);
-		if (!rc)
-			rc = hlx_peers_add(ps, argv[optind], o.url ? o.url : "", &k, o.ca);
-		if (!rc && (o.box || o.policy))
-			rc = hlx_peer_set(&ps->v[ps->n - 1], o.policy, o.box);
-		if (!rc)
-			rc = hlx_peers_save(cli->home, ps);
-		if (rc) {
-			ret = cli_fail(rc, "cannot add peer '%s'", argv[optind]);
-			goto out;
-		}
-		hlx_sshkey_fingerprint(&k, f);
-		fprintf(stderr, "hlx: added peer '%s' at %s, root %s\n", argv[optind],
-			o.url ? o.url : "(no feed)", f);
-	} else if (!strcmp(sub, "set")) {
-		struct hlx_peer *pe = hlx_peers_find(ps, argv[optind]);
-
-		int moved = 0;
-
-		rc = pe ? hlx_peer_set(pe, o.policy, o.box) :
-			  hlx_err(HLX_ENOENT, "no such peer");
-		moved = !rc && o.url && pe->url[0] && strcmp(o.url, pe->url) != 0;
-		if (!rc && (o.url || o.ca))
-			rc = hlx_peer_set_url(pe, o.url, o.ca);
-		/* another feed: what it serves is taken afresh (spec/sync.md) */
-		if (!rc && moved)
-			rc = hlx_peer_rebase_mark(cli->home, pe);
-		if (!rc && moved && pe->nsubs)
-			fprintf(stderr, "hlx: the next sync takes the lists of '%s' afresh from its new URL\n",
-				pe->name);
-		if (!rc)
-			rc = hlx_peers_save(cli->home, ps);
-		if (rc)
-			ret = cli_fail(rc, "cannot change peer '%.64s'", argv[optind]);
-	} else if (!strcmp(sub, "rm")) {
-		rc = hlx_peers_remove(ps, argv[optind]);
-		if (!rc)
-			rc = hlx_peers_save(cli->home, ps);
-		if (rc)
-			ret = cli_fail(rc, "cannot remove peer '%s'", argv[optind]);
-	} else if (!strcmp(sub, "ls")) {
-		for (size_t i = 0; i < ps->n; i++) {
-			char f[HLX_FPR_LEN];
-
-			hlx_sshkey_fingerprint(&ps->v[i].root, f);
-			printf("%-16s %s  %s  lists:", ps->v[i].name, f,
-			       ps->v[i].url[0] ? ps->v[i].url : "(no feed)");
-			for (size_t j = 0; j < ps->v[i].nsubs; j++)
-				printf(" %s", ps->v[i].subs[j]);
-			printf("  policy: %s%s\n",
-			       ps->v[i].policy[0] ? ps->v[i].policy : "(none)",
-			       ps->v[i].box[0] ? "  box: yes" : "");
-		}
-	} else {
-		ret = peer_status(cli, n, ps);
-	}
+	hlx_sshkey_fingerprint(&k, f);
+	fprintf(stderr, "hlx: added peer '%s' at %s, root %s\n", name,
+		url ? url : "(no feed)", f);
 out:
 	hlx_buf_free(&boxb);
 	hlx_peers_free(ps);
-	hlx_node_free(n);
 	return ret;
 }
 
-static int subscription(struct hlx_cli *cli, int argc, char **argv, int on)
+int cmd_peer_set(struct hlx_cli *cli, const struct cli_args *a)
+{
+	const char *name = a->argv[0], *url = cli_text(a, "url");
+	const char *ca = cli_text(a, "ca"), *box = cli_text(a, "box");
+	const char *policy = cli_given(a, "no-policy") ? "" : cli_text(a, "policy");
+	struct hlx_buf boxb = HLX_BUF_INIT;
+	struct hlx_peers *ps = NULL;
+	struct hlx_peer *pe;
+	int rc, ret, moved;
+
+	if (!box && !policy && !url && !ca)
+		return cli_usage(cli->cmd, "nothing to set: give --url, --ca, --box, --policy or --no-policy");
+	if (cli_given(a, "no-policy") && cli_given(a, "policy"))
+		return cli_usage(cli->cmd, "--policy or --no-policy, not both");
+	rc = load_box(box, &boxb, &box);
+	if (rc) {
+		ret = cli_fail(rc, "cannot change peer '%.64s'", name);
+		goto out;
+	}
+	ret = load_peers(cli, &ps);
+	if (ret)
+		goto out;
+	pe = hlx_peers_find(ps, name);
+	rc = pe ? hlx_peer_set(pe, policy, box) : hlx_err(HLX_ENOENT, "no such peer");
+	moved = !rc && url && pe->url[0] && strcmp(url, pe->url) != 0;
+	if (!rc && (url || ca))
+		rc = hlx_peer_set_url(pe, url, ca);
+	/* another feed: what it serves is taken afresh (spec/sync.md) */
+	if (!rc && moved)
+		rc = hlx_peer_rebase_mark(cli->home, pe);
+	if (!rc && moved && pe->nsubs)
+		fprintf(stderr, "hlx: the next sync takes the lists of '%s' afresh from its new URL\n",
+			pe->name);
+	if (!rc)
+		rc = hlx_peers_save(cli->home, ps);
+	if (rc)
+		ret = cli_fail(rc, "cannot change peer '%.64s'", name);
+out:
+	hlx_buf_free(&boxb);
+	hlx_peers_free(ps);
+	return ret;
+}
+
+int cmd_peer_rm(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_peers *ps = NULL;
-	struct hlx_node *n = NULL;
-	struct hlx_peer *p;
-	int rc, ret;
+	int rc, ret = load_peers(cli, &ps);
 
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind != 2)
-		return cli_usage(cli->cmd, "a PEER and a LIST");
-	ret = cli_open_node(cli, 1, &n);
 	if (ret)
 		return ret;
+	rc = hlx_peers_remove(ps, a->argv[0]);
+	if (!rc)
+		rc = hlx_peers_save(cli->home, ps);
+	if (rc)
+		ret = cli_fail(rc, "cannot remove peer '%s'", a->argv[0]);
+	hlx_peers_free(ps);
+	return ret;
+}
+
+int cmd_peer_ls(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct hlx_peers *ps = NULL;
+	int ret = load_peers(cli, &ps);
+
+	(void)a;
+	for (size_t i = 0; !ret && i < ps->n; i++) {
+		const struct hlx_peer *p = &ps->v[i];
+		char f[HLX_FPR_LEN];
+
+		hlx_sshkey_fingerprint(&p->root, f);
+		printf("%-16s %s  %s  lists:", p->name, f,
+		       p->url[0] ? p->url : "(no feed)");
+		for (size_t j = 0; j < p->nsubs; j++)
+			printf(" %s", p->subs[j]);
+		printf("  policy: %s%s\n", p->policy[0] ? p->policy : "(none)",
+		       p->box[0] ? "  box: yes" : "");
+	}
+	hlx_peers_free(ps);
+	return ret;
+}
+
+int cmd_peer_status(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct hlx_peers *ps = NULL;
+	int ret = load_peers(cli, &ps);
+
+	(void)a;
+	if (!ret)
+		ret = peer_status(cli, cli->node, ps);
+	hlx_peers_free(ps);
+	return ret;
+}
+
+static int subscription(struct hlx_cli *cli, const struct cli_args *a, int on)
+{
+	const char *peer = a->argv[0], *list = a->argv[1];
+	struct hlx_peers *ps = NULL;
+	struct hlx_peer *p;
+	int rc, ret = 0;
+
 	rc = hlx_peers_load(cli->home, &ps);
 	if (!rc) {
-		p = hlx_peers_find(ps, argv[optind]);
+		p = hlx_peers_find(ps, peer);
 		if (!p)
-			rc = hlx_err(HLX_ENOENT, "no such peer '%.64s'", argv[optind]);
+			rc = hlx_err(HLX_ENOENT, "no such peer '%.64s'", peer);
 		else if (on)
-			rc = hlx_peer_subscribe(p, argv[optind + 1]);
+			rc = hlx_peer_subscribe(p, list);
 		else
-			rc = hlx_peer_unsubscribe(p, argv[optind + 1]);
+			rc = hlx_peer_unsubscribe(p, list);
 	}
 	if (!rc)
 		rc = hlx_peers_save(cli->home, ps);
 	if (rc)
 		ret = cli_fail(rc, "cannot %ssubscribe", on ? "" : "un");
 	hlx_peers_free(ps);
-	hlx_node_free(n);
 	return ret;
 }
 
-int cmd_subscribe(struct hlx_cli *cli, int argc, char **argv)
+int cmd_subscribe(struct hlx_cli *cli, const struct cli_args *a)
 {
-	return subscription(cli, argc, argv, 1);
+	return subscription(cli, a, 1);
 }
 
-int cmd_unsubscribe(struct hlx_cli *cli, int argc, char **argv)
+int cmd_unsubscribe(struct hlx_cli *cli, const struct cli_args *a)
 {
-	return subscription(cli, argc, argv, 0);
+	return subscription(cli, a, 0);
 }
 
 /* ---- publish, sync, run ------------------------------------------------- */
@@ -311,106 +299,33 @@ static int publish_dir(struct hlx_cli *cli, const char *to, char out[PATH_MAX])
 	       hlx_err(HLX_EINVAL, "path too long");
 }
 
-struct run_opts {
+/* The options publish and run share. */
+struct pub_opts {
 	const char *to;
-	long interval, validity_days;
-	int once;
+	long validity_days;
 };
 
-static int run_opt(void *ctx, int c, const char *arg)
+static struct pub_opts pub_opts(const struct cli_args *a)
 {
-	struct run_opts *o = ctx;
-	char *end;
-	long v;
+	struct pub_opts o = {
+		cli_text(a, "to"),
+		(long)cli_num(a, "expires-days", HLX_HEAD_VALIDITY / 86400) };
 
-	if (c == 't') {
-		o->to = arg;
-		return 0;
-	}
-	v = strtol(arg, &end, 10);
-	if (!*arg || *end || v <= 0)
-		return 1;
-	if (c == 'i' && v <= 86400)
-		o->interval = v;
-	else if (c == 'e' && v <= 366)
-		o->validity_days = v;
-	else
-		return 1;
-	return 0;
+	return o;
 }
 
-/* A peer pruned a history, or retention purged entries: the state's free pages may still
- * hold what it removed, so it is compacted when the node is closed, before
- * the writer lock goes. */
-static int compact_wanted;
-static void close_node(struct hlx_node *n);
-
-static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
-{
-	(void)ctx;
-	fprintf(stderr, "\rhlx: publishing audience %u of %u, list '%.64s'\033[K",
-		au, aus, list);
-}
-
-static int do_publish(struct hlx_cli *cli, struct hlx_node *n, const char *to,
-		      long validity_days, int quiet)
-{
-	struct hlx_publish_stats st = { 0 };
-	char dir[PATH_MAX];
-	int rc = publish_dir(cli, to, dir);
-
-	/* progress on a terminal: a first publication can take a while */
-	if (!quiet && isatty(STDERR_FILENO))
-		st.progress = progress;
-	if (!rc)
-		rc = hlx_publish(n, dir, (int64_t)time(NULL), validity_days * 86400,
-				 cli_getpass, cli, &st);
-	if (st.progress)
-		fprintf(stderr, "\r\033[K");
-	/* what retention purged first leaves the state's pages too */
-	compact_wanted |= st.purged > 0;
-	if (rc)
-		return cli_fail(rc, "cannot publish to '%s'", dir);
-	if (!quiet || st.heads_signed || st.packs_written)
-		fprintf(stderr, "hlx: published %u lists to '%s': %u heads signed, %u packs written\n",
-			st.lists, dir, st.heads_signed, st.packs_written);
-	return 0;
-}
-
-int cmd_publish(struct hlx_cli *cli, int argc, char **argv)
-{
-	static const struct option extra[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "expires-days", required_argument, NULL, 'e' },
-		{ 0 }
-	};
-	struct run_opts o = { NULL, 60, HLX_HEAD_VALIDITY / 86400, 0 };
-	struct hlx_node *n = NULL;
-	int ret;
-
-	ret = cli_getopt(cli, argc, argv, "h", extra, run_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (optind != argc)
-		return cli_usage(cli->cmd, "unexpected argument '%s'", argv[optind]);
-	ret = cli_open_node(cli, 1, &n);
-	if (!ret)
-		ret = do_publish(cli, n, o.to, o.validity_days, 0);
-	close_node(n);
-	return ret;
-}
-
-
-static void close_node(struct hlx_node *n)
+/* A peer pruned a history, or retention purged entries: the state's free
+ * pages may still hold what was removed, so it is compacted (and the node
+ * freed) before the writer lock goes. */
+static void close_compacted(struct hlx_node *n, int compact)
 {
 	uint64_t before = 0, after = 0;
 	int rc;
 
-	if (!n || !compact_wanted) {
+	if (!n || !compact) {
 		hlx_node_free(n);
 		return;
 	}
-	compact_wanted = 0;
 	rc = hlx_node_compact_free(n, &before, &after);
 	if (rc)
 		cli_fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
@@ -419,6 +334,50 @@ static void close_node(struct hlx_node *n)
 			" -> %" PRIu64 " bytes\n", before, after);
 }
 
+static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
+{
+	(void)ctx;
+	fprintf(stderr, "\rhlx: publishing audience %u of %u, list '%.64s'\033[K",
+		au, aus, list);
+}
+
+static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
+		      const struct pub_opts *o, int quiet, int *compact)
+{
+	struct hlx_publish_stats st = { 0 };
+	char dir[PATH_MAX];
+	int rc = publish_dir(cli, o->to, dir);
+
+	/* progress on a terminal: a first publication can take a while */
+	if (!quiet && isatty(STDERR_FILENO))
+		st.progress = progress;
+	if (!rc)
+		rc = hlx_publish(n, dir, (int64_t)time(NULL), o->validity_days * 86400,
+				 cli_getpass, cli, &st);
+	if (st.progress)
+		fprintf(stderr, "\r\033[K");
+	/* what retention purged first leaves the state's pages too */
+	*compact |= st.purged > 0;
+	if (rc)
+		return cli_fail(rc, "cannot publish to '%s'", dir);
+	if (!quiet || st.heads_signed || st.packs_written)
+		fprintf(stderr, "hlx: published %u lists to '%s': %u heads signed, %u packs written\n",
+			st.lists, dir, st.heads_signed, st.packs_written);
+	return 0;
+}
+
+int cmd_publish(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct pub_opts o = pub_opts(a);
+	int compact = 0, ret = do_publish(cli, cli->node, &o, 0, &compact);
+
+	close_compacted(cli->node, compact);
+	cli->node = NULL;
+	return ret;
+}
+
+/* How a pull round reads on standard error (quiet: what changed and what
+ * failed only, as hlx run logs). */
 struct round_ctx {
 	int quiet;
 };
@@ -460,7 +419,7 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 /* One pull round over the peers (or one peer); returns failures. */
 static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		      struct hlx_peers *ps, const char *only, int quiet,
-		      int *changed)
+		      int *changed, int *compact)
 {
 	struct round_ctx rc_ctx = { quiet };
 	struct hlx_sync_opts o = { 0 };
@@ -474,36 +433,26 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 	o.report_ctx = &rc_ctx;
 	hlx_sync_round(n, ps, &o, &t);
 	*changed = t.changed;
-	compact_wanted |= t.compact;
+	*compact |= t.compact;
 	return t.failures;
 }
 
-int cmd_sync(struct hlx_cli *cli, int argc, char **argv)
+int cmd_sync(struct hlx_cli *cli, const struct cli_args *a)
 {
+	const char *only = a->argc ? a->argv[0] : NULL;
 	struct hlx_peers *ps = NULL;
-	struct hlx_node *n = NULL;
-	int ret, rc, changed;
+	int ret = 0, rc, changed, compact = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (argc - optind > 1)
-		return cli_usage(cli->cmd, "at most one PEER");
-	ret = cli_open_node(cli, 1, &n);
-	if (ret)
-		return ret;
 	rc = hlx_peers_load(cli->home, &ps);
-	if (!rc && optind < argc && !hlx_peers_find(ps, argv[optind]))
-		rc = hlx_err(HLX_ENOENT, "no such peer '%.64s'", argv[optind]);
-	if (rc) {
+	if (!rc && only && !hlx_peers_find(ps, only))
+		rc = hlx_err(HLX_ENOENT, "no such peer '%.64s'", only);
+	if (rc)
 		ret = cli_fail(rc, "cannot sync");
-		goto out;
-	}
-	if (sync_round(cli, n, ps, optind < argc ? argv[optind] : NULL, 0, &changed))
+	else if (sync_round(cli, cli->node, ps, only, 0, &changed, &compact))
 		ret = HLX_EXIT_FAILED;
-out:
 	hlx_peers_free(ps);
-	close_node(n);
+	close_compacted(cli->node, compact);
+	cli->node = NULL;
 	return ret;
 }
 
@@ -540,33 +489,22 @@ static void nap(long ms)
 	}
 }
 
-int cmd_run(struct hlx_cli *cli, int argc, char **argv)
+int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "interval", required_argument, NULL, 'i' },
-		{ "to", required_argument, NULL, 't' },
-		{ "expires-days", required_argument, NULL, 'e' },
-		{ 0 }
-	};
-	struct run_opts o = { NULL, 60, HLX_HEAD_VALIDITY / 86400, 0 };
+	struct pub_opts o = pub_opts(a);
+	long interval = (long)cli_num(a, "interval", 60);
 	struct sigaction sa;
 	unsigned backoff = 0;
-	int ret;
 
-	ret = cli_getopt(cli, argc, argv, "h", extra, run_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (optind != argc)
-		return cli_usage(cli->cmd, "unexpected argument '%s'", argv[optind]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	logline("hlx run: node '%s', polling every %ld s", cli->home, o.interval);
+	logline("hlx run: node '%s', polling every %ld s", cli->home, interval);
 	while (!stop) {
 		struct hlx_peers *ps = NULL;
 		struct hlx_node *n = NULL;
-		int failures = 0, changed = 0, rc;
+		int failures = 0, changed = 0, compact = 0, rc;
 		long wait_ms;
 
 		/* Each round opens the node afresh (and takes the writer lock
@@ -578,17 +516,17 @@ int cmd_run(struct hlx_cli *cli, int argc, char **argv)
 			logline("error: %s", hlx_err_detail());
 			failures = 1;
 		} else {
-			if (do_publish(cli, n, o.to, o.validity_days, 1))
+			if (do_publish(cli, n, &o, 1, &compact))
 				failures++;
-			failures += sync_round(cli, n, ps, NULL, 1, &changed);
-			if (changed && do_publish(cli, n, o.to, o.validity_days, 1))
+			failures += sync_round(cli, n, ps, NULL, 1, &changed, &compact);
+			if (changed && do_publish(cli, n, &o, 1, &compact))
 				failures++;
 		}
 		hlx_peers_free(ps);
-		close_node(n);
+		close_compacted(n, compact);
 		/* exponential backoff on failure, with jitter */
 		backoff = failures ? (backoff < 6 ? backoff + 1 : 6) : 0;
-		wait_ms = o.interval * 1000L << backoff;
+		wait_ms = interval * 1000L << backoff;
 		if (wait_ms > 3600000L)
 			wait_ms = 3600000L;
 		wait_ms += (long)(randombytes_uniform((uint32_t)(wait_ms / 5 + 1)));

@@ -9,7 +9,6 @@
 #include "protocol/head.h"
 #include "protocol/policy.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
@@ -18,22 +17,8 @@
 #include <string.h>
 
 struct policy_opts {
-	int replace, entries, digest, all;
+	int entries, digest;
 };
-
-static int policy_opt(void *ctx, int c, const char *arg)
-{
-	struct policy_opts *o = ctx;
-
-	(void)arg;
-	switch (c) {
-	case 'r': o->replace = 1; return 0;
-	case 'e': o->entries = 1; return 0;
-	case 'd': o->digest = 1; return 0;
-	case 'a': o->all = 1; return 0;
-	}
-	return 1;
-}
 
 static void rules_text(const struct hlx_rules *r, char *out, size_t n)
 {
@@ -213,138 +198,124 @@ static int policy_ls(const struct hlx_policies *pols, const struct hlx_peers *ps
 	return 0;
 }
 
-int cmd_policy(struct hlx_cli *cli, int argc, char **argv)
+int cmd_policy_add(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "replace", no_argument, NULL, 'r' },
-		{ "entries", no_argument, NULL, 'e' },
-		{ "digest", no_argument, NULL, 'd' },
-		{ "all", no_argument, NULL, 'a' },
-		{ 0 }
-	};
-	struct policy_opts o = { 0 };
-	struct hlx_policies *pols = NULL;
-	struct hlx_peers *ps = NULL;
-	struct hlx_audiences *aus = NULL;
-	struct hlx_node *n = NULL;
 	struct hlx_buf b = HLX_BUF_INIT;
-	const char *sub;
-	int rc, ret, nargs;
+	int replace = cli_given(a, "replace") != 0, rc, ret = 0;
+	char name[65];
 
-	ret = cli_subcommand(cli, &argc, &argv, &sub);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	ret = cli_getopt(cli, argc, argv, "h", extra, policy_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	nargs = argc - optind;
-	if (!strcmp(sub, "add")) {
-		if (nargs != 1)
-			return cli_usage(cli->cmd, "policy add FILE|- [--replace]");
-	} else if (!strcmp(sub, "rm")) {
-		if (nargs != 1)
-			return cli_usage(cli->cmd, "policy rm NAME");
-	} else if (!strcmp(sub, "ls")) {
-		if (nargs != 0)
-			return cli_usage(cli->cmd, "policy ls takes no argument");
-	} else if (!strcmp(sub, "check")) {
-		if ((nargs != 1 && !o.all) || (o.all && nargs != 0) ||
-		    (o.entries && o.digest))
-			return cli_usage(cli->cmd,
-					 "policy check (PEER | --all) [--entries | --digest]");
-	} else {
-		return cli_usage(cli->cmd, "unknown policy command '%s'", sub);
-	}
-	ret = cli_open_node(cli, strcmp(sub, "ls") != 0, &n);
-	if (ret)
-		return ret;
-	/* what would be published: nothing past its retention */
-	if (!strcmp(sub, "check") && (rc = hlx_retention_purge(n, cli->now, NULL))) {
-		ret = cli_fail(rc, "cannot purge");
-		goto out;
-	}
-	if (!strcmp(sub, "add")) {
-		char name[65];
-
-		rc = cli_read_file(argv[optind], 65536, &b);
-		if (!rc)
-			rc = hlx_policies_add(cli->home, (const char *)b.data, b.len,
-					      o.replace, name);
-		if (rc)
-			ret = cli_fail(rc, "cannot add policy from '%s'", argv[optind]);
-		else
-			fprintf(stderr, "hlx: policy '%s' %s; it applies at the next publish\n",
-				name, o.replace ? "stored" : "added");
-		goto out;
-	}
-	rc = hlx_peers_load(cli->home, &ps);
-	if (!rc && strcmp(sub, "rm") == 0) {
-		rc = hlx_policies_remove(cli->home, ps, argv[optind]);
-		if (rc)
-			ret = cli_fail(rc, "cannot remove policy '%.64s'", argv[optind]);
-		goto out;
-	}
+	rc = cli_read_file(a->argv[0], 65536, &b);
 	if (!rc)
-		rc = hlx_policies_load(cli->home, &pols);
-	if (!rc)
-		rc = hlx_audiences_make(cli->home, pols, ps, &aus);
-	if (rc) {
-		ret = cli_fail(rc, "cannot read the policies");
-		goto out;
-	}
-	if (!strcmp(sub, "ls")) {
-		ret = policy_ls(pols, ps, aus);
-	} else if (o.all) {
-		const struct hlx_peer **pe = calloc(ps->n + 1, sizeof(*pe));
-
-		for (size_t i = 0; pe && i < ps->n; i++)
-			pe[i] = &ps->v[i];
-		ret = pe ? check_peers(n, pols, aus, pe, ps->n, &o) :
-			   cli_fail(HLX_ENOMEM, "out of memory");
-		free(pe);
-	} else {
-		const struct hlx_peer *pe = hlx_peers_find(ps, argv[optind]);
-
-		ret = pe ? check_peers(n, pols, aus, &pe, 1, &o) :
-			   cli_fail(HLX_ENOENT, "no such peer '%.64s'", argv[optind]);
-	}
-out:
+		rc = hlx_policies_add(cli->home, (const char *)b.data, b.len,
+				      replace, name);
+	if (rc)
+		ret = cli_fail(rc, "cannot add policy from '%s'", a->argv[0]);
+	else
+		fprintf(stderr, "hlx: policy '%s' %s; it applies at the next publish\n",
+			name, replace ? "stored" : "added");
 	hlx_buf_free(&b);
-	hlx_audiences_free(aus);
-	hlx_policies_free(pols);
-	hlx_peers_free(ps);
-	hlx_node_free(n);
 	return ret;
 }
 
-int cmd_purge(struct hlx_cli *cli, int argc, char **argv)
+int cmd_policy_rm(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_node *n = NULL;
-	uint64_t count = 0;
-	int rc, ret;
+	struct hlx_peers *ps = NULL;
+	int rc = hlx_peers_load(cli->home, &ps), ret = 0;
 
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (optind != argc)
-		return cli_usage(cli->cmd, "unexpected argument '%s'", argv[optind]);
-	ret = cli_open_node(cli, 1, &n);
-	if (ret)
-		return ret;
-	rc = hlx_retention_purge(n, cli->now, &count);
+	if (!rc) {
+		rc = hlx_policies_remove(cli->home, ps, a->argv[0]);
+		if (rc)
+			ret = cli_fail(rc, "cannot remove policy '%.64s'", a->argv[0]);
+	} else {
+		ret = cli_fail(rc, "cannot read the policies");
+	}
+	hlx_peers_free(ps);
+	return ret;
+}
+
+/* The policies, the peers and their audiences, as publishing sees them. */
+struct policy_world {
+	struct hlx_policies *pols;
+	struct hlx_peers *ps;
+	struct hlx_audiences *aus;
+};
+
+static int world_load(struct hlx_cli *cli, struct policy_world *w)
+{
+	int rc = hlx_peers_load(cli->home, &w->ps);
+
+	if (!rc)
+		rc = hlx_policies_load(cli->home, &w->pols);
+	if (!rc)
+		rc = hlx_audiences_make(cli->home, w->pols, w->ps, &w->aus);
+	return rc ? cli_fail(rc, "cannot read the policies") : 0;
+}
+
+static void world_free(struct policy_world *w)
+{
+	hlx_audiences_free(w->aus);
+	hlx_policies_free(w->pols);
+	hlx_peers_free(w->ps);
+}
+
+int cmd_policy_ls(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct policy_world w = { 0 };
+	int ret = world_load(cli, &w);
+
+	(void)a;
+	if (!ret)
+		ret = policy_ls(w.pols, w.ps, w.aus);
+	world_free(&w);
+	return ret;
+}
+
+int cmd_policy_check(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct policy_opts o = { cli_given(a, "entries") != 0,
+				 cli_given(a, "digest") != 0 };
+	struct policy_world w = { 0 };
+	int all = cli_given(a, "all") != 0, rc, ret;
+
+	if (all == (a->argc == 1) || (o.entries && o.digest))
+		return cli_usage(cli->cmd, "a PEER or --all, and --entries or --digest at most");
+	/* what would be published: nothing past its retention */
+	rc = hlx_retention_purge(cli->node, cli->now, NULL);
 	if (rc)
-		ret = cli_fail(rc, "cannot purge");
-	else
-		fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
-			count);
+		return cli_fail(rc, "cannot purge");
+	ret = world_load(cli, &w);
+	if (!ret && all) {
+		const struct hlx_peer **pe = calloc(w.ps->n + 1, sizeof(*pe));
+
+		for (size_t i = 0; pe && i < w.ps->n; i++)
+			pe[i] = &w.ps->v[i];
+		ret = pe ? check_peers(cli->node, w.pols, w.aus, pe, w.ps->n, &o) :
+			   cli_fail(HLX_ENOMEM, "out of memory");
+		free(pe);
+	} else if (!ret) {
+		const struct hlx_peer *pe = hlx_peers_find(w.ps, a->argv[0]);
+
+		ret = pe ? check_peers(cli->node, w.pols, w.aus, &pe, 1, &o) :
+			   cli_fail(HLX_ENOENT, "no such peer '%.64s'", a->argv[0]);
+	}
+	world_free(&w);
+	return ret;
+}
+
+int cmd_purge(struct hlx_cli *cli, const struct cli_args *a)
+{
+	uint64_t count = 0;
+	int rc;
+
+	(void)a;
+	rc = hlx_retention_purge(cli->node, cli->now, &count);
+	if (rc)
+		return cli_fail(rc, "cannot purge");
+	fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
+		count);
 	/* free pages of the state still hold what was purged: compacted
 	 * before the lock goes */
-	if (!rc && count) {
-		rc = hlx_node_compact_free(n, NULL, NULL);
-		if (rc)
-			ret = cli_fail(rc, "cannot compact the state after the purge");
-	} else {
-		hlx_node_free(n);
-	}
-	return ret;
+	if (count && (rc = cli_compact(cli, NULL, NULL)))
+		return cli_fail(rc, "cannot compact the state after the purge");
+	return 0;
 }

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,54 +58,27 @@ static int hash_file(const char *path, const char *alg,
 	return rc;
 }
 
-int cmd_sign(struct hlx_cli *cli, int argc, char **argv)
+int cmd_sign(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "namespace", required_argument, NULL, 'n' },
-		{ "hash", required_argument, NULL, 'H' },
-		{ "passphrase-file", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *ns = NULL, *alg = "sha512", *file;
+	const char *ns = cli_text(a, "namespace"), *file = a->argv[0];
+	const char *alg = cli_text(a, "hash") ? cli_text(a, "hash") : "sha512";
 	struct hlx_sshsig_hasher *hs = NULL;
 	struct hlx_seckey *k = NULL;
-	struct hlx_home *h = NULL;
 	struct hlx_buf sig = HLX_BUF_INIT;
 	char out[PATH_MAX];
-	int c, rc, ret = 0;
+	int rc, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': ns = optarg; break;
-		case 'H': alg = optarg; break;
-		case 'P': cli->pass_file = optarg; break;
-		case 'h': return cli_help(cli->cmd);
-		default: return cli_usage(cli->cmd, "unknown option");
-		}
-	}
 	if (!ns || !*ns)
 		return cli_usage(cli->cmd, "a non-empty namespace (-n) is required");
-	if (strcmp(alg, "sha512") && strcmp(alg, "sha256"))
-		return cli_usage(cli->cmd, "hash '%s': use sha512 or sha256", alg);
-	if (optind + 1 != argc)
-		return cli_usage(cli->cmd, "one FILE (or -) to sign");
-	file = argv[optind];
 	if (strcmp(file, "-") != 0 &&
 	    snprintf(out, sizeof(out), "%s.sig", file) >= (int)sizeof(out))
 		return cli_usage(cli->cmd, "path too long");
-
-	rc = hlx_home_open(cli->home, &h);
-	if (rc) {
-		ret = cli_fail(rc, "cannot open node home '%s'", cli->home);
-		goto out;
-	}
 	rc = hash_file(file, alg, &hs);
 	if (rc) {
 		ret = cli_fail(rc, "cannot sign '%s'", file);
 		goto out;
 	}
-	rc = hlx_home_signing_key(h, cli_getpass, cli, cli->now, &k);
+	rc = hlx_home_signing_key(cli->homeh, cli_getpass, cli, cli->now, &k);
 	if (!rc)
 		rc = hlx_sshsig_sign_hasher(hs, k, ns, &sig);
 	if (rc) {
@@ -123,7 +95,6 @@ int cmd_sign(struct hlx_cli *cli, int argc, char **argv)
 out:
 	hlx_sshsig_hasher_free(hs);
 	hlx_seckey_free(k);
-	hlx_home_free(h);
 	hlx_buf_free(&sig);
 	return ret;
 }
@@ -184,59 +155,29 @@ static int check_signer(const struct hlx_sshsig *sig, const struct who *w,
 	return rc;
 }
 
-int cmd_verify(struct hlx_cli *cli, int argc, char **argv)
+int cmd_verify(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "namespace", required_argument, NULL, 'n' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "allowed-signers", required_argument, NULL, 'A' },
-		{ "principal", required_argument, NULL, 'I' },
-		{ "trust", required_argument, NULL, 'T' },
-		{ "root", required_argument, NULL, 'R' },
-		{ "signature", required_argument, NULL, 's' },
-		{ "time", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct who w = { 0 };
-	const char *ns = NULL, *sigpath = NULL, *file, *label;
+	struct who w = { cli_text(a, "key"), cli_text(a, "allowed-signers"),
+			 cli_text(a, "principal"), cli_text(a, "trust"),
+			 cli_text(a, "root") };
+	const char *ns = cli_text(a, "namespace"), *file = a->argv[0], *label;
+	const char *sigpath = cli_text(a, "signature");
 	struct hlx_buf sb = HLX_BUF_INIT;
 	struct hlx_sshsig *sig = NULL;
 	struct hlx_sshsig_hasher *hs = NULL;
 	char f[HLX_FPR_LEN];
-	int64_t when = cli->now;
-	int c, rc, ret = 0;
+	int64_t when = cli_time(a, "time", cli->now);
+	int rc, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "n:k:I:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': ns = optarg; break;
-		case 'k': w.key = optarg; break;
-		case 'A': w.allowed = optarg; break;
-		case 'I': w.principal = optarg; break;
-		case 'T': w.trust = optarg; break;
-		case 'R': w.root = optarg; break;
-		case 's': sigpath = optarg; break;
-		case 't':
-			if (hlx_time_parse(optarg, strlen(optarg), &when))
-				return cli_usage(cli->cmd, "--time: %s",
-						 hlx_err_detail());
-			break;
-		case 'h': return cli_help(cli->cmd);
-		default: return cli_usage(cli->cmd, "unknown option");
-		}
-	}
 	if (!ns || !*ns)
 		return cli_usage(cli->cmd, "a non-empty namespace (-n) is required");
 	if (!sigpath)
 		return cli_usage(cli->cmd, "the signature (-s SIG) is required");
-	if (optind + 1 != argc)
-		return cli_usage(cli->cmd, "one FILE (or -) to verify");
 	if ((!!w.key + !!w.allowed + !!w.trust) != 1 ||
 	    !w.allowed != !w.principal || !w.trust != !w.root)
 		return cli_usage(cli->cmd,
 				 "give one of -k KEY, --allowed-signers FILE with -I PRINCIPAL, "
 				 "or --trust FILE with --root KEY");
-	file = argv[optind];
 	if (strcmp(file, "-") == 0 && strcmp(sigpath, "-") == 0)
 		return cli_usage(cli->cmd, "FILE and SIG cannot both be standard input");
 

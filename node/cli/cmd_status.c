@@ -6,7 +6,6 @@
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +14,9 @@
 #define STATUS_LIST "status"
 
 struct set_opts {
-	const char *state, *country, *reported;
+	const char *state, *country;
+	int64_t reported;   /* 0: not given */
 };
-
-static int set_opt(void *ctx, int c, const char *arg)
-{
-	struct set_opts *o = ctx;
-
-	switch (c) {
-	case 's': o->state = arg; return 0;
-	case 'c': o->country = arg; return 0;
-	case 'r': o->reported = arg; return 0;
-	}
-	return 1;
-}
 
 static int status_set(struct hlx_cli *cli, struct hlx_node *n, const char *item,
 		      const struct set_opts *o)
@@ -90,13 +78,7 @@ static int status_set(struct hlx_cli *cli, struct hlx_node *n, const char *item,
 	} else if (rc != HLX_ENOENT) {
 		goto out;
 	} else {
-		st->reported = cli->now;
-		if (o->reported) {
-			rc = hlx_time_parse(o->reported, strlen(o->reported),
-					    &st->reported);
-			if (rc)
-				goto out;
-		}
+		st->reported = o->reported ? o->reported : cli->now;
 	}
 	st->changed = st->state == HLX_STATE_REPORTED ? st->reported : cli->now;
 	if (st->changed < st->reported)
@@ -213,90 +195,65 @@ static int show_hit(void *ctx, size_t q, uint32_t list, const char *meta,
 	return 0;
 }
 
-int cmd_status(struct hlx_cli *cli, int argc, char **argv)
+int cmd_status_set(struct hlx_cli *cli, const struct cli_args *a)
 {
-	static const struct option extra[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "country", required_argument, NULL, 'c' },
-		{ "reported", required_argument, NULL, 'r' },
-		{ 0 }
-	};
-	struct set_opts o = { 0 };
-	struct hlx_node *n = NULL;
-	const char *sub;
-	int rc, ret, nargs;
+	struct set_opts o = { cli_text(a, "state"), cli_text(a, "country"),
+			      cli_time(a, "reported", 0) };
+	int rc;
 
-	ret = cli_subcommand(cli, &argc, &argv, &sub);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	ret = cli_getopt(cli, argc, argv, "h", extra, set_opt, &o);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	nargs = argc - optind;
-	if (!strcmp(sub, "set")) {
-		if (nargs != 1 || !o.state)
-			return cli_usage(cli->cmd, "status set ITEM --state STATE");
-	} else if (!strcmp(sub, "show")) {
-		if (nargs != 1)
-			return cli_usage(cli->cmd, "status show ITEM");
-	} else if (!strcmp(sub, "import")) {
-		if (nargs != 1)
-			return cli_usage(cli->cmd, "status import FILE|-");
-	} else if (!strcmp(sub, "ls")) {
-		if (nargs != 0)
-			return cli_usage(cli->cmd, "status ls takes no argument");
-	} else {
-		return cli_usage(cli->cmd, "unknown status command '%s'", sub);
-	}
-	ret = cli_open_node(cli, !strcmp(sub, "set") || !strcmp(sub, "import"), &n);
-	if (ret)
-		return ret;
-	if (!strcmp(sub, "import")) {
-		rc = status_import(cli, n, argv[optind]);
-		if (rc)
-			ret = cli_fail(rc, "cannot import status records from '%.200s'",
-				       argv[optind]);
-	} else if (!strcmp(sub, "set")) {
-		rc = status_set(cli, n, argv[optind], &o);
-		if (rc)
-			ret = cli_fail(rc, "cannot set the status of '%.200s'", argv[optind]);
-	} else if (!strcmp(sub, "ls")) {
-		struct hlx_list_rec rec;
-		struct hlx_hist *h = NULL;
-		char head[41];
+	if (!o.state)
+		return cli_usage(cli->cmd, "--state STATE is required");
+	rc = status_set(cli, cli->node, a->argv[0], &o);
+	return rc ? cli_fail(rc, "cannot set the status of '%.200s'", a->argv[0]) : 0;
+}
 
-		rc = hlx_list_get(n, STATUS_LIST, &rec);
-		if (rc == HLX_ENOENT)
-			goto done; /* no record yet */
-		if (!rc)
-			rc = hlx_list_open_hist(n, STATUS_LIST, &h);
-		if (!rc && (rc = hlx_hist_head(h, head)) == HLX_OK)
-			rc = hlx_hist_foreach(h, head, print_line, NULL);
-		if (rc == HLX_ENOENT)
-			rc = HLX_OK;
-		hlx_hist_free(h);
-		if (rc)
-			ret = cli_fail(rc, "cannot list the status log");
-	} else {
-		struct show_ctx c = { NULL, 0, argv[optind], 0 };
-		struct hlx_hash *q = malloc(sizeof(*q));
-		const struct hlx_hash *qp = q;
+int cmd_status_import(struct hlx_cli *cli, const struct cli_args *a)
+{
+	int rc = status_import(cli, cli->node, a->argv[0]);
 
-		rc = q ? hlx_hash_parse(argv[optind], strlen(argv[optind]), q) :
-			 hlx_err(HLX_ENOMEM, "out of memory");
-		if (!rc)
-			rc = hlx_store_list_foreach(hlx_node_store(n), collect, &c);
-		if (!rc)
-			rc = hlx_store_lookup(hlx_node_store(n), &qp, 1, show_hit, &c);
-		if (rc)
-			ret = cli_fail(rc, "cannot show the status of '%.200s'",
-				       argv[optind]);
-		else if (!c.hits)
-			ret = HLX_EXIT_FAILED;
-		free(c.lists);
-		free(q);
-	}
-done:
-	hlx_node_free(n);
+	return rc ? cli_fail(rc, "cannot import status records from '%.200s'",
+			     a->argv[0]) : 0;
+}
+
+int cmd_status_ls(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct hlx_list_rec rec;
+	struct hlx_hist *h = NULL;
+	char head[41];
+	int rc = hlx_list_get(cli->node, STATUS_LIST, &rec);
+
+	(void)a;
+	if (rc == HLX_ENOENT)
+		return 0; /* no record yet */
+	if (!rc)
+		rc = hlx_list_open_hist(cli->node, STATUS_LIST, &h);
+	if (!rc && (rc = hlx_hist_head(h, head)) == HLX_OK)
+		rc = hlx_hist_foreach(h, head, print_line, NULL);
+	if (rc == HLX_ENOENT)
+		rc = HLX_OK;
+	hlx_hist_free(h);
+	return rc ? cli_fail(rc, "cannot list the status log") : 0;
+}
+
+int cmd_status_show(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct show_ctx c = { NULL, 0, a->argv[0], 0 };
+	struct hlx_hash *q = malloc(sizeof(*q));
+	const struct hlx_hash *qp = q;
+	struct hlx_store *s = hlx_node_store(cli->node);
+	int rc, ret = 0;
+
+	rc = q ? hlx_hash_parse(a->argv[0], strlen(a->argv[0]), q) :
+		 hlx_err(HLX_ENOMEM, "out of memory");
+	if (!rc)
+		rc = hlx_store_list_foreach(s, collect, &c);
+	if (!rc)
+		rc = hlx_store_lookup(s, &qp, 1, show_hit, &c);
+	if (rc)
+		ret = cli_fail(rc, "cannot show the status of '%.200s'", a->argv[0]);
+	else if (!c.hits)
+		ret = HLX_EXIT_FAILED;
+	free(c.lists);
+	free(q);
 	return ret;
 }

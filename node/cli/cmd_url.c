@@ -7,7 +7,6 @@
 #include "protocol/err.h"
 #include "protocol/hash.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,33 +67,16 @@ out:
 	return rc;
 }
 
-int cmd_url(struct hlx_cli *cli, int argc, char **argv)
+int cmd_url_show(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_home *h = NULL;
-	const char *sub;
-	int rc, ret;
+	return url_show(cli, cli->homeh, a->argv[0]);
+}
 
-	ret = cli_subcommand(cli, &argc, &argv, &sub);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (strcmp(sub, "show") && strcmp(sub, "ls"))
-		return cli_usage(cli->cmd, "unknown url command '%.40s'", sub);
-	ret = cli_getopt(cli, argc, argv, "h", NULL, NULL, NULL);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (strcmp(sub, "ls") == 0 ? optind != argc : optind + 1 != argc)
-		return cli_usage(cli->cmd, "wrong number of arguments for 'url %s'",
-				 sub);
-	rc = hlx_home_open(cli->home, &h);
-	if (rc)
-		return cli_fail(rc, "cannot open node home '%s'", cli->home);
-	if (!strcmp(sub, "ls")) {
-		rc = hlx_urls_foreach(h, print_item, NULL);
-		ret = rc ? cli_fail(rc, "cannot list the kept URLs") : 0;
-	} else {
-		ret = url_show(cli, h, argv[optind]);
-	}
-	hlx_home_free(h);
-	return ret;
+int cmd_url_ls(struct hlx_cli *cli, const struct cli_args *a)
+{
+	int rc = hlx_urls_foreach(cli->homeh, print_item, NULL);
+
+	(void)a;
+	return rc ? cli_fail(rc, "cannot list the kept URLs") : 0;
 }
 

@@ -456,9 +456,7 @@ static void test_perms(void)
 static int run_audit(const char *h, const char *out, const char *err,
 		     char **argv, int argc)
 {
-	static const struct hlx_cmd cmd = { "audit", NULL, "[--peer P] [--since T] [--json]",
-					    "test" };
-	struct hlx_cli cli = { &cmd, h, NULL, 1, T0, 0 };
+	struct hlx_cli cli = { .home = h, .no_passphrase = 1, .now = T0 };
 	int o = dup(1), e = dup(2), fo, fe, ret;
 
 	fflush(stdout);
@@ -467,7 +465,7 @@ static int run_audit(const char *h, const char *out, const char *err,
 	fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fo, 1);
 	dup2(fe, 2);
-	ret = cmd_audit(&cli, argc, argv);
+	ret = cli_run(&cli, argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(o, 1);
