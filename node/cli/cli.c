@@ -234,3 +234,59 @@ int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	*out = v;
 	return HLX_OK;
 }
+
+int cli_lines_open(struct cli_lines *r, const char *path, size_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->max = max;
+	r->buf = malloc(max + 1);
+	if (!r->buf)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	r->in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!r->in) {
+		int e = errno;
+
+		free(r->buf);
+		r->buf = NULL;
+		return hlx_err(e == ENOENT ? HLX_ENOENT : HLX_EIO,
+			       "cannot open '%s': %s", path, strerror(e));
+	}
+	return HLX_OK;
+}
+
+int cli_lines_next(struct cli_lines *r, char **line, size_t *len)
+{
+	size_t n = 0;
+	int c, nul = 0, over = 0;
+
+	while ((c = getc_unlocked(r->in)) != EOF && c != '\n') {
+		nul |= c == '\0';
+		if (n < r->max)
+			r->buf[n++] = (char)c;
+		else
+			over = 1;
+	}
+	if (c == EOF && ferror(r->in))
+		return hlx_err(HLX_EIO, "cannot read: %s", strerror(errno));
+	if (c == EOF && n == 0 && !over && !nul)
+		return 0;
+	r->lineno++;
+	if (over)
+		return hlx_err(HLX_ETOOBIG, "line longer than %zu bytes", r->max);
+	if (nul)
+		return hlx_err(HLX_EINVAL, "NUL byte in the line");
+	if (n && r->buf[n - 1] == '\r')
+		n--;
+	r->buf[n] = '\0';
+	*line = r->buf;
+	*len = n;
+	return 1;
+}
+
+void cli_lines_close(struct cli_lines *r)
+{
+	if (r->in && r->in != stdin)
+		fclose(r->in);
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}

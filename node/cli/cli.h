@@ -183,6 +183,25 @@ int cli_help(const struct hlx_cmd *cmd);
  * HLX_OK, or HLX_EINVAL with no detail set. */
 int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Lines of a file or standard input, for import, lookup and match: at
+ * most max bytes a line (the memory it takes), without its "\n" or
+ * "\r\n". */
+struct cli_lines {
+	FILE *in;
+	size_t max, lineno;   /* lineno: of the line last read */
+	char *buf;            /* max + 1 bytes */
+};
+
+/* Open path ("-": standard input) for reading lines of at most max bytes.
+ * On failure the error says what could not be opened. */
+int cli_lines_open(struct cli_lines *r, const char *path, size_t max);
+/* The next line into *line (NUL-terminated, valid until the next call)
+ * and *len: 1; 0 at the end; or a negative error for this line only (too
+ * long: HLX_ETOOBIG, a NUL byte: HLX_EINVAL; reading goes on with the
+ * next) or for the input (HLX_EIO). */
+int cli_lines_next(struct cli_lines *r, char **line, size_t *len);
+void cli_lines_close(struct cli_lines *r);
+
 /* Obtain a passphrase for what (e.g. "the root key of 'uk-iwf'") into a
  * secure buffer: from the passphrase file, else from the terminal (asked
  * twice when confirm is set).  Never from an argument. */
@@ -199,7 +218,7 @@ struct hlx_pubkey;
 int cli_load_pubkey(const char *arg, struct hlx_pubkey *out);
 
 /* The node home: dir (--home; "" is an error), else $HLX_HOME, else
- * ~/.hlx.  The result is malloc'd. */
+ * ~/.hlx.  The result is malloc'd; the engines take the path resolved. */
 int cli_home_resolve(const char *dir, char **out);
 
 /* Write a file atomically (temporary file, fsync, rename) with mode. */

@@ -165,32 +165,92 @@ static int on_match(void *ctx, const struct hlx_match *m)
 	return rc ? rc : flush_out(b, 0);
 }
 
-/*
- * Read one line of at most LINE_MAX_IN bytes into buf (NUL-terminated,
- * without its line end).  Returns 1 for a line, 0 at the end, -1 for a
- * line too long (skipped to its end) or a NUL byte in it.
- */
-static int read_line(FILE *in, char *buf, size_t cap, size_t *len)
-{
-	int c;
-	size_t n = 0;
-	int bad = 0;
+/* A stream of queries matched in batches. */
+struct stream {
+	struct hlx_matcher *m;
+	struct out_ctx c;
+	struct hlx_hash *q;            /* BATCH queries */
+	const struct hlx_hash **qp;    /* pointers to them */
+	size_t nq, total, skipped;
+	double t_open, t_match;
+};
 
-	while ((c = getc(in)) != EOF && c != '\n') {
-		if (c == '\0')
-			bad = 1;
-		if (n + 1 < cap)
-			buf[n++] = (char)c;
-		else
-			bad = 1;
+static int stream_batch(struct stream *s)
+{
+	double t0 = now_s();
+	int rc = s->nq ? hlx_matcher_match(s->m, s->qp, s->nq, on_match, &s->c) :
+		 HLX_OK;
+
+	s->t_match += now_s() - t0;
+	s->total += s->nq;
+	s->nq = 0;
+	s->c.last = SIZE_MAX;
+	return rc;
+}
+
+/* Every line of the input, a hash each (blank lines skipped); what came
+ * before a bad line is still answered. */
+static int stream_read(struct stream *s, struct cli_lines *r, const char *path,
+		       int skip_invalid)
+{
+	char *line;
+	size_t len;
+	int rc = HLX_OK, got;
+
+	while ((got = cli_lines_next(r, &line, &len)) != 0) {
+		if (got == HLX_EIO) {
+			rc = hlx_err(HLX_EIO, "cannot read '%s'", path);
+			break;
+		}
+		if (got > 0 && len == 0)
+			continue;
+		rc = got < 0 ? got : hlx_hash_parse(line, len, &s->q[s->nq]);
+		if (rc && skip_invalid) {
+			fprintf(stderr, "hlx: skipped '%s' line %zu: %s\n", path,
+				r->lineno, hlx_err_detail());
+			s->skipped++;
+			rc = HLX_OK;
+			continue;
+		}
+		if (rc) {
+			rc = hlx_err_wrap(rc, "'%s' line %zu", path, r->lineno);
+			break;
+		}
+		if (++s->nq == BATCH && (rc = stream_batch(s)))
+			return rc;
 	}
-	if (c == EOF && n == 0 && !bad)
-		return 0;
-	if (n && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	*len = n;
-	return bad ? -1 : 1;
+	got = stream_batch(s);
+	return rc ? rc : got;
+}
+
+static void stream_stats(struct stream *s)
+{
+	struct hlx_match_status st;
+	double search;
+
+	hlx_matcher_status(s->m, &st);
+	/* the tables were built during the first pdq batch */
+	search = s->t_match - st.build_seconds;
+	fprintf(stderr,
+		"hlx: match: index of %" PRIu64 " lists: %" PRIu64 " PDQ hashes (base %"
+		PRIu64 ", added %" PRIu64 ", removed %" PRIu64 "), %.1f MiB, %.1f bytes a hash\n",
+		st.lists, st.base + st.added - st.removed, st.base, st.added,
+		st.removed, (double)st.memory / (1 << 20),
+		st.base + st.added ? (double)st.memory /
+				     (double)(st.base + st.added) : 0.0);
+	fprintf(stderr,
+		"hlx: match: opened in %.3f s (%s); search tables %s%.3f s\n",
+		s->t_open, st.rebuilt ? "built afresh from the histories" :
+		st.loaded ? "loaded" : "built", st.tables ? "built in " :
+		"not needed, ", st.build_seconds);
+	fprintf(stderr,
+		"hlx: match: %zu queries (%" PRIu64 " pdq) in %.3f s: %.0f queries/s; %"
+		PRIu64 " matches; %.0f index entries examined a pdq query\n",
+		s->total, st.pdq_queries, search,
+		search > 0 ? (double)s->total / search : 0.0, s->c.matches,
+		st.pdq_queries ? (double)st.scanned / (double)st.pdq_queries : 0.0);
+	fprintf(stderr, "hlx: match: peak resident memory %.1f MiB\n",
+		(double)peak_rss_kib() / 1024);
 }
 
 static int match_stream(struct hlx_cli *cli, const struct cli_args *a,
@@ -199,135 +259,42 @@ static int match_stream(struct hlx_cli *cli, const struct cli_args *a,
 	struct hlx_match_opts mo = {
 		.threads = (unsigned)cli_num(a, "threads", 0),
 		.threshold = (int)cli_num(a, "threshold", (uint64_t)-1) };
-	int skip_invalid = cli_given(a, "skip-invalid") != 0;
-	struct out_ctx c = { 0 };
-	struct hlx_match_status st;
-	struct hlx_matcher *m = NULL;
-	struct hlx_node *n = cli->node;
-	const struct hlx_hash **qp = NULL;
-	struct hlx_hash *q = NULL;
-	char *line = NULL;
-	FILE *in = NULL;
-	size_t nq = 0, len, lineno = 0, skipped = 0, total = 0;
-	double t_open = now_s(), t_match = 0, t0;
-	int rc = HLX_OK, ret = 0, r;
+	struct stream s = { 0 };
+	struct cli_lines r = { 0 };
+	int rc, ret;
 
-	hlx_buf_init(&c.out);
-	line = malloc(LINE_MAX_IN + 1);
-	q = malloc(BATCH * sizeof(*q));
-	qp = malloc(BATCH * sizeof(*qp));
-	if (!line || !q || !qp) {
-		ret = cli_fail(HLX_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < BATCH; i++)
-		qp[i] = &q[i];
-	c.q = q;
-	c.last = SIZE_MAX;
-	in = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	if (!in) {
-		ret = cli_fail(errno == ENOENT ? HLX_ENOENT : HLX_EIO,
-			       "cannot open '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	rc = hlx_matcher_open(n, &mo, &m);
-	if (rc) {
-		ret = cli_fail(rc, "cannot open the match index");
-		goto out;
-	}
-	t_open = now_s() - t_open;
-	for (;;) {
-		r = read_line(in, line, LINE_MAX_IN + 1, &len);
-		if (r == 0)
-			break;
-		lineno++;
-		if (r > 0 && len == 0)
-			continue;
-		if (r < 0)
-			rc = hlx_err(HLX_EINVAL, "line longer than %d bytes or with a NUL byte",
-				     LINE_MAX_IN);
-		else
-			rc = hlx_hash_parse(line, len, &q[nq]);
-		if (rc) {
-			if (skip_invalid) {
-				fprintf(stderr, "hlx: skipped '%s' line %zu: %s\n", path,
-					lineno, hlx_err_detail());
-				skipped++;
-				rc = HLX_OK;
-				continue;
-			}
-			rc = hlx_err_wrap(rc, "'%s' line %zu", path, lineno);
-			break;
-		}
-		if (++nq == BATCH) {
-			t0 = now_s();
-			rc = hlx_matcher_match(m, qp, nq, on_match, &c);
-			t_match += now_s() - t0;
-			total += nq;
-			nq = 0;
-			c.last = SIZE_MAX;
-			if (rc)
-				break;
-		}
-	}
-	if (ferror(in) && !rc)
-		rc = hlx_err(HLX_EIO, "cannot read '%s'", path);
-	/* what came before a bad line is still answered */
-	if (nq) {
-		int rc2;
-
-		t0 = now_s();
-		rc2 = hlx_matcher_match(m, qp, nq, on_match, &c);
-		t_match += now_s() - t0;
-		total += nq;
-		if (!rc)
-			rc = rc2;
-	}
-	if (flush_out(&c.out, 1) && !rc)
+	s.t_open = now_s();
+	hlx_buf_init(&s.c.out);
+	s.c.last = SIZE_MAX;
+	s.q = malloc(BATCH * sizeof(*s.q));
+	s.qp = malloc(BATCH * sizeof(*s.qp));
+	rc = s.q && s.qp ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < BATCH; i++)
+		s.qp[i] = &s.q[i];
+	s.c.q = s.q;
+	if (!rc)
+		rc = cli_lines_open(&r, path, LINE_MAX_IN);
+	if (!rc && (rc = hlx_matcher_open(cli->node, &mo, &s.m)))
+		rc = hlx_err_wrap(rc, "cannot open the match index");
+	s.t_open = now_s() - s.t_open;
+	if (!rc)
+		rc = stream_read(&s, &r, path, cli_given(a, "skip-invalid") != 0);
+	if (flush_out(&s.c.out, 1) && !rc)
 		rc = hlx_err(HLX_EIO, "cannot write standard output");
 	if (rc) {
 		ret = cli_fail(rc, "cannot match");
-		goto out;
+	} else {
+		if (cli_given(a, "stats"))
+			stream_stats(&s);
+		if (s.skipped)
+			fprintf(stderr, "hlx: %zu invalid lines skipped\n", s.skipped);
+		ret = s.c.matches ? HLX_EXIT_OK : HLX_EXIT_FAILED;
 	}
-	if (cli_given(a, "stats")) {
-		double search;
-
-		hlx_matcher_status(m, &st);
-		/* the tables were built during the first pdq batch */
-		search = t_match - st.build_seconds;
-		fprintf(stderr,
-			"hlx: match: index of %" PRIu64 " lists: %" PRIu64 " PDQ hashes (base %"
-			PRIu64 ", added %" PRIu64 ", removed %" PRIu64 "), %.1f MiB, %.1f bytes a hash\n",
-			st.lists, st.base + st.added - st.removed, st.base, st.added,
-			st.removed, (double)st.memory / (1 << 20),
-			st.base + st.added ? (double)st.memory /
-					     (double)(st.base + st.added) : 0.0);
-		fprintf(stderr,
-			"hlx: match: opened in %.3f s (%s); search tables %s%.3f s\n",
-			t_open, st.rebuilt ? "built afresh from the histories" :
-			st.loaded ? "loaded" : "built", st.tables ? "built in " :
-			"not needed, ", st.build_seconds);
-		fprintf(stderr,
-			"hlx: match: %zu queries (%" PRIu64 " pdq) in %.3f s: %.0f queries/s; %"
-			PRIu64 " matches; %.0f index entries examined a pdq query\n",
-			total, st.pdq_queries, search,
-			search > 0 ? (double)total / search : 0.0, c.matches,
-			st.pdq_queries ? (double)st.scanned / (double)st.pdq_queries :
-					 0.0);
-		fprintf(stderr, "hlx: match: peak resident memory %.1f MiB\n",
-			(double)peak_rss_kib() / 1024);
-	}
-	if (skipped)
-		fprintf(stderr, "hlx: %zu invalid lines skipped\n", skipped);
-	ret = c.matches ? HLX_EXIT_OK : HLX_EXIT_FAILED;
-out:
-	if (in && in != stdin)
-		fclose(in);
-	hlx_matcher_free(m);
-	hlx_buf_free(&c.out);
-	free(line);
-	free(q);
-	free(qp);
+	cli_lines_close(&r);
+	hlx_matcher_free(s.m);
+	hlx_buf_free(&s.c.out);
+	free(s.q);
+	free(s.qp);
 	return ret;
 }
 

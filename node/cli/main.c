@@ -33,6 +33,7 @@ static void from_environment(struct hlx_cli *cli)
 {
 	const char *t;
 	int64_t v;
+	uint64_t u;
 
 	cli->pass_file = getenv("HLX_PASSPHRASE_FILE");
 	if (cli->pass_file && !*cli->pass_file)
@@ -42,7 +43,8 @@ static void from_environment(struct hlx_cli *cli)
 	if (t && *t && hlx_time_parse(t, strlen(t), &v) == HLX_OK)
 		cli->now = v;
 	t = getenv("HLX_TIMEOUT");
-	cli->timeout_s = t ? strtol(t, NULL, 10) : 0;
+	if (t && cli_parse_uint(t, 1, 86400, &u) == HLX_OK)
+		cli->timeout_s = (long)u;
 }
 
 int main(int argc, char **argv)
