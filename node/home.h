@@ -83,4 +83,11 @@ int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
 		    int64_t since, hlx_pass_fn getpass, void *ctx, int64_t now);
 
+/* The node's own 32-byte secret (keys/feed.secret), into sodium_malloc
+ * memory (free with hlx_node_secret_free): audience names and the blinded
+ * record of purged entries derive from it.  Made on first use when create
+ * (by a writer); HLX_ENOENT otherwise. */
+int hlx_node_secret(const char *home, int create, uint8_t **out);
+void hlx_node_secret_free(uint8_t *s);
+
 #endif

@@ -20,99 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct hlx_node {
-	struct hlx_home *home;
-	struct hlx_store *store;
-};
-
-static int node_path(struct hlx_node *n, const char *name, char out[PATH_MAX])
-{
-	if (snprintf(out, PATH_MAX, "%s/%s", hlx_home_dir(n->home), name) >=
-	    PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long in '%.60s'",
-			       hlx_home_dir(n->home));
-	return HLX_OK;
-}
-
-int hlx_node_open(const char *home, int lock, struct hlx_node **out)
-{
-	struct hlx_node *n;
-	char p[PATH_MAX];
-	int rc;
-
-	*out = NULL;
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return hlx_err(HLX_ENOMEM, "out of memory");
-	/* the writer lock first, then everything read under it: the trust
-	 * chain (a revocation made while this waited is in it), the state */
-	rc = hlx_home_open_ex(home, lock, &n->home);
-	if (!rc)
-		rc = node_path(n, "state", p);
-	if (!rc)
-		rc = hlx_store_open(p, &n->store);
-	if (!rc) {
-		/* the key that blinds what retention purged (store.h); a
-		 * reader of a node that never had one has nothing purged */
-		static const char ctx[] = "hlx: purged entries";
-		uint8_t *key = NULL;
-
-		rc = hlx_node_secret(hlx_home_dir(n->home), lock, &key);
-		if (!rc)
-			rc = hlx_store_set_secret(n->store, key, (const uint8_t *)ctx,
-						  sizeof(ctx) - 1);
-		else if (rc == HLX_ENOENT && !lock) {
-			hlx_err_clear();
-			rc = HLX_OK;
-		}
-		hlx_node_secret_free(key);
-	}
-	if (rc) {
-		hlx_node_free(n);
-		return rc;
-	}
-	*out = n;
-	return HLX_OK;
-}
-
-void hlx_node_free(struct hlx_node *n)
-{
-	if (!n)
-		return;
-	hlx_store_free(n->store);
-	hlx_home_free(n->home); /* releases the lock, after the store */
-	free(n);
-}
-
-int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
-			  uint64_t *after)
-{
-	char p[PATH_MAX];
-	int rc;
-
-	if (!hlx_home_locked(n->home)) {
-		hlx_node_free(n);
-		return hlx_err(HLX_ESTATE, "compacting the state needs the writer lock");
-	}
-	rc = node_path(n, "state", p);
-	hlx_store_free(n->store);
-	n->store = NULL;
-	if (!rc)
-		rc = hlx_store_compact(p, before, after);
-	hlx_node_free(n);
-	return rc;
-}
-
-struct hlx_home *hlx_node_home(struct hlx_node *n)
-{
-	return n->home;
-}
-
-struct hlx_store *hlx_node_store(struct hlx_node *n)
-{
-	return n->store;
-}
-
 int hlx_list_repo_path(struct hlx_node *n, const char *list, char out[PATH_MAX])
 {
 	char rel[HLX_LIST_NAME_MAX + 16];
@@ -121,7 +28,7 @@ int hlx_list_repo_path(struct hlx_node *n, const char *list, char out[PATH_MAX])
 	if (rc)
 		return rc;
 	snprintf(rel, sizeof(rel), "lists/%s.git", list);
-	return node_path(n, rel, out);
+	return hlx_node_path(n, rel, out);
 }
 
 int hlx_list_create(struct hlx_node *n, const char *list)
@@ -137,12 +44,12 @@ int hlx_list_create(struct hlx_node *n, const char *list)
 	rc = hlx_list_repo_path(n, list, p);
 	if (rc)
 		return rc;
-	rc = hlx_store_list_get(n->store, list, &rec);
+	rc = hlx_store_list_get(hlx_node_store(n), list, &rec);
 	if (rc == HLX_OK)
 		return hlx_err(HLX_EEXIST, "list '%s' exists already", list);
 	if (rc != HLX_ENOENT)
 		return rc;
-	rc = node_path(n, "lists", p);
+	rc = hlx_node_path(n, "lists", p);
 	if (!rc && mkdir(p, 0755) != 0 && errno != EEXIST)
 		rc = hlx_err(HLX_EIO, "cannot create '%s': %s", p, strerror(errno));
 	/* The repository first: a list in the state always has one. */
@@ -152,8 +59,8 @@ int hlx_list_create(struct hlx_node *n, const char *list)
 		rc = hlx_hist_open(p, 1, &h);
 	hlx_hist_free(h);
 	if (!rc)
-		rc = hlx_store_list_create(n->store, list,
-					   hlx_home_org(n->home), &rec);
+		rc = hlx_store_list_create(hlx_node_store(n), list,
+					   hlx_home_org(hlx_node_home(n)), &rec);
 	return rc;
 }
 
@@ -209,18 +116,18 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 	char head[41] = "";
 	int rc;
 
-	rc = hlx_store_list_get(n->store, list, &rec);
+	rc = hlx_store_list_get(hlx_node_store(n), list, &rec);
 	/* first an interrupted prune: 1 means that the state is ahead of the
 	 * repository and only a writer may finish the swap */
 	if (!rc)
-		rc = hlx_prune_recover(n, list, hlx_home_locked(n->home));
+		rc = hlx_prune_recover(n, list, hlx_home_locked(hlx_node_home(n)));
 	if (rc > 0)
 		return HLX_OK;
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &h);
 	if (rc)
 		goto out;
-	if (hlx_home_locked(n->home)) {
+	if (hlx_home_locked(hlx_node_home(n))) {
 		/* We hold the node's writer lock, so a ref lock file can only
 		 * be left by a writer that died: git never removes those. */
 		char p[PATH_MAX];
@@ -248,7 +155,7 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 	 * (holding the lock) finishes the move; readers go by the state,
 	 * which is complete. */
 	if (rec.head[0] && descends(h, rec.head, rec.version, head)) {
-		if (hlx_home_locked(n->home))
+		if (hlx_home_locked(hlx_node_home(n)))
 			rc = hlx_hist_set_head(h, head[0] ? head : NULL, rec.head);
 		goto out;
 	}
@@ -265,11 +172,11 @@ int hlx_list_get(struct hlx_node *n, const char *list, struct hlx_list_rec *out)
 	int rc = hlx_list_name_check(list);
 
 	if (!rc)
-		rc = hlx_store_list_get(n->store, list, out);
+		rc = hlx_store_list_get(hlx_node_store(n), list, out);
 	if (!rc)
 		rc = hlx_list_recover(n, list);
 	if (!rc)
-		rc = hlx_store_list_get(n->store, list, out);
+		rc = hlx_store_list_get(hlx_node_store(n), list, out);
 	return rc;
 }
 
@@ -519,7 +426,7 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	rc = hlx_list_get(n, list, &rec);
 	if (rc)
 		return rc;
-	if (strcmp(rec.owner, hlx_home_org(n->home)) != 0)
+	if (strcmp(rec.owner, hlx_home_org(hlx_node_home(n))) != 0)
 		return hlx_err(HLX_EPERM, "list '%s' belongs to '%s', not to us",
 			       list, rec.owner);
 	if (cs->status != (strcmp(list, "status") == 0))
@@ -536,7 +443,7 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 		rc = hlx_err(HLX_ENOMEM, "out of memory for %zu changes", cs->n);
 		goto out;
 	}
-	rc = hlx_store_begin(n->store, &t);
+	rc = hlx_store_begin(hlx_node_store(n), &t);
 	if (rc)
 		goto out;
 	/* Compare with the current version: keep only real changes. */
@@ -580,13 +487,13 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	if (nops == 0)
 		goto out; /* nothing changes: no version */
 
-	rc = hlx_home_signing_key(n->home, getpass, ctx, now, &sgkey);
+	rc = hlx_home_signing_key(hlx_node_home(n), getpass, ctx, now, &sgkey);
 	if (rc)
 		goto out;
 	snprintf(msg, sizeof(msg), "%.60s: %" PRIu64 " added, %" PRIu64
 		 " updated, %" PRIu64 " retracted", summary, res->added,
 		 res->updated, res->retracted);
-	m = (struct hlx_hist_meta){ hlx_home_org(n->home), list,
+	m = (struct hlx_hist_meta){ hlx_home_org(hlx_node_home(n)), list,
 				    rec.version + 1, now, msg };
 	rc = hlx_list_open_hist(n, list, &h);
 	if (!rc)
@@ -677,7 +584,7 @@ int hlx_list_reindex(struct hlx_node *n, const char *list, uint64_t *count)
 
 	rc = hlx_list_name_check(list);
 	if (!rc)
-		rc = hlx_store_list_get(n->store, list, &rec);
+		rc = hlx_store_list_get(hlx_node_store(n), list, &rec);
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &h);
 	if (rc)
@@ -687,7 +594,7 @@ int hlx_list_reindex(struct hlx_node *n, const char *list, uint64_t *count)
 		rc = hlx_err(HLX_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = hlx_store_begin(n->store, &c.t);
+	rc = hlx_store_begin(hlx_node_store(n), &c.t);
 	if (!rc)
 		rc = hlx_store_clear_list(c.t, rec.id);
 	if (rc)
@@ -822,11 +729,11 @@ static int peer_trust(struct hlx_node *n, const char *peer, size_t pl,
 	int rc;
 
 	snprintf(name, sizeof(name), "%.*s", (int)(pl < 64 ? pl : 64), peer);
-	rc = hlx_peers_load(hlx_home_dir(n->home), &ps);
+	rc = hlx_peers_load(hlx_home_dir(hlx_node_home(n)), &ps);
 	if (!rc && !(p = hlx_peers_find(ps, name)))
 		rc = hlx_err(HLX_ENOENT, "no peer '%s' (its list is still here)", name);
 	if (!rc)
-		rc = node_path(n, "peers", path);
+		rc = hlx_node_path(n, "peers", path);
 	if (!rc && strlen(path) + strlen(name) + 13 < sizeof(path)) {
 		strcat(path, "/");
 		strcat(path, name);
@@ -891,7 +798,7 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 
 	*versions = *entries = 0;
 	hlx_buf_init(&c.meta);
-	c.trust = hlx_home_trust(n->home);
+	c.trust = hlx_home_trust(hlx_node_home(n));
 	rc = slash ? peer_trust(n, list, (size_t)(slash - list), &pt) : HLX_OK;
 	if (pt)
 		c.trust = pt;
@@ -948,14 +855,14 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 	rc = hlx_hist_log(c.h, fsck_version, &c);
 	if (rc)
 		goto out;
-	rc = hlx_store_begin(n->store, &c.t);
+	rc = hlx_store_begin(hlx_node_store(n), &c.t);
 	if (!rc)
 		rc = hlx_hist_foreach(c.h, head, fsck_line, &c);
 	hlx_store_abort(c.t);
 	c.t = NULL;
 	if (rc)
 		goto out;
-	rc = hlx_store_count_list(n->store, c.rec.id, &held);
+	rc = hlx_store_count_list(hlx_node_store(n), c.rec.id, &held);
 	if (rc)
 		goto out;
 	if (held != c.entries - c.purged || c.rec.count != c.entries - c.purged)

@@ -3,8 +3,7 @@
  * Lists: the node's hash lists, each a signed git history (node/history.h)
  * with its current version mirrored in the state (node/store.h).
  *
- * struct hlx_node opens a node home for list work: identity, state and an
- * exclusive lock for writers.  struct hlx_changeset collects the changes of
+ * The node handle (struct hlx_node) is in node/node.h.  struct hlx_changeset collects the changes of
  * one version (puts and retractions, duplicates merged); hlx_list_apply()
  * turns it into one signed version: history objects first, then the state
  * (durable), then the history's ref.  A crash between the last two is
@@ -20,21 +19,9 @@
 
 #include "node/history.h"
 #include "node/home.h"
+#include "node/node.h"
 #include "node/store.h"
 #include "protocol/record.h"
-
-struct hlx_node;
-
-/* lock: take the node's writer lock (waits for another writer). */
-int hlx_node_open(const char *home, int lock, struct hlx_node **out);
-void hlx_node_free(struct hlx_node *n);
-/* Close the state, compact it (hlx_store_compact) while still holding
- * the writer lock, then free the node, whatever the result: no other
- * writer can open the state between the change and its compaction. */
-int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
-			  uint64_t *after);
-struct hlx_home *hlx_node_home(struct hlx_node *n);
-struct hlx_store *hlx_node_store(struct hlx_node *n);
 
 int hlx_list_repo_path(struct hlx_node *n, const char *list,
 		       char out[PATH_MAX]);

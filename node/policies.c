@@ -302,45 +302,6 @@ int hlx_policies_remove(const char *home, const struct hlx_peers *peers,
 	return HLX_OK;
 }
 
-int hlx_node_secret(const char *home, int create, uint8_t **out)
-{
-	struct hlx_buf b = HLX_BUF_INIT;
-	char path[PATH_MAX];
-	uint8_t *k;
-	int rc, n = snprintf(path, sizeof(path), "%s/keys/feed.secret", home);
-
-	*out = NULL;
-	if (n < 0 || n >= (int)sizeof(path))
-		return hlx_err(HLX_EINVAL, "path too long");
-	k = sodium_malloc(32);
-	if (!k)
-		return hlx_err(HLX_ENOMEM, "out of memory");
-	hlx_buf_init_secure(&b);
-	rc = hlx_secret_file_read(path, 64, &b);
-	if (rc == HLX_ENOENT && create) {
-		randombytes_buf(k, 32);
-		rc = hlx_secret_file_write(path, k, 32);
-	} else if (!rc && b.len != 32) {
-		rc = hlx_err(HLX_EINVAL, "'%s': not 32 bytes", path);
-	} else if (!rc) {
-		memcpy(k, b.data, 32);
-	}
-	hlx_buf_free(&b);
-	if (rc)
-		hlx_node_secret_free(k);
-	else
-		*out = k;
-	return rc;
-}
-
-void hlx_node_secret_free(uint8_t *s)
-{
-	if (!s)
-		return;
-	sodium_memzero(s, 32);
-	sodium_free(s);
-}
-
 void hlx_audience_id(const uint8_t secret[32], const struct hlx_policy *p,
 		     char id[33])
 {

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "node/home.h"
 #include "node/peers.h"
 #include "protocol/policy.h"
 
@@ -75,12 +76,7 @@ const struct hlx_audience *hlx_audiences_of(const struct hlx_audiences *a,
 					    const char *peer);
 /* The feed directory a peer reads, or NULL (no policy). */
 const char *hlx_audiences_dir(const struct hlx_audiences *a, const char *peer);
-/* The node's own 32-byte secret (keys/feed.secret), into sodium_malloc
- * memory (free with hlx_node_secret_free): audience names and the blinded
- * record of purged entries derive from it.  Made on first use when create
- * (by a writer); HLX_ENOENT otherwise. */
-int hlx_node_secret(const char *home, int create, uint8_t **out);
-void hlx_node_secret_free(uint8_t *s);
+/* The node's secret (hlx_node_secret) is in node/home.h. */
 /* The feed directory name of a policy's audience under the secret. */
 void hlx_audience_id(const uint8_t secret[32], const struct hlx_policy *p,
 		     char id[33]);
