@@ -125,24 +125,6 @@ static int summary_check(const char *s, size_t n)
 	return HLX_OK;
 }
 
-/* The hash field of a line or retraction: up to the first TAB. */
-static size_t field_len(const char *s, size_t n)
-{
-	const char *t = memchr(s, '\t', n);
-
-	return t ? (size_t)(t - s) : n;
-}
-
-/* Byte order, a prefix first. */
-static int field_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-	int c = memcmp(a, b, an < bn ? an : bn);
-
-	if (c)
-		return c;
-	return an < bn ? -1 : an > bn;
-}
-
 /*
  * The name of a checked hash field's directory or file at a tree level:
  * "md5", "ab" or "cd".  Type names are short: the colon comes early.
@@ -699,13 +681,13 @@ static int check_ops(const struct hlx_hist_op *ops, size_t n)
 					       "retraction %zu: hash is too long", i + 1);
 			rc = hlx_hash_parse_canonical(op->line, fn, &hash);
 		} else {
-			fn = field_len(op->line, op->len);
+			fn = hlx_line_hash_len(op->line, op->len);
 			rc = decode_line(op->line, op->len);
 		}
 		if (rc)
 			return hlx_err_wrap(rc, "change %zu (%s)", i + 1,
 					    op->retract ? "retract" : "put");
-		if (pf && field_cmp(pf, pn, op->line, fn) >= 0)
+		if (pf && hlx_line_hash_cmp(pf, pn, op->line, fn) >= 0)
 			return hlx_err(HLX_EINVAL,
 				       "change %zu ('%.*s'): changes are not sorted by hash or a hash appears twice",
 				       i + 1, (int)(fn < 80 ? fn : 80), op->line);
@@ -754,7 +736,7 @@ static int merge_shard(struct build *b, const char *old, size_t on,
 	hlx_buf_reset(o);
 	for (size_t i = from; i < to; i++) {
 		const struct hlx_hist_op *op = &b->ops[i];
-		size_t fn = op->retract ? op->len : field_len(op->line, op->len);
+		size_t fn = op->retract ? op->len : hlx_line_hash_len(op->line, op->len);
 		int found = 0;
 
 		while (pos < on) {
@@ -768,7 +750,7 @@ static int merge_shard(struct build *b, const char *old, size_t on,
 					       "shard of '%.*s': last line has no newline",
 					       (int)(fn < 80 ? fn : 80), op->line);
 			ll = (size_t)(nl - l) + 1;
-			c = field_cmp(l, field_len(l, ll - 1), op->line, fn);
+			c = hlx_line_hash_cmp(l, hlx_line_hash_len(l, ll - 1), op->line, fn);
 			if (c > 0)
 				break;
 			pos += ll;
@@ -1362,8 +1344,8 @@ static int diff_lines(struct lines *a, struct lines *b,
 		else if (!nb)
 			c = -1;
 		else
-			c = field_cmp(la, field_len(la, na - 1), lb,
-				      field_len(lb, nb - 1));
+			c = hlx_line_hash_cmp(la, hlx_line_hash_len(la, na - 1), lb,
+				      hlx_line_hash_len(lb, nb - 1));
 		if (c == 0 && na == nb && !memcmp(la, lb, na)) {
 			na = lines_next(a, &la);
 			nb = lines_next(b, &lb);
@@ -1496,7 +1478,7 @@ static int check_shard(struct fsck *f, const git_oid *id)
 	if (!rc && l.n == 0)
 		rc = hlx_err(HLX_EINVAL, "shard is empty");
 	while (!rc && (n = lines_next(&l, &line))) {
-		size_t fn = field_len(line, n - 1);
+		size_t fn = hlx_line_hash_len(line, n - 1);
 
 		ln++;
 		rc = decode_line(line, n);
@@ -1505,7 +1487,7 @@ static int check_shard(struct fsck *f, const git_oid *id)
 		if (fn < plen || memcmp(line, prefix, plen) != 0)
 			rc = hlx_err(HLX_EINVAL, "hash '%.*s' in the wrong shard",
 				     (int)(fn < 80 ? fn : 80), line);
-		else if (pf && field_cmp(pf, pn, line, fn) >= 0)
+		else if (pf && hlx_line_hash_cmp(pf, pn, line, fn) >= 0)
 			rc = hlx_err(HLX_EINVAL,
 				     "hash '%.*s' is not after the previous line's",
 				     (int)(fn < 80 ? fn : 80), line);

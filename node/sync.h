@@ -12,6 +12,7 @@
 #include "node/fetch.h"
 #include "node/lists.h"
 #include "node/peers.h"
+#include "node/views.h"   /* the views publishing serves */
 #include "keys/seal.h"
 #include "protocol/policy.h"
 
@@ -35,20 +36,6 @@ struct hlx_publish_stats {
 int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st);
-
-/* What policies let through, computed now as publishing would (for `hlx
- * policy check`): for each policy pols[i], list_cb once per view (its name
- * in the feed, the node's list it comes from, entries, handling rules),
- * then line_cb for each of its canonical lines.  Each list is read once.
- * Callbacks return non-zero to stop. */
-int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
-		     size_t npols,
-		     int (*list_cb)(void *ctx, size_t i, const char *view,
-				    const char *src, uint64_t count,
-				    const struct hlx_rules *r),
-		     int (*line_cb)(void *ctx, size_t i, const char *view,
-				    int status, const char *line, size_t len),
-		     void *ctx);
 
 /* What a pull of one list did. */
 struct hlx_pull_result {

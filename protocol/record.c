@@ -938,3 +938,18 @@ int hlx_status_to_json(const struct hlx_status *s, struct hlx_buf *out)
 		rc = set_time(root, "changed", s->changed);
 	return json_finish(root, rc, out);
 }
+
+size_t hlx_line_hash_len(const char *line, size_t n)
+{
+	const char *t = memchr(line, '\t', n);
+
+	return t ? (size_t)(t - line) : n;
+}
+
+int hlx_line_hash_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t fa = hlx_line_hash_len(a, an), fb = hlx_line_hash_len(b, bn);
+	int c = memcmp(a, b, fa < fb ? fa : fb);
+
+	return c ? c : (fa > fb) - (fa < fb);
+}

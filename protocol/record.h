@@ -119,4 +119,11 @@ int hlx_status_decode(const char *line, size_t n, struct hlx_status *s);
 int hlx_status_from_json(const char *str, size_t n, struct hlx_status *s);
 int hlx_status_to_json(const struct hlx_status *s, struct hlx_buf *out);
 
+/* A canonical line's first field, its hash: the length up to the first
+ * tab, or n if there is none (a field alone is its own field). */
+size_t hlx_line_hash_len(const char *line, size_t n);
+/* Two lines in the order of their hash fields: byte order, a prefix
+ * first (the order of a list's shards and of a version's changes). */
+int hlx_line_hash_cmp(const char *a, size_t an, const char *b, size_t bn);
+
 #endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Policy views (spec/policy.md): what a sharing policy lets through of the
+ * node's lists.  A view is a signed history of its own, derived from one
+ * list through one policy and kept in views/ID/NAME.git in the home (ID:
+ * the audience, node/policies.h); it gets a new version when what the
+ * policy lets through changes, and is pruned with its source.  Publishing
+ * (node/sync.h, hlx_publish) serves the views; this module makes them.
+ */
+#ifndef HLX_VIEWS_H
+#define HLX_VIEWS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/lists.h"
+#include "keys/key.h"
+#include "protocol/buf.h"
+#include "protocol/head.h"
+#include "protocol/policy.h"
+
+/* What policies let through, computed now as publishing would (for `hlx
+ * policy check`): for each policy pols[i], list_cb once per view (its name
+ * in the feed, the node's list it comes from, entries, handling rules),
+ * then line_cb for each of its canonical lines.  Each list is read once.
+ * Callbacks return non-zero to stop. */
+int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
+		     size_t npols,
+		     int (*list_cb)(void *ctx, size_t i, const char *view,
+				    const char *src, uint64_t count,
+				    const struct hlx_rules *r),
+		     int (*line_cb)(void *ctx, size_t i, const char *view,
+				    int status, const char *line, size_t len),
+		     void *ctx);
+
+/* ---- for publishing (node/publish.c) ---------------------------------- */
+
+/* The node, the time of the versions made, and the signing key: loaded
+ * through getpass on first need (hlx_view_signing_key), freed by the
+ * caller with hlx_seckey_free. */
+struct hlx_view_ctx {
+	struct hlx_node *n;
+	int64_t now;
+	hlx_pass_fn getpass;
+	void *pctx;
+	struct hlx_seckey *key;
+};
+int hlx_view_signing_key(struct hlx_view_ctx *c);
+
+/* Canonical lines, each with its '\n'. */
+struct hlx_view_lines {
+	struct hlx_buf a;
+	size_t *off, n, cap;
+};
+
+/* A list of the node as the source of views. */
+struct hlx_view_src {
+	const char *name;            /* the node's list: NAME, PEER/NAME, status */
+	struct hlx_list_rec rec;
+	struct hlx_rules rules;      /* a peer's list: its handling rules */
+	int status;
+	char key[256];               /* what the views of it depend on */
+	struct hlx_view_lines lines; /* its entries, read once when needed */
+	int loaded;
+	char ckpt[65];               /* SHA-256 of its checkpoint, "" if none */
+	char diff_from[41];          /* changes since that commit, cached: */
+	struct hlx_view_lines diff;  /* lines with a leading '+' or '-' */
+};
+
+/* The node's lists, as sources of views: own lists in name order, then
+ * peers' lists, the status log last (its view depends on the others'
+ * hold tags), each with the key its views depend on. */
+struct hlx_view_srcs {
+	struct hlx_view_ctx *c;
+	struct hlx_view_src *v;
+	size_t n;
+	int rc;
+};
+int hlx_view_sources(struct hlx_view_ctx *c, struct hlx_view_srcs *s);
+void hlx_view_sources_free(struct hlx_view_srcs *s);
+
+/* The name of a source's view: NAME, or PEER.NAME for a peer's list. */
+int hlx_view_name(const char *src, char out[HLX_NAME_MAX + 1]);
+/* Two lists a policy gives must not be published under one name (an own
+ * list "b.x" and a peer's list "b/x" would both be "b.x"): HLX_EPOLICY. */
+int hlx_view_check_names(const struct hlx_policy *p,
+			 const struct hlx_view_src *v, size_t n);
+
+/* A view brought up to date. */
+struct hlx_view_made {
+	char name[HLX_NAME_MAX + 1]; /* its name in a feed */
+	char repo[PATH_MAX];         /* its history */
+	char head[41];
+	uint64_t version;
+	uint64_t count;              /* entries */
+	struct hlx_rules rules;      /* the policy's, merged with a peer's */
+};
+
+/* Bring the view of source s under policy p, in the side directory side
+ * (views/ID), up to date: a new version when what p lets through changed,
+ * pruned when its source was, and its mark (NAME.src) written. */
+int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
+		    const char *side, struct hlx_view_src *s,
+		    struct hlx_view_made *out);
+
+#endif
