@@ -336,29 +336,34 @@ int hlx_file_create(const char *path, unsigned mode, int *fd)
 	return HLX_OK;
 }
 
-int hlx_file_write_in(const char *root, const char *path, const void *p,
-		      size_t n, unsigned mode)
+static int writev_in(const char *root, const char *path,
+		     const struct hlx_span *v, size_t nv, unsigned mode)
 {
 	struct hlx_file_new w;
-	const unsigned char *b = p;
-	size_t off = 0;
-	ssize_t r;
 	int rc = hlx_file_new_open(&w, root, path, mode);
 
-	while (!rc && off < n) {
-		r = write(w.fd, b + off, n - off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
+	for (size_t i = 0; !rc && i < nv; i++)
+		if (hlx_write_all(w.fd, v[i].p, v[i].n) != 0)
 			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", path,
 				     strerror(errno));
-		else
-			off += (size_t)r;
-	}
 	if (!rc)
 		return hlx_file_new_commit(&w);
 	hlx_file_new_abort(&w);
 	return rc;
+}
+
+int hlx_file_write_in(const char *root, const char *path, const void *p,
+		      size_t n, unsigned mode)
+{
+	struct hlx_span v = { p, n };
+
+	return writev_in(root, path, &v, 1, mode);
+}
+
+int hlx_file_writev(const char *path, const struct hlx_span *v, size_t n,
+		    unsigned mode)
+{
+	return writev_in(NULL, path, v, n, mode);
 }
 
 int hlx_file_write(const char *path, const void *p, size_t n, unsigned mode)
@@ -530,4 +535,23 @@ int hlx_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int hlx_file_is_temp(const char *s)
+{
+	const char *t = strstr(s, ".tmp"), *x;
+	size_t n;
+
+	/* NAME.tmpHEX (node/files.h), NAME.tmpPID and plain.pack.PID of
+	 * older versions */
+	for (x = t; x; x = strstr(x + 1, ".tmp"))
+		t = x;
+	if (t)
+		t += 4;
+	else if (!strncmp(s, "plain.pack.", 11))
+		t = s + 11;
+	else
+		return 0;
+	n = strspn(t, "0123456789abcdef");
+	return n > 0 && t[n] == '\0';
 }

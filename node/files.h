@@ -59,6 +59,18 @@ int hlx_file_create(const char *path, unsigned mode, int *fd);
 int hlx_file_write(const char *path, const void *p, size_t n, unsigned mode);
 int hlx_file_write_in(const char *root, const char *path, const void *p,
 		      size_t n, unsigned mode);
+/* A byte range of a file to write. */
+struct hlx_span {
+	const void *p;
+	size_t n;
+};
+/* hlx_file_write of the concatenation of n byte ranges. */
+int hlx_file_writev(const char *path, const struct hlx_span *v, size_t n,
+		    unsigned mode);
+/* Whether a name is one of the temporary files hlx_file_new_open makes
+ * (NAME.tmpHEX), or one older versions made (NAME.tmpPID, plain.pack.PID):
+ * what a writer killed before its rename leaves behind. */
+int hlx_file_is_temp(const char *name);
 /* mkdir -p, new directories with mode 0755 and the last with mode (given
  * with fchmod when it is created here). */
 int hlx_file_mkdirs(const char *path, unsigned mode);

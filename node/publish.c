@@ -469,27 +469,6 @@ static int feed_trust(struct pub_ctx *c, const struct feed *f)
 
 /* ---- leftovers ---------------------------------------------------------- */
 
-/* Whether a name is one of our temporary files: NAME.tmpPID (files.c,
- * packs.c, feed_pack) or plain.pack.PID (a sealed feed's plain pack). */
-static int temp_name(const char *s)
-{
-	const char *t = strstr(s, ".tmp"), *x;
-	size_t n;
-
-	/* NAME.tmpHEX (node/files.h), NAME.tmpPID and plain.pack.PID of
-	 * older versions */
-	for (x = t; x; x = strstr(x + 1, ".tmp"))
-		t = x;
-	if (t)
-		t += 4;
-	else if (!strncmp(s, "plain.pack.", 11))
-		t = s + 11;
-	else
-		return 0;
-	n = strspn(t, "0123456789abcdef");
-	return n > 0 && t[n] == '\0';
-}
-
 /* Remove what a publish killed half-way left behind in the directory open
  * as dfd (taken over) and below it, depth levels down: the writer lock is
  * ours, so no temporary file there is another's.  Nothing is reached
@@ -520,7 +499,7 @@ static int clean_temps_at(int dfd, const char *dir, int depth, const char *only)
 				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0)
 				rc = clean_temps_at(sub, dir, depth - 1, NULL);
-		} else if (temp_name(de->d_name) &&
+		} else if (hlx_file_is_temp(de->d_name) &&
 			   (!only || !strncmp(de->d_name, only, strlen(only))) &&
 			   unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT) {
 			rc = hlx_err(HLX_EIO, "cannot remove '%s' under '%s': %s",

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of the node's matcher share (not an API: node/match.h
+ * is).  match_conf.c: the per-list settings; match_index.c: the index in
+ * memory and its files under HOME/match/ (spec/match.md, "Files");
+ * match_refresh.c: bringing it up to date from the lists' history diffs;
+ * match.c: the matcher's life and the match calls.
+ */
+#ifndef HLX_MATCH_INT_H
+#define HLX_MATCH_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "node/match.h"
+
+#define MATCH_DIR "match"
+#define CONF_FILE "config.json"
+#define BASE_FILE "pdq.base"
+#define DELTA_FILE "pdq.delta"
+#define CONF_MAX (1 << 20)
+#define LISTS_MAX 1000000u
+#define BASE_MAGIC "HLXPDQB1"
+#define DELTA_MAGIC "HLXPDQD1"
+#define MAGIC_LEN 8
+#define ID_LEN 16
+#define ALIGN 64
+#define COMPACT_MIN 65536
+#define LOOKUP_BATCH 4096
+#define WINDOW_MAX 65536        /* PDQ queries searched together */
+#define WINDOW_MIN 256
+#define HITS_TARGET (1u << 21)  /* hits a window aims at */
+
+static inline double hlx_match_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* A list's version an index file reflects. */
+struct lver {
+	uint32_t id;
+	uint64_t version;
+	char head[41];
+};
+
+struct lstate {
+	struct hlx_list_rec rec; /* name[0] == 0: no such list */
+	struct hlx_match_conf c;
+};
+
+struct hlx_matcher {
+	struct hlx_node *node;
+	char dir[PATH_MAX];
+	pthread_rwlock_t lock;      /* match calls (read) vs refresh (write) */
+	pthread_mutex_t store_lock; /* the node's store and histories, but
+				     * hlx_store_lookup (thread-safe) */
+	pthread_mutex_t build_lock; /* building the tables on demand */
+	double build_seconds;       /* under build_lock */
+	unsigned threads;
+	int override;               /* -1 or a threshold for every list */
+	size_t compact_min;
+
+	/* the base snapshot: mmapped file or malloc'd array */
+	uint8_t base_id[ID_LEN];
+	void *map;
+	size_t maplen;
+	uint8_t *owned;
+	const uint8_t *base;
+	size_t nbase;
+	struct hlx_pdqidx *bidx;
+	uint8_t *dead;              /* bit per base hash: removed */
+	size_t ndead;
+	/* the overlay's additions */
+	uint8_t *add;
+	size_t nadd;
+	struct hlx_pdqidx *didx;
+	int have_base;
+
+	struct lver *ver;           /* versions indexed, by id */
+	size_t nver;
+	struct lstate *lists;       /* by id - 1 */
+	size_t nlists;
+	unsigned radius;            /* largest threshold in use */
+
+	struct hlx_match_status st;
+	atomic_uint_fast64_t queries, pdq_queries, matches, scanned;
+	atomic_size_t window;       /* PDQ queries per search window */
+};
+
+static inline int hlx_match_is_dead(const struct hlx_matcher *m, size_t i)
+{
+	return m->dead[i / 8] >> (i % 8) & 1;
+}
+
+/* ---- match_index.c ---------------------------------------------------- */
+
+/* Sort n hashes of 32 bytes and drop duplicates; returns the new count. */
+size_t hlx_match_sort_unique(uint8_t *a, size_t n);
+/* Index of h in the sorted array a[0..n), or -1. */
+ptrdiff_t hlx_match_find32(const uint8_t *a, size_t n, const uint8_t *h);
+/* HOME/match, made when create. */
+int hlx_match_dir(struct hlx_node *n, char out[PATH_MAX], int create);
+/* Remove the temporary files of writers that died before their rename. */
+void hlx_match_clean_temporaries(const char *dir);
+/* Drop the base, the overlay and their tables. */
+void hlx_match_base_drop(struct hlx_matcher *m);
+/* A fresh bit per base hash (none removed). */
+int hlx_match_dead_alloc(struct hlx_matcher *m);
+void hlx_match_set_dead(struct hlx_matcher *m, size_t i, int v);
+/* The versions indexed: a copy of l[0..n). */
+int hlx_match_versions_set(struct hlx_matcher *m, const struct lver *l,
+			   size_t n);
+/* Load pdq.base and, if it applies to it, pdq.delta. */
+int hlx_match_load_files(struct hlx_matcher *m);
+/* Write pdq.base (and drop pdq.delta), or pdq.delta, for versions l. */
+int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
+			 size_t nl);
+int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
+			  size_t nl);
+
+/* ---- match_conf.c ----------------------------------------------------- */
+
+/* Every list's settings (sorted by name), from match/config.json. */
+int hlx_match_conf_load(struct hlx_node *n, struct hlx_match_conf_entry **e,
+			size_t *ne);
+/* The settings of list in e[0..n), or NULL. */
+const struct hlx_match_conf *
+hlx_match_conf_find(const struct hlx_match_conf_entry *e, size_t n,
+		    const char *list);
+
+/* ---- match_refresh.c -------------------------------------------------- */
+
+/* Refresh (or rebuild) under the write lock; the status into st if set. */
+int hlx_match_do_refresh(struct hlx_matcher *m, int rebuild,
+			 struct hlx_match_status *st);
+
+#endif
