@@ -842,7 +842,7 @@ static int build_tree(struct build *b, const git_tree *old, int level,
 		char name[HLX_HASH_TEXT_MAX];
 		size_t kn;
 		git_oid sub;
-		int sub_empty;
+		int sub_empty = 0;
 
 		field_key(b->ops[i].line, b->ops[i].len, level, &k, &kn);
 		memcpy(name, k, kn);
