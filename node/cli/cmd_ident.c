@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx init, hlx key: the node's identity. */
 #include "node/cli/cmds.h"
+#include "node/cli/glance.h"
 #include "node/home.h"
 #include "keys/allowed.h"
 #include "keys/seal.h"
@@ -11,6 +12,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* After init: the root fingerprint peers pin, and what to do next. */
+static void init_next_steps(struct hlx_cli *cli)
+{
+	static const char *const steps[][2] = {
+		{ "create a list", "list create NAME" },
+		{ "add its hashes", "import NAME FILE" },
+		{ "pin a peer's root key", "peer add PEER --url URL --key KEY" },
+		{ "take one of its lists", "subscribe PEER LIST" },
+		{ "publish the feeds", "publish" },
+		{ "see the node at a glance", "overview" },
+	};
+	const char *hx = cli->home_opt ? " --home " : "";
+	const char *hd = cli->home_opt ? cli->home_opt : "";
+	struct hlx_home *h = NULL;
+	struct hlx_pubkey k;
+	char f[HLX_FPR_LEN];
+
+	if (hlx_home_open(cli->home, &h) == HLX_OK &&
+	    hlx_home_root_pub(h, &k) == HLX_OK) {
+		hlx_sshkey_fingerprint(&k, f);
+		fprintf(stderr, "hlx: root key %s: give this fingerprint to your peers\n"
+			"     out of band, with the key itself ('hlx key show --root')\n", f);
+	}
+	hlx_home_free(h);
+	hlx_err_clear();
+	fprintf(stderr, "next steps:\n");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		fprintf(stderr, "  %-26s hlx%s%s %s\n", steps[i][0], hx, hd,
+			steps[i][1]);
+}
 
 int cmd_init(struct hlx_cli *cli, const struct cli_args *a)
 {
@@ -30,6 +62,7 @@ int cmd_init(struct hlx_cli *cli, const struct cli_args *a)
 		return cli_fail(rc, "cannot init '%s'", cli->home);
 	fprintf(stderr, "hlx: created node home '%s' for '%s'%s\n", cli->home, org,
 		cli->no_passphrase ? " (keys NOT encrypted)" : "");
+	init_next_steps(cli);
 	return HLX_EXIT_OK;
 }
 
@@ -180,7 +213,8 @@ int cmd_key_allowed_signers(struct hlx_cli *cli, const struct cli_args *a)
 
 int cmd_key_ls(struct hlx_cli *cli, const struct cli_args *a)
 {
-	(void)a;
+	if (cli_given(a, "json"))
+		return cli_glance_json(cli, CLI_GLANCE_KEYS);
 	return key_ls(cli, cli->homeh);
 }
 

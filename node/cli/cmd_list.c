@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx list, add, retract, import, export, log, show, diff, fsck, reindex. */
 #include "node/cli/cmds.h"
+#include "node/cli/glance.h"
 #include "node/lists.h"
 #include "node/urls.h"
 #include "protocol/err.h"
@@ -43,9 +44,13 @@ int cmd_list_create(struct hlx_cli *cli, const struct cli_args *a)
 
 int cmd_list_ls(struct hlx_cli *cli, const struct cli_args *a)
 {
-	int rc = hlx_store_list_foreach(hlx_node_store(cli->node), print_list, NULL);
+	int rc;
 
-	(void)a;
+	if (cli_given(a, "json"))
+		return cli_glance_json(cli, CLI_GLANCE_LISTS);
+	printf("%-24s %-16s %-7s %18s  %s\n", "LIST", "OWNER", "VERSION",
+	       "ENTRIES", "UPDATED");
+	rc = hlx_store_list_foreach(hlx_node_store(cli->node), print_list, NULL);
 	return rc ? cli_fail(rc, "cannot list the lists") : 0;
 }
 

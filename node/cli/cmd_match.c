@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx match: exact and PDQ near matching against the node's lists. */
 #include "node/cli/cmds.h"
+#include "node/cli/glance.h"
 #include "node/match.h"
 #include "protocol/err.h"
 
@@ -363,6 +364,10 @@ static int match_status(struct hlx_cli *cli, const struct cli_args *a,
 		goto out;
 	}
 	hlx_matcher_status(m, &st);
+	if (cli_given(a, "json")) {
+		ret = cli_glance_match(n, &st);
+		goto out;
+	}
 	if (st.rebuilt)
 		what = "built afresh from the histories";
 	else if (st.compacted)

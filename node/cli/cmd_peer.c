@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx peer, subscribe, unsubscribe: the peers and what we take from them. */
 #include "node/cli/cmds.h"
+#include "node/cli/glance.h"
 #include "node/files.h"
 #include "node/sync.h"
 #include "node/retention.h"
@@ -222,9 +223,11 @@ int cmd_peer_rm(struct hlx_cli *cli, const struct cli_args *a)
 int cmd_peer_ls(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_peers *ps = NULL;
-	int ret = load_peers(cli, &ps);
+	int ret;
 
-	(void)a;
+	if (cli_given(a, "json"))
+		return cli_glance_json(cli, CLI_GLANCE_PEERS);
+	ret = load_peers(cli, &ps);
 	for (size_t i = 0; !ret && i < ps->n; i++) {
 		const struct hlx_peer *p = &ps->v[i];
 		char f[HLX_FPR_LEN];
@@ -244,9 +247,11 @@ int cmd_peer_ls(struct hlx_cli *cli, const struct cli_args *a)
 int cmd_peer_status(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_peers *ps = NULL;
-	int ret = load_peers(cli, &ps);
+	int ret;
 
-	(void)a;
+	if (cli_given(a, "json"))
+		return cli_glance_json(cli, CLI_GLANCE_PEER_STATUS);
+	ret = load_peers(cli, &ps);
 	if (!ret)
 		ret = peer_status(cli, cli->node, ps);
 	hlx_peers_free(ps);

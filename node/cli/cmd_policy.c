@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx policy add|rm|ls|check, hlx purge. */
 #include "node/cli/cmds.h"
+#include "node/cli/glance.h"
 #include "node/policies.h"
 #include "node/retention.h"
 #include "node/store.h"
@@ -261,9 +262,11 @@ static void world_free(struct policy_world *w)
 int cmd_policy_ls(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct policy_world w = { 0 };
-	int ret = world_load(cli, &w);
+	int ret;
 
-	(void)a;
+	if (cli_given(a, "json"))
+		return cli_glance_json(cli, CLI_GLANCE_POLICIES);
+	ret = world_load(cli, &w);
 	if (!ret)
 		ret = policy_ls(w.pols, w.ps, w.aus);
 	world_free(&w);

@@ -2,6 +2,7 @@
 /* hlx status: this organisation's removal-status log, and what every peer
  * has published about an item. */
 #include "node/cli/cmds.h"
+#include "node/cli/glance.h"
 #include "node/lists.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
@@ -163,6 +164,7 @@ struct show_ctx {
 	size_t nlists;
 	const char *item;
 	unsigned hits;
+	struct cli_glance_arr *json;   /* --json: the records, or NULL */
 };
 
 static int collect(void *ctx, const struct hlx_list_rec *l)
@@ -184,12 +186,19 @@ static int show_hit(void *ctx, size_t q, uint32_t list, const char *meta,
 		    size_t metalen)
 {
 	struct show_ctx *c = ctx;
+	int rc;
 
 	(void)q;
 	for (size_t i = 0; i < c->nlists; i++) {
 		if (c->lists[i].id != list)
 			continue;
-		printf("%s\t%s\t%.*s\n", c->lists[i].owner, c->item, (int)metalen, meta);
+		rc = c->json ? cli_glance_status_add(c->json, c->lists[i].owner,
+						     c->item, meta, metalen) : 0;
+		if (rc)
+			return rc;
+		if (!c->json)
+			printf("%s\t%s\t%.*s\n", c->lists[i].owner, c->item,
+			       (int)metalen, meta);
 		c->hits++;
 	}
 	return 0;
@@ -237,7 +246,7 @@ int cmd_status_ls(struct hlx_cli *cli, const struct cli_args *a)
 
 int cmd_status_show(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct show_ctx c = { NULL, 0, a->argv[0], 0 };
+	struct show_ctx c = { NULL, 0, a->argv[0], 0, NULL };
 	struct hlx_hash *q = malloc(sizeof(*q));
 	const struct hlx_hash *qp = q;
 	struct hlx_store *s = hlx_node_store(cli->node);
@@ -245,14 +254,20 @@ int cmd_status_show(struct hlx_cli *cli, const struct cli_args *a)
 
 	rc = q ? hlx_hash_parse(a->argv[0], strlen(a->argv[0]), q) :
 		 hlx_err(HLX_ENOMEM, "out of memory");
+	if (!rc && cli_given(a, "json"))
+		rc = cli_glance_status_new(&c.json);
 	if (!rc)
 		rc = hlx_store_list_foreach(s, collect, &c);
 	if (!rc)
 		rc = hlx_store_lookup(s, &qp, 1, show_hit, &c);
 	if (rc)
 		ret = cli_fail(rc, "cannot show the status of '%.200s'", a->argv[0]);
-	else if (!c.hits)
+	else if (c.json)
+		ret = cli_glance_status_print(c.json);   /* [] when none */
+	if (!ret && !c.hits)
 		ret = HLX_EXIT_FAILED;
+	if (rc)
+		cli_glance_status_free(c.json);
 	free(c.lists);
 	free(q);
 	return ret;

@@ -6,6 +6,7 @@
 #include "node/cli/cli.h"
 
 int cmd_init(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_overview(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_key_show(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_key_ls(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_key_allowed_signers(struct hlx_cli *cli, const struct cli_args *a);

@@ -35,6 +35,16 @@ const struct hlx_cmd cli_table[] = {
 	  "Create a node home with the organisation's root key.\n"
 	  "And a signing key delegated by the root for N days (default 365).",
 	  CLI_G_IDENTITY },
+	{ "overview", NULL, cmd_overview, CLI_NODE_RO, 0, 0,
+	  OPTS(TEXT("publish-dir", "DIR"), FLAG("json")),
+	  "[--publish-dir DIR] [--json]",
+	  "The node at a glance, and what needs attention.\n"
+	  "Organisation and root, keys, lists, peers with their lag and last\n"
+	  "error, policies and audiences, the heads published in DIR (default\n"
+	  "publish/ in the node home), and what needs attention: a signing key\n"
+	  "expiring within 30 days, a peer failing for a day, heads about to\n"
+	  "expire.",
+	  CLI_G_IDENTITY },
 	{ "key", "show", cmd_key_show, CLI_HOME, 0, 0,
 	  OPTS(FLAG("root"), FLAG("box")),
 	  "[--root | --box]",
@@ -42,7 +52,7 @@ const struct hlx_cmd cli_table[] = {
 	  "As an OpenSSH public key line; 'show --box' prints the box key peers\n"
 	  "encrypt to (hlx-box BASE64).",
 	  CLI_G_IDENTITY },
-	{ "key", "ls", cmd_key_ls, CLI_HOME, 0, 0, NULL, "",
+	{ "key", "ls", cmd_key_ls, CLI_HOME, 0, 0, OPTS(FLAG("json")), "[--json]",
 	  "List the root and the signing keys with their windows.",
 	  CLI_G_IDENTITY },
 	{ "key", "allowed-signers", cmd_key_allowed_signers, CLI_HOME, 0, 0, NULL, "",
@@ -88,7 +98,7 @@ const struct hlx_cmd cli_table[] = {
 	{ "list", "create", cmd_list_create, CLI_NODE_RW, 1, 1, NULL, "NAME",
 	  "Create a list owned by this node's organisation.",
 	  CLI_G_LISTS },
-	{ "list", "ls", cmd_list_ls, CLI_NODE_RO, 0, 0, NULL, "",
+	{ "list", "ls", cmd_list_ls, CLI_NODE_RO, 0, 0, OPTS(FLAG("json")), "[--json]",
 	  "List the lists with their versions.",
 	  CLI_G_LISTS },
 	{ "list", "repo", cmd_list_repo, CLI_NODE_RO, 1, 1, NULL, "NAME",
@@ -180,8 +190,9 @@ const struct hlx_cmd cli_table[] = {
 	  "Show or set a list's PDQ threshold, or make it an allow-list.\n"
 	  "The entries of an allow-list silence matches.",
 	  CLI_G_MATCHING },
-	{ "match", "status", cmd_match_status, CLI_NODE_RO, 0, 0, OPTS(THREADS),
-	  "[--threads N]",
+	{ "match", "status", cmd_match_status, CLI_NODE_RO, 0, 0,
+	  OPTS(THREADS, FLAG("json")),
+	  "[--threads N] [--json]",
 	  "Bring the match index up to date and describe it.",
 	  CLI_G_MATCHING },
 	{ "match", "rebuild", cmd_match_rebuild, CLI_NODE_RO, 0, 0, OPTS(THREADS),
@@ -207,13 +218,14 @@ const struct hlx_cmd cli_table[] = {
 	  "Change a peer's URL, CA bundle, box key or sharing policy.\n"
 	  "After a new URL, the next sync takes its lists afresh.",
 	  CLI_G_FEDERATION },
-	{ "peer", "ls", cmd_peer_ls, CLI_NODE_RO, 0, 0, NULL, "",
+	{ "peer", "ls", cmd_peer_ls, CLI_NODE_RO, 0, 0, OPTS(FLAG("json")), "[--json]",
 	  "List the peers with their roots, URLs, lists and policies.",
 	  CLI_G_FEDERATION },
 	{ "peer", "rm", cmd_peer_rm, CLI_NODE_RW, 1, 1, NULL, "NAME",
 	  "Remove a peer.",
 	  CLI_G_FEDERATION },
-	{ "peer", "status", cmd_peer_status, CLI_NODE_RO, 0, 0, NULL, "",
+	{ "peer", "status", cmd_peer_status, CLI_NODE_RO, 0, 0, OPTS(FLAG("json")),
+	  "[--json]",
 	  "For each peer and list: versions held and remote, last sync, error.",
 	  CLI_G_FEDERATION },
 	{ "subscribe", NULL, cmd_subscribe, CLI_NODE_RW, 2, 2, NULL, "PEER LIST",
@@ -252,7 +264,8 @@ const struct hlx_cmd cli_table[] = {
 	{ "policy", "rm", cmd_policy_rm, CLI_NODE_RW, 1, 1, NULL, "NAME",
 	  "Remove a sharing policy no peer uses.",
 	  CLI_G_POLICIES },
-	{ "policy", "ls", cmd_policy_ls, CLI_NODE_RO, 0, 0, NULL, "",
+	{ "policy", "ls", cmd_policy_ls, CLI_NODE_RO, 0, 0, OPTS(FLAG("json")),
+	  "[--json]",
 	  "List the policies with their audiences.",
 	  CLI_G_POLICIES },
 	{ "policy", "check", cmd_policy_check, CLI_NODE_RW, 0, 1,
@@ -289,7 +302,8 @@ const struct hlx_cmd cli_table[] = {
 	{ "status", "ls", cmd_status_ls, CLI_NODE_RO, 0, 0, NULL, "",
 	  "Print this node's status log.",
 	  CLI_G_TAKEDOWN },
-	{ "status", "show", cmd_status_show, CLI_NODE_RO, 1, 1, NULL, "ITEM",
+	{ "status", "show", cmd_status_show, CLI_NODE_RO, 1, 1, OPTS(FLAG("json")),
+	  "ITEM [--json]",
 	  "What every organisation published about an item's removal.",
 	  CLI_G_TAKEDOWN },
 
