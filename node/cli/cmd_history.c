@@ -160,15 +160,13 @@ static int count_line(void *ctx, const char *line, size_t len)
 
 int cmd_show(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
-	struct hlx_sshsig *s = NULL;
 	struct hlx_hist_version v;
 	struct hlx_list_rec rec;
 	struct hlx_node *n = cli->node;
 	struct hlx_hist *h = NULL;
 	char t[HLX_TIME_TEXT], f[HLX_FPR_LEN] = "-";
 	uint64_t count = 0;
-	const char *verdict = "no signature";
+	const char *verdict;
 	int rc, ret = 0;
 
 	rc = hlx_list_open(n, a->argv[0], &rec, &h);
@@ -180,26 +178,24 @@ int cmd_show(struct hlx_cli *cli, const struct cli_args *a)
 		ret = cli_fail(rc, "cannot show list '%s'", a->argv[0]);
 		goto out;
 	}
-	if (hlx_hist_signature(h, v.oid, &sig, &data) == HLX_OK &&
-	    hlx_sshsig_parse_armor((char *)sig.data, sig.len, &s) == HLX_OK) {
-		hlx_sshkey_fingerprint(hlx_sshsig_signer(s), f);
-		if (hlx_sshsig_verify(s, "git", data.data, data.len) != HLX_OK)
-			verdict = "BAD signature";
-		else if (hlx_trust_check(hlx_home_trust(hlx_node_home(n)),
-					 hlx_sshsig_signer(s), v.time) != HLX_OK)
-			verdict = hlx_err_detail();
-		else
-			verdict = "good signature";
-	}
+	verdict = hlx_list_check_signer(n, a->argv[0], h, &v, f) == HLX_OK ?
+		  "good signature" : hlx_err_detail();
 	hlx_time_format(v.time, t);
+	/* two times for a peer's version: its own, signed in its commit (as
+	 * 'log' shows), and that of the peer's signed head it came with (as
+	 * 'list ls' shows) */
 	printf("list:      %s\nowner:     %s\nversion:   %" PRIu64 "\ncommit:    %s\n"
-	       "parent:    %s\ntime:      %s\nentries:   %" PRIu64 "\nsummary:   %s\n"
-	       "signer:    %s (%s)\n", rec.name, rec.owner, v.version, v.oid,
-	       v.parent[0] ? v.parent : "-", t, count, v.summary, f, verdict);
+	       "parent:    %s\ntime:      %s (the version's own, signed in its commit)\n",
+	       rec.name, rec.owner, v.version, v.oid,
+	       v.parent[0] ? v.parent : "-", t);
+	if (strchr(rec.name, '/') && v.version == rec.version && rec.updated) {
+		hlx_time_format(rec.updated, t);
+		printf("published: %s (the head '%s' signed that this node took it from)\n",
+		       t, rec.owner);
+	}
+	printf("entries:   %" PRIu64 "\nsummary:   %s\nsigner:    %s (%s)\n",
+	       count, v.summary, f, verdict);
 out:
-	hlx_sshsig_free(s);
-	hlx_buf_free(&sig);
-	hlx_buf_free(&data);
 	hlx_hist_free(h);
 	return ret;
 }
