@@ -48,4 +48,20 @@ test_ok "list ls labels them too: published for a peer's, signed for ours" \
 	sh -c '"$HLX" --home b list ls | grep -q "^a/l1 .* v1 .* entries  published 20" &&
 	"$HLX" --home a list ls | grep -q "^l1 .* v1 .* entries  signed 20"'
 
+# ---- 5: status logs export as status import reads them ----
+test_ok "export of our status log" sh -c '"$HLX" --home a export status >own.jsonl'
+test_ok "export of a peer's status log" sh -c '"$HLX" --home b export a/status >peer.jsonl'
+test_ok "both are the same JSON Lines, one record a line" \
+	sh -c 'cmp own.jsonl peer.jsonl && test "$(grep -c "^{.*\"item\":" own.jsonl)" = 2'
+hlx --home d init --org org-d --no-passphrase 2>/dev/null
+hlx --home e init --org org-e --no-passphrase 2>/dev/null
+test_ok "a fresh node imports our export" hlx --home d status import own.jsonl
+test_ok "and one imports the peer's" hlx --home e status import peer.jsonl
+test_ok "the same statuses, item, country, state and times" sh -c '
+	"$HLX" --home a status ls >a.ls && "$HLX" --home d status ls >d.ls &&
+	"$HLX" --home e status ls >e.ls && cmp a.ls d.ls && cmp a.ls e.ls &&
+	grep -q "^'"$h1"'	DE	removed	" d.ls'
+test_fails_with "a status log as CSV is refused, naming what works" 2 "JSON Lines" \
+	hlx --home a export status --format csv
+
 test_done

@@ -36,8 +36,9 @@ static int pick_version(struct hlx_hist *h, const char *v,
 }
 
 struct export_ctx {
-	int jsonl;
+	int jsonl, status;   /* status: removal-status records, not entries */
 	struct hlx_entry *e;
+	struct hlx_status *st;
 	struct hlx_buf out;
 	uint64_t n;
 };
@@ -59,6 +60,14 @@ static int export_line(void *ctx, const char *line, size_t len)
 	int rc;
 
 	c->n++;
+	if (c->status) {
+		rc = hlx_status_decode(line, len, c->st);
+		if (!rc)
+			rc = hlx_status_to_json(c->st, &c->out);
+		if (!rc)
+			rc = hlx_buf_putc(&c->out, '\n');
+		return rc ? rc : flush_out(&c->out, 0);
+	}
 	if (c->jsonl) {
 		rc = hlx_entry_decode(line, len, c->e);
 		if (!rc)
@@ -104,14 +113,20 @@ int cmd_export(struct hlx_cli *cli, const struct cli_args *a)
 	int rc, ret = 0;
 
 	c.jsonl = cli_text(a, "format") && !strcmp(cli_text(a, "format"), "jsonl");
+	/* a status log, ours or a peer's, exports as 'status import' reads */
+	c.status = hlx_is_status_list(a->argv[0]);
+	if (c.status && cli_text(a, "format") && !c.jsonl)
+		return cli_usage(cli->cmd, "a status log exports as JSON Lines only "
+				 "(what 'hlx status import' reads)");
 	hlx_buf_init(&c.out);
 	c.e = malloc(sizeof(*c.e));
-	rc = c.e ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+	c.st = malloc(sizeof(*c.st));
+	rc = c.e && c.st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 	if (!rc)
 		rc = hlx_list_open(cli->node, a->argv[0], &rec, &h);
 	if (!rc)
 		rc = pick_version(h, cli_text(a, "version"), &v);
-	if (!rc && !c.jsonl)
+	if (!rc && !c.jsonl && !c.status)
 		rc = hlx_buf_puts(&c.out, "hash,category,first_seen,confidence,tags\n");
 	if (!rc)
 		rc = hlx_hist_foreach(h, v.oid, export_line, &c);
@@ -121,6 +136,7 @@ int cmd_export(struct hlx_cli *cli, const struct cli_args *a)
 		ret = cli_fail(rc, "cannot export list '%s'", a->argv[0]);
 	hlx_buf_free(&c.out);
 	free(c.e);
+	free(c.st);
 	hlx_hist_free(h);
 	return ret;
 }
