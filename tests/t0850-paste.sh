@@ -64,4 +64,40 @@ test_ok "the same statuses, item, country, state and times" sh -c '
 test_fails_with "a status log as CSV is refused, naming what works" 2 "JSON Lines" \
 	hlx --home a export status --format csv
 
+# ---- 5: the match index's memory, one figure ----
+rand_hex 160000 | fold -w 64 | sed 's/^/pdq:/' >pdq.txt
+{ echo hash; cat pdq.txt; echo; } >pdq.csv
+hlx --home m init --org org-m --no-passphrase 2>/dev/null
+hlx --home m list create p 2>/dev/null
+hlx --home m import p pdq.csv 2>/dev/null
+test_ok "match status counts the search tables before they are built" sh -c '
+	"$HLX" --home m match status >ms.out &&
+	grep -q "^search tables: *not built" ms.out &&
+	mem=$(sed -n "s/^memory: *\([0-9.]* MiB\) .*/\1/p" ms.out) &&
+	test -n "$mem" && test "$mem" != "0.0 MiB" &&
+	head -n 1 pdq.txt | "$HLX" --home m match --stats - 2>st.err >/dev/null &&
+	grep -q "5000 PDQ hashes .*, $mem, " st.err'
+
+# ---- 5: no node home is exit 4, as hlx(1) says, naming --home first ----
+test_fails_with "no HOME nor HLX_HOME: exit 4, names --home and HLX_HOME" 4 \
+	"give --home DIR or set HLX_HOME" env -u HOME -u HLX_HOME "$HLX" list ls
+test_fails_with "no ~/.hlx: exit 4, names --home and HLX_HOME first" 4 \
+	"^hlx: no node home: give --home DIR or set HLX_HOME" hlx list ls
+hlx --home "$HOME/.hlx" init --org org-h --no-passphrase 2>/dev/null
+test_fails_with "--home '' is an error, not ~/.hlx" 3 "--home: expected a directory" \
+	hlx --home "" list ls
+test_ok "(while ~/.hlx is a node home)" hlx list ls
+
+# ---- 5: sign and verify take the long options hlx(1) lists ----
+echo msg >msg
+test_ok "sign --namespace" hlx --home a sign --namespace file msg
+hlx --home a key show >a-sign.pub
+test_ok "verify --namespace --key --signature" \
+	hlx verify --namespace file --key a-sign.pub --signature msg.sig msg
+for o in namespace principal signature; do
+	test_ok "hlx(1) lists --$o" grep -q "\\\\-\\\\-$o" "$HLX_TOP/doc/hlx.1"
+done
+test_ok "hlx(1) no longer calls the match status reserved" \
+	sh -c '! grep -q "null for now" "$HLX_TOP/doc/hlx.1"'
+
 test_done

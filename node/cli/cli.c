@@ -214,10 +214,26 @@ int cli_home_resolve(const char *dir, char **out)
 		if (*out)
 			snprintf(*out, n, "%s/.hlx", home);
 	} else {
-		return hlx_err(HLX_EINVAL,
-			       "no node home: give --home DIR or set HLX_HOME");
+		return hlx_err(HLX_ENOENT,
+			       "give --home DIR or set HLX_HOME (and HOME is not set for ~/.hlx)");
 	}
 	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+}
+
+int cli_home_from_env(void)
+{
+	const char *env = getenv("HLX_HOME");
+
+	return env && *env;
+}
+
+int cli_home_exists(const char *dir)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s/config.json", dir) >= (int)sizeof(p))
+		return 0;
+	return access(p, F_OK) == 0 || errno != ENOENT;
 }
 
 int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)

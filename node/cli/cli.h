@@ -220,6 +220,10 @@ int cli_load_pubkey(const char *arg, struct hlx_pubkey *out);
 /* The node home: dir (--home; "" is an error), else $HLX_HOME, else
  * ~/.hlx.  The result is malloc'd; the engines take the path resolved. */
 int cli_home_resolve(const char *dir, char **out);
+/* HLX_HOME is set (and not empty). */
+int cli_home_from_env(void);
+/* dir holds a node home's config.json (or cannot tell: not ENOENT). */
+int cli_home_exists(const char *dir);
 
 /* Write a file atomically (temporary file, fsync, rename) with mode. */
 int cli_write_file(const char *path, const void *p, size_t n, unsigned mode);

@@ -710,6 +710,10 @@ static int open_needs(struct hlx_cli *cli, const struct hlx_cmd *r,
 	default:
 		rc = hlx_node_open(cli->home, lock, &cli->node);
 	}
+	/* none given and none at ~/.hlx: say how to name one first */
+	if (rc == HLX_ENOENT && !cli->home_opt && !cli_home_from_env() &&
+	    !cli_home_exists(cli->home))
+		return cli_fail(rc, "no node home: give --home DIR or set HLX_HOME");
 	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
 }
 
