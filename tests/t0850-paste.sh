@@ -100,4 +100,45 @@ done
 test_ok "hlx(1) no longer calls the match status reserved" \
 	sh -c '! grep -q "null for now" "$HLX_TOP/doc/hlx.1"'
 
+# ---- 6: a byte order mark before JSON Lines is skipped ----
+hlx --home p init --org org-p --no-passphrase 2>/dev/null
+hlx --home p list create l 2>/dev/null
+b1=md5:$(rand_hex 16); b2=md5:$(rand_hex 16); b3=md5:$(rand_hex 16)
+printf '\357\273\277{"hash":"%s","category":"c1"}\n' "$b1" >bom.jsonl
+test_ok "import of JSON Lines that start with a byte order mark" hlx --home p import l bom.jsonl
+test_ok "and its first row is there" sh -c '"$HLX" --home p lookup '"$b1"' | grep -q "	c1	"'
+printf '\357\273\277{"hash":"%s"}\n' "$b2" >bom.txt
+test_ok "the same with the format found from the first line" hlx --home p import l bom.txt
+test_ok "and its row is there" hlx --home p lookup "$b2"
+printf '\357\273\277%s\n' "$b2" >bom.q
+test_ok "lookup of lines that start with one" hlx --home p lookup - <bom.q
+{ printf '\357\273\277'; cat own.jsonl; } >bom-status.jsonl
+hlx --home q init --org org-q --no-passphrase 2>/dev/null
+test_ok "status import of a file that starts with one" hlx --home q status import bom-status.jsonl
+
+# ---- 6: a bare hex hash names the types of its length ----
+bare=$(rand_hex 16)
+test_fails_with "add of a bare 32-digit hash: md5:...?" 3 "32 hex digits: md5:\.\.\.\?" \
+	hlx --home p add l "$bare"
+test_fails_with "lookup of a bare 64-digit hash: each type of that length" 3 \
+	"64 hex digits: sha256:\.\.\., pdq:\.\.\., vpdq:\.\.\. or url-sha256:\.\.\.\?" \
+	hlx --home p lookup "$(rand_hex 32)"
+printf 'hash\n%s\n' "$bare" >bare.csv
+test_fails_with "import of one, with its line" 3 "line 2: hash '$bare': .*md5:\.\.\.\?" \
+	hlx --home p import l bare.csv
+printf '{"hash":"%s"}\n' "$(rand_hex 20)" >bare.jsonl
+test_fails_with "and from JSON Lines: sha1:...?" 3 "40 hex digits: sha1:\.\.\.\?" \
+	hlx --home p import l bare.jsonl
+test_ok "import --help shows a sample row of each format, and they import" sh -c '
+	"$HLX" import --help >imp.help &&
+	sed -n "s/^  \(hash,.*\)/\1/p; s/^  \(md5:.*\)/\1/p" imp.help >sample.csv &&
+	sed -n "s/^  \({.*}\)$/\1/p" imp.help >sample.jsonl &&
+	test "$(wc -l <sample.csv)" = 2 && test "$(wc -l <sample.jsonl)" = 1 &&
+	"$HLX" --home p list create s1 && "$HLX" --home p import s1 sample.csv &&
+	"$HLX" --home p list create s2 && "$HLX" --home p import s2 sample.jsonl &&
+	"$HLX" --home p export s1 >s1.csv && "$HLX" --home p export s2 >s2.csv &&
+	cmp s1.csv s2.csv && grep -q ",csam-a,,90,s1;v$" s1.csv'
+test_ok "hlx(1) shows the sample rows too" \
+	grep -q '^md5:00112233445566778899aabbccddeeff,csam\\-a,90,s1;v$' "$HLX_TOP/doc/hlx.1"
+
 test_done

@@ -296,6 +296,11 @@ int cli_lines_next(struct cli_lines *r, char **line, size_t *len)
 	r->buf[n] = '\0';
 	*line = r->buf;
 	*len = n;
+	/* a UTF-8 byte order mark, as some editors and exports begin a file */
+	if (r->lineno == 1 && n >= 3 && !memcmp(r->buf, CLI_BOM, 3)) {
+		*line += 3;
+		*len -= 3;
+	}
 	return 1;
 }
 

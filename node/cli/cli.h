@@ -183,9 +183,12 @@ int cli_help(const struct hlx_cmd *cmd);
  * HLX_OK, or HLX_EINVAL with no detail set. */
 int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* A UTF-8 byte order mark: skipped at the start of every input read. */
+#define CLI_BOM "\xef\xbb\xbf"
+
 /* Lines of a file or standard input, for import, lookup and match: at
  * most max bytes a line (the memory it takes), without its "\n" or
- * "\r\n". */
+ * "\r\n", nor a byte order mark before the first. */
 struct cli_lines {
 	FILE *in;
 	size_t max, lineno;   /* lineno: of the line last read */
