@@ -141,4 +141,54 @@ test_ok "import --help shows a sample row of each format, and they import" sh -c
 test_ok "hlx(1) shows the sample rows too" \
 	grep -q '^md5:00112233445566778899aabbccddeeff,csam\\-a,90,s1;v$' "$HLX_TOP/doc/hlx.1"
 
+# ---- 6: keys and URLs as pasted: white space and line ends around them ----
+hlx --home c key show --box >c.box
+nl='
+'
+test_ok "peer add --key with spaces and a line end around the key line" \
+	hlx --home p peer add t1 --key "  $(cat c.pub) $nl"
+printf '\r\n  %s  \r\n\r\n' "$(cat c.pub)" >c-pasted.pub
+printf '\n %s \r\n\n' "$(cat c.box)" >c-pasted.box
+test_ok "a key file and a box key file with blank lines and CRs around" \
+	hlx --home p peer add t2 --key c-pasted.pub --box c-pasted.box
+test_ok "--url and --box with white space around" \
+	hlx --home p peer add t3 --key c.pub --url "	file://$PWD/www/c/ $nl" --box " $(cat c.box)$nl"
+test_ok "peer set --url the same" hlx --home p peer set t1 --url " https://feeds.example/t1/$nl"
+test_ok "the URLs and keys are kept trimmed" sh -c '
+	"$HLX" --home p peer ls >peers.out &&
+	grep -q "^t3 .* file://'"$PWD"'/www/c/  lists:.* box: yes$" peers.out &&
+	grep -q "^t1 .* https://feeds.example/t1/  lists:" peers.out &&
+	grep -q "^t2 .* box: yes$" peers.out'
+test_ok "and the peer whose URL came with a line end syncs" sh -c '
+	"$HLX" --home p subscribe t3 l1 && "$HLX" --home p sync t3 &&
+	"$HLX" --home p lookup '"$h3"
+test_ok "verify -k with a key line pasted with a line end" \
+	hlx verify -n file -k "$(cat a-sign.pub)$nl" -s msg.sig msg
+
+# ---- 6: --country de means DE ----
+test_ok "status set --country de" hlx --home p status set "$b1" --state removed --country de
+test_ok "is recorded as DE" sh -c '"$HLX" --home p status ls | grep -q "^'"$b1"'	DE	removed	"'
+test_fails_with "an unassigned code is still refused" 3 "" \
+	hlx --home p status set "$b1" --state removed --country zz
+
+# ---- 6: a date alone is the start of that day, UTC ----
+cat >pol.json <<'EOF2'
+{"format": "hlx-policy-1", "name": "all", "lists": ["*"], "fields": ["category"]}
+EOF2
+hlx --home p policy add pol.json 2>/dev/null
+hlx --home p peer set t1 --policy all 2>/dev/null
+hlx --home p publish --to www/p 2>/dev/null
+today=$(date -u +%Y-%m-%d); tomorrow=$(date -u -d '+1 day' +%Y-%m-%d)
+test_ok "(setup) the audit log has records of today" \
+	sh -c 'test "$("$HLX" --home p audit --json | grep -c "\"time\":\"'"$today"'T")" -ge 1'
+test_ok "audit --since TODAY: from the start of the day, every record of today" sh -c '
+	"$HLX" --home p audit --json --since '"$today"' >since-day.out &&
+	"$HLX" --home p audit --json --since '"$today"'T00:00:00Z >since-t.out &&
+	"$HLX" --home p audit --json >all.out &&
+	test -s since-day.out && cmp since-day.out since-t.out && cmp since-day.out all.out'
+test_ok "audit --since TOMORROW: none" \
+	sh -c 'test -z "$("$HLX" --home p audit --json --since '"$tomorrow"')"'
+test_fails_with "a date that is no date is still a usage error" 2 "since" \
+	hlx --home p audit --since 2026-13-45
+
 test_done

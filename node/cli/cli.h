@@ -179,6 +179,17 @@ int cli_help(const struct hlx_cmd *cmd);
 
 /* ---- input -------------------------------------------------------------- */
 
+/* Without the white space and line ends around it, as pasted keys, URLs
+ * and words come: s itself, cut at the end, or a pointer into it. */
+char *cli_trim(char *s);
+/* The same in place for what a file held (a key file); b stays
+ * NUL-terminated when it was. */
+void cli_trim_buf(struct hlx_buf *b);
+
+/* An RFC 3339 time, or a date alone (2026-12-03) for the start of that
+ * day, UTC: HLX_OK, or an error of hlx_time_parse. */
+int cli_parse_time(const char *s, int64_t *out);
+
 /* A whole number from min to max, digits only (no sign, no space):
  * HLX_OK, or HLX_EINVAL with no detail set. */
 int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);

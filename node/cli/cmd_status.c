@@ -36,9 +36,17 @@ static int status_set(struct hlx_cli *cli, struct hlx_node *n, const char *item,
 	if (!rc)
 		rc = hlx_state_parse(o->state, strlen(o->state), &st->state);
 	if (!rc && o->country) {
-		rc = hlx_status_country_check(o->country, strlen(o->country));
+		char cc[3] = "";
+
+		/* --country de means DE */
+		for (size_t i = 0; i < 2 && o->country[i]; i++)
+			cc[i] = (char)(o->country[i] >= 'a' && o->country[i] <= 'z' ?
+				       o->country[i] - 'a' + 'A' : o->country[i]);
+		rc = strlen(o->country) == 2 ?
+		     hlx_status_country_check(cc, 2) :
+		     hlx_status_country_check(o->country, strlen(o->country));
 		if (!rc)
-			snprintf(st->country, sizeof(st->country), "%s", o->country);
+			memcpy(st->country, cc, sizeof(st->country));
 	}
 	if (rc)
 		goto out;
