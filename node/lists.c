@@ -785,6 +785,40 @@ static int signed_by(void *ctx, const char *oid)
 	return rc;
 }
 
+int hlx_list_check_signer(struct hlx_node *n, const char *list,
+			  struct hlx_hist *h, const struct hlx_hist_version *v,
+			  char fpr[HLX_FPR_LEN])
+{
+	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
+	struct hlx_sshsig *s = NULL;
+	struct hlx_trust *pt = NULL;
+	const char *slash = strchr(list, '/');
+	int rc;
+
+	snprintf(fpr, HLX_FPR_LEN, "-");
+	if (hlx_hist_signature(h, v->oid, &sig, &data) != HLX_OK ||
+	    hlx_sshsig_parse_armor((const char *)sig.data, sig.len, &s) != HLX_OK) {
+		rc = hlx_err(HLX_EBADSIG, "no signature");
+		goto out;
+	}
+	hlx_sshkey_fingerprint(hlx_sshsig_signer(s), fpr);
+	if (hlx_sshsig_verify(s, "git", data.data, data.len) != HLX_OK) {
+		rc = hlx_err(HLX_EBADSIG, "BAD signature");
+		goto out;
+	}
+	/* a mirror's versions are signed under its owner's chain, not ours */
+	rc = slash ? peer_trust(n, list, (size_t)(slash - list), &pt) : HLX_OK;
+	if (!rc)
+		rc = hlx_trust_check(pt ? pt : hlx_home_trust(hlx_node_home(n)),
+				     hlx_sshsig_signer(s), v->time);
+out:
+	hlx_trust_free(pt);
+	hlx_sshsig_free(s);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&data);
+	return rc;
+}
+
 int hlx_list_fsck(struct hlx_node *n, const char *list,
 		  void (*report)(void *ctx, const char *msg), void *ctx,
 		  uint64_t *versions, uint64_t *entries)

@@ -21,6 +21,7 @@
 #include "node/home.h"
 #include "node/node.h"
 #include "node/store.h"
+#include "keys/key.h"
 #include "protocol/record.h"
 
 int hlx_list_repo_path(struct hlx_node *n, const char *list,
@@ -76,6 +77,15 @@ int hlx_list_reindex(struct hlx_node *n, const char *list, uint64_t *count);
 int hlx_list_fsck(struct hlx_node *n, const char *list,
 		  void (*report)(void *ctx, const char *msg), void *ctx,
 		  uint64_t *versions, uint64_t *entries);
+
+/* The signer of version v of list (its history h): its fingerprint into
+ * fpr ("-" when unsigned), and HLX_OK when the signature verifies and the
+ * list's trust chain (ours, or the peer's for a mirror PEER/LIST) lets
+ * the signer sign at the version's time; else the error, its detail
+ * saying why ("no signature", "BAD signature", or the chain's verdict). */
+int hlx_list_check_signer(struct hlx_node *n, const char *list,
+			  struct hlx_hist *h, const struct hlx_hist_version *v,
+			  char fpr[HLX_FPR_LEN]);
 
 /* The status log is the list "status" (PEER/status for a peer's): its
  * lines are removal-status records, not entries. */

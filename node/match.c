@@ -63,7 +63,12 @@ void hlx_matcher_status(struct hlx_matcher *m, struct hlx_match_status *st)
 	pthread_mutex_lock(&m->build_lock);
 	st->tables = m->bidx != NULL;
 	st->build_seconds = m->build_seconds;
-	st->memory = hlx_pdqidx_memory(m->bidx) + hlx_pdqidx_memory(m->didx) +
+	/* the tables are built by the first pdq query: count them as they
+	 * will be, so that 'match status' and 'match --stats' agree */
+	st->memory = (m->bidx ? hlx_pdqidx_memory(m->bidx) :
+		      m->have_base ? hlx_pdqidx_memory_for(m->nbase) : 0) +
+		     (m->didx ? hlx_pdqidx_memory(m->didx) :
+		      m->have_base && m->nadd ? hlx_pdqidx_memory_for(m->nadd) : 0) +
 		     (m->dead ? m->nbase / 8 + 1 : 0);
 	pthread_mutex_unlock(&m->build_lock);
 	pthread_rwlock_unlock(&m->lock);

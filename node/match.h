@@ -56,6 +56,8 @@ void hlx_pdqidx_free(struct hlx_pdqidx *x);
 size_t hlx_pdqidx_count(const struct hlx_pdqidx *x);
 /* Bytes used: the tables, plus the borrowed hashes (32 each). */
 size_t hlx_pdqidx_memory(const struct hlx_pdqidx *x);
+/* What hlx_pdqidx_memory will say of an index of n hashes once built. */
+size_t hlx_pdqidx_memory_for(size_t n);
 
 struct hlx_pdq_hit {
 	uint32_t query;    /* index of the query in the batch */
@@ -135,7 +137,8 @@ struct hlx_match_status {
 	uint64_t base;         /* PDQ hashes in the base snapshot */
 	uint64_t added;        /* overlay: hashes added since the base */
 	uint64_t removed;      /* overlay: base hashes removed since */
-	uint64_t memory;       /* bytes of index in memory now */
+	uint64_t memory;       /* bytes of index in memory when matching:
+				* with its search tables, built or not */
 	int tables;            /* the search tables are built */
 	double build_seconds;  /* building them (once, on demand) */
 	/* the last refresh */

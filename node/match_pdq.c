@@ -100,6 +100,15 @@ size_t hlx_pdqidx_memory(const struct hlx_pdqidx *x)
 	return sizeof(*x) + x->n * HLX_PDQ_BYTES + x->memlen;
 }
 
+size_t hlx_pdqidx_memory_for(size_t n)
+{
+	size_t offs = ((BUCKETS + 1) * sizeof(uint32_t) + 63) / 64 * 64;
+
+	/* as hlx_pdqidx_build and tables_alloc lay it out */
+	return sizeof(struct hlx_pdqidx) + n * HLX_PDQ_BYTES +
+	       (n < SMALL_MAX ? 0 : CHUNKS * (offs + n * sizeof(struct ent)));
+}
+
 void hlx_pdqidx_free(struct hlx_pdqidx *x)
 {
 	if (!x)

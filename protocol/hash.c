@@ -138,6 +138,31 @@ static size_t hex_span(const char *s, size_t n, unsigned allowed)
 	return i;
 }
 
+/* A hash pasted without its type: name the types of its length. */
+static int bare_hex(const char *s, size_t n)
+{
+	char q[HLX_QUOTE_SIZE], hint[160] = "";
+	size_t k = 0, fit[NTYPES], t;
+
+	for (t = HLX_HASH_MD5; t < NTYPES; t++)
+		if (n % 2 == 0 && hlx_hash_check_len((enum hlx_hash_type)t, n / 2) == HLX_OK)
+			fit[k++] = t;
+	for (size_t i = 0; i < k; i++) {
+		size_t l = strlen(hint);
+
+		snprintf(hint + l, sizeof(hint) - l, "%s%s:...",
+			 i == 0 ? "" : i + 1 == k ? " or " : ", ",
+			 types[fit[i]].name);
+	}
+	if (!k)
+		return hlx_err(HLX_EINVAL,
+			       "hash '%s': no type prefix (TYPE:HEX), and no hash type has %zu hex digits",
+			       hlx_quote(q, s, n), n);
+	return hlx_err(HLX_EINVAL,
+		       "hash '%s': no type prefix (TYPE:HEX); %zu hex digits: %s?",
+		       hlx_quote(q, s, n), n, hint);
+}
+
 /* h is written only once the input is known to be valid. */
 static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 {
@@ -154,6 +179,8 @@ static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 			       hlx_quote(q, s, n), HLX_HASH_TEXT_MAX - 1,
 			       n);
 	colon = memchr(s, ':', n);
+	if (!colon && hex_span(s, n, 3) == n)
+		return bare_hex(s, n);
 	if (!colon)
 		return hlx_err(HLX_EINVAL,
 			       "hash '%s': missing ':' after the hash type",

@@ -5,6 +5,7 @@
 #include "keys/keyfile.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
+#include "protocol/rtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,12 +178,23 @@ int cli_write_file(const char *path, const void *p, size_t n, unsigned mode)
 int cli_load_pubkey(const char *arg, struct hlx_pubkey *out)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
+	const char *k = arg;
+	size_t n;
 	int rc;
 
-	if (strncmp(arg, "ssh-", 4) == 0 || strncmp(arg, "ecdsa-", 6) == 0 ||
-	    strncmp(arg, "sk-", 3) == 0)
-		return hlx_sshkey_parse(arg, strlen(arg), out, NULL);
+	/* a key line as pasted: white space and line ends around it */
+	while (*k == ' ' || *k == '\t' || *k == '\r' || *k == '\n')
+		k++;
+	n = strlen(k);
+	while (n && (k[n - 1] == ' ' || k[n - 1] == '\t' || k[n - 1] == '\r' ||
+		     k[n - 1] == '\n'))
+		n--;
+	if (strncmp(k, "ssh-", 4) == 0 || strncmp(k, "ecdsa-", 6) == 0 ||
+	    strncmp(k, "sk-", 3) == 0)
+		return hlx_sshkey_parse(k, n, out, NULL);
 	rc = cli_read_file(arg, HLX_SSHKEY_LINE_MAX, &b);
+	if (!rc)
+		cli_trim_buf(&b);
 	if (!rc)
 		rc = hlx_sshkey_parse((const char *)b.data, b.len, out, NULL);
 	if (rc)
@@ -214,10 +226,70 @@ int cli_home_resolve(const char *dir, char **out)
 		if (*out)
 			snprintf(*out, n, "%s/.hlx", home);
 	} else {
-		return hlx_err(HLX_EINVAL,
-			       "no node home: give --home DIR or set HLX_HOME");
+		return hlx_err(HLX_ENOENT,
+			       "give --home DIR or set HLX_HOME (and HOME is not set for ~/.hlx)");
 	}
 	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+}
+
+static int blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+char *cli_trim(char *s)
+{
+	size_t n;
+
+	while (blank((unsigned char)*s))
+		s++;
+	n = strlen(s);
+	while (n && blank((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+void cli_trim_buf(struct hlx_buf *b)
+{
+	size_t i = 0;
+
+	while (b->len && blank(b->data[b->len - 1]))
+		b->len--;
+	while (i < b->len && blank(b->data[i]))
+		i++;
+	memmove(b->data, b->data + i, b->len - i);
+	b->len -= i;
+	if (b->data && b->len < b->cap)
+		b->data[b->len] = '\0';
+}
+
+int cli_parse_time(const char *s, int64_t *out)
+{
+	char day[32];
+	size_t n = strlen(s);
+
+	/* a date alone, 2026-12-03: the start of that day, UTC */
+	if (n == 10 && s[4] == '-' && s[7] == '-' && !strchr(s, 'T')) {
+		snprintf(day, sizeof(day), "%sT00:00:00Z", s);
+		return hlx_time_parse(day, strlen(day), out);
+	}
+	return hlx_time_parse(s, n, out);
+}
+
+int cli_home_from_env(void)
+{
+	const char *env = getenv("HLX_HOME");
+
+	return env && *env;
+}
+
+int cli_home_exists(const char *dir)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s/config.json", dir) >= (int)sizeof(p))
+		return 0;
+	return access(p, F_OK) == 0 || errno != ENOENT;
 }
 
 int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -280,6 +352,11 @@ int cli_lines_next(struct cli_lines *r, char **line, size_t *len)
 	r->buf[n] = '\0';
 	*line = r->buf;
 	*len = n;
+	/* a UTF-8 byte order mark, as some editors and exports begin a file */
+	if (r->lineno == 1 && n >= 3 && !memcmp(r->buf, CLI_BOM, 3)) {
+		*line += 3;
+		*len -= 3;
+	}
 	return 1;
 }
 

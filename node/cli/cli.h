@@ -179,13 +179,27 @@ int cli_help(const struct hlx_cmd *cmd);
 
 /* ---- input -------------------------------------------------------------- */
 
+/* Without the white space and line ends around it, as pasted keys, URLs
+ * and words come: s itself, cut at the end, or a pointer into it. */
+char *cli_trim(char *s);
+/* The same in place for what a file held (a key file); b stays
+ * NUL-terminated when it was. */
+void cli_trim_buf(struct hlx_buf *b);
+
+/* An RFC 3339 time, or a date alone (2026-12-03) for the start of that
+ * day, UTC: HLX_OK, or an error of hlx_time_parse. */
+int cli_parse_time(const char *s, int64_t *out);
+
 /* A whole number from min to max, digits only (no sign, no space):
  * HLX_OK, or HLX_EINVAL with no detail set. */
 int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* A UTF-8 byte order mark: skipped at the start of every input read. */
+#define CLI_BOM "\xef\xbb\xbf"
+
 /* Lines of a file or standard input, for import, lookup and match: at
  * most max bytes a line (the memory it takes), without its "\n" or
- * "\r\n". */
+ * "\r\n", nor a byte order mark before the first. */
 struct cli_lines {
 	FILE *in;
 	size_t max, lineno;   /* lineno: of the line last read */
@@ -220,6 +234,10 @@ int cli_load_pubkey(const char *arg, struct hlx_pubkey *out);
 /* The node home: dir (--home; "" is an error), else $HLX_HOME, else
  * ~/.hlx.  The result is malloc'd; the engines take the path resolved. */
 int cli_home_resolve(const char *dir, char **out);
+/* HLX_HOME is set (and not empty). */
+int cli_home_from_env(void);
+/* dir holds a node home's config.json (or cannot tell: not ENOENT). */
+int cli_home_exists(const char *dir);
 
 /* Write a file atomically (temporary file, fsync, rename) with mode. */
 int cli_write_file(const char *path, const void *p, size_t n, unsigned mode);

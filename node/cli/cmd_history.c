@@ -36,8 +36,9 @@ static int pick_version(struct hlx_hist *h, const char *v,
 }
 
 struct export_ctx {
-	int jsonl;
+	int jsonl, status;   /* status: removal-status records, not entries */
 	struct hlx_entry *e;
+	struct hlx_status *st;
 	struct hlx_buf out;
 	uint64_t n;
 };
@@ -59,6 +60,14 @@ static int export_line(void *ctx, const char *line, size_t len)
 	int rc;
 
 	c->n++;
+	if (c->status) {
+		rc = hlx_status_decode(line, len, c->st);
+		if (!rc)
+			rc = hlx_status_to_json(c->st, &c->out);
+		if (!rc)
+			rc = hlx_buf_putc(&c->out, '\n');
+		return rc ? rc : flush_out(&c->out, 0);
+	}
 	if (c->jsonl) {
 		rc = hlx_entry_decode(line, len, c->e);
 		if (!rc)
@@ -104,14 +113,20 @@ int cmd_export(struct hlx_cli *cli, const struct cli_args *a)
 	int rc, ret = 0;
 
 	c.jsonl = cli_text(a, "format") && !strcmp(cli_text(a, "format"), "jsonl");
+	/* a status log, ours or a peer's, exports as 'status import' reads */
+	c.status = hlx_is_status_list(a->argv[0]);
+	if (c.status && cli_text(a, "format") && !c.jsonl)
+		return cli_usage(cli->cmd, "a status log exports as JSON Lines only "
+				 "(what 'hlx status import' reads)");
 	hlx_buf_init(&c.out);
 	c.e = malloc(sizeof(*c.e));
-	rc = c.e ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+	c.st = malloc(sizeof(*c.st));
+	rc = c.e && c.st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 	if (!rc)
 		rc = hlx_list_open(cli->node, a->argv[0], &rec, &h);
 	if (!rc)
 		rc = pick_version(h, cli_text(a, "version"), &v);
-	if (!rc && !c.jsonl)
+	if (!rc && !c.jsonl && !c.status)
 		rc = hlx_buf_puts(&c.out, "hash,category,first_seen,confidence,tags\n");
 	if (!rc)
 		rc = hlx_hist_foreach(h, v.oid, export_line, &c);
@@ -121,6 +136,7 @@ int cmd_export(struct hlx_cli *cli, const struct cli_args *a)
 		ret = cli_fail(rc, "cannot export list '%s'", a->argv[0]);
 	hlx_buf_free(&c.out);
 	free(c.e);
+	free(c.st);
 	hlx_hist_free(h);
 	return ret;
 }
@@ -160,15 +176,13 @@ static int count_line(void *ctx, const char *line, size_t len)
 
 int cmd_show(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
-	struct hlx_sshsig *s = NULL;
 	struct hlx_hist_version v;
 	struct hlx_list_rec rec;
 	struct hlx_node *n = cli->node;
 	struct hlx_hist *h = NULL;
 	char t[HLX_TIME_TEXT], f[HLX_FPR_LEN] = "-";
 	uint64_t count = 0;
-	const char *verdict = "no signature";
+	const char *verdict;
 	int rc, ret = 0;
 
 	rc = hlx_list_open(n, a->argv[0], &rec, &h);
@@ -180,26 +194,24 @@ int cmd_show(struct hlx_cli *cli, const struct cli_args *a)
 		ret = cli_fail(rc, "cannot show list '%s'", a->argv[0]);
 		goto out;
 	}
-	if (hlx_hist_signature(h, v.oid, &sig, &data) == HLX_OK &&
-	    hlx_sshsig_parse_armor((char *)sig.data, sig.len, &s) == HLX_OK) {
-		hlx_sshkey_fingerprint(hlx_sshsig_signer(s), f);
-		if (hlx_sshsig_verify(s, "git", data.data, data.len) != HLX_OK)
-			verdict = "BAD signature";
-		else if (hlx_trust_check(hlx_home_trust(hlx_node_home(n)),
-					 hlx_sshsig_signer(s), v.time) != HLX_OK)
-			verdict = hlx_err_detail();
-		else
-			verdict = "good signature";
-	}
+	verdict = hlx_list_check_signer(n, a->argv[0], h, &v, f) == HLX_OK ?
+		  "good signature" : hlx_err_detail();
 	hlx_time_format(v.time, t);
+	/* two times for a peer's version: its own, signed in its commit (as
+	 * 'log' shows), and that of the peer's signed head it came with (as
+	 * 'list ls' shows) */
 	printf("list:      %s\nowner:     %s\nversion:   %" PRIu64 "\ncommit:    %s\n"
-	       "parent:    %s\ntime:      %s\nentries:   %" PRIu64 "\nsummary:   %s\n"
-	       "signer:    %s (%s)\n", rec.name, rec.owner, v.version, v.oid,
-	       v.parent[0] ? v.parent : "-", t, count, v.summary, f, verdict);
+	       "parent:    %s\ntime:      %s (the version's own, signed in its commit)\n",
+	       rec.name, rec.owner, v.version, v.oid,
+	       v.parent[0] ? v.parent : "-", t);
+	if (strchr(rec.name, '/') && v.version == rec.version && rec.updated) {
+		hlx_time_format(rec.updated, t);
+		printf("published: %s (the head '%s' signed that this node took it from)\n",
+		       t, rec.owner);
+	}
+	printf("entries:   %" PRIu64 "\nsummary:   %s\nsigner:    %s (%s)\n",
+	       count, v.summary, f, verdict);
 out:
-	hlx_sshsig_free(s);
-	hlx_buf_free(&sig);
-	hlx_buf_free(&data);
 	hlx_hist_free(h);
 	return ret;
 }

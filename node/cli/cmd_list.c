@@ -23,8 +23,11 @@ static int print_list(void *ctx, const struct hlx_list_rec *l)
 	(void)ctx;
 	if (l->version)
 		hlx_time_format(l->updated, t);
-	printf("%-24s %-16s v%-6" PRIu64 " %10" PRIu64 " entries  %s\n",
-	       l->name, l->owner, l->version, l->count, t);
+	/* a peer's list: when its owner published the version (the time of
+	 * the signed head it came with); ours: the version's own time */
+	printf("%-24s %-16s v%-6" PRIu64 " %10" PRIu64 " entries  %s%s\n",
+	       l->name, l->owner, l->version, l->count,
+	       !l->version ? "" : strchr(l->name, '/') ? "published " : "signed ", t);
 	return 0;
 }
 

@@ -381,7 +381,9 @@ static int match_status(struct hlx_cli *cli, const struct cli_args *a,
 	printf("base:            %" PRIu64 "\n", st.base);
 	printf("overlay added:   %" PRIu64 "\n", st.added);
 	printf("overlay removed: %" PRIu64 "\n", st.removed);
-	printf("memory:          %" PRIu64 " bytes\n", st.memory);
+	printf("memory:          %.1f MiB (%" PRIu64 " bytes, search tables %s)\n",
+	       (double)st.memory / (1 << 20), st.memory,
+	       st.tables ? "included" : "included as they will be built");
 	printf("search tables:   %s\n", st.tables ? "built" :
 	       "not built yet (built by the first pdq query)");
 	printf("refresh:         %s\n", what);

@@ -43,9 +43,7 @@ static int load_box(const char *arg, struct hlx_buf *b, const char **out)
 	if (rc)
 		return hlx_err_wrap(rc, "box key file '%s'", arg);
 	b->len--;
-	while (b->len && (b->data[b->len - 1] == '\n' ||
-			  b->data[b->len - 1] == '\r' || b->data[b->len - 1] == ' '))
-		b->data[--b->len] = '\0';
+	cli_trim_buf(b);
 	*out = (const char *)b->data;
 	return HLX_OK;
 }

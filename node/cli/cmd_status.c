@@ -37,9 +37,17 @@ static int status_set(struct hlx_cli *cli, struct hlx_node *n, const char *item,
 	if (!rc)
 		rc = hlx_state_parse(o->state, strlen(o->state), &st->state);
 	if (!rc && o->country) {
-		rc = hlx_status_country_check(o->country, strlen(o->country));
+		char cc[3] = "";
+
+		/* --country de means DE */
+		for (size_t i = 0; i < 2 && o->country[i]; i++)
+			cc[i] = (char)(o->country[i] >= 'a' && o->country[i] <= 'z' ?
+				       o->country[i] - 'a' + 'A' : o->country[i]);
+		rc = strlen(o->country) == 2 ?
+		     hlx_status_country_check(cc, 2) :
+		     hlx_status_country_check(o->country, strlen(o->country));
 		if (!rc)
-			snprintf(st->country, sizeof(st->country), "%s", o->country);
+			memcpy(st->country, cc, sizeof(st->country));
 	}
 	if (rc)
 		goto out;
@@ -112,14 +120,16 @@ static int status_import(struct hlx_cli *cli, struct hlx_node *n,
 	struct hlx_apply_result r;
 	struct hlx_buf in = HLX_BUF_INIT;
 	struct hlx_list_rec rec;
-	size_t lineno = 0, count = 0;
+	size_t lineno = 0, count = 0, off = 0;
 	int rc = st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
 	if (!rc)
 		rc = cli_read_file(file, (size_t)1 << 30, &in);
 	if (!rc)
 		rc = hlx_changeset_new(&cs);
-	for (size_t off = 0; !rc && off < in.len;) {
+	if (!rc && in.len >= 3 && !memcmp(in.data, CLI_BOM, 3))
+		off = 3; /* a UTF-8 byte order mark */
+	while (!rc && off < in.len) {
 		const char *l = (const char *)in.data + off;
 		const char *nl = memchr(l, '\n', in.len - off);
 		size_t len = nl ? (size_t)(nl - l) : in.len - off;

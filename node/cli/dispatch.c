@@ -151,7 +151,7 @@ static void kind_text(const struct cli_opt *o, char *out, size_t n)
 		snprintf(out, n, "%s", o->choices);
 		break;
 	case CLI_TIME:
-		snprintf(out, n, "an RFC 3339 time, as 2026-01-02T03:04:05Z");
+		snprintf(out, n, "an RFC 3339 time, as 2026-01-02T03:04:05Z, or a date (its start, UTC)");
 		break;
 	default:
 		out[0] = '\0';
@@ -468,6 +468,10 @@ static int take_value(const struct hlx_cmd *r, size_t i, const char *v,
 	char want[160];
 
 	a->given[i]++;
+	/* white space and line ends pasted around a key, URL or word; v
+	 * is in argv, the program's own writable strings */
+	if (v)
+		v = cli_trim((char *)(uintptr_t)v);
 	a->text[i] = v;
 	switch (o->kind) {
 	case CLI_FLAG:
@@ -489,7 +493,7 @@ static int take_value(const struct hlx_cmd *r, size_t i, const char *v,
 			return 0;
 		break;
 	case CLI_TIME:
-		if (hlx_time_parse(v, strlen(v), &a->time[i]) == HLX_OK)
+		if (cli_parse_time(v, &a->time[i]) == HLX_OK)
 			return 0;
 		break;
 	}
@@ -710,6 +714,10 @@ static int open_needs(struct hlx_cli *cli, const struct hlx_cmd *r,
 	default:
 		rc = hlx_node_open(cli->home, lock, &cli->node);
 	}
+	/* none given and none at ~/.hlx: say how to name one first */
+	if (rc == HLX_ENOENT && !cli->home_opt && !cli_home_from_env() &&
+	    !cli_home_exists(cli->home))
+		return cli_fail(rc, "no node home: give --home DIR or set HLX_HOME");
 	return rc ? cli_fail(rc, "cannot open node home '%s'", cli->home) : 0;
 }
 

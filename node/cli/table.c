@@ -125,7 +125,12 @@ const struct hlx_cmd cli_table[] = {
 	  "Bulk add from CSV or JSON Lines as one version.\n"
 	  "CSV needs a header (columns hash, category, first_seen, confidence,\n"
 	  "tags with tags separated by ';').  An invalid row stops the import and\n"
-	  "nothing is committed, unless --skip-invalid.  Duplicates are merged.",
+	  "nothing is committed, unless --skip-invalid.  Duplicates are merged.\n"
+	  "Each hash has its type: md5:HEX, sha1:, sha256:, pdq:, photodna:, tmk:,\n"
+	  "vpdq: or url-sha256:.  A CSV file, then the same row as JSON Lines:\n"
+	  "  hash,category,confidence,tags\n"
+	  "  md5:00112233445566778899aabbccddeeff,csam-a,90,s1;v\n"
+	  "  {\"hash\":\"md5:00112233445566778899aabbccddeeff\",\"category\":\"csam-a\",\"confidence\":90,\"tags\":[\"s1\",\"v\"]}",
 	  CLI_G_LISTS },
 	{ "export", NULL, cmd_export, CLI_NODE_RO, 1, 1,
 	  OPTS(VERSION, FORMAT),

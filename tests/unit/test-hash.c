@@ -373,6 +373,25 @@ static void test_details(void)
 	is_rc(hlx_hash_parse("md5", 3, &h), HLX_EINVAL, "md5 without colon");
 	ok(strstr(hlx_err_detail(), "missing ':'") != NULL,
 	   "no colon: detail says missing ':'");
+	/* a bare hex hash: the types of its length (issue 12) */
+	is_rc(hlx_hash_parse("D41D8CD98F00B204E9800998ECF8427E", 32, &h),
+	      HLX_EINVAL, "bare hex md5");
+	ok(strstr(hlx_err_detail(), "32 hex digits: md5:...?") != NULL,
+	   "bare 32 hex digits: md5:...? (%s)", hlx_err_detail());
+	{
+		char b64[65];
+
+		memset(b64, 'a', 64);
+		b64[64] = '\0';
+		is_rc(hlx_hash_parse(b64, 64, &h), HLX_EINVAL, "bare hex 64");
+		ok(strstr(hlx_err_detail(),
+			  "64 hex digits: sha256:..., pdq:..., vpdq:... or url-sha256:...?") != NULL,
+		   "bare 64 hex digits: every type of that length (%s)",
+		   hlx_err_detail());
+	}
+	is_rc(hlx_hash_parse("abcdef", 6, &h), HLX_EINVAL, "bare hex of no length");
+	ok(strstr(hlx_err_detail(), "no hash type has 6 hex digits") != NULL,
+	   "bare 6 hex digits: no type (%s)", hlx_err_detail());
 	is_rc(hlx_hash_parse("", 0, &h), HLX_EINVAL, "empty");
 	is_rc(hlx_hash_parse("md5:\x01\xff", 6, &h), HLX_EINVAL,
 	      "control byte and 0xff");
