@@ -94,6 +94,10 @@ test_fails_with "a usage error prints the usage line" 2 \
 	"^usage: hlx run \[--interval SECONDS\]" hlx run --interval 0
 test_fails_with "a missing operand is a usage error" 2 \
 	"'list create' takes 1 operand, got 0" hlx list create
+test_fails_with "no node home at all is exit 4, as hlx(1) says" 4 \
+	"^hlx: cannot find the node home: no node home: give --home DIR or set HLX_HOME" \
+	env -u HOME -u HLX_HOME "$HLX" list ls
+test_fails_with "an empty node home is exit 4 too" 4 "is not a node home" hlx list ls
 test_ok "usage errors left no node home behind" \
 	sh -c '[ -z "$(ls -A "$1")" ]' sh "$TRASH/empty"
 

@@ -214,7 +214,7 @@ int cli_home_resolve(const char *dir, char **out)
 		if (*out)
 			snprintf(*out, n, "%s/.hlx", home);
 	} else {
-		return hlx_err(HLX_EINVAL,
+		return hlx_err(HLX_ENOENT,
 			       "no node home: give --home DIR or set HLX_HOME");
 	}
 	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
