@@ -320,13 +320,9 @@ static int time_opt(const char *p, size_t m, size_t *k, const char *opt,
 		return rc;
 	rc = hlx_allowed_parse_time(v, vl, t);
 	free(v);
-	if (rc) {
-		char d[512];
-
-		snprintf(d, sizeof(d), "%s", hlx_err_detail());
-		return hlx_err(rc, "allowed signers line %u: option %s: %s",
-			       line, opt, d);
-	}
+	if (rc)
+		return hlx_err_wrap(rc, "allowed signers line %u: option %s",
+				    line, opt);
 	return HLX_OK;
 }
 
@@ -477,11 +473,8 @@ static int parse_line(const char *l, size_t n, struct entry *e)
 	} else if (rc == HLX_EUNSUPPORTED) {
 		e->supported = 0;
 	} else {
-		char d[512];
-
-		snprintf(d, sizeof(d), "%s", hlx_err_detail());
-		return hlx_err(HLX_EINVAL, "allowed signers line %u: %s",
-			       e->line, d);
+		return hlx_err_wrap(HLX_EINVAL, "allowed signers line %u",
+				    e->line);
 	}
 	return HLX_OK;
 }

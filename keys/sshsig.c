@@ -4,7 +4,6 @@
 #include "protocol/err.h"
 
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,15 +36,6 @@ struct hlx_sshsig {
 	uint8_t mem[];		/* blob, then namespace and NUL */
 };
 
-
-/* Re-issue the current error detail behind a prefix. */
-static int prefixed(int rc, const char *what)
-{
-	char d[512];
-
-	snprintf(d, sizeof(d), "%s", hlx_err_detail());
-	return hlx_err(rc, "%s: %s", what, d);
-}
 
 static int alg_by_name(const char *name, int *alg)
 {
@@ -346,7 +336,7 @@ int hlx_sshsig_parse_blob(const uint8_t *p, size_t n, struct hlx_sshsig **out)
 		return rc;
 	rc = hlx_sshkey_decode_blob(kb, kbl, &key);
 	if (rc)
-		return prefixed(rc, "signature public key");
+		return hlx_err_wrap(rc, "signature public key");
 	rc = field(&r, &ns, &nsl, "namespace");
 	if (rc)
 		return rc;

@@ -5,6 +5,7 @@
 #include "protocol/err.h"
 #include "protocol/head.h"
 #include "protocol/rtime.h"
+#include "protocol/signed.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,15 +24,10 @@
 #define FPR_B64_LEN 43
 #define NMEMBERS 12
 
+/* The members' checks of protocol/signed.h; the caller names the line. */
 static int hex_check(const char *s, size_t n, size_t want, const char *what)
 {
-	if (n != want)
-		return hlx_err(HLX_EINVAL, "'%s' must be %zu hex digits, got %zu",
-			       what, want, n);
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return hlx_err(HLX_EINVAL, "'%s' is not lowercase hex", what);
-	return HLX_OK;
+	return hlx_signed_hex(NULL, what, s, n, want);
 }
 
 static int fpr_check(const char *s, size_t n)
@@ -130,7 +126,7 @@ int hlx_audit_format(const struct hlx_audit_line *l, int with_sig,
 		}
 	}
 	if (o)
-		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+		s = hlx_signed_canonical(o);
 	json_decref(o);
 	if (!s)
 		return hlx_err(HLX_ENOMEM, "cannot encode an audit record");
@@ -141,25 +137,12 @@ int hlx_audit_format(const struct hlx_audit_line *l, int with_sig,
 
 static int get_s(json_t *o, const char *k, const char **s, size_t *n)
 {
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_string(v))
-		return hlx_err(HLX_EINVAL, "'%s' missing or not a string", k);
-	*s = json_string_value(v);
-	*n = json_string_length(v);
-	if (memchr(*s, '\0', *n))
-		return hlx_err(HLX_EINVAL, "'%s' holds a NUL", k);
-	return HLX_OK;
+	return hlx_signed_str(NULL, o, k, s, n);
 }
 
 static int get_u(json_t *o, const char *k, uint64_t *u)
 {
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return hlx_err(HLX_EINVAL, "'%s' missing or not a count", k);
-	*u = (uint64_t)json_integer_value(v);
-	return HLX_OK;
+	return hlx_signed_count(NULL, o, k, u);
 }
 
 static int get_text(json_t *o, const char *k, char *dst, size_t cap)
@@ -245,7 +228,7 @@ int hlx_audit_parse(const char *line, size_t n, struct hlx_audit_line *out)
 			     o ? "" : jerr.text);
 		goto out;
 	}
-	canon = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	canon = hlx_signed_canonical(o);
 	if (!canon || strlen(canon) != n || memcmp(canon, line, n) != 0) {
 		rc = hlx_err(HLX_EINVAL, "not in canonical form");
 		goto out;

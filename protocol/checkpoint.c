@@ -110,14 +110,7 @@ hlx_checkpoint_find(const struct hlx_checkpoint *c, uint64_t version)
 
 static int hex_check(const char *s, size_t n, size_t want, const char *what)
 {
-	if (n != want)
-		return hlx_err(HLX_EINVAL, "checkpoint: %s must be %zu hex digits",
-			       what, want);
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return hlx_err(HLX_EINVAL,
-				       "checkpoint: %s is not lowercase hex", what);
-	return HLX_OK;
+	return hlx_signed_hex("checkpoint", what, s, n, want);
 }
 
 /* Versions fit a JSON integer (jansson's json_int_t is 64-bit signed). */

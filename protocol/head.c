@@ -29,14 +29,7 @@ int hlx_name_check(const char *s, size_t n, const char *what)
 
 static int hex_check(const char *s, size_t n, size_t want, const char *what)
 {
-	if (n != want)
-		return hlx_err(HLX_EINVAL, "head: %s must be %zu hex digits", what,
-			       want);
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return hlx_err(HLX_EINVAL, "head: %s is not lowercase hex",
-				       what);
-	return HLX_OK;
+	return hlx_signed_hex("head", what, s, n, want);
 }
 
 int hlx_head_body(const struct hlx_head *h, struct hlx_buf *out)
@@ -83,7 +76,7 @@ int hlx_head_body(const struct hlx_head *h, struct hlx_buf *out)
 		}
 	}
 	if (o)
-		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+		s = hlx_signed_canonical(o);
 	json_decref(o);
 	if (!s)
 		return hlx_err(HLX_ENOMEM, "cannot encode a head");

@@ -59,10 +59,7 @@ static const char countries[] =
  */
 static int wrap(int rc, const char *ctx, const char *field)
 {
-	char inner[DETAIL_MAX];
-
-	snprintf(inner, sizeof(inner), "%s", hlx_err_detail());
-	return hlx_err(rc, "%s: field '%s': %s", ctx, field, inner);
+	return hlx_err_wrap(rc, "%s: field '%s'", ctx, field);
 }
 
 /* Replace the "old: " prefix of the current detail by "ctx: ". */

@@ -31,17 +31,21 @@ char *hlx_signed_canonical(const json_t *o)
 	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 }
 
+/* "what: " before a member's error, or nothing when what is NULL. */
+#define WHAT(what) (what) ? (what) : "", (what) ? ": " : ""
+
 int hlx_signed_str(const char *what, json_t *o, const char *k, const char **s,
 		   size_t *n)
 {
 	json_t *v = json_object_get(o, k);
 
 	if (!json_is_string(v))
-		return hlx_err(HLX_EINVAL, "%s: '%s' missing or not a string", what, k);
+		return hlx_err(HLX_EINVAL, "%s%s'%s' missing or not a string",
+			       WHAT(what), k);
 	*s = json_string_value(v);
 	*n = json_string_length(v);
 	if (memchr(*s, '\0', *n))
-		return hlx_err(HLX_EINVAL, "%s: '%s' holds a NUL", what, k);
+		return hlx_err(HLX_EINVAL, "%s%s'%s' holds a NUL", WHAT(what), k);
 	return HLX_OK;
 }
 
@@ -50,8 +54,22 @@ int hlx_signed_count(const char *what, json_t *o, const char *k, uint64_t *u)
 	json_t *v = json_object_get(o, k);
 
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return hlx_err(HLX_EINVAL, "%s: '%s' missing or not a count", what, k);
+		return hlx_err(HLX_EINVAL, "%s%s'%s' missing or not a count",
+			       WHAT(what), k);
 	*u = (uint64_t)json_integer_value(v);
+	return HLX_OK;
+}
+
+int hlx_signed_hex(const char *what, const char *k, const char *s, size_t n,
+		   size_t want)
+{
+	if (n != want)
+		return hlx_err(HLX_EINVAL, "%s%s'%s' must be %zu hex digits, got %zu",
+			       WHAT(what), k, want, n);
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return hlx_err(HLX_EINVAL, "%s%s'%s' is not lowercase hex",
+				       WHAT(what), k);
 	return HLX_OK;
 }
 

@@ -41,10 +41,14 @@ int hlx_signed_parse(const char *what, const char *text, size_t n, size_t max,
 		     struct hlx_signed *s);
 void hlx_signed_free(struct hlx_signed *s);
 
-/* Members of a body, with errors naming what and the member: a string
- * without NUL, and an integer >= 0. */
+/* Members of a body, with errors naming what (NULL: nothing, for a
+ * caller that says where itself) and the member k: a string without NUL,
+ * an integer >= 0, and a text s[0 .. n) of exactly want lowercase hex
+ * digits ("head: 'commit' must be 40 hex digits, got 12"). */
 int hlx_signed_str(const char *what, json_t *o, const char *k, const char **s,
 		   size_t *n);
 int hlx_signed_count(const char *what, json_t *o, const char *k, uint64_t *u);
+int hlx_signed_hex(const char *what, const char *k, const char *s, size_t n,
+		   size_t want);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hlx list, add, retract, import, export, log, show, diff, fsck, reindex. */
+/* hlx list create|ls|repo, add, retract: the lists and their entries. */
 #include "node/cli/cmds.h"
 #include "node/cli/glance.h"
 #include "node/lists.h"

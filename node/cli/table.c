@@ -5,7 +5,7 @@
  * operands, its usage line, its summary and its group (node/cli/cli.h).
  * Rows of one command stay together; the order here is the order of
  * 'hlx --help' within a group.  doc/hlx.1 documents every option here
- * (tests/t0020-commands.sh holds the two to each other).
+ * (tests/t0020-cmdtable.sh holds the two to each other).
  */
 #include "node/cli/cmds.h"
 #include "node/match.h"

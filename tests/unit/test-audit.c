@@ -220,6 +220,9 @@ static void test_invalid_recs(void)
 	r = rec(T0 + 30, "peer-b", "uk-a", 1, 1, 0);
 	r.policy[63] = '\0';
 	is_rc(hlx_audit_append(home, sign1, &r, 1), HLX_EINVAL, "short policy refused");
+	ok(strstr(hlx_err_detail(), "'policy' must be 64 hex digits, got 63") &&
+	   !strstr(hlx_err_detail(), "(null)"),
+	   "the detail names the member, no file kind (%s)", hlx_err_detail());
 	r = rec(T0 + 5, "peer-b", "uk-a", 1, 1, 0);
 	is_rc(hlx_audit_append(home, sign1, &r, 1), HLX_EINVAL,
 	      "a time before the last record's refused");

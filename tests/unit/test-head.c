@@ -333,6 +333,12 @@ int main(void)
 			   "\\\"list\\\":\\\"UK A\\\""), HLX_EINVAL, "bad list name refused");
 	is_rc(parse_edited((char *)vec.data, "\\\"commit\\\":\\\"4f0c",
 			   "\\\"commit\\\":\\\"4F0C"), HLX_EINVAL, "upper-case commit refused");
+	is_str(hlx_err_detail(), "head: 'commit' is not lowercase hex",
+	       "the detail names the file and the member");
+	is_rc(parse_edited((char *)vec.data, "\\\"commit\\\":\\\"4f0c",
+			   "\\\"commit\\\":\\\"4f0"), HLX_EINVAL, "short commit refused");
+	is_str(hlx_err_detail(), "head: 'commit' must be 40 hex digits, got 39",
+	       "the detail says how long it was");
 	is_rc(parse_edited((char *)vec.data, "\\\"expires\\\":\\\"2026-12-05",
 			   "\\\"expires\\\":\\\"2026-11-01"), HLX_EINVAL,
 	      "expiry before issue refused");
