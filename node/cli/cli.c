@@ -227,7 +227,7 @@ int cli_home_resolve(const char *dir, char **out)
 			snprintf(*out, n, "%s/.hlx", home);
 	} else {
 		return hlx_err(HLX_ENOENT,
-			       "give --home DIR or set HLX_HOME (and HOME is not set for ~/.hlx)");
+			       "no node home: give --home DIR or set HLX_HOME");
 	}
 	return *out ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 }
