@@ -155,6 +155,18 @@ test_ok "A can be added again and synced" sh -c '
 	"$HLX" --home b peer add a --url "file://$PWD/www/" --key a-root.pub &&
 	"$HLX" --home b subscribe a other && "$HLX" --home b sync && "$HLX" --home b lookup md5:'"$o1"
 
+# a peer forgotten by an older hlx, its mirror left behind: fsck fails,
+# and peer rm deletes what is left
+python3 -c '
+import json, sys
+p = json.load(open("b/peers.json"))
+p["peers"] = [x for x in p["peers"] if x["name"] != "a"]
+json.dump(p, open("b/peers.json", "w"))'
+test_fails_with "(control) fsck fails on a mirror without its peer" 1 "no peer 'a'" hlx --home b fsck
+test_ok "peer rm deletes the mirror of a peer no longer known" hlx --home b peer rm a --force --to wwwb
+test_ok "and fsck is clean again" hlx --home b fsck
+test_ok "with nothing of it left" nowhere b "$o1"
+
 # ---- 3. list rm --------------------------------------------------------------
 hlx --home a list create gone 2>/dev/null
 hlx --home a add gone md5:$g1 pdq:$gq --url "https://example.org/gone/$g1" 2>/dev/null
