@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/node.h"
+#include "node/remove.h"
 #include "protocol/err.h"
 
 #include <limits.h>
@@ -20,21 +21,12 @@ int hlx_node_path(struct hlx_node *n, const char *name, char out[PATH_MAX])
 	return HLX_OK;
 }
 
-int hlx_node_open(const char *home, int lock, struct hlx_node **out)
+/* The state and its purge key, for a node whose home is open. */
+static int state_open(struct hlx_node *n, int lock)
 {
-	struct hlx_node *n;
 	char p[PATH_MAX];
-	int rc;
+	int rc = hlx_node_path(n, "state", p);
 
-	*out = NULL;
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return hlx_err(HLX_ENOMEM, "out of memory");
-	/* the writer lock first, then everything read under it: the trust
-	 * chain (a revocation made while this waited is in it), the state */
-	rc = hlx_home_open_ex(home, lock, &n->home);
-	if (!rc)
-		rc = hlx_node_path(n, "state", p);
 	if (!rc)
 		rc = hlx_store_open(p, &n->store);
 	if (!rc) {
@@ -53,6 +45,26 @@ int hlx_node_open(const char *home, int lock, struct hlx_node **out)
 		}
 		hlx_node_secret_free(key);
 	}
+	return rc;
+}
+
+int hlx_node_open(const char *home, int lock, struct hlx_node **out)
+{
+	struct hlx_node *n;
+	int rc;
+
+	*out = NULL;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	/* the writer lock first, then everything read under it: the trust
+	 * chain (a revocation made while this waited is in it), the state */
+	rc = hlx_home_open_ex(home, lock, &n->home);
+	if (!rc)
+		rc = state_open(n, lock);
+	/* a removal a crash interrupted is finished before anything else */
+	if (!rc && lock)
+		rc = hlx_remove_recover(n);
 	if (rc) {
 		hlx_node_free(n);
 		return rc;
@@ -87,6 +99,27 @@ int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
 		rc = hlx_store_compact(p, before, after);
 	hlx_node_free(n);
 	return rc;
+}
+
+int hlx_node_compact(struct hlx_node *n, uint64_t *before, uint64_t *after)
+{
+	char p[PATH_MAX], d[512];
+	int rc, rc2;
+
+	if (!hlx_home_locked(n->home))
+		return hlx_err(HLX_ESTATE, "compacting the state needs the writer lock");
+	rc = hlx_node_path(n, "state", p);
+	if (rc)
+		return rc;
+	hlx_store_free(n->store);
+	n->store = NULL;
+	rc = hlx_store_compact(p, before, after);
+	if (!rc)
+		return state_open(n, 1);
+	/* keep the compaction's error, and the state open again */
+	snprintf(d, sizeof(d), "%s", hlx_err_detail());
+	rc2 = state_open(n, 1);
+	return rc2 ? rc2 : hlx_err(rc, "%s", d);
 }
 
 struct hlx_home *hlx_node_home(struct hlx_node *n)

@@ -24,6 +24,10 @@ void hlx_node_free(struct hlx_node *n);
  * writer can open the state between the change and its compaction. */
 int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
 			  uint64_t *after);
+/* Close the state, compact it (hlx_store_compact) and open it again,
+ * keeping the writer lock (node/remove.h).  If the state could not be
+ * opened again, the node can only be freed. */
+int hlx_node_compact(struct hlx_node *n, uint64_t *before, uint64_t *after);
 struct hlx_home *hlx_node_home(struct hlx_node *n);
 struct hlx_store *hlx_node_store(struct hlx_node *n);
 /* out = the home's directory / name; HLX_EINVAL if too long. */

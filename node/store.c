@@ -807,6 +807,70 @@ int hlx_store_clear_list(struct hlx_store_txn *t, uint32_t list)
 	return scan_list(t->txn, t->s->entries, list, 1, &n);
 }
 
+/* Delete every key of dbi that starts with the 4-byte id. */
+static int del_prefix(MDB_txn *txn, MDB_dbi dbi, const uint8_t id[4])
+{
+	MDB_cursor *c;
+	MDB_val k = { 4, (void *)id }, v;
+	int rc, m;
+
+	rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return lmdb_err(rc, "cannot open a cursor");
+	/* after a delete the cursor stands on the next item */
+	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;
+	     m = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT)) {
+		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
+			break;
+		rc = mdb_cursor_del(c, 0);
+	}
+	mdb_cursor_close(c);
+	if (rc)
+		return lmdb_err(rc, "cannot delete a list's records");
+	if (m && m != MDB_NOTFOUND && m != EINVAL)
+		return lmdb_err(m, "cannot scan a list's records");
+	return HLX_OK;
+}
+
+int hlx_store_list_delete(struct hlx_store_txn *t, const char *name,
+			  uint64_t *entries)
+{
+	struct hlx_list_rec rec;
+	uint8_t id[4];
+	MDB_val k;
+	uint64_t n = 0;
+	int rc, m;
+
+	if (entries)
+		*entries = 0;
+	if (strlen(name) > HLX_LIST_NAME_MAX)
+		return hlx_err(HLX_ENOENT, "no such list '%.64s...'", name);
+	rc = list_get(t->txn, t->s, name, &rec);
+	if (rc)
+		return rc;
+	put_be(id, rec.id, 4);
+	rc = scan_list(t->txn, t->s->entries, rec.id, 1, &n);
+	if (!rc)
+		rc = del_prefix(t->txn, t->s->received, id);
+	if (!rc)
+		rc = del_prefix(t->txn, t->s->purged, id);
+	if (rc)
+		return rc;
+	k.mv_size = strlen(name);
+	k.mv_data = (void *)name;
+	m = mdb_del(t->txn, t->s->lists, &k, NULL);
+	if (!m) {
+		k.mv_size = sizeof(rec.id);
+		k.mv_data = &rec.id;
+		m = mdb_del(t->txn, t->s->ids, &k, NULL);
+	}
+	if (m && m != MDB_NOTFOUND)
+		return lmdb_err(m, "cannot delete a list record");
+	if (entries)
+		*entries = n;
+	return HLX_OK;
+}
+
 int hlx_store_count_list(struct hlx_store *s, uint32_t list, uint64_t *count)
 {
 	MDB_txn *txn;

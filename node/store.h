@@ -115,6 +115,13 @@ int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
 			     int (*cb)(void *ctx, const uint8_t digest[32]),
 			     void *ctx);
 
+/* Delete a list from the state: its record and id, every entry, arrival
+ * and purged mark of it (*entries, may be NULL: the entries deleted).
+ * HLX_ENOENT if there is no such list.  Its bytes stay in free pages
+ * until hlx_store_compact. */
+int hlx_store_list_delete(struct hlx_store_txn *t, const char *name,
+			  uint64_t *entries);
+
 /* Number of entries the state holds for list (a full scan: for fsck). */
 int hlx_store_count_list(struct hlx_store *s, uint32_t list, uint64_t *count);
 

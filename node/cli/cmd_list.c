@@ -3,6 +3,7 @@
 #include "node/cli/cmds.h"
 #include "node/cli/glance.h"
 #include "node/lists.h"
+#include "node/remove.h"
 #include "node/urls.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
@@ -68,6 +69,21 @@ int cmd_list_repo(struct hlx_cli *cli, const struct cli_args *a)
 	if (rc)
 		return cli_fail(rc, "cannot open list '%s'", a->argv[0]);
 	printf("%s\n", p);
+	return 0;
+}
+
+/* An own list, its feeds and everything made from it (node/remove.h). */
+int cmd_list_rm(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct hlx_remove_opts o = { cli_given(a, "force") != 0, cli_text(a, "to") };
+	struct hlx_remove_result r;
+	char msg[256];
+	int rc = hlx_remove_list(cli->node, a->argv[0], &o, &r);
+
+	if (rc)
+		return cli_fail(rc, "cannot remove list '%.64s'", a->argv[0]);
+	hlx_remove_describe(&r, msg, sizeof(msg));
+	fprintf(stderr, "hlx: removed list '%s': %s\n", a->argv[0], msg);
 	return 0;
 }
 

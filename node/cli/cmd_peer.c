@@ -3,6 +3,7 @@
 #include "node/cli/cmds.h"
 #include "node/cli/glance.h"
 #include "node/files.h"
+#include "node/remove.h"
 #include "node/sync.h"
 #include "node/retention.h"
 #include "node/store.h"
@@ -202,20 +203,36 @@ out:
 	return ret;
 }
 
+/* The options of a removal: --force, --to DIR. */
+static void remove_opts(const struct cli_args *a, struct hlx_remove_opts *o)
+{
+	o->force = cli_given(a, "force") != 0;
+	o->publish = cli_text(a, "to");
+}
+
+static void removed(const char *what, const struct hlx_remove_result *r)
+{
+	char msg[256];
+
+	hlx_remove_describe(r, msg, sizeof(msg));
+	fprintf(stderr, "hlx: removed %s: %s\n", what, msg);
+}
+
+/* The peer and everything of it (node/remove.h). */
 int cmd_peer_rm(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_peers *ps = NULL;
-	int rc, ret = load_peers(cli, &ps);
+	struct hlx_remove_result r;
+	struct hlx_remove_opts o;
+	char what[96];
+	int rc;
 
-	if (ret)
-		return ret;
-	rc = hlx_peers_remove(ps, a->argv[0]);
-	if (!rc)
-		rc = hlx_peers_save(cli->home, ps);
+	remove_opts(a, &o);
+	rc = hlx_remove_peer(cli->node, a->argv[0], &o, &r);
 	if (rc)
-		ret = cli_fail(rc, "cannot remove peer '%s'", a->argv[0]);
-	hlx_peers_free(ps);
-	return ret;
+		return cli_fail(rc, "cannot remove peer '%.64s'", a->argv[0]);
+	snprintf(what, sizeof(what), "peer '%s'", a->argv[0]);
+	removed(what, &r);
+	return 0;
 }
 
 int cmd_peer_ls(struct hlx_cli *cli, const struct cli_args *a)
@@ -288,5 +305,23 @@ int cmd_subscribe(struct hlx_cli *cli, const struct cli_args *a)
 
 int cmd_unsubscribe(struct hlx_cli *cli, const struct cli_args *a)
 {
-	return subscription(cli, a, 0);
+	struct hlx_remove_result r;
+	struct hlx_remove_opts o;
+	char what[160];
+	int rc;
+
+	if (!cli_given(a, "purge")) {
+		if (cli_given(a, "force") || cli_given(a, "to"))
+			return cli_usage(cli->cmd, "--force and --to go with --purge");
+		return subscription(cli, a, 0);
+	}
+	/* the mirror and everything made from it (node/remove.h) */
+	remove_opts(a, &o);
+	rc = hlx_remove_mirror(cli->node, a->argv[0], a->argv[1], &o, &r);
+	if (rc)
+		return cli_fail(rc, "cannot purge '%.64s' of '%.64s'", a->argv[1],
+				a->argv[0]);
+	snprintf(what, sizeof(what), "'%s' of '%s'", a->argv[1], a->argv[0]);
+	removed(what, &r);
+	return 0;
 }

@@ -18,6 +18,7 @@ int cmd_verify(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_list_create(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_list_ls(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_list_repo(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_list_rm(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_add(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_retract(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_import(struct hlx_cli *cli, const struct cli_args *a);

@@ -104,6 +104,14 @@ const struct hlx_cmd cli_table[] = {
 	{ "list", "repo", cmd_list_repo, CLI_NODE_RO, 1, 1, NULL, "NAME",
 	  "Print the path of a list's git repository.",
 	  CLI_G_LISTS },
+	{ "list", "rm", cmd_list_rm, CLI_NODE_RW, 1, 1,
+	  OPTS(FLAG("force"), TEXT("to", "DIR")),
+	  "NAME [--force] [--to DIR]",
+	  "Delete an own list and everything made from it.\n"
+	  "Its history, state, match index entries, views and feeds (in DIR,\n"
+	  "default publish/ in the node home); refused while a policy names it,\n"
+	  "unless --force.",
+	  CLI_G_LISTS },
 	{ "add", NULL, cmd_add, CLI_NODE_RW, 1, CLI_ANY,
 	  OPTS(LIST("url", "URL"), TEXT("category", "C"), LIST("tag", "T"),
 	       TIME("first-seen"), UINT("confidence", "N", "a confidence", 0, 100)),
@@ -226,8 +234,12 @@ const struct hlx_cmd cli_table[] = {
 	{ "peer", "ls", cmd_peer_ls, CLI_NODE_RO, 0, 0, OPTS(FLAG("json")), "[--json]",
 	  "List the peers with their roots, URLs, lists and policies.",
 	  CLI_G_FEDERATION },
-	{ "peer", "rm", cmd_peer_rm, CLI_NODE_RW, 1, 1, NULL, "NAME",
-	  "Remove a peer.",
+	{ "peer", "rm", cmd_peer_rm, CLI_NODE_RW, 1, 1,
+	  OPTS(FLAG("force"), TEXT("to", "DIR")),
+	  "NAME [--force] [--to DIR]",
+	  "Remove a peer and delete everything of it.\n"
+	  "Its lists are purged as by 'unsubscribe --purge'; refused while a\n"
+	  "policy names one of its lists, unless --force.",
 	  CLI_G_FEDERATION },
 	{ "peer", "status", cmd_peer_status, CLI_NODE_RO, 0, 0, OPTS(FLAG("json")),
 	  "[--json]",
@@ -236,8 +248,14 @@ const struct hlx_cmd cli_table[] = {
 	{ "subscribe", NULL, cmd_subscribe, CLI_NODE_RW, 2, 2, NULL, "PEER LIST",
 	  "Pull LIST (or 'status', its removal-status log) from PEER.",
 	  CLI_G_FEDERATION },
-	{ "unsubscribe", NULL, cmd_unsubscribe, CLI_NODE_RW, 2, 2, NULL, "PEER LIST",
-	  "Stop pulling LIST from PEER.",
+	{ "unsubscribe", NULL, cmd_unsubscribe, CLI_NODE_RW, 2, 2,
+	  OPTS(FLAG("purge"), FLAG("force"), TEXT("to", "DIR")),
+	  "PEER LIST [--purge [--force] [--to DIR]]",
+	  "Stop pulling LIST from PEER.\n"
+	  "With --purge, also delete the mirror, its state, match index entries\n"
+	  "and sync state, and every view and relayed feed made from it (feeds\n"
+	  "in DIR, default publish/ in the node home); refused while a policy\n"
+	  "names PEER/LIST, unless --force.",
 	  CLI_G_FEDERATION },
 	{ "publish", NULL, cmd_publish, CLI_NODE_RW, 0, 0,
 	  OPTS(TEXT("to", "DIR"), EXPIRES_DAYS),
