@@ -47,7 +47,7 @@ test_ok "the unit's ExecStart is the installed binary, hlx run" \
 	grep -qx 'ExecStart=/usr/bin/hlx run' "$UNIT"
 for d in User=hlx Group=hlx ProtectSystem=strict ProtectHome=yes \
 	 PrivateTmp=yes NoNewPrivileges=yes StateDirectory=hlx \
-	 StateDirectoryMode=0700 'ReadWritePaths=%S/hlx' 'HLX_HOME=%S/hlx' \
+	 StateDirectoryMode=0711 'ReadWritePaths=%S/hlx' 'HLX_HOME=%S/hlx' \
 	 'LoadCredential=passphrase:/etc/hlx/passphrase' \
 	 'HLX_PASSPHRASE_FILE=%d/passphrase' \
 	 'ExecReload=/bin/kill -HUP $MAINPID' CapabilityBoundingSet= \
@@ -111,8 +111,8 @@ test_ok "it makes the system user hlx, home /var/lib/hlx, no login" \
 test_ok "systemd-tmpfiles takes hlx.tmpfiles" \
 	systemd-tmpfiles --root="$TRASH/root" --create "$TMPFILES"
 uid=$(sed -n 's/^hlx:x:\([0-9]*\):.*/\1/p' "$TRASH/root/etc/passwd")
-test_ok "the home /var/lib/hlx is 0700 and the user's" \
-	test "$(stat -c '%a %u' "$TRASH/root/var/lib/hlx")" = "700 $uid"
+test_ok "the home /var/lib/hlx is 0711 (nginx reaches publish/) and the user's" \
+	test "$(stat -c '%a %u' "$TRASH/root/var/lib/hlx")" = "711 $uid"
 test_ok "/etc/hlx (the passphrase's) is 0700 and root's" \
 	test "$(stat -c '%a %u' "$TRASH/root/etc/hlx")" = "700 0"
 
