@@ -52,7 +52,7 @@ int hlx_config_lookup(const char *name, unsigned *key)
 /* A whole number from min to max, digits only. */
 static int parse_num(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
-	unsigned long v = 0;
+	uint64_t v = 0;
 	const char *p;
 
 	if (!*s || strlen(s) > 10)
@@ -60,7 +60,7 @@ static int parse_num(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	for (p = s; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return HLX_EINVAL;
-		v = v * 10 + (unsigned long)(*p - '0');
+		v = v * 10 + (uint64_t)(*p - '0');
 	}
 	if (v < min || v > max)
 		return HLX_EINVAL;

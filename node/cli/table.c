@@ -241,7 +241,8 @@ const struct hlx_cmd cli_table[] = {
 	  "Run the node: publish on change, poll every peer each interval.\n"
 	  "Re-sign heads before they expire; poll every interval (default 60 s)\n"
 	  "with jitter and exponential backoff on failure; one log line per\n"
-	  "event; stops on SIGTERM.",
+	  "event; one run a home; SIGHUP re-reads the settings ('hlx config');\n"
+	  "stops on SIGTERM.",
 	  CLI_G_FEDERATION },
 	{ "config", "get", cmd_config_get, CLI_HOME, 1, 1, NULL, "KEY",
 	  "Print a setting of the node (hlx.conf in its home).\n"
