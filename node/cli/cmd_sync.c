@@ -275,8 +275,8 @@ static void nap(long ms)
 	}
 }
 
-/* The passphrase run was given at its start (on a terminal: asked once,
- * not each round), for the same key only. */
+/* The passphrase typed on a terminal at run's start, kept for the same
+ * key: asked once, not each round. */
 static struct {
 	char what[128];
 	struct hlx_buf pass;
@@ -286,8 +286,12 @@ static struct {
 static int run_getpass(void *ctx, const char *what, int confirm,
 		       struct hlx_buf *pass)
 {
+	const struct hlx_cli *cli = ctx;
 	int rc;
 
+	/* a passphrase file is read each time (it may be replaced) */
+	if (cli->pass_file)
+		return cli_getpass(ctx, what, confirm, pass);
 	if (kept.have && !confirm && strcmp(kept.what, what) == 0) {
 		hlx_buf_reset(pass);
 		return hlx_buf_put(pass, kept.pass.data, kept.pass.len);
@@ -389,6 +393,9 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	/* a reload in the middle of a round interrupts no transfer or
+	 * write; the nap (nanosleep) still wakes at once */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
