@@ -82,6 +82,10 @@ int hlx_config_set(struct hlx_config *c, unsigned key, const char *value)
 			if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
 				return hlx_err(HLX_EINVAL, "%s: '%s' holds a control character",
 					       keys[key].name, q);
+		/* the file trims blanks at either end: one never comes back */
+		if (n && value[n - 1] == ' ')
+			return hlx_err(HLX_EINVAL, "%s: '%s' ends with a blank",
+				       keys[key].name, q);
 		if (value[0] != '/')
 			return hlx_err(HLX_EINVAL, "%s: expected an absolute path, got '%s'",
 				       keys[key].name, q);

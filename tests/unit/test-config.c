@@ -73,6 +73,10 @@ int main(void)
 	hlx_config_init(&c);
 	ok(hlx_config_set(&c, HLX_CONF_POLL_INTERVAL, "07") == 0 &&
 	   c.poll_interval == 7, "set: leading zeros are a number");
+	ok(hlx_config_set(&c, HLX_CONF_PUBLISH_DIR, "/a ") == HLX_EINVAL &&
+	   hlx_config_set(&c, HLX_CONF_PUBLISH_DIR, " /a") == HLX_EINVAL &&
+	   !(c.set & (1u << HLX_CONF_PUBLISH_DIR)),
+	   "set: a publish-dir with a blank at either end (the file would lose it)");
 	ok(hlx_config_set(&c, HLX_CONF_POLL_INTERVAL, "x") == HLX_EINVAL &&
 	   c.poll_interval == 7 && c.set == 1u << HLX_CONF_POLL_INTERVAL,
 	   "a refused set changes nothing");
