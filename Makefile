@@ -9,12 +9,19 @@
 #   make fuzz       build the libFuzzer harnesses and run each for FUZZ_TIME s
 #   make bench      run the benchmarks
 #   make deps       apt-get install everything the build, tests and demo need
-#   make install    install the binary and the man page
+#   make install    install the binary, the man page, bash completion and
+#                   the systemd unit (DESTDIR, PREFIX); make uninstall
+#   make deb        build the Debian package hlx_VERSION_ARCH.deb
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DEB_OUT ?= .
 PKG_CONFIG ?= pkg-config
 CFLAGS ?= -O2 -g
 FUZZ_CC ?= clang
@@ -31,7 +38,7 @@ PKGS := $(foreach m,$(PKG_MAP),$(firstword $(subst :, ,$(m))))
 DEBS := make gcc clang libclang-rt-14-dev pkg-config \
 	$(foreach m,$(PKG_MAP),$(lastword $(subst :, ,$(m)))) \
 	lmdb-utils openssh-client git nginx-light openssl curl \
-	procps man-db python3
+	procps man-db python3 systemd dpkg-dev lintian
 
 # Only the benchmarks' baselines (make bench installs them as root).
 BENCH_DEBS := sqlite3 python3-faiss
@@ -176,16 +183,72 @@ demo: ensure-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)contrib/demo/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 hlx $(DESTDIR)$(BINDIR)/hlx
+# bash completion, from the program's own command table
+$(O)/hlx.bash-completion: $(O)/hlx
+	@echo "  GEN     $@"
+	$(Q)$(O)/hlx completion bash >$@.tmp && mv $@.tmp $@
+
+# What make install puts where (make uninstall removes exactly these).
+INSTALLED = $(BINDIR)/hlx $(MANDIR)/man1/hlx.1 $(COMPLETIONDIR)/hlx \
+	$(UNITDIR)/hlx.service $(SYSUSERSDIR)/hlx.conf $(TMPFILESDIR)/hlx.conf
+
+# The unit names the binary where it is installed.
+install: $(O)/hlx $(O)/hlx.bash-completion
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0755 $(O)/hlx $(DESTDIR)$(BINDIR)/hlx
 	install -m 0644 doc/hlx.1 $(DESTDIR)$(MANDIR)/man1/hlx.1
+	install -m 0644 $(O)/hlx.bash-completion $(DESTDIR)$(COMPLETIONDIR)/hlx
+	sed 's|^ExecStart=/usr/bin/hlx |ExecStart=$(BINDIR)/hlx |' \
+		contrib/systemd/hlx.service >$(O)/hlx.service
+	install -m 0644 $(O)/hlx.service $(DESTDIR)$(UNITDIR)/hlx.service
+	install -m 0644 contrib/systemd/hlx.sysusers $(DESTDIR)$(SYSUSERSDIR)/hlx.conf
+	install -m 0644 contrib/systemd/hlx.tmpfiles $(DESTDIR)$(TMPFILESDIR)/hlx.conf
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+# The Debian package: make install into a staging tree (units in
+# /lib/systemd/system, as Debian 12 has them), a compressed man page and
+# changelog, the copyright, dependencies from dpkg-shlibdeps, the postinst
+# that makes the user; built with dpkg-deb, owned by root.
+deb: $(O)/hlx $(O)/hlx.bash-completion
+	$(Q)set -e; v=$$($(O)/hlx --version | sed -n 's/^hlx //p'); \
+	a=$$(dpkg --print-architecture); s=$(O)/deb; r=$$s/root; \
+	cv=$$(sed -n '1s/^hlx (\([^)]*\)).*/\1/p' contrib/debian/changelog); \
+	if [ "$$v" != "$$cv" ]; then \
+		echo "hlx: cannot build the package: version $$v has no entry in contrib/debian/changelog (its first is '$$cv')" >&2; \
+		exit 1; \
+	fi; \
+	rm -rf $$s; \
+	$(MAKE) --no-print-directory install O=$(O) DESTDIR=$$r PREFIX=/usr \
+		UNITDIR=/lib/systemd/system >/dev/null; \
+	strip --remove-section=.comment --remove-section=.note \
+		--strip-unneeded $$r/usr/bin/hlx; \
+	gzip -9n $$r/usr/share/man/man1/hlx.1; \
+	install -d $$r/usr/share/doc/hlx $$r/DEBIAN; \
+	install -m 0644 contrib/debian/copyright $$r/usr/share/doc/hlx/copyright; \
+	gzip -9nc contrib/debian/changelog >$$r/usr/share/doc/hlx/changelog.gz; \
+	chmod 0644 $$r/usr/share/doc/hlx/changelog.gz; \
+	install -m 0755 contrib/debian/postinst contrib/debian/postrm $$r/DEBIAN/; \
+	mkdir -p $$s/debian; \
+	printf 'Source: hlx\n\nPackage: hlx\nArchitecture: any\n' >$$s/debian/control; \
+	deps=$$(cd $$s && dpkg-shlibdeps -O -eroot/usr/bin/hlx | sed -n 's/^shlibs:Depends=//p'); \
+	[ -n "$$deps" ]; \
+	size=$$(du -sk --exclude=DEBIAN $$r | cut -f1); \
+	sed -e "s|@VERSION@|$$v|" -e "s|@ARCH@|$$a|" -e "s|@SIZE@|$$size|" \
+		-e "s|@DEPENDS@|$$deps|" contrib/debian/control.in >$$r/DEBIAN/control; \
+	(cd $$r && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | \
+		LC_ALL=C sort -z | xargs -0 md5sum) >$$r/DEBIAN/md5sums; \
+	chmod 0644 $$r/DEBIAN/control $$r/DEBIAN/md5sums; \
+	dpkg-deb --root-owner-group -Zxz --build $$r $(DEB_OUT)/hlx_$${v}_$$a.deb
 
 clean:
-	rm -rf $(O) hlx
+	rm -rf $(O) hlx hlx_*.deb
 
 .PHONY: all check units units-san fuzz fuzz-build fuzzers bench demo deps \
-	ensure-deps pkgcheck install clean
+	ensure-deps pkgcheck install uninstall deb clean
 .PRECIOUS: $(O)/tests/%.o
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)

@@ -6,6 +6,7 @@
 #include "protocol/err.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -106,6 +107,70 @@ static int rename_in(const char *dir, const char *from, const char *to)
 	return rc;
 }
 
+/* hlx_home_private; quiet: keep the error detail as it is (a failure is
+ * only returned, HLX_EIO) */
+static int make_private(const char *dir, int quiet)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d = NULL;
+	int dfd, fd, rc = HLX_OK;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &st) != 0) {
+		rc = quiet ? HLX_EIO :
+		     hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	/* a home someone else owns is theirs to set */
+	if ((st.st_mode & 07777) != 0711 && st.st_uid == geteuid() &&
+	    fchmod(dfd, 0711) != 0) {
+		rc = quiet ? HLX_EIO :
+		     hlx_err(HLX_EIO, "cannot chmod '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	fd = dup(dfd);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		rc = quiet ? HLX_EIO :
+		     hlx_err(HLX_EIO, "cannot list '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	while (!rc && (e = readdir(d)) != NULL) {
+		mode_t m;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, HLX_HOME_PUBLIC))
+			continue;
+		fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			    O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* a link (never followed), or gone */
+		if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+		    (st.st_mode & 077)) {
+			m = S_ISDIR(st.st_mode) ? 0700 : st.st_mode & 0700;
+			if (fchmod(fd, m) != 0)
+				rc = quiet ? HLX_EIO :
+				     hlx_err(HLX_EIO, "cannot chmod '%s/%s': %s",
+					     dir, e->d_name, strerror(errno));
+		}
+		close(fd);
+	}
+out:
+	if (d)
+		closedir(d);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int hlx_home_private(const char *dir)
+{
+	return make_private(dir, 0);
+}
+
 /* The node's writer lock: an flock on HOME/lock, held by every command
  * that changes the node from before it reads what it changes until it
  * is done (hlx_node_open, init, the key commands).  Returns the
@@ -130,7 +195,13 @@ static int lock_dir(const char *dir, int wait, int *fd)
 		*fd = -1;
 		return rc;
 	}
-	return HLX_OK;
+	/* what the last writer made is private before this one reads */
+	rc = hlx_home_private(dir);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
 }
 
 int hlx_home_create(const char *dir, const char *org, int no_passphrase,
@@ -224,6 +295,8 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		rc = path(p, dir, "config.json");
 	if (!rc)
 		rc = hlx_file_write(p, cfg.data, cfg.len, 0644);
+	if (!rc)
+		rc = hlx_home_private(dir);
 out:
 	if (lockfd >= 0)
 		close(lockfd);
@@ -346,8 +419,11 @@ static int take_lock(struct hlx_home *h, int wait)
 
 static void drop_lock(struct hlx_home *h)
 {
-	if (h->lockfd >= 0)
+	if (h->lockfd >= 0) {
+		/* and what this writer made, before the next reader */
+		(void)make_private(h->dir, 1);
 		close(h->lockfd); /* releases the lock */
+	}
 	h->lockfd = -1;
 }
 

@@ -26,6 +26,18 @@
 
 struct hlx_home;
 
+/*
+ * The home is 0711: others may pass through it to its publish directory
+ * (publish/, world-readable, served by a web server running as its own
+ * user) and to nothing else: every other entry at its top level is made
+ * private (directories 0700, files without group and other bits) by
+ * hlx_home_private(), which every writer runs when it takes the writer
+ * lock and again when it lets it go.  Entries someone else owns, and
+ * symbolic links, are left as they are.
+ */
+#define HLX_HOME_PUBLIC "publish"
+int hlx_home_private(const char *dir);
+
 /* Returns a passphrase for what into pass (a secure buffer). */
 typedef int (*hlx_pass_fn)(void *ctx, const char *what, int confirm,
 			   struct hlx_buf *pass);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* a shown column name: 40 bytes, each as \xHH at most, and "..." */
+#define CSV_SHOW_MAX (40 * 4 + 4)
+
 static const char *const colnames[HLX_CSV_NCOLS] = { "hash", "category", "first_seen",
 					     "confidence", "tags" };
 
@@ -108,24 +111,69 @@ int hlx_csv_entry(char *line, const int *cols, int ncols,
 	return rc;
 }
 
+/* A column name as typed, between blanks (a space after a comma). */
+static char *trim_blanks(char *s)
+{
+	size_t n;
+
+	s += strspn(s, " \t");
+	n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Quote an unknown column name with every byte that is not printable
+ * ASCII as \xHH: a byte order mark or a no-break space pasted into a name
+ * must not look like the name itself. */
+static void show_name(char out[CSV_SHOW_MAX], const char *name)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; name[i] && i < 40; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (name[i]) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
 int hlx_csv_header(char *line, int *cols, int *ncols)
 {
-	char *f[HLX_CSV_NCOLS + 1];
+	char *f[HLX_CSV_NCOLS + 1], shown[CSV_SHOW_MAX];
 	int nf, rc, seen = 0, have_hash = 0;
 
+	/* a UTF-8 byte order mark, as some spreadsheets write */
+	if (strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
 	rc = hlx_csv_split(line, f, HLX_CSV_NCOLS + 1, &nf);
 	if (rc)
 		return hlx_err_wrap(rc, "header");
 	for (int i = 0; i < nf; i++) {
+		const char *name = trim_blanks(f[i]);
 		int c;
 
 		for (c = 0; c < HLX_CSV_NCOLS; c++)
-			if (strcmp(f[i], colnames[c]) == 0)
+			if (strcmp(name, colnames[c]) == 0)
 				break;
-		if (c == HLX_CSV_NCOLS)
+		if (c == HLX_CSV_NCOLS) {
+			show_name(shown, name);
 			return hlx_err(HLX_EINVAL,
-				       "header: unknown column '%.40s' (columns: hash, category, first_seen, confidence, tags)",
-				       f[i]);
+				       "header: unknown column '%s' (columns: hash, category, first_seen, confidence, tags)",
+				       shown);
+		}
 		if (seen & (1 << c))
 			return hlx_err(HLX_EINVAL, "header: column '%s' twice",
 				       colnames[c]);
@@ -138,4 +186,3 @@ int hlx_csv_header(char *line, int *cols, int *ncols)
 	*ncols = nf;
 	return HLX_OK;
 }
-

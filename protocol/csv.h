@@ -18,7 +18,10 @@ enum { HLX_CSV_HASH, HLX_CSV_CATEGORY, HLX_CSV_FIRST_SEEN, HLX_CSV_CONFIDENCE, H
 
 /* Split a record into at most max fields; *nf is set on success. */
 int hlx_csv_split(char *s, char **f, int max, int *nf);
-/* Parse the header: cols[i] is the column of field i. */
+/* Parse the header, the file's first line: cols[i] is the column of
+ * field i.  A UTF-8 byte order mark before it is skipped, and spaces and
+ * tabs around a column name; an unknown name is quoted in the error with
+ * every byte that is not printable ASCII as \xHH. */
 int hlx_csv_header(char *line, int *cols, int *ncols);
 /* Parse one record into e (initialised here). */
 int hlx_csv_entry(char *line, const int *cols, int ncols, struct hlx_entry *e);

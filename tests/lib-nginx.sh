@@ -56,7 +56,8 @@
 # Needs nginx (Debian: nginx-light or nginx; found in PATH or /usr/sbin,
 # or set NGINX_BIN), openssl and curl, nothing else.  Runs nginx as the
 # current user: as root, the workers stay root
-# ("user root;") so they can read $TRASH, which is private.
+# ("user root;") so they can read $TRASH, which is private, unless
+# NGINX_USER names the user they run as (as root only: "www-data nogroup").
 
 NGINX_PID=
 NGINX_HANG_PID=
@@ -110,7 +111,9 @@ nginx_make_ca() {
 # nginx_conf_common NAME ERRORLOG: main-context lines shared by both servers.
 nginx_conf_common() {
 	_ng_d=$NGINX_DIR
-	if [ "$(id -u)" = 0 ]; then
+	if [ -n "${NGINX_USER:-}" ]; then
+		echo "user $NGINX_USER;"
+	elif [ "$(id -u)" = 0 ]; then
 		echo "user root;"
 	fi
 	cat <<-EOF

@@ -2,7 +2,9 @@
 /* hlx publish, sync, run: the feeds out and in, once or as a service
  * (the engines: node/publish.h, node/sync.h). */
 #include "node/cli/cmds.h"
+#include "node/config.h"
 #include "node/files.h"
+#include "node/runlock.h"
 #include "node/sync.h"
 #include "node/retention.h"
 #include "node/store.h"
@@ -20,32 +22,86 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static int publish_dir(struct hlx_cli *cli, const char *to, char out[PATH_MAX])
+/* How publish, sync and run report.  A command: "hlx: EVENT" as every
+ * command does.  hlx run: one format for every line, "TIME ORG: EVENT"
+ * (errors "TIME ORG: error: EVENT"), TIME the UTC time, left out when
+ * standard error is the journal (which times each line itself) and
+ * "<N>" (the syslog priority: 3 an error, 6 news) put first instead. */
+static struct {
+	int run;        /* hlx run's format */
+	int journal;    /* standard error is the journal */
+	char org[64];
+} lg;
+
+#define LOG_ERROR 3
+#define LOG_NEWS 6
+
+static void vsay(int prio, const char *fmt, va_list ap)
 {
-	if (to)
-		return snprintf(out, PATH_MAX, "%s", to) < PATH_MAX ? 0 :
-		       hlx_err(HLX_EINVAL, "path too long");
-	return snprintf(out, PATH_MAX, "%s/publish", cli->home) < PATH_MAX ? 0 :
-	       hlx_err(HLX_EINVAL, "path too long");
+	char ts[HLX_TIME_TEXT];
+
+	if (!lg.run) {
+		fputs("hlx: ", stderr);
+	} else if (lg.journal) {
+		fprintf(stderr, "<%d>%s: ", prio, lg.org);
+	} else {
+		hlx_time_format((int64_t)time(NULL), ts);
+		fprintf(stderr, "%s %s: ", ts, lg.org);
+	}
+	if (lg.run && prio == LOG_ERROR)
+		fputs("error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
 }
 
-/* The options publish and run share. */
+static void say(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(prio, fmt, ap);
+	va_end(ap);
+}
+
+/* cli_fail in the format of the moment: "WHAT: DETAIL"; the exit code. */
+static int fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int rc, const char *fmt, ...)
+{
+	const char *d = hlx_err_detail();
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	say(LOG_ERROR, "%s: %s", what, d[0] ? d : hlx_strerror(rc));
+	return cli_exit_code(rc);
+}
+
+/* Where publish and sync get passphrases (ctx: the cli): run keeps one. */
+static int (*getpass_fn)(void *, const char *, int, struct hlx_buf *) = cli_getpass;
+
+/* The options publish and run share, over the node's settings. */
 struct pub_opts {
-	const char *to;
+	char dir[PATH_MAX];
 	long validity_days;
 };
 
-static struct pub_opts pub_opts(const struct cli_args *a)
+static int pub_opts(struct hlx_cli *cli, const struct cli_args *a,
+		    const struct hlx_config *c, struct pub_opts *o)
 {
-	struct pub_opts o = {
-		cli_text(a, "to"),
-		(long)cli_num(a, "expires-days", HLX_HEAD_VALIDITY / 86400) };
+	const char *to = cli_text(a, "to");
+	int rc = to ? hlx_pathf(o->dir, "%s", to) :
+		      hlx_config_publish_dir(c, cli->home, o->dir);
 
-	return o;
+	o->validity_days = (long)cli_num(a, "expires-days", c->expires_days);
+	return rc;
 }
 
 /* A peer pruned a history, or retention purged entries: the state's free
@@ -62,10 +118,10 @@ static void close_compacted(struct hlx_node *n, int compact)
 	}
 	rc = hlx_node_compact_free(n, &before, &after);
 	if (rc)
-		cli_fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
+		fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
 	else
-		fprintf(stderr, "hlx: state compacted after a peer's prune: %" PRIu64
-			" -> %" PRIu64 " bytes\n", before, after);
+		say(LOG_NEWS, "state compacted after a peer's prune: %" PRIu64
+		    " -> %" PRIu64 " bytes", before, after);
 }
 
 static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
@@ -79,32 +135,37 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 		      const struct pub_opts *o, int quiet, int *compact)
 {
 	struct hlx_publish_stats st = { 0 };
-	char dir[PATH_MAX];
-	int rc = publish_dir(cli, o->to, dir);
+	int rc;
 
 	/* progress on a terminal: a first publication can take a while */
 	if (!quiet && isatty(STDERR_FILENO))
 		st.progress = progress;
-	if (!rc)
-		rc = hlx_publish(n, dir, (int64_t)time(NULL), o->validity_days * 86400,
-				 cli_getpass, cli, &st);
+	rc = hlx_publish(n, o->dir, (int64_t)time(NULL), o->validity_days * 86400,
+			 getpass_fn, cli, &st);
 	if (st.progress)
 		fprintf(stderr, "\r\033[K");
 	/* what retention purged first leaves the state's pages too */
 	*compact |= st.purged > 0;
 	if (rc)
-		return cli_fail(rc, "cannot publish to '%s'", dir);
+		return fail(rc, "cannot publish to '%s'", o->dir);
 	if (!quiet || st.heads_signed || st.packs_written)
-		fprintf(stderr, "hlx: published %u lists to '%s': %u heads signed, %u packs written\n",
-			st.lists, dir, st.heads_signed, st.packs_written);
+		say(LOG_NEWS, "published %u lists to '%s': %u heads signed, %u packs written",
+		    st.lists, o->dir, st.heads_signed, st.packs_written);
 	return 0;
 }
 
 int cmd_publish(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct pub_opts o = pub_opts(a);
-	int compact = 0, ret = do_publish(cli, cli->node, &o, 0, &compact);
+	struct hlx_config c;
+	struct pub_opts o;
+	int compact = 0, ret, rc;
 
+	/* the settings, read under the writer lock the table took */
+	rc = hlx_config_load(cli->home, &c);
+	if (!rc)
+		rc = pub_opts(cli, a, &c, &o);
+	ret = rc ? cli_fail(rc, "cannot publish") :
+	      do_publish(cli, cli->node, &o, 0, &compact);
 	close_compacted(cli->node, compact);
 	cli->node = NULL;
 	return ret;
@@ -124,28 +185,28 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 
 	switch (ev->kind) {
 	case HLX_SYNC_PEER:
-		cli_fail(ev->rc, "cannot sync peer '%s'", ev->peer);
+		fail(ev->rc, "cannot sync peer '%s'", ev->peer);
 		break;
 	case HLX_SYNC_PURGE:
 		if (ev->rc)
-			cli_fail(ev->rc, "cannot purge");
+			fail(ev->rc, "cannot purge");
 		else
-			fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
-				ev->purged);
+			say(LOG_NEWS, "%" PRIu64 " entries past their retention purged",
+			    ev->purged);
 		break;
 	case HLX_SYNC_LIST:
 		if (ev->rc)
-			cli_fail(ev->rc, "cannot sync '%s' of peer '%s'", ev->list, ev->peer);
+			fail(ev->rc, "cannot sync '%s' of peer '%s'", ev->list, ev->peer);
 		else if (r->changed)
-			fprintf(stderr, "hlx: %s/%s: version %" PRIu64 " -> %" PRIu64
-				": %" PRIu64 " added, %" PRIu64 " removed\n",
-				ev->peer, ev->list, r->from, r->to, r->added, r->removed);
+			say(LOG_NEWS, "%s/%s: version %" PRIu64 " -> %" PRIu64
+			    ": %" PRIu64 " added, %" PRIu64 " removed",
+			    ev->peer, ev->list, r->from, r->to, r->added, r->removed);
 		else if (!c->quiet && r->not_modified)
-			fprintf(stderr, "hlx: %s/%s: not modified since the last sync\n",
-				ev->peer, ev->list);
+			say(LOG_NEWS, "%s/%s: not modified since the last sync",
+			    ev->peer, ev->list);
 		else if (!c->quiet)
-			fprintf(stderr, "hlx: %s/%s: up to date at version %" PRIu64 "\n",
-				ev->peer, ev->list, r->to);
+			say(LOG_NEWS, "%s/%s: up to date at version %" PRIu64,
+			    ev->peer, ev->list, r->to);
 		break;
 	}
 }
@@ -161,7 +222,7 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 
 	o.only = only;
 	o.timeout_s = cli->timeout_s;
-	o.getpass = cli_getpass;
+	o.getpass = getpass_fn;
 	o.pass_ctx = cli;
 	o.report = round_report;
 	o.report_ctx = &rc_ctx;
@@ -190,32 +251,23 @@ int cmd_sync(struct hlx_cli *cli, const struct cli_args *a)
 	return ret;
 }
 
-static volatile sig_atomic_t stop;
+
+/* ---- hlx run ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop, hup;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
-}
-
-static void logline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logline(const char *fmt, ...)
-{
-	char ts[HLX_TIME_TEXT];
-	va_list ap;
-
-	hlx_time_format((int64_t)time(NULL), ts);
-	fprintf(stderr, "%s ", ts);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	if (sig == SIGHUP)
+		hup = 1;
+	else
+		stop = 1;
 }
 
 /* Sleep up to ms, waking early on a signal. */
 static void nap(long ms)
 {
-	while (ms > 0 && !stop) {
+	while (ms > 0 && !stop && !hup) {
 		struct timespec ts = { 0, (ms > 100 ? 100 : ms) * 1000000L };
 
 		nanosleep(&ts, NULL);
@@ -223,18 +275,136 @@ static void nap(long ms)
 	}
 }
 
+/* The passphrase typed on a terminal at run's start, kept for the same
+ * key: asked once, not each round. */
+static struct {
+	char what[128];
+	struct hlx_buf pass;
+	int have;
+} kept;
+
+static int run_getpass(void *ctx, const char *what, int confirm,
+		       struct hlx_buf *pass)
+{
+	const struct hlx_cli *cli = ctx;
+	int rc;
+
+	/* a passphrase file is read each time (it may be replaced) */
+	if (cli->pass_file)
+		return cli_getpass(ctx, what, confirm, pass);
+	if (kept.have && !confirm && strcmp(kept.what, what) == 0) {
+		hlx_buf_reset(pass);
+		return hlx_buf_put(pass, kept.pass.data, kept.pass.len);
+	}
+	rc = cli_getpass(ctx, what, confirm, pass);
+	if (!rc && !kept.have && strlen(what) < sizeof(kept.what)) {
+		hlx_buf_init_secure(&kept.pass);
+		if (hlx_buf_put(&kept.pass, pass->data, pass->len) == HLX_OK) {
+			snprintf(kept.what, sizeof(kept.what), "%s", what);
+			kept.have = 1;
+		}
+	}
+	return rc;
+}
+
+/* What a run goes by: the settings, with the command line over them. */
+struct run_conf {
+	struct pub_opts o;
+	long interval;
+};
+
+static int run_conf(struct hlx_cli *cli, const struct cli_args *a,
+		    struct run_conf *r)
+{
+	struct hlx_config c;
+	int rc = hlx_config_load(cli->home, &c);
+
+	if (!rc)
+		rc = pub_opts(cli, a, &c, &r->o);
+	r->interval = (long)cli_num(a, "interval", c.poll_interval);
+	return rc;
+}
+
+static void say_conf(const char *what, const struct cli_args *a,
+		     const struct run_conf *r)
+{
+	say(LOG_NEWS, "%s: publish-dir '%s'%s, poll-interval %ld s%s, expires-days %ld%s",
+	    what, r->o.dir, cli_given(a, "to") ? " (--to)" : "",
+	    r->interval, cli_given(a, "interval") ? " (--interval)" : "",
+	    r->o.validity_days, cli_given(a, "expires-days") ? " (--expires-days)" : "");
+}
+
+/* Whether standard error is the journal: JOURNAL_STREAM names its device
+ * and inode (a child whose stderr went elsewhere inherits the variable). */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+/* Before the first round: the organisation (for the log), one run a
+ * home, a signing key that can be loaded (a passphrase that cannot be
+ * had does not come by retrying: exit 5), the settings. */
+static int run_start(struct hlx_cli *cli, const struct cli_args *a,
+		     struct run_conf *r, int *lockfd)
+{
+	struct hlx_home *h = NULL;
+	struct hlx_seckey *k = NULL;
+	long holder;
+	int rc, ret = 0;
+
+	rc = hlx_home_open(cli->home, &h);
+	if (rc)
+		return cli_fail(rc, "cannot open node home '%s'", cli->home);
+	snprintf(lg.org, sizeof(lg.org), "%s", hlx_home_org(h));
+	lg.journal = stderr_is_journal();
+	lg.run = 1;
+	rc = hlx_runlock_take(cli->home, lockfd, &holder);
+	if (rc)
+		ret = fail(rc, "cannot run the node");
+	if (!ret) {
+		rc = hlx_home_signing_key(h, run_getpass, cli, (int64_t)time(NULL), &k);
+		if (rc == HLX_EPASS || rc == HLX_EPERM)
+			ret = fail(rc, "cannot run the node");
+		else if (rc)
+			fail(rc, "cannot sign (publishing will fail until this is fixed)");
+	}
+	hlx_seckey_free(k);
+	hlx_home_free(h);
+	if (!ret && (rc = run_conf(cli, a, r)))
+		ret = fail(rc, "cannot run the node");
+	return ret;
+}
+
 int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct pub_opts o = pub_opts(a);
-	long interval = (long)cli_num(a, "interval", 60);
+	struct run_conf r;
 	struct sigaction sa;
 	unsigned backoff = 0;
+	int lockfd = -1, ret;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	/* a reload in the middle of a round interrupts no transfer or
+	 * write; the nap (nanosleep) still wakes at once */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	logline("hlx run: node '%s', polling every %ld s", cli->home, interval);
+	sigaction(SIGHUP, &sa, NULL);
+	getpass_fn = run_getpass;
+	ret = run_start(cli, a, &r, &lockfd);
+	if (ret)
+		goto out;
+	say(LOG_NEWS, "running node '%s' (pid %ld)", cli->home, (long)getpid());
+	say_conf("settings", a, &r);
 	while (!stop) {
 		struct hlx_peers *ps = NULL;
 		struct hlx_node *n = NULL;
@@ -247,27 +417,49 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 		if (!rc)
 			rc = hlx_peers_load(cli->home, &ps);
 		if (rc) {
-			logline("error: %s", hlx_err_detail());
+			fail(rc, "cannot open node home '%s'", cli->home);
 			failures = 1;
 		} else {
-			if (do_publish(cli, n, &o, 1, &compact))
+			if (do_publish(cli, n, &r.o, 1, &compact))
 				failures++;
 			failures += sync_round(cli, n, ps, NULL, 1, &changed, &compact);
-			if (changed && do_publish(cli, n, &o, 1, &compact))
+			if (changed && do_publish(cli, n, &r.o, 1, &compact))
 				failures++;
 		}
 		hlx_peers_free(ps);
 		close_compacted(n, compact);
 		/* exponential backoff on failure, with jitter */
 		backoff = failures ? (backoff < 6 ? backoff + 1 : 6) : 0;
-		wait_ms = interval * 1000L << backoff;
+		wait_ms = r.interval * 1000L << backoff;
 		if (wait_ms > 3600000L)
 			wait_ms = 3600000L;
 		wait_ms += (long)(randombytes_uniform((uint32_t)(wait_ms / 5 + 1)));
 		if (failures)
-			logline("round had %d failure(s); next in %ld ms", failures, wait_ms);
+			say(LOG_NEWS, "round had %d failure(s); next in %ld ms",
+			    failures, wait_ms);
 		nap(wait_ms);
+		if (hup && !stop) {
+			struct run_conf nr;
+
+			/* a bad file keeps what is in use; the next round
+			 * starts at once, under what was read */
+			hup = 0;
+			rc = run_conf(cli, a, &nr);
+			if (rc) {
+				fail(rc, "SIGHUP: cannot re-read the settings (keeping those in use)");
+			} else {
+				r = nr;
+				backoff = 0;
+				say_conf("SIGHUP: settings re-read", a, &r);
+			}
+		}
 	}
-	logline("hlx run: stopping on signal");
-	return 0;
+	say(LOG_NEWS, "stopping on signal");
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	if (kept.have)
+		hlx_buf_free(&kept.pass);
+	memset(&kept, 0, sizeof(kept));
+	return ret;
 }

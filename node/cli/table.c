@@ -276,7 +276,24 @@ const struct hlx_cmd cli_table[] = {
 	  "Run the node: publish on change, poll every peer each interval.\n"
 	  "Re-sign heads before they expire; poll every interval (default 60 s)\n"
 	  "with jitter and exponential backoff on failure; one log line per\n"
-	  "event; stops on SIGTERM.",
+	  "event; one run a home; SIGHUP re-reads the settings ('hlx config');\n"
+	  "stops on SIGTERM.",
+	  CLI_G_FEDERATION },
+	{ "config", "get", cmd_config_get, CLI_HOME, 1, 1, NULL, "KEY",
+	  "Print a setting of the node (hlx.conf in its home).\n"
+	  "KEY: publish-dir, poll-interval or expires-days; its default when\n"
+	  "it is not set.",
+	  CLI_G_FEDERATION },
+	{ "config", "set", cmd_config_set, CLI_NODE_RW, 2, 2, NULL, "KEY VALUE",
+	  "Set a setting of the node, checked before it is written.\n"
+	  "publish and run use it unless an option overrides it; a running\n"
+	  "'hlx run' takes it on SIGHUP.",
+	  CLI_G_FEDERATION },
+	{ "config", "unset", cmd_config_unset, CLI_NODE_RW, 1, 1, NULL, "KEY",
+	  "Put a setting back to its default.",
+	  CLI_G_FEDERATION },
+	{ "config", "ls", cmd_config_ls, CLI_HOME, 0, 0, NULL, "",
+	  "Print every setting, defaults commented out (a settings file).",
 	  CLI_G_FEDERATION },
 
 	/* ---- policies ---- */

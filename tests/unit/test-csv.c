@@ -35,6 +35,41 @@ int main(void)
 	is_rc(header("hash,comment", cols, &n), HLX_EINVAL, "unknown column refused");
 	ok(strstr(hlx_err_detail(), "'comment'") != NULL, "and named");
 	is_rc(header("hash,hash", cols, &n), HLX_EINVAL, "a column twice refused");
+
+	/* what people paste: a byte order mark, blanks after commas */
+	is_rc(header("\xef\xbb\xbfhash,category", cols, &n), HLX_OK,
+	      "a UTF-8 byte order mark before the header is skipped");
+	ok(n == 2 && cols[0] == HLX_CSV_HASH && cols[1] == HLX_CSV_CATEGORY,
+	   "and the first column is hash");
+	is_rc(header("hash, category, first_seen,\tconfidence , tags", cols, &n),
+	      HLX_OK, "blanks around column names are tolerated");
+	ok(n == 5 && cols[1] == HLX_CSV_CATEGORY && cols[3] == HLX_CSV_CONFIDENCE &&
+	   cols[4] == HLX_CSV_TAGS, "and the columns mapped");
+	is_rc(header("\xef\xbb\xbf hash ,category", cols, &n), HLX_OK,
+	      "both at once");
+	is_rc(header("\xef\xbb\xbf\xef\xbb\xbfhash", cols, &n), HLX_EINVAL,
+	      "a second byte order mark is a character of the name");
+	ok(strstr(hlx_err_detail(), "'\\xef\\xbb\\xbfhash'") != NULL,
+	   "shown escaped, not as an invisible character: %s", hlx_err_detail());
+	is_rc(header("hash,\xc2\xa0" "category", cols, &n), HLX_EINVAL,
+	      "a no-break space is not a blank");
+	ok(strstr(hlx_err_detail(), "'\\xc2\\xa0category'") != NULL,
+	   "and is shown escaped: %s", hlx_err_detail());
+	is_rc(header("hash,cat\x1b[31megory", cols, &n), HLX_EINVAL,
+	      "a control byte in a name refused");
+	ok(strstr(hlx_err_detail(), "'cat\\x1b[31megory'") != NULL &&
+	   !strchr(hlx_err_detail(), '\x1b'), "and shown escaped");
+	is_rc(header("hash,c\\x41t", cols, &n), HLX_EINVAL, "a backslash refused");
+	ok(strstr(hlx_err_detail(), "'c\\x5cx41t'") != NULL,
+	   "and shown as \\x5c, so an escape cannot be faked");
+	is_rc(header("hash,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", cols, &n),
+	      HLX_EINVAL, "a long unknown name refused");
+	ok(strstr(hlx_err_detail(), "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'") != NULL,
+	   "and shown cut at 40 bytes");
+	is_rc(header("hash,\"category\"", cols, &n), HLX_OK, "a quoted name");
+	snprintf(line, sizeof(line), "%s, csam-a", md5);
+	is_rc(row("hash, category", line, &e), HLX_EINVAL,
+	      "rows stay strict: a blank before a value is refused");
 	is_rc(header("hash,category,first_seen,confidence,tags,hash", cols, &n),
 	      HLX_EINVAL, "too many columns refused");
 

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One `hlx run` a node home: HOME/run.pid, locked (flock) for the life of
+ * the process that runs the node and holding its pid.  The lock dies with
+ * the process (however it ends), so a stale file never blocks a start.
+ */
+#ifndef HLX_RUNLOCK_H
+#define HLX_RUNLOCK_H
+
+#define HLX_RUNLOCK_FILE "run.pid"
+
+/* Take the run lock of home: HLX_OK with *fd holding it (closing *fd
+ * releases it), or HLX_ESTATE when another process holds it, naming its
+ * pid (also in *holder; 0 when it could not be read). */
+int hlx_runlock_take(const char *home, int *fd, long *holder);
+
+#endif
