@@ -213,6 +213,17 @@ test_ok "uk's hashes are in no file of A" nowhere a "$u1" "$uq"
 test_ok "nor in any feed of A" nowhere www "$u1" "$uq"
 test_ok "A still publishes" hlx --home a publish --to www
 
+# without --to, the publish directory the settings name (hlx config)
+hlx --home p init --org org-p --no-passphrase 2>/dev/null
+hlx --home p list create cfg 2>/dev/null
+hlx --home p add cfg md5:$g1 2>/dev/null
+test_ok "P's settings name wwwp as its publish directory" hlx --home p config set publish-dir "$PWD/wwwp"
+test_ok "P publishes 'cfg' there, no --to" sh -c '"$HLX" --home p publish && test -d wwwp/lists/cfg'
+test_ok "overview names that directory" sh -c '"$HLX" --home p overview | grep -q "publish directory  $PWD/wwwp"'
+test_ok "list rm without --to takes 'cfg' down from it" sh -c '
+	"$HLX" --home p list rm cfg && test ! -e wwwp/lists/cfg'
+test_ok "and its hashes are in no file of the feed" nowhere wwwp "$g1"
+
 # ---- 4. crash safety -------------------------------------------------------
 # An interrupted removal (its intent written, not all done) is finished by
 # the next writer, whatever the command; a damaged intent is reported.

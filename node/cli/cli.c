@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/cli/cli.h"
+#include "node/config.h"
 #include "node/files.h"
 #include "node/lists.h"
 #include "keys/keyfile.h"
@@ -366,4 +367,16 @@ void cli_lines_close(struct cli_lines *r)
 		fclose(r->in);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
+}
+
+int cli_publish_dir(const struct hlx_cli *cli, const char *opt,
+		    char out[PATH_MAX])
+{
+	struct hlx_config c;
+	int rc;
+
+	if (opt)
+		return hlx_pathf(out, "%s", opt);
+	rc = hlx_config_load(cli->home, &c);
+	return rc ? rc : hlx_config_publish_dir(&c, cli->home, out);
 }

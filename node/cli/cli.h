@@ -15,6 +15,7 @@
 #ifndef HLX_CLI_H
 #define HLX_CLI_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -238,6 +239,11 @@ int cli_home_resolve(const char *dir, char **out);
 int cli_home_from_env(void);
 /* dir holds a node home's config.json (or cannot tell: not ENOENT). */
 int cli_home_exists(const char *dir);
+
+/* The publish directory: the option's value (opt, may be NULL) if given,
+ * else the one the node's settings (hlx.conf) name, else HOME/publish. */
+int cli_publish_dir(const struct hlx_cli *cli, const char *opt,
+		    char out[PATH_MAX]);
 
 /* Write a file atomically (temporary file, fsync, rename) with mode. */
 int cli_write_file(const char *path, const void *p, size_t n, unsigned mode);

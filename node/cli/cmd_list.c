@@ -75,10 +75,14 @@ int cmd_list_repo(struct hlx_cli *cli, const struct cli_args *a)
 /* An own list, its feeds and everything made from it (node/remove.h). */
 int cmd_list_rm(struct hlx_cli *cli, const struct cli_args *a)
 {
-	struct hlx_remove_opts o = { cli_given(a, "force") != 0, cli_text(a, "to") };
+	struct hlx_remove_opts o = { cli_given(a, "force") != 0, NULL };
 	struct hlx_remove_result r;
-	char msg[256];
-	int rc = hlx_remove_list(cli->node, a->argv[0], &o, &r);
+	char msg[256], dir[PATH_MAX];
+	int rc = cli_publish_dir(cli, cli_text(a, "to"), dir);
+
+	o.publish = dir;
+	if (!rc)
+		rc = hlx_remove_list(cli->node, a->argv[0], &o, &r);
 
 	if (rc)
 		return cli_fail(rc, "cannot remove list '%.64s'", a->argv[0]);

@@ -607,10 +607,9 @@ int cmd_overview(struct hlx_cli *cli, const struct cli_args *a)
 	struct hlx_overview ov;
 	int rc, ret = 0;
 
-	if (snprintf(dir, sizeof(dir), "%s%s", to ? to : cli->home,
-		     to ? "" : "/publish") >= (int)sizeof(dir))
-		return cli_fail(hlx_err(HLX_EINVAL, "path too long"),
-				"cannot read the publish directory");
+	rc = cli_publish_dir(cli, to, dir);
+	if (rc)
+		return cli_fail(rc, "cannot find the publish directory");
 	hlx_overview_init(&ov, cli->now);
 	rc = hlx_overview_gather(&ov, cli->node, dir);
 	if (rc)

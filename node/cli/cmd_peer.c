@@ -203,11 +203,14 @@ out:
 	return ret;
 }
 
-/* The options of a removal: --force, --to DIR. */
-static void remove_opts(const struct cli_args *a, struct hlx_remove_opts *o)
+/* The options of a removal: --force, --to DIR (else the configured
+ * publish directory). */
+static int remove_opts(const struct hlx_cli *cli, const struct cli_args *a,
+		       struct hlx_remove_opts *o, char dir[PATH_MAX])
 {
 	o->force = cli_given(a, "force") != 0;
-	o->publish = cli_text(a, "to");
+	o->publish = dir;
+	return cli_publish_dir(cli, cli_text(a, "to"), dir);
 }
 
 static void removed(const char *what, const struct hlx_remove_result *r)
@@ -223,11 +226,12 @@ int cmd_peer_rm(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_remove_result r;
 	struct hlx_remove_opts o;
-	char what[96];
+	char what[96], dir[PATH_MAX];
 	int rc;
 
-	remove_opts(a, &o);
-	rc = hlx_remove_peer(cli->node, a->argv[0], &o, &r);
+	rc = remove_opts(cli, a, &o, dir);
+	if (!rc)
+		rc = hlx_remove_peer(cli->node, a->argv[0], &o, &r);
 	if (rc)
 		return cli_fail(rc, "cannot remove peer '%.64s'", a->argv[0]);
 	snprintf(what, sizeof(what), "peer '%s'", a->argv[0]);
@@ -307,7 +311,7 @@ int cmd_unsubscribe(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_remove_result r;
 	struct hlx_remove_opts o;
-	char what[160];
+	char what[160], dir[PATH_MAX];
 	int rc;
 
 	if (!cli_given(a, "purge")) {
@@ -316,8 +320,9 @@ int cmd_unsubscribe(struct hlx_cli *cli, const struct cli_args *a)
 		return subscription(cli, a, 0);
 	}
 	/* the mirror and everything made from it (node/remove.h) */
-	remove_opts(a, &o);
-	rc = hlx_remove_mirror(cli->node, a->argv[0], a->argv[1], &o, &r);
+	rc = remove_opts(cli, a, &o, dir);
+	if (!rc)
+		rc = hlx_remove_mirror(cli->node, a->argv[0], a->argv[1], &o, &r);
 	if (rc)
 		return cli_fail(rc, "cannot purge '%.64s' of '%.64s'", a->argv[1],
 				a->argv[0]);
