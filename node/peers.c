@@ -7,12 +7,14 @@
 #include "protocol/err.h"
 #include "protocol/head.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +45,47 @@ static int url_check(const char *url)
 			return hlx_err(HLX_EINVAL, "URL '%.80s': space or control character",
 				       url);
 	return HLX_OK;
+}
+
+/* What a fetch will take (node/fetch.c): an https URL with a host, or a
+ * file URL of an absolute local path (no host but localhost); neither with
+ * a query or a fragment, which a feed's relative paths cannot follow. */
+int hlx_peer_url_check(const char *url)
+{
+	CURLU *u = NULL;
+	char *host = NULL, *path = NULL, *extra = NULL;
+	int rc = url_check(url), file = !strncmp(url, "file://", 7);
+
+	if (rc)
+		return rc;
+	u = curl_url();
+	if (!u)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	if (file && url[7] != '/' && strncasecmp(url + 7, "localhost/", 10))
+		rc = hlx_err(HLX_EINVAL,
+			     "URL '%.80s': a file URL takes an absolute path (file:///DIR/), with no host",
+			     url);
+	else if (curl_url_set(u, CURLUPART_URL, url, 0))
+		rc = hlx_err(HLX_EINVAL, "URL '%.80s': malformed", url);
+	else if (!curl_url_get(u, CURLUPART_QUERY, &extra, 0) ||
+		 !curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0))
+		rc = hlx_err(HLX_EINVAL, "URL '%.80s': a feed URL has no query or fragment",
+			     url);
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !host[0])
+		rc = file ? HLX_OK :
+		     hlx_err(HLX_EINVAL, "URL '%.80s': no host", url);
+	else if (file && strcasecmp(host, "localhost"))
+		rc = hlx_err(HLX_EINVAL,
+			     "URL '%.80s': a file URL takes an absolute path (file:///DIR/), with no host",
+			     url);
+	if (!rc && file &&
+	    (curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) || path[0] != '/'))
+		rc = hlx_err(HLX_EINVAL, "URL '%.80s': not an absolute path", url);
+	curl_free(host);
+	curl_free(path);
+	curl_free(extra);
+	curl_url_cleanup(u);
+	return rc;
 }
 
 int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
@@ -106,7 +149,7 @@ int hlx_peer_set(struct hlx_peer *peer, const char *policy, const char *box)
 
 int hlx_peer_set_url(struct hlx_peer *peer, const char *url, const char *ca)
 {
-	int rc = url && url[0] ? url_check(url) : HLX_OK;
+	int rc = url && url[0] ? hlx_peer_url_check(url) : HLX_OK;
 
 	if (!rc && ca && strlen(ca) >= sizeof(peer->ca))
 		rc = hlx_err(HLX_EINVAL, "CA path too long");

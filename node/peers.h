@@ -47,10 +47,16 @@ void hlx_peers_free(struct hlx_peers *p);
 struct hlx_peer *hlx_peers_find(struct hlx_peers *p, const char *name);
 int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
 		  const struct hlx_pubkey *root, const char *ca);
+/* A feed URL as it is entered: https:// with a host, or file:// with an
+ * absolute local path; no query, fragment, space or control character.
+ * (peers.json is read with a looser check, so that an old or damaged
+ * entry stops its own peer only, at sync.) */
+int hlx_peer_url_check(const char *url);
 /* Set (or, with "", clear) a peer's policy name and box key text; NULL
  * leaves a field as it is.  The box key is checked (keys/seal.h). */
 int hlx_peer_set(struct hlx_peer *peer, const char *policy, const char *box);
-/* Set the URL (or "" for none) and CA bundle; NULL leaves one as it is. */
+/* Set the URL (or "" for none; checked with hlx_peer_url_check) and CA
+ * bundle; NULL leaves one as it is. */
 int hlx_peer_set_url(struct hlx_peer *peer, const char *url, const char *ca);
 int hlx_peers_remove(struct hlx_peers *p, const char *name);
 int hlx_peer_subscribe(struct hlx_peer *peer, const char *list);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/policies.h"
 #include "node/files.h"
+#include "node/node.h"
+#include "node/store.h"
 #include "keys/keyfile.h"
 #include "keys/seal.h"
 #include "protocol/err.h"
@@ -338,7 +340,91 @@ void hlx_audiences_free(struct hlx_audiences *a)
 		free(a->v[i].dirs);
 	}
 	free(a->v);
+	free(a->skipped);
 	free(a);
+}
+
+int hlx_peer_policy_check(const struct hlx_policies *pols,
+			  const struct hlx_peer *pe)
+{
+	const struct hlx_policy *pol;
+
+	if (!pe->policy[0])
+		return HLX_OK;
+	pol = hlx_policies_find(pols, pe->policy);
+	if (!pol)
+		return hlx_err(HLX_ENOENT, "peer '%s' names policy '%s', which does not exist",
+			       pe->name, pe->policy);
+	if (hlx_policy_encrypt(pol) && !pe->box[0])
+		return hlx_err(HLX_EPOLICY,
+			       "policy '%s' encrypts its feed, but peer '%s' has no box key (hlx peer set %s --box KEY)",
+			       pe->policy, pe->name, pe->name);
+	return HLX_OK;
+}
+
+int hlx_policy_check_node(struct hlx_node *n, const struct hlx_policy *p,
+			  const struct hlx_peers *peers)
+{
+	for (size_t i = 0; i < hlx_policy_nlists(p); i++) {
+		const char *l = hlx_policy_list_at(p, i), *slash = strchr(l, '/');
+		const struct hlx_peer *pe = NULL;
+		struct hlx_list_rec rec;
+		char peer[65];
+		int rc, subscribed = 0;
+
+		if (!strcmp(l, "*") || !strcmp(l, "status"))
+			continue;
+		if (!slash) {
+			rc = hlx_store_list_get(hlx_node_store(n), l, &rec);
+			if (rc == HLX_ENOENT)
+				return hlx_err(HLX_ENOENT,
+					       "policy '%s' names list '%s', which does not exist (hlx list ls)",
+					       hlx_policy_name(p), l);
+			if (rc)
+				return rc;
+			continue;
+		}
+		snprintf(peer, sizeof(peer), "%.*s", (int)(slash - l), l);
+		for (size_t j = 0; j < peers->n && !pe; j++)
+			if (!strcmp(peers->v[j].name, peer))
+				pe = &peers->v[j];
+		for (size_t j = 0; pe && j < pe->nsubs; j++)
+			subscribed |= !strcmp(pe->subs[j], slash + 1);
+		if (!subscribed)
+			return hlx_err(HLX_ENOENT,
+				       "policy '%s' names list '%s', but %s '%s' (hlx subscribe %s %s)",
+				       hlx_policy_name(p), l,
+				       pe ? "this node does not subscribe to it from peer" :
+				       "there is no peer", peer, peer, slash + 1);
+	}
+	/* the peers bound to it by name, as they would be bound */
+	for (size_t i = 0; i < peers->n; i++) {
+		const struct hlx_policies one = { 1, (struct hlx_policy **)&p };
+		int rc;
+
+		if (strcmp(peers->v[i].policy, hlx_policy_name(p)))
+			continue;
+		rc = hlx_peer_policy_check(&one, &peers->v[i]);
+		if (rc)
+			return rc;
+	}
+	return HLX_OK;
+}
+
+static int skip(struct hlx_audiences *a, const struct hlx_peer *pe, int why)
+{
+	struct hlx_audience_skip *v = realloc(a->skipped,
+					      (a->nskipped + 1) * sizeof(*v));
+
+	if (!v)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	a->skipped = v;
+	v[a->nskipped].peer = pe;
+	v[a->nskipped].rc = why;
+	snprintf(v[a->nskipped].why, sizeof(v->why), "%s", hlx_err_detail());
+	a->nskipped++;
+	hlx_err_clear();
+	return HLX_OK;
 }
 
 static int by_id(const void *a, const void *b)
@@ -369,18 +455,16 @@ int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 
 		if (!pe->policy[0])
 			continue;
+		rc = hlx_peer_policy_check(pols, pe);
+		if (rc && rc != HLX_ENOMEM) {
+			/* one peer's broken setting leaves that peer out,
+			 * the others' audiences are made all the same */
+			rc = skip(a, pe, rc);
+			continue;
+		}
+		if (rc)
+			break;
 		pol = hlx_policies_find(pols, pe->policy);
-		if (!pol) {
-			rc = hlx_err(HLX_ENOENT, "peer '%s' names policy '%s', which does not exist",
-				     pe->name, pe->policy);
-			break;
-		}
-		if (hlx_policy_encrypt(pol) && !pe->box[0]) {
-			rc = hlx_err(HLX_EPOLICY,
-				     "policy '%s' encrypts its feed, but peer '%s' has no box key (hlx peer set %s --box KEY)",
-				     pe->policy, pe->name, pe->name);
-			break;
-		}
 		hlx_audience_id(secret, pol, id);
 		for (size_t j = 0; j < a->n; j++)
 			if (!strcmp(a->v[j].id, id))

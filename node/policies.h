@@ -60,14 +60,37 @@ struct hlx_audience {
 	char (*dirs)[33];
 };
 
+/* A peer left out of every audience: its setting cannot be applied. */
+struct hlx_audience_skip {
+	const struct hlx_peer *peer;
+	int rc;                           /* hlx_peer_policy_check's */
+	char why[300];                    /* its detail */
+};
+
 struct hlx_audiences {
 	size_t n;
 	struct hlx_audience *v;           /* in id order */
+	size_t nskipped;                  /* in peers.json order */
+	struct hlx_audience_skip *skipped;
 };
 
-/* Group the peers that have a policy into audiences.  A peer naming a
- * policy that does not exist is an error (HLX_ENOENT).  Audiences of
- * encrypted views need every member's box key (HLX_EPOLICY). */
+/* A peer's policy setting as it can be applied: HLX_OK for no policy or a
+ * policy that exists and, if it encrypts, a peer with a box key; else
+ * HLX_ENOENT (no such policy) or HLX_EPOLICY (no box key). */
+int hlx_peer_policy_check(const struct hlx_policies *pols,
+			  const struct hlx_peer *pe);
+/* A policy as it is entered: every list it names exists (an own list, or
+ * PEER/LIST subscribed from a peer: else HLX_ENOENT; "*" and "status"
+ * always do), and every peer bound to it by name passes
+ * hlx_peer_policy_check with it. */
+struct hlx_node;
+int hlx_policy_check_node(struct hlx_node *n, const struct hlx_policy *p,
+			  const struct hlx_peers *peers);
+
+/* Group the peers that have a policy into audiences.  A peer whose setting
+ * hlx_peer_policy_check refuses (a policy that does not exist, an
+ * encrypted view without its box key) is in no audience: it is listed in
+ * skipped, and the others are grouped all the same. */
 int hlx_audiences_make(const char *home, const struct hlx_policies *pols,
 		       const struct hlx_peers *peers, struct hlx_audiences **out);
 void hlx_audiences_free(struct hlx_audiences *a);

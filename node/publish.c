@@ -810,6 +810,34 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 	return rc;
 }
 
+/* What one audience or peer could not be given is reported, and the
+ * others are published all the same; what none could go on after (memory,
+ * the signing key, the state) stops them all. */
+static int failed(struct pub_ctx *c, const struct hlx_audience *au,
+		  const struct hlx_peer *pe, int rc, const char *why)
+{
+	struct hlx_buf who = HLX_BUF_INIT;
+
+	if (rc == HLX_ENOMEM || rc == HLX_EPASS || rc == HLX_EPERM ||
+	    rc == HLX_EEXPIRED || rc == HLX_EREVOKED || rc == HLX_EUNTRUSTED ||
+	    rc == HLX_ECRYPTO || rc == HLX_ESTORE)
+		return rc;
+	c->st->failed++;
+	if (pe)
+		hlx_buf_printf(&who, "peer '%s'", pe->name);
+	for (size_t i = 0; au && i < au->n; i++)
+		hlx_buf_printf(&who, "%s'%s'", i ? ", " : au->n > 1 ? "peers " : "peer ",
+			       au->members[i]->name);
+	if (au && !au->n)
+		hlx_buf_printf(&who, "the views of policy '%s'", hlx_policy_name(au->policy));
+	if (c->st->failure && !hlx_buf_putc(&who, '\0'))
+		c->st->failure(c->st->failure_ctx, (const char *)who.data, rc,
+			       why ? why : hlx_err_detail());
+	hlx_buf_free(&who);
+	hlx_err_clear();
+	return HLX_OK;
+}
+
 /* The views kept for policies no peer is bound to (sweep keeps them). */
 static int quiet_views(struct pub_ctx *c, const struct hlx_audiences *aus,
 		       const struct hlx_policies *pols, struct hlx_view_src *srcs,
@@ -839,8 +867,9 @@ static int quiet_views(struct pub_ctx *c, const struct hlx_audiences *aus,
 		memcpy(done[nd++], au.id, sizeof(au.id));
 		rc = hlx_pathf(p, "%s/views/%s", hlx_home_dir(hlx_node_home(c->v.n)),
 			       au.id);
-		if (!rc && access(p, F_OK) == 0)
-			rc = publish_audience(c, &au, srcs, nsrcs);
+		if (!rc && access(p, F_OK) == 0 &&
+		    (rc = publish_audience(c, &au, srcs, nsrcs)))
+			rc = failed(c, &au, NULL, rc, NULL);
 	}
 	hlx_node_secret_free(secret);
 	free(done);
@@ -869,6 +898,11 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 		rc = hlx_peers_load(home, &peers);
 	if (!rc)
 		rc = hlx_audiences_make(home, pols, peers, &aus);
+	/* a peer whose setting cannot be applied gets nothing (its own
+	 * feed is taken down), and is reported */
+	for (size_t i = 0; !rc && i < aus->nskipped; i++)
+		rc = failed(c, NULL, aus->skipped[i].peer, aus->skipped[i].rc,
+			    aus->skipped[i].why);
 	/* the open feed is taken down: only policies decide */
 	if (!rc)
 		rc = hlx_pathf(p, "%s/lists", c->dir);
@@ -886,6 +920,8 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 		c->audience = (unsigned)i + 1;
 		c->audiences = (unsigned)aus->n;
 		rc = publish_audience(c, &aus->v[i], s.v, s.n);
+		if (rc)
+			rc = failed(c, &aus->v[i], NULL, rc, NULL);
 	}
 	/* the views of audiences without members follow their sources too:
 	 * what a prune or a purge removed is in none of them either */
@@ -1143,7 +1179,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 	struct hlx_policies *pols = NULL;
 	int rc;
 
-	st->lists = st->heads_signed = st->packs_written = 0;
+	st->lists = st->heads_signed = st->packs_written = st->failed = 0;
 	st->purged = 0;
 	if (validity < 60 || validity > 366 * 86400)
 		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",

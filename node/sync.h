@@ -27,12 +27,19 @@ struct hlx_publish_stats {
 	void (*progress)(void *ctx, unsigned audience, unsigned audiences,
 			 const char *list);
 	void *progress_ctx;
+	/* out: audiences or peers not published this time, each reported
+	 * (if failure is set) with whom it names and why; the others are
+	 * published all the same */
+	unsigned failed;
+	void (*failure)(void *ctx, const char *who, int rc, const char *why);
+	void *failure_ctx;
 };
 
 /* Write (or bring up to date) the feeds of every list this node owns into
  * dir: trust.json, lists/NAME/head, lists/NAME/packs/V.pack.  A head is
  * re-signed when its version changed or less than half its validity is
- * left.  Files are replaced atomically, packs before the head. */
+ * left.  Files are replaced atomically, packs before the head.  One
+ * audience's or peer's failure stops no other: HLX_OK with st->failed. */
 int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st);
@@ -86,6 +93,7 @@ enum hlx_sync_event_kind {
 	HLX_SYNC_LIST,   /* peer, list, rc and (when rc is 0) result */
 	HLX_SYNC_PEER,   /* peer: rc, it could not be pulled at all */
 	HLX_SYNC_PURGE,  /* rc, purged */
+	HLX_SYNC_WAIT,   /* peer, list: failed lately, left until next */
 };
 
 struct hlx_sync_event {
@@ -94,7 +102,28 @@ struct hlx_sync_event {
 	int rc;                              /* hlx_err_detail() says why */
 	const struct hlx_pull_result *result;
 	uint64_t purged;
+	int64_t next;                        /* HLX_SYNC_WAIT: when it is due */
 };
+
+/*
+ * Back-off of each peer's list across rounds (hlx run): a list whose pull
+ * failed is left out of the rounds until its next try, its delay doubling
+ * with each failure from base up to cap (seconds; 0: 60 and 3600); a
+ * success forgets it.  A list that fails never delays another list or
+ * peer.  The caller keeps it zeroed at first and frees it with
+ * hlx_sync_backoff_free.
+ */
+struct hlx_sync_wait {
+	char peer[65], list[65];
+	int64_t next, delay;
+	int seen;                            /* still subscribed this round */
+};
+struct hlx_sync_backoff {
+	int64_t base, cap;
+	size_t n;
+	struct hlx_sync_wait *v;
+};
+void hlx_sync_backoff_free(struct hlx_sync_backoff *b);
 
 struct hlx_sync_opts {
 	const char *only;             /* one peer's name, or NULL for all */
@@ -104,6 +133,7 @@ struct hlx_sync_opts {
 	void *pass_ctx;
 	void (*report)(void *ctx, const struct hlx_sync_event *ev);
 	void *report_ctx;
+	struct hlx_sync_backoff *backoff;    /* NULL: every list every round */
 };
 
 struct hlx_sync_totals {
@@ -114,5 +144,15 @@ struct hlx_sync_totals {
 
 int hlx_sync_round(struct hlx_node *n, const struct hlx_peers *ps,
 		   const struct hlx_sync_opts *o, struct hlx_sync_totals *out);
+
+/*
+ * Does peer p publish list for this node?  Its feed's lists/LIST/head is
+ * fetched (only whether it is there counts): *published 1.  No such head
+ * but the feed's trust.json is there: HLX_OK and *published 0.  Anything
+ * else (no feed there yet, the server unreachable): that error, and the
+ * caller cannot tell.  At most 30 s (or timeout_s when less).
+ */
+int hlx_sync_probe(const struct hlx_peer *p, const char *list, long timeout_s,
+		   int *published);
 
 #endif

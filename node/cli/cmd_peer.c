@@ -4,6 +4,7 @@
 #include "node/cli/glance.h"
 #include "node/files.h"
 #include "node/remove.h"
+#include "node/policies.h"
 #include "node/sync.h"
 #include "node/retention.h"
 #include "node/store.h"
@@ -112,6 +113,19 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 	return 0;
 }
 
+/* A peer's policy as it will be applied at the next publish: it exists,
+ * and if it encrypts, the peer has a box key (node/policies.h). */
+static int policy_check(struct hlx_cli *cli, const struct hlx_peer *pe)
+{
+	struct hlx_policies *pols = NULL;
+	int rc = pe->policy[0] ? hlx_policies_load(cli->home, &pols) : HLX_OK;
+
+	if (!rc && pe->policy[0])
+		rc = hlx_peer_policy_check(pols, pe);
+	hlx_policies_free(pols);
+	return rc;
+}
+
 /* The peers, read under the table's lock. */
 static int load_peers(struct hlx_cli *cli, struct hlx_peers **ps)
 {
@@ -141,10 +155,14 @@ int cmd_peer_add(struct hlx_cli *cli, const struct cli_args *a)
 	if (ret)
 		goto out;
 	rc = cli_load_pubkey(cli_text(a, "key"), &k);
+	if (!rc && url)
+		rc = hlx_peer_url_check(url);
 	if (!rc)
 		rc = hlx_peers_add(ps, name, url ? url : "", &k, cli_text(a, "ca"));
 	if (!rc && (box || policy))
 		rc = hlx_peer_set(&ps->v[ps->n - 1], policy, box);
+	if (!rc)
+		rc = policy_check(cli, &ps->v[ps->n - 1]);
 	if (!rc)
 		rc = hlx_peers_save(cli->home, ps);
 	if (rc) {
@@ -187,6 +205,10 @@ int cmd_peer_set(struct hlx_cli *cli, const struct cli_args *a)
 	moved = !rc && url && pe->url[0] && strcmp(url, pe->url) != 0;
 	if (!rc && (url || ca))
 		rc = hlx_peer_set_url(pe, url, ca);
+	/* a policy or box key that changed: as the next publish will apply
+	 * them (a URL alone leaves an old broken setting to its own fix) */
+	if (!rc && (policy || box))
+		rc = policy_check(cli, pe);
 	/* another feed: what it serves is taken afresh (spec/sync.md) */
 	if (!rc && moved)
 		rc = hlx_peer_rebase_mark(cli->home, pe);
@@ -277,6 +299,40 @@ int cmd_peer_status(struct hlx_cli *cli, const struct cli_args *a)
 	return ret;
 }
 
+/*
+ * Does the peer publish the list for this node?  A feed serves no index of
+ * its lists (spec/sync.md section 2), so the list's own head is asked for.
+ * There: subscribed.  Not there while the feed answers: refused, unless
+ * --force (a list the peer will publish, or will give this node, later).
+ * The feed not reachable, or no URL yet: subscribed with a warning, since
+ * a peer's server being down must not stop its subscriber's setup.
+ */
+static int published(struct hlx_cli *cli, const struct hlx_peer *p,
+		     const char *list)
+{
+	int rc, pub = 0;
+
+	if (!p->url[0]) {
+		cli_warn("peer '%s' has no feed URL: '%s' is pulled once it has one (hlx peer set %s --url URL)",
+			 p->name, list, p->name);
+		return HLX_OK;
+	}
+	rc = hlx_sync_probe(p, list, cli->timeout_s, &pub);
+	if (rc == HLX_ENOMEM || rc == HLX_EINVAL)
+		return rc;
+	if (rc) {
+		cli_warn("cannot check that peer '%s' publishes '%s' (%s); subscribed all the same",
+			 p->name, list, hlx_err_detail());
+		hlx_err_clear();
+		return HLX_OK;
+	}
+	if (!pub)
+		return hlx_err(HLX_ENOENT,
+			       "peer '%s' publishes no list '%s' for this node at %.200s (check the name with the peer; --force subscribes all the same)",
+			       p->name, list, p->url);
+	return HLX_OK;
+}
+
 static int subscription(struct hlx_cli *cli, const struct cli_args *a, int on)
 {
 	const char *peer = a->argv[0], *list = a->argv[1];
@@ -293,11 +349,14 @@ static int subscription(struct hlx_cli *cli, const struct cli_args *a, int on)
 			rc = hlx_peer_subscribe(p, list);
 		else
 			rc = hlx_peer_unsubscribe(p, list);
+		if (!rc && on && !cli_given(a, "force"))
+			rc = published(cli, p, list);
 	}
 	if (!rc)
 		rc = hlx_peers_save(cli->home, ps);
 	if (rc)
-		ret = cli_fail(rc, "cannot %ssubscribe", on ? "" : "un");
+		ret = cli_fail(rc, "cannot %ssubscribe to '%.64s' of '%.64s'",
+			       on ? "" : "un", list, peer);
 	hlx_peers_free(ps);
 	return ret;
 }

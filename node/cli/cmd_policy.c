@@ -199,6 +199,23 @@ static int policy_ls(const struct hlx_policies *pols, const struct hlx_peers *ps
 	return 0;
 }
 
+/* A policy as it is entered: the lists it names exist, and the peers
+ * bound to it by name can be given it (node/policies.h). */
+static int entry_check(struct hlx_cli *cli, const struct hlx_buf *b)
+{
+	struct hlx_policy *pol = NULL;
+	struct hlx_peers *ps = NULL;
+	int rc = hlx_policy_parse((const char *)b->data, b->len, &pol);
+
+	if (!rc)
+		rc = hlx_peers_load(cli->home, &ps);
+	if (!rc)
+		rc = hlx_policy_check_node(cli->node, pol, ps);
+	hlx_peers_free(ps);
+	hlx_policy_free(pol);
+	return rc;
+}
+
 int cmd_policy_add(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
@@ -206,6 +223,8 @@ int cmd_policy_add(struct hlx_cli *cli, const struct cli_args *a)
 	char name[65];
 
 	rc = cli_read_file(a->argv[0], 65536, &b);
+	if (!rc)
+		rc = entry_check(cli, &b);
 	if (!rc)
 		rc = hlx_policies_add(cli->home, (const char *)b.data, b.len,
 				      replace, name);

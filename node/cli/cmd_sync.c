@@ -131,8 +131,22 @@ static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
 		au, aus, list);
 }
 
+/* One audience or peer not published (the others are): one line. */
+static void pub_failure(void *ctx, const char *who, int rc, const char *why)
+{
+	int *first = ctx;
+
+	if (!*first)
+		*first = cli_exit_code(rc);
+	fprintf(stderr, "hlx: cannot publish to %s: %s\n", who, why);
+}
+
+/* 0, or the exit code of what stopped it all, or (*partial set) of the
+ * first audience or peer not published (each said) while the others
+ * were. */
 static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
-		      const struct pub_opts *o, int quiet, int *compact)
+		      const struct pub_opts *o, int quiet, int *compact,
+		      int *partial)
 {
 	struct hlx_publish_stats st = { 0 };
 	int rc;
@@ -140,32 +154,40 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 	/* progress on a terminal: a first publication can take a while */
 	if (!quiet && isatty(STDERR_FILENO))
 		st.progress = progress;
+	st.failure = pub_failure;
+	st.failure_ctx = partial;
+	*partial = 0;
 	rc = hlx_publish(n, o->dir, (int64_t)time(NULL), o->validity_days * 86400,
 			 getpass_fn, cli, &st);
 	if (st.progress)
 		fprintf(stderr, "\r\033[K");
 	/* what retention purged first leaves the state's pages too */
 	*compact |= st.purged > 0;
-	if (rc)
+	if (rc) {
+		*partial = 0;
 		return fail(rc, "cannot publish to '%s'", o->dir);
+	}
 	if (!quiet || st.heads_signed || st.packs_written)
 		say(LOG_NEWS, "published %u lists to '%s': %u heads signed, %u packs written",
 		    st.lists, o->dir, st.heads_signed, st.packs_written);
-	return 0;
+	if (st.failed)
+		say(LOG_NEWS, "%u audience(s) or peer(s) not published, the others were",
+		    st.failed);
+	return *partial;
 }
 
 int cmd_publish(struct hlx_cli *cli, const struct cli_args *a)
 {
 	struct hlx_config c;
 	struct pub_opts o;
-	int compact = 0, ret, rc;
+	int compact = 0, partial = 0, ret, rc;
 
 	/* the settings, read under the writer lock the table took */
 	rc = hlx_config_load(cli->home, &c);
 	if (!rc)
 		rc = pub_opts(cli, a, &c, &o);
 	ret = rc ? cli_fail(rc, "cannot publish") :
-	      do_publish(cli, cli->node, &o, 0, &compact);
+	      do_publish(cli, cli->node, &o, 0, &compact, &partial);
 	close_compacted(cli->node, compact);
 	cli->node = NULL;
 	return ret;
@@ -186,6 +208,8 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 	switch (ev->kind) {
 	case HLX_SYNC_PEER:
 		fail(ev->rc, "cannot sync peer '%s'", ev->peer);
+		break;
+	case HLX_SYNC_WAIT:     /* failed lately (hlx run): left for later */
 		break;
 	case HLX_SYNC_PURGE:
 		if (ev->rc)
@@ -214,7 +238,7 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 /* One pull round over the peers (or one peer); returns failures. */
 static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		      struct hlx_peers *ps, const char *only, int quiet,
-		      int *changed, int *compact)
+		      int *changed, int *compact, struct hlx_sync_backoff *bo)
 {
 	struct round_ctx rc_ctx = { quiet };
 	struct hlx_sync_opts o = { 0 };
@@ -226,6 +250,7 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 	o.pass_ctx = cli;
 	o.report = round_report;
 	o.report_ctx = &rc_ctx;
+	o.backoff = bo;
 	hlx_sync_round(n, ps, &o, &t);
 	*changed = t.changed;
 	*compact |= t.compact;
@@ -243,7 +268,7 @@ int cmd_sync(struct hlx_cli *cli, const struct cli_args *a)
 		rc = hlx_err(HLX_ENOENT, "no such peer '%.64s'", only);
 	if (rc)
 		ret = cli_fail(rc, "cannot sync");
-	else if (sync_round(cli, cli->node, ps, only, 0, &changed, &compact))
+	else if (sync_round(cli, cli->node, ps, only, 0, &changed, &compact, NULL))
 		ret = HLX_EXIT_FAILED;
 	hlx_peers_free(ps);
 	close_compacted(cli->node, compact);
@@ -390,6 +415,8 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	struct sigaction sa;
 	unsigned backoff = 0;
 	int lockfd = -1, ret;
+	/* each peer's list backs off on its own (node/sync.h) */
+	struct hlx_sync_backoff bo = { 60, 3600, 0, NULL };
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -403,12 +430,13 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	ret = run_start(cli, a, &r, &lockfd);
 	if (ret)
 		goto out;
+	bo.base = r.interval;
 	say(LOG_NEWS, "running node '%s' (pid %ld)", cli->home, (long)getpid());
 	say_conf("settings", a, &r);
 	while (!stop) {
 		struct hlx_peers *ps = NULL;
 		struct hlx_node *n = NULL;
-		int failures = 0, changed = 0, compact = 0, rc;
+		int failures = 0, pulls = 0, changed = 0, compact = 0, partial = 0, rc;
 		long wait_ms;
 
 		/* Each round opens the node afresh (and takes the writer lock
@@ -420,11 +448,16 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 			fail(rc, "cannot open node home '%s'", cli->home);
 			failures = 1;
 		} else {
-			if (do_publish(cli, n, &r.o, 1, &compact))
-				failures++;
-			failures += sync_round(cli, n, ps, NULL, 1, &changed, &compact);
-			if (changed && do_publish(cli, n, &r.o, 1, &compact))
-				failures++;
+			/* one audience's or list's failure (HLX_EXIT_FAILED,
+			 * said once each) delays no other: only a publish
+			 * that failed as a whole backs the loop off */
+			rc = do_publish(cli, n, &r.o, 1, &compact, &partial);
+			failures += rc && !partial;
+			pulls += partial != 0;
+			pulls += sync_round(cli, n, ps, NULL, 1, &changed, &compact, &bo);
+			rc = changed ? do_publish(cli, n, &r.o, 1, &compact, &partial) : 0;
+			failures += rc && !partial;
+			pulls += rc && partial;
 		}
 		hlx_peers_free(ps);
 		close_compacted(n, compact);
@@ -434,9 +467,9 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 		if (wait_ms > 3600000L)
 			wait_ms = 3600000L;
 		wait_ms += (long)(randombytes_uniform((uint32_t)(wait_ms / 5 + 1)));
-		if (failures)
+		if (failures || pulls)
 			say(LOG_NEWS, "round had %d failure(s); next in %ld ms",
-			    failures, wait_ms);
+			    failures + pulls, wait_ms);
 		nap(wait_ms);
 		if (hup && !stop) {
 			struct run_conf nr;
@@ -450,12 +483,14 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 			} else {
 				r = nr;
 				backoff = 0;
+				bo.base = r.interval;
 				say_conf("SIGHUP: settings re-read", a, &r);
 			}
 		}
 	}
 	say(LOG_NEWS, "stopping on signal");
 out:
+	hlx_sync_backoff_free(&bo);
 	if (lockfd >= 0)
 		close(lockfd);
 	if (kept.have)

@@ -245,8 +245,11 @@ const struct hlx_cmd cli_table[] = {
 	  "[--json]",
 	  "For each peer and list: versions held and remote, last sync, error.",
 	  CLI_G_FEDERATION },
-	{ "subscribe", NULL, cmd_subscribe, CLI_NODE_RW, 2, 2, NULL, "PEER LIST",
-	  "Pull LIST (or 'status', its removal-status log) from PEER.",
+	{ "subscribe", NULL, cmd_subscribe, CLI_NODE_RW, 2, 2, OPTS(FLAG("force")),
+	  "PEER LIST [--force]",
+	  "Pull LIST (or 'status', its removal-status log) from PEER.\n"
+	  "Refused when PEER's feed answers but does not publish LIST, unless\n"
+	  "--force.",
 	  CLI_G_FEDERATION },
 	{ "unsubscribe", NULL, cmd_unsubscribe, CLI_NODE_RW, 2, 2,
 	  OPTS(FLAG("purge"), FLAG("force"), TEXT("to", "DIR")),
