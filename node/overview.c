@@ -211,6 +211,13 @@ int hlx_overview_policies(struct hlx_overview *ov, const char *home)
 		snprintf(ov->policy_error, sizeof(ov->policy_error), "%s",
 			 hlx_err_detail());
 		ov->aus = NULL;
+	} else if (ov->aus->nskipped) {
+		/* peers left out of every audience (publish skips them) */
+		const struct hlx_audience_skip *k = &ov->aus->skipped[0];
+
+		snprintf(ov->policy_error, sizeof(ov->policy_error),
+			 "peer '%s' gets nothing: %s%s", k->peer->name, k->why,
+			 ov->aus->nskipped > 1 ? " (and others)" : "");
 	}
 	hlx_err_clear();
 	for (size_t i = 0; i < ov->pols->n; i++) {
