@@ -183,28 +183,24 @@ out:
 	return rc;
 }
 
-/* Adopt a peer's pruned history (spec/prune.md section 6, steps 4 to 9):
- * fetched and verified whole in R.new, then swapped in with the state.
- * Without a checkpoint (c NULL), a whole new history from version 1: a
- * peer's feed moved to another URL (another audience's view). */
-static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
-		       const char *repo, const struct hlx_buf *text,
-		       const struct hlx_checkpoint *c,
-		       const struct hlx_prune_cont *cont,
-		       struct hlx_pull_result *res)
+/* Stage a pruned history in nw (R.new, *built once it exists): the packs
+ * from the checkpoint root (version before) up, every commit verified down
+ * to the root, the checkpoint's word for each version it covers, and the
+ * delta from what we hold, taken while the old mirror's objects are still
+ * visible. */
+static int pruned_stage(struct pull *p, const struct hlx_list_rec *rec,
+			int have_rec, const char *repo,
+			const struct hlx_checkpoint *c,
+			const struct hlx_prune_cont *cont, const char *nw,
+			int *built, struct delta *d)
 {
 	const char *home = hlx_home_dir(hlx_node_home(p->n));
-	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 };
 	struct hlx_hist *stage = NULL;
-	struct hlx_store_txn *t = NULL;
-	char nw[PATH_MAX], file[PATH_MAX], oldhead[41], keep[PATH_MAX];
+	char file[PATH_MAX];
 	uint64_t before = c ? c->before : 1;
-	int rc, intent = 0, built = 0;
+	int rc;
 
-	snprintf(oldhead, sizeof(oldhead), "%s", rec->head);
-	rc = hlx_prune_new_path(repo, nw);
-	if (!rc)
-		rc = hlx_rm_rf(nw);
+	rc = hlx_rm_rf(nw);
 	if (!rc && !have_rec) {
 		rc = hlx_pathf(file, "%s/lists/%s", home, p->peer->name);
 		if (!rc)
@@ -212,7 +208,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	}
 	if (!rc)
 		rc = hlx_pack_stage(have_rec ? repo : NULL, nw);
-	built = !rc;
+	*built = !rc;
 	if (!rc)
 		rc = hlx_pull_fetch_packs(p, nw, before, p->head.version);
 	if (!rc)
@@ -232,18 +228,25 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		rc = hlx_hist_diff(stage,
 				   cont && cont->kind == HLX_PRUNE_MAPPED ? cont->new_commit :
 				   rec->head[0] ? rec->head : NULL,
-				   p->head.commit, hlx_pull_delta_line, &d);
+				   p->head.commit, hlx_pull_delta_line, d);
 	if (!rc)
-		rc = hlx_pull_check_delta(&d);
-	/* self-contained: nothing of the old history is needed any more */
+		rc = hlx_pull_check_delta(d);
 	hlx_hist_free(stage);
-	stage = NULL;
-	/* and only what was verified: the objects the new head reaches,
-	 * packed afresh, in place of the packs the feed sent */
+	return rc;
+}
+
+/* Make the staged history self-contained, and only what was verified:
+ * the objects the new head reaches, packed afresh, in place of the packs
+ * the feed sent; no alternates to the old mirror. */
+static int pruned_repack(const char *nw, const char *head)
+{
+	struct hlx_hist *stage = NULL;
+	char file[PATH_MAX], keep[PATH_MAX];
+	int rc;
+
+	rc = hlx_pathf(keep, "%s/keep", nw);
 	if (!rc)
-		rc = hlx_pathf(keep, "%s/keep", nw);
-	if (!rc)
-		rc = hlx_pack_keep(nw, p->head.commit, NULL, keep);
+		rc = hlx_pack_keep(nw, head, NULL, keep);
 	if (!rc)
 		rc = hlx_pack_drop(nw);
 	if (!rc)
@@ -258,19 +261,19 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	if (!rc)
 		rc = hlx_hist_check_chain(stage);
 	hlx_hist_free(stage);
-	stage = NULL;
-	if (!rc && c)
-		rc = hlx_pathf(file, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
-	if (!rc && c)
-		rc = hlx_file_write(file, text->data, text->len, 0644);
-	if (!rc)
-		rc = hlx_prune_sync_tree(nw);
-	if (!rc)
-		rc = hlx_pull_save_rules(p, have_rec ? rec : NULL);
-	if (rc)
-		goto out;
-	/* apply: intent, state, swap.  A new mirror first gets an empty
-	 * repository and its record, so that recovery always has both. */
+	return rc;
+}
+
+/* Swap the staged history in: intent, state, swap.  A new mirror first
+ * gets an empty repository and its record, so that recovery always has
+ * both.  *built 0 once the intent is written: R.new is recovery's. */
+static int pruned_swap(struct pull *p, struct hlx_list_rec *rec, int have_rec,
+		       const char *repo, const char *oldhead, struct delta *d,
+		       int *built, struct hlx_pull_result *res)
+{
+	struct hlx_store_txn *t = NULL;
+	int rc, done;
+
 	if (!have_rec) {
 		struct hlx_hist *empty = NULL;
 
@@ -280,52 +283,75 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 			rc = hlx_store_list_create(hlx_node_store(p->n), p->full,
 						   p->head.org, rec);
 		if (rc)
-			goto out;
+			return rc;
 	}
 	rc = hlx_prune_intent(repo, oldhead, p->head.commit);
 	if (rc)
-		goto out;
-	intent = 1;
-	built = 0;
+		return rc;
+	*built = 0;
 	rc = hlx_store_begin(hlx_node_store(p->n), &t);
 	if (!rc)
-		rc = hlx_pull_apply_delta(t, rec->id, &d, p->head.has_rules &&
+		rc = hlx_pull_apply_delta(t, rec->id, d, p->head.has_rules &&
 					  p->head.rules.retention_days > 0,
 					  p->now);
 	if (!rc) {
 		res->from = rec->version;
 		rec->version = p->head.version;
 		memcpy(rec->head, p->head.commit, sizeof(rec->head));
-		rec->count = rec->count + d.added - d.removed;
+		rec->count = rec->count + d->added - d->removed;
 		rec->updated = p->head.issued;
 		rc = hlx_store_set_list(t, rec);
 	}
 	if (rc) {
 		hlx_store_abort(t);
-		t = NULL;
-		if (intent)
-			hlx_prune_abandon(repo);
-		goto out;
+		hlx_prune_abandon(repo);
+		return rc;
 	}
 	rc = hlx_store_commit(t);
-	t = NULL;
 	if (!rc)
 		rc = hlx_prune_replace_repo(repo);
-	if (!rc) {
-		int done;
-
+	if (!rc)
 		rc = hlx_prune_reset_match(p->n, &done);
-	}
 	if (!rc) {
 		res->changed = 1;
 		res->pruned = 1;
 		res->to = rec->version;
-		res->added = d.added;
-		res->removed = d.removed;
+		res->added = d->added;
+		res->removed = d->removed;
 	}
-out:
-	hlx_store_abort(t);
-	hlx_hist_free(stage);
+	return rc;
+}
+
+/* Adopt a peer's pruned history (spec/prune.md section 6, steps 4 to 9):
+ * fetched and verified whole in R.new, then swapped in with the state.
+ * Without a checkpoint (c NULL), a whole new history from version 1: a
+ * peer's feed moved to another URL (another audience's view). */
+static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
+		       const char *repo, const struct hlx_buf *text,
+		       const struct hlx_checkpoint *c,
+		       const struct hlx_prune_cont *cont,
+		       struct hlx_pull_result *res)
+{
+	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 };
+	char nw[PATH_MAX], file[PATH_MAX], oldhead[41];
+	int rc, built = 0;
+
+	snprintf(oldhead, sizeof(oldhead), "%s", rec->head);
+	rc = hlx_prune_new_path(repo, nw);
+	if (!rc)
+		rc = pruned_stage(p, rec, have_rec, repo, c, cont, nw, &built, &d);
+	if (!rc)
+		rc = pruned_repack(nw, p->head.commit);
+	if (!rc && c)
+		rc = hlx_pathf(file, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
+	if (!rc && c)
+		rc = hlx_file_write(file, text->data, text->len, 0644);
+	if (!rc)
+		rc = hlx_prune_sync_tree(nw);
+	if (!rc)
+		rc = hlx_pull_save_rules(p, have_rec ? rec : NULL);
+	if (!rc)
+		rc = pruned_swap(p, rec, have_rec, repo, oldhead, &d, &built, res);
 	if (built)
 		hlx_rm_rf(nw);
 	hlx_buf_free(&d.arena);
