@@ -366,17 +366,110 @@ out:
 	return rc;
 }
 
+/* The rewrite under way: the history read, the one written, and what
+ * each new commit needs. */
+struct rewriting {
+	struct hlx_hist *h, *d;
+	const char *list;
+	git_signature *who;
+	hlx_hist_sign_fn sign;
+	void *ctx;
+	git_oid prev;           /* the commit written last */
+	struct hlx_buf ids;     /* objects written, for the pack */
+	struct hlx_buf msg, sig;
+};
+
+/* The versions kept (versions from before up, in r->v, newest first),
+ * read from h: there must be some, and older ones to drop. */
+static int rewrite_plan(struct hlx_hist *h, struct rewrite_ctx *r, size_t *n)
+{
+	int rc = hlx_hist_walk(h, rewrite_cb, r);
+
+	if (rc == PASSED)
+		rc = HLX_OK;
+	if (rc)
+		return rc;
+	*n = r->v.len / sizeof(struct kept);
+	if (*n == 0)
+		return hlx_err(HLX_EINVAL, "prune before version %llu: the list has no such version",
+			       (unsigned long long)r->before);
+	if (!r->reached)
+		return hlx_err(HLX_EINVAL,
+			       "prune before version %llu: the history already starts there",
+			       (unsigned long long)r->before);
+	return HLX_OK;
+}
+
+/* Write kept version k again in w->d: its tree copied, a new commit on
+ * w->prev (the checkpoint root, with no parent and the trailer naming the
+ * commit it replaces, when first), signed.  What was written goes to o. */
+static int rewrite_version(struct rewriting *w, const struct kept *k,
+			   int first, struct hlx_hist_rewritten *o)
+{
+	git_commit *oc = NULL, *parent = NULL;
+	git_tree *tree = NULL;
+	git_buf body = GIT_BUF_INIT;
+	git_oid oid, coid;
+	int rc;
+
+	o->version = k->v.version;
+	o->time = k->v.time;
+	memcpy(o->old, k->v.oid, sizeof(o->old));
+	rc = hlx_hist_parse_oid(k->v.oid, &oid, "version");
+	if (!rc)
+		rc = hlx_hist_lookup_commit(w->h, &oid, &oc);
+	if (!rc) {
+		hlx_hist_fmt_oid(git_commit_tree_id(oc), o->tree);
+		rc = copy_object(w->h, w->d, git_commit_tree_id(oc), &w->ids, 0);
+	}
+	hlx_buf_reset(&w->msg);
+	hlx_buf_reset(&w->sig);
+	if (!rc)
+		rc = hlx_hist_build_message(&w->msg, w->list, k->v.version,
+					    k->v.summary, strlen(k->v.summary));
+	if (!rc && first)
+		rc = hlx_buf_printf(&w->msg, CHECKPOINT_TRAILER "%s\n", k->v.oid);
+	if (!rc && (git_tree_lookup(&tree, w->d->repo, git_commit_tree_id(oc)) < 0 ||
+		    (!first && git_commit_lookup(&parent, w->d->repo, &w->prev) < 0) ||
+		    git_commit_create_buffer(&body, w->d->repo, w->who, w->who,
+					     NULL, (const char *)w->msg.data, tree,
+					     first ? 0 : 1,
+					     (const git_commit **)&parent) < 0))
+		rc = hlx_hist_gerr("formatting version %llu",
+				   (unsigned long long)k->v.version);
+	if (!rc)
+		rc = w->sign(w->ctx, (const uint8_t *)body.ptr, body.size, &w->sig);
+	while (!rc && w->sig.len && w->sig.data[w->sig.len - 1] == '\n')
+		w->sig.data[--w->sig.len] = '\0';
+	if (!rc && (w->sig.len == 0 || memchr(w->sig.data, '\0', w->sig.len)))
+		rc = hlx_err(HLX_EINVAL, "commit signature: empty or not text");
+	if (!rc && git_commit_create_with_signature(&coid, w->d->repo, body.ptr,
+						    (const char *)w->sig.data,
+						    "gpgsig") < 0)
+		rc = hlx_hist_gerr("writing version %llu",
+				   (unsigned long long)k->v.version);
+	if (!rc) {
+		hlx_hist_fmt_oid(&coid, o->new_);
+		git_oid_cpy(&w->prev, &coid);
+		rc = hlx_buf_put(&w->ids, &coid, sizeof(coid));
+	}
+	git_buf_dispose(&body);
+	git_tree_free(tree);
+	git_commit_free(parent);
+	git_commit_free(oc);
+	return rc;
+}
+
 int hlx_hist_rewrite(struct hlx_hist *h, uint64_t before, const char *dest,
 		     int64_t time, hlx_hist_sign_fn sign, void *ctx,
 		     struct hlx_hist_rewritten **out, size_t *nout)
 {
 	struct rewrite_ctx r = { before, HLX_BUF_INIT, "", "", 0 };
-	struct hlx_buf ids = HLX_BUF_INIT, msg = HLX_BUF_INIT, sig = HLX_BUF_INIT;
+	struct rewriting w = { .h = h, .sign = sign, .ctx = ctx,
+			       .ids = HLX_BUF_INIT, .msg = HLX_BUF_INIT,
+			       .sig = HLX_BUF_INIT };
 	struct hlx_hist_rewritten *map = NULL;
-	struct hlx_hist *d = NULL;
-	git_signature *who = NULL;
 	char email[HLX_HIST_NAME_MAX + sizeof(EMAIL_DOMAIN) + 2];
-	git_oid prev;
 	size_t n = 0;
 	int rc;
 
@@ -390,116 +483,52 @@ int hlx_hist_rewrite(struct hlx_hist *h, uint64_t before, const char *dest,
 	if (time < 0 || time > HLX_HIST_TIME_MAX)
 		return hlx_err(HLX_EINVAL, "version time %lld: out of range",
 			       (long long)time);
-	rc = hlx_hist_walk(h, rewrite_cb, &r);
-	if (rc == PASSED)
-		rc = HLX_OK;
+	rc = rewrite_plan(h, &r, &n);
 	if (rc)
 		goto out;
-	n = r.v.len / sizeof(struct kept);
-	if (n == 0) {
-		rc = hlx_err(HLX_EINVAL, "prune before version %llu: the list has no such version",
-			     (unsigned long long)before);
-		goto out;
-	}
-	if (!r.reached) {
-		rc = hlx_err(HLX_EINVAL,
-			     "prune before version %llu: the history already starts there",
-			     (unsigned long long)before);
-		goto out;
-	}
 	map = calloc(n, sizeof(*map));
 	if (!map) {
 		rc = hlx_err(HLX_ENOMEM, "prune: out of memory");
 		goto out;
 	}
-	rc = hlx_hist_open(dest, 1, &d);
+	rc = hlx_hist_open(dest, 1, &w.d);
 	if (rc)
 		goto out;
-	if (git_repository_head_unborn(d->repo) != 1) {
+	if (git_repository_head_unborn(w.d->repo) != 1) {
 		rc = hlx_err(HLX_EEXIST, "prune: '%.200s' is not an empty repository",
 			     dest);
 		goto out;
 	}
+	w.list = r.list;
 	snprintf(email, sizeof(email), "%s@%s", r.org, EMAIL_DOMAIN);
-	if (git_signature_new(&who, r.org, email, time, 0) < 0) {
+	if (git_signature_new(&w.who, r.org, email, time, 0) < 0) {
 		rc = hlx_hist_gerr("preparing the commits");
 		goto out;
 	}
 	/* oldest first: the kept versions are newest first */
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct kept *k = (const struct kept *)r.v.data + (n - 1 - i);
-		struct hlx_hist_rewritten *w = &map[i];
-		git_commit *oc = NULL, *parent = NULL;
-		git_tree *tree = NULL;
-		git_buf body = GIT_BUF_INIT;
-		git_oid o, coid;
-
-		w->version = k->v.version;
-		w->time = k->v.time;
-		memcpy(w->old, k->v.oid, sizeof(w->old));
-		rc = hlx_hist_parse_oid(k->v.oid, &o, "version");
-		if (!rc)
-			rc = hlx_hist_lookup_commit(h, &o, &oc);
-		if (!rc) {
-			hlx_hist_fmt_oid(git_commit_tree_id(oc), w->tree);
-			rc = copy_object(h, d, git_commit_tree_id(oc), &ids, 0);
-		}
-		hlx_buf_reset(&msg);
-		hlx_buf_reset(&sig);
-		if (!rc)
-			rc = hlx_hist_build_message(&msg, r.list, k->v.version, k->v.summary,
-						    strlen(k->v.summary));
-		if (!rc && i == 0)
-			rc = hlx_buf_printf(&msg, CHECKPOINT_TRAILER "%s\n", k->v.oid);
-		if (!rc && (git_tree_lookup(&tree, d->repo, git_commit_tree_id(oc)) < 0 ||
-			    (i && git_commit_lookup(&parent, d->repo, &prev) < 0) ||
-			    git_commit_create_buffer(&body, d->repo, who, who, NULL,
-						     (const char *)msg.data, tree,
-						     i ? 1 : 0,
-						     (const git_commit **)&parent) < 0))
-			rc = hlx_hist_gerr("formatting version %llu",
-					   (unsigned long long)k->v.version);
-		if (!rc)
-			rc = sign(ctx, (const uint8_t *)body.ptr, body.size, &sig);
-		while (!rc && sig.len && sig.data[sig.len - 1] == '\n')
-			sig.data[--sig.len] = '\0';
-		if (!rc && (sig.len == 0 || memchr(sig.data, '\0', sig.len)))
-			rc = hlx_err(HLX_EINVAL, "commit signature: empty or not text");
-		if (!rc && git_commit_create_with_signature(&coid, d->repo, body.ptr,
-							    (const char *)sig.data,
-							    "gpgsig") < 0)
-			rc = hlx_hist_gerr("writing version %llu",
-					   (unsigned long long)k->v.version);
-		if (!rc) {
-			hlx_hist_fmt_oid(&coid, w->new_);
-			git_oid_cpy(&prev, &coid);
-			rc = hlx_buf_put(&ids, &coid, sizeof(coid));
-		}
-		git_buf_dispose(&body);
-		git_tree_free(tree);
-		git_commit_free(parent);
-		git_commit_free(oc);
-	}
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = rewrite_version(&w, (const struct kept *)r.v.data + (n - 1 - i),
+				     i == 0, &map[i]);
 	if (!rc)
-		rc = hlx_hist_flush_objects(d, (const git_oid *)ids.data,
-					    ids.len / sizeof(git_oid));
-	git_mempack_reset(d->mempack);
+		rc = hlx_hist_flush_objects(w.d, (const git_oid *)w.ids.data,
+					    w.ids.len / sizeof(git_oid));
+	git_mempack_reset(w.d->mempack);
 	if (!rc)
-		rc = hlx_hist_set_head(d, NULL, map[n - 1].new_);
+		rc = hlx_hist_set_head(w.d, NULL, map[n - 1].new_);
 	if (!rc) {
 		*out = map;
 		*nout = n;
 		map = NULL;
 	}
 out:
-	if (d)
-		git_mempack_reset(d->mempack);
-	hlx_hist_free(d);
-	git_signature_free(who);
+	if (w.d)
+		git_mempack_reset(w.d->mempack);
+	hlx_hist_free(w.d);
+	git_signature_free(w.who);
 	free(map);
 	hlx_buf_free(&r.v);
-	hlx_buf_free(&ids);
-	hlx_buf_free(&msg);
-	hlx_buf_free(&sig);
+	hlx_buf_free(&w.ids);
+	hlx_buf_free(&w.msg);
+	hlx_buf_free(&w.sig);
 	return rc;
 }
