@@ -381,22 +381,13 @@ out:
 	return rc;
 }
 
-int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
-		    size_t n, const struct hlx_hist_meta *m,
-		    hlx_hist_sign_fn sign, void *ctx, char oid[41])
+/* The metadata of a new version and its ops, checked before anything is
+ * read. */
+static int commit_args(const struct hlx_hist_op *ops, size_t n,
+		       const struct hlx_hist_meta *m, hlx_hist_sign_fn sign)
 {
-	struct build b = { h, ops, HLX_BUF_INIT, HLX_BUF_INIT };
-	struct hlx_buf msg = HLX_BUF_INIT, sig = HLX_BUF_INIT;
-	git_signature *who = NULL;
-	git_commit *parent = NULL;
-	git_tree *ptree = NULL, *tree = NULL;
-	git_buf body = GIT_BUF_INIT;
-	char email[HLX_HIST_NAME_MAX + sizeof(EMAIL_DOMAIN) + 2];
-	git_oid head, root, coid;
-	struct cmeta pm;
-	int rc, empty;
+	int rc;
 
-	oid[0] = '\0';
 	if (!sign)
 		return hlx_err(HLX_EINVAL, "commit: no signing function");
 	rc = hlx_hist_name_check(m->org, "owner");
@@ -410,51 +401,63 @@ int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
 	if (m->time < 0 || m->time > HLX_HIST_TIME_MAX)
 		return hlx_err(HLX_EINVAL, "version time %lld: out of range",
 			       (long long)m->time);
-	rc = check_ops(ops, n);
-	if (rc)
-		return rc;
+	return check_ops(ops, n);
+}
 
-	rc = hlx_hist_head_oid(h, &head);
+/* The version the new one follows (*parent and its tree, NULL for the
+ * first version): of the same list and owner, numbered one below. */
+static int commit_parent(struct hlx_hist *h, const struct hlx_hist_meta *m,
+			 git_commit **parent, git_tree **ptree)
+{
+	struct cmeta pm;
+	git_oid head;
+	int rc = hlx_hist_head_oid(h, &head);
+
 	if (rc == HLX_ENOENT) {
 		hlx_err_clear();
 		if (m->version != 1)
 			return hlx_err(HLX_EINVAL,
 				       "list '%s': the first version must be 1, not %llu",
 				       m->list, (unsigned long long)m->version);
-	} else if (rc) {
-		return rc;
-	} else {
-		rc = hlx_hist_lookup_commit(h, &head, &parent);
-		if (!rc)
-			rc = hlx_hist_parse_commit(parent, &pm);
-		if (rc)
-			goto out;
-		if (strcmp(pm.list, m->list) || strcmp(pm.org, m->org)) {
-			rc = hlx_err(HLX_EINVAL,
-				     "list '%s' of '%s': the history is list '%s' of '%s'",
-				     m->list, m->org, pm.list, pm.org);
-			goto out;
-		}
-		if (pm.v.version == UINT64_MAX ||
-		    m->version != pm.v.version + 1) {
-			rc = hlx_err(HLX_EINVAL,
-				     "list '%s': version %llu does not follow version %llu",
-				     m->list, (unsigned long long)m->version,
-				     (unsigned long long)pm.v.version);
-			goto out;
-		}
-		if (git_commit_tree(&ptree, parent) < 0) {
-			rc = hlx_hist_gerr("reading the tree of version %llu",
-					   (unsigned long long)pm.v.version);
-			goto out;
-		}
+		return HLX_OK;
 	}
-
-	rc = build_tree(&b, ptree, 0, 0, n, &root, &empty);
 	if (rc)
-		goto out;
+		return rc;
+	rc = hlx_hist_lookup_commit(h, &head, parent);
+	if (!rc)
+		rc = hlx_hist_parse_commit(*parent, &pm);
+	if (rc)
+		return rc;
+	if (strcmp(pm.list, m->list) || strcmp(pm.org, m->org))
+		return hlx_err(HLX_EINVAL,
+			       "list '%s' of '%s': the history is list '%s' of '%s'",
+			       m->list, m->org, pm.list, pm.org);
+	if (pm.v.version == UINT64_MAX || m->version != pm.v.version + 1)
+		return hlx_err(HLX_EINVAL,
+			       "list '%s': version %llu does not follow version %llu",
+			       m->list, (unsigned long long)m->version,
+			       (unsigned long long)pm.v.version);
+	if (git_commit_tree(ptree, *parent) < 0)
+		return hlx_hist_gerr("reading the tree of version %llu",
+				     (unsigned long long)pm.v.version);
+	return HLX_OK;
+}
+
+/* The commit of tree root on parent, formatted, signed and written
+ * (*coid; in the mempack). */
+static int commit_write(struct hlx_hist *h, const struct hlx_hist_meta *m,
+			const git_oid *root, git_commit *parent,
+			hlx_hist_sign_fn sign, void *ctx, git_oid *coid)
+{
+	struct hlx_buf msg = HLX_BUF_INIT, sig = HLX_BUF_INIT;
+	git_signature *who = NULL;
+	git_tree *tree = NULL;
+	git_buf body = GIT_BUF_INIT;
+	char email[HLX_HIST_NAME_MAX + sizeof(EMAIL_DOMAIN) + 2];
+	int rc;
+
 	snprintf(email, sizeof(email), "%s@%s", m->org, EMAIL_DOMAIN);
-	if (git_tree_lookup(&tree, h->repo, &root) < 0 ||
+	if (git_tree_lookup(&tree, h->repo, root) < 0 ||
 	    git_signature_new(&who, m->org, email, m->time, 0) < 0) {
 		rc = hlx_hist_gerr("preparing the commit");
 		goto out;
@@ -480,28 +483,50 @@ int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
 		rc = hlx_err(HLX_EINVAL, "commit signature: empty or not text");
 		goto out;
 	}
-	if (git_commit_create_with_signature(&coid, h->repo, body.ptr,
+	if (git_commit_create_with_signature(coid, h->repo, body.ptr,
 					     (const char *)sig.data,
-					     "gpgsig") < 0) {
+					     "gpgsig") < 0)
 		rc = hlx_hist_gerr("writing the commit");
-		goto out;
-	}
-	rc = add_obj(&b, &coid);
-	if (!rc)
-		rc = hlx_hist_flush_objects(h, (const git_oid *)b.ids.data,
-					    b.ids.len / sizeof(git_oid));
-	if (rc)
-		goto out;
-	hlx_hist_fmt_oid(&coid, oid);
 out:
-	git_mempack_reset(h->mempack);
 	git_buf_dispose(&body);
 	git_signature_free(who);
 	git_tree_free(tree);
-	git_tree_free(ptree);
-	git_commit_free(parent);
 	hlx_buf_free(&sig);
 	hlx_buf_free(&msg);
+	return rc;
+}
+
+/* A new version: checked, its tree rebuilt along the changed shards, its
+ * commit signed, all written as one pack. */
+int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
+		    size_t n, const struct hlx_hist_meta *m,
+		    hlx_hist_sign_fn sign, void *ctx, char oid[41])
+{
+	struct build b = { h, ops, HLX_BUF_INIT, HLX_BUF_INIT };
+	git_commit *parent = NULL;
+	git_tree *ptree = NULL;
+	git_oid root, coid;
+	int rc, empty;
+
+	oid[0] = '\0';
+	rc = commit_args(ops, n, m, sign);
+	if (rc)
+		return rc;
+	rc = commit_parent(h, m, &parent, &ptree);
+	if (!rc)
+		rc = build_tree(&b, ptree, 0, 0, n, &root, &empty);
+	if (!rc)
+		rc = commit_write(h, m, &root, parent, sign, ctx, &coid);
+	if (!rc)
+		rc = add_obj(&b, &coid);
+	if (!rc)
+		rc = hlx_hist_flush_objects(h, (const git_oid *)b.ids.data,
+					    b.ids.len / sizeof(git_oid));
+	if (!rc)
+		hlx_hist_fmt_oid(&coid, oid);
+	git_mempack_reset(h->mempack);
+	git_tree_free(ptree);
+	git_commit_free(parent);
 	hlx_buf_free(&b.shard);
 	hlx_buf_free(&b.ids);
 	return rc;
