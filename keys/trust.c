@@ -189,12 +189,40 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return HLX_OK;
 }
 
-/*
- * Verify one statement against the chain so far and, only if all of it
- * holds, apply it.  Takes ownership of nothing: copies what it keeps.
- */
-static int apply(struct hlx_trust *t, const char *body, size_t blen,
-		 const char *const *sigs, int nsigs)
+/* The kinds of statement (spec/trust.md). */
+enum st_kind { ST_ROOT, ST_DELEGATE, ST_REVOKE };
+
+/* A statement as read and checked, before it is applied. */
+struct checked {
+	enum st_kind kind;
+	struct hlx_pubkey key;
+	int64_t when;             /* "time" */
+	const char *org;          /* root: in the JSON object */
+	int64_t va, vb;           /* delegate: validity window */
+	int64_t since;            /* revoke */
+};
+
+/* The body as a JSON object, which must be in canonical form. */
+static int load_canonical(const char *body, size_t blen, json_t **o,
+			  char **canon)
+{
+	json_error_t jerr;
+
+	*o = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*o || !json_is_object(*o))
+		return hlx_err(HLX_EINVAL, "body is not a JSON object: %s",
+			       *o ? "other type" : jerr.text);
+	*canon = json_dumps(*o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	if (!*canon || strlen(*canon) != blen || memcmp(*canon, body, blen) != 0)
+		return hlx_err(HLX_EINVAL, "body is not in canonical form");
+	return HLX_OK;
+}
+
+/* What every statement holds: its type and exactly its fields, the next
+ * sequence number, the previous statement's hash, a key and a time; the
+ * first statement is a root. */
+static int check_common(const struct hlx_trust *t, json_t *o,
+			struct checked *c)
 {
 	static const char *const root_f[] = { "type", "seq", "prev", "org",
 					      "key", "time", NULL };
@@ -203,167 +231,162 @@ static int apply(struct hlx_trust *t, const char *body, size_t blen,
 					       "time", NULL };
 	static const char *const revoke_f[] = { "type", "seq", "prev", "key",
 						"since", "time", NULL };
-	json_error_t jerr;
-	json_t *o = NULL;
-	char *canon = NULL, prevhex[65], f[HLX_FPR_LEN];
-	const char *type, *prev, *org;
-	size_t tl, pl, ol;
-	struct hlx_pubkey key;
-	struct hlx_trust_key *tk;
-	int64_t seq, va = 0, vb = 0, when, since = 0;
-	struct statement s = { 0 };
-	int rc, kind = -1;
+	char prevhex[65];
+	const char *type, *prev;
+	size_t tl, pl;
+	int64_t seq;
+	int rc;
 
-	if (t->nst >= HLX_TRUST_MAX_STATEMENTS)
-		return hlx_err(HLX_ETOOBIG, "more than %d statements",
-			       HLX_TRUST_MAX_STATEMENTS);
-	if (blen > 4096 || memchr(body, '\0', blen))
-		return hlx_err(HLX_EINVAL, "body too long or holds NUL");
-	o = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o || !json_is_object(o)) {
-		rc = hlx_err(HLX_EINVAL, "body is not a JSON object: %s",
-			     o ? "other type" : jerr.text);
-		goto out;
-	}
-	canon = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-	if (!canon || strlen(canon) != blen || memcmp(canon, body, blen) != 0) {
-		rc = hlx_err(HLX_EINVAL, "body is not in canonical form");
-		goto out;
-	}
 	rc = get_str(o, "type", &type, &tl);
 	if (rc)
-		goto out;
+		return rc;
 	if (!strcmp(type, "root"))
-		kind = 0, rc = check_fields(o, root_f);
+		c->kind = ST_ROOT, rc = check_fields(o, root_f);
 	else if (!strcmp(type, "delegate"))
-		kind = 1, rc = check_fields(o, deleg_f);
+		c->kind = ST_DELEGATE, rc = check_fields(o, deleg_f);
 	else if (!strcmp(type, "revoke"))
-		kind = 2, rc = check_fields(o, revoke_f);
+		c->kind = ST_REVOKE, rc = check_fields(o, revoke_f);
 	else
 		rc = hlx_err(HLX_EINVAL, "unknown statement type '%.20s'", type);
 	if (rc)
-		goto out;
+		return rc;
 	if (!json_is_integer(json_object_get(o, "seq")) ||
 	    (seq = json_integer_value(json_object_get(o, "seq"))) !=
-		    (int64_t)t->nst + 1) {
-		rc = hlx_err(HLX_EINVAL, "sequence number is not %zu", t->nst + 1);
-		goto out;
-	}
+		    (int64_t)t->nst + 1)
+		return hlx_err(HLX_EINVAL, "sequence number is not %zu", t->nst + 1);
 	rc = get_str(o, "prev", &prev, &pl);
 	if (rc)
-		goto out;
+		return rc;
 	if (t->nst == 0)
 		prevhex[0] = '\0';
 	else
 		sodium_bin2hex(prevhex, sizeof(prevhex), t->head, 32);
-	if (strcmp(prev, prevhex) != 0) {
-		rc = hlx_err(HLX_EINVAL,
-			     "'prev' does not name the previous statement");
-		goto out;
-	}
-	rc = get_key(o, "key", &key);
+	if (strcmp(prev, prevhex) != 0)
+		return hlx_err(HLX_EINVAL,
+			       "'prev' does not name the previous statement");
+	rc = get_key(o, "key", &c->key);
 	if (!rc)
-		rc = get_time(o, "time", &when);
+		rc = get_time(o, "time", &c->when);
 	if (rc)
-		goto out;
-	if (t->nst == 0 && kind != 0) {
-		rc = hlx_err(HLX_EINVAL, "the first statement must be 'root'");
-		goto out;
-	}
+		return rc;
+	if (t->nst == 0 && c->kind != ST_ROOT)
+		return hlx_err(HLX_EINVAL, "the first statement must be 'root'");
+	return HLX_OK;
+}
 
-	switch (kind) {
-	case 0:
-		rc = get_str(o, "org", &org, &ol);
-		if (rc)
-			goto out;
-		if (t->nst == 0) {
-			rc = hlx_org_validate(org);
-			if (rc)
-				goto out;
-			if (nsigs != 1) {
-				rc = hlx_err(HLX_EINVAL,
-					     "first root statement needs 1 signature, has %d",
-					     nsigs);
-				goto out;
-			}
-			rc = verify_sig(sigs[0], body, blen, &key, "new root");
-		} else {
-			if (strcmp(org, t->org) != 0) {
-				rc = hlx_err(HLX_EINVAL,
-					     "root rotation changes the organisation to '%.64s'",
-					     org);
-				goto out;
-			}
-			if (is_root(t, &key) || find_key(t, &key)) {
-				rc = hlx_err(HLX_EINVAL,
-					     "root rotation to a key already used: %s",
-					     fpr(&key, f));
-				goto out;
-			}
-			if (nsigs != 2) {
-				rc = hlx_err(HLX_EINVAL,
-					     "root rotation needs 2 signatures (old and new root), has %d",
-					     nsigs);
-				goto out;
-			}
-			rc = verify_sig(sigs[0], body, blen, &t->root,
-					"current root");
-			if (!rc)
-				rc = verify_sig(sigs[1], body, blen, &key,
-						"new root");
-		}
-		break;
-	case 1:
-		rc = get_time(o, "valid_after", &va);
-		if (!rc)
-			rc = get_time(o, "valid_before", &vb);
-		if (rc)
-			goto out;
-		if (va >= vb) {
-			rc = hlx_err(HLX_EINVAL, "empty validity window");
-			goto out;
-		}
-		if (find_key(t, &key) || is_root(t, &key)) {
-			rc = hlx_err(HLX_EINVAL,
-				     "key %s is already delegated or a root key",
-				     fpr(&key, f));
-			goto out;
-		}
-		/* fall through */
-	case 2:
-		if (kind == 2) {
-			rc = get_time(o, "since", &since);
-			if (rc)
-				goto out;
-			if (since > when) {
-				rc = hlx_err(HLX_EINVAL,
-					     "revocation from a time after the statement");
-				goto out;
-			}
-		}
-		if (kind == 2 && !((tk = find_key(t, &key)) && !tk->revoked)) {
-			rc = hlx_err(HLX_EINVAL,
-				     "revocation of %s, which is not a delegated, unrevoked key",
-				     fpr(&key, f));
-			goto out;
-		}
-		if (nsigs != 1) {
-			rc = hlx_err(HLX_EINVAL,
-				     "statement needs 1 signature, has %d", nsigs);
-			goto out;
-		}
-		rc = verify_sig(sigs[0], body, blen, &t->root, "current root");
-		break;
-	}
+/* A root: the first one signed by its own key; a rotation keeps the
+ * organisation, takes a key never used, and is signed by the current root
+ * and the new one. */
+static int check_root(const struct hlx_trust *t, json_t *o, struct checked *c,
+		      const char *body, size_t blen, const char *const *sigs,
+		      int nsigs)
+{
+	char f[HLX_FPR_LEN];
+	size_t ol;
+	int rc;
+
+	rc = get_str(o, "org", &c->org, &ol);
 	if (rc)
-		goto out;
+		return rc;
+	if (t->nst == 0) {
+		rc = hlx_org_validate(c->org);
+		if (rc)
+			return rc;
+		if (nsigs != 1)
+			return hlx_err(HLX_EINVAL,
+				       "first root statement needs 1 signature, has %d",
+				       nsigs);
+		return verify_sig(sigs[0], body, blen, &c->key, "new root");
+	}
+	if (strcmp(c->org, t->org) != 0)
+		return hlx_err(HLX_EINVAL,
+			       "root rotation changes the organisation to '%.64s'",
+			       c->org);
+	if (is_root(t, &c->key) || find_key(t, &c->key))
+		return hlx_err(HLX_EINVAL,
+			       "root rotation to a key already used: %s",
+			       fpr(&c->key, f));
+	if (nsigs != 2)
+		return hlx_err(HLX_EINVAL,
+			       "root rotation needs 2 signatures (old and new root), has %d",
+			       nsigs);
+	rc = verify_sig(sigs[0], body, blen, &t->root, "current root");
+	if (!rc)
+		rc = verify_sig(sigs[1], body, blen, &c->key, "new root");
+	return rc;
+}
 
-	/* Everything holds: copy, then apply without any failure point. */
+/* A delegation or a revocation: one signature, by the current root. */
+static int check_root_signed(const struct hlx_trust *t, const char *body,
+			     size_t blen, const char *const *sigs, int nsigs)
+{
+	if (nsigs != 1)
+		return hlx_err(HLX_EINVAL,
+			       "statement needs 1 signature, has %d", nsigs);
+	return verify_sig(sigs[0], body, blen, &t->root, "current root");
+}
+
+/* A delegation: a non-empty validity window, for a key never delegated
+ * and not a root key. */
+static int check_delegate(const struct hlx_trust *t, json_t *o,
+			  struct checked *c, const char *body, size_t blen,
+			  const char *const *sigs, int nsigs)
+{
+	char f[HLX_FPR_LEN];
+	int rc;
+
+	rc = get_time(o, "valid_after", &c->va);
+	if (!rc)
+		rc = get_time(o, "valid_before", &c->vb);
+	if (rc)
+		return rc;
+	if (c->va >= c->vb)
+		return hlx_err(HLX_EINVAL, "empty validity window");
+	if (find_key(t, &c->key) || is_root(t, &c->key))
+		return hlx_err(HLX_EINVAL,
+			       "key %s is already delegated or a root key",
+			       fpr(&c->key, f));
+	return check_root_signed(t, body, blen, sigs, nsigs);
+}
+
+/* A revocation: from a time not after the statement, of a delegated key
+ * not revoked yet. */
+static int check_revoke(const struct hlx_trust *t, json_t *o,
+			struct checked *c, const char *body, size_t blen,
+			const char *const *sigs, int nsigs)
+{
+	struct hlx_trust_key *tk;
+	char f[HLX_FPR_LEN];
+	int rc;
+
+	rc = get_time(o, "since", &c->since);
+	if (rc)
+		return rc;
+	if (c->since > c->when)
+		return hlx_err(HLX_EINVAL,
+			       "revocation from a time after the statement");
+	if (!((tk = find_key(t, &c->key)) && !tk->revoked))
+		return hlx_err(HLX_EINVAL,
+			       "revocation of %s, which is not a delegated, unrevoked key",
+			       fpr(&c->key, f));
+	return check_root_signed(t, body, blen, sigs, nsigs);
+}
+
+/* Apply a checked statement: room and copies first, then the change
+ * without any failure point. */
+static int record(struct hlx_trust *t, const struct checked *c,
+		  const char *body, size_t blen, const char *const *sigs,
+		  int nsigs)
+{
+	struct statement s = { 0 };
+	struct hlx_trust_key *tk;
+	int rc;
+
 	rc = grow((void **)&t->st, &t->capst, t->nst, sizeof(*t->st));
 	if (!rc)
 		rc = grow((void **)&t->keys, &t->capkeys, t->nkeys,
 			  sizeof(*t->keys));
-	if (!rc && kind == 0) {
+	if (!rc && c->kind == ST_ROOT) {
 		struct hlx_pubkey *r = realloc(t->roots,
 					       (t->nroots + 1) * sizeof(*r));
 		if (!r)
@@ -372,40 +395,77 @@ static int apply(struct hlx_trust *t, const char *body, size_t blen,
 			t->roots = r;
 	}
 	if (rc)
-		goto out;
+		return rc;
 	s.body = strndup(body, blen);
 	s.nsigs = nsigs;
 	for (int i = 0; i < nsigs; i++)
 		s.sigs[i] = strdup(sigs[i]);
 	if (!s.body || !s.sigs[0] || (nsigs == 2 && !s.sigs[1])) {
 		statement_free(&s);
-		rc = hlx_err(HLX_ENOMEM, "cannot copy a statement");
-		goto out;
+		return hlx_err(HLX_ENOMEM, "cannot copy a statement");
 	}
 	t->st[t->nst++] = s;
 	crypto_hash_sha256(t->head, (const uint8_t *)body, blen);
-	t->last_time = when;
-	switch (kind) {
-	case 0:
+	t->last_time = c->when;
+	switch (c->kind) {
+	case ST_ROOT:
 		if (t->nroots == 0)
-			snprintf(t->org, sizeof(t->org), "%s", org);
-		t->roots[t->nroots++] = key;
-		t->root = key;
+			snprintf(t->org, sizeof(t->org), "%s", c->org);
+		t->roots[t->nroots++] = c->key;
+		t->root = c->key;
 		break;
-	case 1:
+	case ST_DELEGATE:
 		tk = &t->keys[t->nkeys++];
-		tk->key = key;
-		tk->valid_after = va;
-		tk->valid_before = vb;
+		tk->key = c->key;
+		tk->valid_after = c->va;
+		tk->valid_before = c->vb;
 		tk->revoked = 0;
 		tk->revoked_since = 0;
 		break;
-	case 2:
-		tk = find_key(t, &key);
+	case ST_REVOKE:
+		tk = find_key(t, &c->key);
 		tk->revoked = 1;
-		tk->revoked_since = since;
+		tk->revoked_since = c->since;
 		break;
 	}
+	return HLX_OK;
+}
+
+/*
+ * Verify one statement against the chain so far and, only if all of it
+ * holds, apply it.  Takes ownership of nothing: copies what it keeps.
+ */
+static int apply(struct hlx_trust *t, const char *body, size_t blen,
+		 const char *const *sigs, int nsigs)
+{
+	json_t *o = NULL;
+	char *canon = NULL;
+	struct checked c = { 0 };
+	int rc;
+
+	if (t->nst >= HLX_TRUST_MAX_STATEMENTS)
+		return hlx_err(HLX_ETOOBIG, "more than %d statements",
+			       HLX_TRUST_MAX_STATEMENTS);
+	if (blen > 4096 || memchr(body, '\0', blen))
+		return hlx_err(HLX_EINVAL, "body too long or holds NUL");
+	rc = load_canonical(body, blen, &o, &canon);
+	if (!rc)
+		rc = check_common(t, o, &c);
+	if (rc)
+		goto out;
+	switch (c.kind) {
+	case ST_ROOT:
+		rc = check_root(t, o, &c, body, blen, sigs, nsigs);
+		break;
+	case ST_DELEGATE:
+		rc = check_delegate(t, o, &c, body, blen, sigs, nsigs);
+		break;
+	case ST_REVOKE:
+		rc = check_revoke(t, o, &c, body, blen, sigs, nsigs);
+		break;
+	}
+	if (!rc)
+		rc = record(t, &c, body, blen, sigs, nsigs);
 out:
 	free(canon);
 	json_decref(o);

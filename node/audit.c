@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/audit.h"
+#include "node/files.h"
 #include "node/store.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
@@ -255,19 +256,6 @@ static int log_path(const char *home, char *path, size_t cap)
 	return HLX_OK;
 }
 
-static int fsync_dir(const char *home)
-{
-	int fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = HLX_OK;
-
-	if (fd < 0)
-		return hlx_err(HLX_EIO, "cannot open '%s': %s", home, strerror(errno));
-	if (fsync(fd) != 0)
-		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", home, strerror(errno));
-	close(fd);
-	return rc;
-}
-
 static int pread_all(int fd, const char *path, uint8_t *p, size_t n, off_t at)
 {
 	while (n) {
@@ -519,7 +507,7 @@ int hlx_audit_append(const char *home, const struct hlx_seckey *signer,
 	if (!rc && fsync(fd) != 0)
 		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", path, strerror(errno));
 	if (!rc && created)
-		rc = fsync_dir(home);
+		rc = hlx_fsync_path(home, 1);
 out:
 	close(fd); /* releases the lock */
 	hlx_buf_free(&lines);

@@ -405,6 +405,113 @@ int hlx_list_sign_commit(void *ctx, const uint8_t *data, size_t n,
 	return hlx_sshsig_sign(ctx, "git", "sha512", data, n, out);
 }
 
+/* Compare the changeset with the current version of the list: only real
+ * changes become ops (counted in res); retracting a hash the list does not
+ * hold fails. */
+static int real_changes(struct hlx_store_txn *t,
+			const struct hlx_list_rec *rec, const char *list,
+			const struct hlx_changeset *cs, struct hlx_hash *hash,
+			struct hlx_hist_op *ops, size_t *nops,
+			struct hlx_apply_result *res)
+{
+	struct hlx_buf meta = HLX_BUF_INIT;
+	int rc = HLX_OK;
+
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct item *it = &cs->items[i];
+		const char *line = (const char *)cs->arena.data + it->off;
+
+		if (rec->count == 0) {
+			/* an empty list holds nothing: no need to look */
+			rc = HLX_ENOENT;
+		} else {
+			rc = hlx_hash_parse_canonical(line, it->hashlen, hash);
+			if (!rc)
+				rc = hlx_store_get(t, rec->id, hash, &meta);
+			if (rc && rc != HLX_ENOENT)
+				goto out;
+		}
+		if (it->retract) {
+			if (rc == HLX_ENOENT) {
+				rc = hlx_err(HLX_ENOENT,
+					     "hash '%.*s' is not in list '%s'",
+					     (int)it->hashlen, line, list);
+				goto out;
+			}
+			res->retracted++;
+		} else if (rc == HLX_ENOENT) {
+			res->added++;
+		} else if (meta.len == it->len - it->hashlen - 2 &&
+			   memcmp(meta.data, line + it->hashlen + 1, meta.len) == 0) {
+			res->unchanged++;
+			continue;
+		} else {
+			res->updated++;
+		}
+		rc = HLX_OK;
+		ops[(*nops)++] = (struct hlx_hist_op){ line, it->len, it->retract };
+	}
+	rc = HLX_OK;
+out:
+	hlx_buf_free(&meta);
+	return rc;
+}
+
+/* Write the next version of the list's history, signed by our signing
+ * key (its head is not moved yet). */
+static int write_version(struct hlx_node *n, const char *list,
+			 const struct hlx_list_rec *rec,
+			 const struct hlx_hist_op *ops, size_t nops,
+			 const char *summary, hlx_pass_fn getpass, void *ctx,
+			 int64_t now, const struct hlx_apply_result *res,
+			 struct hlx_hist **h, char oid[41])
+{
+	struct hlx_seckey *sgkey = NULL;
+	struct hlx_hist_meta m;
+	char msg[160];
+	int rc;
+
+	rc = hlx_home_signing_key(hlx_node_home(n), getpass, ctx, now, &sgkey);
+	if (rc)
+		return rc;
+	snprintf(msg, sizeof(msg), "%.60s: %" PRIu64 " added, %" PRIu64
+		 " updated, %" PRIu64 " retracted", summary, res->added,
+		 res->updated, res->retracted);
+	m = (struct hlx_hist_meta){ hlx_home_org(hlx_node_home(n)), list,
+				    rec->version + 1, now, msg };
+	rc = hlx_list_open_hist(n, list, h);
+	if (!rc)
+		rc = hlx_hist_commit(*h, ops, nops, &m, hlx_list_sign_commit,
+				     sgkey, oid);
+	hlx_seckey_free(sgkey);
+	return rc;
+}
+
+/* The ops into the state, in the transaction t. */
+static int store_ops(struct hlx_store_txn *t, uint32_t id,
+		     const struct hlx_hist_op *ops, size_t nops,
+		     struct hlx_hash *hash)
+{
+	int rc = HLX_OK;
+
+	for (size_t i = 0; i < nops && !rc; i++) {
+		const char *line = ops[i].line;
+		const char *tab = memchr(line, '\t', ops[i].len);
+		size_t hl = ops[i].retract ? ops[i].len : (size_t)(tab - line);
+
+		rc = hlx_hash_parse_canonical(line, hl, hash);
+		if (!rc && ops[i].retract)
+			rc = hlx_store_del(t, id, hash);
+		else if (!rc)
+			rc = hlx_store_put(t, id, hash, tab + 1,
+					   ops[i].len - hl - 2);
+	}
+	return rc;
+}
+
+/* A version of one of our lists: the changeset normalised, compared with
+ * the current version, written to the history, applied to the state, and
+ * then the history's head moved. */
 int hlx_list_apply(struct hlx_node *n, const char *list,
 		   struct hlx_changeset *cs, const char *summary,
 		   hlx_pass_fn getpass, void *ctx, int64_t now,
@@ -414,12 +521,9 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	struct hlx_store_txn *t = NULL;
 	struct hlx_hist *h = NULL;
 	struct hlx_hist_op *ops = NULL;
-	struct hlx_buf meta = HLX_BUF_INIT;
 	struct hlx_hash *hash = NULL;
-	struct hlx_seckey *sgkey = NULL;
-	struct hlx_hist_meta m;
 	size_t nops = 0;
-	char oid[41], msg[160];
+	char oid[41];
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -444,75 +548,19 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 		goto out;
 	}
 	rc = hlx_store_begin(hlx_node_store(n), &t);
+	if (!rc)
+		rc = real_changes(t, &rec, list, cs, hash, ops, &nops, res);
 	if (rc)
 		goto out;
-	/* Compare with the current version: keep only real changes. */
-	for (size_t i = 0; i < cs->n; i++) {
-		const struct item *it = &cs->items[i];
-		const char *line = (const char *)cs->arena.data + it->off;
-
-		if (rec.count == 0) {
-			/* an empty list holds nothing: no need to look */
-			rc = HLX_ENOENT;
-		} else {
-			rc = hlx_hash_parse_canonical(line, it->hashlen, hash);
-			if (!rc)
-				rc = hlx_store_get(t, rec.id, hash, &meta);
-			if (rc && rc != HLX_ENOENT)
-				goto out;
-		}
-		if (it->retract) {
-			if (rc == HLX_ENOENT) {
-				rc = hlx_err(HLX_ENOENT,
-					     "hash '%.*s' is not in list '%s'",
-					     (int)it->hashlen, line, list);
-				goto out;
-			}
-			res->retracted++;
-		} else if (rc == HLX_ENOENT) {
-			res->added++;
-		} else if (meta.len == it->len - it->hashlen - 2 &&
-			   memcmp(meta.data, line + it->hashlen + 1, meta.len) == 0) {
-			res->unchanged++;
-			continue;
-		} else {
-			res->updated++;
-		}
-		rc = HLX_OK;
-		ops[nops++] = (struct hlx_hist_op){ line, it->len, it->retract };
-	}
 	res->version = rec.version;
 	snprintf(res->head, sizeof(res->head), "%s", rec.head);
 	res->count = rec.count;
 	if (nops == 0)
 		goto out; /* nothing changes: no version */
-
-	rc = hlx_home_signing_key(hlx_node_home(n), getpass, ctx, now, &sgkey);
-	if (rc)
-		goto out;
-	snprintf(msg, sizeof(msg), "%.60s: %" PRIu64 " added, %" PRIu64
-		 " updated, %" PRIu64 " retracted", summary, res->added,
-		 res->updated, res->retracted);
-	m = (struct hlx_hist_meta){ hlx_home_org(hlx_node_home(n)), list,
-				    rec.version + 1, now, msg };
-	rc = hlx_list_open_hist(n, list, &h);
+	rc = write_version(n, list, &rec, ops, nops, summary, getpass, ctx,
+			   now, res, &h, oid);
 	if (!rc)
-		rc = hlx_hist_commit(h, ops, nops, &m, hlx_list_sign_commit,
-				     sgkey, oid);
-	if (rc)
-		goto out;
-	for (size_t i = 0; i < nops && !rc; i++) {
-		const char *line = ops[i].line;
-		const char *tab = memchr(line, '\t', ops[i].len);
-		size_t hl = ops[i].retract ? ops[i].len : (size_t)(tab - line);
-
-		rc = hlx_hash_parse_canonical(line, hl, hash);
-		if (!rc && ops[i].retract)
-			rc = hlx_store_del(t, rec.id, hash);
-		else if (!rc)
-			rc = hlx_store_put(t, rec.id, hash, tab + 1,
-					   ops[i].len - hl - 2);
-	}
+		rc = store_ops(t, rec.id, ops, nops, hash);
 	if (rc)
 		goto out;
 	rec.version++;
@@ -537,8 +585,6 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 out:
 	hlx_store_abort(t);
 	hlx_hist_free(h);
-	hlx_seckey_free(sgkey);
-	hlx_buf_free(&meta);
 	free(hash);
 	free(ops);
 	return rc;

@@ -494,6 +494,87 @@ static int report(struct mctx *c)
 	return rc;
 }
 
+/* A window of queries from q[w0] (ending at *w1) holding at most win PDQ
+ * hashes, copied to qb with their query numbers in qi (*nq of them); the
+ * other queries, looked up exactly, become items at once. */
+static int window_fill(struct mctx *c, const struct hlx_hash *const *q,
+		       size_t n, size_t w0, size_t win, uint8_t *qb,
+		       uint32_t *qi, size_t *w1, size_t *nq)
+{
+	int rc = HLX_OK;
+
+	*nq = 0;
+	for (*w1 = w0; *w1 < n; (*w1)++) {
+		const struct hlx_hash *h = q[*w1];
+
+		if (h->type != HLX_HASH_PDQ) {
+			rc = item_push(c, (uint32_t)*w1, 0, h->bytes, h->type,
+				       h->len);
+			if (rc)
+				break;
+			continue;
+		}
+		if (*nq == win)
+			break;
+		memcpy(qb + *nq * HLX_PDQ_BYTES, h->bytes, HLX_PDQ_BYTES);
+		qi[(*nq)++] = (uint32_t)*w1;
+	}
+	return rc;
+}
+
+/* The window's nq PDQ hashes searched in the base index and the overlay:
+ * their hits (not dead ones) become items.  Then the window is sized to
+ * keep a window's hits near HITS_TARGET (*win). */
+static int window_search(struct hlx_matcher *m, struct mctx *c,
+			 const uint8_t *qb, const uint32_t *qi, size_t nq,
+			 struct hlx_pdq_hits *hb, struct hlx_pdq_hits *hd,
+			 size_t *win)
+{
+	int rc = HLX_OK;
+
+	hb->n = hd->n = 0;
+	hb->scanned = hd->scanned = 0;
+	if (nq)
+		rc = ensure_tables(m);
+	if (!rc && nq)
+		rc = hlx_pdqidx_search(m->bidx, qb, nq, m->radius, m->threads,
+				       hb);
+	if (!rc && nq && m->didx)
+		rc = hlx_pdqidx_search(m->didx, qb, nq, m->radius, m->threads,
+				       hd);
+	for (size_t i = 0; i < hb->n && !rc; i++) {
+		const struct hlx_pdq_hit *x = &hb->v[i];
+
+		if (!hlx_match_is_dead(m, x->id))
+			rc = item_push(c, qi[x->query], x->distance,
+				       m->base + (size_t)x->id * HLX_PDQ_BYTES,
+				       HLX_HASH_PDQ, HLX_PDQ_BYTES);
+	}
+	for (size_t i = 0; i < hd->n && !rc; i++) {
+		const struct hlx_pdq_hit *x = &hd->v[i];
+
+		rc = item_push(c, qi[x->query], x->distance,
+			       m->add + (size_t)x->id * HLX_PDQ_BYTES,
+			       HLX_HASH_PDQ, HLX_PDQ_BYTES);
+	}
+	if (rc)
+		return rc;
+	atomic_fetch_add(&m->scanned, hb->scanned + hd->scanned);
+	atomic_fetch_add(&m->pdq_queries, nq);
+	if (nq) {
+		size_t per = (hb->n + hd->n) / nq + 1;
+		size_t nw = HITS_TARGET / per;
+
+		nw = nw < WINDOW_MIN ? WINDOW_MIN :
+		     nw > WINDOW_MAX ? WINDOW_MAX : nw;
+		atomic_store(&m->window, nw);
+		*win = nw;
+	}
+	return HLX_OK;
+}
+
+/* The queries, window by window: items gathered (exact queries, PDQ
+ * hits), sorted by query, looked up and reported. */
 int hlx_matcher_match(struct hlx_matcher *m, const struct hlx_hash *const *q,
 		      size_t n, hlx_match_fn cb, void *ctx)
 {
@@ -528,64 +609,14 @@ int hlx_matcher_match(struct hlx_matcher *m, const struct hlx_hash *const *q,
 		goto unlock;
 	}
 	for (size_t w0 = 0; w0 < n && !rc;) {
-		size_t w1 = w0, nq = 0;
+		size_t w1, nq;
 
-		/* a window of queries holding at most win PDQ hashes */
 		c.nitems = 0;
-		for (; w1 < n; w1++) {
-			const struct hlx_hash *h = q[w1];
-
-			if (h->type != HLX_HASH_PDQ) {
-				rc = item_push(&c, (uint32_t)w1, 0, h->bytes,
-					       h->type, h->len);
-				if (rc)
-					break;
-				continue;
-			}
-			if (nq == win)
-				break;
-			memcpy(qb + nq * HLX_PDQ_BYTES, h->bytes, HLX_PDQ_BYTES);
-			qi[nq++] = (uint32_t)w1;
-		}
-		hb.n = hd.n = 0;
-		hb.scanned = hd.scanned = 0;
-		if (!rc && nq)
-			rc = ensure_tables(m);
-		if (!rc && nq)
-			rc = hlx_pdqidx_search(m->bidx, qb, nq, m->radius,
-					       m->threads, &hb);
-		if (!rc && nq && m->didx)
-			rc = hlx_pdqidx_search(m->didx, qb, nq, m->radius,
-					       m->threads, &hd);
-		for (size_t i = 0; i < hb.n && !rc; i++) {
-			const struct hlx_pdq_hit *x = &hb.v[i];
-
-			if (!hlx_match_is_dead(m, x->id))
-				rc = item_push(&c, qi[x->query], x->distance,
-					       m->base + (size_t)x->id * HLX_PDQ_BYTES,
-					       HLX_HASH_PDQ, HLX_PDQ_BYTES);
-		}
-		for (size_t i = 0; i < hd.n && !rc; i++) {
-			const struct hlx_pdq_hit *x = &hd.v[i];
-
-			rc = item_push(&c, qi[x->query], x->distance,
-				       m->add + (size_t)x->id * HLX_PDQ_BYTES,
-				       HLX_HASH_PDQ, HLX_PDQ_BYTES);
-		}
+		rc = window_fill(&c, q, n, w0, win, qb, qi, &w1, &nq);
+		if (!rc)
+			rc = window_search(m, &c, qb, qi, nq, &hb, &hd, &win);
 		if (rc)
 			break;
-		atomic_fetch_add(&m->scanned, hb.scanned + hd.scanned);
-		atomic_fetch_add(&m->pdq_queries, nq);
-		/* keep a window's hits near HITS_TARGET */
-		if (nq) {
-			size_t per = (hb.n + hd.n) / nq + 1;
-			size_t nw = HITS_TARGET / per;
-
-			nw = nw < WINDOW_MIN ? WINDOW_MIN :
-			     nw > WINDOW_MAX ? WINDOW_MAX : nw;
-			atomic_store(&m->window, nw);
-			win = nw;
-		}
 		for (size_t i = 1; i < c.nitems; i++)
 			if (item_cmp(&c.items[i - 1], &c.items[i]) > 0) {
 				/* exact queries or overlay hits among them */

@@ -386,14 +386,112 @@ static int compact(struct hlx_matcher *m, const struct lver *l, size_t nl)
 	return base_adopt(m, a, w, l, nl);
 }
 
+/* A list the index knows that is gone (noted): start afresh. */
+static int list_gone(struct hlx_matcher *m, const struct cur_ctx *c)
+{
+	for (size_t i = 0, k = 0; i < m->nver; i++) {
+		while (k < c->cnt && c->v[k].id < m->ver[i].id)
+			k++;
+		if (k == c->cnt || c->v[k].id != m->ver[i].id) {
+			snprintf(m->st.note, sizeof(m->st.note),
+				 "list %" PRIu32 " is gone: rebuilt", m->ver[i].id);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The PDQ lines of each list's diff since the version indexed, into pc
+ * (*vchanged: some list moved).  A list whose indexed version is gone
+ * (went back to 0, or not in its history any more) has the index rebuilt
+ * instead (*rebuilt). */
+static int collect_diffs(struct hlx_matcher *m, const struct cur_ctx *c,
+			 struct pdq_collect *pc, int *vchanged, int *rebuilt)
+{
+	int rc = HLX_OK;
+
+	for (size_t i = 0; i < c->cnt && !rc; i++) {
+		const struct lver *v = ver_find(m, c->v[i].id);
+		const char *old = v && v->head[0] ? v->head : NULL;
+		struct hlx_hist *h = NULL;
+
+		if (v ? !strcmp(v->head, c->v[i].head) : !c->v[i].version)
+			continue;
+		*vchanged = 1;
+		m->st.lists_changed++;
+		if (!c->v[i].version) {
+			snprintf(m->st.note, sizeof(m->st.note),
+				 "list '%.64s' went back to version 0: rebuilt",
+				 c->v[i].name);
+			*rebuilt = 1;
+			return full_build(m, c);
+		}
+		rc = hlx_list_open_hist(m->node, c->v[i].name, &h);
+		if (!rc)
+			rc = hlx_hist_diff(h, old, c->v[i].head, diff_line, pc);
+		hlx_hist_free(h);
+		if (rc == HLX_ENOENT) {
+			/* the indexed version is not in the history any more */
+			snprintf(m->st.note, sizeof(m->st.note),
+				 "list '%.64s': indexed version unknown: rebuilt",
+				 c->v[i].name);
+			*rebuilt = 1;
+			return full_build(m, c);
+		}
+		if (rc)
+			rc = hlx_err_wrap(rc, "list '%s'", c->v[i].name);
+	}
+	return rc;
+}
+
+/* The collected hashes applied to the overlay (as the state now has them
+ * or not), and the overlay written; or, grown too large, compacted into a
+ * new base. */
+static int apply_diffs(struct hlx_matcher *m, const struct cur_ctx *c,
+		       struct pdq_collect *pc)
+{
+	struct lver *l = NULL;
+	uint8_t *present = NULL;
+	int rc, changed = 0;
+	size_t n = hlx_match_sort_unique(pc->hashes.data,
+					 pc->hashes.len / HLX_PDQ_BYTES);
+
+	present = malloc(n ? n : 1);
+	rc = present ? state_has(m, pc->hashes.data, n, present) :
+		       hlx_err(HLX_ENOMEM, "out of memory");
+	if (!rc)
+		rc = overlay_apply(m, pc->hashes.data, n, present, &changed);
+	if (!rc)
+		rc = lvers_from(c, &l);
+	if (rc)
+		goto out;
+	if (m->nadd + m->ndead > m->compact_min &&
+	    m->nadd + m->ndead > m->nbase / 16) {
+		rc = compact(m, l, c->cnt);
+		goto out;
+	}
+	rc = hlx_match_versions_set(m, l, c->cnt);
+	if (!rc && changed) {
+		hlx_pdqidx_free(m->didx); /* rebuilt on demand */
+		m->didx = NULL;
+	}
+	if (!rc)
+		rc = hlx_match_write_delta(m, l, c->cnt);
+out:
+	free(present);
+	free(l);
+	return rc;
+}
+
+/* Bring the index up to the lists: a full build when asked for, when
+ * there is none or when a list it knows is gone; else the diffs of the
+ * lists that moved, applied to the overlay. */
 static int refresh_locked(struct hlx_matcher *m, int rebuild)
 {
 	struct cur_ctx c = { 0 };
 	struct pdq_collect pc = { .hashes = HLX_BUF_INIT };
-	struct lver *l = NULL;
-	uint8_t *present = NULL;
 	double t0 = hlx_match_now();
-	int rc, changed = 0, vchanged = 0;
+	int rc, vchanged = 0, rebuilt = 0;
 
 	m->st.rebuilt = m->st.compacted = 0;
 	m->st.lists_changed = m->st.diff_lines = 0;
@@ -411,82 +509,21 @@ static int refresh_locked(struct hlx_matcher *m, int rebuild)
 		m->st.lists_changed = c.cnt;
 		goto out;
 	}
-	/* a list the index knows that is gone: start afresh */
-	for (size_t i = 0, k = 0; i < m->nver; i++) {
-		while (k < c.cnt && c.v[k].id < m->ver[i].id)
-			k++;
-		if (k == c.cnt || c.v[k].id != m->ver[i].id) {
-			snprintf(m->st.note, sizeof(m->st.note),
-				 "list %" PRIu32 " is gone: rebuilt", m->ver[i].id);
-			rc = full_build(m, &c);
-			goto out;
-		}
+	if (list_gone(m, &c)) {
+		rc = full_build(m, &c);
+		goto out;
 	}
 	pc.h = malloc(sizeof(*pc.h));
 	if (!pc.h) {
 		rc = hlx_err(HLX_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < c.cnt && !rc; i++) {
-		const struct lver *v = ver_find(m, c.v[i].id);
-		const char *old = v && v->head[0] ? v->head : NULL;
-		struct hlx_hist *h = NULL;
-
-		if (v ? !strcmp(v->head, c.v[i].head) : !c.v[i].version)
-			continue;
-		vchanged = 1;
-		m->st.lists_changed++;
-		if (!c.v[i].version) {
-			snprintf(m->st.note, sizeof(m->st.note),
-				 "list '%.64s' went back to version 0: rebuilt",
-				 c.v[i].name);
-			rc = full_build(m, &c);
-			goto out;
-		}
-		rc = hlx_list_open_hist(m->node, c.v[i].name, &h);
-		if (!rc)
-			rc = hlx_hist_diff(h, old, c.v[i].head, diff_line, &pc);
-		hlx_hist_free(h);
-		if (rc == HLX_ENOENT) {
-			/* the indexed version is not in the history any more */
-			snprintf(m->st.note, sizeof(m->st.note),
-				 "list '%.64s': indexed version unknown: rebuilt",
-				 c.v[i].name);
-			rc = full_build(m, &c);
-			goto out;
-		}
-		if (rc)
-			rc = hlx_err_wrap(rc, "list '%s'", c.v[i].name);
-	}
+	rc = collect_diffs(m, &c, &pc, &vchanged, &rebuilt);
+	if (rebuilt)
+		goto out;
 	m->st.diff_lines = pc.lines;
-	if (rc || !vchanged)
-		goto out;
-	{
-		size_t n = hlx_match_sort_unique(pc.hashes.data,
-				       pc.hashes.len / HLX_PDQ_BYTES);
-
-		present = malloc(n ? n : 1);
-		rc = present ? state_has(m, pc.hashes.data, n, present) :
-			       hlx_err(HLX_ENOMEM, "out of memory");
-		if (!rc)
-			rc = overlay_apply(m, pc.hashes.data, n, present, &changed);
-	}
-	if (!rc)
-		rc = lvers_from(&c, &l);
-	if (rc)
-		goto out;
-	if (m->nadd + m->ndead > m->compact_min &&
-	    m->nadd + m->ndead > m->nbase / 16) {
-		rc = compact(m, l, c.cnt);
-		goto out;
-	}
-	rc = hlx_match_versions_set(m, l, c.cnt);
-	if (!rc && changed) {
-		hlx_pdqidx_free(m->didx); /* rebuilt on demand */
-		m->didx = NULL;
-	}
-	if (!rc)
-		rc = hlx_match_write_delta(m, l, c.cnt);
+	if (!rc && vchanged)
+		rc = apply_diffs(m, &c, &pc);
 out:
 	pthread_mutex_unlock(&m->store_lock);
 	m->st.lists = m->nver;
@@ -494,9 +531,7 @@ out:
 	m->st.added = m->nadd;
 	m->st.removed = m->ndead;
 	m->st.refresh_seconds = hlx_match_now() - t0;
-	free(present);
 	free(pc.h);
-	free(l);
 	hlx_buf_free(&pc.hashes);
 	free(c.v);
 	return rc;

@@ -609,44 +609,112 @@ int hlx_prune_reset_match(struct hlx_node *n, int *done)
 	return rc;
 }
 
+/* The signed checkpoint of the rewrite, written into nw, and nw's tree
+ * synced. */
+static int write_checkpoint(struct hlx_seckey *key, const char *org,
+			    const char *list, uint64_t before, int64_t issued,
+			    const struct hlx_hist_rewritten *map, size_t nmap,
+			    struct hlx_checkpoint *cp, const char *nw)
+{
+	struct hlx_buf file = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	int rc;
+
+	rc = make_checkpoint(key, org, list, before, issued, map, nmap, cp,
+			     &file);
+	if (!rc)
+		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
+	if (!rc)
+		rc = hlx_file_write(p, file.data, file.len, 0644);
+	if (!rc)
+		rc = hlx_prune_sync_tree(nw);
+	hlx_buf_free(&file);
+	return rc;
+}
+
+/* Only the owner prunes one of its lists, before a version it has, at a
+ * time in range. */
+static int prune_allowed(struct hlx_node *n, const char *list,
+			 uint64_t before, int64_t now,
+			 struct hlx_list_rec *rec)
+{
+	int rc = hlx_list_name_check(list);
+
+	if (rc)
+		return rc;
+	if (strchr(list, '/'))
+		return hlx_err(HLX_EPERM,
+			       "list '%s' is a peer's: only its owner prunes it", list);
+	rc = hlx_list_get(n, list, rec);
+	if (rc)
+		return rc;
+	if (strcmp(rec->owner, hlx_home_org(hlx_node_home(n))) != 0)
+		return hlx_err(HLX_EPERM, "list '%s' belongs to '%s': only its owner prunes it",
+			       list, rec->owner);
+	if (before < 2 || before > rec->version)
+		return hlx_err(HLX_EINVAL,
+			       "prune '%s' before version %" PRIu64 ": want 2 to %" PRIu64
+			       " (the list is at version %" PRIu64 ")",
+			       list, before, rec->version, rec->version);
+	if (now < 0 || now > HLX_HIST_TIME_MAX)
+		return hlx_err(HLX_EINVAL, "time %" PRId64 " out of range", now);
+	return HLX_OK;
+}
+
+/* The intent is written (R.new is recovery's): the state takes the new
+ * head, then the new history replaces the old (*h, closed first). */
+static int prune_swap(struct hlx_node *n, const char *repo,
+		      struct hlx_list_rec *rec, const char *new_head,
+		      int64_t now, struct hlx_hist **h,
+		      struct hlx_prune_result *res)
+{
+	struct hlx_store_txn *t = NULL;
+	int rc;
+
+	memcpy(res->old_head, rec->head, sizeof(res->old_head));
+	memcpy(rec->head, new_head, sizeof(rec->head));
+	rec->updated = now;
+	rc = hlx_store_begin(hlx_node_store(n), &t);
+	if (!rc)
+		rc = hlx_store_set_list(t, rec);
+	if (rc) {
+		/* nothing recorded: roll back */
+		hlx_store_abort(t);
+		hlx_prune_abandon(repo);
+		return rc;
+	}
+	/* A failed commit may still have reached the disk: recovery looks
+	 * at the state and finishes or rolls back. */
+	rc = hlx_store_commit(t);
+	hlx_hist_free(*h);
+	*h = NULL;
+	if (!rc)
+		rc = hlx_prune_replace_repo(repo);
+	if (!rc)
+		rc = hlx_prune_reset_match(n, &res->match_reset);
+	return rc;
+}
+
 int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	      hlx_pass_fn getpass, void *ctx, int64_t now,
 	      struct hlx_prune_result *res)
 {
 	struct hlx_home *home = hlx_node_home(n);
 	struct hlx_hist_rewritten *map = NULL;
-	struct hlx_buf file = HLX_BUF_INIT;
-	struct hlx_store_txn *t = NULL;
 	struct hlx_hist *h = NULL;
 	struct hlx_seckey *sgkey = NULL;
 	struct hlx_list_rec rec;
 	struct hlx_checkpoint cp;
 	int64_t issued = now;
-	char repo[PATH_MAX], nw[PATH_MAX], p[PATH_MAX];
+	char repo[PATH_MAX], nw[PATH_MAX];
 	size_t nmap = 0;
 	int rc, built = 0;
 
 	memset(res, 0, sizeof(*res));
 	hlx_checkpoint_init(&cp);
-	rc = hlx_list_name_check(list);
+	rc = prune_allowed(n, list, before, now, &rec);
 	if (rc)
 		return rc;
-	if (strchr(list, '/'))
-		return hlx_err(HLX_EPERM,
-			       "list '%s' is a peer's: only its owner prunes it", list);
-	rc = hlx_list_get(n, list, &rec);
-	if (rc)
-		return rc;
-	if (strcmp(rec.owner, hlx_home_org(home)) != 0)
-		return hlx_err(HLX_EPERM, "list '%s' belongs to '%s': only its owner prunes it",
-			       list, rec.owner);
-	if (before < 2 || before > rec.version)
-		return hlx_err(HLX_EINVAL,
-			       "prune '%s' before version %" PRIu64 ": want 2 to %" PRIu64
-			       " (the list is at version %" PRIu64 ")",
-			       list, before, rec.version, rec.version);
-	if (now < 0 || now > HLX_HIST_TIME_MAX)
-		return hlx_err(HLX_EINVAL, "time %" PRId64 " out of range", now);
 	/* the key first: a wrong passphrase changes nothing */
 	rc = hlx_home_signing_key(home, getpass, ctx, now, &sgkey);
 	if (!rc)
@@ -679,50 +747,19 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	built = 1;
 	rc = hlx_hist_rewrite(h, before, nw, now, hlx_list_sign_commit, sgkey,
 			      &map, &nmap);
-	if (rc)
-		goto out;
-	if (map[nmap - 1].version != rec.version ||
-	    strcmp(map[nmap - 1].old, rec.head) != 0) {
+	if (!rc && (map[nmap - 1].version != rec.version ||
+		    strcmp(map[nmap - 1].old, rec.head) != 0))
 		rc = hlx_err(HLX_ESTATE,
 			     "list '%s': the history's head is not the state's", list);
-		goto out;
-	}
-	rc = make_checkpoint(sgkey, rec.owner, list, before, issued, map, nmap,
-			     &cp, &file);
 	if (!rc)
-		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
-	if (!rc)
-		rc = hlx_file_write(p, file.data, file.len, 0644);
-	if (!rc)
-		rc = hlx_prune_sync_tree(nw);
+		rc = write_checkpoint(sgkey, rec.owner, list, before, issued, map,
+				      nmap, &cp, nw);
 	if (!rc)
 		rc = hlx_prune_intent(repo, rec.head, map[nmap - 1].new_);
 	if (rc)
 		goto out;
 	built = 0; /* from here on, recovery owns R.new */
-	memcpy(res->old_head, rec.head, sizeof(res->old_head));
-	memcpy(rec.head, map[nmap - 1].new_, sizeof(rec.head));
-	rec.updated = now;
-	rc = hlx_store_begin(hlx_node_store(n), &t);
-	if (!rc)
-		rc = hlx_store_set_list(t, &rec);
-	if (rc) {
-		/* nothing recorded: roll back */
-		hlx_store_abort(t);
-		t = NULL;
-		hlx_prune_abandon(repo);
-		goto out;
-	}
-	/* A failed commit may still have reached the disk: recovery looks
-	 * at the state and finishes or rolls back. */
-	rc = hlx_store_commit(t);
-	t = NULL;
-	hlx_hist_free(h);
-	h = NULL;
-	if (!rc)
-		rc = hlx_prune_replace_repo(repo);
-	if (!rc)
-		rc = hlx_prune_reset_match(n, &res->match_reset);
+	rc = prune_swap(n, repo, &rec, map[nmap - 1].new_, now, &h, res);
 	if (rc)
 		goto out;
 	res->before = before;
@@ -732,11 +769,9 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 out:
 	if (rc && built)
 		hlx_rm_rf(nw);
-	hlx_store_abort(t);
 	hlx_hist_free(h);
 	hlx_seckey_free(sgkey);
 	hlx_checkpoint_free(&cp);
-	hlx_buf_free(&file);
 	free(map);
 	return rc;
 }
@@ -746,11 +781,10 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 		   char new_head[41])
 {
 	struct hlx_hist_rewritten *map = NULL;
-	struct hlx_buf file = HLX_BUF_INIT;
 	struct hlx_hist *h = NULL;
 	struct hlx_checkpoint cp;
 	int64_t issued = now;
-	char nw[PATH_MAX], p[PATH_MAX], head[41];
+	char nw[PATH_MAX], head[41];
 	size_t nmap = 0;
 	int rc;
 
@@ -768,14 +802,8 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 		rc = hlx_hist_rewrite(h, before, nw, now, hlx_list_sign_commit, key,
 				      &map, &nmap);
 	if (!rc)
-		rc = make_checkpoint(key, org, list, before, issued, map, nmap, &cp,
-				     &file);
-	if (!rc)
-		rc = hlx_pathf(p, "%s/" HLX_PRUNE_CHECKPOINT_FILE, nw);
-	if (!rc)
-		rc = hlx_file_write(p, file.data, file.len, 0644);
-	if (!rc)
-		rc = hlx_prune_sync_tree(nw);
+		rc = write_checkpoint(key, org, list, before, issued, map, nmap,
+				      &cp, nw);
 	hlx_hist_free(h);
 	if (!rc)
 		rc = hlx_prune_intent(repo, head, map[nmap - 1].new_);
@@ -786,7 +814,6 @@ int hlx_prune_repo(const char *repo, const char *org, const char *list,
 	else
 		hlx_rm_rf(nw);
 	hlx_checkpoint_free(&cp);
-	hlx_buf_free(&file);
 	free(map);
 	return rc;
 }

@@ -467,33 +467,18 @@ static int op_cmp(const void *a, const void *b)
 	return hlx_line_hash_cmp(x->line, x->len, y->line, y->len);
 }
 
-/* A new version of a view from the changes of its source alone: for each
- * entry changed, what the policy made of it before and makes of it now. */
-static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
-			    struct hlx_view_src *s, const char *from,
-			    struct hlx_hist *h, const char *vname,
-			    uint64_t *version, char head[41], int64_t *count)
+/* The ops of the new version from the source's diff: for each entry
+ * changed, what the policy made of it before and makes of it now (the
+ * lines in put, ops[i].line their index there until put stops growing).
+ * *delta: how the count of entries shared changes. */
+static int view_ops(const struct hlx_policy *p, const struct hlx_view_src *s,
+		    struct hlx_view_lines *put, struct hlx_hist_op *ops,
+		    size_t *k, int64_t *delta)
 {
 	struct hlx_entry *e = malloc(sizeof(*e)), *eo = malloc(sizeof(*eo));
-	struct hlx_view_lines put = { HLX_BUF_INIT, NULL, 0, 0 };
 	struct hlx_buf was = HLX_BUF_INIT, now = HLX_BUF_INIT;
-	struct hlx_hist_op *ops = NULL;
-	struct hlx_hist_version cur;
-	size_t k = 0;
-	int64_t delta = 0, when = 0;
 	int rc = e && eo ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
-	if (!rc)
-		rc = source_diff(c, s, from);
-	if (!rc)
-		rc = hlx_hist_head(h, head);
-	if (!rc)
-		rc = hlx_hist_read_version(h, head, &cur);
-	if (!rc) {
-		ops = calloc(s->diff.n + 1, sizeof(*ops));
-		if (!ops)
-			rc = hlx_err(HLX_ENOMEM, "out of memory");
-	}
 	for (size_t i = 0; !rc && i < s->diff.n; i++) {
 		size_t len, nlen = 0;
 		const char *l = line_at(&s->diff, i, &len), *n = NULL;
@@ -526,24 +511,91 @@ static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
 			break;
 		if (new_shared && (!old_shared || was.len != now.len ||
 				   memcmp(was.data, now.data, now.len))) {
-			size_t at = put.n;
+			size_t at = put->n;
 
-			rc = lines_add(&put, (const char *)now.data, now.len);
+			rc = lines_add(put, (const char *)now.data, now.len);
 			/* pointers into put are taken once it stops growing */
-			ops[k].len = now.len;
-			ops[k].retract = 0;
-			ops[k++].line = (const char *)(uintptr_t)at;
+			ops[*k].len = now.len;
+			ops[*k].retract = 0;
+			ops[(*k)++].line = (const char *)(uintptr_t)at;
 		} else if (!new_shared && old_shared) {
-			size_t at = put.n;
+			size_t at = put->n;
 
-			rc = lines_add(&put, (const char *)was.data,
+			rc = lines_add(put, (const char *)was.data,
 				       hlx_line_hash_len((const char *)was.data, was.len));
-			ops[k].len = hlx_line_hash_len((const char *)was.data, was.len);
-			ops[k].retract = 1;
-			ops[k++].line = (const char *)(uintptr_t)at;
+			ops[*k].len = hlx_line_hash_len((const char *)was.data, was.len);
+			ops[*k].retract = 1;
+			ops[(*k)++].line = (const char *)(uintptr_t)at;
 		}
-		delta += new_shared - old_shared;
+		*delta += new_shared - old_shared;
 	}
+	free(e);
+	free(eo);
+	hlx_buf_free(&was);
+	hlx_buf_free(&now);
+	return rc;
+}
+
+/* The k ops (sorted) as version cur->version + 1 of the view, signed and
+ * made its head (*version, head). */
+static int view_commit_ops(struct hlx_view_ctx *c,
+			   const struct hlx_policy *p,
+			   const struct hlx_view_src *s, struct hlx_hist *h,
+			   const char *vname, struct hlx_hist_op *ops,
+			   size_t k, const struct hlx_hist_version *cur,
+			   int64_t count, uint64_t *version, char head[41])
+{
+	char summary[HLX_HIST_SUMMARY_MAX + 1];
+	struct hlx_hist_meta m = {
+		hlx_home_org(hlx_node_home(c->n)), vname, cur->version + 1, 0,
+		summary
+	};
+	char oid[41];
+	int rc;
+
+	qsort(ops, k, sizeof(*ops), op_cmp);
+	rc = hlx_view_signing_key(c);
+	if (!rc)
+		rc = view_time(c, p, s->status, &m.time);
+	if (rc)
+		return rc;
+	snprintf(summary, sizeof(summary), "view: %" PRId64 " entries (%zu changed)",
+		 count, k);
+	rc = hlx_hist_commit(h, ops, k, &m, hlx_list_sign_commit, c->key, oid);
+	if (!rc)
+		rc = hlx_hist_set_head(h, head, oid);
+	if (!rc) {
+		memcpy(head, oid, 41);
+		*version = m.version;
+	}
+	return rc;
+}
+
+/* A new version of a view from the changes of its source alone: for each
+ * entry changed, what the policy made of it before and makes of it now. */
+static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
+			    struct hlx_view_src *s, const char *from,
+			    struct hlx_hist *h, const char *vname,
+			    uint64_t *version, char head[41], int64_t *count)
+{
+	struct hlx_view_lines put = { HLX_BUF_INIT, NULL, 0, 0 };
+	struct hlx_hist_op *ops = NULL;
+	struct hlx_hist_version cur;
+	size_t k = 0;
+	int64_t delta = 0;
+	int rc = source_diff(c, s, from);
+
+	if (!rc)
+		rc = hlx_hist_head(h, head);
+	if (!rc)
+		rc = hlx_hist_read_version(h, head, &cur);
+	if (!rc) {
+		ops = calloc(s->diff.n + 1, sizeof(*ops));
+		if (!ops)
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = view_ops(p, s, &put, ops, &k, &delta);
 	for (size_t i = 0; !rc && i < k; i++) {
 		size_t len;
 
@@ -553,38 +605,12 @@ static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		goto out;
 	*version = cur.version;
 	*count += delta;
-	if (k == 0)
-		goto out;
-	qsort(ops, k, sizeof(*ops), op_cmp);
-	rc = hlx_view_signing_key(c);
-	if (!rc)
-		rc = view_time(c, p, s->status, &when);
-	if (!rc) {
-		char summary[HLX_HIST_SUMMARY_MAX + 1];
-		struct hlx_hist_meta m = {
-			hlx_home_org(hlx_node_home(c->n)), vname, cur.version + 1,
-			when, summary
-		};
-		char oid[41];
-
-		snprintf(summary, sizeof(summary), "view: %" PRId64 " entries (%zu changed)",
-			 *count, k);
-		rc = hlx_hist_commit(h, ops, k, &m, hlx_list_sign_commit, c->key,
-				     oid);
-		if (!rc)
-			rc = hlx_hist_set_head(h, head, oid);
-		if (!rc) {
-			memcpy(head, oid, 41);
-			*version = m.version;
-		}
-	}
+	if (k)
+		rc = view_commit_ops(c, p, s, h, vname, ops, k, &cur, *count,
+				     version, head);
 out:
-	free(e);
-	free(eo);
 	free(ops);
 	lines_free(&put);
-	hlx_buf_free(&was);
-	hlx_buf_free(&now);
 	return rc;
 }
 

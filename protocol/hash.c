@@ -542,21 +542,13 @@ static int put_host(struct url *u, size_t from, size_t to,
 	return HLX_OK;
 }
 
-static int normalise(struct url *u, struct hlx_buf *out)
+/* The scheme, http or https (*https), and the "//" after it; *auth: where
+ * the authority starts. */
+static int url_scheme(struct url *u, int *https, size_t *auth)
 {
-	size_t i, n = u->n, auth, end, at, host_end, path, query, frag;
-	unsigned long port = 0;
-	int https, has_port = 0, rc;
 	const char *s = u->s;
+	size_t i, n = u->n;
 
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (c <= 0x20 || c == 0x7f)
-			return url_fail(u, HLX_EINVAL,
-					"control character or space", i);
-	}
-	/* scheme */
 	for (i = 0; i < n && s[i] != ':'; i++) {
 		int c = (unsigned char)s[i];
 
@@ -570,9 +562,9 @@ static int normalise(struct url *u, struct hlx_buf *out)
 		return url_fail(u, HLX_EINVAL, "missing or invalid scheme",
 				(size_t)-1);
 	if (ascii_caseeq(s, i, "http")) {
-		https = 0;
+		*https = 0;
 	} else if (ascii_caseeq(s, i, "https")) {
-		https = 1;
+		*https = 1;
 	} else {
 		char qs[HLX_QUOTE_SIZE];
 
@@ -583,26 +575,32 @@ static int normalise(struct url *u, struct hlx_buf *out)
 	if (n - i < 3 || s[i + 1] != '/' || s[i + 2] != '/')
 		return url_fail(u, HLX_EINVAL, "missing '//' and host",
 				(size_t)-1);
-	auth = i + 3;
-	for (end = auth; end < n; end++)
-		if (s[end] == '/' || s[end] == '?' || s[end] == '#')
-			break;
-	/* userinfo, dropped but validated */
-	at = auth;
+	*auth = i + 3;
+	return HLX_OK;
+}
+
+/* The userinfo of the authority s[auth..end), dropped but validated; *at:
+ * where the host starts. */
+static int url_userinfo(struct url *u, size_t auth, size_t end, size_t *at)
+{
+	const char *s = u->s;
+	size_t i;
+
+	*at = auth;
 	for (i = auth; i < end; i++) {
 		if (s[i] == '@') {
-			if (at != auth)
+			if (*at != auth)
 				return url_fail(u, HLX_EINVAL,
 						"more than one '@' in authority",
 						i);
-			at = i + 1;
+			*at = i + 1;
 		}
 	}
-	for (i = auth; at != auth && i < at - 1; i++) {
+	for (i = auth; *at != auth && i < *at - 1; i++) {
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			if (!pct_ok(u, i, at - 1))
+			if (!pct_ok(u, i, *at - 1))
 				return url_fail(u, HLX_EINVAL,
 						"'%' not followed by two hex digits",
 						i);
@@ -612,45 +610,83 @@ static int normalise(struct url *u, struct hlx_buf *out)
 					"invalid character in userinfo", i);
 		}
 	}
-	/* host and port */
+	return HLX_OK;
+}
+
+/* Where the host s[at..) ends (*host_end), and the port after it, kept
+ * (*has_port) only when it is not the scheme's default. */
+static int url_host_port(struct url *u, size_t at, size_t end, int https,
+			 size_t *host_end, unsigned long *port, int *has_port)
+{
+	const char *s = u->s;
+	size_t i, he;
+
 	if (at < end && s[at] == '[') {
-		for (host_end = at; host_end < end && s[host_end] != ']';
-		     host_end++)
+		for (he = at; he < end && s[he] != ']'; he++)
 			;
-		if (host_end == end)
+		if (he == end)
 			return url_fail(u, HLX_EINVAL, "'[' without ']'",
 					(size_t)-1);
-		host_end++;
-		if (host_end < end && s[host_end] != ':')
+		he++;
+		if (he < end && s[he] != ':')
 			return url_fail(u, HLX_EINVAL,
-					"unexpected character after ']'",
-					host_end);
+					"unexpected character after ']'", he);
 	} else {
-		for (host_end = at; host_end < end && s[host_end] != ':';
-		     host_end++)
+		for (he = at; he < end && s[he] != ':'; he++)
 			;
 	}
-	if (host_end < end) {
-		size_t digits = end - host_end - 1;
+	*host_end = he;
+	if (he < end) {
+		size_t digits = end - he - 1;
 
 		if (digits > 5)
 			return url_fail(u, HLX_EINVAL,
 					"port longer than 5 digits",
 					(size_t)-1);
-		for (i = host_end + 1; i < end; i++) {
+		for (i = he + 1; i < end; i++) {
 			if (!is_digit((unsigned char)s[i]))
 				return url_fail(u, HLX_EINVAL,
 						"invalid character in port", i);
-			port = port * 10 + (unsigned long)(s[i] - '0');
+			*port = *port * 10 + (unsigned long)(s[i] - '0');
 		}
 		if (digits > 0) {
-			if (port == 0 || port > 65535)
+			if (*port == 0 || *port > 65535)
 				return url_fail(u, HLX_EINVAL,
 						"port out of range 1..65535",
 						(size_t)-1);
-			has_port = port != (https ? 443u : 80u);
+			*has_port = *port != (https ? 443u : 80u);
 		}
 	}
+	return HLX_OK;
+}
+
+static int normalise(struct url *u, struct hlx_buf *out)
+{
+	size_t i, n = u->n, auth = 0, end, at = 0, host_end = 0, path, query,
+		  frag;
+	unsigned long port = 0;
+	int https = 0, has_port = 0, rc;
+	const char *s = u->s;
+
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c == 0x7f)
+			return url_fail(u, HLX_EINVAL,
+					"control character or space", i);
+	}
+	rc = url_scheme(u, &https, &auth);
+	if (rc)
+		return rc;
+	for (end = auth; end < n; end++)
+		if (s[end] == '/' || s[end] == '?' || s[end] == '#')
+			break;
+	rc = url_userinfo(u, auth, end, &at);
+	if (!rc)
+		rc = url_host_port(u, at, end, https, &host_end, &port,
+				   &has_port);
+	if (rc)
+		return rc;
 	for (frag = end; frag < n && s[frag] != '#'; frag++)
 		;
 	for (query = end; query < frag && s[query] != '?'; query++)

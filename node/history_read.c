@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading list histories (node/history.h): a version's lines, the
+ * difference of two versions, signatures; and checking a history's
+ * shape, version by version (hlx_hist_check_chain).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
+
+#include "node/history_int.h"
+#include "node/files.h"
+#include "protocol/err.h"
+#include "protocol/hash.h"
+#include "protocol/record.h"
+
+/* ---- reading versions --------------------------------------------------- */
+
+static int commit_tree(struct hlx_hist *h, const char *oid, git_tree **t)
+{
+	git_commit *c = NULL;
+	git_oid o;
+	int rc;
+
+	*t = NULL;
+	rc = hlx_hist_parse_oid(oid, &o, "version");
+	if (!rc)
+		rc = hlx_hist_lookup_commit(h, &o, &c);
+	if (!rc && git_commit_tree(t, c) < 0)
+		rc = hlx_hist_gerr("reading the tree of %s", oid);
+	git_commit_free(c);
+	return rc;
+}
+
+static int check_name(const char *name, int level)
+{
+	enum hlx_hash_type t;
+
+	if (level == 0)
+		return hlx_hash_type_parse(name, strlen(name), &t) ?
+			       HLX_EINVAL : HLX_OK;
+	return strlen(name) == 2 && hlx_hist_is_lhex(name[0]) && hlx_hist_is_lhex(name[1]) ?
+		       HLX_OK : HLX_EINVAL;
+}
+
+/* An entry of the expected kind and name at its level. */
+static int check_entry(const git_tree_entry *e, int level, const char *dir)
+{
+	const char *name = git_tree_entry_name(e);
+	git_filemode_t want = level == LEVEL_SHARDS ? GIT_FILEMODE_BLOB :
+						      GIT_FILEMODE_TREE;
+	char q[HLX_QUOTE_SIZE];
+
+	if (check_name(name, level))
+		return hlx_err(HLX_EINVAL, "'%s%s': not a %s name", dir,
+			       hlx_quote(q, name, strlen(name)),
+			       level == 0 ? "hash type" : "shard");
+	if (git_tree_entry_filemode_raw(e) != want)
+		return hlx_err(HLX_EINVAL, "'%s%s': not a %s", dir, name,
+			       level == LEVEL_SHARDS ? "regular file" :
+						       "directory");
+	return HLX_OK;
+}
+
+struct lines {
+	git_blob *blob;
+	const char *p;
+	size_t n, pos;
+};
+
+static int lines_open(struct hlx_hist *h, const git_oid *id, struct lines *l,
+		      const char *path)
+{
+	memset(l, 0, sizeof(*l));
+	if (!id)
+		return HLX_OK;
+	if (git_blob_lookup(&l->blob, h->repo, id) < 0)
+		return hlx_hist_gerr("reading shard '%s'", path);
+	l->p = git_blob_rawcontent(l->blob);
+	l->n = (size_t)git_blob_rawsize(l->blob);
+	if (l->n && l->p[l->n - 1] != '\n')
+		return hlx_err(HLX_EINVAL, "shard '%s': last line has no newline",
+			       path);
+	return HLX_OK;
+}
+
+/* Next line ('\n' included) or 0 at the end. */
+static size_t lines_next(struct lines *l, const char **line)
+{
+	const char *nl;
+	size_t n;
+
+	if (l->pos >= l->n)
+		return 0;
+	*line = l->p + l->pos;
+	nl = memchr(*line, '\n', l->n - l->pos);
+	n = (size_t)(nl - *line) + 1;
+	l->pos += n;
+	return n;
+}
+
+static void lines_close(struct lines *l)
+{
+	git_blob_free(l->blob);
+	l->blob = NULL;
+}
+
+struct each {
+	struct hlx_hist *h;
+	int (*cb)(void *ctx, const char *line, size_t len);
+	void *ctx;
+	char path[128];
+};
+
+static int foreach_tree(struct each *w, const git_tree *t, int level)
+{
+	size_t plen = strlen(w->path);
+	int rc = HLX_OK;
+
+	for (size_t i = 0; i < git_tree_entrycount(t) && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+
+		rc = check_entry(e, level, w->path);
+		if (rc)
+			break;
+		snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s",
+			 git_tree_entry_name(e), level < LEVEL_SHARDS ? "/" : "");
+		if (level < LEVEL_SHARDS) {
+			git_tree *st;
+
+			if (git_tree_lookup(&st, w->h->repo,
+					    git_tree_entry_id(e)) < 0)
+				return hlx_hist_gerr("reading tree '%s'", w->path);
+			rc = foreach_tree(w, st, level + 1);
+			git_tree_free(st);
+		} else {
+			struct lines l;
+			const char *line;
+			size_t n;
+
+			rc = lines_open(w->h, git_tree_entry_id(e), &l,
+					w->path);
+			while (!rc && (n = lines_next(&l, &line)))
+				rc = w->cb(w->ctx, line, n);
+			lines_close(&l);
+		}
+		w->path[plen] = '\0';
+	}
+	return rc;
+}
+
+int hlx_hist_foreach(struct hlx_hist *h, const char *oid,
+		     int (*cb)(void *ctx, const char *line, size_t len),
+		     void *ctx)
+{
+	struct each w = { h, cb, ctx, "" };
+	git_tree *t;
+	int rc = commit_tree(h, oid, &t);
+
+	if (!rc)
+		rc = foreach_tree(&w, t, 0);
+	git_tree_free(t);
+	return rc;
+}
+
+/* Compare two sorted shards line by line. */
+static int diff_lines(struct lines *a, struct lines *b,
+		      int (*cb)(void *ctx, const char *line, size_t len,
+				int added),
+		      void *ctx)
+{
+	const char *la = NULL, *lb = NULL;
+	size_t na = lines_next(a, &la), nb = lines_next(b, &lb);
+	int rc = HLX_OK;
+
+	while (!rc && (na || nb)) {
+		int c;
+
+		if (!na)
+			c = 1;
+		else if (!nb)
+			c = -1;
+		else
+			c = hlx_line_hash_cmp(la, hlx_line_hash_len(la, na - 1), lb,
+				      hlx_line_hash_len(lb, nb - 1));
+		if (c == 0 && na == nb && !memcmp(la, lb, na)) {
+			na = lines_next(a, &la);
+			nb = lines_next(b, &lb);
+			continue;
+		}
+		if (c <= 0) {
+			rc = cb(ctx, la, na, 0);
+			na = lines_next(a, &la);
+		}
+		if (!rc && c >= 0) {
+			rc = cb(ctx, lb, nb, 1);
+			nb = lines_next(b, &lb);
+		}
+	}
+	return rc;
+}
+
+int hlx_hist_diff(struct hlx_hist *h, const char *old, const char *new_,
+		  int (*cb)(void *ctx, const char *line, size_t len,
+			    int added),
+		  void *ctx)
+{
+	git_tree *ot = NULL, *nt = NULL;
+	git_diff_options o;
+	git_diff *d = NULL;
+	int rc = HLX_OK;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+
+	if (old)
+		rc = commit_tree(h, old, &ot);
+	if (!rc)
+		rc = commit_tree(h, new_, &nt);
+	if (rc)
+		goto out;
+	if (git_diff_tree_to_tree(&d, h->repo, ot, nt, &o) < 0) {
+		rc = hlx_hist_gerr("comparing versions");
+		goto out;
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(d) && !rc; i++) {
+		const git_diff_delta *dd = git_diff_get_delta(d, i);
+		const char *p = dd->new_file.path ? dd->new_file.path :
+						    dd->old_file.path;
+		struct lines a = { 0 }, b = { 0 };
+		int has_a = !git_oid_is_zero(&dd->old_file.id);
+		int has_b = !git_oid_is_zero(&dd->new_file.id);
+		char path[HLX_QUOTE_SIZE];
+
+		hlx_quote(path, p, strlen(p));
+		if ((has_a && dd->old_file.mode != GIT_FILEMODE_BLOB) ||
+		    (has_b && dd->new_file.mode != GIT_FILEMODE_BLOB)) {
+			rc = hlx_err(HLX_EINVAL, "'%s': not a regular file",
+				     path);
+			break;
+		}
+		rc = lines_open(h, has_a ? &dd->old_file.id : NULL, &a, path);
+		if (!rc)
+			rc = lines_open(h, has_b ? &dd->new_file.id : NULL, &b,
+					path);
+		if (!rc)
+			rc = diff_lines(&a, &b, cb, ctx);
+		lines_close(&a);
+		lines_close(&b);
+	}
+out:
+	git_diff_free(d);
+	git_tree_free(ot);
+	git_tree_free(nt);
+	return rc;
+}
+
+int hlx_hist_signature(struct hlx_hist *h, const char *oid,
+		       struct hlx_buf *sig, struct hlx_buf *signed_data)
+{
+	git_buf s = GIT_BUF_INIT, d = GIT_BUF_INIT;
+	git_commit *c = NULL;
+	git_oid o;
+	int rc, grc;
+
+	hlx_buf_reset(sig);
+	hlx_buf_reset(signed_data);
+	rc = hlx_hist_parse_oid(oid, &o, "version");
+	if (!rc)
+		rc = hlx_hist_lookup_commit(h, &o, &c);
+	git_commit_free(c);
+	if (rc)
+		return rc;
+	grc = git_commit_extract_signature(&s, &d, h->repo, &o, "gpgsig");
+	if (grc == GIT_ENOTFOUND) {
+		rc = hlx_err(HLX_EBADSIG, "commit %.12s: not signed", oid);
+		goto out;
+	}
+	if (grc < 0) {
+		rc = hlx_hist_gerr("reading the signature of %s", oid);
+		goto out;
+	}
+	rc = hlx_buf_put(sig, s.ptr, s.size);
+	if (!rc && (s.size == 0 || s.ptr[s.size - 1] != '\n'))
+		rc = hlx_buf_putc(sig, '\n');
+	if (!rc)
+		rc = hlx_buf_put(signed_data, d.ptr, d.size);
+out:
+	git_buf_dispose(&s);
+	git_buf_dispose(&d);
+	return rc;
+}
+
+/* ---- fsck --------------------------------------------------------------- */
+
+struct fsck {
+	struct hlx_hist *h;
+	const struct cmeta *m;
+	char path[128];
+};
+
+static int check_shard(struct fsck *f, const git_oid *id)
+{
+	/* "TYPE/ab/cd" -> expected hash field prefix "TYPE:abcd" */
+	char prefix[64];
+	const char *slash = strchr(f->path, '/');
+	const char *pf = NULL, *line;
+	size_t pn = 0, n, ln = 0, plen;
+	struct lines l;
+	int rc;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%.*s:%c%c%c%c",
+				(int)(slash - f->path), f->path, slash[1],
+				slash[2], slash[4], slash[5]);
+	rc = lines_open(f->h, id, &l, f->path);
+	if (!rc && l.n == 0)
+		rc = hlx_err(HLX_EINVAL, "shard is empty");
+	while (!rc && (n = lines_next(&l, &line))) {
+		size_t fn = hlx_line_hash_len(line, n - 1);
+
+		ln++;
+		rc = hlx_hist_decode_line(line, n);
+		if (rc)
+			break;
+		if (fn < plen || memcmp(line, prefix, plen) != 0)
+			rc = hlx_err(HLX_EINVAL, "hash '%.*s' in the wrong shard",
+				     (int)(fn < 80 ? fn : 80), line);
+		else if (pf && hlx_line_hash_cmp(pf, pn, line, fn) >= 0)
+			rc = hlx_err(HLX_EINVAL,
+				     "hash '%.*s' is not after the previous line's",
+				     (int)(fn < 80 ? fn : 80), line);
+		pf = line;
+		pn = fn;
+	}
+	lines_close(&l);
+	if (rc)
+		return hlx_err_wrap(rc, "line %zu", ln);
+	return HLX_OK;
+}
+
+/* Check what differs in t from old (NULL: everything). */
+static int check_tree(struct fsck *f, const git_tree *t, const git_tree *old,
+		      int level)
+{
+	size_t plen = strlen(f->path);
+	int rc = HLX_OK;
+
+	for (size_t i = 0; i < git_tree_entrycount(t) && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *name = git_tree_entry_name(e);
+		const git_tree_entry *oe = NULL;
+		git_tree *st = NULL, *ost = NULL;
+
+		rc = check_entry(e, level, f->path);
+		/* in git's order, each name once: a level has at most 256
+		 * entries (8 at the root), so a walk is bounded by the
+		 * pack's size (spec/sync.md) */
+		if (!rc && i > 0 &&
+		    strcmp(git_tree_entry_name(git_tree_entry_byindex(t, i - 1)),
+			   name) >= 0)
+			rc = hlx_err(HLX_EINVAL, "'%s%s': not after the entry before it",
+				     f->path, name);
+		if (rc)
+			break;
+		if (old)
+			oe = git_tree_entry_byname(old, name);
+		if (oe && git_tree_entry_filemode_raw(oe) ==
+				  git_tree_entry_filemode_raw(e) &&
+		    git_oid_equal(git_tree_entry_id(oe), git_tree_entry_id(e)))
+			continue; /* checked with an earlier version */
+		snprintf(f->path + plen, sizeof(f->path) - plen, "%s%s", name,
+			 level < LEVEL_SHARDS ? "/" : "");
+		if (level == LEVEL_SHARDS) {
+			rc = check_shard(f, git_tree_entry_id(e));
+			if (rc)
+				rc = hlx_err_wrap(rc, "shard '%s'", f->path);
+			f->path[plen] = '\0';
+			continue;
+		}
+		if (git_tree_lookup(&st, f->h->repo, git_tree_entry_id(e)) < 0) {
+			rc = hlx_hist_gerr("reading tree '%s'", f->path);
+			break;
+		}
+		if (oe && git_tree_entry_type(oe) == GIT_OBJECT_TREE &&
+		    git_tree_lookup(&ost, f->h->repo, git_tree_entry_id(oe)) < 0)
+			rc = hlx_hist_gerr("reading tree '%s'", f->path);
+		if (!rc && git_tree_entrycount(st) == 0)
+			rc = hlx_err(HLX_EINVAL, "directory '%s' is empty",
+				     f->path);
+		if (!rc)
+			rc = check_tree(f, st, ost, level + 1);
+		git_tree_free(st);
+		git_tree_free(ost);
+		f->path[plen] = '\0';
+	}
+	return rc;
+}
+
+static int check_commit(struct fsck *f, git_commit *c, git_commit *parent)
+{
+	git_tree *t = NULL, *pt = NULL;
+	git_buf sig = GIT_BUF_INIT;
+	int rc = HLX_OK, grc;
+
+	grc = git_commit_header_field(&sig, c, "gpgsig");
+	git_buf_dispose(&sig);
+	if (grc == GIT_ENOTFOUND)
+		return hlx_err(HLX_EINVAL, "not signed");
+	if (grc < 0)
+		return hlx_hist_gerr("reading the signature");
+	if (git_commit_tree(&t, c) < 0 ||
+	    (parent && git_commit_tree(&pt, parent) < 0))
+		rc = hlx_hist_gerr("reading the tree");
+	if (!rc)
+		rc = check_tree(f, t, pt, 0);
+	git_tree_free(t);
+	git_tree_free(pt);
+	return rc;
+}
+
+int hlx_hist_check_chain(struct hlx_hist *h)
+{
+	struct fsck f = { h, NULL, "" };
+	struct cmeta cur, next, top;
+	git_commit *c = NULL, *p = NULL;
+	git_oid o;
+	int rc = hlx_hist_head_oid(h, &o);
+
+	if (rc == HLX_ENOENT) {
+		hlx_err_clear();
+		return HLX_OK;
+	}
+	if (rc)
+		return rc;
+	rc = hlx_hist_lookup_commit(h, &o, &c);
+	if (!rc)
+		rc = hlx_hist_parse_commit(c, &cur);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "history head");
+		goto out;
+	}
+	top = cur;
+	for (;;) {
+		f.m = &cur;
+		if (strcmp(cur.list, top.list) || strcmp(cur.org, top.org)) {
+			rc = hlx_err(HLX_EINVAL,
+				     "version %llu (commit %.12s) is list '%s' of '%s', "
+				     "the head list '%s' of '%s'",
+				     (unsigned long long)cur.v.version,
+				     cur.v.oid, cur.list, cur.org, top.list,
+				     top.org);
+			goto wrap;
+		}
+		/* Errors name their commit or version themselves. */
+		if (cur.has_parent) {
+			rc = hlx_hist_lookup_commit(h, &cur.parent, &p);
+			if (!rc)
+				rc = hlx_hist_parse_commit(p, &next);
+			if (!rc)
+				rc = hlx_hist_check_number(&cur, &next);
+		} else {
+			rc = hlx_hist_check_number(&cur, NULL);
+		}
+		if (rc)
+			goto wrap;
+		rc = check_commit(&f, c, p);
+		if (rc) {
+			rc = hlx_err_wrap(rc, "version %llu (commit %.12s)",
+					  (unsigned long long)cur.v.version,
+					  cur.v.oid);
+			goto wrap;
+		}
+		git_commit_free(c);
+		c = p;
+		p = NULL;
+		if (!c)
+			break;
+		cur = next;
+	}
+	goto out;
+wrap:
+	rc = hlx_err_wrap(rc, "history of list '%s'", top.list);
+out:
+	git_commit_free(c);
+	git_commit_free(p);
+	return rc;
+}

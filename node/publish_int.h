@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of publishing share (not an API: node/sync.h has
+ * hlx_publish).  publish.c decides which feeds there are and which views
+ * each serves; publish_feed.c writes one feed: its lists' packs,
+ * checkpoints and heads, its trust chain, and the audit records first.
+ */
+#ifndef HLX_PUBLISH_INT_H
+#define HLX_PUBLISH_INT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/policies.h"
+#include "node/sync.h"
+#include "node/views.h"
+#include "protocol/policy.h"
+
+/* A publish under way. */
+struct pub_ctx {
+	struct hlx_view_ctx v;             /* the node, now, the signing key */
+	const char *dir;
+	int64_t validity;
+	struct hlx_publish_stats *st;
+	const struct hlx_policies *pols;   /* NULL for the open feed */
+	unsigned audience, audiences;      /* progress */
+};
+
+/* One feed directory: the open feed, or an audience's. */
+struct feed {
+	char dir[PATH_MAX];               /* where it is served from */
+	const char *root;                 /* the publish directory: no link
+					     below it is followed */
+	char side[PATH_MAX];              /* views/ID in the home, or "" */
+	const struct hlx_boxpub *to;      /* sealed to these, or NULL */
+	size_t nto;
+	int reseal;                       /* recipients changed: rewrite all */
+	const struct hlx_audience *au;    /* NULL for the open feed */
+	const char *id;                   /* its directory name a/ID/ */
+	const struct hlx_peer *const *mem; /* who reads it */
+	size_t nmem;
+	const char *const *fresh;         /* members new to the audience */
+	size_t nfresh;
+};
+
+/* What one list of a feed is at: a history to publish from. */
+struct feed_list {
+	const char *name;         /* in the feed */
+	const char *owner;
+	uint64_t version;
+	const char *commit;
+	const char *repo;
+	const struct hlx_rules *rules;   /* NULL: none (the open feed) */
+	uint64_t count;                  /* entries, for the audit log */
+};
+
+/* trust.json of a feed, first: heads name it. */
+int hlx_publish_feed_trust(struct pub_ctx *c, const struct feed *f);
+
+/* Bring one list of a feed up to date: its packs, then its head, the
+ * audit records first of all. */
+int hlx_publish_feed_list(struct pub_ctx *c, const struct feed *f,
+			  const struct feed_list *l);
+
+#endif

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of a pull share (not an API: node/sync.h is).
+ * sync.c: the sync state, the phases of a pull, pruned histories and the
+ * rounds over the peers; sync_verify.c: the checks of what a feed sends
+ * (sealed files, the trust chain, the head, the commits, the delta) and
+ * the steps that stage and apply it.
+ */
+#ifndef HLX_SYNC_INT_H
+#define HLX_SYNC_INT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/history.h"
+#include "node/lists.h"
+#include "node/store.h"
+#include "node/sync.h"
+#include "keys/trust.h"
+#include "protocol/buf.h"
+#include "protocol/head.h"
+
+#define CLOCK_SKEW 300
+/* A sealed file: at most 4096 recipients (keys/seal.h) around n bytes. */
+#define SEALED_MAX(n) ((n) + (n) / 16 + 4096 * 80 + 1024)
+
+struct pull {
+	struct hlx_node *n;
+	const struct hlx_peer *peer;
+	const char *list;
+	struct hlx_fetch *f;
+	int64_t now;
+	char full[PATH_MAX];                /* PEER/LIST */
+	struct hlx_trust *trust;            /* the peer's, verified */
+	int trust_new;                      /* longer than the one stored */
+	struct hlx_head head;
+	int status;                         /* a status log, not a list */
+	struct hlx_pull_keys *keys;         /* for sealed feeds */
+};
+
+/* Changes between two versions, collected before anything is applied. */
+struct delta {
+	struct hlx_buf arena;
+	size_t *off, n, cap;     /* lines, with a leading '+' or '-' */
+	int status;
+	uint64_t added, removed;
+};
+
+/* The audience a feed URL names: its path ends in a/ID/ (or a/ID) with ID
+ * 32 lowercase hex digits (spec/sync.md section 8); "" for the open feed. */
+void hlx_pull_url_audience(const char *url, char out[33]);
+
+/* A file of the feed as fetched: opened if sealed to us (keys/seal.h). */
+int hlx_pull_open_sealed(struct pull *p, const char *rel, struct hlx_buf *b,
+			 size_t max);
+
+/* The peer's trust chain: the one we hold, extended from its server when
+ * the head names a longer one (p->trust, p->trust_new). */
+int hlx_pull_peer_trust(struct pull *p);
+
+/* Store the peer's trust chain (once the pull succeeded). */
+int hlx_pull_save_trust(struct pull *p);
+
+/* Signature of the head by a key the peer's chain lets sign at issue time. */
+int hlx_pull_verify_head(struct pull *p, const struct hlx_buf *body,
+			 const struct hlx_buf *sig);
+
+/* Every new commit: consecutive versions back to what we hold, each
+ * signed by a key of the peer valid at its time. */
+int hlx_pull_verify_commits(struct pull *p, struct hlx_hist *h,
+			    const char *have, uint64_t have_version);
+
+/* A hlx_hist_diff callback collecting the delta (ctx: struct delta). */
+int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added);
+
+/* Every line of the delta decodes as the list's kind of record. */
+int hlx_pull_check_delta(const struct delta *d);
+
+/* Apply the delta to the state (retention: record arrival times). */
+int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
+			 struct delta *d, int retention, int64_t now);
+
+/* Fetch the packs of versions from..to into a staging repository. */
+int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
+			 uint64_t to);
+
+/* The handling rules of the verified head, kept before the data they
+ * govern (rec NULL: a list not held yet). */
+int hlx_pull_save_rules(struct pull *p, const struct hlx_list_rec *rec);
+
+#endif

@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The checks of what a peer's feed sends, and the steps that stage and
+ * apply it (node/sync_int.h): sealed files, the peer's trust chain, the
+ * head's signature, the new commits, the delta, the packs, the rules.
+ * The phases of a pull that use them are in sync.c.
+ */
+#include "node/sync_int.h"
+#include "node/files.h"
+#include "node/packs.h"
+#include "node/prune.h"
+#include "node/retention.h"
+#include "keys/seal.h"
+#include "keys/keyfile.h"
+#include "keys/sshkey.h"
+#include "keys/sshsig.h"
+#include "keys/trust.h"
+#include "protocol/err.h"
+#include "protocol/checkpoint.h"
+#include "protocol/head.h"
+#include "protocol/record.h"
+#include "protocol/rtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int box_key(struct pull *p);
+
+/* The audience a feed URL names: its path ends in a/ID/ (or a/ID) with ID
+ * 32 lowercase hex digits (spec/sync.md section 8); "" for the open feed. */
+void hlx_pull_url_audience(const char *url, char out[33])
+{
+	size_t n = strlen(url);
+
+	out[0] = '\0';
+	if (n && url[n - 1] == '/')
+		n--;
+	if (n < 35 || memcmp(url + n - 35, "/a/", 3) != 0)
+		return;
+	for (size_t i = n - 32; i < n; i++)
+		if (!((url[i] >= '0' && url[i] <= '9') || (url[i] >= 'a' && url[i] <= 'f')))
+			return;
+	memcpy(out, url + n - 32, 32);
+	out[32] = '\0';
+}
+
+/* A file of the feed as fetched: opened if sealed to us (keys/seal.h). */
+int hlx_pull_open_sealed(struct pull *p, const char *rel, struct hlx_buf *b,
+			 size_t max)
+{
+	struct hlx_buf plain = HLX_BUF_INIT;
+	char ctx[PATH_MAX];
+	int rc;
+
+	if (!hlx_seal_is(b->data, b->len))
+		return HLX_OK;
+	rc = box_key(p);
+	if (!rc)
+		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
+	if (!rc)
+		rc = hlx_unseal_buf(b->data, b->len, p->keys->box, ctx, max, &plain);
+	if (rc) {
+		hlx_buf_free(&plain);
+		return hlx_err_wrap(rc, "'%s' of peer '%s'", rel, p->peer->name);
+	}
+	hlx_buf_free(b);
+	*b = plain;
+	return HLX_OK;
+}
+
+static int box_key(struct pull *p)
+{
+	if (!p->keys)
+		return hlx_err(HLX_EPERM, "the feed is encrypted and no box key is at hand");
+	if (p->keys->box)
+		return HLX_OK;
+	return hlx_home_box_key(hlx_node_home(p->n), p->keys->getpass, p->keys->ctx,
+				&p->keys->box);
+}
+
+/* A fetched pack: replaced by its plain text if it is sealed. */
+static int open_sealed_pack(struct pull *p, const char *rel, const char *file)
+{
+	struct hlx_file_new out = { .fd = -1, .dirfd = -1 };
+	char magic[16], ctx[PATH_MAX];
+	ssize_t got;
+	int rc, in;
+
+	in = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", file, strerror(errno));
+	got = read(in, magic, sizeof(magic));
+	if (got <= 0 || !hlx_seal_is(magic, (size_t)got)) {
+		close(in);
+		return HLX_OK;
+	}
+	rc = box_key(p);
+	if (!rc)
+		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
+	if (!rc && lseek(in, 0, SEEK_SET) != 0)
+		rc = hlx_err(HLX_EIO, "cannot read '%s'", file);
+	/* the plain text replaces the file: a new file renamed over it */
+	if (!rc)
+		rc = hlx_file_new_open(&out, NULL, file, 0600);
+	if (!rc)
+		rc = hlx_unseal_fd(in, out.fd, p->keys->box, ctx, HLX_PACK_MAX);
+	close(in);
+	if (!rc)
+		rc = hlx_file_new_commit(&out);
+	else
+		hlx_file_new_abort(&out);
+	if (rc)
+		return hlx_err_wrap(rc, "'%s' of peer '%s'", rel, p->peer->name);
+	return HLX_OK;
+}
+
+/* The peer's trust chain: the one we hold, extended from its server when
+ * the head names a longer one.  Never replaced by a shorter or a different
+ * chain. */
+int hlx_pull_peer_trust(struct pull *p)
+{
+	struct hlx_buf b = HLX_BUF_INIT, url = HLX_BUF_INIT;
+	struct hlx_fetch_result fr;
+	struct hlx_trust *have = NULL, *got = NULL;
+	uint8_t h[32], at[32];
+	char hex[65], path[PATH_MAX];
+	int rc;
+
+	rc = hlx_pathf(path, "%s/peers/%s/trust.json",
+		       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+	if (rc)
+		return rc;
+	if (hlx_file_read(path, HLX_TRUST_MAX, &b) == HLX_OK) {
+		rc = hlx_trust_load((char *)b.data, b.len, &p->peer->root, &have);
+		if (rc)
+			return hlx_err_wrap(rc, "the stored trust chain of peer '%s'",
+					    p->peer->name);
+		hlx_trust_head(have, h);
+		sodium_bin2hex(hex, sizeof(hex), h, 32);
+		if (hlx_trust_length(have) == p->head.trust_length &&
+		    strcmp(hex, p->head.trust_head) == 0) {
+			p->trust = have;
+			hlx_buf_free(&b);
+			return HLX_OK;
+		}
+		if (hlx_trust_length(have) > p->head.trust_length) {
+			rc = hlx_err(HLX_EUNTRUSTED,
+				     "head names trust chain length %" PRIu64
+				     ", shorter than the %" PRIu64 " statements we hold (rollback)",
+				     p->head.trust_length, hlx_trust_length(have));
+			goto out;
+		}
+	}
+	hlx_buf_reset(&b);
+	rc = hlx_fetch_join(p->peer->url, "trust.json", &url);
+	if (!rc)
+		rc = hlx_fetch_get(p->f, (char *)url.data, SEALED_MAX(HLX_TRUST_MAX),
+				   NULL, NULL, &b, &fr);
+	if (!rc)
+		rc = hlx_pull_open_sealed(p, "trust.json", &b, HLX_TRUST_MAX);
+	if (!rc)
+		rc = hlx_trust_load((char *)b.data, b.len, &p->peer->root, &got);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "trust chain of peer '%s'", p->peer->name);
+		goto out;
+	}
+	if (have) {
+		/* it must extend what we hold */
+		hlx_trust_head(have, h);
+		if (hlx_trust_length(got) < hlx_trust_length(have) ||
+		    hlx_trust_head_at(got, hlx_trust_length(have), at) ||
+		    sodium_memcmp(at, h, 32) != 0) {
+			rc = hlx_err(HLX_EUNTRUSTED,
+				     "the trust chain of peer '%s' does not extend the one we hold",
+				     p->peer->name);
+			goto out;
+		}
+	}
+	hlx_trust_head(got, h);
+	sodium_bin2hex(hex, sizeof(hex), h, 32);
+	if (hlx_trust_length(got) != p->head.trust_length ||
+	    strcmp(hex, p->head.trust_head) != 0) {
+		rc = hlx_err(HLX_EUNTRUSTED,
+			     "the head names a trust chain that peer '%s' does not serve",
+			     p->peer->name);
+		goto out;
+	}
+	/* kept in memory: stored only once the pull succeeds */
+	p->trust = got;
+	p->trust_new = 1;
+	got = NULL;
+out:
+	hlx_trust_free(have);
+	hlx_trust_free(got);
+	hlx_buf_free(&b);
+	hlx_buf_free(&url);
+	return rc;
+}
+
+int hlx_pull_save_trust(struct pull *p)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc = hlx_trust_serialize(p->trust, &b);
+
+	if (!rc)
+		rc = hlx_pathf(path, "%s/peers/%s",
+			       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+	if (!rc)
+		rc = hlx_file_mkdirs(path, 0755);
+	if (!rc)
+		rc = hlx_pathf(path, "%s/peers/%s/trust.json",
+			       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+	if (!rc)
+		rc = hlx_file_write(path, b.data, b.len, 0644);
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* Signature of the head by a key the peer's chain lets sign at issue time. */
+int hlx_pull_verify_head(struct pull *p, const struct hlx_buf *body,
+			 const struct hlx_buf *sig)
+{
+	struct hlx_sshsig *s = NULL;
+	int rc;
+
+	rc = hlx_sshsig_parse_armor((const char *)sig->data, sig->len, &s);
+	if (!rc)
+		rc = hlx_sshsig_verify(s, HLX_HEAD_NAMESPACE, body->data, body->len);
+	if (!rc)
+		rc = hlx_trust_check(p->trust, hlx_sshsig_signer(s), p->head.issued);
+	hlx_sshsig_free(s);
+	if (rc)
+		return hlx_err_wrap(rc, "head signature");
+	/* A head is made after the chain it names: a key revoked in that
+	 * chain cannot sign a head dated before its revocation. */
+	if (p->head.issued < hlx_trust_last_time(p->trust))
+		return hlx_err(HLX_EUNTRUSTED,
+			       "the head is issued before the last change of the trust chain it names");
+	return HLX_OK;
+}
+
+/* The committer time of a commit's (signed) content, or -1. */
+static int64_t commit_time(const struct hlx_buf *data)
+{
+	const char *s = (const char *)data->data, *end = s + data->len, *p, *nl;
+
+	for (p = s; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl || nl == p)
+			break; /* the headers end at the first empty line */
+		if ((size_t)(nl - p) > 10 && memcmp(p, "committer ", 10) == 0) {
+			/* "committer NAME <EMAIL> SECONDS +ZZZZ" */
+			const char *gt = memrchr(p, '>', (size_t)(nl - p));
+			char *e;
+			long long t;
+
+			if (!gt || gt + 2 >= nl)
+				return -1;
+			t = strtoll(gt + 2, &e, 10);
+			return e > gt + 2 && *e == ' ' ? (int64_t)t : -1;
+		}
+	}
+	return -1;
+}
+
+/* Every new commit: consecutive versions back to what we hold, each
+ * signed by a key of the peer valid at its time. */
+int hlx_pull_verify_commits(struct pull *p, struct hlx_hist *h,
+			    const char *have, uint64_t have_version)
+{
+	struct hlx_buf sig = HLX_BUF_INIT, data = HLX_BUF_INIT;
+	struct hlx_hist_version v;
+	char oid[41];
+	uint64_t want = p->head.version;
+	int rc = HLX_OK;
+
+	memcpy(oid, p->head.commit, sizeof(oid));
+	while (!rc && want > have_version) {
+		struct hlx_sshsig *s = NULL;
+
+		/* the signature first: it needs only the commit itself */
+		rc = hlx_hist_signature(h, oid, &sig, &data);
+		if (!rc)
+			rc = hlx_sshsig_parse_armor((char *)sig.data, sig.len, &s);
+		if (!rc)
+			rc = hlx_sshsig_verify(s, "git", data.data, data.len);
+		if (!rc)
+			rc = hlx_trust_check(p->trust, hlx_sshsig_signer(s),
+					     commit_time(&data));
+		if (!rc) {
+			rc = hlx_hist_read_version(h, oid, &v);
+			/* the commit is there and signed, its parent is not:
+			 * right after ours, that parent is not our version */
+			if (rc == HLX_ENOENT && have_version > 0 &&
+			    want == have_version + 1) {
+				hlx_sshsig_free(s);
+				rc = hlx_err(HLX_EUNTRUSTED,
+					     "a fork: version %" PRIu64 " (%s) does not follow version %"
+					     PRIu64 " we hold (%s)", want, oid, have_version, have);
+				break;
+			}
+		}
+		if (!rc && v.version != want)
+			rc = hlx_err(HLX_EUNTRUSTED, "the commit says version %" PRIu64,
+				     v.version);
+		hlx_sshsig_free(s);
+		if (rc) {
+			rc = hlx_err_wrap(rc == HLX_EBADSIG || rc == HLX_EREVOKED ||
+					  rc == HLX_EEXPIRED ? rc : HLX_EUNTRUSTED,
+					  "version %" PRIu64 " (%s)", want, oid);
+			break;
+		}
+		memcpy(oid, v.parent, sizeof(oid));
+		want--;
+	}
+	if (!rc && strcmp(oid, have) != 0)
+		rc = hlx_err(HLX_EUNTRUSTED,
+			     "a fork: the new versions do not descend from version %"
+			     PRIu64 " we hold (%s)", have_version, have);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&data);
+	return rc;
+}
+
+int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added)
+{
+	struct delta *d = ctx;
+	size_t off = d->arena.len;
+	int rc;
+
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 1024;
+		size_t *x = realloc(d->off, nc * sizeof(*x));
+
+		if (!x)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		d->off = x;
+		d->cap = nc;
+	}
+	rc = hlx_buf_putc(&d->arena, added ? '+' : '-');
+	if (!rc)
+		rc = hlx_buf_put(&d->arena, line, len);
+	if (!rc)
+		d->off[d->n++] = off;
+	return rc;
+}
+
+/* Every line of the delta decodes as the list's kind of record: checked
+ * before anything is applied. */
+int hlx_pull_check_delta(const struct delta *d)
+{
+	struct hlx_entry *e = malloc(sizeof(*e));
+	struct hlx_status *st = malloc(sizeof(*st));
+	int rc = e && st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	for (size_t i = 0; i < d->n && !rc; i++) {
+		const char *l = (const char *)d->arena.data + d->off[i] + 1;
+		size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
+			     d->off[i] - 1;
+
+		rc = d->status ? hlx_status_decode(l, len, st) :
+				 hlx_entry_decode(l, len, e);
+		if (rc)
+			rc = hlx_err_wrap(HLX_EINVAL, "a line of the feed");
+	}
+	free(e);
+	free(st);
+	return rc;
+}
+
+/* Apply the delta to the state.  A peer's list with a retention period
+ * records when each entry arrived; an entry purged here stays out of the
+ * state (also when the peer changes it) until the peer retracts it. */
+int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
+			 struct delta *d, int retention, int64_t now)
+{
+	struct hlx_entry *e = malloc(sizeof(*e));
+	struct hlx_status *st = malloc(sizeof(*st));
+	char *skip = calloc(d->n + 1, 1);
+	int rc = e && st && skip ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+
+	/* removals first: a changed entry comes as a removal and an addition */
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		for (size_t i = 0; i < d->n && !rc; i++) {
+			const char *l = (const char *)d->arena.data + d->off[i];
+			size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
+				     d->off[i] - 1;
+			const struct hlx_hash *h;
+			const char *tab;
+			int purged = 0;
+
+			if ((l[0] == '+') != pass || skip[i])
+				continue;
+			l++;
+			rc = d->status ? hlx_status_decode(l, len, st) :
+					 hlx_entry_decode(l, len, e);
+			if (rc) {
+				rc = hlx_err_wrap(HLX_EINVAL, "a line of the feed");
+				break;
+			}
+			h = d->status ? &st->item : &e->hash;
+			tab = memchr(l, '\t', len);
+			rc = hlx_store_is_purged(t, list, h, &purged);
+			if (rc)
+				break;
+			if (pass == 0) {
+				/* changed, when its addition follows */
+				const char *nx = i + 1 < d->n ?
+					(const char *)d->arena.data + d->off[i + 1] : NULL;
+				size_t nxlen = !nx ? 0 :
+					(i + 2 < d->n ? d->off[i + 2] : d->arena.len) -
+					d->off[i + 1];
+				size_t fl = (size_t)(tab - l) + 1;
+				int changed = nx && nx[0] == '+' && nxlen > fl &&
+					      !memcmp(nx + 1, l, fl);
+
+				if (purged && changed) {
+					skip[i + 1] = 1; /* stays purged */
+				} else if (purged) {
+					rc = hlx_store_unpurge(t, list, h, NULL);
+				} else {
+					rc = hlx_store_del(t, list, h);
+					/* the clock runs from the first arrival */
+					if (!rc && !changed)
+						rc = hlx_store_received_del(t, list, h);
+					d->removed++;
+				}
+			} else if (!purged) {
+				rc = hlx_store_put(t, list, h, tab + 1,
+						   len - (size_t)(tab - l) - 2);
+				if (!rc && retention)
+					rc = hlx_store_received_put(t, list, h, now);
+				d->added++;
+			}
+		}
+	}
+	free(e);
+	free(st);
+	free(skip);
+	return rc;
+}
+
+/* Fetch the packs of versions from..to into a staging repository. */
+int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
+			 uint64_t to)
+{
+	struct hlx_buf url = HLX_BUF_INIT;
+	struct hlx_fetch_result pfr;
+	char rel[PATH_MAX], file[PATH_MAX];
+	int rc = HLX_OK;
+
+	for (uint64_t v = from; !rc && v <= to; v++) {
+		int fd;
+
+		rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
+		hlx_buf_reset(&url);
+		if (!rc)
+			rc = hlx_fetch_join(p->peer->url, rel, &url);
+		if (!rc)
+			rc = hlx_pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
+		if (rc)
+			break;
+		/* a new file: a leftover of a killed run goes first */
+		if (unlink(file) != 0 && errno != ENOENT) {
+			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file,
+				     strerror(errno));
+			break;
+		}
+		rc = hlx_file_create(file, 0600, &fd);
+		if (rc)
+			break;
+		rc = hlx_fetch_to_fd(p->f, (char *)url.data, SEALED_MAX(HLX_PACK_MAX),
+				     fd, &pfr);
+		close(fd);
+		if (!rc)
+			rc = open_sealed_pack(p, rel, file);
+		if (!rc)
+			rc = hlx_pack_index(staging, file);
+		if (rc)
+			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v);
+		unlink(file);
+	}
+	hlx_buf_free(&url);
+	return rc;
+}
+
+struct backfill {
+	struct hlx_store_txn *t;
+	uint32_t list;
+	int64_t now;
+};
+
+static int backfill_line(void *ctx, const char *line, size_t len)
+{
+	struct backfill *b = ctx;
+	const char *tab = memchr(line, '\t', len);
+	struct hlx_hash h;
+	int rc;
+
+	if (!tab)
+		return hlx_err(HLX_EHISTORY, "malformed line in history");
+	rc = hlx_hash_parse_canonical(line, (size_t)(tab - line), &h);
+	if (!rc)
+		rc = hlx_store_received_put(b->t, b->list, &h, b->now);
+	return rc;
+}
+
+/* The handling rules of the verified head, kept before the data they
+ * govern.  When a retention period starts for a list held already, its
+ * entries' clocks start now (first, so that a crash repeats it). */
+int hlx_pull_save_rules(struct pull *p, const struct hlx_list_rec *rec)
+{
+	struct hlx_rules r, was;
+	int rc;
+
+	if (p->head.has_rules)
+		r = p->head.rules;
+	else
+		hlx_rules_init(&r);
+	rc = hlx_retention_rules(p->n, p->full, &was);
+	if (!rc && rec && rec->version && r.retention_days > 0 &&
+	    was.retention_days == 0) {
+		struct backfill b = { NULL, rec->id, p->now };
+		struct hlx_hist *h = NULL;
+
+		rc = hlx_list_open_hist(p->n, p->full, &h);
+		if (!rc)
+			rc = hlx_store_begin(hlx_node_store(p->n), &b.t);
+		if (!rc)
+			rc = hlx_hist_foreach(h, rec->head, backfill_line, &b);
+		if (!rc) {
+			rc = hlx_store_commit(b.t);
+			b.t = NULL;
+		}
+		hlx_store_abort(b.t);
+		hlx_hist_free(h);
+	}
+	if (!rc)
+		rc = hlx_retention_save_rules(p->n, p->peer->name, p->list, &r);
+	return rc;
+}
