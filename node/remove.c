@@ -34,6 +34,7 @@ struct intent {
 	size_t nfeeds;
 	char (*urls)[65];          /* url-sha256 items, hex */
 	size_t nurls;
+	int compact_only;          /* every step done but the compaction */
 };
 
 static void intent_free(struct intent *in)
@@ -106,7 +107,11 @@ static int intent_write(struct hlx_node *n, const struct intent *in)
 	char p[PATH_MAX];
 	int rc = hlx_buf_puts(&b, INTENT_MAGIC "\n");
 
-	if (!rc && in->publish[0])
+	/* once the steps are done only the compaction is left: a later
+	 * writer must not replay them over what was made since */
+	if (!rc && in->compact_only)
+		rc = hlx_buf_puts(&b, "stage compact\n");
+	else if (!rc && in->publish[0])
 		rc = hlx_buf_printf(&b, "publish %s\n", in->publish);
 	if (!rc && in->peer[0])
 		rc = hlx_buf_printf(&b, "peer %s\n", in->peer);
@@ -161,7 +166,9 @@ static int intent_parse(char *s, struct intent *in)
 			return hlx_err(HLX_ESTATE, "damaged removal intent: line '%.64s'", line);
 		*sp = '\0';
 		arg = sp + 1;
-		if (!strcmp(line, "publish") && arg[0] == '/') {
+		if (!strcmp(line, "stage") && !strcmp(arg, "compact")) {
+			in->compact_only = 1;
+		} else if (!strcmp(line, "publish") && arg[0] == '/') {
 			rc = snprintf(in->publish, sizeof(in->publish), "%s", arg) <
 			     (int)sizeof(in->publish) ? HLX_OK :
 			     hlx_err(HLX_ESTATE, "damaged removal intent: path too long");
@@ -187,6 +194,10 @@ static int intent_parse(char *s, struct intent *in)
 	}
 	if (!rc && first)
 		rc = hlx_err(HLX_ESTATE, "damaged removal intent: empty");
+	if (!rc && in->compact_only &&
+	    (in->publish[0] || in->peer[0] || in->unsub[0][0] || in->nlists ||
+	     in->nfeeds || in->nurls))
+		rc = hlx_err(HLX_ESTATE, "damaged removal intent: steps after 'stage compact'");
 	return rc;
 }
 
@@ -719,18 +730,30 @@ static int run(struct hlx_node *n, const struct intent *in,
 	       struct hlx_remove_result *res, int *uncompacted)
 {
 	char p[PATH_MAX];
-	int rc = step_peers(n, in);
+	int rc = HLX_OK;
 
-	if (!rc)
-		rc = step_state(n, in, res);
-	if (!rc)
-		rc = step_files(n, in);
-	if (!rc)
-		rc = step_views(n, in, res);
-	if (!rc)
-		rc = step_match(n, in);
-	if (!rc)
-		rc = step_urls(n, in, res);
+	if (!in->compact_only) {
+		rc = step_peers(n, in);
+		if (!rc)
+			rc = step_state(n, in, res);
+		if (!rc)
+			rc = step_files(n, in);
+		if (!rc)
+			rc = step_views(n, in, res);
+		if (!rc)
+			rc = step_match(n, in);
+		if (!rc)
+			rc = step_urls(n, in, res);
+		/* what is left is the compaction alone: a name made again
+		 * after this is not removed by a later writer */
+		if (!rc) {
+			struct intent c;
+
+			memset(&c, 0, sizeof(c));
+			c.compact_only = 1;
+			rc = intent_write(n, &c);
+		}
+	}
 	/* the deleted entries' bytes leave the state's free pages */
 	*uncompacted = 0;
 	if (rc)

@@ -224,6 +224,34 @@ test_ok "list rm without --to takes 'cfg' down from it" sh -c '
 	"$HLX" --home p list rm cfg && test ! -e wwwp/lists/cfg'
 test_ok "and its hashes are in no file of the feed" nowhere wwwp "$g1"
 
+# a removal whose compaction waits for a reader (another process has the
+# state open) leaves only the compaction to the next writer: a list made
+# again under the same name is not removed by it
+hlx --home p list create again 2>/dev/null
+hlx --home p add again md5:$g1 2>/dev/null
+mkfifo hold
+sleep 30 >hold &
+holder=$!
+"$HLX" --home p lookup - <hold >/dev/null 2>&1 &
+reader=$!
+sleep 1
+test_ok "with a reader open, list rm removes all but the free pages" sh -c '
+	"$HLX" --home p list rm again 2>err; grep -q "compacted" err &&
+	! "$HLX" --home p list ls | grep -q "^again "'
+test_ok "the intent left holds the compaction alone" sh -c '
+	grep -qx "stage compact" p/remove.intent && ! grep -q "^list " p/remove.intent'
+test_ok "'again' is made again" sh -c "
+	\"\$HLX\" --home p list create again && \"\$HLX\" --home p add again md5:$u1"
+test_ok "a later writer keeps it (it only compacts)" sh -c "
+	\"\$HLX\" --home p list create other && \"\$HLX\" --home p lookup md5:$u1 | grep -q again"
+kill $holder $reader 2>/dev/null; wait $reader 2>/dev/null; wait $holder 2>/dev/null
+test_ok "once the reader is gone, the next writer compacts and the intent goes" sh -c "
+	\"\$HLX\" --home p list create third && test ! -e p/remove.intent && \"\$HLX\" --home p lookup md5:$u1 >/dev/null"
+test_ok "and fsck is clean" hlx --home p fsck
+printf 'hlx-remove-1\nstage compact\nlist x\n' >p/remove.intent
+test_fails_with "steps after 'stage compact' are a damaged intent" 4 "damaged removal intent" hlx --home p fsck
+rm p/remove.intent
+
 # ---- 4. crash safety -------------------------------------------------------
 # An interrupted removal (its intent written, not all done) is finished by
 # the next writer, whatever the command; a damaged intent is reported.
