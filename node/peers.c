@@ -88,12 +88,26 @@ int hlx_peer_url_check(const char *url)
 	return rc;
 }
 
+static int name_ends(const char *s, const char *sfx)
+{
+	size_t n = strlen(s), k = strlen(sfx);
+
+	return n >= k && strcmp(s + n - k, sfx) == 0;
+}
+
 int hlx_peers_add(struct hlx_peers *p, const char *name, const char *url,
 		  const struct hlx_pubkey *root, const char *ca)
 {
 	struct hlx_peer *v, *np;
 	int rc = hlx_name_check(name, strlen(name), "peer");
 
+	/* a peer's mirrors are lists/NAME/, beside own lists' lists/L.git
+	 * and their temporary repositories: no name of theirs */
+	if (!rc && (name_ends(name, ".git") || name_ends(name, ".git.new") ||
+		    name_ends(name, ".git.swap") || name_ends(name, ".git.old") ||
+		    hlx_file_is_temp(name)))
+		rc = hlx_err(HLX_EINVAL, "peer name '%s' looks like a repository or a temporary file of the node home (.git, .tmp...)",
+			     name);
 	if (!rc && url[0])
 		rc = url_check(url);
 	if (!rc && ca && strlen(ca) >= sizeof(v->ca))

@@ -294,8 +294,19 @@ static int named_after(const char *name, const char *base,
 	for (; *sfx; sfx++) {
 		size_t sl = strlen(*sfx);
 
-		if (!strncmp(name, *sfx, sl) &&
-		    (name[sl] == '\0' || !strncmp(name + sl, ".tmp", 4)))
+		size_t hx;
+
+		if (strncmp(name, *sfx, sl) != 0)
+			continue;
+		if (name[sl] == '\0')
+			return 1;
+		/* exactly a temporary file's tail: ".tmp" and hex digits to
+		 * the end (node/files.h); "x.git.tmp1.git" is list
+		 * "x.git.tmp1", not a temporary of "x" */
+		if (strncmp(name + sl, ".tmp", 4) != 0)
+			continue;
+		hx = strspn(name + sl + 4, "0123456789abcdef");
+		if (hx > 0 && name[sl + 4 + hx] == '\0')
 			return 1;
 	}
 	return 0;

@@ -252,6 +252,21 @@ printf 'hlx-remove-1\nstage compact\nlist x\n' >p/remove.intent
 test_fails_with "steps after 'stage compact' are a damaged intent" 4 "damaged removal intent" hlx --home p fsck
 rm p/remove.intent
 
+# names that extend another's: removing 'x' leaves list 'x.git.tmp1' (its
+# repository x.git.tmp1.git looks like a temporary of x.git), and no peer
+# may be named like a repository of the home
+hlx --home p list create x 2>/dev/null
+hlx --home p list create x.git.tmp1 2>/dev/null
+hlx --home p add x.git.tmp1 md5:$o1 2>/dev/null
+test_ok "list rm x" hlx --home p list rm x
+test_ok "leaves list 'x.git.tmp1' whole" sh -c "
+	test -d p/lists/x.git.tmp1.git && \"\$HLX\" --home p lookup md5:$o1 >/dev/null && \"\$HLX\" --home p fsck"
+hlx --home a key show --root >a-root.pub 2>/dev/null
+for bad in y.git y.git.new y.git.swap y.git.old y.tmp1f; do
+	test_fails_with "peer name '$bad' is refused" 3 "looks like a repository" \
+		hlx --home p peer add "$bad" --key a-root.pub
+done
+
 # ---- 4. crash safety -------------------------------------------------------
 # An interrupted removal (its intent written, not all done) is finished by
 # the next writer, whatever the command; a damaged intent is reported.
