@@ -317,6 +317,7 @@ static int each_name(const char *root, const char *dir,
 		close(fd);
 		return hlx_err(HLX_EIO, "cannot read directory '%s'", dir);
 	}
+	/* rc 1 from cb: enough heads, stop reading (bounded work) */
 	while (!rc && (e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.' && !hlx_file_is_temp(e->d_name))
 			rc = cb(ctx, e->d_name);
@@ -331,11 +332,24 @@ struct scan {
 	char feed[40];
 };
 
+/* A feed's directory name as publish makes it: 32 lowercase hex digits
+ * (others may write in the publish directory: nothing else is shown). */
+static int feed_name_ok(const char *name)
+{
+	return strlen(name) == 32 && strspn(name, "0123456789abcdef") == 32;
+}
+
 static int feed_list(void *ctx, const char *name)
 {
 	struct scan *s = ctx;
 	char p[PATH_MAX];
 
+	if (s->ov->nheads >= OV_HEADS_MAX)
+		return 1;
+	if (hlx_list_name_check(name) != HLX_OK) {
+		hlx_err_clear();
+		return HLX_OK;
+	}
 	if (hlx_pathf(p, "%s/%s/head", s->dir, name))
 		return HLX_OK;
 	return read_head(s->ov, s->root, p, s->feed);
@@ -357,7 +371,9 @@ static int audience_feed(void *ctx, const char *name)
 	struct scan *s = ctx;
 	char feed[40];
 
-	if (strlen(name) != 32)
+	if (s->ov->nheads >= OV_HEADS_MAX)
+		return 1;
+	if (!feed_name_ok(name))
 		return HLX_OK;
 	snprintf(feed, sizeof(feed), "a/%s", name);
 	return scan_feed(s->ov, s->root, feed);
@@ -370,6 +386,8 @@ static int sealed_head(void *ctx, const char *name)
 	size_t n = strlen(name);
 	char p[PATH_MAX];
 
+	if (s->ov->nheads >= OV_HEADS_MAX)
+		return 1;
 	if (n <= 5 || strcmp(name + n - 5, ".head") != 0 ||
 	    hlx_pathf(p, "%s/%s", s->dir, name))
 		return HLX_OK;
@@ -380,7 +398,9 @@ static int sealed_view(void *ctx, const char *name)
 {
 	struct scan *s = ctx, v = *s;
 
-	if (strlen(name) != 32 || hlx_pathf(v.dir, "%s/%s", s->dir, name))
+	if (s->ov->nheads >= OV_HEADS_MAX)
+		return 1;
+	if (!feed_name_ok(name) || hlx_pathf(v.dir, "%s/%s", s->dir, name))
 		return HLX_OK;
 	snprintf(v.feed, sizeof(v.feed), "a/%s", name);
 	return each_name(NULL, v.dir, sealed_head, &v);
@@ -403,7 +423,7 @@ int hlx_overview_published(struct hlx_overview *ov, const char *dir)
 	s.root = NULL;
 	if (!rc && ov->home[0] && !hlx_pathf(s.dir, "%s/views", ov->home))
 		rc = each_name(NULL, s.dir, sealed_view, &s);
-	return rc;
+	return rc > 0 ? HLX_OK : rc;
 }
 
 /* ---- attention ---------------------------------------------------------- */

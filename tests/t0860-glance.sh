@@ -278,4 +278,17 @@ import json, sys; o = json.load(sys.stdin); assert o[\"policy_error\"] and len(o
 mv share.off b/policies/share.json
 test_ok "restored: nothing needs attention" chk attention b -
 
+# whoever else writes in the publish directory shows nothing: a feed whose
+# name is not a feed's (escape sequences, bytes that are not UTF-8) holding
+# a copy of a real head, and a list directory named likewise
+esc=$(printf 'a/\033]0;PWNED\007\033[2J%s' 0123456789abcdef01)
+mkdir -p "a/publish/$esc/lists/uk-a" "a/publish/a/$(printf '\377%.0s' $(seq 32))/lists/uk-a" \
+	"a/publish/lists/$(printf '\033[31mx')"
+cp a/publish/lists/uk-a/head "a/publish/$esc/lists/uk-a/head"
+cp a/publish/lists/uk-a/head "a/publish/a/$(printf '\377%.0s' $(seq 32))/lists/uk-a/head"
+cp a/publish/lists/uk-a/head "a/publish/lists/$(printf '\033[31mx')/head"
+test_ok "planted feed names: --json still answers, with the real heads only" sh -c '
+	"$HLX" --home a overview --json | python3 -c "
+import json, sys; o = json.load(sys.stdin); assert all(h[\"feed\"] == \"\" for h in o[\"publish\"][\"heads\"]), o[\"publish\"][\"heads\"]"'
+
 test_done

@@ -250,15 +250,15 @@ static json_t *publish_obj(const struct hlx_overview *ov, int *bad)
 {
 	json_t *o = json_object(), *a = json_array();
 
-	put(o, "dir", json_string(ov->publish_dir), bad);
+	put(o, "dir", jstr(ov->publish_dir), bad);
 	put(o, "last_signed", jtime(ov->last_signed), bad);
 	put(o, "next_expiry", jtime(ov->next_expiry), bad);
 	for (size_t i = 0; i < ov->nheads; i++) {
 		const struct hlx_ov_head *h = &ov->heads[i];
 		json_t *ho = json_object();
 
-		put(ho, "feed", json_string(h->feed), bad);
-		put(ho, "list", json_string(h->list), bad);
+		put(ho, "feed", jstr(h->feed), bad);
+		put(ho, "list", jstr(h->list), bad);
 		put(ho, "version", jnum(h->version), bad);
 		put(ho, "issued", jtime(h->issued), bad);
 		put(ho, "expires", jtime(h->expires), bad);
