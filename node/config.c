@@ -231,6 +231,74 @@ int hlx_config_publish_dir(const struct hlx_config *c, const char *home,
 	return hlx_pathf(out, "%s/publish", home);
 }
 
+/* path resolved: realpath of its longest existing prefix, then the rest
+ * as written (without "." or ".." parts: those are refused). */
+static int resolve(const char *path, char out[PATH_MAX])
+{
+	char head[PATH_MAX], tail[PATH_MAX] = "", r[PATH_MAX];
+	char *sl;
+
+	if (hlx_pathf(head, "%s", path))
+		return HLX_EINVAL;
+	for (;;) {
+		size_t n = strlen(head);
+
+		while (n > 1 && head[n - 1] == '/')
+			head[--n] = '\0';
+		if (realpath(head, r))
+			break;
+		sl = strrchr(head, '/');
+		if (!sl) {
+			/* a relative path none of which exists: from "." */
+			if (!strcmp(head, ".") || !strcmp(head, ".."))
+				return hlx_err(HLX_EINVAL, "'%s': no '.' or '..' in a path that does not exist yet",
+					       path);
+			if (hlx_pathf(r, "/%s%s", head, tail) || hlx_pathf(tail, "%s", r) ||
+			    !realpath(".", r))
+				return hlx_err(HLX_EINVAL, "'%s' cannot be resolved", path);
+			break;
+		}
+		if (!strcmp(sl + 1, ".") || !strcmp(sl + 1, ".."))
+			return hlx_err(HLX_EINVAL, "'%s': no '.' or '..' in a path that does not exist yet",
+				       path);
+		if (hlx_pathf(r, "%s%s", sl, tail) || hlx_pathf(tail, "%s", r))
+			return HLX_EINVAL;
+		if (sl == head)
+			sl[1] = '\0';     /* on to "/" */
+		else
+			*sl = '\0';
+	}
+	return hlx_pathf(out, "%s%s", strcmp(r, "/") ? r : "", tail);
+}
+
+/* Is b a or under a? */
+static int under(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/');
+}
+
+int hlx_config_publish_dir_check(const char *home, const char *dir)
+{
+	char h[PATH_MAX], d[PATH_MAX], pub[PATH_MAX];
+	int rc = resolve(home, h);
+
+	if (!rc)
+		rc = resolve(dir, d);
+	if (!rc)
+		rc = hlx_pathf(pub, "%s/publish", h);
+	if (rc)
+		return rc;
+	if (under(d, h))
+		return hlx_err(HLX_EINVAL, "publish directory '%s' holds the node home '%s'",
+			       dir, home);
+	if (under(h, d) && !under(pub, d))
+		return hlx_err(HLX_EINVAL, "publish directory '%s' lies inside the node home '%s' (only its publish/ may)",
+			       dir, home);
+	return HLX_OK;
+}
+
 int hlx_config_save(const char *home, const struct hlx_config *c)
 {
 	struct hlx_buf b = HLX_BUF_INIT;

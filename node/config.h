@@ -69,5 +69,11 @@ int hlx_config_get(const struct hlx_config *c, const char *home, unsigned key,
 /* The publish directory: the configured one, or HOME/publish. */
 int hlx_config_publish_dir(const struct hlx_config *c, const char *home,
 			   char out[PATH_MAX]);
+/* A publish directory may not be the home, hold it, or lie inside it
+ * (but HOME/publish): the home's entries are private, a feed's are not,
+ * and a feed's lists/ would mix with the home's.  Paths are compared
+ * resolved (the longest part that exists, then the rest as given).
+ * HLX_EINVAL naming both. */
+int hlx_config_publish_dir_check(const char *home, const char *dir);
 
 #endif

@@ -88,6 +88,19 @@ refuse "empty" 3 "publish-dir: expected an absolute path" publish-dir ""
 refuse "a newline" 3 "publish-dir: .* holds a control character" publish-dir "/srv/a
 poll-interval = 1"
 refuse "unknown key" 2 "unknown key 'interval'" interval 5
+refuse "the home itself" 3 "holds the node home" publish-dir "$TRASH/n"
+refuse "a parent of the home" 3 "holds the node home" publish-dir "$TRASH"
+refuse "inside the home" 3 "lies inside the node home" publish-dir "$TRASH/n/feeds"
+refuse "inside the home, through .." 3 "lies inside the node home" publish-dir "$TRASH/n/lists/../feeds"
+refuse "inside the home, not made yet" 3 "lies inside the node home" publish-dir "$TRASH/n/a/b/c"
+ln -s "$TRASH/n" linked
+refuse "inside the home, through a link" 3 "lies inside the node home" publish-dir "$TRASH/linked/feeds"
+test_ok "the home's own publish/ is allowed" hlx --home n config set publish-dir "$TRASH/n/publish"
+cp n/hlx.conf before
+test_fails_with "publish --to inside the home is refused" 3 "lies inside the node home" \
+	hlx --home n publish --to "$TRASH/n/views"
+test_fails_with "publish --to the home is refused" 3 "holds the node home" \
+	hlx --home n publish --to n
 test_fails_with "set without a value is a usage error" 2 "takes 2 operands" \
 	hlx --home n config set poll-interval
 

@@ -376,7 +376,10 @@ int cli_publish_dir(const struct hlx_cli *cli, const char *opt,
 	int rc;
 
 	if (opt)
-		return hlx_pathf(out, "%s", opt);
-	rc = hlx_config_load(cli->home, &c);
-	return rc ? rc : hlx_config_publish_dir(&c, cli->home, out);
+		rc = hlx_pathf(out, "%s", opt);
+	else
+		rc = hlx_config_load(cli->home, &c);
+	if (!rc && !opt)
+		rc = hlx_config_publish_dir(&c, cli->home, out);
+	return rc ? rc : hlx_config_publish_dir_check(cli->home, out);
 }

@@ -82,6 +82,8 @@ static int change(struct hlx_cli *cli, const struct cli_args *a, int unset)
 		rc = HLX_OK;
 	} else {
 		rc = hlx_config_set(&c, key, a->argv[1]);
+		if (!rc && key == HLX_CONF_PUBLISH_DIR)
+			rc = hlx_config_publish_dir_check(cli->home, a->argv[1]);
 		if (rc)
 			return cli_fail(rc, "cannot change the settings");
 	}

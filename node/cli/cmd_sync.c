@@ -100,6 +100,9 @@ static int pub_opts(struct hlx_cli *cli, const struct cli_args *a,
 	int rc = to ? hlx_pathf(o->dir, "%s", to) :
 		      hlx_config_publish_dir(c, cli->home, o->dir);
 
+	if (!rc)
+		rc = hlx_config_publish_dir_check(cli->home, o->dir);
+
 	o->validity_days = (long)cli_num(a, "expires-days", c->expires_days);
 	return rc;
 }
