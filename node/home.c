@@ -109,6 +109,28 @@ static int rename_in(const char *dir, const char *from, const char *to)
 
 /* hlx_home_private; quiet: keep the error detail as it is (a failure is
  * only returned, HLX_EIO) */
+/* The top-level entries of a home (spec/home.md) other than publish/:
+ * what make_private may chmod.  Anything else there (a home made in a
+ * directory that held files) is not hlx's to change. */
+static const char *const home_entries[] = {
+	"config.json", "hlx.conf", "trust.json", "lock", "run.pid",
+	"remove.intent", "keys", "state", "lists", "peers.json", "peers",
+	"policies", "views", "staging", "match", "urls", "audit.log", NULL
+};
+
+static int home_entry(const char *name)
+{
+	for (size_t i = 0; home_entries[i]; i++) {
+		size_t n = strlen(home_entries[i]);
+
+		/* the entry, or a temporary file of it (node/files.h) */
+		if (!strncmp(name, home_entries[i], n) &&
+		    (name[n] == '\0' || (name[n] == '.' && hlx_file_is_temp(name))))
+			return 1;
+	}
+	return 0;
+}
+
 static int make_private(const char *dir, int quiet)
 {
 	struct dirent *e;
@@ -141,8 +163,7 @@ static int make_private(const char *dir, int quiet)
 	while (!rc && (e = readdir(d)) != NULL) {
 		mode_t m;
 
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		    !strcmp(e->d_name, HLX_HOME_PUBLIC))
+		if (!home_entry(e->d_name))
 			continue;
 		fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 			    O_NOCTTY | O_CLOEXEC);

@@ -27,6 +27,14 @@ hlx --home a list create l1 2>/dev/null
 hlx --home a add l1 "$h1" --category csam-a 2>/dev/null
 test_ok "a publishes into its default publish directory" hlx --home a publish
 test_ok "the home is 0711" test "$(stat -c %a a)" = 711
+# a home made in a directory that held files: only hlx's entries change
+mkdir -p pre/www && echo hi >pre/www/index.html && chmod 0755 pre/www && chmod 0644 pre/www/index.html
+echo x >pre/notes.txt && chmod 0644 pre/notes.txt
+test_ok "init in a directory holding files leaves their modes" sh -c '
+	"$HLX" --home pre init --org org-pre --no-passphrase 2>/dev/null &&
+	test "$(stat -c %a pre/www)" = 755 && test "$(stat -c %a pre/www/index.html)" = 644 &&
+	test "$(stat -c %a pre/notes.txt)" = 644 && test "$(stat -c %a pre/keys)" = 700 &&
+	test "$(stat -c %a pre/config.json)" = 600'
 test_ok "publish/ is world-readable, all the way down" sh -c \
 	"test \"\$(stat -c %a a/publish)\" = 755 &&
 	 ! find a/publish ! -perm -o+r | grep . &&
