@@ -465,6 +465,27 @@ closed:
 	return res;
 }
 
+/* The number of pack indexes in staging's objects/pack (at most 2: is
+ * there more than one?), -1 on error. */
+static int recv_packs(const char *staging)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if (snprintf(dir, sizeof(dir), "%s/objects/pack", staging) >= (int)sizeof(dir) ||
+	    !(d = opendir(dir)))
+		return -1;
+	while (n < 2 && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		n += l > 4 && strcmp(de->d_name + l - 4, ".idx") == 0;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Move the received packs of staging (each .pack with its .idx) to dir. */
 static int recv_move(const char *staging, const char *dir)
 {
@@ -489,8 +510,13 @@ int hlx_pack_keep(const char *staging, const char *head, const char *hide,
 	rc = open_repo(staging, &r);
 	if (rc)
 		return rc;
-	/* the usual case: the publisher sent just what the versions added */
-	if (recv_all_reached(r, staging, head, hide) == 1) {
+	/* the usual case: the publisher sent just what one version added.
+	 * Several versions' packs are packed again as one: their indexes
+	 * would come into the mirror one by one, in directory order, and a
+	 * crash between two could show a version without its parent (an
+	 * object no verified commit reaches, spec/sync.md 5.2). */
+	if (recv_packs(staging) == 1 &&
+	    recv_all_reached(r, staging, head, hide) == 1) {
 		rc = recv_move(staging, dir);
 		goto out;
 	}

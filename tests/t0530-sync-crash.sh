@@ -31,6 +31,11 @@ echo "# a sync of two versions takes $dur ms"
 # The crash window itself, made on purpose: a sync that applied several
 # versions at once committed the state, and died before moving the ref.
 mirror=b/lists/a/l.git
+# the versions of one sync come into the mirror as one pack: with one
+# index a version is never seen without its parent, whatever order a
+# crash cut the moves in
+test_ok "a sync of two versions adds one pack to the mirror" \
+	test "$(ls $mirror/objects/pack/ | grep -c '\.idx$')" = 1
 top=$(git -C $mirror rev-parse refs/heads/main)
 git -C $mirror update-ref refs/heads/main refs/heads/main~1
 test_ok "state two versions ahead, ref one behind: the next writer finishes the move" \
