@@ -154,12 +154,12 @@ static void *lookup_half(void *arg)
 	return NULL;
 }
 
-static const struct hlx_hash *sort_q;
-
-static int key_order(const void *a, const void *b)
+/* qsort_r's order over the queries q (no global: two lookups of one
+ * process, as an embedding may run, do not share it). */
+static int key_order(const void *a, const void *b, void *q)
 {
-	const struct hlx_hash *x = &sort_q[*(const size_t *)a];
-	const struct hlx_hash *y = &sort_q[*(const size_t *)b];
+	const struct hlx_hash *x = &((const struct hlx_hash *)q)[*(const size_t *)a];
+	const struct hlx_hash *y = &((const struct hlx_hash *)q)[*(const size_t *)b];
 	size_t n = x->len < y->len ? x->len : y->len;
 	int d;
 
@@ -177,8 +177,7 @@ static int run_batch(struct hlx_lookup *c, struct half *h, size_t nq)
 
 	for (size_t i = 0; i < nq; i++)
 		c->order[i] = i;
-	sort_q = c->q;
-	qsort(c->order, nq, sizeof(*c->order), key_order);
+	qsort_r(c->order, nq, sizeof(*c->order), key_order, c->q);
 	for (size_t k = 0; k < nq; k++) {
 		c->qp[k] = &c->q[c->order[k]];
 		c->range[k].len = 0;
