@@ -17,6 +17,8 @@
  * time).  A book (struct hlx_plan_book) collects documents and valid acts
  * and answers which plans are in force at a time (spec/plan.md sections
  * 5.3 and 6); hlx_plan_route() routes a location over them (section 4).
+ * protocol/plan.c holds the document, locations and routing;
+ * protocol/plan_act.c the acts and the book.
  */
 #ifndef HLX_PLAN_H
 #define HLX_PLAN_H
