@@ -866,6 +866,38 @@ static void test_routing(void)
 	free(t);
 }
 
+/* Across plans the specificity decides before the name: a country rule
+ * of a plan later by name beats a category rule of an earlier one. */
+static void test_across_plans(void)
+{
+	struct hlx_plan_book *b = NULL;
+	char text[1024], f[HLX_PLAN_ROOT_LEN + 1];
+	const char *const names[] = { "aa", "zz" };
+	const char *const rules[] = { "\"country\":\"*\",\"category\":\"a2\"",
+				      "\"country\":\"BR\",\"category\":\"*\"" };
+	int64_t t0 = T("2026-12-01T00:00:00Z");
+
+	hlx_plan_book_new(&b);
+	for (int i = 0; i < 2; i++) {
+		fpr(i, f);
+		snprintf(text, sizeof(text),
+			 "{\"format\":\"hlx-plan-1\",\"name\":\"%s\",\"version\":1,"
+			 "\"lease_seconds\":3600,\"settle_seconds\":0,\"signatories\":["
+			 "{\"org\":\"org-%s\",\"root\":\"%s\"}],\"rules\":["
+			 "{\"country\":\"*\",\"category\":\"*\",\"org\":\"org-%s\","
+			 "\"fallbacks\":[],\"channel\":\"self\",\"languages\":[\"en\"]," DL0 "},"
+			 "{%s,\"org\":\"org-%s\",\"fallbacks\":[],\"channel\":\"self\","
+			 "\"languages\":[\"en\"]," DL0 "}]}",
+			 names[i], names[i], f, names[i], rules[i], names[i]);
+		sign_all(b, add(b, text), t0);
+	}
+	ROUTE(b, "BR/a2", t0, "org-zz\tzz@1\tBR/*\t-");
+	ROUTE(b, "US/a2", t0, "org-aa\taa@1\t*/a2\t-");
+	ROUTE(b, "US/a1", t0, "org-aa\taa@1\t*/*\t-");
+	ROUTE(b, "BR/-", t0, "org-zz\tzz@1\tBR/*\t-");
+	hlx_plan_book_free(b);
+}
+
 /* Versions and documents: which one is in force (sections 5.3 and 6). */
 static void test_in_force(void)
 {
@@ -978,6 +1010,7 @@ int main(void)
 	test_locations();
 	test_acts();
 	test_routing();
+	test_across_plans();
 	test_in_force();
 	return done_testing();
 }
