@@ -75,6 +75,8 @@ LIB_SRC := $(PROTO_SRC) $(KEYS_SRC) $(NODE_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+# Test drivers, built with the unit tests and run by shell tests.
+UNIT_BIN += $(O)/tests/plan-route-driver
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 
