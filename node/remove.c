@@ -97,7 +97,7 @@ static const char *home_of(struct hlx_node *n)
 
 static int intent_path(struct hlx_node *n, char out[PATH_MAX])
 {
-	return hlx_pathf(out, "%s/" HLX_REMOVE_INTENT, home_of(n));
+	return hlx_node_path(n, HLX_HOME_REMOVE_INTENT, NULL, NULL, out);
 }
 
 static int intent_write(struct hlx_node *n, const struct intent *in)
