@@ -610,7 +610,8 @@ static int step_match(struct hlx_node *n, const struct intent *in)
 	char dir[PATH_MAX], p[PATH_MAX];
 	size_t cnt = 0, k = 0;
 	DIR *d;
-	int rc = hlx_pathf(dir, "%s/match", home_of(n));
+	const char *conf = strrchr(hlx_home_entry_name(HLX_HOME_MATCH_CONFIG), '/') + 1;
+	int rc = hlx_node_path(n, HLX_HOME_MATCH, NULL, NULL, dir);
 
 	if (rc)
 		return rc;
@@ -620,7 +621,7 @@ static int step_match(struct hlx_node *n, const struct intent *in)
 		       hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
 	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, "config.json"))
+		    !strcmp(de->d_name, conf))
 			continue;
 		rc = hlx_pathf(p, "%s/%s", dir, de->d_name);
 		if (!rc)
@@ -630,7 +631,7 @@ static int step_match(struct hlx_node *n, const struct intent *in)
 	if (!rc)
 		rc = hlx_fsync_path(dir, 1);
 	if (!rc)
-		rc = hlx_pathf(p, "%s/config.json", dir);
+		rc = hlx_node_path(n, HLX_HOME_MATCH_CONFIG, NULL, NULL, p);
 	if (rc)
 		return rc;
 	rc = hlx_file_read(p, 1 << 20, &b);
@@ -700,8 +701,7 @@ static int step_urls(struct hlx_node *n, const struct intent *in,
 
 			if (held[i])
 				continue;
-			rc = hlx_pathf(p, "%s/" HLX_URLS_DIR "/%s", home_of(n),
-				       in->urls[at + i]);
+			rc = hlx_node_path(n, HLX_HOME_URL, in->urls[at + i], NULL, p);
 			if (!rc)
 				rc = gone(p, &was);
 			if (!rc && was)
