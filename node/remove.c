@@ -325,20 +325,20 @@ static int step_files(struct hlx_node *n, const struct intent *in)
 	static const char *const repo_sfx[] = { "git", "git.new", "git.swap",
 						"git.old", NULL };
 	static const char *const sync_sfx[] = { "sync", "rules", "rebase", NULL };
-	const char *home = home_of(n);
-	char p[PATH_MAX];
+	char p[PATH_MAX], peer[HLX_LIST_NAME_MAX + 1];
 	int rc = HLX_OK;
 
 	for (size_t i = 0; !rc && i < in->nlists; i++) {
 		const char *f = in->lists[i], *sl = strchr(f, '/');
 
 		if (!sl) {
-			rc = hlx_pathf(p, "%s/lists", home);
+			rc = hlx_node_path(n, HLX_HOME_LISTS, NULL, NULL, p);
 			if (!rc)
 				rc = rm_named(p, f, repo_sfx, NULL);
 			continue;
 		}
-		rc = hlx_pathf(p, "%s/lists/%.*s", home, (int)(sl - f), f);
+		snprintf(peer, sizeof(peer), "%.*s", (int)(sl - f), f);
+		rc = hlx_node_path(n, HLX_HOME_PEER_LISTS, peer, NULL, p);
 		if (!rc)
 			rc = rm_named(p, sl + 1, repo_sfx, NULL);
 		/* the peer's last mirror: its directory goes too */
@@ -346,22 +346,22 @@ static int step_files(struct hlx_node *n, const struct intent *in)
 		    errno != EEXIST)
 			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p, strerror(errno));
 		if (!rc)
-			rc = hlx_pathf(p, "%s/peers/%.*s", home, (int)(sl - f), f);
+			rc = hlx_node_path(n, HLX_HOME_PEER, peer, NULL, p);
 		if (!rc)
 			rc = rm_named(p, sl + 1, sync_sfx, NULL);
 	}
 	/* under the writer lock no pull runs: every staging repository is
 	 * one a killed pull left, with what it had fetched */
 	if (!rc)
-		rc = hlx_pathf(p, "%s/staging", home);
+		rc = hlx_node_path(n, HLX_HOME_STAGING, NULL, NULL, p);
 	if (!rc)
 		rc = gone(p, NULL);
 	if (!rc && in->peer[0]) {
-		rc = hlx_pathf(p, "%s/lists/%s", home, in->peer);
+		rc = hlx_node_path(n, HLX_HOME_PEER_LISTS, in->peer, NULL, p);
 		if (!rc)
 			rc = gone(p, NULL);
 		if (!rc)
-			rc = hlx_pathf(p, "%s/peers/%s", home, in->peer);
+			rc = hlx_node_path(n, HLX_HOME_PEER, in->peer, NULL, p);
 		if (!rc)
 			rc = gone(p, NULL);
 	}
@@ -505,7 +505,7 @@ static int step_views(struct hlx_node *n, const struct intent *in,
 	c.n = n;
 	c.in = in;
 	rc = in->publish[0] ? hlx_pathf(c.pub, "%s", in->publish) :
-			      hlx_pathf(c.pub, "%s/publish", home_of(n));
+			      hlx_node_path(n, HLX_HOME_PUBLISH, NULL, NULL, c.pub);
 	if (!rc)
 		rc = hlx_policies_load(home_of(n), &c.pols);
 	if (!rc)
@@ -525,7 +525,7 @@ static int step_views(struct hlx_node *n, const struct intent *in,
 		rc = hlx_store_list_foreach(hlx_node_store(n), name_add, &c);
 	/* the views in the home */
 	if (!rc)
-		rc = hlx_pathf(p, "%s/views", home_of(n));
+		rc = hlx_node_path(n, HLX_HOME_VIEWS, NULL, NULL, p);
 	if (!rc && !(d = opendir(p)) && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot open '%s': %s", p, strerror(errno));
 	while (!rc && d && (de = readdir(d))) {
@@ -956,7 +956,7 @@ int hlx_remove_peer(struct hlx_node *n, const char *peer,
 		rc = push(&in.lists, &in.nlists, sizeof(*in.lists), full);
 	}
 	if (!rc)
-		rc = hlx_pathf(dir, "%s/lists/%s", home_of(n), peer);
+		rc = hlx_node_path(n, HLX_HOME_PEER_LISTS, peer, NULL, dir);
 	if (!rc && (d = opendir(dir))) {
 		while (!rc && (de = readdir(d))) {
 			size_t l = strlen(de->d_name);
