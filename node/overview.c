@@ -380,7 +380,8 @@ static int sealed_view(void *ctx, const char *name)
 {
 	struct scan *s = ctx, v = *s;
 
-	if (strlen(name) != 32 || hlx_pathf(v.dir, "%s/%s", s->dir, name))
+	if (strlen(name) != 32 ||
+	    hlx_home_path(v.dir, s->ov->home, HLX_HOME_VIEW, name, NULL))
 		return HLX_OK;
 	snprintf(v.feed, sizeof(v.feed), "a/%s", name);
 	return each_name(NULL, v.dir, sealed_head, &v);
@@ -401,7 +402,8 @@ int hlx_overview_published(struct hlx_overview *ov, const char *dir)
 		rc = each_name(dir, s.dir, audience_feed, &s);
 	/* a sealed head is unreadable in the feed: publish keeps a copy */
 	s.root = NULL;
-	if (!rc && ov->home[0] && !hlx_pathf(s.dir, "%s/views", ov->home))
+	if (!rc && ov->home[0] &&
+	    !hlx_home_path(s.dir, ov->home, HLX_HOME_VIEWS, NULL, NULL))
 		rc = each_name(NULL, s.dir, sealed_view, &s);
 	return rc;
 }
