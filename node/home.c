@@ -67,7 +67,7 @@ static const struct home_entry {
 	[HLX_HOME_POLICY]          = { "policies/%s.json", "policies/NAME.json", 0600 },
 	[HLX_HOME_HOLD_TAGS]       = { "policies/hold-tags", "policies/hold-tags", 0600 },
 	[HLX_HOME_VIEWS]           = { "views", "views/", 0700 },
-	[HLX_HOME_VIEW_OPEN]       = { "views/open", "views/open/", 0700 },
+	[HLX_HOME_VIEW_OPEN]       = { "views/" HLX_VIEW_OPEN, "views/" HLX_VIEW_OPEN "/", 0700 },
 	[HLX_HOME_VIEW]            = { "views/%s", "views/ID/", 0700 },
 	[HLX_HOME_VIEW_REPO]       = { "views/%s/%s.git", "views/ID/LIST.git", 0755 },
 	[HLX_HOME_VIEW_SRC]        = { "views/%s/%s.src", "views/ID/LIST.src", 0600 },

@@ -37,6 +37,8 @@ struct hlx_home;
  * symbolic links, are left as they are.
  */
 #define HLX_HOME_PUBLIC "publish"
+/* The ID of the open feed's views, views/open/ (others: hex digests). */
+#define HLX_VIEW_OPEN "open"
 int hlx_home_private(const char *dir);
 
 /*

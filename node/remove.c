@@ -442,7 +442,7 @@ static int views_in(struct vctx *c, const char *dir, const char *id,
 {
 	static const char *const sfx[] = { "git", "src", "head", "checkpoint",
 					   "git.new", "git.swap", "git.old", NULL };
-	const struct hlx_policy *p = strcmp(id, "open") ? dir_policy(c, id, 0) : NULL;
+	const struct hlx_policy *p = strcmp(id, HLX_VIEW_OPEN) ? dir_policy(c, id, 0) : NULL;
 	int rc = HLX_OK;
 
 	for (size_t i = 0; !rc && i < c->in->nlists; i++) {
@@ -450,7 +450,7 @@ static int views_in(struct vctx *c, const char *dir, const char *id,
 		char v[HLX_LIST_NAME_MAX + 1];
 
 		/* the open feed serves own lists only */
-		if (view_name(f, v) || (!strcmp(id, "open") && strchr(f, '/')) ||
+		if (view_name(f, v) || (!strcmp(id, HLX_VIEW_OPEN) && strchr(f, '/')) ||
 		    other_owner(c, p, v))
 			continue;
 		rc = rm_named(dir, v, sfx, &res->views);
