@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The node home: the directory that holds one organisation's identity and,
- * later, its lists, peers and state.
+ * The node home: the directory that holds one organisation's identity,
+ * its lists, peers and state.  Every path of it is built by
+ * hlx_home_path() below (the list: enum hlx_home_entry, spec/home.md).
  *
  *   config.json      organisation name and the pinned first root key
  *   trust.json       the signed trust chain (keys/trust.h), public
