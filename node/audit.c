@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/audit.h"
 #include "node/files.h"
+#include "node/home.h"
 #include "node/store.h"
 #include "keys/sshkey.h"
 #include "protocol/err.h"
@@ -247,13 +248,9 @@ out:
 
 /* ---- files ---- */
 
-static int log_path(const char *home, char *path, size_t cap)
+static int log_path(const char *home, char path[PATH_MAX])
 {
-	int w = snprintf(path, cap, "%s/%s", home, HLX_AUDIT_FILE);
-
-	if (w < 0 || (size_t)w >= cap)
-		return hlx_err(HLX_EINVAL, "home path '%.60s' too long", home);
-	return HLX_OK;
+	return hlx_home_path(path, home, HLX_HOME_AUDIT, NULL, NULL);
 }
 
 static int pread_all(int fd, const char *path, uint8_t *p, size_t n, off_t at)
@@ -487,7 +484,7 @@ int hlx_audit_append(const char *home, const struct hlx_seckey *signer,
 
 	if (n == 0)
 		return hlx_err(HLX_EINVAL, "no audit record to append");
-	rc = log_path(home, path, sizeof(path));
+	rc = log_path(home, path);
 	if (!rc)
 		rc = open_log(path, &fd, &created);
 	if (rc)
@@ -609,7 +606,7 @@ int hlx_audit_read(const char *home, const struct hlx_trust *chain,
 	ssize_t r;
 	int fd = -1, rc;
 
-	rc = log_path(home, path, sizeof(path));
+	rc = log_path(home, path);
 	if (rc)
 		return rc;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -21,7 +21,6 @@
 #include "keys/trust.h"
 #include "protocol/buf.h"
 
-#define HLX_AUDIT_FILE "audit.log"
 #define HLX_AUDIT_LINE_MAX 2048 /* bytes of one line, newline excluded */
 
 struct hlx_audit_rec {

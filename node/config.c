@@ -2,6 +2,7 @@
 /* The node's settings file, HOME/hlx.conf (node/config.h). */
 #include "node/config.h"
 #include "node/files.h"
+#include "node/home.h"
 #include "node/sync.h"
 #include "protocol/buf.h"
 #include "protocol/err.h"
@@ -194,7 +195,7 @@ int hlx_config_load(const char *home, struct hlx_config *c)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
 	char p[PATH_MAX];
-	int rc = hlx_pathf(p, "%s/%s", home, HLX_CONFIG_FILE);
+	int rc = hlx_home_path(p, home, HLX_HOME_SETTINGS, NULL, NULL);
 
 	hlx_config_init(c);
 	if (!rc)
@@ -228,7 +229,7 @@ int hlx_config_publish_dir(const struct hlx_config *c, const char *home,
 {
 	if (c->set & (1u << HLX_CONF_PUBLISH_DIR))
 		return hlx_pathf(out, "%s", c->publish_dir);
-	return hlx_pathf(out, "%s/publish", home);
+	return hlx_home_path(out, home, HLX_HOME_PUBLISH, NULL, NULL);
 }
 
 /* path resolved: realpath of its longest existing prefix, then the rest
@@ -304,7 +305,7 @@ int hlx_config_save(const char *home, const struct hlx_config *c)
 	struct hlx_buf b = HLX_BUF_INIT;
 	char p[PATH_MAX], v[PATH_MAX];
 	unsigned i;
-	int rc = hlx_pathf(p, "%s/%s", home, HLX_CONFIG_FILE);
+	int rc = hlx_home_path(p, home, HLX_HOME_SETTINGS, NULL, NULL);
 
 	if (!rc)
 		rc = hlx_buf_puts(&b, "# hlx settings: hlx config set KEY VALUE "

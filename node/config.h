@@ -21,7 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HLX_CONFIG_FILE "hlx.conf"
 #define HLX_CONFIG_MAX 65536   /* bytes: the file is refused past it */
 
 /* The keys (bit i of hlx_config.set is key i). */

@@ -20,7 +20,6 @@
 
 #define CONFIG_FORMAT "hlx-home-1"
 #define CONFIG_MAX 65536
-#define BOX_KEY "keys/box.key"
 
 struct hlx_home {
 	char *dir;
@@ -30,18 +29,129 @@ struct hlx_home {
 	int lockfd; /* the node's writer lock, when held (else -1) */
 };
 
-static int path(char out[PATH_MAX], const char *dir, const char *name)
+/* ---- the layout of a home (spec/home.md) -------------------------------- */
+
+/* Each entry: its format under the home (one %s per name it takes, in
+ * the order a, b), its place as the spec writes it (a directory ends in
+ * '/'), and its mode. */
+static const struct home_entry {
+	const char *fmt, *shown;
+	unsigned mode;
+} entries[HLX_HOME_NENTRIES] = {
+	[HLX_HOME_CONFIG]          = { "config.json", "config.json", 0600 },
+	[HLX_HOME_SETTINGS]        = { "hlx.conf", "hlx.conf", 0600 },
+	[HLX_HOME_TRUST]           = { "trust.json", "trust.json", 0600 },
+	[HLX_HOME_LOCK]            = { "lock", "lock", 0600 },
+	[HLX_HOME_RUN_PID]         = { "run.pid", "run.pid", 0600 },
+	[HLX_HOME_REMOVE_INTENT]   = { "remove.intent", "remove.intent", 0600 },
+	[HLX_HOME_KEYS]            = { "keys", "keys/", 0700 },
+	[HLX_HOME_ROOT_KEY]        = { "keys/root.key", "keys/root.key", 0600 },
+	[HLX_HOME_SIGNING_KEY]     = { "keys/signing.key", "keys/signing.key", 0600 },
+	[HLX_HOME_ROOT_KEY_NEW]    = { "keys/root.key.new", "keys/root.key.new", 0600 },
+	[HLX_HOME_SIGNING_KEY_NEW] = { "keys/signing.key.new", "keys/signing.key.new", 0600 },
+	[HLX_HOME_BOX_KEY]         = { "keys/box.key", "keys/box.key", 0600 },
+	[HLX_HOME_FEED_SECRET]     = { "keys/feed.secret", "keys/feed.secret", 0600 },
+	[HLX_HOME_STATE]           = { "state", "state/", 0700 },
+	[HLX_HOME_LISTS]           = { "lists", "lists/", 0700 },
+	[HLX_HOME_LIST_REPO]       = { "lists/%s.git", "lists/NAME.git", 0755 },
+	[HLX_HOME_PEER_LISTS]      = { "lists/%s", "lists/PEER/", 0755 },
+	[HLX_HOME_MIRROR_REPO]     = { "lists/%s/%s.git", "lists/PEER/LIST.git", 0755 },
+	[HLX_HOME_PEERS_FILE]      = { "peers.json", "peers.json", 0600 },
+	[HLX_HOME_PEERS]           = { "peers", "peers/", 0700 },
+	[HLX_HOME_PEER]            = { "peers/%s", "peers/PEER/", 0755 },
+	[HLX_HOME_PEER_TRUST]      = { "peers/%s/trust.json", "peers/PEER/trust.json", 0644 },
+	[HLX_HOME_PEER_SYNC]       = { "peers/%s/%s.sync", "peers/PEER/LIST.sync", 0644 },
+	[HLX_HOME_PEER_RULES]      = { "peers/%s/%s.rules", "peers/PEER/LIST.rules", 0644 },
+	[HLX_HOME_PEER_REBASE]     = { "peers/%s/%s.rebase", "peers/PEER/LIST.rebase", 0644 },
+	[HLX_HOME_POLICIES]        = { "policies", "policies/", 0700 },
+	[HLX_HOME_POLICY]          = { "policies/%s.json", "policies/NAME.json", 0600 },
+	[HLX_HOME_HOLD_TAGS]       = { "policies/hold-tags", "policies/hold-tags", 0600 },
+	[HLX_HOME_VIEWS]           = { "views", "views/", 0700 },
+	[HLX_HOME_VIEW_OPEN]       = { "views/" HLX_VIEW_OPEN, "views/" HLX_VIEW_OPEN "/", 0700 },
+	[HLX_HOME_VIEW]            = { "views/%s", "views/ID/", 0700 },
+	[HLX_HOME_VIEW_REPO]       = { "views/%s/%s.git", "views/ID/LIST.git", 0755 },
+	[HLX_HOME_VIEW_SRC]        = { "views/%s/%s.src", "views/ID/LIST.src", 0600 },
+	[HLX_HOME_VIEW_HEAD]       = { "views/%s/%s.head", "views/ID/LIST.head", 0600 },
+	[HLX_HOME_VIEW_CHECKPOINT] = { "views/%s/%s.checkpoint", "views/ID/LIST.checkpoint", 0600 },
+	[HLX_HOME_VIEW_MEMBERS]    = { "views/%s/members", "views/ID/members", 0600 },
+	[HLX_HOME_VIEW_TRUST]      = { "views/%s/trust.json", "views/ID/trust.json", 0600 },
+	[HLX_HOME_VIEW_SEED]       = { "views/%s/seed.pack", "views/ID/seed.pack", 0600 },
+	[HLX_HOME_VIEW_PLAIN]      = { "views/%s/plain.pack", "views/ID/plain.pack", 0600 },
+	[HLX_HOME_STAGING]         = { "staging", "staging/", 0700 },
+	[HLX_HOME_STAGING_REPO]    = { "staging/%s", "staging/NAME/", 0755 },
+	[HLX_HOME_MATCH]           = { "match", "match/", 0700 },
+	[HLX_HOME_MATCH_CONFIG]    = { "match/config.json", "match/config.json", 0600 },
+	[HLX_HOME_MATCH_BASE]      = { "match/pdq.base", "match/pdq.base", 0600 },
+	[HLX_HOME_MATCH_DELTA]     = { "match/pdq.delta", "match/pdq.delta", 0600 },
+	[HLX_HOME_URLS]            = { "urls", "urls/", 0700 },
+	[HLX_HOME_URL]             = { "urls/%s", "urls/HEX", 0600 },
+	[HLX_HOME_AUDIT]           = { "audit.log", "audit.log", 0600 },
+	[HLX_HOME_PUBLISH]         = { HLX_HOME_PUBLIC, HLX_HOME_PUBLIC "/", 0755 },
+};
+
+static int bad_name(const char *s)
 {
-	if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long: '%.60s/%s'", dir, name);
+	return !s || !*s || !strcmp(s, ".") || !strcmp(s, "..") || strchr(s, '/');
+}
+
+int hlx_home_path(char out[PATH_MAX], const char *home,
+		  enum hlx_home_entry e, const char *a, const char *b)
+{
+	const char *f;
+	size_t want = 0;
+	int n;
+
+	if ((unsigned)e >= HLX_HOME_NENTRIES || !home)
+		return hlx_err(HLX_EINVAL, "no such entry of a home");
+	f = entries[e].fmt;
+	for (const char *q = f; (q = strstr(q, "%s")); q += 2)
+		want++;
+	if ((want > 0 && bad_name(a)) || (want > 1 && bad_name(b)))
+		return hlx_err(HLX_EINVAL, "'%.64s' cannot name %s in a home",
+			       want > 0 && bad_name(a) ? (a ? a : "") : b ? b : "",
+			       entries[e].shown);
+	if ((want < 1 && a) || (want < 2 && b))
+		return hlx_err(HLX_EINVAL, "%s takes no such name", entries[e].shown);
+	/* the formats are the table's own; a and b fill what they ask for */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	n = snprintf(out, PATH_MAX, "%s/", home);
+	if (n >= 0 && n < PATH_MAX)
+		n += snprintf(out + n, PATH_MAX - (size_t)n, f, a, b);
+#pragma GCC diagnostic pop
+	if (n < 0 || n >= PATH_MAX)
+		return hlx_err(HLX_ETOOBIG, "path too long: '%.60s/%s'", home,
+			       entries[e].shown);
 	return HLX_OK;
+}
+
+const char *hlx_home_entry_name(enum hlx_home_entry e)
+{
+	return (unsigned)e < HLX_HOME_NENTRIES ? entries[e].shown : "";
+}
+
+unsigned hlx_home_mode(enum hlx_home_entry e)
+{
+	return (unsigned)e < HLX_HOME_NENTRIES ? entries[e].mode : 0;
+}
+
+int hlx_home_entry_is_dir(enum hlx_home_entry e)
+{
+	const char *s = hlx_home_entry_name(e);
+
+	return *s && s[strlen(s) - 1] == '/';
+}
+
+static int path(char out[PATH_MAX], const char *dir, enum hlx_home_entry e)
+{
+	return hlx_home_path(out, dir, e, NULL, NULL);
 }
 
 static int save_trust(const char *dir, const struct hlx_trust *t)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
 	char p[PATH_MAX];
-	int rc = path(p, dir, "trust.json");
+	int rc = path(p, dir, HLX_HOME_TRUST);
 
 	if (!rc)
 		rc = hlx_trust_serialize(t, &b);
@@ -66,7 +176,7 @@ static int key_pass(const char *file, const char *what, hlx_pass_fn getpass,
 	return getpass(ctx, what, 0, pass);
 }
 
-static int load_key(const char *dir, const char *name, const char *what,
+static int load_key(const char *dir, enum hlx_home_entry name, const char *what,
 		    hlx_pass_fn getpass, void *ctx, struct hlx_buf *pass,
 		    int *encrypted, struct hlx_seckey **out)
 {
@@ -81,7 +191,7 @@ static int load_key(const char *dir, const char *name, const char *what,
 	return rc;
 }
 
-static int write_key(const char *dir, const char *name,
+static int write_key(const char *dir, enum hlx_home_entry name,
 		     const struct hlx_seckey *k, const struct hlx_buf *pass,
 		     int encrypted)
 {
@@ -94,7 +204,8 @@ static int write_key(const char *dir, const char *name,
 	return rc;
 }
 
-static int rename_in(const char *dir, const char *from, const char *to)
+static int rename_in(const char *dir, enum hlx_home_entry from,
+		     enum hlx_home_entry to)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	int rc = path(a, dir, from);
@@ -199,7 +310,7 @@ int hlx_home_private(const char *dir)
 static int lock_dir(const char *dir, int wait, int *fd)
 {
 	char p[PATH_MAX];
-	int rc = path(p, dir, "lock");
+	int rc = path(p, dir, HLX_HOME_LOCK);
 
 	*fd = -1;
 	if (rc)
@@ -248,7 +359,7 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 			     valid_days);
 		goto out;
 	}
-	rc = path(p, dir, "config.json");
+	rc = path(p, dir, HLX_HOME_CONFIG);
 	if (rc)
 		goto out;
 	if (stat(p, &st) == 0) {
@@ -266,13 +377,13 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 	if (!rc)
 		rc = lock_dir(dir, 1, &lockfd);
 	if (!rc)
-		rc = path(p, dir, "config.json");
+		rc = path(p, dir, HLX_HOME_CONFIG);
 	if (!rc && stat(p, &st) == 0)
 		rc = hlx_err(HLX_EEXIST, "'%s' is already a node home", dir);
 	if (!rc)
-		rc = path(p, dir, "keys");
+		rc = path(p, dir, HLX_HOME_KEYS);
 	if (!rc)
-		rc = hlx_file_mkdirs(p, 0700);
+		rc = hlx_file_mkdirs(p, hlx_home_mode(HLX_HOME_KEYS));
 	if (!rc)
 		rc = hlx_dir_chmod(p, 0700);
 	if (!rc)
@@ -290,11 +401,11 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 		rc = hlx_trust_delegate(t, root, &spub, now,
 					now + (int64_t)valid_days * 86400, now);
 	if (!rc)
-		rc = write_key(dir, "keys/root.key", root, &pass, !no_passphrase);
+		rc = write_key(dir, HLX_HOME_ROOT_KEY, root, &pass, !no_passphrase);
 	if (!rc)
-		rc = write_key(dir, "keys/signing.key", sign, &pass, !no_passphrase);
+		rc = write_key(dir, HLX_HOME_SIGNING_KEY, sign, &pass, !no_passphrase);
 	if (!rc)
-		rc = write_key(dir, BOX_KEY, box, &pass, !no_passphrase);
+		rc = write_key(dir, HLX_HOME_BOX_KEY, box, &pass, !no_passphrase);
 	if (!rc)
 		rc = save_trust(dir, t);
 	if (!rc)
@@ -313,7 +424,7 @@ int hlx_home_create(const char *dir, const char *org, int no_passphrase,
 	if (!rc)
 		rc = hlx_buf_putc(&cfg, '\n');
 	if (!rc)
-		rc = path(p, dir, "config.json");
+		rc = path(p, dir, HLX_HOME_CONFIG);
 	if (!rc)
 		rc = hlx_file_write(p, cfg.data, cfg.len, 0644);
 	if (!rc)
@@ -341,7 +452,7 @@ static int load_config(struct hlx_home *h)
 	json_t *o = NULL;
 	const char *fmt = NULL, *org = NULL, *root = NULL;
 	char p[PATH_MAX];
-	int rc = path(p, h->dir, "config.json");
+	int rc = path(p, h->dir, HLX_HOME_CONFIG);
 
 	if (!rc)
 		rc = hlx_file_read(p, CONFIG_MAX, &b);
@@ -381,7 +492,7 @@ static int load_trust(struct hlx_home *h)
 	struct hlx_buf b = HLX_BUF_INIT;
 	struct hlx_trust *t = NULL;
 	char p[PATH_MAX];
-	int rc = path(p, h->dir, "trust.json");
+	int rc = path(p, h->dir, HLX_HOME_TRUST);
 
 	if (!rc)
 		rc = hlx_file_read(p, HLX_TRUST_MAX, &b);
@@ -403,14 +514,14 @@ static int load_trust(struct hlx_home *h)
 }
 
 /* Finish or drop a key replacement that a crash interrupted. */
-static int recover(struct hlx_home *h, const char *name, int is_root)
+static int recover(struct hlx_home *h, enum hlx_home_entry name,
+		   enum hlx_home_entry newname, int is_root)
 {
-	char pn[PATH_MAX], newname[64];
+	char pn[PATH_MAX];
 	struct hlx_keyfile_info info;
 	const struct hlx_trust_key *k;
 	int rc, adopt = 0;
 
-	snprintf(newname, sizeof(newname), "%s.new", name);
 	rc = path(pn, h->dir, newname);
 	if (rc || access(pn, F_OK) != 0)
 		return rc;
@@ -455,9 +566,9 @@ static int reload(struct hlx_home *h)
 	int rc = load_trust(h);
 
 	if (!rc)
-		rc = recover(h, "keys/root.key", 1);
+		rc = recover(h, HLX_HOME_ROOT_KEY, HLX_HOME_ROOT_KEY_NEW, 1);
 	if (!rc)
-		rc = recover(h, "keys/signing.key", 0);
+		rc = recover(h, HLX_HOME_SIGNING_KEY, HLX_HOME_SIGNING_KEY_NEW, 0);
 	return rc;
 }
 
@@ -465,9 +576,9 @@ static int pending(const struct hlx_home *h)
 {
 	char p[PATH_MAX];
 
-	return (path(p, h->dir, "keys/root.key.new") == HLX_OK &&
+	return (path(p, h->dir, HLX_HOME_ROOT_KEY_NEW) == HLX_OK &&
 		access(p, F_OK) == 0) ||
-	       (path(p, h->dir, "keys/signing.key.new") == HLX_OK &&
+	       (path(p, h->dir, HLX_HOME_SIGNING_KEY_NEW) == HLX_OK &&
 		access(p, F_OK) == 0);
 }
 
@@ -565,7 +676,7 @@ const struct hlx_pubkey *hlx_home_pinned_root(const struct hlx_home *h)
 	return &h->pinned;
 }
 
-static int key_pub(const struct hlx_home *h, const char *name,
+static int key_pub(const struct hlx_home *h, enum hlx_home_entry name,
 		   struct hlx_pubkey *pub)
 {
 	struct hlx_keyfile_info info;
@@ -581,12 +692,12 @@ static int key_pub(const struct hlx_home *h, const char *name,
 
 int hlx_home_signing_pub(const struct hlx_home *h, struct hlx_pubkey *pub)
 {
-	return key_pub(h, "keys/signing.key", pub);
+	return key_pub(h, HLX_HOME_SIGNING_KEY, pub);
 }
 
 int hlx_home_root_pub(const struct hlx_home *h, struct hlx_pubkey *pub)
 {
-	int rc = key_pub(h, "keys/root.key", pub);
+	int rc = key_pub(h, HLX_HOME_ROOT_KEY, pub);
 
 	if (!rc && !hlx_pubkey_eq(pub, hlx_trust_root(h->trust)))
 		rc = hlx_err(HLX_ESTATE,
@@ -611,7 +722,7 @@ int hlx_home_signing_key(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 		return hlx_err_wrap(rc, "cannot sign (run 'hlx key rotate' for a new signing key)");
 	hlx_buf_init_secure(&pass);
 	snprintf(what, sizeof(what), "the signing key of '%s'", h->org);
-	rc = load_key(h->dir, "keys/signing.key", what, getpass, ctx, &pass,
+	rc = load_key(h->dir, HLX_HOME_SIGNING_KEY, what, getpass, ctx, &pass,
 		      &enc, out);
 	hlx_buf_free(&pass);
 	return rc;
@@ -621,12 +732,12 @@ int hlx_home_box_pub(struct hlx_home *h, struct hlx_boxpub *out)
 {
 	struct hlx_pubkey pub;
 	char p[PATH_MAX];
-	int rc = path(p, h->dir, BOX_KEY);
+	int rc = path(p, h->dir, HLX_HOME_BOX_KEY);
 
 	if (!rc && access(p, F_OK) != 0 && errno == ENOENT)
 		return hlx_err(HLX_ENOENT, "no box key: run 'hlx key box'");
 	if (!rc)
-		rc = key_pub(h, BOX_KEY, &pub);
+		rc = key_pub(h, HLX_HOME_BOX_KEY, &pub);
 	if (!rc)
 		rc = hlx_boxpub_from_pubkey(&pub, out);
 	return rc;
@@ -647,7 +758,7 @@ int hlx_home_box_key(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 		return rc;
 	hlx_buf_init_secure(&pass);
 	snprintf(what, sizeof(what), "the box key of '%s'", h->org);
-	rc = load_key(h->dir, BOX_KEY, what, getpass, ctx, &pass, &enc, &k);
+	rc = load_key(h->dir, HLX_HOME_BOX_KEY, what, getpass, ctx, &pass, &enc, &k);
 	if (!rc)
 		rc = hlx_boxkey_from_seckey(k, out);
 	hlx_seckey_free(k);
@@ -662,7 +773,7 @@ int hlx_home_box_create(struct hlx_home *h, hlx_pass_fn getpass, void *ctx)
 	char p[PATH_MAX], what[128];
 	int rc, enc = 0;
 
-	rc = path(p, h->dir, BOX_KEY);
+	rc = path(p, h->dir, HLX_HOME_BOX_KEY);
 	if (rc)
 		return rc;
 	if (access(p, F_OK) == 0 || errno != ENOENT)
@@ -670,7 +781,7 @@ int hlx_home_box_create(struct hlx_home *h, hlx_pass_fn getpass, void *ctx)
 	hlx_buf_init_secure(&pass);
 	/* the same passphrase as the other keys: prove it opens one */
 	snprintf(what, sizeof(what), "the keys of '%s'", h->org);
-	rc = load_key(h->dir, "keys/signing.key", what, getpass, ctx, &pass,
+	rc = load_key(h->dir, HLX_HOME_SIGNING_KEY, what, getpass, ctx, &pass,
 		      &enc, &sign);
 	/* then the lock, and the check again under it: two at once make
 	 * one box key, not one each with the second replacing the first */
@@ -681,7 +792,7 @@ int hlx_home_box_create(struct hlx_home *h, hlx_pass_fn getpass, void *ctx)
 	if (!rc)
 		rc = hlx_seckey_generate(&box);
 	if (!rc)
-		rc = write_key(h->dir, BOX_KEY, box, &pass, enc);
+		rc = write_key(h->dir, HLX_HOME_BOX_KEY, box, &pass, enc);
 	hlx_seckey_free(sign);
 	hlx_seckey_free(box);
 	hlx_buf_free(&pass);
@@ -719,7 +830,7 @@ static int with_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 	if (rc)
 		return rc;
 	snprintf(what, sizeof(what), "the root key of '%s'", h->org);
-	return load_key(h->dir, "keys/root.key", what, getpass, ctx, pass, enc,
+	return load_key(h->dir, HLX_HOME_ROOT_KEY, what, getpass, ctx, pass, enc,
 			root);
 }
 
@@ -744,14 +855,14 @@ int hlx_home_rotate_signing(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 		goto out;
 	hlx_seckey_public(sign, &spub);
 	/* new key file, then the chain that delegates it, then the rename */
-	rc = write_key(h->dir, "keys/signing.key.new", sign, &pass, enc);
+	rc = write_key(h->dir, HLX_HOME_SIGNING_KEY_NEW, sign, &pass, enc);
 	if (!rc)
 		rc = hlx_trust_delegate(h->trust, root, &spub, now,
 					now + (int64_t)valid_days * 86400, now);
 	if (!rc)
 		rc = save_trust(h->dir, h->trust);
 	if (!rc)
-		rc = rename_in(h->dir, "keys/signing.key.new", "keys/signing.key");
+		rc = rename_in(h->dir, HLX_HOME_SIGNING_KEY_NEW, HLX_HOME_SIGNING_KEY);
 out:
 	hlx_seckey_free(root);
 	hlx_seckey_free(sign);
@@ -773,13 +884,13 @@ int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 	if (!rc)
 		rc = hlx_seckey_generate(&nroot);
 	if (!rc)
-		rc = write_key(h->dir, "keys/root.key.new", nroot, &pass, enc);
+		rc = write_key(h->dir, HLX_HOME_ROOT_KEY_NEW, nroot, &pass, enc);
 	if (!rc)
 		rc = hlx_trust_rotate_root(h->trust, root, nroot, now);
 	if (!rc)
 		rc = save_trust(h->dir, h->trust);
 	if (!rc)
-		rc = rename_in(h->dir, "keys/root.key.new", "keys/root.key");
+		rc = rename_in(h->dir, HLX_HOME_ROOT_KEY_NEW, HLX_HOME_ROOT_KEY);
 	hlx_seckey_free(root);
 	hlx_seckey_free(nroot);
 	hlx_buf_free(&pass);
@@ -811,11 +922,11 @@ int hlx_node_secret(const char *home, int create, uint8_t **out)
 	struct hlx_buf b = HLX_BUF_INIT;
 	char path[PATH_MAX];
 	uint8_t *k;
-	int rc, n = snprintf(path, sizeof(path), "%s/keys/feed.secret", home);
+	int rc = hlx_home_path(path, home, HLX_HOME_FEED_SECRET, NULL, NULL);
 
 	*out = NULL;
-	if (n < 0 || n >= (int)sizeof(path))
-		return hlx_err(HLX_EINVAL, "path too long");
+	if (rc)
+		return rc;
 	k = sodium_malloc(32);
 	if (!k)
 		return hlx_err(HLX_ENOMEM, "out of memory");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The node home: the directory that holds one organisation's identity and,
- * later, its lists, peers and state.
+ * The node home: the directory that holds one organisation's identity,
+ * its lists, peers and state.  Every path of it is built by
+ * hlx_home_path() below (the list: enum hlx_home_entry, spec/home.md).
  *
  *   config.json      organisation name and the pinned first root key
  *   trust.json       the signed trust chain (keys/trust.h), public
@@ -17,6 +18,7 @@
 #ifndef HLX_HOME_H
 #define HLX_HOME_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "keys/key.h"
@@ -36,7 +38,80 @@ struct hlx_home;
  * symbolic links, are left as they are.
  */
 #define HLX_HOME_PUBLIC "publish"
+/* The ID of the open feed's views, views/open/ (others: hex digests). */
+#define HLX_VIEW_OPEN "open"
 int hlx_home_private(const char *dir);
+
+/*
+ * Every file and directory of a home (spec/home.md has the table: owner,
+ * mode, what a crash may leave).  No other file formats a home path:
+ * each is built by hlx_home_path() from the home directory and the
+ * entry's names, a and b (NAME, PEER, LIST, ID, HEX in the comments, in
+ * that order; NULL for an entry without them).
+ */
+enum hlx_home_entry {
+	HLX_HOME_CONFIG,          /* config.json */
+	HLX_HOME_SETTINGS,        /* hlx.conf */
+	HLX_HOME_TRUST,           /* trust.json */
+	HLX_HOME_LOCK,            /* lock */
+	HLX_HOME_RUN_PID,         /* run.pid */
+	HLX_HOME_REMOVE_INTENT,   /* remove.intent */
+	HLX_HOME_KEYS,            /* keys/ */
+	HLX_HOME_ROOT_KEY,        /* keys/root.key */
+	HLX_HOME_SIGNING_KEY,     /* keys/signing.key */
+	HLX_HOME_ROOT_KEY_NEW,    /* keys/root.key.new */
+	HLX_HOME_SIGNING_KEY_NEW, /* keys/signing.key.new */
+	HLX_HOME_BOX_KEY,         /* keys/box.key */
+	HLX_HOME_FEED_SECRET,     /* keys/feed.secret */
+	HLX_HOME_STATE,           /* state/ */
+	HLX_HOME_LISTS,           /* lists/ */
+	HLX_HOME_LIST_REPO,       /* lists/NAME.git */
+	HLX_HOME_PEER_LISTS,      /* lists/PEER/ */
+	HLX_HOME_MIRROR_REPO,     /* lists/PEER/LIST.git */
+	HLX_HOME_PEERS_FILE,      /* peers.json */
+	HLX_HOME_PEERS,           /* peers/ */
+	HLX_HOME_PEER,            /* peers/PEER/ */
+	HLX_HOME_PEER_TRUST,      /* peers/PEER/trust.json */
+	HLX_HOME_PEER_SYNC,       /* peers/PEER/LIST.sync */
+	HLX_HOME_PEER_RULES,      /* peers/PEER/LIST.rules */
+	HLX_HOME_PEER_REBASE,     /* peers/PEER/LIST.rebase */
+	HLX_HOME_POLICIES,        /* policies/ */
+	HLX_HOME_POLICY,          /* policies/NAME.json */
+	HLX_HOME_HOLD_TAGS,       /* policies/hold-tags */
+	HLX_HOME_VIEWS,           /* views/ */
+	HLX_HOME_VIEW_OPEN,       /* views/open/ (the open feed's ID is "open") */
+	HLX_HOME_VIEW,            /* views/ID/ */
+	HLX_HOME_VIEW_REPO,       /* views/ID/LIST.git */
+	HLX_HOME_VIEW_SRC,        /* views/ID/LIST.src */
+	HLX_HOME_VIEW_HEAD,       /* views/ID/LIST.head */
+	HLX_HOME_VIEW_CHECKPOINT, /* views/ID/LIST.checkpoint */
+	HLX_HOME_VIEW_MEMBERS,    /* views/ID/members */
+	HLX_HOME_VIEW_TRUST,      /* views/ID/trust.json */
+	HLX_HOME_VIEW_SEED,       /* views/ID/seed.pack */
+	HLX_HOME_VIEW_PLAIN,      /* views/ID/plain.pack */
+	HLX_HOME_STAGING,         /* staging/ */
+	HLX_HOME_STAGING_REPO,    /* staging/NAME */
+	HLX_HOME_MATCH,           /* match/ */
+	HLX_HOME_MATCH_CONFIG,    /* match/config.json */
+	HLX_HOME_MATCH_BASE,      /* match/pdq.base */
+	HLX_HOME_MATCH_DELTA,     /* match/pdq.delta */
+	HLX_HOME_URLS,            /* urls/ */
+	HLX_HOME_URL,             /* urls/HEX */
+	HLX_HOME_AUDIT,           /* audit.log */
+	HLX_HOME_PUBLISH,         /* publish/ (the default publish directory) */
+	HLX_HOME_NENTRIES
+};
+
+/* home/ENTRY into out.  HLX_EINVAL when a name the entry takes is missing,
+ * empty, ".", ".." or holds a '/' (no path it builds leaves the home), or
+ * one it does not take is given; HLX_ETOOBIG when it does not fit. */
+int hlx_home_path(char out[PATH_MAX], const char *home,
+		  enum hlx_home_entry e, const char *a, const char *b);
+/* The entry's place as spec/home.md writes it ("peers/PEER/LIST.sync",
+ * "keys/", "" past the end), its mode, and whether it is a directory. */
+const char *hlx_home_entry_name(enum hlx_home_entry e);
+unsigned hlx_home_mode(enum hlx_home_entry e);
+int hlx_home_entry_is_dir(enum hlx_home_entry e);
 
 /* Returns a passphrase for what into pass (a secure buffer). */
 typedef int (*hlx_pass_fn)(void *ctx, const char *what, int confirm,

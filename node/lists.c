@@ -22,13 +22,18 @@
 
 int hlx_list_repo_path(struct hlx_node *n, const char *list, char out[PATH_MAX])
 {
-	char rel[HLX_LIST_NAME_MAX + 16];
+	char peer[HLX_LIST_NAME_MAX + 1];
+	const char *sl;
 	int rc = hlx_list_name_check(list);
 
 	if (rc)
 		return rc;
-	snprintf(rel, sizeof(rel), "lists/%s.git", list);
-	return hlx_node_path(n, rel, out);
+	/* a peer's list, PEER/LIST, is mirrored in lists/PEER/LIST.git */
+	sl = strchr(list, '/');
+	if (!sl)
+		return hlx_node_path(n, HLX_HOME_LIST_REPO, list, NULL, out);
+	snprintf(peer, sizeof(peer), "%.*s", (int)(sl - list), list);
+	return hlx_node_path(n, HLX_HOME_MIRROR_REPO, peer, sl + 1, out);
 }
 
 int hlx_list_create(struct hlx_node *n, const char *list)
@@ -49,7 +54,7 @@ int hlx_list_create(struct hlx_node *n, const char *list)
 		return hlx_err(HLX_EEXIST, "list '%s' exists already", list);
 	if (rc != HLX_ENOENT)
 		return rc;
-	rc = hlx_node_path(n, "lists", p);
+	rc = hlx_node_path(n, HLX_HOME_LISTS, NULL, NULL, p);
 	if (!rc && mkdir(p, 0755) != 0 && errno != EEXIST)
 		rc = hlx_err(HLX_EIO, "cannot create '%s': %s", p, strerror(errno));
 	/* The repository first: a list in the state always has one. */
@@ -779,12 +784,7 @@ static int peer_trust(struct hlx_node *n, const char *peer, size_t pl,
 	if (!rc && !(p = hlx_peers_find(ps, name)))
 		rc = hlx_err(HLX_ENOENT, "no peer '%s' (its list is still here)", name);
 	if (!rc)
-		rc = hlx_node_path(n, "peers", path);
-	if (!rc && strlen(path) + strlen(name) + 13 < sizeof(path)) {
-		strcat(path, "/");
-		strcat(path, name);
-		strcat(path, "/trust.json");
-	}
+		rc = hlx_node_path(n, HLX_HOME_PEER_TRUST, name, NULL, path);
 	if (!rc)
 		rc = hlx_file_read(path, HLX_TRUST_MAX, &b);
 	if (!rc)

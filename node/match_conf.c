@@ -196,14 +196,12 @@ int hlx_match_conf_load(struct hlx_node *n, struct hlx_match_conf_entry **e,
 			size_t *cnt)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
-	char dir[PATH_MAX], p[PATH_MAX];
+	char p[PATH_MAX];
 	int rc;
 
 	*e = NULL;
 	*cnt = 0;
-	rc = hlx_match_dir(n, dir, 0);
-	if (!rc)
-		rc = hlx_pathf(p, "%s/%s", dir, CONF_FILE);
+	rc = hlx_node_path(n, HLX_HOME_MATCH_CONFIG, NULL, NULL, p);
 	if (!rc)
 		rc = hlx_file_read(p, CONF_MAX, &b);
 	if (rc == HLX_ENOENT)
@@ -289,9 +287,10 @@ int hlx_match_conf_set(struct hlx_node *n, const char *list,
 	if (!rc)
 		rc = hlx_match_dir(n, dir, 1);
 	if (!rc)
-		rc = hlx_pathf(path, "%s/%s", dir, CONF_FILE);
+		rc = hlx_node_path(n, HLX_HOME_MATCH_CONFIG, NULL, NULL, path);
 	if (!rc)
-		rc = hlx_file_write(path, b.data, b.len, 0600);
+		rc = hlx_file_write(path, b.data, b.len,
+				    hlx_home_mode(HLX_HOME_MATCH_CONFIG));
 out:
 	hlx_buf_free(&b);
 	free(e);

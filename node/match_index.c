@@ -104,6 +104,26 @@ ptrdiff_t hlx_match_find32(const uint8_t *a, size_t n, const uint8_t *h)
  * Remove the temporary files of writers that died before their rename
  * (an hour old: a live writer keeps its file fresh).
  */
+/* NAME.tmpHEX (node/files.h), or .NAME.XXXXXX of older versions, of a
+ * file of the index */
+static int index_temp(const char *name)
+{
+	static const enum hlx_home_entry files[] = {
+		HLX_HOME_MATCH_BASE, HLX_HOME_MATCH_DELTA, HLX_HOME_MATCH_CONFIG
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *b = strrchr(hlx_home_entry_name(files[i]), '/') + 1;
+		size_t l = strlen(b);
+
+		if (name[0] == '.' && !strncmp(name + 1, b, l) && name[l + 1] == '.')
+			return 1;
+		if (hlx_file_is_temp(name) && !strncmp(name, b, l) && name[l] == '.')
+			return 1;
+	}
+	return 0;
+}
+
 void hlx_match_clean_temporaries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -116,14 +136,7 @@ void hlx_match_clean_temporaries(const char *dir)
 		char p[PATH_MAX];
 		struct stat sb;
 
-		/* NAME.tmpHEX (node/files.h); .NAME.XXXXXX of older versions */
-		if (strncmp(e->d_name, "." BASE_FILE ".", sizeof(BASE_FILE) + 1) &&
-		    strncmp(e->d_name, "." DELTA_FILE ".", sizeof(DELTA_FILE) + 1) &&
-		    strncmp(e->d_name, "." CONF_FILE ".", sizeof(CONF_FILE) + 1) &&
-		    !(hlx_file_is_temp(e->d_name) &&
-		      (!strncmp(e->d_name, BASE_FILE ".", sizeof(BASE_FILE)) ||
-		       !strncmp(e->d_name, DELTA_FILE ".", sizeof(DELTA_FILE)) ||
-		       !strncmp(e->d_name, CONF_FILE ".", sizeof(CONF_FILE)))))
+		if (!index_temp(e->d_name))
 			continue;
 		if (hlx_pathf(p, "%s/%s", dir, e->d_name) == HLX_OK &&
 		    lstat(p, &sb) == 0 &&
@@ -135,9 +148,9 @@ void hlx_match_clean_temporaries(const char *dir)
 
 int hlx_match_dir(struct hlx_node *n, char out[PATH_MAX], int create)
 {
-	int rc = hlx_pathf(out, "%s/%s", hlx_home_dir(hlx_node_home(n)), MATCH_DIR);
+	int rc = hlx_node_path(n, HLX_HOME_MATCH, NULL, NULL, out);
 
-	if (!rc && create && mkdir(out, 0700) != 0 && errno != EEXIST)
+	if (!rc && create && mkdir(out, hlx_home_mode(HLX_HOME_MATCH)) != 0 && errno != EEXIST)
 		rc = hlx_err(HLX_EIO, "cannot create '%s': %s", out,
 			     strerror(errno));
 	return rc;
@@ -432,7 +445,7 @@ int hlx_match_load_files(struct hlx_matcher *m)
 	size_t dlen = 0;
 	int rc;
 
-	rc = hlx_pathf(p, "%s/%s", m->dir, BASE_FILE);
+	rc = hlx_node_path(m->node, HLX_HOME_MATCH_BASE, NULL, NULL, p);
 	if (!rc)
 		rc = map_file(p, &m->map, &m->maplen);
 	if (rc)
@@ -450,7 +463,7 @@ int hlx_match_load_files(struct hlx_matcher *m)
 	if (rc)
 		return rc;
 	m->have_base = 1;
-	rc = hlx_pathf(p, "%s/%s", m->dir, DELTA_FILE);
+	rc = hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p);
 	if (!rc)
 		rc = map_file(p, &dmap, &dlen);
 	if (rc == HLX_ENOENT)
@@ -498,7 +511,7 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 
 	rc = idx_header(&h, 0, m->base_id, l, nl, m->nbase, 0);
 	if (!rc)
-		rc = hlx_pathf(p, "%s/%s", m->dir, BASE_FILE);
+		rc = hlx_node_path(m->node, HLX_HOME_MATCH_BASE, NULL, NULL, p);
 	if (!rc) {
 		struct hlx_span v[] = { { h.data, h.len },
 					{ m->base, m->nbase * HLX_PDQ_BYTES } };
@@ -507,7 +520,7 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 	}
 	hlx_buf_free(&h);
 	/* the old overlay names the old base: harmless, but drop it */
-	if (!rc && !hlx_pathf(p, "%s/%s", m->dir, DELTA_FILE))
+	if (!rc && !hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p))
 		unlink(p);
 	return rc;
 }
@@ -526,7 +539,7 @@ int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
 	if (!rc)
 		rc = idx_header(&h, 1, m->base_id, l, nl, m->nadd, m->ndead);
 	if (!rc)
-		rc = hlx_pathf(p, "%s/%s", m->dir, DELTA_FILE);
+		rc = hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p);
 	if (!rc) {
 		struct hlx_span v[] = { { h.data, h.len },
 					{ m->add, m->nadd * HLX_PDQ_BYTES },

@@ -18,10 +18,6 @@
 
 #include "node/match.h"
 
-#define MATCH_DIR "match"
-#define CONF_FILE "config.json"
-#define BASE_FILE "pdq.base"
-#define DELTA_FILE "pdq.delta"
 #define CONF_MAX (1 << 20)
 #define LISTS_MAX 1000000u
 #define BASE_MAGIC "HLXPDQB1"

@@ -12,20 +12,17 @@ struct hlx_node {
 	struct hlx_store *store;
 };
 
-int hlx_node_path(struct hlx_node *n, const char *name, char out[PATH_MAX])
+int hlx_node_path(struct hlx_node *n, enum hlx_home_entry e, const char *a,
+		  const char *b, char out[PATH_MAX])
 {
-	if (snprintf(out, PATH_MAX, "%s/%s", hlx_home_dir(n->home), name) >=
-	    PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long in '%.60s'",
-			       hlx_home_dir(n->home));
-	return HLX_OK;
+	return hlx_home_path(out, hlx_home_dir(n->home), e, a, b);
 }
 
 /* The state and its purge key, for a node whose home is open. */
 static int state_open(struct hlx_node *n, int lock)
 {
 	char p[PATH_MAX];
-	int rc = hlx_node_path(n, "state", p);
+	int rc = hlx_node_path(n, HLX_HOME_STATE, NULL, NULL, p);
 
 	if (!rc)
 		rc = hlx_store_open(p, &n->store);
@@ -92,7 +89,7 @@ int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
 		hlx_node_free(n);
 		return hlx_err(HLX_ESTATE, "compacting the state needs the writer lock");
 	}
-	rc = hlx_node_path(n, "state", p);
+	rc = hlx_node_path(n, HLX_HOME_STATE, NULL, NULL, p);
 	hlx_store_free(n->store);
 	n->store = NULL;
 	if (!rc)
@@ -108,7 +105,7 @@ int hlx_node_compact(struct hlx_node *n, uint64_t *before, uint64_t *after)
 
 	if (!hlx_home_locked(n->home))
 		return hlx_err(HLX_ESTATE, "compacting the state needs the writer lock");
-	rc = hlx_node_path(n, "state", p);
+	rc = hlx_node_path(n, HLX_HOME_STATE, NULL, NULL, p);
 	if (rc)
 		return rc;
 	hlx_store_free(n->store);

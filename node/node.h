@@ -30,7 +30,8 @@ int hlx_node_compact_free(struct hlx_node *n, uint64_t *before,
 int hlx_node_compact(struct hlx_node *n, uint64_t *before, uint64_t *after);
 struct hlx_home *hlx_node_home(struct hlx_node *n);
 struct hlx_store *hlx_node_store(struct hlx_node *n);
-/* out = the home's directory / name; HLX_EINVAL if too long. */
-int hlx_node_path(struct hlx_node *n, const char *name, char out[PATH_MAX]);
+/* out = the entry e of the node's home (hlx_home_path). */
+int hlx_node_path(struct hlx_node *n, enum hlx_home_entry e, const char *a,
+		  const char *b, char out[PATH_MAX]);
 
 #endif

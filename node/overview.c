@@ -400,7 +400,8 @@ static int sealed_view(void *ctx, const char *name)
 
 	if (s->ov->nheads >= OV_HEADS_MAX)
 		return 1;
-	if (!feed_name_ok(name) || hlx_pathf(v.dir, "%s/%s", s->dir, name))
+	if (!feed_name_ok(name) ||
+	    hlx_home_path(v.dir, s->ov->home, HLX_HOME_VIEW, name, NULL))
 		return HLX_OK;
 	snprintf(v.feed, sizeof(v.feed), "a/%s", name);
 	return each_name(NULL, v.dir, sealed_head, &v);
@@ -421,7 +422,8 @@ int hlx_overview_published(struct hlx_overview *ov, const char *dir)
 		rc = each_name(dir, s.dir, audience_feed, &s);
 	/* a sealed head is unreadable in the feed: publish keeps a copy */
 	s.root = NULL;
-	if (!rc && ov->home[0] && !hlx_pathf(s.dir, "%s/views", ov->home))
+	if (!rc && ov->home[0] &&
+	    !hlx_home_path(s.dir, ov->home, HLX_HOME_VIEWS, NULL, NULL))
 		rc = each_name(NULL, s.dir, sealed_view, &s);
 	return rc > 0 ? HLX_OK : rc;
 }

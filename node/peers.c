@@ -4,6 +4,7 @@
 #include "keys/seal.h"
 #include "keys/sshkey.h"
 #include "node/files.h"
+#include "node/home.h"
 #include "protocol/err.h"
 #include "protocol/head.h"
 
@@ -233,9 +234,7 @@ int hlx_peer_unsubscribe(struct hlx_peer *peer, const char *list)
 
 static int path_of(const char *home, char out[PATH_MAX])
 {
-	if (snprintf(out, PATH_MAX, "%s/peers.json", home) >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long");
-	return HLX_OK;
+	return hlx_home_path(out, home, HLX_HOME_PEERS_FILE, NULL, NULL);
 }
 
 int hlx_peers_load(const char *home, struct hlx_peers **out)
@@ -380,20 +379,20 @@ out:
 static int rebase_path(char out[PATH_MAX], const char *home, const char *peer,
 		       const char *list)
 {
-	return hlx_pathf(out, "%s/peers/%s/%s.rebase", home, peer, list);
+	return hlx_home_path(out, home, HLX_HOME_PEER_REBASE, peer, list);
 }
 
 int hlx_peer_rebase_mark(const char *home, const struct hlx_peer *peer)
 {
 	char p[PATH_MAX];
-	int rc = hlx_pathf(p, "%s/peers/%s", home, peer->name);
+	int rc = hlx_home_path(p, home, HLX_HOME_PEER, peer->name, NULL);
 
 	if (!rc && peer->nsubs)
-		rc = hlx_file_mkdirs(p, 0755);
+		rc = hlx_file_mkdirs(p, hlx_home_mode(HLX_HOME_PEER));
 	for (size_t j = 0; !rc && j < peer->nsubs; j++) {
 		rc = rebase_path(p, home, peer->name, peer->subs[j]);
 		if (!rc)
-			rc = hlx_file_write(p, "", 0, 0644);
+			rc = hlx_file_write(p, "", 0, hlx_home_mode(HLX_HOME_PEER_REBASE));
 	}
 	return rc;
 }

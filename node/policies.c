@@ -22,12 +22,8 @@
 
 static int policy_path(const char *home, const char *name, char out[PATH_MAX])
 {
-	int n = name ? snprintf(out, PATH_MAX, "%s/policies/%s.json", home, name) :
-		       snprintf(out, PATH_MAX, "%s/policies", home);
-
-	if (n < 0 || n >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long");
-	return HLX_OK;
+	return name ? hlx_home_path(out, home, HLX_HOME_POLICY, name, NULL) :
+		      hlx_home_path(out, home, HLX_HOME_POLICIES, NULL, NULL);
 }
 
 void hlx_policies_free(struct hlx_policies *p)
@@ -139,11 +135,7 @@ const struct hlx_policy *hlx_policies_find(const struct hlx_policies *p,
  * back with, one a line, sorted; the open feed withholds them all. */
 static int hold_path(const char *home, char out[PATH_MAX])
 {
-	int n = snprintf(out, PATH_MAX, "%s/policies/hold-tags", home);
-
-	if (n < 0 || n >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long");
-	return HLX_OK;
+	return hlx_home_path(out, home, HLX_HOME_HOLD_TAGS, NULL, NULL);
 }
 
 static int tag_cmp(const void *a, const void *b)
@@ -220,9 +212,10 @@ int hlx_hold_tags(const char *home, const struct hlx_policy *add,
 
 		rc = policy_path(home, NULL, dir);
 		if (!rc)
-			rc = hlx_file_mkdirs(dir, 0700);
+			rc = hlx_file_mkdirs(dir, hlx_home_mode(HLX_HOME_POLICIES));
 		if (!rc)
-			rc = hlx_file_write(path, out->data, out->len, 0600);
+			rc = hlx_file_write(path, out->data, out->len,
+					    hlx_home_mode(HLX_HOME_HOLD_TAGS));
 	}
 	free(v);
 	hlx_buf_free(&b);
@@ -247,7 +240,7 @@ int hlx_policies_add(const char *home, const char *json, size_t n, int replace,
 	if (!rc)
 		rc = policy_path(home, NULL, path);
 	if (!rc)
-		rc = hlx_file_mkdirs(path, 0700);
+		rc = hlx_file_mkdirs(path, hlx_home_mode(HLX_HOME_POLICIES));
 	if (!rc)
 		rc = policy_path(home, name, path);
 	if (!rc && !replace && access(path, F_OK) == 0)
@@ -261,7 +254,8 @@ int hlx_policies_add(const char *home, const char *json, size_t n, int replace,
 		hlx_buf_free(&tags);
 	}
 	if (!rc)
-		rc = hlx_file_write(path, canon.data, canon.len, 0600);
+		rc = hlx_file_write(path, canon.data, canon.len,
+				    hlx_home_mode(HLX_HOME_POLICY));
 	hlx_policy_free(pol);
 	hlx_buf_free(&canon);
 	return rc;

@@ -116,22 +116,21 @@ static int clean_leftovers(struct pub_ctx *c)
 		rc = clean_temps(c->dir, p, 3, NULL);
 	if (!rc && !(rc = hlx_pathf(p, "%s/a", c->dir)))
 		rc = clean_temps(c->dir, p, 5, NULL);
-	if (!rc && !(rc = hlx_pathf(p, "%s/views", hlx_home_dir(hlx_node_home(c->v.n)))))
+	if (!rc && !(rc = hlx_node_path(c->v.n, HLX_HOME_VIEWS, NULL, NULL, p)))
 		rc = clean_temps(NULL, p, 2, NULL);
 	return rc;
 }
 
 /* ---- audiences ---------------------------------------------------------- */
 
-/* The view of source s for audience au (views/ID/ in side), then each of
+/* The view of source s for audience au (views/ID/ of the home), then each of
  * its nf feeds (none: the view is kept up to date, pruned and purged with
  * its source, but published nowhere). */
 static int audience_list(struct pub_ctx *c, const struct hlx_audience *au,
-			 const char *side, const struct feed *fv, size_t nf,
-			 struct hlx_view_src *s)
+			 const struct feed *fv, size_t nf, struct hlx_view_src *s)
 {
 	struct hlx_view_made v;
-	int rc = hlx_view_update(&c->v, au->policy, side, s, &v);
+	int rc = hlx_view_update(&c->v, au->policy, au->id, s, &v);
 
 	if (!rc) {
 		/* the open feed's heads carry no rules (sync.md section 3.2) */
@@ -151,7 +150,7 @@ static int audience_list(struct pub_ctx *c, const struct hlx_audience *au,
 
 /* The box keys of an audience's members, and whether they changed since
  * the last publish (members file in the side directory). */
-static int members(const struct hlx_audience *au, const char *side,
+static int members(const struct hlx_audience *au, const char *home,
 		   struct hlx_boxpub **to, size_t *nto, struct hlx_buf *text,
 		   int *changed, const char ***fresh, size_t *nfresh)
 {
@@ -178,7 +177,7 @@ static int members(const struct hlx_audience *au, const char *side,
 			rc = hlx_boxpub_parse(pe->box, strlen(pe->box), &(*to)[(*nto)++]);
 	}
 	if (!rc)
-		rc = hlx_pathf(p, "%s/members", side);
+		rc = hlx_home_path(p, home, HLX_HOME_VIEW_MEMBERS, au->id, NULL);
 	if (rc)
 		return rc;
 	if (hlx_file_read(p, 1 << 20, &was) != HLX_OK)
@@ -221,6 +220,7 @@ static int members(const struct hlx_audience *au, const char *side,
 static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 			    struct hlx_view_src *srcs, size_t nsrcs)
 {
+	const char *home = hlx_home_dir(hlx_node_home(c->v.n));
 	struct feed *fv = NULL;
 	struct hlx_boxpub *to = NULL;
 	struct hlx_buf mtext = HLX_BUF_INIT;
@@ -229,12 +229,11 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 	size_t nfresh = 0, nf = 0, nto = 0;
 	int rc, changed = 0, plain = !hlx_policy_encrypt(au->policy);
 
-	rc = hlx_pathf(side, "%s/views/%s", hlx_home_dir(hlx_node_home(c->v.n)),
-		       au->id);
+	rc = hlx_home_path(side, home, HLX_HOME_VIEW, au->id, NULL);
 	if (!rc)
-		rc = hlx_file_mkdirs(side, 0700);
+		rc = hlx_file_mkdirs(side, hlx_home_mode(HLX_HOME_VIEW));
 	if (!rc)
-		rc = members(au, side, &to, &nto, &mtext, &changed, &fresh, &nfresh);
+		rc = members(au, home, &to, &nto, &mtext, &changed, &fresh, &nfresh);
 	if (rc)
 		goto out;
 	/* an encrypted audience reads one feed, sealed to its members; each
@@ -253,6 +252,8 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 		f->au = au;
 		f->root = c->dir;
 		snprintf(f->side, sizeof(f->side), "%s", side);
+		f->home = home;
+		f->view = au->id;
 		if (plain) {
 			f->id = au->dirs[i];
 			f->mem = &au->members[i];
@@ -300,11 +301,11 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 					rc = hlx_rm_rf_in(c->dir, p);
 			}
 			if (!rc)
-				rc = hlx_pathf(p, "%s/%s.git", side, vname);
+				rc = hlx_home_path(p, home, HLX_HOME_VIEW_REPO, au->id, vname);
 			if (!rc)
 				rc = hlx_rm_rf(p);
 			if (!rc)
-				rc = hlx_pathf(p, "%s/%s.src", side, vname);
+				rc = hlx_home_path(p, home, HLX_HOME_VIEW_SRC, au->id, vname);
 			if (!rc && unlink(p) != 0 && errno != ENOENT)
 				rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p,
 					     strerror(errno));
@@ -313,12 +314,13 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 		if (c->st->progress && nf)
 			c->st->progress(c->st->progress_ctx, c->audience, c->audiences,
 					s->name);
-		rc = audience_list(c, au, side, fv, nf, s);
+		rc = audience_list(c, au, fv, nf, s);
 	}
 	if (!rc)
-		rc = hlx_pathf(p, "%s/members", side);
+		rc = hlx_home_path(p, home, HLX_HOME_VIEW_MEMBERS, au->id, NULL);
 	if (!rc && (changed || nfresh))
-		rc = hlx_file_write(p, mtext.data, mtext.len, 0600);
+		rc = hlx_file_write(p, mtext.data, mtext.len,
+				    hlx_home_mode(HLX_HOME_VIEW_MEMBERS));
 out:
 	free(fv);
 	free(to);
@@ -342,7 +344,7 @@ static int sweep(struct pub_ctx *c, const struct hlx_audiences *aus,
 	int rc = HLX_OK;
 
 	if (hlx_pathf(p, "%s/a", c->dir) ||
-	    hlx_pathf(side, "%s/views", hlx_home_dir(hlx_node_home(c->v.n))))
+	    hlx_node_path(c->v.n, HLX_HOME_VIEWS, NULL, NULL, side))
 		return hlx_err(HLX_EINVAL, "path too long");
 	ids = calloc(pols->n + 1, sizeof(*ids));
 	if (!ids)
@@ -449,8 +451,7 @@ static int quiet_views(struct pub_ctx *c, const struct hlx_audiences *aus,
 		if (skip)
 			continue;
 		memcpy(done[nd++], au.id, sizeof(au.id));
-		rc = hlx_pathf(p, "%s/views/%s", hlx_home_dir(hlx_node_home(c->v.n)),
-			       au.id);
+		rc = hlx_node_path(c->v.n, HLX_HOME_VIEW, au.id, NULL, p);
 		if (!rc && access(p, F_OK) == 0 &&
 		    (rc = publish_audience(c, &au, srcs, nsrcs)))
 			rc = failed(c, &au, NULL, rc, NULL);
@@ -604,22 +605,22 @@ static int open_clean(struct pub_ctx *c, const struct hlx_policy *pol,
 /* A view of the open feed starts from the history the feed served until
  * then, up to commit oid (none: from nothing), so that its subscribers
  * follow on without a break. */
-static int open_seed(const char *listrepo, const char *side, const char *vname,
-		     const char *oid)
+static int open_seed(const char *home, const char *listrepo, const char *side,
+		     const char *vname, const char *oid)
 {
 	struct hlx_hist *h = NULL;
 	struct hlx_file_new w;
 	char repo[PATH_MAX], pack[PATH_MAX], tmp[PATH_MAX];
-	int rc = hlx_pathf(repo, "%s/%s.git", side, vname);
+	int rc = hlx_home_path(repo, home, HLX_HOME_VIEW_REPO, HLX_VIEW_OPEN, vname);
 
 	if (!rc)
-		rc = hlx_pathf(pack, "%s/seed.pack", side);
+		rc = hlx_home_path(pack, home, HLX_HOME_VIEW_SEED, HLX_VIEW_OPEN, NULL);
 	if (!rc)
 		rc = hlx_rm_rf(repo);
 	if (!rc)
 		rc = hlx_hist_open(repo, 1, &h);
 	if (!rc && oid && oid[0]) {
-		rc = hlx_file_new_open(&w, NULL, pack, 0600);
+		rc = hlx_file_new_open(&w, NULL, pack, hlx_home_mode(HLX_HOME_VIEW_SEED));
 		if (rc)
 			goto out;
 		rc = hlx_pack_write(listrepo, NULL, oid, w.fd);
@@ -663,14 +664,14 @@ static int publish_open(struct pub_ctx *c)
 	if (!rc)
 		rc = hlx_rm_rf_in(c->dir, p);
 	if (!rc)
-		rc = hlx_pathf(p, "%s/views", home);
+		rc = hlx_home_path(p, home, HLX_HOME_VIEWS, NULL, NULL);
 	if (!rc && (d = opendir(p))) {
 		struct dirent *de;
 
 		while (!rc && (de = readdir(d))) {
 			char q[PATH_MAX];
 
-			if (de->d_name[0] != '.' && strcmp(de->d_name, "open") != 0 &&
+			if (de->d_name[0] != '.' && strcmp(de->d_name, HLX_VIEW_OPEN) != 0 &&
 			    !(rc = hlx_pathf(q, "%s/%s", p, de->d_name)))
 				rc = hlx_rm_rf(q);
 		}
@@ -681,15 +682,17 @@ static int publish_open(struct pub_ctx *c)
 	if (!rc)
 		rc = hlx_pathf(f.dir, "%s", c->dir);
 	if (!rc)
-		rc = hlx_pathf(f.side, "%s/views/open", home);
+		rc = hlx_home_path(f.side, home, HLX_HOME_VIEW_OPEN, NULL, NULL);
 	if (!rc)
-		rc = hlx_file_mkdirs(f.side, 0700);
+		rc = hlx_file_mkdirs(f.side, hlx_home_mode(HLX_HOME_VIEW_OPEN));
+	f.home = home;
+	f.view = HLX_VIEW_OPEN;
 	if (!rc)
 		rc = hlx_publish_feed_trust(c, &f);
 	if (!rc)
 		rc = hlx_view_sources(&c->v, &s);
 	au.policy = pol;
-	snprintf(au.id, sizeof(au.id), "open");
+	snprintf(au.id, sizeof(au.id), "%s", HLX_VIEW_OPEN);
 	for (size_t i = 0; !rc && i < s.n; i++) {
 		struct hlx_view_src *x = &s.v[i];
 		struct hlx_buf hb = HLX_BUF_INIT, b1 = HLX_BUF_INIT, b2 = HLX_BUF_INIT;
@@ -705,7 +708,8 @@ static int publish_open(struct pub_ctx *c)
 			c->st->progress(c->st->progress_ctx, 1, 1, x->name);
 		rc = hlx_list_repo_path(c->v.n, x->name, repo);
 		if (!rc)
-			rc = hlx_pathf(vrepo, "%s/%s.git", f.side, x->name);
+			rc = hlx_home_path(vrepo, home, HLX_HOME_VIEW_REPO, HLX_VIEW_OPEN,
+					   x->name);
 		if (!rc)
 			rc = hlx_pathf(hp, "%s/lists/%s/head", c->dir, x->name);
 		if (rc)
@@ -732,7 +736,7 @@ static int publish_open(struct pub_ctx *c)
 			else
 				rc = open_clean(c, pol, x, repo, from, &clean);
 			if (!rc && !clean)
-				rc = open_seed(repo, f.side, x->name, at);
+				rc = open_seed(home, repo, f.side, x->name, at);
 		}
 		hlx_buf_free(&hb);
 		hlx_buf_free(&b1);
@@ -747,7 +751,7 @@ static int publish_open(struct pub_ctx *c)
 		}
 		viewed = 1;
 		if (!rc)
-			rc = audience_list(c, &au, f.side, &f, 1, x);
+			rc = audience_list(c, &au, &f, 1, x);
 	}
 	hlx_view_sources_free(&s);
 	hlx_policy_free(pol);

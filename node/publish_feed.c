@@ -79,7 +79,7 @@ static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
 	if (!rc)
 		rc = hlx_pathf(path, "%s/%s", f->dir, rel);
 	if (!rc && f->to)
-		rc = hlx_pathf(tmp, "%s/plain.pack", f->side);
+		rc = hlx_home_path(tmp, f->home, HLX_HOME_VIEW_PLAIN, f->view, NULL);
 	if (!rc && f->to)
 		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
 	if (rc)
@@ -240,7 +240,8 @@ static int feed_checkpoint(const struct feed *f, const struct feed_list *l,
 	if (rc)
 		goto out;
 	*first = cp.before;
-	rc = f->to ? hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name) :
+	rc = f->to ? hlx_home_path(p, f->home, HLX_HOME_VIEW_CHECKPOINT, f->view,
+				   l->name) :
 		     hlx_pathf(p, "%s/lists/%s/checkpoint", f->dir, l->name);
 	if (!rc && (hlx_file_read_in(f->to ? NULL : f->root, p, HLX_CHECKPOINT_MAX,
 				     &had) != HLX_OK ||
@@ -373,9 +374,11 @@ static int feed_checkpoint_write(const struct feed *f,
 	if (!rc)
 		rc = feed_write(f, rel, ck->data, ck->len);
 	if (!rc && f->to)
-		rc = hlx_pathf(p, "%s/%s.checkpoint", f->side, l->name);
+		rc = hlx_home_path(p, f->home, HLX_HOME_VIEW_CHECKPOINT, f->view,
+				   l->name);
 	if (!rc && f->to)
-		rc = hlx_file_write(p, ck->data, ck->len, 0600);
+		rc = hlx_file_write(p, ck->data, ck->len,
+				    hlx_home_mode(HLX_HOME_VIEW_CHECKPOINT));
 	return rc;
 }
 
@@ -404,7 +407,8 @@ int hlx_publish_feed_list(struct pub_ctx *c, const struct feed *f,
 	head_template(c, f, l, &head);
 	rc = hlx_pathf(rel, "lists/%s/head", l->name);
 	if (!rc)
-		rc = f->to ? hlx_pathf(plain, "%s/%s.head", f->side, l->name) :
+		rc = f->to ? hlx_home_path(plain, f->home, HLX_HOME_VIEW_HEAD, f->view,
+					   l->name) :
 			     hlx_pathf(plain, "%s/%s", f->dir, rel);
 	if (rc)
 		goto out;
@@ -453,7 +457,7 @@ int hlx_publish_feed_trust(struct pub_ctx *c, const struct feed *f)
 	if (!rc)
 		rc = hlx_trust_serialize(hlx_home_trust(hlx_node_home(c->v.n)), &b);
 	if (!rc)
-		rc = f->to ? hlx_pathf(p, "%s/trust.json", f->side) :
+		rc = f->to ? hlx_home_path(p, f->home, HLX_HOME_VIEW_TRUST, f->view, NULL) :
 			     hlx_pathf(p, "%s/trust.json", f->dir);
 	if (!rc && (f->reseal ||
 		    hlx_file_read_in(f->to ? NULL : f->root, p, HLX_TRUST_MAX,

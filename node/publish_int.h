@@ -33,6 +33,8 @@ struct feed {
 	const char *root;                 /* the publish directory: no link
 					     below it is followed */
 	char side[PATH_MAX];              /* views/ID in the home, or "" */
+	const char *home;                 /* the node's home */
+	const char *view;                 /* ID of views/ID ("open") */
 	const struct hlx_boxpub *to;      /* sealed to these, or NULL */
 	size_t nto;
 	int reseal;                       /* recipients changed: rewrite all */

@@ -98,7 +98,7 @@ static const char *home_of(struct hlx_node *n)
 
 static int intent_path(struct hlx_node *n, char out[PATH_MAX])
 {
-	return hlx_pathf(out, "%s/" HLX_REMOVE_INTENT, home_of(n));
+	return hlx_node_path(n, HLX_HOME_REMOVE_INTENT, NULL, NULL, out);
 }
 
 static int intent_write(struct hlx_node *n, const struct intent *in)
@@ -347,20 +347,20 @@ static int step_files(struct hlx_node *n, const struct intent *in)
 	static const char *const repo_sfx[] = { "git", "git.new", "git.swap",
 						"git.old", NULL };
 	static const char *const sync_sfx[] = { "sync", "rules", "rebase", NULL };
-	const char *home = home_of(n);
-	char p[PATH_MAX];
+	char p[PATH_MAX], peer[HLX_LIST_NAME_MAX + 1];
 	int rc = HLX_OK;
 
 	for (size_t i = 0; !rc && i < in->nlists; i++) {
 		const char *f = in->lists[i], *sl = strchr(f, '/');
 
 		if (!sl) {
-			rc = hlx_pathf(p, "%s/lists", home);
+			rc = hlx_node_path(n, HLX_HOME_LISTS, NULL, NULL, p);
 			if (!rc)
 				rc = rm_named(p, f, repo_sfx, NULL);
 			continue;
 		}
-		rc = hlx_pathf(p, "%s/lists/%.*s", home, (int)(sl - f), f);
+		snprintf(peer, sizeof(peer), "%.*s", (int)(sl - f), f);
+		rc = hlx_node_path(n, HLX_HOME_PEER_LISTS, peer, NULL, p);
 		if (!rc)
 			rc = rm_named(p, sl + 1, repo_sfx, NULL);
 		/* the peer's last mirror: its directory goes too */
@@ -368,22 +368,22 @@ static int step_files(struct hlx_node *n, const struct intent *in)
 		    errno != EEXIST)
 			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p, strerror(errno));
 		if (!rc)
-			rc = hlx_pathf(p, "%s/peers/%.*s", home, (int)(sl - f), f);
+			rc = hlx_node_path(n, HLX_HOME_PEER, peer, NULL, p);
 		if (!rc)
 			rc = rm_named(p, sl + 1, sync_sfx, NULL);
 	}
 	/* under the writer lock no pull runs: every staging repository is
 	 * one a killed pull left, with what it had fetched */
 	if (!rc)
-		rc = hlx_pathf(p, "%s/staging", home);
+		rc = hlx_node_path(n, HLX_HOME_STAGING, NULL, NULL, p);
 	if (!rc)
 		rc = gone(p, NULL);
 	if (!rc && in->peer[0]) {
-		rc = hlx_pathf(p, "%s/lists/%s", home, in->peer);
+		rc = hlx_node_path(n, HLX_HOME_PEER_LISTS, in->peer, NULL, p);
 		if (!rc)
 			rc = gone(p, NULL);
 		if (!rc)
-			rc = hlx_pathf(p, "%s/peers/%s", home, in->peer);
+			rc = hlx_node_path(n, HLX_HOME_PEER, in->peer, NULL, p);
 		if (!rc)
 			rc = gone(p, NULL);
 	}
@@ -464,7 +464,7 @@ static int views_in(struct vctx *c, const char *dir, const char *id,
 {
 	static const char *const sfx[] = { "git", "src", "head", "checkpoint",
 					   "git.new", "git.swap", "git.old", NULL };
-	const struct hlx_policy *p = strcmp(id, "open") ? dir_policy(c, id, 0) : NULL;
+	const struct hlx_policy *p = strcmp(id, HLX_VIEW_OPEN) ? dir_policy(c, id, 0) : NULL;
 	int rc = HLX_OK;
 
 	for (size_t i = 0; !rc && i < c->in->nlists; i++) {
@@ -472,7 +472,7 @@ static int views_in(struct vctx *c, const char *dir, const char *id,
 		char v[HLX_LIST_NAME_MAX + 1];
 
 		/* the open feed serves own lists only */
-		if (view_name(f, v) || (!strcmp(id, "open") && strchr(f, '/')) ||
+		if (view_name(f, v) || (!strcmp(id, HLX_VIEW_OPEN) && strchr(f, '/')) ||
 		    other_owner(c, p, v))
 			continue;
 		rc = rm_named(dir, v, sfx, &res->views);
@@ -527,7 +527,7 @@ static int step_views(struct hlx_node *n, const struct intent *in,
 	c.n = n;
 	c.in = in;
 	rc = in->publish[0] ? hlx_pathf(c.pub, "%s", in->publish) :
-			      hlx_pathf(c.pub, "%s/publish", home_of(n));
+			      hlx_node_path(n, HLX_HOME_PUBLISH, NULL, NULL, c.pub);
 	if (!rc)
 		rc = hlx_policies_load(home_of(n), &c.pols);
 	if (!rc)
@@ -547,7 +547,7 @@ static int step_views(struct hlx_node *n, const struct intent *in,
 		rc = hlx_store_list_foreach(hlx_node_store(n), name_add, &c);
 	/* the views in the home */
 	if (!rc)
-		rc = hlx_pathf(p, "%s/views", home_of(n));
+		rc = hlx_node_path(n, HLX_HOME_VIEWS, NULL, NULL, p);
 	if (!rc && !(d = opendir(p)) && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot open '%s': %s", p, strerror(errno));
 	while (!rc && d && (de = readdir(d))) {
@@ -632,7 +632,8 @@ static int step_match(struct hlx_node *n, const struct intent *in)
 	char dir[PATH_MAX], p[PATH_MAX];
 	size_t cnt = 0, k = 0;
 	DIR *d;
-	int rc = hlx_pathf(dir, "%s/match", home_of(n));
+	const char *conf = strrchr(hlx_home_entry_name(HLX_HOME_MATCH_CONFIG), '/') + 1;
+	int rc = hlx_node_path(n, HLX_HOME_MATCH, NULL, NULL, dir);
 
 	if (rc)
 		return rc;
@@ -642,7 +643,7 @@ static int step_match(struct hlx_node *n, const struct intent *in)
 		       hlx_err(HLX_EIO, "cannot open '%s': %s", dir, strerror(errno));
 	while (!rc && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, "config.json"))
+		    !strcmp(de->d_name, conf))
 			continue;
 		rc = hlx_pathf(p, "%s/%s", dir, de->d_name);
 		if (!rc)
@@ -652,7 +653,7 @@ static int step_match(struct hlx_node *n, const struct intent *in)
 	if (!rc)
 		rc = hlx_fsync_path(dir, 1);
 	if (!rc)
-		rc = hlx_pathf(p, "%s/config.json", dir);
+		rc = hlx_node_path(n, HLX_HOME_MATCH_CONFIG, NULL, NULL, p);
 	if (rc)
 		return rc;
 	rc = hlx_file_read(p, 1 << 20, &b);
@@ -722,8 +723,7 @@ static int step_urls(struct hlx_node *n, const struct intent *in,
 
 			if (held[i])
 				continue;
-			rc = hlx_pathf(p, "%s/" HLX_URLS_DIR "/%s", home_of(n),
-				       in->urls[at + i]);
+			rc = hlx_node_path(n, HLX_HOME_URL, in->urls[at + i], NULL, p);
 			if (!rc)
 				rc = gone(p, &was);
 			if (!rc && was)
@@ -990,7 +990,7 @@ int hlx_remove_peer(struct hlx_node *n, const char *peer,
 		rc = push(&in.lists, &in.nlists, sizeof(*in.lists), full);
 	}
 	if (!rc)
-		rc = hlx_pathf(dir, "%s/lists/%s", home_of(n), peer);
+		rc = hlx_node_path(n, HLX_HOME_PEER_LISTS, peer, NULL, dir);
 	if (!rc && (d = opendir(dir))) {
 		while (!rc && (de = readdir(d))) {
 			size_t l = strlen(de->d_name);

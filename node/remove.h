@@ -55,8 +55,6 @@
 
 #include "node/lists.h"
 
-#define HLX_REMOVE_INTENT "remove.intent"
-
 struct hlx_remove_opts {
 	int force;            /* remove even though a policy names it */
 	const char *publish;  /* the publish directory; NULL: HOME/publish */

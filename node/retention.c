@@ -12,12 +12,13 @@
 static int rules_path(struct hlx_node *n, const char *peer, size_t pl,
 		      const char *list, char out[PATH_MAX])
 {
-	int k = snprintf(out, PATH_MAX, "%s/peers/%.*s/%s.rules",
-			 hlx_home_dir(hlx_node_home(n)), (int)pl, peer, list);
+	char name[HLX_LIST_NAME_MAX + 1];
 
-	if (k < 0 || k >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long");
-	return HLX_OK;
+	if (pl >= sizeof(name))
+		return hlx_err(HLX_EINVAL, "peer name too long");
+	memcpy(name, peer, pl);
+	name[pl] = 0;
+	return hlx_node_path(n, HLX_HOME_PEER_RULES, name, list, out);
 }
 
 int hlx_retention_rules(struct hlx_node *n, const char *full,
@@ -70,14 +71,13 @@ int hlx_retention_save_rules(struct hlx_node *n, const char *peer,
 	hlx_err_clear();
 	if (!rc) {
 		char dir[PATH_MAX];
-		int k = snprintf(dir, sizeof(dir), "%s/peers/%s",
-				 hlx_home_dir(hlx_node_home(n)), peer);
 
-		rc = k < 0 || k >= (int)sizeof(dir) ? hlx_err(HLX_EINVAL, "path too long") :
-						       hlx_file_mkdirs(dir, 0755);
+		rc = hlx_node_path(n, HLX_HOME_PEER, peer, NULL, dir);
+		if (!rc)
+			rc = hlx_file_mkdirs(dir, hlx_home_mode(HLX_HOME_PEER));
 	}
 	if (!rc)
-		rc = hlx_file_write(path, b.data, b.len, 0644);
+		rc = hlx_file_write(path, b.data, b.len, hlx_home_mode(HLX_HOME_PEER_RULES));
 out:
 	hlx_buf_free(&b);
 	hlx_buf_free(&old);

@@ -2,6 +2,7 @@
 /* The run lock, HOME/run.pid (node/runlock.h). */
 #include "node/runlock.h"
 #include "node/files.h"
+#include "node/home.h"
 #include "protocol/err.h"
 
 #include <errno.h>
@@ -69,7 +70,7 @@ int hlx_runlock_take(const char *home, int *fd, long *holder)
 
 	*fd = -1;
 	*holder = 0;
-	rc = hlx_pathf(p, "%s/%s", home, HLX_RUNLOCK_FILE);
+	rc = hlx_home_path(p, home, HLX_HOME_RUN_PID, NULL, NULL);
 	if (!rc)
 		rc = open_file(p, fd);
 	if (rc)

@@ -7,8 +7,6 @@
 #ifndef HLX_RUNLOCK_H
 #define HLX_RUNLOCK_H
 
-#define HLX_RUNLOCK_FILE "run.pid"
-
 /* Take the run lock of home: HLX_OK with *fd holding it (closing *fd
  * releases it), or HLX_ESTATE when another process holds it, naming its
  * pid (also in *holder; 0 when it could not be read). */

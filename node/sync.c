@@ -43,8 +43,7 @@
 static int state_path(struct hlx_node *n, const char *peer, const char *list,
 		      char out[PATH_MAX])
 {
-	return hlx_pathf(out, "%s/peers/%s/%s.sync",
-			 hlx_home_dir(hlx_node_home(n)), peer, list);
+	return hlx_node_path(n, HLX_HOME_PEER_SYNC, peer, list, out);
 }
 
 int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
@@ -91,9 +90,9 @@ static int state_put(struct hlx_node *n, const char *peer, const char *list,
 	char path[PATH_MAX];
 	int rc;
 
-	rc = hlx_pathf(path, "%s/peers/%s", hlx_home_dir(hlx_node_home(n)), peer);
+	rc = hlx_node_path(n, HLX_HOME_PEER, peer, NULL, path);
 	if (!rc)
-		rc = hlx_file_mkdirs(path, 0755);
+		rc = hlx_file_mkdirs(path, hlx_home_mode(HLX_HOME_PEER));
 	if (!rc)
 		rc = state_path(n, peer, list, path);
 	if (!rc)
@@ -202,9 +201,9 @@ static int pruned_stage(struct pull *p, const struct hlx_list_rec *rec,
 
 	rc = hlx_rm_rf(nw);
 	if (!rc && !have_rec) {
-		rc = hlx_pathf(file, "%s/lists/%s", home, p->peer->name);
+		rc = hlx_home_path(file, home, HLX_HOME_PEER_LISTS, p->peer->name, NULL);
 		if (!rc)
-			rc = hlx_file_mkdirs(file, 0755);
+			rc = hlx_file_mkdirs(file, hlx_home_mode(HLX_HOME_PEER_LISTS));
 	}
 	if (!rc)
 		rc = hlx_pack_stage(have_rec ? repo : NULL, nw);
@@ -494,7 +493,7 @@ static int pull_moved(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		goto out;
 	}
 	*done = 1;
-	rc = hlx_pathf(repo, "%s/lists/%s.git", home, p->full);
+	rc = hlx_home_path(repo, home, HLX_HOME_MIRROR_REPO, p->peer->name, p->list);
 	if (!rc && strcmp(p->head.commit, rec->head) != 0) {
 		struct hlx_list_rec none = *rec;
 
@@ -530,7 +529,7 @@ static int pull_if_pruned(struct pull *p, struct hlx_list_rec *rec,
 
 	*done = 0;
 	hlx_checkpoint_init(&cp);
-	rc = hlx_pathf(repo, "%s/lists/%s.git", home, p->full);
+	rc = hlx_home_path(repo, home, HLX_HOME_MIRROR_REPO, p->peer->name, p->list);
 	if (!rc)
 		rc = pull_checkpoint(p, rec, repo, &cptext, &cp, &cont);
 	if (!rc && (cont.kind == HLX_PRUNE_MAPPED ||
@@ -574,16 +573,17 @@ static int stage_and_verify(struct pull *p, const struct hlx_list_rec *rec,
 	char file[PATH_MAX];
 	int rc;
 
-	rc = hlx_pathf(s->repo, "%s/lists/%s.git", home, p->full);
+	rc = hlx_home_path(s->repo, home, HLX_HOME_MIRROR_REPO, p->peer->name, p->list);
 	if (!rc)
-		rc = hlx_pathf(s->staging, "%s/staging/%s.%s.%ld", home,
-			       p->peer->name, p->list, (long)getpid());
+		rc = hlx_pathf(file, "%s.%s.%ld", p->peer->name, p->list, (long)getpid());
+	if (!rc)
+		rc = hlx_home_path(s->staging, home, HLX_HOME_STAGING_REPO, file, NULL);
 	if (rc)
 		return rc;
 	if (have_rec)
 		rc = hlx_hist_open(s->repo, 0, &s->mirror);
 	if (!rc)
-		rc = hlx_pathf(file, "%s/staging", home);
+		rc = hlx_home_path(file, home, HLX_HOME_STAGING, NULL, NULL);
 	if (!rc)
 		rc = hlx_file_mkdirs(file, 0755);
 	if (!rc) {
@@ -629,9 +629,9 @@ static int apply_staged(struct pull *p, struct hlx_list_rec *rec,
 	int rc = HLX_OK;
 
 	if (!have_rec) {
-		rc = hlx_pathf(file, "%s/lists/%s", home, p->peer->name);
+		rc = hlx_home_path(file, home, HLX_HOME_PEER_LISTS, p->peer->name, NULL);
 		if (!rc)
-			rc = hlx_file_mkdirs(file, 0755);
+			rc = hlx_file_mkdirs(file, hlx_home_mode(HLX_HOME_PEER_LISTS));
 		if (!rc)
 			rc = hlx_hist_open(s->repo, 1, &s->mirror);
 		if (!rc)

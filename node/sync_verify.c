@@ -137,8 +137,7 @@ int hlx_pull_peer_trust(struct pull *p)
 	char hex[65], path[PATH_MAX];
 	int rc;
 
-	rc = hlx_pathf(path, "%s/peers/%s/trust.json",
-		       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+	rc = hlx_node_path(p->n, HLX_HOME_PEER_TRUST, p->peer->name, NULL, path);
 	if (rc)
 		return rc;
 	if (hlx_file_read(path, HLX_TRUST_MAX, &b) == HLX_OK) {
@@ -215,15 +214,13 @@ int hlx_pull_save_trust(struct pull *p)
 	int rc = hlx_trust_serialize(p->trust, &b);
 
 	if (!rc)
-		rc = hlx_pathf(path, "%s/peers/%s",
-			       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+		rc = hlx_node_path(p->n, HLX_HOME_PEER, p->peer->name, NULL, path);
 	if (!rc)
-		rc = hlx_file_mkdirs(path, 0755);
+		rc = hlx_file_mkdirs(path, hlx_home_mode(HLX_HOME_PEER));
 	if (!rc)
-		rc = hlx_pathf(path, "%s/peers/%s/trust.json",
-			       hlx_home_dir(hlx_node_home(p->n)), p->peer->name);
+		rc = hlx_node_path(p->n, HLX_HOME_PEER_TRUST, p->peer->name, NULL, path);
 	if (!rc)
-		rc = hlx_file_write(path, b.data, b.len, 0644);
+		rc = hlx_file_write(path, b.data, b.len, hlx_home_mode(HLX_HOME_PEER_TRUST));
 	hlx_buf_free(&b);
 	return rc;
 }

@@ -76,20 +76,12 @@ static int item_hex(const struct hlx_hash *item, char hex[HEX_LEN + 1])
 
 static int item_path(struct hlx_home *h, const char *hex, char out[PATH_MAX])
 {
-	if (snprintf(out, PATH_MAX, "%s/%s/%s", hlx_home_dir(h), HLX_URLS_DIR,
-		     hex) >= PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long: '%.60s/%s'",
-			       hlx_home_dir(h), HLX_URLS_DIR);
-	return HLX_OK;
+	return hlx_home_path(out, hlx_home_dir(h), HLX_HOME_URL, hex, NULL);
 }
 
 static int urls_dir(struct hlx_home *h, char out[PATH_MAX])
 {
-	if (snprintf(out, PATH_MAX, "%s/%s", hlx_home_dir(h), HLX_URLS_DIR) >=
-	    PATH_MAX)
-		return hlx_err(HLX_EINVAL, "path too long: '%.60s/%s'",
-			       hlx_home_dir(h), HLX_URLS_DIR);
-	return HLX_OK;
+	return hlx_home_path(out, hlx_home_dir(h), HLX_HOME_URLS, NULL, NULL);
 }
 
 int hlx_urls_put(struct hlx_home *h, const char *url, size_t n,
@@ -110,9 +102,9 @@ int hlx_urls_put(struct hlx_home *h, const char *url, size_t n,
 	if (!rc)
 		rc = urls_dir(h, p);
 	if (!rc)
-		rc = hlx_file_mkdirs(p, 0700);
+		rc = hlx_file_mkdirs(p, hlx_home_mode(HLX_HOME_URLS));
 	if (!rc)
-		rc = hlx_dir_chmod(p, 0700);
+		rc = hlx_dir_chmod(p, hlx_home_mode(HLX_HOME_URLS));
 	if (rc)
 		goto out;
 	snprintf(ctx, sizeof(ctx), "%s%s", CONTEXT_PREFIX, hex);
@@ -120,7 +112,7 @@ int hlx_urls_put(struct hlx_home *h, const char *url, size_t n,
 	if (!rc)
 		rc = item_path(h, hex, p);
 	if (!rc)
-		rc = hlx_file_write(p, env.data, env.len, 0600);
+		rc = hlx_file_write(p, env.data, env.len, hlx_home_mode(HLX_HOME_URL));
 out:
 	hlx_buf_free(&norm);
 	hlx_buf_free(&env);

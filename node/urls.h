@@ -23,8 +23,6 @@
 #include "protocol/buf.h"
 #include "protocol/hash.h"
 
-#define HLX_URLS_DIR "urls"
-
 /* Normalise url and compute its url-sha256 into item; the normalised URL
  * is appended to norm (give a secure buffer) unless norm is NULL. */
 int hlx_urls_item(const char *url, size_t n, struct hlx_hash *item,

@@ -814,7 +814,7 @@ void hlx_view_sources_free(struct hlx_view_srcs *s)
 }
 
 int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
-		    const char *side, struct hlx_view_src *s,
+		    const char *view, struct hlx_view_src *s,
 		    struct hlx_view_made *out)
 {
 	struct hlx_view_lines want = { HLX_BUF_INIT, NULL, 0, 0 };
@@ -828,9 +828,9 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 
 	rc = hlx_view_name(s->name, vname);
 	if (!rc)
-		rc = hlx_pathf(repo, "%s/%s.git", side, vname);
+		rc = hlx_node_path(c->n, HLX_HOME_VIEW_REPO, view, vname, repo);
 	if (!rc)
-		rc = hlx_pathf(src, "%s/%s.src", side, vname);
+		rc = hlx_node_path(c->n, HLX_HOME_VIEW_SRC, view, vname, src);
 	if (rc)
 		goto out;
 	hlx_policy_rules(p, &out->rules);

@@ -97,11 +97,12 @@ struct hlx_view_made {
 	struct hlx_rules rules;      /* the policy's, merged with a peer's */
 };
 
-/* Bring the view of source s under policy p, in the side directory side
- * (views/ID), up to date: a new version when what p lets through changed,
- * pruned when its source was, and its mark (NAME.src) written. */
+/* Bring the view of source s under policy p, in the side directory
+ * views/ID of the home (view: ID, "open" for the open feed), up to date:
+ * a new version when what p lets through changed, pruned when its source
+ * was, and its mark (NAME.src) written. */
 int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
-		    const char *side, struct hlx_view_src *s,
+		    const char *view, struct hlx_view_src *s,
 		    struct hlx_view_made *out);
 
 #endif

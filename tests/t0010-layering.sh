@@ -59,4 +59,59 @@ fresh
 echo 'static void t(void) { printf("x"); }' >>t/node/cli/main.c
 test_ok "the program (node/cli/) may print" check t
 
+# The node home in one place (spec/home.md): every home path is built by
+# hlx_home_path from the table of node/home.c, which lists what the spec
+# lists.  A copy with a home path spelled out elsewhere, or a table that
+# disagrees with the spec, fails.
+hcheck() { python3 "$HLX_TOP/tests/tools/homepaths.py" "$1"; }
+
+test_ok "every home path is built by hlx_home_path, as spec/home.md lists" \
+	hcheck "$HLX_TOP"
+
+hfresh() {
+	fresh && cp -r "$HLX_TOP/spec" t/
+}
+
+# hviolation DESC FILE LINE PATTERN: the home check fails, naming FILE
+hviolation() {
+	hfresh
+	sed -i "0,/^#include/s|^#include.*|&\n$3|" "t/$2"
+	test_fails_with "$1" 1 "^$2:[0-9]+: $4" hcheck t
+}
+
+hviolation "a rebase marker path in sync.c is refused" node/sync.c \
+	'static const char *t = "%s/peers/%s/%s.rebase";' 'a home path spelled out'
+hviolation "a mirror path beside the home is refused" node/sync.c \
+	'static int t(char *o, const char *home) { return hlx_pathf(o, "%s/lists/%s", home, "x"); }' \
+	'a home path spelled out: "%s/lists/%s"'
+hviolation "a NAME.git in a format is refused" node/publish.c \
+	'static const char *t = "%s/%s.git";' 'a home path spelled out'
+hviolation "a key path in the program is refused" node/cli/cmd_ident.c \
+	'static const char *t = "keys/box.key";' 'a home path spelled out'
+hviolation "a home file name as a macro is refused" node/audit.h \
+	'#define T_FILE "audit.log"' 'a home path spelled out: "audit.log"'
+hfresh
+sed -i '/^| `peers\/PEER\/LIST.rebase`/d' t/spec/home.md
+test_fails_with "an entry the spec does not list is refused" 1 \
+	'^spec/home.md: no row for peers/PEER/LIST.rebase' hcheck t
+hfresh
+sed -i 's/^| `run.pid` | runlock | 0600 |/| `run.pid` | runlock | 0644 |/' t/spec/home.md
+test_fails_with "a mode the spec does not give is refused" 1 \
+	'^node/home.c: run.pid is 0600, spec/home.md says 0644' hcheck t
+hfresh
+printf '| `lists/NAME.keep` | lists | 0600 | x | x |\n' >>t/spec/home.md
+test_fails_with "a spec row the table lacks is refused" 1 \
+	'^node/home.c: no entry for lists/NAME.keep' hcheck t
+
+# what is not a violation: the feed's own layout, messages, home.c itself
+hfresh
+sed -i '0,/^#include/s|^#include.*|&\nstatic const char *t = "lists/%s/head";|' t/node/sync.c
+test_ok "the published feed's layout is no home path" hcheck t
+hfresh
+sed -i '0,/^#include/s|^#include.*|&\nstatic const char *t = "cannot read %s/peers.json of the home";|' t/node/peers.c
+test_ok "a message naming a home file is no violation" hcheck t
+hfresh
+sed -i '0,/^#include/s|^#include.*|&\nstatic const char *t = "%s/peers/%s";|' t/node/home.c
+test_ok "node/home.c spells the home's paths" hcheck t
+
 test_done

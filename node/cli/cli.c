@@ -288,8 +288,10 @@ int cli_home_exists(const char *dir)
 {
 	char p[PATH_MAX];
 
-	if (snprintf(p, sizeof(p), "%s/config.json", dir) >= (int)sizeof(p))
+	if (hlx_home_path(p, dir, HLX_HOME_CONFIG, NULL, NULL)) {
+		hlx_err_clear();
 		return 0;
+	}
 	return access(p, F_OK) == 0 || errno != ENOENT;
 }
 

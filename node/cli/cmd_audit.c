@@ -87,7 +87,8 @@ int cmd_audit(struct hlx_cli *cli, const struct cli_args *a)
 	int json = cli_given(a, "json") != 0, rc, ret = 0;
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", hlx_home_dir(h), HLX_AUDIT_FILE);
+	if (hlx_home_path(path, hlx_home_dir(h), HLX_HOME_AUDIT, NULL, NULL))
+		path[0] = 0;
 	rc = hlx_audit_read(hlx_home_dir(h), hlx_home_trust(h), collect, &c);
 	if (rc) {
 		const char *d = hlx_err_detail();
