@@ -218,30 +218,27 @@ static int rename_in(const char *dir, enum hlx_home_entry from,
 	return rc;
 }
 
-/* hlx_home_private; quiet: keep the error detail as it is (a failure is
- * only returned, HLX_EIO) */
-/* The top-level entries of a home (spec/home.md) other than publish/:
- * what make_private may chmod.  Anything else there (a home made in a
- * directory that held files) is not hlx's to change. */
-static const char *const home_entries[] = {
-	"config.json", "hlx.conf", "trust.json", "lock", "run.pid",
-	"remove.intent", "keys", "state", "lists", "peers.json", "peers",
-	"policies", "views", "staging", "match", "urls", "audit.log", NULL
-};
-
+/* Is name a top-level entry of the table but publish/ (or a temporary
+ * file of one, node/files.h)?  What make_private may chmod: anything
+ * else there (a home made in a directory that held files) is not hlx's
+ * to change. */
 static int home_entry(const char *name)
 {
-	for (size_t i = 0; home_entries[i]; i++) {
-		size_t n = strlen(home_entries[i]);
+	for (size_t i = 0; i < HLX_HOME_NENTRIES; i++) {
+		const char *f = entries[i].fmt;
+		size_t n = strlen(f);
 
-		/* the entry, or a temporary file of it (node/files.h) */
-		if (!strncmp(name, home_entries[i], n) &&
+		if (i == HLX_HOME_PUBLISH || strchr(f, '/'))
+			continue;
+		if (!strncmp(name, f, n) &&
 		    (name[n] == '\0' || (name[n] == '.' && hlx_file_is_temp(name))))
 			return 1;
 	}
 	return 0;
 }
 
+/* hlx_home_private; quiet: keep the error detail as it is (a failure is
+ * only returned, HLX_EIO) */
 static int make_private(const char *dir, int quiet)
 {
 	struct dirent *e;
