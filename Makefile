@@ -215,7 +215,12 @@ uninstall:
 # /lib/systemd/system, as Debian 12 has them), a compressed man page and
 # changelog, the copyright, dependencies from dpkg-shlibdeps, the postinst
 # that makes the user; built with dpkg-deb, owned by root.
-deb: $(O)/hlx $(O)/hlx.bash-completion
+# On a fresh machine the libraries come first (as root), and the build
+# runs in a second make that sees them (see demo).
+deb: ensure-deps
+	$(Q)$(MAKE) --no-print-directory deb-build
+
+deb-build: $(O)/hlx $(O)/hlx.bash-completion
 	$(Q)set -e; v=$$($(O)/hlx --version | sed -n 's/^hlx //p'); \
 	a=$$(dpkg --print-architecture); s=$(O)/deb; r=$$s/root; \
 	cv=$$(sed -n '1s/^hlx (\([^)]*\)).*/\1/p' contrib/debian/changelog); \
@@ -249,8 +254,9 @@ deb: $(O)/hlx $(O)/hlx.bash-completion
 clean:
 	rm -rf $(O) hlx hlx_*.deb
 
+
 .PHONY: all check units units-san fuzz fuzz-build fuzzers bench demo deps \
-	ensure-deps pkgcheck install uninstall deb clean
+	ensure-deps pkgcheck install uninstall deb deb-build clean
 .PRECIOUS: $(O)/tests/%.o
 
 -include $(shell find $(O) -name '*.d' -type f 2>/dev/null)
