@@ -270,22 +270,6 @@ static int pread_all(int fd, const char *path, uint8_t *p, size_t n, off_t at)
 	return HLX_OK;
 }
 
-static int write_all(int fd, const char *path, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return hlx_err(HLX_EIO, "cannot write '%s': %s", path,
-				       w < 0 ? strerror(errno) : "short write");
-		p += w;
-		n -= (size_t)w;
-	}
-	return HLX_OK;
-}
-
 /* Where the log stands: the last complete line's seq, time and hash. */
 struct tail {
 	uint64_t seq;
@@ -499,8 +483,9 @@ int hlx_audit_append(const char *home, const struct hlx_seckey *signer,
 	rc = read_tail(fd, path, &t);
 	if (!rc)
 		rc = build_lines(signer, recs, n, &t, &lines);
-	if (!rc)
-		rc = write_all(fd, path, lines.data, lines.len);
+	if (!rc && hlx_write_all(fd, lines.data, lines.len) != 0)
+		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", path,
+			     strerror(errno));
 	if (!rc && fsync(fd) != 0)
 		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", path, strerror(errno));
 	if (!rc && created)

@@ -529,8 +529,11 @@ int hlx_write_all(int fd, const void *p, size_t n)
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO; /* the contract: errno set */
 			return -1;
+		}
 		b += w;
 		n -= (size_t)w;
 	}

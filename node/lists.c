@@ -270,29 +270,30 @@ static int same_kind(struct hlx_changeset *cs, int status)
 	return HLX_OK;
 }
 
-int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
+/* An entry e, or a removal-status record st when st is set. */
+static int put_line(struct hlx_changeset *cs, const struct hlx_entry *e,
+		    const struct hlx_status *st)
 {
 	size_t off = cs->arena.len;
-	int rc = same_kind(cs, 0);
+	int rc = same_kind(cs, st != NULL);
 
 	if (!rc)
-		rc = hlx_entry_validate(e);
+		rc = st ? hlx_status_validate(st) : hlx_entry_validate(e);
 	if (!rc)
-		rc = hlx_entry_encode(e, &cs->arena);
+		rc = st ? hlx_status_encode(st, &cs->arena)
+			: hlx_entry_encode(e, &cs->arena);
 	return add_line(cs, off, rc);
+}
+
+int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
+{
+	return put_line(cs, e, NULL);
 }
 
 int hlx_changeset_put_status(struct hlx_changeset *cs,
 			     const struct hlx_status *st)
 {
-	size_t off = cs->arena.len;
-	int rc = same_kind(cs, 1);
-
-	if (!rc)
-		rc = hlx_status_validate(st);
-	if (!rc)
-		rc = hlx_status_encode(st, &cs->arena);
-	return add_line(cs, off, rc);
+	return put_line(cs, NULL, st);
 }
 
 int hlx_changeset_retract(struct hlx_changeset *cs, const struct hlx_hash *h)
