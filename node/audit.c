@@ -587,8 +587,7 @@ int hlx_audit_read(const char *home, const struct hlx_trust *chain,
 	struct reader *rd = NULL;
 	struct hlx_buf b = HLX_BUF_INIT;
 	char path[PATH_MAX];
-	size_t used;
-	ssize_t r;
+	size_t used, r;
 	int fd = -1, rc;
 
 	rc = log_path(home, path);
@@ -615,14 +614,10 @@ int hlx_audit_read(const char *home, const struct hlx_trust *chain,
 	hlx_buf_init(&rd->body);
 	rc = hlx_buf_reserve(&b, 2 * (HLX_AUDIT_LINE_MAX + 1));
 	while (!rc) {
-		r = read(fd, b.data + b.len, b.cap - b.len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", path,
-				     strerror(errno));
+		rc = hlx_read_some(fd, path, b.data + b.len, b.cap - b.len - 1,
+				   &r);
+		if (rc)
 			break;
-		}
 		if (r == 0) {
 			if (b.len)
 				rc = hlx_err(HLX_EINVAL,
@@ -630,7 +625,7 @@ int hlx_audit_read(const char *home, const struct hlx_trust *chain,
 					     (unsigned long long)rd->lineno + 1);
 			break;
 		}
-		b.len += (size_t)r;
+		b.len += r;
 		used = 0;
 		for (;;) {
 			uint8_t *nl = memchr(b.data + used, '\n', b.len - used);

@@ -639,13 +639,10 @@ int hlx_list_reindex(struct hlx_node *n, const char *list, uint64_t *count)
 		rc = hlx_store_list_get(hlx_node_store(n), list, &rec);
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &h);
+	if (!rc && !(c.hash = malloc(sizeof(*c.hash))))
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
 	if (rc)
 		goto out;
-	c.hash = malloc(sizeof(*c.hash));
-	if (!c.hash) {
-		rc = hlx_err(HLX_ENOMEM, "out of memory");
-		goto out;
-	}
 	rc = hlx_store_begin(hlx_node_store(n), &c.t);
 	if (!rc)
 		rc = hlx_store_clear_list(c.t, rec.id);
@@ -887,13 +884,10 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 		rc = hlx_list_get(n, list, &c.rec);
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &c.h);
+	if (!rc && !(c.hash = malloc(sizeof(*c.hash))))
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
 	if (rc)
 		goto out;
-	c.hash = malloc(sizeof(*c.hash));
-	if (!c.hash) {
-		rc = hlx_err(HLX_ENOMEM, "out of memory");
-		goto out;
-	}
 	if (hlx_hist_check_chain(c.h) != HLX_OK)
 		problem(&c, "list '%s': %s", list, hlx_err_detail());
 	/* only what the branch reaches: nothing planted, nothing left over */
