@@ -270,22 +270,6 @@ static int pread_all(int fd, const char *path, uint8_t *p, size_t n, off_t at)
 	return HLX_OK;
 }
 
-static int write_all(int fd, const char *path, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return hlx_err(HLX_EIO, "cannot write '%s': %s", path,
-				       w < 0 ? strerror(errno) : "short write");
-		p += w;
-		n -= (size_t)w;
-	}
-	return HLX_OK;
-}
-
 /* Where the log stands: the last complete line's seq, time and hash. */
 struct tail {
 	uint64_t seq;
@@ -499,8 +483,9 @@ int hlx_audit_append(const char *home, const struct hlx_seckey *signer,
 	rc = read_tail(fd, path, &t);
 	if (!rc)
 		rc = build_lines(signer, recs, n, &t, &lines);
-	if (!rc)
-		rc = write_all(fd, path, lines.data, lines.len);
+	if (!rc && hlx_write_all(fd, lines.data, lines.len) != 0)
+		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", path,
+			     strerror(errno));
 	if (!rc && fsync(fd) != 0)
 		rc = hlx_err(HLX_EIO, "cannot sync '%s': %s", path, strerror(errno));
 	if (!rc && created)
@@ -602,8 +587,7 @@ int hlx_audit_read(const char *home, const struct hlx_trust *chain,
 	struct reader *rd = NULL;
 	struct hlx_buf b = HLX_BUF_INIT;
 	char path[PATH_MAX];
-	size_t used;
-	ssize_t r;
+	size_t used, r;
 	int fd = -1, rc;
 
 	rc = log_path(home, path);
@@ -630,14 +614,10 @@ int hlx_audit_read(const char *home, const struct hlx_trust *chain,
 	hlx_buf_init(&rd->body);
 	rc = hlx_buf_reserve(&b, 2 * (HLX_AUDIT_LINE_MAX + 1));
 	while (!rc) {
-		r = read(fd, b.data + b.len, b.cap - b.len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", path,
-				     strerror(errno));
+		rc = hlx_read_some(fd, path, b.data + b.len, b.cap - b.len - 1,
+				   &r);
+		if (rc)
 			break;
-		}
 		if (r == 0) {
 			if (b.len)
 				rc = hlx_err(HLX_EINVAL,
@@ -645,7 +625,7 @@ int hlx_audit_read(const char *home, const struct hlx_trust *chain,
 					     (unsigned long long)rd->lineno + 1);
 			break;
 		}
-		b.len += (size_t)r;
+		b.len += r;
 		used = 0;
 		for (;;) {
 			uint8_t *nl = memchr(b.data + used, '\n', b.len - used);

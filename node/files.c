@@ -13,26 +13,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int hlx_read_some(int fd, const char *path, void *p, size_t n, size_t *got)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, p, n);
+	while (r < 0 && errno == EINTR);
+	*got = r > 0 ? (size_t)r : 0;
+	if (r < 0)
+		return hlx_err(HLX_EIO, "cannot read '%s': %s", path,
+			       strerror(errno));
+	return HLX_OK;
+}
+
 static int read_fd(int fd, const char *path, size_t max, struct hlx_buf *out)
 {
 	int rc = HLX_OK;
-	ssize_t r;
+	size_t r;
 
 	for (;;) {
 		rc = hlx_buf_reserve(out, 65536);
-		if (rc)
+		if (!rc)
+			rc = hlx_read_some(fd, path, out->data + out->len, 65536,
+					   &r);
+		if (rc || r == 0)
 			break;
-		r = read(fd, out->data + out->len, 65536);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", path,
-				     strerror(errno));
-			break;
-		}
-		if (r == 0)
-			break;
-		out->len += (size_t)r;
+		out->len += r;
 		out->data[out->len] = '\0';
 		if (out->len > max) {
 			rc = hlx_err(HLX_ETOOBIG, "'%s' is larger than %zu bytes",
@@ -529,8 +536,11 @@ int hlx_write_all(int fd, const void *p, size_t n)
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO; /* the contract: errno set */
 			return -1;
+		}
 		b += w;
 		n -= (size_t)w;
 	}

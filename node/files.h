@@ -99,4 +99,8 @@ int hlx_fsync_path(const char *path, int dir);
  * with errno set. */
 int hlx_write_all(int fd, const void *p, size_t n);
 
+/* Read up to n bytes from fd into p (retrying EINTR): HLX_OK with *got
+ * (0 at the end), or HLX_EIO "cannot read 'path': ...". */
+int hlx_read_some(int fd, const char *path, void *p, size_t n, size_t *got);
+
 #endif

@@ -526,6 +526,17 @@ int hlx_hist_head_oid(struct hlx_hist *h, git_oid *oid)
 	return HLX_OK;
 }
 
+int hlx_hist_head_opt(struct hlx_hist *h, git_oid *oid)
+{
+	int rc = hlx_hist_head_oid(h, oid);
+
+	if (rc == HLX_ENOENT) {
+		hlx_err_clear();
+		return 1;
+	}
+	return rc;
+}
+
 int hlx_hist_head(struct hlx_hist *h, char oid[41])
 {
 	git_oid o;
@@ -563,14 +574,10 @@ int hlx_hist_walk(struct hlx_hist *h,
 {
 	struct cmeta cur, next;
 	git_oid o;
-	int rc = hlx_hist_head_oid(h, &o);
+	int rc = hlx_hist_head_opt(h, &o);
 
-	if (rc == HLX_ENOENT) {
-		hlx_err_clear();
-		return HLX_OK;
-	}
 	if (rc)
-		return rc;
+		return rc == 1 ? HLX_OK : rc;
 	rc = read_meta(h, &o, &cur);
 	while (!rc) {
 		if (cur.has_parent) {

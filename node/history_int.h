@@ -77,6 +77,9 @@ int hlx_hist_build_message(struct hlx_buf *b, const char *list, uint64_t v,
 			   const char *summary, size_t sn);
 
 int hlx_hist_head_oid(struct hlx_hist *h, git_oid *oid);
+/* The same, but a history without a version yet is 1 (no error left
+ * standing) rather than HLX_ENOENT. */
+int hlx_hist_head_opt(struct hlx_hist *h, git_oid *oid);
 
 int hlx_hist_lookup_commit(struct hlx_hist *h, const git_oid *oid,
 			   git_commit **c);

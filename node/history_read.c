@@ -432,14 +432,10 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 	struct cmeta cur, next, top;
 	git_commit *c = NULL, *p = NULL;
 	git_oid o;
-	int rc = hlx_hist_head_oid(h, &o);
+	int rc = hlx_hist_head_opt(h, &o);
 
-	if (rc == HLX_ENOENT) {
-		hlx_err_clear();
-		return HLX_OK;
-	}
 	if (rc)
-		return rc;
+		return rc == 1 ? HLX_OK : rc;
 	rc = hlx_hist_lookup_commit(h, &o, &c);
 	if (!rc)
 		rc = hlx_hist_parse_commit(c, &cur);

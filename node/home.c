@@ -816,7 +816,8 @@ static int lock_for_root(struct hlx_home *h, const struct hlx_seckey *root)
 	return HLX_OK;
 }
 
-/* Load the root key (asking for its passphrase). */
+/* Load the root key (asking for its passphrase), then take the lock
+ * and check the key is still the root (lock_for_root). */
 static int with_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 		     struct hlx_buf *pass, int *enc, struct hlx_seckey **root)
 {
@@ -827,8 +828,9 @@ static int with_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 	if (rc)
 		return rc;
 	snprintf(what, sizeof(what), "the root key of '%s'", h->org);
-	return load_key(h->dir, HLX_HOME_ROOT_KEY, what, getpass, ctx, pass, enc,
-			root);
+	rc = load_key(h->dir, HLX_HOME_ROOT_KEY, what, getpass, ctx, pass, enc,
+		      root);
+	return rc ? rc : lock_for_root(h, *root);
 }
 
 int hlx_home_rotate_signing(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
@@ -844,8 +846,6 @@ int hlx_home_rotate_signing(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 			       valid_days);
 	hlx_buf_init_secure(&pass);
 	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
-	if (!rc)
-		rc = lock_for_root(h, root);
 	if (!rc)
 		rc = hlx_seckey_generate(&sign);
 	if (rc)
@@ -877,8 +877,6 @@ int hlx_home_rotate_root(struct hlx_home *h, hlx_pass_fn getpass, void *ctx,
 	hlx_buf_init_secure(&pass);
 	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
 	if (!rc)
-		rc = lock_for_root(h, root);
-	if (!rc)
 		rc = hlx_seckey_generate(&nroot);
 	if (!rc)
 		rc = write_key(h->dir, HLX_HOME_ROOT_KEY_NEW, nroot, &pass, enc);
@@ -903,8 +901,6 @@ int hlx_home_revoke(struct hlx_home *h, const struct hlx_pubkey *key,
 
 	hlx_buf_init_secure(&pass);
 	rc = with_root(h, getpass, ctx, &pass, &enc, &root);
-	if (!rc)
-		rc = lock_for_root(h, root);
 	if (!rc)
 		rc = hlx_trust_revoke(h->trust, root, key, since, now);
 	if (!rc)

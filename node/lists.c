@@ -270,29 +270,30 @@ static int same_kind(struct hlx_changeset *cs, int status)
 	return HLX_OK;
 }
 
-int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
+/* An entry e, or a removal-status record st when st is set. */
+static int put_line(struct hlx_changeset *cs, const struct hlx_entry *e,
+		    const struct hlx_status *st)
 {
 	size_t off = cs->arena.len;
-	int rc = same_kind(cs, 0);
+	int rc = same_kind(cs, st != NULL);
 
 	if (!rc)
-		rc = hlx_entry_validate(e);
+		rc = st ? hlx_status_validate(st) : hlx_entry_validate(e);
 	if (!rc)
-		rc = hlx_entry_encode(e, &cs->arena);
+		rc = st ? hlx_status_encode(st, &cs->arena)
+			: hlx_entry_encode(e, &cs->arena);
 	return add_line(cs, off, rc);
+}
+
+int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
+{
+	return put_line(cs, e, NULL);
 }
 
 int hlx_changeset_put_status(struct hlx_changeset *cs,
 			     const struct hlx_status *st)
 {
-	size_t off = cs->arena.len;
-	int rc = same_kind(cs, 1);
-
-	if (!rc)
-		rc = hlx_status_validate(st);
-	if (!rc)
-		rc = hlx_status_encode(st, &cs->arena);
-	return add_line(cs, off, rc);
+	return put_line(cs, NULL, st);
 }
 
 int hlx_changeset_retract(struct hlx_changeset *cs, const struct hlx_hash *h)
@@ -638,13 +639,10 @@ int hlx_list_reindex(struct hlx_node *n, const char *list, uint64_t *count)
 		rc = hlx_store_list_get(hlx_node_store(n), list, &rec);
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &h);
+	if (!rc && !(c.hash = malloc(sizeof(*c.hash))))
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
 	if (rc)
 		goto out;
-	c.hash = malloc(sizeof(*c.hash));
-	if (!c.hash) {
-		rc = hlx_err(HLX_ENOMEM, "out of memory");
-		goto out;
-	}
 	rc = hlx_store_begin(hlx_node_store(n), &c.t);
 	if (!rc)
 		rc = hlx_store_clear_list(c.t, rec.id);
@@ -886,13 +884,10 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 		rc = hlx_list_get(n, list, &c.rec);
 	if (!rc)
 		rc = hlx_list_open_hist(n, list, &c.h);
+	if (!rc && !(c.hash = malloc(sizeof(*c.hash))))
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
 	if (rc)
 		goto out;
-	c.hash = malloc(sizeof(*c.hash));
-	if (!c.hash) {
-		rc = hlx_err(HLX_ENOMEM, "out of memory");
-		goto out;
-	}
 	if (hlx_hist_check_chain(c.h) != HLX_OK)
 		problem(&c, "list '%s': %s", list, hlx_err_detail());
 	/* only what the branch reaches: nothing planted, nothing left over */

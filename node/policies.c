@@ -143,6 +143,22 @@ static int tag_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Append s to the array *v of *n tags, growing it (*cap) as needed. */
+static int push_tag(char ***v, size_t *n, size_t *cap, char *s)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		char **x = realloc(*v, c * sizeof(**v));
+
+		if (!x)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		*v = x;
+		*cap = c;
+	}
+	(*v)[(*n)++] = s;
+	return HLX_OK;
+}
+
 int hlx_hold_tags(const char *home, const struct hlx_policy *add,
 		  struct hlx_buf *out)
 {
@@ -172,16 +188,9 @@ int hlx_hold_tags(const char *home, const struct hlx_policy *add,
 			rc = hlx_err(HLX_EINVAL, "'%s': not a list of tags", path);
 			break;
 		}
-		if (n == cap) {
-			char **x = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
-
-			if (!x) {
-				rc = hlx_err(HLX_ENOMEM, "out of memory");
-				break;
-			}
-			v = x;
-		}
-		v[n++] = s;
+		rc = push_tag(&v, &n, &cap, s);
+		if (rc)
+			break;
 	}
 	for (size_t i = 0; !rc && i <= (add ? hlx_policy_nhold(add) : 0); i++) {
 		const char *t = i == 0 ? "hold" : hlx_policy_hold_at(add, i - 1);
@@ -191,16 +200,9 @@ int hlx_hold_tags(const char *home, const struct hlx_policy *add,
 			have |= !strcmp(v[j], t);
 		if (have)
 			continue;
-		if (n == cap) {
-			char **x = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
-
-			if (!x) {
-				rc = hlx_err(HLX_ENOMEM, "out of memory");
-				break;
-			}
-			v = x;
-		}
-		v[n++] = (char *)t;
+		rc = push_tag(&v, &n, &cap, (char *)t);
+		if (rc)
+			break;
 		changed = add != NULL;
 	}
 	if (!rc && n)

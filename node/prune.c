@@ -663,6 +663,30 @@ static int prune_allowed(struct hlx_node *n, const char *list,
 	return HLX_OK;
 }
 
+int hlx_prune_commit_swap(struct hlx_node *n, const char *repo,
+			  struct hlx_store_txn *t, int rc,
+			  struct hlx_hist **h, int *match_reset)
+{
+	if (rc) {
+		/* nothing recorded: roll back */
+		hlx_store_abort(t);
+		hlx_prune_abandon(repo);
+		return rc;
+	}
+	/* A failed commit may still have reached the disk: recovery looks
+	 * at the state and finishes or rolls back. */
+	rc = hlx_store_commit(t);
+	if (h) {
+		hlx_hist_free(*h);
+		*h = NULL;
+	}
+	if (!rc)
+		rc = hlx_prune_replace_repo(repo);
+	if (!rc)
+		rc = hlx_prune_reset_match(n, match_reset);
+	return rc;
+}
+
 /* The intent is written (R.new is recovery's): the state takes the new
  * head, then the new history replaces the old (*h, closed first). */
 static int prune_swap(struct hlx_node *n, const char *repo,
@@ -679,22 +703,7 @@ static int prune_swap(struct hlx_node *n, const char *repo,
 	rc = hlx_store_begin(hlx_node_store(n), &t);
 	if (!rc)
 		rc = hlx_store_set_list(t, rec);
-	if (rc) {
-		/* nothing recorded: roll back */
-		hlx_store_abort(t);
-		hlx_prune_abandon(repo);
-		return rc;
-	}
-	/* A failed commit may still have reached the disk: recovery looks
-	 * at the state and finishes or rolls back. */
-	rc = hlx_store_commit(t);
-	hlx_hist_free(*h);
-	*h = NULL;
-	if (!rc)
-		rc = hlx_prune_replace_repo(repo);
-	if (!rc)
-		rc = hlx_prune_reset_match(n, &res->match_reset);
-	return rc;
+	return hlx_prune_commit_swap(n, repo, t, rc, h, &res->match_reset);
 }
 
 int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,

@@ -85,6 +85,14 @@ int hlx_prune_intent(const char *repo, const char *old_head,
 int hlx_prune_replace_repo(const char *repo);
 /* Instead of step 4 when step 3 failed: delete R.new and the intent. */
 int hlx_prune_abandon(const char *repo);
+/* Steps 3 and 4 for t, the state's change to the new head (rc: how
+ * making it went): on an error abort t and abandon R.new; else commit t
+ * (a failed commit may still have reached the disk: recovery looks at the
+ * state), close *h when h is set, replace R, reset the match index. */
+struct hlx_store_txn;
+int hlx_prune_commit_swap(struct hlx_node *n, const char *repo,
+			  struct hlx_store_txn *t, int rc,
+			  struct hlx_hist **h, int *match_reset);
 /* Sync every file and directory under path (for step 1). */
 int hlx_prune_sync_tree(const char *path);
 

@@ -623,6 +623,18 @@ int hlx_store_received_del(struct hlx_store_txn *t, uint32_t list,
 					  HLX_OK;
 }
 
+/* k over key, the purged record's key of h in list: HLX_OK, 1 when the
+ * node has no secret (nothing was ever purged), or an error. */
+static int purged_key(struct hlx_store_txn *t, uint32_t list,
+		      const struct hlx_hash *h, uint8_t key[36], MDB_val *k)
+{
+	if (!t->s->secret)
+		return 1;
+	k->mv_size = 36;
+	k->mv_data = key;
+	return pkey(t->s, list, h, key);
+}
+
 int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
 		      const struct hlx_hash *h, int *was)
 {
@@ -632,14 +644,9 @@ int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
 
 	if (was)
 		*was = 0;
-	/* no secret: nothing was ever purged */
-	if (!t->s->secret)
-		return HLX_OK;
-	rc = pkey(t->s, list, h, key);
+	rc = purged_key(t, list, h, key, &k);
 	if (rc)
-		return rc;
-	k.mv_size = sizeof(key);
-	k.mv_data = key;
+		return rc == 1 ? HLX_OK : rc;
 	rc = mdb_del(t->txn, t->s->purged, &k, NULL);
 	if (was)
 		*was = rc == 0;
@@ -655,13 +662,9 @@ int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
 	int rc;
 
 	*yes = 0;
-	if (!t->s->secret)
-		return HLX_OK;
-	rc = pkey(t->s, list, h, key);
+	rc = purged_key(t, list, h, key, &k);
 	if (rc)
-		return rc;
-	k.mv_size = sizeof(key);
-	k.mv_data = key;
+		return rc == 1 ? HLX_OK : rc;
 	rc = mdb_get(t->txn, t->s->purged, &k, &v);
 	*yes = rc == 0;
 	return rc && rc != MDB_NOTFOUND ? lmdb_err(rc, "cannot read retention") :
@@ -734,36 +737,53 @@ int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
 	return rc;
 }
 
+/* Every key of dbi that starts with the 4-byte id: deleted (cb NULL),
+ * or those of 36 bytes handed to cb (the 32 after the id), whose error
+ * comes back as it is. */
+static int walk_prefix(MDB_txn *txn, MDB_dbi dbi, const uint8_t id[4],
+		       int (*cb)(void *ctx, const uint8_t digest[32]),
+		       void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k = { 4, (void *)id }, v;
+	int rc, m;
+
+	rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return lmdb_err(rc, "cannot open a cursor");
+	/* after a delete the cursor stands on the next item */
+	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;
+	     m = mdb_cursor_get(c, &k, &v, cb ? MDB_NEXT : MDB_GET_CURRENT)) {
+		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
+			break;
+		if (!cb)
+			rc = mdb_cursor_del(c, 0);
+		else if (k.mv_size == 36)
+			rc = cb(ctx, (const uint8_t *)k.mv_data + 4);
+	}
+	mdb_cursor_close(c);
+	if (cb)
+		return rc;
+	if (rc)
+		return lmdb_err(rc, "cannot delete a list's records");
+	if (m && m != MDB_NOTFOUND && m != EINVAL)
+		return lmdb_err(m, "cannot scan a list's records");
+	return HLX_OK;
+}
+
 int hlx_store_purged_foreach(struct hlx_store *s, uint32_t list,
 			     int (*cb)(void *ctx, const uint8_t digest[32]),
 			     void *ctx)
 {
 	uint8_t id[4];
-	MDB_cursor *c = NULL;
 	MDB_txn *txn;
-	MDB_val k, v;
-	int rc, m;
+	int rc;
 
 	put_be(id, list, 4);
 	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return lmdb_err(rc, "cannot read the state database");
-	rc = mdb_cursor_open(txn, s->purged, &c);
-	if (rc) {
-		rc = lmdb_err(rc, "cannot open a cursor");
-		goto out;
-	}
-	k.mv_size = 4;
-	k.mv_data = id;
-	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;
-	     m = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
-			break;
-		if (k.mv_size == 36)
-			rc = cb(ctx, (const uint8_t *)k.mv_data + 4);
-	}
-	mdb_cursor_close(c);
-out:
+	rc = walk_prefix(txn, s->purged, id, cb, ctx);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -807,31 +827,6 @@ int hlx_store_clear_list(struct hlx_store_txn *t, uint32_t list)
 	return scan_list(t->txn, t->s->entries, list, 1, &n);
 }
 
-/* Delete every key of dbi that starts with the 4-byte id. */
-static int del_prefix(MDB_txn *txn, MDB_dbi dbi, const uint8_t id[4])
-{
-	MDB_cursor *c;
-	MDB_val k = { 4, (void *)id }, v;
-	int rc, m;
-
-	rc = mdb_cursor_open(txn, dbi, &c);
-	if (rc)
-		return lmdb_err(rc, "cannot open a cursor");
-	/* after a delete the cursor stands on the next item */
-	for (m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !m && !rc;
-	     m = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT)) {
-		if (k.mv_size < 4 || memcmp(k.mv_data, id, 4) != 0)
-			break;
-		rc = mdb_cursor_del(c, 0);
-	}
-	mdb_cursor_close(c);
-	if (rc)
-		return lmdb_err(rc, "cannot delete a list's records");
-	if (m && m != MDB_NOTFOUND && m != EINVAL)
-		return lmdb_err(m, "cannot scan a list's records");
-	return HLX_OK;
-}
-
 int hlx_store_list_delete(struct hlx_store_txn *t, const char *name,
 			  uint64_t *entries)
 {
@@ -851,9 +846,9 @@ int hlx_store_list_delete(struct hlx_store_txn *t, const char *name,
 	put_be(id, rec.id, 4);
 	rc = scan_list(t->txn, t->s->entries, rec.id, 1, &n);
 	if (!rc)
-		rc = del_prefix(t->txn, t->s->received, id);
+		rc = walk_prefix(t->txn, t->s->received, id, NULL, NULL);
 	if (!rc)
-		rc = del_prefix(t->txn, t->s->purged, id);
+		rc = walk_prefix(t->txn, t->s->purged, id, NULL, NULL);
 	if (rc)
 		return rc;
 	k.mv_size = strlen(name);

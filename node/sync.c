@@ -301,16 +301,7 @@ static int pruned_swap(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		rec->updated = p->head.issued;
 		rc = hlx_store_set_list(t, rec);
 	}
-	if (rc) {
-		hlx_store_abort(t);
-		hlx_prune_abandon(repo);
-		return rc;
-	}
-	rc = hlx_store_commit(t);
-	if (!rc)
-		rc = hlx_prune_replace_repo(repo);
-	if (!rc)
-		rc = hlx_prune_reset_match(p->n, &done);
+	rc = hlx_prune_commit_swap(p->n, repo, t, rc, NULL, &done);
 	if (!rc) {
 		res->changed = 1;
 		res->pruned = 1;

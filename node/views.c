@@ -904,13 +904,8 @@ out:
 }
 
 int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
-		     size_t npols,
-		     int (*list_cb)(void *ctx, size_t i, const char *view,
-				    const char *src, uint64_t count,
-				    const struct hlx_rules *r),
-		     int (*line_cb)(void *ctx, size_t i, const char *view,
-				    int status, const char *line, size_t len),
-		     void *ctx)
+		     size_t npols, hlx_view_list_fn *list_cb,
+		     hlx_view_line_fn *line_cb, void *ctx)
 {
 	struct hlx_view_ctx c = { n, 0, NULL, NULL, NULL };
 	struct hlx_view_srcs s = { &c, NULL, 0, 0 };

@@ -25,14 +25,14 @@
  * in the feed, the node's list it comes from, entries, handling rules),
  * then line_cb for each of its canonical lines.  Each list is read once.
  * Callbacks return non-zero to stop. */
+typedef int hlx_view_list_fn(void *ctx, size_t i, const char *view,
+			     const char *src, uint64_t count,
+			     const struct hlx_rules *r);
+typedef int hlx_view_line_fn(void *ctx, size_t i, const char *view,
+			     int status, const char *line, size_t len);
 int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
-		     size_t npols,
-		     int (*list_cb)(void *ctx, size_t i, const char *view,
-				    const char *src, uint64_t count,
-				    const struct hlx_rules *r),
-		     int (*line_cb)(void *ctx, size_t i, const char *view,
-				    int status, const char *line, size_t len),
-		     void *ctx);
+		     size_t npols, hlx_view_list_fn *list_cb,
+		     hlx_view_line_fn *line_cb, void *ctx);
 
 /* ---- for publishing (node/publish.c) ---------------------------------- */
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -384,4 +385,29 @@ int cli_publish_dir(const struct hlx_cli *cli, const char *opt,
 	if (!rc && !opt)
 		rc = hlx_config_publish_dir(&c, cli->home, out);
 	return rc ? rc : hlx_config_publish_dir_check(cli->home, out);
+}
+
+int cli_flush_out(struct hlx_buf *b, int force)
+{
+	if (b->len >= (1 << 16) || (force && b->len)) {
+		if (fwrite(b->data, 1, b->len, stdout) != b->len)
+			return hlx_err(HLX_EIO, "cannot write standard output: %s",
+				       strerror(errno));
+		hlx_buf_reset(b);
+	}
+	return HLX_OK;
+}
+
+void cli_ago(char *out, size_t n, int64_t now, int64_t t, int days)
+{
+	if (t <= 0)
+		snprintf(out, n, "never");
+	else if (now - t < 120)
+		snprintf(out, n, "%" PRId64 "s ago", now - t);
+	else if (now - t < 7200)
+		snprintf(out, n, "%" PRId64 "m ago", (now - t) / 60);
+	else if (!days || now - t < 172800)
+		snprintf(out, n, "%" PRId64 "h ago", (now - t) / 3600);
+	else
+		snprintf(out, n, "%" PRId64 " days ago", (now - t) / 86400);
 }

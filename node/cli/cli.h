@@ -178,6 +178,16 @@ int cli_exit_code(int rc);
 /* Print the --help text of a row on stdout. */
 int cli_help(const struct hlx_cmd *cmd);
 
+/* ---- output ------------------------------------------------------------- */
+
+/* Write b to standard output once it holds 64 KiB, or whatever it holds
+ * when force is set, and empty it: HLX_OK, or HLX_EIO. */
+int cli_flush_out(struct hlx_buf *b, int force);
+/* How long before now t was, in words ("never" for t <= 0, "42s ago",
+ * "5m ago", "3h ago"; past two days "4 days ago" when days is set, hours
+ * otherwise). */
+void cli_ago(char *out, size_t n, int64_t now, int64_t t, int days);
+
 /* ---- input -------------------------------------------------------------- */
 
 /* Without the white space and line ends around it, as pasted keys, URLs

@@ -23,21 +23,33 @@ static int load(struct hlx_cli *cli, struct hlx_config *c)
 	return rc ? cli_fail(rc, "cannot read the settings") : 0;
 }
 
-int cmd_config_get(struct hlx_cli *cli, const struct cli_args *a)
-{
+/* The key the first operand names, the settings, room for a value. */
+struct keyed {
 	struct hlx_config c;
 	char v[PATH_MAX];
 	unsigned key;
-	int ret = key_arg(a, &key), rc;
+};
 
-	if (!ret)
-		ret = load(cli, &c);
+/* k filled from the first operand and the file, or the exit code. */
+static int key_and_load(struct hlx_cli *cli, const struct cli_args *a,
+			struct keyed *k)
+{
+	int ret = key_arg(a, &k->key);
+
+	return ret ? ret : load(cli, &k->c);
+}
+
+int cmd_config_get(struct hlx_cli *cli, const struct cli_args *a)
+{
+	struct keyed k;
+	int ret = key_and_load(cli, a, &k), rc;
+
 	if (ret)
 		return ret;
-	rc = hlx_config_get(&c, cli->home, key, v);
+	rc = hlx_config_get(&k.c, cli->home, k.key, k.v);
 	if (rc)
-		return cli_fail(rc, "cannot get '%s'", hlx_config_name(key));
-	printf("%s\n", v);
+		return cli_fail(rc, "cannot get '%s'", hlx_config_name(k.key));
+	printf("%s\n", k.v);
 	return 0;
 }
 
@@ -68,32 +80,29 @@ int cmd_config_ls(struct hlx_cli *cli, const struct cli_args *a)
  * as it was. */
 static int change(struct hlx_cli *cli, const struct cli_args *a, int unset)
 {
-	struct hlx_config c;
-	char v[PATH_MAX];
-	unsigned key;
-	int ret = key_arg(a, &key), rc;
+	struct keyed k;
+	int ret = key_and_load(cli, a, &k), rc;
 
-	if (!ret)
-		ret = load(cli, &c);
 	if (ret)
 		return ret;
 	if (unset) {
-		hlx_config_unset(&c, key);
+		hlx_config_unset(&k.c, k.key);
 		rc = HLX_OK;
 	} else {
-		rc = hlx_config_set(&c, key, a->argv[1]);
-		if (!rc && key == HLX_CONF_PUBLISH_DIR)
+		rc = hlx_config_set(&k.c, k.key, a->argv[1]);
+		if (!rc && k.key == HLX_CONF_PUBLISH_DIR)
 			rc = hlx_config_publish_dir_check(cli->home, a->argv[1]);
 		if (rc)
 			return cli_fail(rc, "cannot change the settings");
 	}
-	rc = hlx_config_save(cli->home, &c);
+	rc = hlx_config_save(cli->home, &k.c);
 	if (!rc)
-		rc = hlx_config_get(&c, cli->home, key, v);
+		rc = hlx_config_get(&k.c, cli->home, k.key, k.v);
 	if (rc)
 		return cli_fail(rc, "cannot save the settings");
 	fprintf(stderr, "hlx: %s %s%s; a running 'hlx run' takes it on SIGHUP\n",
-		hlx_config_name(key), unset ? "back to its default " : "set to ", v);
+		hlx_config_name(k.key),
+		unset ? "back to its default " : "set to ", k.v);
 	return 0;
 }
 

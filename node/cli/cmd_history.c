@@ -43,17 +43,6 @@ struct export_ctx {
 	uint64_t n;
 };
 
-static int flush_out(struct hlx_buf *b, int force)
-{
-	if (b->len >= (1 << 16) || (force && b->len)) {
-		if (fwrite(b->data, 1, b->len, stdout) != b->len)
-			return hlx_err(HLX_EIO, "cannot write standard output: %s",
-				       strerror(errno));
-		hlx_buf_reset(b);
-	}
-	return HLX_OK;
-}
-
 static int export_line(void *ctx, const char *line, size_t len)
 {
 	struct export_ctx *c = ctx;
@@ -66,7 +55,7 @@ static int export_line(void *ctx, const char *line, size_t len)
 			rc = hlx_status_to_json(c->st, &c->out);
 		if (!rc)
 			rc = hlx_buf_putc(&c->out, '\n');
-		return rc ? rc : flush_out(&c->out, 0);
+		return rc ? rc : cli_flush_out(&c->out, 0);
 	}
 	if (c->jsonl) {
 		rc = hlx_entry_decode(line, len, c->e);
@@ -74,7 +63,7 @@ static int export_line(void *ctx, const char *line, size_t len)
 			rc = hlx_entry_to_json(c->e, &c->out);
 		if (!rc)
 			rc = hlx_buf_putc(&c->out, '\n');
-		return rc ? rc : flush_out(&c->out, 0);
+		return rc ? rc : cli_flush_out(&c->out, 0);
 	}
 	/* CSV straight from the canonical line: TAB -> ',', '-' -> empty,
 	 * tags ',' -> ';' */
@@ -101,7 +90,7 @@ static int export_line(void *ctx, const char *line, size_t len)
 			start = i + 1;
 		}
 	}
-	return flush_out(&c->out, 0);
+	return cli_flush_out(&c->out, 0);
 }
 
 int cmd_export(struct hlx_cli *cli, const struct cli_args *a)
@@ -131,7 +120,7 @@ int cmd_export(struct hlx_cli *cli, const struct cli_args *a)
 	if (!rc)
 		rc = hlx_hist_foreach(h, v.oid, export_line, &c);
 	if (!rc)
-		rc = flush_out(&c.out, 1);
+		rc = cli_flush_out(&c.out, 1);
 	if (rc)
 		ret = cli_fail(rc, "cannot export list '%s'", a->argv[0]);
 	hlx_buf_free(&c.out);

@@ -52,17 +52,6 @@ struct out_ctx {
 	char qt[HLX_HASH_TEXT_MAX];
 };
 
-static int flush_out(struct hlx_buf *b, int force)
-{
-	if (b->len >= (1 << 16) || (force && b->len)) {
-		if (fwrite(b->data, 1, b->len, stdout) != b->len)
-			return hlx_err(HLX_EIO, "cannot write standard output: %s",
-				       strerror(errno));
-		hlx_buf_reset(b);
-	}
-	return HLX_OK;
-}
-
 /* Needs no JSON escaping: [a-z0-9._-], as list, organisation and
  * category tokens are. */
 static int plain(const char *s)
@@ -163,7 +152,7 @@ static int on_match(void *ctx, const struct hlx_match *m)
 			rc = hlx_buf_putc(b, '\n');
 	}
 	c->matches++;
-	return rc ? rc : flush_out(b, 0);
+	return rc ? rc : cli_flush_out(b, 0);
 }
 
 /* A stream of queries matched in batches. */
@@ -280,7 +269,7 @@ static int match_stream(struct hlx_cli *cli, const struct cli_args *a,
 	s.t_open = now_s() - s.t_open;
 	if (!rc)
 		rc = stream_read(&s, &r, path, cli_given(a, "skip-invalid") != 0);
-	if (flush_out(&s.c.out, 1) && !rc)
+	if (cli_flush_out(&s.c.out, 1) && !rc)
 		rc = hlx_err(HLX_EIO, "cannot write standard output");
 	if (rc) {
 		ret = cli_fail(rc, "cannot match");

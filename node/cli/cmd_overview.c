@@ -483,20 +483,6 @@ void cli_glance_status_free(struct cli_glance_arr *a)
 
 /* ---- hlx overview ------------------------------------------------------- */
 
-static void ago(char *out, size_t n, int64_t now, int64_t t)
-{
-	if (t <= 0)
-		snprintf(out, n, "never");
-	else if (now - t < 120)
-		snprintf(out, n, "%" PRId64 "s ago", now - t);
-	else if (now - t < 7200)
-		snprintf(out, n, "%" PRId64 "m ago", (now - t) / 60);
-	else if (now - t < 172800)
-		snprintf(out, n, "%" PRId64 "h ago", (now - t) / 3600);
-	else
-		snprintf(out, n, "%" PRId64 " days ago", (now - t) / 86400);
-}
-
 static void text_keys(const struct hlx_overview *ov)
 {
 	char a[HLX_TIME_TEXT], b[HLX_TIME_TEXT];
@@ -547,7 +533,7 @@ static void text_peers(const struct hlx_overview *ov)
 		for (size_t j = 0; j < p->nsubs; j++) {
 			const struct hlx_ov_sub *s = &ov->subs[p->first + j];
 
-			ago(a, sizeof(a), ov->now, s->last_ok);
+			cli_ago(a, sizeof(a), ov->now, s->last_ok, 1);
 			printf("    %-20s held %" PRIu64 ", remote %" PRIu64
 			       ", behind %" PRIu64 ", synced %s%s%s\n", s->list,
 			       s->held, s->remote,
@@ -586,7 +572,7 @@ static void text_published(const struct hlx_overview *ov)
 		printf("  nothing published there\n");
 		return;
 	}
-	ago(a, sizeof(a), ov->now, ov->last_signed);
+	cli_ago(a, sizeof(a), ov->now, ov->last_signed, 1);
 	hlx_time_format(ov->next_expiry, t);
 	printf("  %zu head%s, the newest signed %s, the first expiring %s\n",
 	       ov->nheads, ov->nheads == 1 ? "" : "s", a, t);

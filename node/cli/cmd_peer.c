@@ -50,18 +50,6 @@ static int load_box(const char *arg, struct hlx_buf *b, const char **out)
 	return HLX_OK;
 }
 
-static void ago(char *out, size_t n, int64_t now, int64_t t)
-{
-	if (t <= 0)
-		snprintf(out, n, "never");
-	else if (now - t < 120)
-		snprintf(out, n, "%" PRId64 "s ago", now - t);
-	else if (now - t < 7200)
-		snprintf(out, n, "%" PRId64 "m ago", (now - t) / 60);
-	else
-		snprintf(out, n, "%" PRId64 "h ago", (now - t) / 3600);
-}
-
 static const char *days(int64_t d, char *out, size_t n)
 {
 	snprintf(out, n, "%" PRId64 " days", d);
@@ -94,8 +82,8 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 			 * feed's bytes as they came */
 			ss.error[sizeof(ss.error) - 1] = '\0';
 			hlx_err_neutralise(err, sizeof(err), ss.error);
-			ago(a, sizeof(a), cli->now, ss.last_ok);
-			ago(b, sizeof(b), cli->now, ss.last_try);
+			cli_ago(a, sizeof(a), cli->now, ss.last_ok, 0);
+			cli_ago(b, sizeof(b), cli->now, ss.last_try, 0);
 			printf("%-16s %-20s %8" PRIu64 " %8" PRIu64 " %7" PRIu64 "  %-10s %-10s %s\n",
 			       p->name, p->subs[j], held, ss.remote_version,
 			       ss.remote_version > held ? ss.remote_version - held : 0,
