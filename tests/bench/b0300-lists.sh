@@ -8,11 +8,17 @@
 #     >= 5x sqlite3);
 #  3. disk bytes per entry (LMDB + git) at 1M and 10M;
 #  4. a one-entry change to the 10M-entry list: time and bytes added.
-# Medians of BENCH_RUNS runs (default 3).  BENCH_BIG=0 skips the 10M part.
+# Medians of BENCH_RUNS runs (default 3).  BENCH_BIG=0 skips the 10M part;
+# BENCH_N (default 1000000) and BENCH_BIG_N (default 10000000) are the
+# sizes (BENCH_QUICK=1 make bench makes them smaller).
 set -eu
 HLX=${HLX:?}
 RUNS=${BENCH_RUNS:-3}
 BIG=${BENCH_BIG:-1}
+N1=${BENCH_N:-1000000}
+NB=${BENCH_BIG_N:-10000000}
+label() { awk -v n="$1" 'BEGIN { if (n % 1000000 == 0) printf "%dM", n / 1000000; else printf "%dk", n / 1000 }'; }
+L1=$(label "$N1") LB=$(label "$NB")
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hlx-bench.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
@@ -36,8 +42,8 @@ gen() {
 
 du_bytes() { du -sb "$@" | awk '{ s += $1 } END { print s }'; }
 
-echo "# hlx import vs sort, 1M entries ($RUNS runs)"
-gen 1000000 in1m.csv
+echo "# hlx import vs sort, $L1 entries ($RUNS runs)"
+gen "$N1" in1m.csv
 : >t.sort; : >t.import
 for r in $(seq "$RUNS"); do
 	a=$(now); sort in1m.csv >/dev/null; b=$(now); secs "$a" "$b" >>t.sort
@@ -47,14 +53,15 @@ for r in $(seq "$RUNS"); do
 	secs "$a" "$b" >>t.import
 done
 s=$(median <t.sort); i=$(median <t.import)
-echo "import 1M: median ${i} s; sort: median ${s} s; ratio $(ratio "$i" "$s") (target <= 5)"
-echo "disk per entry at 1M: LMDB $(( $(du_bytes home/state) / 1000000 )) B, git $(( $(du_bytes home/lists) / 1000000 )) B"
+echo "import $L1: median ${i} s; sort: median ${s} s; ratio $(ratio "$i" "$s") (target <= 5)"
+echo "disk per entry at $L1: LMDB $(( $(du_bytes home/state) / N1 )) B, git $(( $(du_bytes home/lists) / N1 )) B"
 
 lookups() { # home, label, n entries, input file
 	h=$1 label=$2 n=$3 src=$4
-	# 1M queries: half present, half absent
-	tail -n +2 "$src" | cut -d, -f1 | awk 'NR % 2 == 0' | head -n 500000 >q.txt
-	openssl rand -hex 8000000 | fold -w 32 | head -n 500000 | sed 's/^/md5:/' >>q.txt
+	# up to 1M queries: half present, half absent
+	half=$((n / 2)); [ $half -gt 500000 ] && half=500000
+	tail -n +2 "$src" | cut -d, -f1 | awk 'NR % 2 == 0' | head -n $half >q.txt
+	openssl rand -hex $((half * 16)) | fold -w 32 | head -n $half | sed 's/^/md5:/' >>q.txt
 	nq=$(wc -l <q.txt)
 	rm -f db.sqlite
 	# the same data in sqlite3, with an index on the hash
@@ -75,18 +82,18 @@ lookups() { # home, label, n entries, input file
 	echo "lookups at $label: $nq queries ($hits hits; sqlite3 $shits): hlx median ${th} s = $(awk -v n="$nq" -v t="$th" 'BEGIN { printf "%.0f", n / t }')/s; sqlite3 median ${ts} s = $(awk -v n="$nq" -v t="$ts" 'BEGIN { printf "%.0f", n / t }')/s; ratio $(ratio "$ts" "$th")x (target >= 5x, >= 1M/s at 10M)"
 }
 
-echo "# exact lookups at 1M"
-lookups home 1M 1000000 in1m.csv
+echo "# exact lookups at $L1"
+lookups home "$L1" "$N1" in1m.csv
 
 [ "$BIG" = 1 ] || exit 0
-echo "# 10M entries"
-gen 10000000 in10m.csv
+echo "# $LB entries"
+gen "$NB" in10m.csv
 rm -rf big; "$HLX" --home big init --org bench --no-passphrase 2>/dev/null
 "$HLX" --home big list create l 2>/dev/null
 a=$(now); "$HLX" --home big import l in10m.csv 2>/dev/null; b=$(now)
-echo "import 10M: $(secs "$a" "$b") s (one run)"
-echo "disk per entry at 10M: LMDB $(( $(du_bytes big/state) / 10000000 )) B, git $(( $(du_bytes big/lists) / 10000000 )) B"
-lookups big 10M 10000000 in10m.csv
+echo "import $LB: $(secs "$a" "$b") s (one run)"
+echo "disk per entry at $LB: LMDB $(( $(du_bytes big/state) / NB )) B, git $(( $(du_bytes big/lists) / NB )) B"
+lookups big "$LB" "$NB" in10m.csv
 : >t.one; : >b.one
 for r in $(seq "$RUNS"); do
 	before=$(du_bytes big/lists)
@@ -94,4 +101,4 @@ for r in $(seq "$RUNS"); do
 	secs "$a" "$b" >>t.one
 	echo $(( $(du_bytes big/lists) - before )) >>b.one
 done
-echo "one-entry change at 10M: median $(median <t.one) s, $(median <b.one) bytes added to the repository"
+echo "one-entry change at $LB: median $(median <t.one) s, $(median <b.one) bytes added to the repository"
