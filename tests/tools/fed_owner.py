@@ -34,31 +34,17 @@ import plan_route  # noqa: E402
 def base_route(plans, loc):
     """(doc, rule, B, nchain, withdrawals) of the route of loc over the
     plans in force ({name: (doc, {org: time})}), or None."""
-    c, k, h = loc
-    best = None
-    for name in sorted(plans, key=lambda n: n.encode()):
-        doc, w = plans[name]
-        rules = [r for r in doc["rules"] if plan_route.matches(r, c, k, h)]
-        r = max(rules, key=plan_route.specificity)
-        if best is None or plan_route.specificity(r) > \
-                plan_route.specificity(best[1]):
-            best = (name, r)
+    best = plan_route.best_rule(plans, loc)
     if best is None:
         return None
     doc, w = plans[best[0]]
-    r = best[1]
-    default = [x for x in doc["rules"] if plan_route.rule_id(x) == "*/*"][0]
-    b = []
-    for o in [r["org"]] + r["fallbacks"] + [default["org"]] + \
-            default["fallbacks"]:
-        if o not in b:
-            b.append(o)
+    b = plan_route.chain_part(doc, best[1])
     nchain = len(b)
     for o in sorted((x["org"] for x in doc["signatories"]),
                     key=lambda o: o.encode()):
         if o not in b:
             b.append(o)
-    return doc, r, b, nchain, w
+    return doc, best[1], b, nchain, w
 
 
 def main(path):

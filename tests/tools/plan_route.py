@@ -325,8 +325,9 @@ def specificity(r):
             int(r["country"] != "*"), int(r["category"] != "*"))
 
 
-def route(plans, loc, t):
-    """(org, 'name@v', rule id, [fallbacks]) or None."""
+def best_rule(plans, loc):
+    """(name, rule): the most specific matching rule of the plans in
+    force, ties to the plan name first in byte order; or None."""
     c, k, h = loc
     best = None
     for name in sorted(plans, key=lambda n: n.encode()):
@@ -337,16 +338,28 @@ def route(plans, loc, t):
         r = max(rules, key=specificity)
         if best is None or specificity(r) > specificity(best[1]):
             best = (name, r)
-    if best is None:
-        return None
-    name, r = best
-    doc, w = plans[name]
+    return best
+
+
+def chain_part(doc, r):
+    """The rule's and default rule's part of the base order (4.1)."""
     default = [x for x in doc["rules"] if rule_id(x) == "*/*"][0]
     b = []
     for o in [r["org"]] + r["fallbacks"] + [default["org"]] + \
             default["fallbacks"]:
         if o not in b:
             b.append(o)
+    return b
+
+
+def route(plans, loc, t):
+    """(org, 'name@v', rule id, [fallbacks]) or None."""
+    best = best_rule(plans, loc)
+    if best is None:
+        return None
+    name, r = best
+    doc, w = plans[name]
+    b = chain_part(doc, r)
 
     def gone(o):
         return w[o] is not None and w[o] <= t
