@@ -13,6 +13,7 @@ quick() { # BENCH: the sizes of its quick run, as VAR=VALUE words
 	b0400-*) echo BENCH_N=100000 BENCH_DELTA=1000 ;;
 	b0600-*) echo BENCH_N=200000 BENCH_Q=10000 BENCH_EXACT=100000 BENCH_FAISS_FLAT=20 BENCH_FAISS_MH=100 ;;
 	b0700-*) echo BENCH_N=50000 ;;
+	b0900-*) echo BENCH_CASES=10000 BENCH_PROP=10 ;;
 	esac
 }
 for b in "$top"/tests/bench/b[0-9]*.sh; do
