@@ -781,6 +781,20 @@ const struct hlx_pubkey *hlx_trust_root(const struct hlx_trust *t)
 	return &t->root;
 }
 
+int hlx_trust_has_root(const struct hlx_trust *t, const char *fingerprint)
+{
+	char fpr[HLX_FPR_LEN];
+
+	if (t == NULL || fingerprint == NULL)
+		return 0;
+	for (size_t i = 0; i < t->nroots; i++) {
+		hlx_sshkey_fingerprint(&t->roots[i], fpr);
+		if (!strcmp(fpr, fingerprint))
+			return 1;
+	}
+	return 0;
+}
+
 uint64_t hlx_trust_length(const struct hlx_trust *t)
 {
 	return t->nst;

@@ -59,6 +59,10 @@ int hlx_trust_check(const struct hlx_trust *t, const struct hlx_pubkey *key,
 
 const char *hlx_trust_org(const struct hlx_trust *t);
 const struct hlx_pubkey *hlx_trust_root(const struct hlx_trust *t);
+/* 1 if fingerprint ("SHA256:..." as hlx_sshkey_fingerprint writes it) is
+ * one of the root keys the chain has introduced (the first, or one a
+ * rotation brought; not only the current one), else 0. */
+int hlx_trust_has_root(const struct hlx_trust *t, const char *fingerprint);
 /* Number of statements, and the SHA-256 of the last body (its head). */
 uint64_t hlx_trust_length(const struct hlx_trust *t);
 void hlx_trust_head(const struct hlx_trust *t, uint8_t hash[32]);

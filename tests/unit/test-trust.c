@@ -5,6 +5,7 @@
  */
 #include "tap.h"
 #include "keys/trust.h"
+#include "keys/sshkey.h"
 #include "keys/sshsig.h"
 
 #include <jansson.h>
@@ -134,6 +135,19 @@ static void test_rotation(void)
 	hlx_trust_free(l);
 	is_rc(hlx_trust_rotate_root(t, root2, root, T0), HLX_EINVAL,
 	      "rotation back to an old root refused");
+	{
+		char f1[HLX_FPR_LEN], f2[HLX_FPR_LEN], f3[HLX_FPR_LEN];
+
+		hlx_sshkey_fingerprint(&proot, f1);
+		hlx_sshkey_fingerprint(&proot2, f2);
+		hlx_sshkey_fingerprint(&psign1, f3);
+		ok(hlx_trust_has_root(t, f1), "has_root: the first root");
+		ok(hlx_trust_has_root(t, f2), "has_root: the rotated-in root");
+		ok(!hlx_trust_has_root(t, f3), "has_root: a signing key is no root");
+		f1[10] ^= 1;
+		ok(!hlx_trust_has_root(t, f1), "has_root: one byte off");
+		ok(!hlx_trust_has_root(t, ""), "has_root: empty");
+	}
 	hlx_trust_free(t);
 }
 
