@@ -24,7 +24,10 @@
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define SIG_B64_LEN 88 /* base64 of 64 bytes, padded */
 #define FPR_B64_LEN 43
-#define NMEMBERS 12
+#define NMEMBERS 12     /* of a disclosure record */
+#define NMEMBERS_URL 10 /* of a url record */
+#define CASE_PREFIX "url-sha256:"
+#define CASE_PREFIX_LEN 11
 
 /* The members' checks of protocol/signed.h; the caller names the line. */
 static int hex_check(const char *s, size_t n, size_t want, const char *what)
@@ -48,6 +51,44 @@ static int fpr_check(const char *s, size_t n)
 	return HLX_OK;
 }
 
+/* The case id of a url record: url-sha256: and 64 lowercase hex. */
+static int case_check(const char *s, size_t n)
+{
+	if (n != CASE_PREFIX_LEN + 64 || memcmp(s, CASE_PREFIX, CASE_PREFIX_LEN) != 0)
+		return hlx_err(HLX_EINVAL,
+			       "'case' is not url-sha256: and 64 hex digits");
+	return hex_check(s + CASE_PREFIX_LEN, 64, 64, "case");
+}
+
+/* The path of a url record: [a/ID/]urls/HEX, ID 32 and HEX 64 lowercase
+ * hex digits, HEX the case's (spec/cases.md section 8). */
+static int path_check(const char *p, size_t n, const char *case_id)
+{
+	static const char dir[] = "urls";
+	const char *hex = case_id + CASE_PREFIX_LEN;
+	size_t at = 0;
+
+	if (n > 2 && p[0] == 'a' && p[1] == '/') {
+		if (n < 2 + 32 + 1 || hex_check(p + 2, 32, 32, "path") != HLX_OK ||
+		    p[2 + 32] != '/') {
+			hlx_err_clear();
+			return hlx_err(HLX_EINVAL, "'path' is not [a/ID/]urls/HEX");
+		}
+		at = 2 + 32 + 1;
+	}
+	if (n - at != sizeof(dir) + 64 || memcmp(p + at, dir, sizeof(dir) - 1) != 0 ||
+	    p[at + sizeof(dir) - 1] != '/')
+		return hlx_err(HLX_EINVAL, "'path' is not [a/ID/]urls/HEX");
+	if (memcmp(p + at + sizeof(dir), hex, 64) != 0)
+		return hlx_err(HLX_EINVAL, "'path' does not name the file of the case");
+	return HLX_OK;
+}
+
+static int terminated(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
 /* Every field of a record except seq and key, as the appender takes it. */
 static int rec_check(const struct hlx_audit_rec *r)
 {
@@ -55,10 +96,29 @@ static int rec_check(const struct hlx_audit_rec *r)
 
 	if (!hlx_time_valid(r->time))
 		return hlx_err(HLX_EINVAL, "'time' out of range");
-	if (memchr(r->peer, '\0', sizeof(r->peer)) == NULL ||
-	    memchr(r->list, '\0', sizeof(r->list)) == NULL ||
-	    memchr(r->audience, '\0', sizeof(r->audience)) == NULL ||
-	    memchr(r->policy, '\0', sizeof(r->policy)) == NULL)
+	if (r->kind == HLX_AUDIT_URL) {
+		if (!terminated(r->peer, sizeof(r->peer)) ||
+		    !terminated(r->case_id, sizeof(r->case_id)) ||
+		    !terminated(r->org, sizeof(r->org)) ||
+		    !terminated(r->path, sizeof(r->path)))
+			return hlx_err(HLX_EINVAL, "a text field is not terminated");
+		rc = hlx_name_check(r->peer, strlen(r->peer), "peer");
+		if (!rc)
+			rc = case_check(r->case_id, strlen(r->case_id));
+		if (!rc && hlx_org_validate(r->org) != HLX_OK) {
+			hlx_err_clear();
+			rc = hlx_err(HLX_EINVAL, "'org' is not an organisation name");
+		}
+		if (!rc)
+			rc = path_check(r->path, strlen(r->path), r->case_id);
+		return rc;
+	}
+	if (r->kind != HLX_AUDIT_DISCLOSURE)
+		return hlx_err(HLX_EINVAL, "unknown kind of audit record %d", r->kind);
+	if (!terminated(r->peer, sizeof(r->peer)) ||
+	    !terminated(r->list, sizeof(r->list)) ||
+	    !terminated(r->audience, sizeof(r->audience)) ||
+	    !terminated(r->policy, sizeof(r->policy)))
 		return hlx_err(HLX_EINVAL, "a text field is not terminated");
 	rc = hlx_name_check(r->peer, strlen(r->peer), "peer");
 	if (!rc)
@@ -84,6 +144,17 @@ static json_t *body_json(const struct hlx_audit_line *l)
 	char t[HLX_TIME_TEXT];
 
 	hlx_time_format(r->time, t);
+	if (r->kind == HLX_AUDIT_URL)
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}",
+				 "case", r->case_id,
+				 "key", r->key,
+				 "kind", "url",
+				 "org", r->org,
+				 "path", r->path,
+				 "peer", r->peer,
+				 "prev", l->prev,
+				 "seq", (json_int_t)r->seq,
+				 "time", t);
 	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I}",
 			 "audience", r->audience,
 			 "entries", (json_int_t)r->entries,
@@ -162,6 +233,47 @@ static int get_text(json_t *o, const char *k, char *dst, size_t cap)
 	return HLX_OK;
 }
 
+/* The members of one form of record (seq, time, prev, key and sig are
+ * read by parse_obj for both). */
+static int parse_disclosure(json_t *o, struct hlx_audit_rec *r)
+{
+	int rc;
+
+	if (json_object_size(o) != NMEMBERS)
+		return hlx_err(HLX_EINVAL, "%zu members, want %d",
+			       json_object_size(o), NMEMBERS);
+	if ((rc = get_u(o, "from", &r->from)) ||
+	    (rc = get_u(o, "to", &r->to)) ||
+	    (rc = get_u(o, "entries", &r->entries)))
+		return rc;
+	if ((rc = get_text(o, "list", r->list, sizeof(r->list))) ||
+	    (rc = get_text(o, "audience", r->audience, sizeof(r->audience))) ||
+	    (rc = get_text(o, "policy", r->policy, sizeof(r->policy))))
+		return rc;
+	return HLX_OK;
+}
+
+static int parse_url(json_t *o, struct hlx_audit_rec *r)
+{
+	const char *s;
+	size_t n;
+	int rc;
+
+	if (json_object_size(o) != NMEMBERS_URL)
+		return hlx_err(HLX_EINVAL, "%zu members, want %d for kind \"url\"",
+			       json_object_size(o), NMEMBERS_URL);
+	if ((rc = get_s(o, "kind", &s, &n)))
+		return rc;
+	if (n != 3 || memcmp(s, "url", 3) != 0)
+		return hlx_err(HLX_EINVAL, "'kind' is not \"url\"");
+	r->kind = HLX_AUDIT_URL;
+	if ((rc = get_text(o, "case", r->case_id, sizeof(r->case_id))) ||
+	    (rc = get_text(o, "org", r->org, sizeof(r->org))) ||
+	    (rc = get_text(o, "path", r->path, sizeof(r->path))))
+		return rc;
+	return HLX_OK;
+}
+
 static int parse_obj(json_t *o, struct hlx_audit_line *l)
 {
 	struct hlx_audit_rec *r = &l->rec;
@@ -170,13 +282,10 @@ static int parse_obj(json_t *o, struct hlx_audit_line *l)
 	size_t n, len;
 	int rc;
 
-	if (json_object_size(o) != NMEMBERS)
-		return hlx_err(HLX_EINVAL, "%zu members, want %d",
-			       json_object_size(o), NMEMBERS);
-	if ((rc = get_u(o, "seq", &r->seq)) ||
-	    (rc = get_u(o, "from", &r->from)) ||
-	    (rc = get_u(o, "to", &r->to)) ||
-	    (rc = get_u(o, "entries", &r->entries)))
+	rc = json_object_get(o, "kind") ? parse_url(o, r) : parse_disclosure(o, r);
+	if (rc)
+		return rc;
+	if ((rc = get_u(o, "seq", &r->seq)))
 		return rc;
 	if (r->seq == 0)
 		return hlx_err(HLX_EINVAL, "'seq' starts at 1");
@@ -184,9 +293,6 @@ static int parse_obj(json_t *o, struct hlx_audit_line *l)
 	    (rc = hlx_time_parse(s, n, &r->time)))
 		return hlx_err_wrap(rc, "'time'");
 	if ((rc = get_text(o, "peer", r->peer, sizeof(r->peer))) ||
-	    (rc = get_text(o, "list", r->list, sizeof(r->list))) ||
-	    (rc = get_text(o, "audience", r->audience, sizeof(r->audience))) ||
-	    (rc = get_text(o, "policy", r->policy, sizeof(r->policy))) ||
 	    (rc = get_text(o, "prev", l->prev, sizeof(l->prev))) ||
 	    (rc = get_text(o, "key", r->key, sizeof(r->key))))
 		return rc;
@@ -494,6 +600,24 @@ out:
 	close(fd); /* releases the lock */
 	hlx_buf_free(&lines);
 	return rc;
+}
+
+int hlx_audit_append_url(const char *home, const struct hlx_seckey *signer,
+			 int64_t time, const char *peer, const char *org,
+			 const char *case_id, const char *path)
+{
+	struct hlx_audit_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = HLX_AUDIT_URL;
+	r.time = time;
+	if (snprintf(r.peer, sizeof(r.peer), "%s", peer) >= (int)sizeof(r.peer) ||
+	    snprintf(r.org, sizeof(r.org), "%s", org) >= (int)sizeof(r.org) ||
+	    snprintf(r.case_id, sizeof(r.case_id), "%s", case_id) >=
+		    (int)sizeof(r.case_id) ||
+	    snprintf(r.path, sizeof(r.path), "%s", path) >= (int)sizeof(r.path))
+		return hlx_err(HLX_EINVAL, "audit record: a field is too long");
+	return hlx_audit_append(home, signer, &r, 1);
 }
 
 /* ---- verification ---- */

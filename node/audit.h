@@ -10,6 +10,11 @@
  * changed, removed, reordered or inserted without the reader noticing.
  * Only whole-file deletion and truncation of the tail are not detectable
  * from the file alone (see spec/audit.md, section 5).
+ *
+ * Two forms of record share the log and its chain: a disclosure of
+ * versions of a list (no "kind" member), and the sending of a case's raw
+ * URL to its owner (kind "url": case, org, path; spec/cases.md section 8).
+ * The raw URL itself is in no record.
  */
 #ifndef HLX_AUDIT_H
 #define HLX_AUDIT_H
@@ -23,14 +28,34 @@
 
 #define HLX_AUDIT_LINE_MAX 2048 /* bytes of one line, newline excluded */
 
+enum hlx_audit_kind {
+	HLX_AUDIT_DISCLOSURE = 0,  /* versions of a list given to a peer */
+	HLX_AUDIT_URL = 1,         /* a case's raw URL sealed to its owner */
+};
+
+/* "url-sha256:" and 64 lowercase hex digits, NUL */
+#define HLX_AUDIT_CASE_LEN 76
+/* a path under the publish directory: "urls/HEX" or "a/ID/urls/HEX" */
+#define HLX_AUDIT_PATH_MAX 112
+
 struct hlx_audit_rec {
+	int kind;            /* enum hlx_audit_kind; 0 (a zeroed record) is
+				a disclosure */
 	int64_t time;        /* when the disclosure was made */
 	char peer[65];       /* the peer's local name */
+	/* a disclosure: */
 	char list[130];      /* the list as published: "NAME" or "PEER/NAME" */
 	char audience[33];   /* 32 lowercase hex digits */
 	uint64_t from, to;   /* versions disclosed, 1 <= from <= to */
 	uint64_t entries;    /* entries in the view at version to */
 	char policy[65];     /* 64 lowercase hex: sha256 of the canonical policy */
+	/* a raw URL (kind HLX_AUDIT_URL); the fields above but time and peer
+	 * are then unused (zero): */
+	char case_id[HLX_AUDIT_CASE_LEN]; /* the case id, url-sha256:HEX */
+	char org[65];        /* the recipient organisation */
+	char path[HLX_AUDIT_PATH_MAX]; /* the file written, under the publish
+					   directory: urls/HEX or a/ID/urls/HEX,
+					   HEX the case's */
 	/* filled on read (ignored by hlx_audit_append): */
 	uint64_t seq;        /* 1, 2, ... */
 	char key[64];        /* fingerprint of the signer, "SHA256:..." */
@@ -50,6 +75,16 @@ struct hlx_audit_rec {
  */
 int hlx_audit_append(const char *home, const struct hlx_seckey *signer,
 		     const struct hlx_audit_rec *recs, size_t n);
+
+/*
+ * Append one url record (kind HLX_AUDIT_URL) as hlx_audit_append does:
+ * the raw URL of case_id ("url-sha256:HEX") is about to be written, sealed
+ * to org's peer peer, at path under the publish directory.  Durable
+ * (fsync) when it returns HLX_OK: write the file only then.
+ */
+int hlx_audit_append_url(const char *home, const struct hlx_seckey *signer,
+			 int64_t time, const char *peer, const char *org,
+			 const char *case_id, const char *path);
 
 /*
  * Read and verify HOME/audit.log, calling cb for each record in order.
@@ -80,7 +115,8 @@ struct hlx_audit_line {
 
 /*
  * Parse one line (without its newline) strictly: a canonical JSON object
- * with exactly the members of spec/audit.md, each of its type and range.
+ * with exactly the members of spec/audit.md for its form (twelve for a
+ * disclosure, ten for kind "url"), each of its type and range.
  * Pure: no I/O, no signature check.  HLX_EINVAL or HLX_ETOOBIG.
  */
 int hlx_audit_parse(const char *line, size_t n, struct hlx_audit_line *out);

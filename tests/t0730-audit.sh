@@ -27,11 +27,17 @@ fpr = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstri
 prev = "0" * 64
 lines = []
 for seq, f in enumerate(sys.stdin.read().split("\n")[:-1], 1):
-    t, peer, lst, a, b, n = f.split()
-    r = {"audience": "0123456789abcdef0123456789abcdef", "entries": int(n),
-         "from": int(a), "key": fpr, "list": lst, "peer": peer,
-         "policy": hashlib.sha256(peer.encode()).hexdigest(), "prev": prev,
-         "seq": seq, "time": t, "to": int(b)}
+    if f.split()[2] == "url":
+        # the second form (spec/audit.md 1.1): TIME PEER url CASE ORG PATH
+        t, peer, _, case, org, path = f.split()
+        r = {"case": case, "key": fpr, "kind": "url", "org": org,
+             "path": path, "peer": peer, "prev": prev, "seq": seq, "time": t}
+    else:
+        t, peer, lst, a, b, n = f.split()
+        r = {"audience": "0123456789abcdef0123456789abcdef", "entries": int(n),
+             "from": int(a), "key": fpr, "list": lst, "peer": peer,
+             "policy": hashlib.sha256(peer.encode()).hexdigest(), "prev": prev,
+             "seq": seq, "time": t, "to": int(b)}
     m = json.dumps(r, separators=(",", ":"), sort_keys=True).encode()
     sig = ctypes.create_string_buffer(64)
     na.crypto_sign_detached(sig, None, m, ctypes.c_ulonglong(len(m)), sk)
@@ -78,6 +84,39 @@ test_fails_with "a torn line fails until the next append cuts it" 3 \
 	"line 1: incomplete" hlx --home a audit
 echo 'not json' >a/audit.log
 test_fails_with "a malformed line exits 3" 3 "line 1: not a JSON object" hlx --home a audit
+
+# the second form: raw URLs of cases sent to their owners, in one chain
+# with disclosures (seed 0730: the case is the sha256 of that text)
+case=url-sha256:$(printf 'seed 0730' | sha256sum | cut -c1-64)
+hex=${case#url-sha256:}
+python3 mklog.py a logu <<EOF2
+$now peer-b uk-a 1 3 120
+$now peer-b url $case hotline-b urls/$hex
+$later company-c url $case hotline-c a/0123456789abcdef0123456789abcdef/urls/$hex
+$later peer-b uk-a 4 4 121
+EOF2
+cp logu a/audit.log
+test_ok "a log of both forms written as the spec says verifies" hlx --home a audit
+test_ok "table: header and four rows" test "$(hlx --home a audit | wc -l)" = 5
+test_ok "a url record is shown as such" sh -c \
+	'"$HLX" --home a audit | grep -q "peer-b .*raw URL of '"$case"' to hotline-b at urls/'"$hex"'"'
+test_ok "--json gives its members" sh -c \
+	'"$HLX" --home a audit --peer company-c --json | grep -q "\"case\":\"'"$case"'\",.*\"kind\":\"url\",\"org\":\"hotline-c\",\"path\":\"a/0123456789abcdef0123456789abcdef/urls/'"$hex"'\",\"peer\":\"company-c\",\"seq\":3,"'
+sed '2s/"org":"hotline-b"/"org":"hotline-x"/' logu >a/audit.log
+test_fails_with "a url record with another org fails" 1 \
+	"line 2: bad signature" hlx --home a audit
+test_ok "and nothing is shown" test -z "$(hlx --home a audit 2>/dev/null)"
+sed '2s/"kind":"url",//' logu >a/audit.log
+test_fails_with "a url record without its kind is malformed" 3 "line 2: " hlx --home a audit
+sed '2d' logu >a/audit.log
+test_fails_with "a url record removed breaks the chain" 1 "line 2: seq 3, want 2" \
+	hlx --home a audit
+python3 mklog.py a logx <<EOF2
+$now peer-b url $case hotline-b urls/0$(echo "$hex" | cut -c2-)
+EOF2
+cp logx a/audit.log
+test_fails_with "a url record whose path is not its case's is malformed" 3 \
+	"line 1: 'path' does not name the file of the case" hlx --home a audit
 
 # a log signed by another node's key
 hlx --home b init --org hotline-b --no-passphrase 2>/dev/null

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* hlx audit: the verified log of disclosures, filtered by peer and time. */
+/* hlx audit: the verified log of disclosures (versions of lists, raw URLs of
+ * cases), filtered by peer and time. */
 #include "node/cli/cmds.h"
 #include "node/audit.h"
 #include "node/cli/cli.h"
@@ -50,12 +51,18 @@ static int print_json(const struct hlx_audit_rec *r)
 	char *s = NULL;
 
 	hlx_time_format(r->time, t);
-	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
-		      "seq", (json_int_t)r->seq, "time", t, "peer", r->peer,
-		      "list", r->list, "audience", r->audience,
-		      "from", (json_int_t)r->from, "to", (json_int_t)r->to,
-		      "entries", (json_int_t)r->entries, "policy", r->policy,
-		      "key", r->key);
+	if (r->kind == HLX_AUDIT_URL)
+		o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			      "seq", (json_int_t)r->seq, "time", t, "peer", r->peer,
+			      "kind", "url", "case", r->case_id, "org", r->org,
+			      "path", r->path, "key", r->key);
+	else
+		o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
+			      "seq", (json_int_t)r->seq, "time", t, "peer", r->peer,
+			      "list", r->list, "audience", r->audience,
+			      "from", (json_int_t)r->from, "to", (json_int_t)r->to,
+			      "entries", (json_int_t)r->entries, "policy", r->policy,
+			      "key", r->key);
 	if (o)
 		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	json_decref(o);
@@ -71,6 +78,12 @@ static void print_row(const struct hlx_audit_rec *r)
 	char t[HLX_TIME_TEXT], v[48];
 
 	hlx_time_format(r->time, t);
+	if (r->kind == HLX_AUDIT_URL) {
+		/* the raw URL of a case, sealed to the peer of org */
+		printf("%-6" PRIu64 " %-20s %-16s raw URL of %s to %s at %s\n",
+		       r->seq, t, r->peer, r->case_id, r->org, r->path);
+		return;
+	}
 	if (r->from == r->to)
 		snprintf(v, sizeof(v), "%" PRIu64, r->to);
 	else

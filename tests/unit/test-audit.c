@@ -455,6 +455,163 @@ static void test_perms(void)
 	is_rc(read_log(&g), HLX_OK, "restored log reads");
 }
 
+#define CASE_HEX "5d0c4b4b8e6ffc6e4f0e9d3b4d9e2a9e7f5b3c1d2e4f6a8b0c1d2e3f4a5b6c7d"
+#define CASE_ID "url-sha256:" CASE_HEX
+#define AUD "3f1c0a9e5b7d2468ace013579bdf0246"
+
+static struct hlx_audit_rec urlrec(int64_t t, const char *peer, const char *org,
+				   const char *case_id, const char *path)
+{
+	struct hlx_audit_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = HLX_AUDIT_URL;
+	r.time = t;
+	snprintf(r.peer, sizeof(r.peer), "%s", peer);
+	snprintf(r.org, sizeof(r.org), "%s", org);
+	snprintf(r.case_id, sizeof(r.case_id), "%s", case_id);
+	snprintf(r.path, sizeof(r.path), "%s", path);
+	return r;
+}
+
+/* Parse a line made from l by replacing from with to (once). */
+static int parse_edited(const char *l, const char *from, const char *to)
+{
+	struct hlx_audit_line out;
+	char buf[HLX_AUDIT_LINE_MAX + 256];
+	const char *at = strstr(l, from);
+
+	if (!at)
+		return -999;
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - l), l, to, at + strlen(from));
+	return hlx_audit_parse(buf, strlen(buf), &out);
+}
+
+/* The second form: url records (spec/audit.md section 1.1), in the same
+ * chain as disclosures. */
+static void test_url(void)
+{
+	struct hlx_buf b = HLX_BUF_INIT, m = HLX_BUF_INIT, f = HLX_BUF_INIT;
+	struct hlx_audit_rec r[2], bad;
+	struct hlx_audit_line l;
+	unsigned long tried = 0, passed = 0;
+	size_t n, s[16], last;
+	struct got g;
+	char *line = NULL;
+
+	read_raw(&b);
+	n = nlines(&b);
+	r[0] = urlrec(T0 + 90, "peer-b", "hotline-b", CASE_ID, "urls/" CASE_HEX);
+	r[1] = urlrec(T0 + 90, "peer-c", "hotline-c", CASE_ID,
+		      "a/" AUD "/urls/" CASE_HEX);
+	is_rc(hlx_audit_append_url(home, sign2, r[0].time, r[0].peer, r[0].org,
+				   r[0].case_id, r[0].path), HLX_OK,
+	      "append a url record (open feed)");
+	is_rc(hlx_audit_append(home, sign2, &r[1], 1), HLX_OK,
+	      "append a url record (an audience's directory)");
+	bad = rec(T0 + 91, "peer-b", "uk-a", 8, 8, 3);
+	is_rc(hlx_audit_append(home, sign2, &bad, 1), HLX_OK,
+	      "a disclosure after them, in the same chain");
+	is_rc(read_log(&g), HLX_OK, "the log of both forms verifies");
+	ok(g.n == n + 3, "%zu records", g.n);
+	if (g.n == n + 3) {
+		ok(g.v[n].kind == HLX_AUDIT_URL && g.v[n].seq == n + 1 &&
+		   !strcmp(g.v[n].case_id, CASE_ID) && !strcmp(g.v[n].org, "hotline-b") &&
+		   !strcmp(g.v[n].peer, "peer-b") &&
+		   !strcmp(g.v[n].path, "urls/" CASE_HEX) && g.v[n].time == T0 + 90,
+		   "the url record reads back as written");
+		ok(g.v[n + 1].kind == HLX_AUDIT_URL &&
+		   !strcmp(g.v[n + 1].path, "a/" AUD "/urls/" CASE_HEX),
+		   "the second one too");
+		ok(g.v[n + 2].kind == HLX_AUDIT_DISCLOSURE && g.v[n + 2].to == 8,
+		   "and the disclosure after them");
+	}
+	hlx_buf_reset(&m);
+	read_raw(&m);
+	line_starts(&m, s, 16);
+	last = s[n + 1] - s[n] - 1;
+	line = strndup((char *)m.data + s[n], last);
+	ok(line && !strncmp(line, "{\"case\":\"" CASE_ID "\",\"key\":\"SHA256:", 97) &&
+	   strstr(line, "\"kind\":\"url\",\"org\":\"hotline-b\",\"path\":\"urls/"
+		  CASE_HEX "\",\"peer\":\"peer-b\",\"prev\":\""),
+	   "the line has exactly the members of spec/audit.md 1.1, sorted");
+	ok(line && !strstr(line, "audience") && !strstr(line, "entries") &&
+	   !strstr(line, "list"), "and none of a disclosure's");
+	ok(line && hlx_audit_parse(line, last, &l) == HLX_OK &&
+	   hlx_audit_format(&l, 1, &f) == HLX_OK && f.len == last &&
+	   !memcmp(f.data, line, last), "it formats back byte for byte");
+	hlx_buf_reset(&f);
+	ok(line && hlx_audit_format(&l, 0, &f) == HLX_OK &&
+	   !strstr((char *)f.data, "\"sig\"") && strstr((char *)f.data, "\"kind\":\"url\""),
+	   "its signed message: every member but sig");
+	/* malformed forms */
+	if (line) {
+		is_rc(parse_edited(line, "\"kind\":\"url\"", "\"kind\":\"urm\""),
+		      HLX_EINVAL, "another kind is refused");
+		is_rc(parse_edited(line, "\"kind\":\"url\",", ""), HLX_EINVAL,
+		      "a url record without kind is refused");
+		is_rc(parse_edited(line, "\"key\"", "\"entries\":1,\"key\""),
+		      HLX_EINVAL, "a url record with a disclosure's member is refused");
+		is_rc(parse_edited(line, "\"org\":\"hotline-b\",", ""), HLX_EINVAL,
+		      "a url record without org is refused");
+		is_rc(parse_edited(line, "urls/5d0c", "urls/6d0c"), HLX_EINVAL,
+		      "a path naming another case is refused");
+		is_rc(parse_edited(line, "\"urls/", "\"../urls/"), HLX_EINVAL,
+		      "a path outside the layout is refused");
+		is_rc(parse_edited(line, "url-sha256:5d", "url-sha256:5D"), HLX_EINVAL,
+		      "an upper-case case id is refused");
+		is_rc(parse_edited(line, "url-sha256:", "md5:"), HLX_EINVAL,
+		      "a case id of another type is refused");
+		is_rc(parse_edited(line, "hotline-b", "Hotline B"), HLX_EINVAL,
+		      "a bad org is refused");
+	}
+	{
+		char *first = strndup((char *)m.data, s[1] - 1);
+
+		is_rc(parse_edited(first ? first : "", "{\"audience\"", "{\"kind\":\"url\",\"audience\""),
+		      HLX_EINVAL, "a disclosure with a kind is refused");
+		free(first);
+	}
+	/* bad records are not appended */
+	bad = urlrec(T0 + 92, "peer-b", "hotline-b", CASE_ID, "urls/" CASE_HEX "x");
+	is_rc(hlx_audit_append(home, sign2, &bad, 1), HLX_EINVAL, "a bad path refused");
+	bad = urlrec(T0 + 92, "peer-b", "hotline-b", CASE_ID, "a/" AUD "x/urls/" CASE_HEX);
+	is_rc(hlx_audit_append(home, sign2, &bad, 1), HLX_EINVAL, "a bad audience id refused");
+	bad = urlrec(T0 + 92, "peer-b", "-bad", CASE_ID, "urls/" CASE_HEX);
+	is_rc(hlx_audit_append(home, sign2, &bad, 1), HLX_EINVAL, "a bad org refused");
+	bad = urlrec(T0 + 92, "peer-b", "hotline-b", "url-sha256:00", "urls/" CASE_HEX);
+	is_rc(hlx_audit_append(home, sign2, &bad, 1), HLX_EINVAL, "a short case id refused");
+	bad.kind = 7;
+	is_rc(hlx_audit_append(home, sign2, &bad, 1), HLX_EINVAL, "an unknown kind refused");
+	is_rc(hlx_audit_append_url(home, sign2, T0 + 1, "peer-b", "hotline-b", CASE_ID,
+				   "urls/" CASE_HEX), HLX_EINVAL,
+	      "a url record going back in time refused");
+	is_rc(read_log(&g), HLX_OK, "refused appends left the log intact");
+	ok(g.n == n + 3, "still %zu records", n + 3);
+
+	/* every single-byte change of the url line fails verification */
+	hlx_buf_reset(&f);
+	hlx_buf_put(&f, m.data, m.len);
+	for (size_t i = s[n]; i < s[n + 1]; i++) {
+		for (unsigned v = 0; v < 256; v += 1 + (i % 3)) {
+			if (v == m.data[i])
+				continue;
+			f.data[i] = (uint8_t)v;
+			tried++;
+			write_raw(f.data, f.len);
+			if (read_log(&g) == HLX_OK)
+				passed++;
+		}
+		f.data[i] = m.data[i];
+	}
+	ok(passed == 0, "all %lu changes of the url line fail verification", tried);
+	write_raw(b.data, b.len);
+	free(line);
+	hlx_buf_free(&b);
+	hlx_buf_free(&m);
+	hlx_buf_free(&f);
+}
+
 /* The command, on a real node home. */
 static int run_audit(const char *h, const char *out, const char *err,
 		     char **argv, int argc)
@@ -569,6 +726,28 @@ static void test_command(void)
 
 		ok(run_audit(h, out, err, a, 2) == HLX_EXIT_USAGE, "an operand is a usage error");
 	}
+	/* a url record: shown as a row of its own and in JSON */
+	is_rc(k ? hlx_audit_append_url(h, k, T0 + 3 * DAY, "peer-b", "hotline-b",
+				       CASE_ID, "urls/" CASE_HEX) : -1, HLX_OK,
+	      "append a url record");
+	{
+		char *a[] = { "audit", "--peer", "peer-b", NULL };
+
+		ret = run_audit(h, out, err, a, 3);
+		ok(ret == 0 && count_lines(out) == 4 &&
+		   file_has(out, "raw URL of " CASE_ID " to hotline-b at urls/" CASE_HEX),
+		   "the table shows the url record");
+	}
+	{
+		char *a[] = { "audit", "--since", "2027-01-18T00:00:00Z", "--json", NULL };
+
+		ret = run_audit(h, out, err, a, 4);
+		ok(ret == 0 && count_lines(out) == 1 &&
+		   file_has(out, "{\"case\":\"" CASE_ID "\",\"key\":\"SHA256:") &&
+		   file_has(out, "\"kind\":\"url\",\"org\":\"hotline-b\",\"path\":\"urls/"
+			    CASE_HEX "\",\"peer\":\"peer-b\",\"seq\":5,"),
+		   "its JSON line");
+	}
 	/* break line 3: nothing on stdout, the error on stderr, exit 1 */
 	if (hlx_file_read(lp, 1 << 20, &b) == HLX_OK) {
 		size_t s[5];
@@ -641,6 +820,7 @@ int main(void)
 	test_signers();
 	test_torn();
 	test_perms();
+	test_url();
 	test_command();
 
 	hlx_trust_free(chain);
