@@ -86,6 +86,7 @@ static const struct home_entry {
 	[HLX_HOME_URLS]            = { "urls", "urls/", 0700 },
 	[HLX_HOME_URL]             = { "urls/%s", "urls/HEX", 0600 },
 	[HLX_HOME_AUDIT]           = { "audit.log", "audit.log", 0600 },
+	[HLX_HOME_CASES_SENT]      = { "cases-sent", "cases-sent", 0600 },
 	[HLX_HOME_PUBLISH]         = { HLX_HOME_PUBLIC, HLX_HOME_PUBLIC "/", 0755 },
 };
 

@@ -98,6 +98,7 @@ enum hlx_home_entry {
 	HLX_HOME_URLS,            /* urls/ */
 	HLX_HOME_URL,             /* urls/HEX */
 	HLX_HOME_AUDIT,           /* audit.log */
+	HLX_HOME_CASES_SENT,      /* cases-sent */
 	HLX_HOME_PUBLISH,         /* publish/ (the default publish directory) */
 	HLX_HOME_NENTRIES
 };

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: MIT */
+/* The raw URL of a case, sealed to its owner alone (spec/cases.md 8). */
+#include "node/caseurl.h"
+#include "node/audit.h"
+#include "node/files.h"
+#include "node/urls.h"
+#include "protocol/err.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HEX_LEN 64
+#define CONTEXT_PREFIX "hlx-case-url:"
+/* the directory of the files in a feed (spec/cases.md section 8) */
+#define FEED_URLS "urls"
+/* cases-sent: at most this many bytes (a line is under 320) */
+#define NOTES_MAX (64u << 20)
+
+static int case_hex(const struct hlx_hash *id, char hex[HEX_LEN + 1])
+{
+	if (id->type != HLX_HASH_URL_SHA256 || id->len != HEX_LEN / 2)
+		return hlx_err(HLX_EINVAL, "a case id is a url-sha256");
+	sodium_bin2hex(hex, HEX_LEN + 1, id->bytes, id->len);
+	return HLX_OK;
+}
+
+int hlx_caseurl_context(const struct hlx_hash *case_id,
+			char out[HLX_CASEURL_CONTEXT_LEN])
+{
+	char hex[HEX_LEN + 1];
+	int rc = case_hex(case_id, hex);
+
+	if (!rc)
+		snprintf(out, HLX_CASEURL_CONTEXT_LEN, "%s%s", CONTEXT_PREFIX, hex);
+	return rc;
+}
+
+/* "" or "a/" and 32 lowercase hex digits */
+static int feed_check(const char *feed)
+{
+	size_t n = strlen(feed);
+
+	if (n == 0)
+		return HLX_OK;
+	if (n != 2 + 32 || feed[0] != 'a' || feed[1] != '/')
+		goto bad;
+	for (size_t i = 2; i < n; i++)
+		if (!((feed[i] >= '0' && feed[i] <= '9') ||
+		      (feed[i] >= 'a' && feed[i] <= 'f')))
+			goto bad;
+	return HLX_OK;
+bad:
+	return hlx_err(HLX_EINVAL, "feed directory '%s' is not a/ID", feed);
+}
+
+/* The file's path under the publish directory, and its directory. */
+static int feed_paths(const char *feed, const char *hex,
+		      char rel[HLX_AUDIT_PATH_MAX], char dir[PATH_MAX])
+{
+	int n = snprintf(rel, HLX_AUDIT_PATH_MAX, "%s%s%s/%s", feed,
+			 feed[0] ? "/" : "", FEED_URLS, hex);
+
+	if (n < 0 || n >= HLX_AUDIT_PATH_MAX)
+		return hlx_err(HLX_EINVAL, "feed path too long");
+	return hlx_pathf(dir, "%s%s%s", feed, feed[0] ? "/" : "", FEED_URLS);
+}
+
+/* ---- the note of whom a URL was sent to (cases-sent) ------------------- */
+
+struct note {
+	char hex[HEX_LEN + 1];
+	char path[HLX_AUDIT_PATH_MAX];
+	char org[65];
+	char peer[65];
+	int keep;
+};
+
+struct notes {
+	struct note *v;
+	size_t n, cap;
+};
+
+static void notes_free(struct notes *ns)
+{
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static struct note *notes_find(struct notes *ns, const char *hex,
+			       const char *path)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		if (!strcmp(ns->v[i].hex, hex) && !strcmp(ns->v[i].path, path))
+			return &ns->v[i];
+	return NULL;
+}
+
+static int notes_add(struct notes *ns, const struct note *x)
+{
+	struct note *at = notes_find(ns, x->hex, x->path);
+
+	if (!at) {
+		if (ns->n == ns->cap) {
+			size_t cap = ns->cap ? 2 * ns->cap : 32;
+			void *p = reallocarray(ns->v, cap, sizeof(*ns->v));
+
+			if (!p)
+				return hlx_err(HLX_ENOMEM, "out of memory");
+			ns->v = p;
+			ns->cap = cap;
+		}
+		at = &ns->v[ns->n++];
+	}
+	*at = *x;
+	return HLX_OK;
+}
+
+static int notes_path(struct hlx_home *h, char out[PATH_MAX])
+{
+	return hlx_home_path(out, hlx_home_dir(h), HLX_HOME_CASES_SENT, NULL, NULL);
+}
+
+static int copy_word(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* One line "HEX PATH ORG PEER" of the node's own file, checked. */
+static int note_parse(const char *s, size_t n, struct note *x)
+{
+	const char *w[4];
+	size_t wl[4], k = 0, i = 0;
+
+	memset(x, 0, sizeof(*x));
+	while (k < 4 && i <= n) {
+		size_t j = i;
+
+		while (j < n && s[j] != ' ')
+			j++;
+		w[k] = s + i;
+		wl[k++] = j - i;
+		i = j + 1;
+	}
+	if (k != 4 || i <= n || wl[0] != HEX_LEN ||
+	    copy_word(x->hex, sizeof(x->hex), w[0], wl[0]) ||
+	    copy_word(x->path, sizeof(x->path), w[1], wl[1]) ||
+	    copy_word(x->org, sizeof(x->org), w[2], wl[2]) ||
+	    copy_word(x->peer, sizeof(x->peer), w[3], wl[3]))
+		return HLX_EINVAL;
+	for (i = 0; i < HEX_LEN; i++)
+		if (!((x->hex[i] >= '0' && x->hex[i] <= '9') ||
+		      (x->hex[i] >= 'a' && x->hex[i] <= 'f')))
+			return HLX_EINVAL;
+	/* the path must be one this module writes, for this case */
+	{
+		char rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX], feed[40];
+		const char *slash = strstr(x->path, "/" FEED_URLS "/");
+		size_t fl = slash ? (size_t)(slash - x->path) : 0;
+
+		if (fl >= sizeof(feed))
+			return HLX_EINVAL;
+		memcpy(feed, x->path, fl);
+		feed[fl] = '\0';
+		if (feed_check(feed) || feed_paths(feed, x->hex, rel, dir) ||
+		    strcmp(rel, x->path) != 0) {
+			hlx_err_clear();
+			return HLX_EINVAL;
+		}
+	}
+	return HLX_OK;
+}
+
+static int notes_load(struct hlx_home *h, struct notes *ns)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	size_t at = 0, line = 0;
+	int rc;
+
+	memset(ns, 0, sizeof(*ns));
+	rc = notes_path(h, p);
+	if (!rc)
+		rc = hlx_file_read(p, NOTES_MAX, &b);
+	if (rc == HLX_ENOENT) {
+		hlx_err_clear();
+		rc = HLX_OK;
+	}
+	while (!rc && at < b.len) {
+		const uint8_t *nl = memchr(b.data + at, '\n', b.len - at);
+		struct note x;
+
+		line++;
+		if (!nl ||
+		    note_parse((const char *)b.data + at,
+			       (size_t)(nl - (b.data + at)), &x) != HLX_OK) {
+			rc = hlx_err(HLX_EINVAL, "'%s' line %zu: not HEX PATH ORG PEER",
+				     p, line);
+			break;
+		}
+		rc = notes_add(ns, &x);
+		at = (size_t)(nl - b.data) + 1;
+	}
+	hlx_buf_free(&b);
+	if (rc)
+		notes_free(ns);
+	return rc;
+}
+
+static int note_cmp(const void *a, const void *b)
+{
+	const struct note *x = a, *y = b;
+	int c = strcmp(x->hex, y->hex);
+
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static int notes_save(struct hlx_home *h, struct notes *ns)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	int rc = notes_path(h, p);
+
+	if (ns->n)
+		qsort(ns->v, ns->n, sizeof(*ns->v), note_cmp);
+	for (size_t i = 0; !rc && i < ns->n; i++)
+		rc = hlx_buf_printf(&b, "%s %s %s %s\n", ns->v[i].hex, ns->v[i].path,
+				    ns->v[i].org, ns->v[i].peer);
+	if (!rc)
+		rc = hlx_file_write(p, b.data, b.len,
+				    hlx_home_mode(HLX_HOME_CASES_SENT));
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static int due_check(const struct hlx_caseurl_due *d)
+{
+	if (!memchr(d->org, '\0', sizeof(d->org)) ||
+	    !memchr(d->peer, '\0', sizeof(d->peer)) ||
+	    !memchr(d->box, '\0', sizeof(d->box)) ||
+	    !memchr(d->feed, '\0', sizeof(d->feed)))
+		return hlx_err(HLX_EINVAL, "raw URL: a field is not terminated");
+	return feed_check(d->feed);
+}
+
+/* The audit record, the file, then the note in ns (saved by the caller). */
+static int send_one(const struct hlx_caseurl_ctx *c,
+		    const struct hlx_caseurl_due *d, struct notes *ns)
+{
+	struct hlx_buf url, env = HLX_BUF_INIT;
+	struct hlx_boxpub to;
+	struct note x;
+	char hex[HEX_LEN + 1], ctx[HLX_CASEURL_CONTEXT_LEN];
+	char text[HLX_HASH_TEXT_MAX], dir[PATH_MAX], abs[PATH_MAX];
+	int rc;
+
+	hlx_buf_init_secure(&url);
+	memset(&x, 0, sizeof(x));
+	rc = due_check(d);
+	if (!rc)
+		rc = case_hex(&d->case_id, hex);
+	if (!rc)
+		rc = hlx_hash_format(&d->case_id, text, sizeof(text));
+	if (rc)
+		goto out;
+	if (!d->box[0]) {
+		rc = hlx_err(HLX_ESTATE, "raw URL: not sent to %s: no box key", d->org);
+		goto out;
+	}
+	rc = hlx_boxpub_parse(d->box, strlen(d->box), &to);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "raw URL: not sent to %s: box key of peer '%s'",
+				  d->org, d->peer);
+		goto out;
+	}
+	memcpy(x.hex, hex, sizeof(x.hex));
+	snprintf(x.org, sizeof(x.org), "%s", d->org);
+	snprintf(x.peer, sizeof(x.peer), "%s", d->peer);
+	rc = feed_paths(d->feed, hex, x.path, dir);
+	if (!rc)
+		rc = hlx_caseurl_context(&d->case_id, ctx);
+	if (!rc)
+		rc = hlx_urls_get(c->h, &d->case_id, c->own, &url);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "raw URL of %s: not sent to %s", text, d->org);
+		goto out;
+	}
+	rc = hlx_seal_buf(url.data, url.len, &to, 1, ctx, &env);
+	/* no disclosure without a record: durable before the file is */
+	if (!rc)
+		rc = hlx_audit_append_url(hlx_home_dir(c->h), c->signer, c->now,
+					  d->peer, d->org, text, x.path);
+	if (!rc)
+		rc = hlx_pathf(abs, "%s/%s", c->pubdir, dir);
+	if (!rc)
+		rc = hlx_file_mkdirs_in(c->pubdir, abs, 0755);
+	if (!rc)
+		rc = hlx_pathf(abs, "%s/%s", c->pubdir, x.path);
+	if (!rc)
+		rc = hlx_file_write_in(c->pubdir, abs, env.data, env.len, 0644);
+	if (!rc)
+		rc = notes_add(ns, &x);
+out:
+	hlx_buf_free(&url);
+	hlx_buf_free(&env);
+	return rc;
+}
+
+int hlx_caseurl_send(const struct hlx_caseurl_ctx *c,
+		     const struct hlx_caseurl_due *d)
+{
+	struct notes ns;
+	int rc = notes_load(c->h, &ns);
+
+	if (rc)
+		return rc;
+	rc = send_one(c, d, &ns);
+	if (!rc)
+		rc = notes_save(c->h, &ns);
+	notes_free(&ns);
+	return rc;
+}
+
+/* What one file's failure must not stop: the others go on. */
+static int per_file(int rc)
+{
+	return rc == HLX_ESTATE || rc == HLX_ENOENT || rc == HLX_EINVAL ||
+	       rc == HLX_EPERM;
+}
+
+static int file_there(const char *pubdir, const char *rel)
+{
+	char abs[PATH_MAX];
+	struct stat st;
+
+	return hlx_pathf(abs, "%s/%s", pubdir, rel) == HLX_OK &&
+	       lstat(abs, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
+			const struct hlx_caseurl_due *due, size_t n,
+			struct hlx_caseurl_stats *st)
+{
+	struct notes ns;
+	size_t w = 0;
+	int rc = notes_load(c->h, &ns), src;
+
+	/* what is no longer due goes first: a final state, another owner */
+	for (size_t i = 0; !rc && i < ns.n; i++) {
+		struct note *x = &ns.v[i];
+		char hex[HEX_LEN + 1], rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX];
+		char abs[PATH_MAX];
+
+		x->keep = 0;
+		for (size_t j = 0; j < n && !x->keep; j++)
+			x->keep = case_hex(&due[j].case_id, hex) == HLX_OK &&
+				  !strcmp(hex, x->hex) && !feed_check(due[j].feed) &&
+				  !feed_paths(due[j].feed, hex, rel, dir) &&
+				  !strcmp(rel, x->path);
+		hlx_err_clear();
+		if (x->keep) {
+			ns.v[w++] = *x;
+			continue;
+		}
+		rc = hlx_pathf(abs, "%s/%s", c->pubdir, x->path);
+		if (!rc)
+			rc = hlx_rm_rf_in(c->pubdir, abs);
+		if (!rc)
+			st->removed++;
+	}
+	if (rc) {
+		notes_free(&ns);
+		return rc;
+	}
+	ns.n = w;
+	rc = notes_save(c->h, &ns);
+	for (size_t j = 0; !rc && j < n; j++) {
+		const struct hlx_caseurl_due *d = &due[j];
+		char hex[HEX_LEN + 1], rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX];
+		struct note *x;
+
+		src = due_check(d);
+		if (!src)
+			src = case_hex(&d->case_id, hex);
+		if (!src)
+			src = feed_paths(d->feed, hex, rel, dir);
+		x = src ? NULL : notes_find(&ns, hex, rel);
+		if (x && !strcmp(x->org, d->org) && !strcmp(x->peer, d->peer) &&
+		    file_there(c->pubdir, rel)) {
+			st->kept++;
+			continue;
+		}
+		if (!src)
+			src = send_one(c, d, &ns);
+		if (!src) {
+			st->sent++;
+			continue;
+		}
+		if (!per_file(src)) {
+			rc = src;
+			break;
+		}
+		st->failed++;
+		if (st->failure) {
+			char who[100];
+
+			snprintf(who, sizeof(who), "peer '%s'", d->peer);
+			st->failure(st->failure_ctx, who, src, hlx_err_detail());
+		}
+		hlx_err_clear();
+	}
+	/* the note follows the files, also when a sending failed half-way */
+	src = notes_save(c->h, &ns);
+	if (!rc)
+		rc = src;
+	notes_free(&ns);
+	return rc;
+}
+
+int hlx_caseurl_sent_to(struct hlx_home *h, const struct hlx_hash *case_id,
+			struct hlx_buf *out)
+{
+	struct notes ns;
+	char hex[HEX_LEN + 1];
+	size_t k = 0;
+	int rc = case_hex(case_id, hex);
+
+	if (!rc)
+		rc = notes_load(h, &ns);
+	if (rc)
+		return rc;
+	for (size_t i = 0; !rc && i < ns.n; i++) {
+		int seen = 0;
+
+		if (strcmp(ns.v[i].hex, hex) != 0)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			seen |= !strcmp(ns.v[j].hex, hex) &&
+				!strcmp(ns.v[j].org, ns.v[i].org);
+		if (!seen)
+			rc = hlx_buf_printf(out, "%s%s", k++ ? ", " : "", ns.v[i].org);
+	}
+	notes_free(&ns);
+	return rc;
+}
+
+int hlx_caseurl_held(struct hlx_home *h, const struct hlx_hash *case_id,
+		     int *held)
+{
+	char hex[HEX_LEN + 1], p[PATH_MAX];
+	struct stat st;
+	int rc = case_hex(case_id, hex);
+
+	if (!rc)
+		rc = hlx_home_path(p, hlx_home_dir(h), HLX_HOME_URL, hex, NULL);
+	if (rc)
+		return rc;
+	*held = lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+	return HLX_OK;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+int hlx_caseurl_open(const void *env, size_t n, const struct hlx_boxkey *own,
+		     const struct hlx_hash *case_id, struct hlx_buf *url)
+{
+	struct hlx_buf plain, norm;
+	struct hlx_hash item;
+	char ctx[HLX_CASEURL_CONTEXT_LEN], text[HLX_HASH_TEXT_MAX];
+	int rc;
+
+	rc = hlx_caseurl_context(case_id, ctx);
+	if (!rc)
+		rc = hlx_hash_format(case_id, text, sizeof(text));
+	if (rc)
+		return rc;
+	if (n > HLX_CASEURL_FILE_MAX)
+		return hlx_err(HLX_ETOOBIG, "raw URL of %s: %zu bytes (at most %zu)",
+			       text, n, (size_t)HLX_CASEURL_FILE_MAX);
+	hlx_buf_init_secure(&plain);
+	hlx_buf_init_secure(&norm);
+	rc = hlx_unseal_buf(env, n, own, ctx, HLX_URL_MAX, &plain);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "raw URL of %s", text);
+		goto out;
+	}
+	rc = hlx_urls_item((const char *)plain.data, plain.len, &item, &norm);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "raw URL of %s", text);
+		goto out;
+	}
+	if (item.len != case_id->len ||
+	    sodium_memcmp(item.bytes, case_id->bytes, item.len) != 0) {
+		rc = hlx_err(HLX_EINVAL, "raw URL of %s: the URL inside is not the case's",
+			     text);
+		goto out;
+	}
+	rc = hlx_buf_put(url, norm.data, norm.len);
+out:
+	hlx_buf_free(&plain);
+	hlx_buf_free(&norm);
+	return rc;
+}
+
+int hlx_caseurl_receive(struct hlx_home *h, const struct hlx_boxkey *own,
+			const struct hlx_hash *case_id, const void *env,
+			size_t n)
+{
+	struct hlx_buf url;
+	struct hlx_hash item;
+	int rc;
+
+	hlx_buf_init_secure(&url);
+	rc = hlx_caseurl_open(env, n, own, case_id, &url);
+	if (!rc)
+		rc = hlx_urls_put(h, (const char *)url.data, url.len, &item);
+	if (!rc && (item.len != case_id->len ||
+		    sodium_memcmp(item.bytes, case_id->bytes, item.len) != 0))
+		rc = hlx_err(HLX_EINVAL, "raw URL: stored under another item");
+	hlx_buf_free(&url);
+	return rc;
+}
+
+int hlx_caseurl_fetch(struct hlx_home *h, struct hlx_fetch *f,
+		      const struct hlx_peer *peer, const struct hlx_boxkey *own,
+		      const struct hlx_hash *case_id)
+{
+	struct hlx_buf u = HLX_BUF_INIT, env = HLX_BUF_INIT;
+	char hex[HEX_LEN + 1], rel[HEX_LEN + 16];
+	int rc = case_hex(case_id, hex);
+
+	if (!rc && !peer->url[0])
+		rc = hlx_err(HLX_ENOENT, "peer '%s' has no feed", peer->name);
+	if (!rc) {
+		snprintf(rel, sizeof(rel), "%s/%s", FEED_URLS, hex);
+		rc = hlx_fetch_join(peer->url, rel, &u);
+	}
+	if (!rc)
+		rc = hlx_buf_putc(&u, '\0');
+	if (!rc)
+		rc = hlx_fetch_get(f, (const char *)u.data, HLX_CASEURL_FILE_MAX, NULL,
+				   NULL, &env, NULL);
+	if (rc == HLX_ENOENT)
+		rc = hlx_err(HLX_ENOENT, "peer '%s' has not sent the raw URL of url-sha256:%s",
+			     peer->name, hex);
+	else if (!rc)
+		rc = hlx_caseurl_receive(h, own, case_id, env.data, env.len);
+	if (rc && rc != HLX_ENOENT)
+		rc = hlx_err_wrap(rc, "peer '%s'", peer->name);
+	hlx_buf_free(&u);
+	hlx_buf_free(&env);
+	return rc;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The raw URL of a case goes to the case's owner alone (spec/cases.md
+ * section 8).
+ *
+ * Sending.  A node that holds a case's raw URL (urls/HEX in its home,
+ * node/urls.h) writes it, for the peer P of the owner's organisation,
+ * into each feed directory P reads, as
+ *
+ *   PUBLISH/[a/ID/]urls/HEX   (0644) a sealed envelope (keys/seal.h) to
+ *                             P's box key alone, context
+ *                             "hlx-case-url:HEX", whose plaintext is the
+ *                             normalised URL and nothing else
+ *
+ * (HEX the 64 hex digits of the case id).  In an encrypted audience's
+ * directory it is not sealed again to the audience.  Before the file is
+ * written, one url record is appended to the audit log and synced
+ * (node/audit.h); after it, the node notes whom it sent the URL to in
+ *
+ *   cases-sent               (0600, in the home) one line per file in a
+ *                             feed: "HEX PATH ORG PEER", PATH under the
+ *                             publish directory; sorted, rewritten whole
+ *
+ * A crash between the record and the note repeats the sending at the next
+ * publish (one more record, never a file without one).  A file that is no
+ * longer due (the case reached a final state, its owner changed, the peer
+ * reads another directory) is removed with its note; the new owner's is
+ * written.
+ *
+ * Receiving.  The owner fetches U/urls/HEX from the feed of the peer that
+ * reported the case or handed it over, opens it with its own box key,
+ * normalises the URL and checks that its url-sha256 is the case id, and
+ * only then keeps it as its own (urls/HEX, sealed to its own box key).
+ * The envelope is bounded before it is read (HLX_CASEURL_FILE_MAX).
+ *
+ * Like node/urls.c, nothing here writes a URL in clear or quotes one in an
+ * error detail.  The writer lock is the caller's.
+ */
+#ifndef HLX_CASEURL_H
+#define HLX_CASEURL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/fetch.h"
+#include "node/home.h"
+#include "node/peers.h"
+#include "keys/key.h"
+#include "keys/seal.h"
+#include "protocol/buf.h"
+#include "protocol/hash.h"
+
+/* The largest urls/HEX a feed may serve: one recipient around the
+ * longest normalised URL. */
+#define HLX_CASEURL_FILE_MAX HLX_SEAL_LEN(HLX_URL_MAX, 1)
+/* "hlx-case-url:" and 64 hex digits, NUL */
+#define HLX_CASEURL_CONTEXT_LEN (13 + 64 + 1)
+
+/* The context of a case's envelope: "hlx-case-url:HEX". */
+int hlx_caseurl_context(const struct hlx_hash *case_id,
+			char out[HLX_CASEURL_CONTEXT_LEN]);
+
+/* Where the sending happens: the home (its urls/ and cases-sent, its
+ * audit log), the signing key of the audit records, the box key that
+ * opens the node's own urls/HEX, the publish directory and the time. */
+struct hlx_caseurl_ctx {
+	struct hlx_home *h;
+	const struct hlx_seckey *signer;
+	const struct hlx_boxkey *own;
+	const char *pubdir;
+	int64_t now;
+};
+
+/* One file due: the URL of case_id for the peer of org, in the feed
+ * directory feed it reads ("" for the open feed, "a/ID" for an
+ * audience's), sealed to box (the peer's box key text, "" if none). */
+struct hlx_caseurl_due {
+	struct hlx_hash case_id;
+	char org[65];
+	char peer[65];
+	char box[128];
+	char feed[40];
+};
+
+/*
+ * Send one: the audit record (synced), then the file, then the note.  A
+ * peer without a box key is refused (HLX_ESTATE, "raw URL: not sent to
+ * ORG: no box key"), nothing written; so is a case whose URL this node
+ * does not hold (HLX_ENOENT) or a feed that is not "" or "a/ID".
+ */
+int hlx_caseurl_send(const struct hlx_caseurl_ctx *c,
+		     const struct hlx_caseurl_due *d);
+
+/* What hlx_caseurl_publish did. */
+struct hlx_caseurl_stats {
+	unsigned sent, kept, removed, failed;
+	/* each file that could not be sent, with whom it names and why */
+	void (*failure)(void *ctx, const char *who, int rc, const char *why);
+	void *failure_ctx;
+};
+
+/*
+ * Bring the raw URLs in the feeds to what is due now: every noted file
+ * not in due[] is removed (a final state, another owner, a feed the peer
+ * no longer reads) and its note dropped; every file of due[] that is not
+ * noted as sent there, or whose file is gone, is sent.  A file that cannot
+ * be sent (no box key, above all) is reported through st->failure and
+ * counted; the others are sent all the same.  own may be NULL when nothing
+ * is due (only removals).
+ */
+int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
+			const struct hlx_caseurl_due *due, size_t n,
+			struct hlx_caseurl_stats *st);
+
+/*
+ * The organisations the URL of case_id was sent to (as noted), each once,
+ * separated by ", ", appended to out ("" if none).
+ */
+int hlx_caseurl_sent_to(struct hlx_home *h, const struct hlx_hash *case_id,
+			struct hlx_buf *out);
+
+/* Whether this node holds the raw URL of case_id (urls/HEX): *held. */
+int hlx_caseurl_held(struct hlx_home *h, const struct hlx_hash *case_id,
+		     int *held);
+
+/*
+ * Open an envelope fetched from a peer's urls/HEX: at most
+ * HLX_CASEURL_FILE_MAX bytes (checked first), sealed to own with the
+ * case's context; the plaintext normalises to a URL whose url-sha256 is
+ * case_id.  The normalised URL is appended to url (give a secure buffer).
+ * HLX_ETOOBIG, HLX_EPERM (not sealed to us), HLX_EBADSIG (tampered,
+ * another context), HLX_EINVAL (not a URL, or not the case's URL); out is
+ * unchanged on failure.
+ */
+int hlx_caseurl_open(const void *env, size_t n, const struct hlx_boxkey *own,
+		     const struct hlx_hash *case_id, struct hlx_buf *url);
+
+/* hlx_caseurl_open, then keep the URL as the node's own (urls/HEX, sealed
+ * to its box key, written whole).  Nothing is written on failure. */
+int hlx_caseurl_receive(struct hlx_home *h, const struct hlx_boxkey *own,
+			const struct hlx_hash *case_id, const void *env,
+			size_t n);
+
+/*
+ * Fetch PEER-URL/urls/HEX through f (at most HLX_CASEURL_FILE_MAX bytes)
+ * and receive it.  HLX_ENOENT: the peer has not sent it (yet).  The
+ * error detail of a refusal names the peer and the case, never the URL.
+ */
+int hlx_caseurl_fetch(struct hlx_home *h, struct hlx_fetch *f,
+		      const struct hlx_peer *peer, const struct hlx_boxkey *own,
+		      const struct hlx_hash *case_id);
+
+#endif

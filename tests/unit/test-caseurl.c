@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The raw URL of a case (node/caseurl.h, spec/cases.md section 8):
+ * sending seals it to the owner's peer alone, with the audit record
+ * first and the note after; what is no longer due is removed; receiving
+ * refuses every forged envelope (another key, another context, a URL that
+ * is not the case's, oversize, not a URL) and stores nothing then.
+ * Synthetic URLs only; the seed is fixed and printed.
+ */
+#include "tap.h"
+#include "node/audit.h"
+#include "node/caseurl.h"
+#include "node/files.h"
+#include "node/home.h"
+#include "node/urls.h"
+#include "protocol/rtime.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define T0 1800000000LL
+#define SEED 940u
+
+static char dir[256], pub[300], url1[128], url2[128];
+static struct hlx_home *ha, *hb;
+static struct hlx_seckey *sa;
+static struct hlx_boxkey *ka, *kb, *kc;
+static char boxb[128], boxc[128];
+static struct hlx_hash case1, case2;
+
+static void box_text(const struct hlx_boxkey *k, char out[128])
+{
+	struct hlx_boxpub p;
+	struct hlx_buf b = HLX_BUF_INIT;
+
+	hlx_boxkey_pub(k, &p);
+	if (hlx_boxpub_format(&p, &b) || hlx_buf_putc(&b, '\0'))
+		abort();
+	snprintf(out, 128, "%s", (char *)b.data);
+	hlx_buf_free(&b);
+}
+
+static struct hlx_boxkey *new_box(void)
+{
+	struct hlx_seckey *s = NULL;
+	struct hlx_boxkey *k = NULL;
+
+	if (hlx_seckey_generate(&s) || hlx_boxkey_from_seckey(s, &k))
+		abort();
+	hlx_seckey_free(s);
+	return k;
+}
+
+static struct hlx_home *new_home(const char *name, const char *org)
+{
+	char p[PATH_MAX];
+	struct hlx_home *h = NULL;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (hlx_home_create(p, org, 1, NULL, NULL, T0, 365) || hlx_home_open(p, &h))
+		abort();
+	return h;
+}
+
+/* Does any file under path hold the bytes s? (raw bytes, every file) */
+static int tree_has(const char *path, const char *s)
+{
+	struct stat st;
+	int found = 0;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+
+		while (d && (de = readdir(d)) && !found) {
+			char q[PATH_MAX];
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			snprintf(q, sizeof(q), "%s/%s", path, de->d_name);
+			found = tree_has(q, s);
+		}
+		if (d)
+			closedir(d);
+		return found;
+	}
+	if (S_ISREG(st.st_mode)) {
+		struct hlx_buf b = HLX_BUF_INIT;
+
+		if (hlx_file_read(path, 1 << 26, &b) == HLX_OK)
+			found = memmem(b.data, b.len, s, strlen(s)) != NULL;
+		hlx_buf_free(&b);
+	}
+	return found;
+}
+
+struct count {
+	size_t all, url;
+	struct hlx_audit_rec last;
+};
+
+static int count_rec(void *ctx, const struct hlx_audit_rec *r)
+{
+	struct count *c = ctx;
+
+	c->all++;
+	if (r->kind == HLX_AUDIT_URL) {
+		c->url++;
+		c->last = *r;
+	}
+	return 0;
+}
+
+static struct count audit_of(struct hlx_home *h)
+{
+	struct count c;
+
+	memset(&c, 0, sizeof(c));
+	if (hlx_audit_read(hlx_home_dir(h), hlx_home_trust(h), count_rec, &c))
+		c.all = (size_t)-1;
+	return c;
+}
+
+static struct hlx_caseurl_due due(const struct hlx_hash *id, const char *org,
+				  const char *peer, const char *box,
+				  const char *feed)
+{
+	struct hlx_caseurl_due d;
+
+	memset(&d, 0, sizeof(d));
+	d.case_id = *id;
+	snprintf(d.org, sizeof(d.org), "%s", org);
+	snprintf(d.peer, sizeof(d.peer), "%s", peer);
+	snprintf(d.box, sizeof(d.box), "%s", box);
+	snprintf(d.feed, sizeof(d.feed), "%s", feed);
+	return d;
+}
+
+static int read_feed(const char *rel, struct hlx_buf *b)
+{
+	char p[PATH_MAX];
+
+	hlx_buf_reset(b);
+	snprintf(p, sizeof(p), "%s/%s", pub, rel);
+	return hlx_file_read(p, 1 << 20, b);
+}
+
+static char hex1[65], hex2[65], rel1[128], aud[] = "a/0123456789abcdef0123456789abcdef";
+
+static void sent_to(struct hlx_home *h, const struct hlx_hash *id, const char *want,
+		    const char *what)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+
+	ok(hlx_caseurl_sent_to(h, id, &b) == HLX_OK && !hlx_buf_putc(&b, '\0') &&
+	   !strcmp((char *)b.data, want), "%s: sent to '%s' (%s)", what, want,
+	   b.data ? (char *)b.data : "?");
+	hlx_buf_free(&b);
+}
+
+static void test_send(void)
+{
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 100 };
+	struct hlx_caseurl_due d;
+	struct hlx_buf b = HLX_BUF_INIT, u;
+	struct count a0, a1;
+	char p[PATH_MAX];
+	struct stat st;
+	int held = 0;
+
+	hlx_buf_init_secure(&u);
+	a0 = audit_of(ha);
+	ok(a0.all == 0, "no audit record yet");
+	ok(hlx_caseurl_held(ha, &case1, &held) == HLX_OK && held, "A holds case 1");
+	ok(hlx_caseurl_held(ha, &case2, &held) == HLX_OK && !held,
+	   "A does not hold case 2");
+
+	d = due(&case1, "org-b", "peer-b", boxb, "");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "send case 1 to org-b in the open feed");
+	is_rc(read_feed(rel1, &b), HLX_OK, "urls/HEX is in the feed");
+	snprintf(p, sizeof(p), "%s/%s", pub, rel1);
+	ok(stat(p, &st) == 0 && (st.st_mode & 07777) == 0644, "mode 0644");
+	ok(b.len == HLX_SEAL_LEN(strlen(url1), 1), "an envelope to one recipient (%zu)",
+	   b.len);
+	ok(hlx_caseurl_open(b.data, b.len, kb, &case1, &u) == HLX_OK &&
+	   u.len == strlen(url1) && !memcmp(u.data, url1, u.len),
+	   "B opens it: the normalised URL and nothing else");
+	hlx_buf_reset(&u);
+	is_rc(hlx_caseurl_open(b.data, b.len, kc, &case1, &u), HLX_EPERM,
+	      "C cannot open it");
+	is_rc(hlx_caseurl_open(b.data, b.len, ka, &case1, &u), HLX_EPERM,
+	      "nor A (sealed to B alone)");
+	a1 = audit_of(ha);
+	ok(a1.all == 1 && a1.url == 1, "one url record");
+	ok(!strcmp(a1.last.org, "org-b") && !strcmp(a1.last.peer, "peer-b") &&
+	   !strcmp(a1.last.path, rel1) && !strncmp(a1.last.case_id, "url-sha256:", 11) &&
+	   !strcmp(a1.last.case_id + 11, hex1) && a1.last.time == T0 + 100,
+	   "it names case, org, peer and path");
+	sent_to(ha, &case1, "org-b", "the note");
+	ok(!tree_has(pub, url1) && !tree_has(pub, "example"),
+	   "the URL is nowhere in clear in the feed");
+	snprintf(p, sizeof(p), "%s/a", dir);
+	ok(!tree_has(p, url1) && !tree_has(p, "/x/"),
+	   "nor in A's home (audit log, note, urls/)");
+
+	/* refusals: nothing written, no record */
+	d = due(&case1, "org-x", "peer-x", "", "");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_ESTATE, "a peer without a box key is refused");
+	is_str(hlx_err_detail(), "raw URL: not sent to org-x: no box key",
+	       "with the error of spec/cases.md 8");
+	d = due(&case2, "org-b", "peer-b", boxb, "");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_ENOENT, "a case whose URL A lacks is refused");
+	d = due(&case1, "org-b", "peer-b", boxb, "a/../../x");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_EINVAL, "a feed outside a/ID is refused");
+	d = due(&case1, "org-b", "peer-b", "hlx-box AAAA", "");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_EINVAL, "a bad box key is refused");
+	ok(audit_of(ha).all == 1, "no record for a refused sending");
+	snprintf(p, sizeof(p), "%s/urls/%s", pub, hex2);
+	ok(access(p, F_OK) != 0, "no file for it");
+	sent_to(ha, &case1, "org-b", "the note after refusals");
+
+	/* an audience's directory */
+	d = due(&case1, "org-b", "peer-b", boxb, aud);
+	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "send into a/ID");
+	snprintf(p, sizeof(p), "%s/urls/%s", aud, hex1);
+	ok(read_feed(p, &b) == HLX_OK && hlx_seal_is(b.data, b.len) &&
+	   b.len == HLX_SEAL_LEN(strlen(url1), 1),
+	   "a/ID/urls/HEX: sealed to the peer once, not again to the audience");
+	ok(audit_of(ha).url == 2 && !strcmp(audit_of(ha).last.path, p),
+	   "its record names a/ID/urls/HEX");
+	hlx_buf_free(&b);
+	hlx_buf_free(&u);
+}
+
+struct fails {
+	int n;
+	char why[256];
+};
+
+static void on_fail(void *ctx, const char *who, int rc, const char *why)
+{
+	struct fails *f = ctx;
+
+	(void)who;
+	(void)rc;
+	f->n++;
+	snprintf(f->why, sizeof(f->why), "%s", why);
+}
+
+static void test_publish(void)
+{
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 200 };
+	struct hlx_caseurl_stats st;
+	struct hlx_caseurl_due d[2];
+	struct hlx_buf b = HLX_BUF_INIT, u;
+	struct fails fl;
+	char p[PATH_MAX];
+	size_t n0;
+
+	hlx_buf_init_secure(&u);
+	/* the owner changed from org-b to org-c; a/ID is no longer read */
+	n0 = audit_of(ha).all;
+	memset(&st, 0, sizeof(st));
+	d[0] = due(&case1, "org-c", "peer-c", boxc, "");
+	is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish: the owner changed");
+	ok(st.sent == 1 && st.removed == 1 && st.kept == 0 && st.failed == 0,
+	   "one sent, one removed (%u %u %u %u)", st.sent, st.removed, st.kept, st.failed);
+	ok(read_feed(rel1, &b) == HLX_OK &&
+	   hlx_caseurl_open(b.data, b.len, kc, &case1, &u) == HLX_OK,
+	   "the open feed's file is now C's");
+	hlx_buf_reset(&u);
+	is_rc(hlx_caseurl_open(b.data, b.len, kb, &case1, &u), HLX_EPERM,
+	      "and B can no longer open it");
+	snprintf(p, sizeof(p), "%s/%s/urls/%s", pub, aud, hex1);
+	ok(access(p, F_OK) != 0, "the file of a/ID is gone");
+	ok(audit_of(ha).all == n0 + 1 && !strcmp(audit_of(ha).last.org, "org-c"),
+	   "one more record, for org-c");
+	sent_to(ha, &case1, "org-c", "the note");
+
+	memset(&st, 0, sizeof(st));
+	is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish again");
+	ok(st.sent == 0 && st.kept == 1 && audit_of(ha).all == n0 + 1,
+	   "nothing sent twice, no record");
+
+	/* a crash after the record, before the file: sent again */
+	snprintf(p, sizeof(p), "%s/%s", pub, rel1);
+	unlink(p);
+	memset(&st, 0, sizeof(st));
+	is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish with the file gone");
+	ok(st.sent == 1 && access(p, F_OK) == 0 && audit_of(ha).all == n0 + 2,
+	   "sent again, with a record of its own");
+
+	/* a recipient without a box key fails alone */
+	memset(&st, 0, sizeof(st));
+	memset(&fl, 0, sizeof(fl));
+	st.failure = on_fail;
+	st.failure_ctx = &fl;
+	d[1] = due(&case1, "org-x", "peer-x", "", aud);
+	is_rc(hlx_caseurl_publish(&c, d, 2, &st), HLX_OK, "publish with a peer without box key");
+	ok(st.failed == 1 && st.kept == 1 && fl.n == 1 &&
+	   !strcmp(fl.why, "raw URL: not sent to org-x: no box key"),
+	   "reported (%s), the other kept", fl.why);
+
+	/* a planted symbolic link in the feed is not followed */
+	{
+		char a[PATH_MAX], t[PATH_MAX];
+
+		snprintf(a, sizeof(a), "%s/a", pub);
+		snprintf(t, sizeof(t), "%s/elsewhere", dir);
+		mkdir(t, 0700);
+		mkdir(a, 0755);
+		snprintf(p, sizeof(p), "%s/%s", pub, aud);
+		hlx_rm_rf(p);
+		ok(symlink(t, p) == 0, "plant a/ID -> elsewhere");
+		d[1] = due(&case1, "org-c", "peer-c", boxc, aud);
+		memset(&st, 0, sizeof(st));
+		ok(hlx_caseurl_publish(&c, d, 2, &st) == HLX_OK && st.failed == 1 &&
+		   st.kept == 1,
+		   "the sending through the link fails");
+		snprintf(t, sizeof(t), "%s/elsewhere/urls", dir);
+		ok(access(t, F_OK) != 0, "nothing written where the link points");
+		unlink(p);
+	}
+
+	/* a final state: nothing due, the file goes */
+	memset(&st, 0, sizeof(st));
+	is_rc(hlx_caseurl_publish(&c, NULL, 0, &st), HLX_OK, "publish: nothing due");
+	snprintf(p, sizeof(p), "%s/%s", pub, rel1);
+	ok(st.removed == 1 && access(p, F_OK) != 0, "the file was removed");
+	sent_to(ha, &case1, "", "the note after the final state");
+	hlx_buf_free(&b);
+	hlx_buf_free(&u);
+}
+
+static void seal_to(const struct hlx_boxkey *k, const char *plain, const char *ctx,
+		    struct hlx_buf *out)
+{
+	struct hlx_boxpub p;
+
+	hlx_boxkey_pub(k, &p);
+	hlx_buf_reset(out);
+	if (hlx_seal_buf(plain, strlen(plain), &p, 1, ctx, out))
+		abort();
+}
+
+static void test_receive(void)
+{
+	struct hlx_buf env = HLX_BUF_INIT, u;
+	char ctx1[HLX_CASEURL_CONTEXT_LEN], ctx2[HLX_CASEURL_CONTEXT_LEN];
+	char other[128];
+	int held = 1;
+
+	snprintf(other, sizeof(other), "HTTPS://Example.ORG:443/x/case-%u", SEED);
+
+	hlx_buf_init_secure(&u);
+	hlx_caseurl_context(&case1, ctx1);
+	hlx_caseurl_context(&case2, ctx2);
+	ok(!strncmp(ctx1, "hlx-case-url:", 13) && !strcmp(ctx1 + 13, hex1),
+	   "context hlx-case-url:HEX");
+
+	/* forged ones first: B holds nothing after any of them */
+	seal_to(kc, url1, ctx1, &env);
+	is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, env.len), HLX_EPERM,
+	      "sealed to another key: refused");
+	seal_to(kb, url1, ctx2, &env);
+	is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, env.len), HLX_EBADSIG,
+	      "another case's context: refused");
+	{
+		char c3[80 + 64];
+
+		snprintf(c3, sizeof(c3), "hlx-url:%s", hex1);
+		seal_to(kb, url1, c3, &env);
+		is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, env.len), HLX_EBADSIG,
+		      "the at-rest context: refused");
+	}
+	seal_to(kb, url2, ctx1, &env);
+	is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, env.len), HLX_EINVAL,
+	      "a URL whose hash is not the case id: refused");
+	ok(strstr(hlx_err_detail(), "not the case's") && !strstr(hlx_err_detail(), "example"),
+	   "the detail says so without the URL (%s)", hlx_err_detail());
+	seal_to(kb, "not a url at all", ctx1, &env);
+	is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, env.len), HLX_EINVAL,
+	      "a plaintext that is no URL: refused");
+	seal_to(kb, url1, ctx1, &env);
+	env.data[env.len - 1] ^= 1;
+	is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, env.len), HLX_EBADSIG,
+	      "a changed byte: refused");
+	{
+		size_t big = HLX_CASEURL_FILE_MAX + 1;
+		uint8_t *p = calloc(1, big);
+
+		memcpy(p, env.data, env.len);
+		is_rc(hlx_caseurl_receive(hb, kb, &case1, p, big), HLX_ETOOBIG,
+		      "oversize: refused before it is opened");
+		free(p);
+	}
+	is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, 10), HLX_EBADSIG,
+	      "truncated: refused");
+	ok(hlx_caseurl_held(hb, &case1, &held) == HLX_OK && !held,
+	   "after all of them B holds nothing");
+	{
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/b", dir);
+		ok(!tree_has(p, "example.org"), "nothing of the URL in B's home");
+	}
+
+	/* the genuine one, in another spelling: normalised, stored */
+	seal_to(kb, other, ctx1, &env);
+	is_rc(hlx_caseurl_receive(hb, kb, &case1, env.data, env.len), HLX_OK,
+	      "the owner's envelope, spelled otherwise, is received");
+	ok(hlx_caseurl_held(hb, &case1, &held) == HLX_OK && held, "B holds it now");
+	ok(hlx_urls_get(hb, &case1, kb, &u) == HLX_OK && u.len == strlen(url1) &&
+	   !memcmp(u.data, url1, u.len), "as its own, normalised (urls/HEX)");
+	hlx_buf_free(&env);
+	hlx_buf_free(&u);
+}
+
+static void test_fetch(void)
+{
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 300 };
+	struct hlx_caseurl_due d = due(&case1, "org-b", "peer-b", boxb, "");
+	struct hlx_home *h2 = new_home("b2", "org-b");
+	struct hlx_fetch *f = NULL;
+	struct hlx_peer pe;
+	int held = 0;
+
+	memset(&pe, 0, sizeof(pe));
+	snprintf(pe.name, sizeof(pe.name), "peer-a");
+	snprintf(pe.url, sizeof(pe.url), "file://%s/", pub);
+	is_rc(hlx_fetch_new(NULL, &f), HLX_OK, "a fetch handle");
+	is_rc(hlx_caseurl_fetch(h2, f, &pe, kb, &case1), HLX_ENOENT,
+	      "not sent yet: HLX_ENOENT");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "A sends it to org-b");
+	is_rc(hlx_caseurl_fetch(h2, f, &pe, kc, &case1), HLX_EPERM,
+	      "fetched by a node with another box key: refused");
+	ok(hlx_caseurl_held(h2, &case1, &held) == HLX_OK && !held, "nothing kept");
+	is_rc(hlx_caseurl_fetch(h2, f, &pe, kb, &case1), HLX_OK,
+	      "fetched and received by org-b");
+	ok(hlx_caseurl_held(h2, &case1, &held) == HLX_OK && held, "kept");
+	hlx_fetch_free(f);
+	hlx_home_free(h2);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/hlx-test-caseurl-XXXXXX";
+	if (sodium_init() < 0 || !mkdtemp(tmpl))
+		return 1;
+	printf("# seed %u\n", SEED);
+	snprintf(dir, sizeof(dir), "%s", tmpl);
+	snprintf(pub, sizeof(pub), "%s/pub", dir);
+	mkdir(pub, 0755);
+	snprintf(url1, sizeof(url1), "https://example.org/x/case-%u", SEED);
+	snprintf(url2, sizeof(url2), "https://example.org/x/case-%u", SEED + 1);
+	ha = new_home("a", "org-a");
+	hb = new_home("b", "org-b");
+	if (hlx_home_signing_key(ha, NULL, NULL, T0, &sa) ||
+	    hlx_home_box_key(ha, NULL, NULL, &ka) || hlx_home_box_key(hb, NULL, NULL, &kb))
+		return 1;
+	kc = new_box();
+	box_text(kb, boxb);
+	box_text(kc, boxc);
+	if (hlx_urls_put(ha, url1, strlen(url1), &case1) ||
+	    hlx_urls_item(url2, strlen(url2), &case2, NULL))
+		return 1;
+	sodium_bin2hex(hex1, sizeof(hex1), case1.bytes, 32);
+	sodium_bin2hex(hex2, sizeof(hex2), case2.bytes, 32);
+	snprintf(rel1, sizeof(rel1), "urls/%s", hex1);
+
+	test_send();
+	test_publish();
+	test_receive();
+	ok(strlen(hex1) == 64 && strcmp(hex1, hex2) != 0, "two distinct cases");
+	test_fetch();
+
+	hlx_seckey_free(sa);
+	hlx_boxkey_free(ka);
+	hlx_boxkey_free(kb);
+	hlx_boxkey_free(kc);
+	hlx_home_free(ha);
+	hlx_home_free(hb);
+	{
+		char cmd[PATH_MAX + 16];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return done_testing();
+}
