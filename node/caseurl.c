@@ -3,7 +3,9 @@
 #include "node/caseurl.h"
 #include "node/audit.h"
 #include "node/files.h"
+#include "node/policies.h"
 #include "node/urls.h"
+#include "keys/trust.h"
 #include "protocol/err.h"
 
 #include <errno.h>
@@ -17,8 +19,7 @@
 
 #define HEX_LEN 64
 #define CONTEXT_PREFIX "hlx-case-url:"
-/* the directory of the files in a feed (spec/cases.md section 8) */
-#define FEED_URLS "urls"
+#define FEED_URLS HLX_CASEURL_DIR
 /* cases-sent: at most this many bytes (a line is under 320) */
 #define NOTES_MAX (64u << 20)
 
@@ -254,8 +255,42 @@ static int due_check(const struct hlx_caseurl_due *d)
 	return feed_check(d->feed);
 }
 
+/* The keys of a sending: the caller's, or loaded on first need. */
+struct keys {
+	const struct hlx_seckey *signer;
+	const struct hlx_boxkey *own;
+	struct hlx_seckey *sk;
+	struct hlx_boxkey *bk;
+};
+
+static int keys_get(const struct hlx_caseurl_ctx *c, struct keys *k)
+{
+	int rc = HLX_OK;
+
+	if (!k->signer && !c->signer) {
+		rc = hlx_home_signing_key(c->h, c->getpass, c->pass_ctx, c->now, &k->sk);
+		k->signer = k->sk;
+	} else if (!k->signer) {
+		k->signer = c->signer;
+	}
+	if (!rc && !k->own && !c->own) {
+		rc = hlx_home_box_key(c->h, c->getpass, c->pass_ctx, &k->bk);
+		k->own = k->bk;
+	} else if (!rc && !k->own) {
+		k->own = c->own;
+	}
+	return rc;
+}
+
+static void keys_free(struct keys *k)
+{
+	hlx_seckey_free(k->sk);
+	hlx_boxkey_free(k->bk);
+	memset(k, 0, sizeof(*k));
+}
+
 /* The audit record, the file, then the note in ns (saved by the caller). */
-static int send_one(const struct hlx_caseurl_ctx *c,
+static int send_one(const struct hlx_caseurl_ctx *c, struct keys *k,
 		    const struct hlx_caseurl_due *d, struct notes *ns)
 {
 	struct hlx_buf url, env = HLX_BUF_INIT;
@@ -290,8 +325,12 @@ static int send_one(const struct hlx_caseurl_ctx *c,
 	rc = feed_paths(d->feed, hex, x.path, dir);
 	if (!rc)
 		rc = hlx_caseurl_context(&d->case_id, ctx);
-	if (!rc)
-		rc = hlx_urls_get(c->h, &d->case_id, c->own, &url);
+	if (rc)
+		goto out;
+	rc = keys_get(c, k);
+	if (rc)
+		goto out;
+	rc = hlx_urls_get(c->h, &d->case_id, k->own, &url);
 	if (rc) {
 		rc = hlx_err_wrap(rc, "raw URL of %s: not sent to %s", text, d->org);
 		goto out;
@@ -299,7 +338,7 @@ static int send_one(const struct hlx_caseurl_ctx *c,
 	rc = hlx_seal_buf(url.data, url.len, &to, 1, ctx, &env);
 	/* no disclosure without a record: durable before the file is */
 	if (!rc)
-		rc = hlx_audit_append_url(hlx_home_dir(c->h), c->signer, c->now,
+		rc = hlx_audit_append_url(hlx_home_dir(c->h), k->signer, c->now,
 					  d->peer, d->org, text, x.path);
 	if (!rc)
 		rc = hlx_pathf(abs, "%s/%s", c->pubdir, dir);
@@ -320,15 +359,17 @@ out:
 int hlx_caseurl_send(const struct hlx_caseurl_ctx *c,
 		     const struct hlx_caseurl_due *d)
 {
+	struct keys k = { NULL, NULL, NULL, NULL };
 	struct notes ns;
 	int rc = notes_load(c->h, &ns);
 
 	if (rc)
 		return rc;
-	rc = send_one(c, d, &ns);
+	rc = send_one(c, &k, d, &ns);
 	if (!rc)
 		rc = notes_save(c->h, &ns);
 	notes_free(&ns);
+	keys_free(&k);
 	return rc;
 }
 
@@ -352,6 +393,7 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			const struct hlx_caseurl_due *due, size_t n,
 			struct hlx_caseurl_stats *st)
 {
+	struct keys k = { NULL, NULL, NULL, NULL };
 	struct notes ns;
 	size_t w = 0;
 	int rc = notes_load(c->h, &ns), src;
@@ -402,7 +444,7 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			continue;
 		}
 		if (!src)
-			src = send_one(c, d, &ns);
+			src = send_one(c, &k, d, &ns);
 		if (!src) {
 			st->sent++;
 			continue;
@@ -425,6 +467,115 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 	if (!rc)
 		rc = src;
 	notes_free(&ns);
+	keys_free(&k);
+	return rc;
+}
+
+int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
+			const char *org, char peer[65])
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc = HLX_OK;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		struct hlx_trust *t = NULL;
+		int same;
+
+		if (hlx_home_path(path, hlx_home_dir(h), HLX_HOME_PEER_TRUST,
+				  ps->v[i].name, NULL) != HLX_OK ||
+		    hlx_file_read(path, HLX_TRUST_MAX, &b) != HLX_OK ||
+		    hlx_trust_load((const char *)b.data, b.len, &ps->v[i].root,
+				   &t) != HLX_OK) {
+			/* a peer never pulled from names no organisation yet */
+			hlx_err_clear();
+			continue;
+		}
+		same = !strcmp(hlx_trust_org(t), org);
+		hlx_trust_free(t);
+		if (same) {
+			snprintf(peer, 65, "%s", ps->v[i].name);
+			goto out;
+		}
+	}
+	rc = hlx_err(HLX_ENOENT, "raw URL: not sent to %s: no peer of that organisation",
+		     org);
+out:
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* One want as a file due: its peer and the directory that peer reads. */
+static int want_due(const struct hlx_caseurl_ctx *c, const struct hlx_peers *ps,
+		    const struct hlx_audiences *aus,
+		    const struct hlx_caseurl_want *w, struct hlx_caseurl_due *d)
+{
+	const struct hlx_peer *pe;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->case_id = w->case_id;
+	snprintf(d->org, sizeof(d->org), "%s", w->org);
+	rc = hlx_caseurl_peer_of(c->h, ps, w->org, d->peer);
+	if (rc)
+		return rc;
+	pe = hlx_peers_find((struct hlx_peers *)ps, d->peer);
+	if (!pe)
+		return hlx_err(HLX_ENOENT, "no peer '%s'", d->peer);
+	snprintf(d->box, sizeof(d->box), "%s", pe->box);
+	if (aus) {
+		const char *dir = hlx_audiences_dir(aus, pe->name);
+
+		if (!dir)
+			return hlx_err(HLX_ESTATE,
+				       "raw URL: not sent to %s: peer '%s' reads no feed of this node (no policy)",
+				       w->org, pe->name);
+		snprintf(d->feed, sizeof(d->feed), "a/%s", dir);
+	}
+	return HLX_OK;
+}
+
+int hlx_caseurl_publish_wants(const struct hlx_caseurl_ctx *c,
+			      const struct hlx_caseurl_want *w, size_t n,
+			      struct hlx_caseurl_stats *st)
+{
+	const char *home = hlx_home_dir(c->h);
+	struct hlx_peers *ps = NULL;
+	struct hlx_policies *pols = NULL;
+	struct hlx_audiences *aus = NULL;
+	struct hlx_caseurl_due *due = NULL;
+	size_t nd = 0;
+	int rc;
+
+	rc = hlx_peers_load(home, &ps);
+	if (!rc && n)
+		rc = hlx_policies_load(home, &pols);
+	if (!rc && n && pols->n)
+		rc = hlx_audiences_make(home, pols, ps, &aus);
+	if (!rc && !(due = calloc(n + 1, sizeof(*due))))
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < n; i++) {
+		int wrc = want_due(c, ps, aus, &w[i], &due[nd]);
+
+		if (!wrc) {
+			nd++;
+			continue;
+		}
+		if (wrc != HLX_ENOENT && wrc != HLX_ESTATE) {
+			rc = wrc;
+			break;
+		}
+		st->failed++;
+		if (st->failure)
+			st->failure(st->failure_ctx, w[i].org, wrc, hlx_err_detail());
+		hlx_err_clear();
+	}
+	if (!rc)
+		rc = hlx_caseurl_publish(c, due, nd, st);
+	free(due);
+	hlx_audiences_free(aus);
+	hlx_policies_free(pols);
+	hlx_peers_free(ps);
 	return rc;
 }
 

@@ -50,6 +50,8 @@
 #include "protocol/buf.h"
 #include "protocol/hash.h"
 
+/* The directory of these files in a feed directory. */
+#define HLX_CASEURL_DIR "urls"
 /* The largest urls/HEX a feed may serve: one recipient around the
  * longest normalised URL. */
 #define HLX_CASEURL_FILE_MAX HLX_SEAL_LEN(HLX_URL_MAX, 1)
@@ -62,13 +64,18 @@ int hlx_caseurl_context(const struct hlx_hash *case_id,
 
 /* Where the sending happens: the home (its urls/ and cases-sent, its
  * audit log), the signing key of the audit records, the box key that
- * opens the node's own urls/HEX, the publish directory and the time. */
+ * opens the node's own urls/HEX, the publish directory and the time.
+ * signer and own may be NULL: they are then loaded from the home (through
+ * getpass) when a URL is first to be sent, and freed before returning, so
+ * that a publish with nothing to send asks for nothing. */
 struct hlx_caseurl_ctx {
 	struct hlx_home *h;
 	const struct hlx_seckey *signer;
 	const struct hlx_boxkey *own;
 	const char *pubdir;
 	int64_t now;
+	hlx_pass_fn getpass;
+	void *pass_ctx;
 };
 
 /* One file due: the URL of case_id for the peer of org, in the feed
@@ -111,6 +118,31 @@ struct hlx_caseurl_stats {
 int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			const struct hlx_caseurl_due *due, size_t n,
 			struct hlx_caseurl_stats *st);
+
+/* A URL due to an organisation, as the cases engine says (spec/cases.md
+ * section 8: the reporter's to the owner, an owner's to whom it handed
+ * the case to). */
+struct hlx_caseurl_want {
+	struct hlx_hash case_id;
+	char org[65];
+};
+
+/*
+ * hlx_caseurl_publish for what is due now: each want goes to the peer
+ * whose trust chain names its organisation, into the feed directory that
+ * peer reads (the open feed without policies, its audience's a/ID with
+ * them).  A want that cannot be sent (no peer of that organisation, a
+ * peer that reads no feed of this node, no box key) is reported through
+ * st->failure; every file not wanted any more is removed.
+ */
+int hlx_caseurl_publish_wants(const struct hlx_caseurl_ctx *c,
+			      const struct hlx_caseurl_want *w, size_t n,
+			      struct hlx_caseurl_stats *st);
+
+/* The local name of the peer whose verified trust chain (peers/PEER/
+ * trust.json) names org, into peer; HLX_ENOENT if none does. */
+int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
+			const char *org, char peer[65]);
 
 /*
  * The organisations the URL of case_id was sent to (as noted), each once,

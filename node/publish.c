@@ -21,6 +21,7 @@
 #include "node/publish_int.h"
 #include "node/views.h"
 #include "node/audit.h"
+#include "node/caseurl.h"
 #include "node/files.h"
 #include "node/packs.h"
 #include "node/policies.h"
@@ -116,6 +117,9 @@ static int clean_leftovers(struct pub_ctx *c)
 		rc = clean_temps(c->dir, p, 3, NULL);
 	if (!rc && !(rc = hlx_pathf(p, "%s/a", c->dir)))
 		rc = clean_temps(c->dir, p, 5, NULL);
+	/* the open feed's raw URLs of cases (node/caseurl.h) */
+	if (!rc && !(rc = hlx_pathf(p, "%s/%s", c->dir, HLX_CASEURL_DIR)))
+		rc = clean_temps(c->dir, p, 0, NULL);
 	if (!rc && !(rc = hlx_node_path(c->v.n, HLX_HOME_VIEWS, NULL, NULL, p)))
 		rc = clean_temps(NULL, p, 2, NULL);
 	return rc;

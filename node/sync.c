@@ -106,6 +106,21 @@ static int state_put(struct hlx_node *n, const char *peer, const char *list,
 	return rc;
 }
 
+int hlx_sync_state_error(struct hlx_node *n, const char *peer, const char *list,
+			 const char *error)
+{
+	struct hlx_sync_state ss;
+	int rc = hlx_sync_state_get(n, peer, list, &ss);
+
+	if (rc)
+		return rc;
+	snprintf(ss.error, sizeof(ss.error), "%s", error);
+	for (char *c = ss.error; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	return state_put(n, peer, list, &ss);
+}
+
 /* ---- pulling ------------------------------------------------------------ */
 
 

@@ -80,6 +80,11 @@ struct hlx_sync_state {
 };
 int hlx_sync_state_get(struct hlx_node *n, const char *peer, const char *list,
 		       struct hlx_sync_state *out);
+/* Record error (one line; "" clears it) as the last error of peer's list,
+ * for peer status, leaving the rest of its sync state as it is: what a
+ * step after the pull refused (a case's raw URL, node/caseurl.h). */
+int hlx_sync_state_error(struct hlx_node *n, const char *peer, const char *list,
+			 const char *error);
 
 /*
  * One pull round: every subscribed list of every peer with a feed (or of

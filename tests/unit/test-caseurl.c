@@ -169,7 +169,7 @@ static void sent_to(struct hlx_home *h, const struct hlx_hash *id, const char *w
 
 static void test_send(void)
 {
-	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 100 };
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 100, NULL, NULL };
 	struct hlx_caseurl_due d;
 	struct hlx_buf b = HLX_BUF_INIT, u;
 	struct count a0, a1;
@@ -258,7 +258,7 @@ static void on_fail(void *ctx, const char *who, int rc, const char *why)
 
 static void test_publish(void)
 {
-	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 200 };
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 200, NULL, NULL };
 	struct hlx_caseurl_stats st;
 	struct hlx_caseurl_due d[2];
 	struct hlx_buf b = HLX_BUF_INIT, u;
@@ -427,7 +427,8 @@ static void test_receive(void)
 
 static void test_fetch(void)
 {
-	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 300 };
+	/* no keys given: loaded from the home on first need */
+	struct hlx_caseurl_ctx c = { ha, NULL, NULL, pub, T0 + 300, NULL, NULL };
 	struct hlx_caseurl_due d = due(&case1, "org-b", "peer-b", boxb, "");
 	struct hlx_home *h2 = new_home("b2", "org-b");
 	struct hlx_fetch *f = NULL;
@@ -440,7 +441,7 @@ static void test_fetch(void)
 	is_rc(hlx_fetch_new(NULL, &f), HLX_OK, "a fetch handle");
 	is_rc(hlx_caseurl_fetch(h2, f, &pe, kb, &case1), HLX_ENOENT,
 	      "not sent yet: HLX_ENOENT");
-	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "A sends it to org-b");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "A sends it to org-b (keys loaded)");
 	is_rc(hlx_caseurl_fetch(h2, f, &pe, kc, &case1), HLX_EPERM,
 	      "fetched by a node with another box key: refused");
 	ok(hlx_caseurl_held(h2, &case1, &held) == HLX_OK && !held, "nothing kept");
