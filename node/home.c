@@ -87,6 +87,10 @@ static const struct home_entry {
 	[HLX_HOME_URL]             = { "urls/%s", "urls/HEX", 0600 },
 	[HLX_HOME_AUDIT]           = { "audit.log", "audit.log", 0600 },
 	[HLX_HOME_CASES_SENT]      = { "cases-sent", "cases-sent", 0600 },
+	[HLX_HOME_PLANS]           = { "plans", "plans/", 0700 },
+	[HLX_HOME_PLAN_DIR]        = { "plans/%s", "plans/NAME/", 0755 },
+	[HLX_HOME_PLAN]            = { "plans/%s/%s.json", "plans/NAME/HEX.json", 0644 },
+	[HLX_HOME_PEER_PLANS]      = { "peers/%s/plans.sync", "peers/PEER/plans.sync", 0644 },
 	[HLX_HOME_PUBLISH]         = { HLX_HOME_PUBLIC, HLX_HOME_PUBLIC "/", 0755 },
 };
 

@@ -99,6 +99,10 @@ enum hlx_home_entry {
 	HLX_HOME_URL,             /* urls/HEX */
 	HLX_HOME_AUDIT,           /* audit.log */
 	HLX_HOME_CASES_SENT,      /* cases-sent */
+	HLX_HOME_PLANS,           /* plans/ */
+	HLX_HOME_PLAN_DIR,        /* plans/NAME/ */
+	HLX_HOME_PLAN,            /* plans/NAME/HEX.json */
+	HLX_HOME_PEER_PLANS,      /* peers/PEER/plans.sync */
 	HLX_HOME_PUBLISH,         /* publish/ (the default publish directory) */
 	HLX_HOME_NENTRIES
 };

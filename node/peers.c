@@ -3,6 +3,7 @@
 #include "keys/keyfile.h"
 #include "keys/seal.h"
 #include "keys/sshkey.h"
+#include "keys/trust.h"
 #include "node/files.h"
 #include "node/home.h"
 #include "protocol/err.h"
@@ -414,5 +415,28 @@ int hlx_peer_rebase_clear(const char *home, const char *peer, const char *list)
 
 	if (!rc && unlink(p) != 0 && errno != ENOENT)
 		rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", p, strerror(errno));
+	return rc;
+}
+
+int hlx_peer_trust(const char *home, const struct hlx_peer *peer,
+		   struct hlx_trust **out)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char path[PATH_MAX];
+	int rc;
+
+	rc = hlx_home_path(path, home, HLX_HOME_PEER_TRUST, peer->name, NULL);
+	if (!rc)
+		rc = hlx_file_read(path, HLX_TRUST_MAX, &b);
+	if (rc == HLX_ENOENT)
+		rc = hlx_err(HLX_ENOENT, "no verified trust chain of peer '%s' yet",
+			     peer->name);
+	else if (!rc) {
+		rc = hlx_trust_load((char *)b.data, b.len, &peer->root, out);
+		if (rc)
+			rc = hlx_err_wrap(rc, "the stored trust chain of peer '%s'",
+					  peer->name);
+	}
+	hlx_buf_free(&b);
 	return rc;
 }

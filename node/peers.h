@@ -60,6 +60,12 @@ int hlx_peer_set(struct hlx_peer *peer, const char *policy, const char *box);
 int hlx_peer_set_url(struct hlx_peer *peer, const char *url, const char *ca);
 int hlx_peers_remove(struct hlx_peers *p, const char *name);
 int hlx_peer_subscribe(struct hlx_peer *peer, const char *list);
+/* The peer's verified trust chain (peers/NAME/trust.json), loaded against
+ * its pinned root: HLX_ENOENT before its first verified pull.  Free *out
+ * with hlx_trust_free. */
+struct hlx_trust;
+int hlx_peer_trust(const char *home, const struct hlx_peer *peer,
+		   struct hlx_trust **out);
 int hlx_peer_unsubscribe(struct hlx_peer *peer, const char *list);
 
 /*

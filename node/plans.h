@@ -5,17 +5,29 @@
  * kept under plans/ in the home, loaded as a book (protocol/plan.h) of
  * the documents and the acts that are valid now.
  *
+ * The store: plans/NAME/HEX.json, one file a document (HEX: its hash),
+ * the bundle of spec/plan.md section 7.2 (protocol/plan_feed.h) with the
+ * acts held for it, mode 0644, written whole (temporary file and rename)
+ * after every act in it was verified.  Acts only accumulate: a crash
+ * leaves the old or the new file of a document.
+ *
  * hlx_plans_load() reads the store and re-checks every act against the
  * trust chains the node holds now (its own, its peers' verified ones), so
- * an act whose key was revoked since it was stored no longer counts.  The
- * book answers which plans are in force at a time and routes locations;
- * the cases engine (node/cases.h) routes a case at its opening time with
- * it.
+ * an act whose key was revoked since it was stored no longer counts.  A
+ * document this node is not a signatory of, or whose own sign act it does
+ * not hold valid, is never in force here (hlx_plan_book_exclude): a node
+ * routes only with plans it agreed to.  The book answers which plans are
+ * in force at a time and routes locations; the cases engine
+ * (node/cases.h) routes a case at its opening time with it.
+ *
+ * propose, sign and withdraw change the store: the caller holds the node
+ * opened as a writer (the lock), and they read the store under it.
  */
 #ifndef HLX_PLANS_H
 #define HLX_PLANS_H
 
 #include "node/node.h"
+#include "protocol/head.h"
 #include "protocol/plan.h"
 
 struct hlx_plans;
@@ -25,5 +37,60 @@ int hlx_plans_load(struct hlx_node *n, struct hlx_plans **out);
 void hlx_plans_free(struct hlx_plans *p);
 /* The book: documents held with their valid acts.  Owned by p. */
 const struct hlx_plan_book *hlx_plans_book(const struct hlx_plans *p);
+
+/* The documents held, sorted by name, then version, then hash; owned by
+ * the book. */
+size_t hlx_plans_ndocs(const struct hlx_plans *p);
+const struct hlx_plan *hlx_plans_doc(const struct hlx_plans *p, size_t i);
+/* 1 if the node holds a trust chain for signatory i of doc (its own, or a
+ * peer's with that organisation and root), else 0. */
+int hlx_plans_chain_held(const struct hlx_plans *p, const struct hlx_plan *doc,
+			 size_t i);
+/* 1 if doc counts here (hlx_plan_book_exclude was not applied to it). */
+int hlx_plans_counts(const struct hlx_plans *p, const struct hlx_plan *doc);
+/* The version of doc's name that is pending (section 5.4): held, not
+ * complete, above the highest complete version.  Highest first: the
+ * index of the highest pending document of name (-1: none). */
+long hlx_plans_pending(const struct hlx_plans *p, const char *name);
+
+/* What propose, sign and withdraw did. */
+struct hlx_plans_done {
+	char name[HLX_TOKEN_MAX + 1];
+	int64_t version;
+	char hash[65];
+	size_t nsigned, of;  /* signatories whose sign act counts, of all */
+	int in_force;        /* in force now (after the act) */
+	/* sign: signatories that are not peers of this node */
+	size_t nnotpeer;
+	char notpeer[HLX_PLAN_SIGNATORIES_MAX][HLX_NAME_MAX + 1];
+};
+
+/*
+ * hlx plan propose: parse json (any spelling, section 3.7: HLX_EINVAL ...
+ * naming the plan, rule and member), check that this node's organisation
+ * and root are a signatory's, that every other signatory is a peer whose
+ * verified chain has that name and root, that the version is above every
+ * version of its name held and that no more than 16 would be pending
+ * (HLX_ESTATE otherwise); store it and sign it at now.
+ */
+int hlx_plans_propose(struct hlx_node *n, const char *json, size_t len,
+		      hlx_pass_fn getpass, void *ctx, int64_t now,
+		      struct hlx_plans_done *r);
+/*
+ * hlx plan sign: sign the highest pending version of name (or version,
+ * when not 0; with two documents of it, doc_hex names one, else
+ * HLX_ESTATE naming both).  HLX_ENOENT without such a plan or version;
+ * HLX_ESTATE when this node is not a signatory, signed it already or
+ * withdrew from it.  Subscribes to the list 'cases' of every other
+ * signatory that is a peer; r->notpeer names the others.
+ */
+int hlx_plans_sign(struct hlx_node *n, const char *name, int64_t version,
+		   const char *doc_hex, hlx_pass_fn getpass, void *ctx,
+		   int64_t now, struct hlx_plans_done *r);
+/* hlx plan withdraw: a withdraw act at now for the highest version of name
+ * this node is a signatory of.  HLX_ENOENT / HLX_ESTATE as above. */
+int hlx_plans_withdraw(struct hlx_node *n, const char *name,
+		       hlx_pass_fn getpass, void *ctx, int64_t now,
+		       struct hlx_plans_done *r);
 
 #endif

@@ -214,6 +214,13 @@ int hlx_plan_book_add(struct hlx_plan_book *b, struct hlx_plan *p);
  * a withdrawal counts for every version up to its own.
  */
 int hlx_plan_book_act(struct hlx_plan_book *b, const struct hlx_plan_act *a);
+/*
+ * Keep the document with this hash out of everything in force: it is never
+ * in force, and neither supersedes nor outranks another document (a node
+ * that is not its signatory, or does not hold its own valid sign act,
+ * routes nothing with it).  HLX_ENOENT when the book does not hold it.
+ */
+int hlx_plan_book_exclude(struct hlx_plan_book *b, const uint8_t hash[32]);
 /* The document of the book with this hash, or NULL. */
 const struct hlx_plan *hlx_plan_book_find(const struct hlx_plan_book *b,
 					  const uint8_t hash[32]);

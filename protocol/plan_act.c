@@ -251,6 +251,7 @@ struct doc {
 	struct hlx_plan *p;
 	uint8_t hash[32];
 	int64_t sign[HLX_PLAN_SIGNATORIES_MAX]; /* -1: none */
+	int excluded; /* hlx_plan_book_exclude: never in force */
 };
 
 struct withdrawal {
@@ -335,6 +336,17 @@ int hlx_plan_book_add(struct hlx_plan_book *b, struct hlx_plan *p)
 	memcpy(d->hash, h, 32);
 	for (size_t i = 0; i < HLX_PLAN_SIGNATORIES_MAX; i++)
 		d->sign[i] = -1;
+	d->excluded = 0;
+	return HLX_OK;
+}
+
+int hlx_plan_book_exclude(struct hlx_plan_book *b, const uint8_t hash[32])
+{
+	struct doc *d = find_doc(b, hash);
+
+	if (!d)
+		return hlx_err(HLX_ENOENT, "no such plan document in the book");
+	d->excluded = 1;
 	return HLX_OK;
 }
 
@@ -452,7 +464,8 @@ static int counts(const struct hlx_plan_book *b, const struct doc *d,
 		const struct doc *o = &b->d[k];
 		int64_t os;
 
-		if (o == d || hlx_plan_version(o->p) != hlx_plan_version(d->p) ||
+		if (o == d || o->excluded ||
+		    hlx_plan_version(o->p) != hlx_plan_version(d->p) ||
 		    strcmp(hlx_plan_name(o->p), hlx_plan_name(d->p)) ||
 		    !doc_complete(o, &os))
 			continue;
@@ -470,7 +483,7 @@ static int newest(const struct hlx_plan_book *b, const struct doc *d,
 		const struct doc *o = &b->d[k];
 		int64_t os;
 
-		if (hlx_plan_version(o->p) > hlx_plan_version(d->p) &&
+		if (!o->excluded && hlx_plan_version(o->p) > hlx_plan_version(d->p) &&
 		    !strcmp(hlx_plan_name(o->p), hlx_plan_name(d->p)) &&
 		    doc_complete(o, &os) && os <= t)
 			return 0;
@@ -498,7 +511,8 @@ int hlx_plan_book_in_force(const struct hlx_plan_book *b, int64_t t,
 		size_t ns = hlx_plan_nsignatories(d->p), left = 0;
 		int64_t s;
 
-		if (!doc_complete(d, &s) || s > t || !counts(b, d, s) ||
+		if (d->excluded || !doc_complete(d, &s) || s > t ||
+		    !counts(b, d, s) ||
 		    !newest(b, d, t))
 			continue;
 		if (!f && !(f = calloc(b->nd, sizeof(*f))))

@@ -60,6 +60,12 @@ int cmd_status_set(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_status_import(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_status_ls(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_status_show(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_plan_propose(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_plan_sign(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_plan_withdraw(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_plan_ls(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_plan_show(struct hlx_cli *cli, const struct cli_args *a);
+int cmd_plan_route(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_help(struct hlx_cli *cli, const struct cli_args *a);
 int cmd_completion(struct hlx_cli *cli, const struct cli_args *a);
 

@@ -350,6 +350,41 @@ const struct hlx_cmd cli_table[] = {
 	  "What every organisation published about an item's removal.",
 	  CLI_G_TAKEDOWN },
 
+	{ "plan", "propose", cmd_plan_propose, CLI_NODE_RW, 1, 1, NULL, "FILE|-",
+	  "Propose a response plan (spec/plan.md) and sign it.\n"
+	  "Reads the plan in any JSON spelling, checks it, and refuses it when\n"
+	  "this node is not a signatory, a signatory is not a peer, or the\n"
+	  "version is not above every version held; stores its canonical form\n"
+	  "and signs it.",
+	  CLI_G_TAKEDOWN },
+	{ "plan", "sign", cmd_plan_sign, CLI_NODE_RW, 1, 1,
+	  OPTS(UINT("version", "V", "a plan version", 1, 2147483647),
+	       TEXT("doc", "HASH")),
+	  "NAME [--version V] [--doc HASH]",
+	  "Sign the highest pending version of a plan (or version V).\n"
+	  "With two documents of V, --doc names one.  Subscribes to the cases\n"
+	  "log of every other signatory that is a peer, and names the others.",
+	  CLI_G_TAKEDOWN },
+	{ "plan", "withdraw", cmd_plan_withdraw, CLI_NODE_RW, 1, 1, NULL, "NAME",
+	  "Withdraw from the highest version of a plan, for good.\n"
+	  "Prints who takes over the rules that named this organisation.",
+	  CLI_G_TAKEDOWN },
+	{ "plan", "ls", cmd_plan_ls, CLI_NODE_RO, 0, 0, OPTS(FLAG("json")), "[--json]",
+	  "List the plans: version, state and signatures.",
+	  CLI_G_TAKEDOWN },
+	{ "plan", "show", cmd_plan_show, CLI_NODE_RO, 1, 1,
+	  OPTS(UINT("version", "V", "a plan version", 1, 2147483647), FLAG("json")),
+	  "NAME [--version V] [--json]",
+	  "Show a plan: its signatories, their acts, and its rules.",
+	  CLI_G_TAKEDOWN },
+	{ "plan", "route", cmd_plan_route, CLI_NODE_RO, 1, CLI_ANY,
+	  OPTS(FLAG("json")),
+	  "LOCATION...|- [--json]",
+	  "Route locations COUNTRY/CATEGORY[/HOST] over the plans in force now.\n"
+	  "Prints LOCATION, the responsible organisation, PLAN@VERSION, the rule\n"
+	  "and the fallbacks; with -, reads locations from standard input.",
+	  CLI_G_TAKEDOWN },
+
 	/* ---- the table itself ---- */
 	{ "help", NULL, cmd_help, CLI_NOTHING, 0, 2, OPTS(FLAG("options")),
 	  "[COMMAND [SUBCOMMAND]] | --options",

@@ -993,6 +993,18 @@ static void test_in_force(void)
 	hlx_plan_hash(v2, h);
 	ok(hlx_plan_book_find(b, h) == v2, "find by hash");
 	free(f);
+	/* an excluded document is never in force and supersedes nothing */
+	is_rc(hlx_plan_book_exclude(b, h), HLX_OK, "exclude version 2");
+	hlx_plan_book_in_force(b, s0 + 9 * d, &f, &n);
+	ok(n == 1 && f[0].plan == v2b, "that document excluded: the other of version 2");
+	free(f);
+	hlx_plan_hash(v2b, h);
+	hlx_plan_book_exclude(b, h);
+	hlx_plan_book_in_force(b, s0 + 9 * d, &f, &n);
+	ok(n == 1 && f[0].plan == v1, "both excluded: version 1 again");
+	free(f);
+	h[0] ^= 1;
+	is_rc(hlx_plan_book_exclude(b, h), HLX_ENOENT, "exclude an unknown document");
 	hlx_plan_book_free(b);
 	free(t1);
 	free(t2);

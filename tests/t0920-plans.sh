@@ -1,0 +1,207 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Response plans on the nodes of a federation (spec/plan.md sections 5 to
+# 8): four hotlines on one machine pin each other and pull each other's
+# lists (so each holds the others' verified chains); one proposes a plan,
+# the bundle travels from home to home (t0920-plans.py carry: the union of
+# the acts, as a feed brings them), each signs.  Three of four signatures
+# are not in force, four are, on every node, and route the same; a
+# withdrawal hands its rules to the fallbacks; a forged act, a wrong
+# signatory, a lower version and malformed input are refused.
+. "$(dirname "$0")/lib.sh"
+export LC_ALL=C TZ=UTC
+
+PY="python3 $HLX_TOP/tests/t0920-plans.py"
+ORGS="hl-a hl-b hl-c hl-d"
+at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+as() { _o=$1; _t=$2; shift 2; HLX_NOW=$(at "$_t") "$HLX" --home "$_o" "$@"; }
+others() { for x in $ORGS; do [ "$x" = "$1" ] || echo "$x"; done; }
+carry() { $PY carry "$1" "$2"; }
+
+T0=$(( ($(date +%s) / 60 + 2) * 60 ))
+echo "# T0 $T0"
+mkdir -p www
+for o in $ORGS hl-x; do
+	hlx --home $o init --org $o --no-passphrase >/dev/null 2>&1
+	hlx --home $o key show --root >$o.pub
+	ssh-keygen -lf $o.pub | awk '{print $2}' >$o.fpr
+	hlx --home $o list create hashes >/dev/null 2>&1
+	as $o $T0 add hashes md5:$(rand_hex 16) >/dev/null 2>&1
+	as $o $T0 publish --to www/$o >/dev/null 2>&1
+done
+for o in $ORGS; do
+	for p in $(others $o); do
+		hlx --home $o peer add $p --url "file://$PWD/www/$p/" --key $p.pub >/dev/null 2>&1
+		hlx --home $o subscribe $p hashes >/dev/null 2>&1
+	done
+done
+test_ok "four nodes pin each other and pull each other's chains" sh -c '
+	for o in '"$ORGS"'; do HLX_NOW='"$(at $((T0 + 5)))"' "$HLX" --home $o sync >/dev/null || exit 1; done'
+python3 -c '
+import json, sys
+print(json.dumps({o: open(o + ".fpr").read().strip() for o in sys.argv[1:]}))' $ORGS >roots.json
+$PY plan roots.json 1 >eu1.json
+
+# ---- propose --------------------------------------------------------------
+python3 -c '
+import json; d = json.load(open("eu1.json"))
+d["rules"][1]["fallbacks"] = ["hl-zz"]; print(json.dumps(d))' >bad.json
+test_fails_with "a malformed plan: exit 3, naming the plan, rule and member" 3 \
+	"^hlx: plan eu@1 rule DE/\*: fallbacks: 'hl-zz' is not a signatory" \
+	as hl-a $T0 plan propose bad.json
+test_fails_with "proposed by a node that is no signatory: exit 4" 4 \
+	"'hl-x' is not a signatory" as hl-x $((T0 + 10)) plan propose eu1.json
+$PY plan roots.json 1 hl-y >eu-y.json
+test_fails_with "a signatory that is not a peer: exit 4" 4 \
+	"signatory 'hl-y' is not a peer of this node" as hl-a $((T0 + 10)) plan propose eu-y.json
+python3 -c '
+import json; d = json.load(open("eu1.json"))
+for s in d["signatories"]:
+    if s["org"] == "hl-a": s["root"] = open("hl-b.fpr").read().strip()
+    elif s["org"] == "hl-b": s["root"] = open("hl-a.fpr").read().strip()
+print(json.dumps(d))' >eu-swap.json
+test_fails_with "this node's root named for another: exit 4" 4 \
+	"not a root of this node's chain" as hl-a $((T0 + 10)) plan propose eu-swap.json
+test_ok "refused proposals stored nothing" test ! -e hl-a/plans/eu
+test_ok "hl-a proposes eu@1" sh -c '
+	HLX_NOW='"$(at $((T0 + 10)))"' "$HLX" --home hl-a plan propose - <eu1.json >prop.out &&
+	grep -q "^proposed eu@1 sha256:[0-9a-f]\{64\}: signed by 1 of 4$" prop.out'
+H1=$(sed -n 's/^proposed eu@1 sha256:\([0-9a-f]*\):.*/\1/p' prop.out)
+test_ok "stored as plans/eu/HASH.json, mode 0644, a bundle with one act" sh -c '
+	test "$(stat -c %a hl-a/plans/eu/'"$H1"'.json)" = 644 &&
+	python3 -c "
+import json; b = json.load(open(\"hl-a/plans/eu/'"$H1"'.json\"))
+assert b[\"format\"] == \"hlx-plan-bundle-1\" and len(b[\"acts\"]) == 1"'
+test_ok "the act verifies with ssh-keygen -Y verify -n hlx-plan" sh -c '
+	python3 -c "
+import json; b = json.load(open(\"hl-a/plans/eu/'"$H1"'.json\"))
+open(\"act.body\", \"w\").write(b[\"acts\"][0][\"body\"]); open(\"act.sig\", \"w\").write(b[\"acts\"][0][\"signature\"])" &&
+	"$HLX" --home hl-a key allowed-signers >allowed &&
+	ssh-keygen -Y verify -f allowed -I hl-a -n hlx-plan -s act.sig <act.body'
+test_fails_with "the same version again: exit 4" 4 "holds version 1 already" \
+	as hl-a $((T0 + 11)) plan propose eu1.json
+test_ok "hl-a: eu pending, 1 of 4" sh -c '
+	HLX_NOW='"$(at $((T0 + 12)))"' "$HLX" --home hl-a plan ls >ls.out &&
+	printf "eu\t1\tpending\t1/4\n" | cmp -s - ls.out'
+
+# ---- sign: three of four --------------------------------------------------
+carry hl-a hl-b
+test_ok "hl-b signs: 2 of 4, and subscribes to the others' cases" sh -c '
+	HLX_NOW='"$(at $((T0 + 20)))"' "$HLX" --home hl-b plan sign eu >sign-b.out &&
+	grep -q "^signed eu@1 sha256:'"$H1"': signed by 2 of 4$" sign-b.out &&
+	! grep -q "is in force" sign-b.out &&
+	python3 -c "
+import json; p = json.load(open(\"hl-b/peers.json\"))
+subs = {x[\"name\"]: x.get(\"lists\", x.get(\"subscriptions\", [])) for x in p[\"peers\"]}
+assert all(\"cases\" in subs[o] for o in (\"hl-a\", \"hl-c\", \"hl-d\")), subs"'
+test_fails_with "signing twice: exit 4" 4 "signed by this node already" \
+	as hl-b $((T0 + 21)) plan sign eu
+carry hl-b hl-c
+test_ok "hl-c signs: 3 of 4" sh -c '
+	HLX_NOW='"$(at $((T0 + 30)))"' "$HLX" --home hl-c plan sign eu --version 1 --doc '"$H1"' >sign-c.out &&
+	grep -q "signed by 3 of 4$" sign-c.out'
+for o in hl-a hl-b hl-d; do carry hl-c $o; done
+test_ok "three of four signatures: pending, not in force, on every node" sh -c '
+	for o in '"$ORGS"'; do
+		HLX_NOW='"$(at $((T0 + 40)))"' "$HLX" --home $o plan ls >ls-$o.out &&
+		printf "eu\t1\tpending\t3/4\n" | cmp -s - ls-$o.out || { cat ls-$o.out; exit 1; }
+	done'
+test_ok "and it routes nothing" sh -c '
+	HLX_NOW='"$(at $((T0 + 40)))"' "$HLX" --home hl-a plan route DE/a1 >r.out &&
+	printf "DE/a1\t-\t-\t-\t-\n" | cmp -s - r.out'
+test_ok "show: who signed, who is missing" sh -c '
+	HLX_NOW='"$(at $((T0 + 40)))"' "$HLX" --home hl-a plan show eu >show.out &&
+	grep -q "^state pending$" show.out && grep -q "^signatory hl-b signed " show.out &&
+	grep -q "^signatory hl-d missing$" show.out &&
+	grep -q "^DE/\* -> hl-b hl-a channel self languages de notice 24h renotice 0h escalate 0 hold 0h$" show.out'
+
+# ---- the fourth ------------------------------------------------------------
+test_ok "hl-d signs: 4 of 4, in force" sh -c '
+	HLX_NOW='"$(at $((T0 + 50)))"' "$HLX" --home hl-d plan sign eu >sign-d.out &&
+	grep -q "signed by 4 of 4$" sign-d.out && grep -q "^eu@1 is in force$" sign-d.out'
+for o in hl-a hl-b hl-c; do carry hl-d $o; done
+cat >locs <<'LOCS'
+DE/a1
+de/a1
+BR/a1
+-/-
+FR/b2
+FR/a1
+DE/a1/img.host-c.example
+DE/a1/evilhost-c.example
+LOCS
+cat >want <<WANT
+DE/a1	hl-b	eu@1	DE/*	hl-a,hl-c
+DE/a1	hl-b	eu@1	DE/*	hl-a,hl-c
+BR/a1	hl-a	eu@1	*/*	hl-b,hl-c
+-/-	hl-a	eu@1	*/*	hl-b,hl-c
+FR/b2	hl-d	eu@1	FR/b2	hl-a,hl-b,hl-c
+FR/a1	hl-a	eu@1	*/*	hl-b,hl-c
+DE/a1/img.host-c.example	hl-c	eu@1	*/*/host-c.example	hl-a,hl-b
+DE/a1/evilhost-c.example	hl-b	eu@1	DE/*	hl-a,hl-c
+WANT
+test_ok "every node: eu@1 in force, routing the same" sh -c '
+	for o in '"$ORGS"'; do
+		HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home $o plan ls >ls-$o.out &&
+		printf "eu\t1\tin-force\t-\n" | cmp -s - ls-$o.out || { cat ls-$o.out; exit 1; }
+		HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home $o plan route - <locs >route-$o.out &&
+		cmp -s want route-$o.out || { diff want route-$o.out; exit 1; }
+	done'
+test_ok "before the fourth act's time it was not in force" sh -c '
+	HLX_NOW='"$(at $((T0 + 49)))"' "$HLX" --home hl-a plan route DE/a1 | grep -q "^DE/a1	-	-	-	-$"'
+test_ok "route --json" sh -c '
+	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-a plan route --json FR/b2 | python3 -c "
+import json, sys; o = json.loads(sys.stdin.read())
+assert o[\"org\"] == \"hl-d\" and o[\"channel\"] == \"police\" and o[\"fallbacks\"] == [\"hl-a\", \"hl-b\", \"hl-c\"], o"'
+test_ok "show --json: the canonical document, then its status" sh -c '
+	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-c plan show eu --json >sj.out &&
+	test "$(head -n 1 sj.out | tr -d "\n" | sha256sum | cut -d" " -f1)" = '"$H1"' &&
+	sed -n 2p sj.out | grep -q "\"state\":\"in-force\""'
+test_fails_with "a malformed location stops with exit 3 naming its line" 3 \
+	"line 2.*UK" sh -c 'printf "DE/a1\nUK/a1\nFR/a1\n" | HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-a plan route - >part.out'
+test_ok "the line before it was printed" sh -c 'test "$(cat part.out)" = "DE/a1	hl-b	eu@1	DE/*	hl-a,hl-c"'
+test_fails_with "show of no such plan: exit 4" 4 "no such plan 'nope'" hlx --home hl-a plan show nope
+test_fails_with "sign of no such plan: exit 4" 4 "no such plan 'nope'" hlx --home hl-a plan sign nope
+
+# ---- a forged act ---------------------------------------------------------
+cp -a hl-a hl-f
+$PY forge hl-f hl-d
+test_ok "a forged act in the store counts for nothing: 3 of 4, not in force" sh -c '
+	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-f plan ls >lsf.out &&
+	printf "eu\t1\tpending\t3/4\n" | cmp -s - lsf.out &&
+	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-f plan route DE/a1 | grep -q "^DE/a1	-	-	-	-$"'
+
+# ---- withdraw ---------------------------------------------------------------
+test_ok "hl-b withdraws; DE/* passes to hl-a" sh -c '
+	HLX_NOW='"$(at $((T0 + 70)))"' "$HLX" --home hl-b plan withdraw eu >wd.out &&
+	printf "withdrew from eu@1\nDE/*: hl-a\n" | cmp -s - wd.out'
+test_fails_with "withdrawing twice: exit 4" 4 "withdrawn from eu@1 already" \
+	as hl-b $((T0 + 71)) plan withdraw eu
+for o in hl-a hl-c hl-d; do carry hl-b $o; done
+test_ok "every node: in force, hl-b withdrawn, DE/a1 to hl-a then hl-c" sh -c '
+	for o in '"$ORGS"'; do
+		HLX_NOW='"$(at $((T0 + 80)))"' "$HLX" --home $o plan ls >ls-$o.out &&
+		printf "eu\t1\tin-force,withdrawn:hl-b\t-\n" | cmp -s - ls-$o.out || { cat ls-$o.out; exit 1; }
+		HLX_NOW='"$(at $((T0 + 80)))"' "$HLX" --home $o plan route DE/a1 BR/a1 >rw-$o.out &&
+		printf "DE/a1\thl-a\teu@1\tDE/*\thl-c\nBR/a1\thl-a\teu@1\t*/*\thl-c\n" | cmp -s - rw-$o.out || { cat rw-$o.out; exit 1; }
+	done'
+test_fails_with "a withdrawn node cannot sign that version" 4 "" \
+	as hl-b $((T0 + 81)) plan sign eu --version 1
+test_ok "hl-a, hl-c, hl-d withdraw too: the plan ends" sh -c '
+	for o in hl-a hl-c hl-d; do HLX_NOW='"$(at $((T0 + 90)))"' "$HLX" --home $o plan withdraw eu >/dev/null || exit 1; done'
+for o in hl-a hl-c hl-d; do carry $o hl-b; done
+test_ok "all withdrew: ended, routes nothing" sh -c '
+	HLX_NOW='"$(at $((T0 + 95)))"' "$HLX" --home hl-b plan ls >le.out &&
+	printf "eu\t1\tended\t-\n" | cmp -s - le.out &&
+	HLX_NOW='"$(at $((T0 + 95)))"' "$HLX" --home hl-b plan route DE/a1 | grep -q "^DE/a1	-	-	-	-$"'
+
+# ---- limits ----------------------------------------------------------------
+test_ok "16 pending versions are kept" sh -c '
+	for v in $(seq 2 17); do
+		'"$PY"' plan roots.json $v >v.json &&
+		HLX_NOW='"$(at $((T0 + 100)))"' "$HLX" --home hl-c plan propose v.json >/dev/null || exit 1
+	done'
+$PY plan roots.json 18 >v18.json
+test_fails_with "a 17th is refused" 4 "too many pending versions of plan eu" \
+	as hl-c $((T0 + 100)) plan propose v18.json
+test_done
