@@ -471,6 +471,50 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 	return rc;
 }
 
+/* self's line among srcs, or NULL */
+static const struct hlx_case_line *line_of(const char *org,
+					   const struct hlx_case_src *srcs,
+					   unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (srcs[i].org && srcs[i].line && !strcmp(srcs[i].org, org))
+			return srcs[i].line;
+	return NULL;
+}
+
+/* Did the organisation of line l report the case, or hand it to to? */
+static int gave(const struct hlx_case_line *l, const char *to)
+{
+	const struct hlx_case_act *last;
+
+	if (!l)
+		return 0;
+	if (l->reported >= 0)
+		return 1;
+	last = l->nacts ? &l->acts[l->nacts - 1] : NULL;
+	return last && last->kind == HLX_CASE_HANDOFF && !strcmp(last->org, to);
+}
+
+const char *hlx_caseurl_recipient(const char *self,
+				  const struct hlx_case_src *srcs, unsigned n,
+				  const struct hlx_case_owner *o)
+{
+	if (!o->exists || !o->org || hlx_case_state_final(o->state) ||
+	    !strcmp(o->org, self))
+		return NULL;
+	return gave(line_of(self, srcs, n), o->org) ? o->org : NULL;
+}
+
+int hlx_caseurl_from(const char *self, const char *from,
+		     const struct hlx_case_src *srcs, unsigned n,
+		     const struct hlx_case_owner *o)
+{
+	if (!o->exists || !o->org || hlx_case_state_final(o->state) ||
+	    strcmp(o->org, self) != 0 || !strcmp(from, self))
+		return 0;
+	return gave(line_of(from, srcs, n), self);
+}
+
 int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
 			const char *org, char peer[65])
 {

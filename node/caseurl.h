@@ -48,6 +48,7 @@
 #include "keys/key.h"
 #include "keys/seal.h"
 #include "protocol/buf.h"
+#include "protocol/case.h"
 #include "protocol/hash.h"
 
 /* The directory of these files in a feed directory. */
@@ -118,6 +119,28 @@ struct hlx_caseurl_stats {
 int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			const struct hlx_caseurl_due *due, size_t n,
 			struct hlx_caseurl_stats *st);
+
+/*
+ * Who this node (organisation self) sends the raw URL of a case to, from
+ * the lines held (srcs) and the owner now (o): the owner, when it is
+ * another organisation and self reported the case (its line has a
+ * report), or when self's last action handed the case to it; NULL
+ * otherwise (no case, a final state, self owns it, or self is neither).
+ * Whether self holds the URL is the caller's to check.
+ */
+const char *hlx_caseurl_recipient(const char *self,
+				  const struct hlx_case_src *srcs, unsigned n,
+				  const struct hlx_case_owner *o);
+
+/*
+ * Whether this node (self) fetches the raw URL of a case from the feed of
+ * organisation from: self owns it now, it is in no final state, and from
+ * reported it or its last action handed the case to self.  Whether self
+ * already holds the URL is the caller's to check.
+ */
+int hlx_caseurl_from(const char *self, const char *from,
+		     const struct hlx_case_src *srcs, unsigned n,
+		     const struct hlx_case_owner *o);
 
 /* A URL due to an organisation, as the cases engine says (spec/cases.md
  * section 8: the reporter's to the owner, an owner's to whom it handed

@@ -452,6 +452,67 @@ static void test_fetch(void)
 	hlx_home_free(h2);
 }
 
+/* Who sends to whom, and who fetches from whom (spec/cases.md 8). */
+static void test_rules(void)
+{
+	struct hlx_case_line rep, own, gb;
+	struct hlx_case_src srcs[3] = { { "hl-fr", "", &rep }, { "hl-de", "", &own },
+					{ "hl-gb", "", &gb } };
+	struct hlx_case_owner o;
+	const char *to;
+
+	hlx_case_init(&rep);
+	hlx_case_init(&own);
+	hlx_case_init(&gb);
+	rep.id = case1;
+	rep.reported = T0;
+	rep.state = HLX_CASE_REPORTED;
+	rep.changed = T0;
+	own.id = gb.id = case1;
+	memset(&o, 0, sizeof(o));
+	o.exists = 1;
+	o.org = "hl-de";
+	o.state = HLX_CASE_REPORTED;
+	to = hlx_caseurl_recipient("hl-fr", srcs, 3, &o);
+	ok(to && !strcmp(to, "hl-de"), "the reporter sends to the owner");
+	ok(!hlx_caseurl_recipient("hl-de", srcs, 3, &o), "the owner sends to nobody");
+	ok(!hlx_caseurl_recipient("hl-gb", srcs, 3, &o),
+	   "an organisation that neither reported nor handed off sends nothing");
+	ok(hlx_caseurl_from("hl-de", "hl-fr", srcs, 3, &o),
+	   "the owner fetches from the reporter");
+	ok(!hlx_caseurl_from("hl-de", "hl-gb", srcs, 3, &o),
+	   "not from an organisation that did not report it");
+	ok(!hlx_caseurl_from("hl-gb", "hl-fr", srcs, 3, &o), "nor does a non-owner fetch");
+	o.state = HLX_CASE_REMOVED;
+	ok(!hlx_caseurl_recipient("hl-fr", srcs, 3, &o) &&
+	   !hlx_caseurl_from("hl-de", "hl-fr", srcs, 3, &o),
+	   "a final state: nothing sent, nothing fetched");
+	o.state = HLX_CASE_NOTICE_SENT;
+	/* hl-de hands the case to hl-gb */
+	own.nacts = 2;
+	own.acts[0].kind = HLX_CASE_CLAIM;
+	own.acts[0].a = own.acts[0].b = T0 + 10;
+	own.acts[1].kind = HLX_CASE_HANDOFF;
+	own.acts[1].a = own.acts[1].b = T0 + 20;
+	snprintf(own.acts[1].org, sizeof(own.acts[1].org), "hl-gb");
+	o.org = "hl-gb";
+	to = hlx_caseurl_recipient("hl-de", srcs, 3, &o);
+	ok(to && !strcmp(to, "hl-gb"), "the owner that handed off sends to the new owner");
+	to = hlx_caseurl_recipient("hl-fr", srcs, 3, &o);
+	ok(to && !strcmp(to, "hl-gb"), "and the reporter sends to it too");
+	ok(hlx_caseurl_from("hl-gb", "hl-de", srcs, 3, &o) &&
+	   hlx_caseurl_from("hl-gb", "hl-fr", srcs, 3, &o),
+	   "the new owner fetches from either");
+	/* the owner after a lapse, not a hand-off: hl-de passes nothing on */
+	o.org = "hl-nl";
+	ok(!hlx_caseurl_recipient("hl-de", srcs, 3, &o),
+	   "a hand-off to another than the owner sends nothing");
+	ok(!hlx_caseurl_from("hl-nl", "hl-de", srcs, 3, &o),
+	   "and the owner does not fetch from it");
+	o.exists = 0;
+	ok(!hlx_caseurl_recipient("hl-fr", srcs, 3, &o), "no case, nothing");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/hlx-test-caseurl-XXXXXX";
@@ -478,6 +539,7 @@ int main(void)
 	sodium_bin2hex(hex2, sizeof(hex2), case2.bytes, 32);
 	snprintf(rel1, sizeof(rel1), "urls/%s", hex1);
 
+	test_rules();
 	test_send();
 	test_publish();
 	test_receive();
