@@ -6,6 +6,9 @@ spec/encryption.md section 2 says through libsodium, independently of hlx.
     t0940-case-url.py seal BOXKEY CONTEXT PLAINTEXT OUT
         OUT: PLAINTEXT sealed to BOXKEY ("hlx-box BASE64") alone, bound
         to CONTEXT
+    t0940-case-url.py who FILE HOME...
+        the node homes (unencrypted keys/box.key) whose box key opens a
+        wrapped copy of FILE's file key, one a line: who can read it
 """
 import base64
 import ctypes
@@ -48,7 +51,46 @@ def seal(box, context, plain):
     return b"".join(out)
 
 
+def box_secret(home):
+    """The X25519 key pair of a node's box key (keys.md key file, no
+    passphrase), as keys/seal.c derives it."""
+    text = open(home + "/keys/box.key").read().split("\n")
+    raw = base64.b64decode("".join(l for l in text if l and not l.startswith("-----")))
+    assert len(raw) == 145 and raw[8] == 0, "want an unencrypted key file"
+    seed = ctypes.create_string_buffer(32)
+    mlen = ctypes.c_ulonglong(0)
+    assert na.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        seed, ctypes.byref(mlen), None, raw[97:], ctypes.c_ulonglong(48),
+        raw[:97], ctypes.c_ulonglong(97), raw[41:65], bytes(32)) == 0
+    pk, sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+    na.crypto_sign_seed_keypair(pk, sk, seed)
+    xpk, xsk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(32)
+    assert na.crypto_sign_ed25519_pk_to_curve25519(xpk, pk) == 0
+    assert na.crypto_sign_ed25519_sk_to_curve25519(xsk, sk) == 0
+    return xpk.raw, xsk.raw
+
+
+def who(path, homes):
+    data = open(path, "rb").read()
+    assert data[:8] == b"hlxseal1", path + ": not an envelope"
+    n = struct.unpack(">I", data[8:12])[0]
+    out = []
+    for h in homes:
+        pk, sk = box_secret(h)
+        for i in range(n):
+            w = data[12 + 80 * i:12 + 80 * (i + 1)]
+            key = ctypes.create_string_buffer(32)
+            if na.crypto_box_seal_open(key, w, ctypes.c_ulonglong(80), pk, sk) == 0:
+                out.append(h)
+                break
+    return out
+
+
 def main():
+    if sys.argv[1] == "who":
+        for h in who(sys.argv[2], sys.argv[3:]):
+            print(h)
+        return 0
     if sys.argv[1] == "seal":
         box, context, plain, out = sys.argv[2:6]
         with open(out, "wb") as f:

@@ -592,19 +592,28 @@ static void test_url(void)
 	/* every single-byte change of the url line fails verification */
 	hlx_buf_reset(&f);
 	hlx_buf_put(&f, m.data, m.len);
+	/* as test_every_byte: what the parser refuses is checked in memory
+	 * (and through the reader every 61st time), the rest by the reader */
 	for (size_t i = s[n]; i < s[n + 1]; i++) {
-		for (unsigned v = 0; v < 256; v += 1 + (i % 3)) {
+		for (unsigned v = 0; v < 256; v++) {
 			if (v == m.data[i])
 				continue;
 			f.data[i] = (uint8_t)v;
 			tried++;
+			if (m.data[i] != '\n' && v != '\n' &&
+			    hlx_audit_parse((char *)f.data + s[n], last, &l) != HLX_OK &&
+			    tried % 61) {
+				f.data[i] = m.data[i];
+				continue;
+			}
 			write_raw(f.data, f.len);
 			if (read_log(&g) == HLX_OK)
 				passed++;
 		}
 		f.data[i] = m.data[i];
 	}
-	ok(passed == 0, "all %lu changes of the url line fail verification", tried);
+	ok(passed == 0, "all %lu single-byte changes of the url line fail verification",
+	   tried);
 	write_raw(b.data, b.len);
 	free(line);
 	hlx_buf_free(&b);
