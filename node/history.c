@@ -29,6 +29,7 @@
 #include "node/history_int.h"
 #include "node/files.h"
 #include "protocol/err.h"
+#include "protocol/case.h"
 #include "protocol/hash.h"
 #include "protocol/record.h"
 
@@ -140,22 +141,34 @@ int hlx_hist_key_eq(const char *a, size_t an, const char *b, size_t bn)
 	return an == bn && memcmp(a, b, an) == 0;
 }
 
-/* A version holds entry lines, or status lines for a status log: a line
- * must be one or the other in its canonical form. */
+/* A version holds entry lines, status lines for a status log, or case
+ * lines for a cases log: a line must be one of them in its canonical
+ * form. */
 int hlx_hist_decode_line(const char *line, size_t n)
 {
 	struct hlx_entry e;
 	struct hlx_status st;
+	struct hlx_case_line *c;
 	char detail[512];
 	int rc = hlx_entry_decode(line, n, &e);
 
 	if (!rc)
 		return HLX_OK;
-	/* Report the entry's defect, not the status line's. */
+	/* Report the entry's defect, not the status or case line's. */
 	snprintf(detail, sizeof(detail), "%s", hlx_err_detail());
 	if (hlx_status_decode(line, n, &st) == HLX_OK) {
 		hlx_err_clear();
 		return HLX_OK;
+	}
+	if (n > 11 && memcmp(line, "url-sha256:", 11) == 0 &&
+	    (c = malloc(sizeof(*c))) != NULL) {
+		int crc = hlx_case_decode(line, n, c);
+
+		free(c);
+		if (crc == HLX_OK) {
+			hlx_err_clear();
+			return HLX_OK;
+		}
 	}
 	return hlx_err(rc, "%s", detail);
 }

@@ -185,12 +185,26 @@ int hlx_list_get(struct hlx_node *n, const char *list, struct hlx_list_rec *out)
 	return rc;
 }
 
+enum hlx_list_kind hlx_list_kind(const char *name)
+{
+	const char *slash = strchr(name, '/');
+	const char *base = slash ? slash + 1 : name;
+
+	if (strcmp(base, "status") == 0)
+		return HLX_LIST_STATUS;
+	if (strcmp(base, "cases") == 0)
+		return HLX_LIST_CASES;
+	return HLX_LIST_ENTRIES;
+}
+
 int hlx_is_status_list(const char *name)
 {
-	size_t n = strlen(name);
+	return hlx_list_kind(name) == HLX_LIST_STATUS;
+}
 
-	return strcmp(name, "status") == 0 ||
-	       (n > 7 && strcmp(name + n - 7, "/status") == 0);
+int hlx_is_cases_list(const char *name)
+{
+	return hlx_list_kind(name) == HLX_LIST_CASES;
 }
 
 /* ---- change sets -------------------------------------------------------- */
@@ -207,7 +221,7 @@ struct hlx_changeset {
 	struct item *items;
 	size_t n, cap;
 	uint64_t merged;
-	int status; /* lines are status records (the status log) */
+	enum hlx_list_kind kind; /* what its lines are, set by the first put */
 };
 
 int hlx_changeset_new(struct hlx_changeset **out)
@@ -262,38 +276,48 @@ static int add_line(struct hlx_changeset *cs, size_t off, int rc)
 			(size_t)((const uint8_t *)tab - (cs->arena.data + off)), 0);
 }
 
-static int same_kind(struct hlx_changeset *cs, int status)
+static int same_kind(struct hlx_changeset *cs, enum hlx_list_kind kind)
 {
-	if (cs->n && cs->status != status)
-		return hlx_err(HLX_EINVAL, "status records and entries in one change");
-	cs->status = status;
+	if (cs->n && cs->kind != kind)
+		return hlx_err(HLX_EINVAL,
+			       "lines of two kinds of list in one change");
+	cs->kind = kind;
 	return HLX_OK;
 }
 
-/* An entry e, or a removal-status record st when st is set. */
+/* An entry e, a removal-status record st or a case line c (one is set). */
 static int put_line(struct hlx_changeset *cs, const struct hlx_entry *e,
-		    const struct hlx_status *st)
+		    const struct hlx_status *st, const struct hlx_case_line *c)
 {
 	size_t off = cs->arena.len;
-	int rc = same_kind(cs, st != NULL);
+	int rc = same_kind(cs, st ? HLX_LIST_STATUS :
+			       c ? HLX_LIST_CASES : HLX_LIST_ENTRIES);
 
 	if (!rc)
-		rc = st ? hlx_status_validate(st) : hlx_entry_validate(e);
+		rc = st ? hlx_status_validate(st) :
+		     c ? hlx_case_validate(c) : hlx_entry_validate(e);
 	if (!rc)
-		rc = st ? hlx_status_encode(st, &cs->arena)
-			: hlx_entry_encode(e, &cs->arena);
+		rc = st ? hlx_status_encode(st, &cs->arena) :
+		     c ? hlx_case_encode(c, &cs->arena) :
+			 hlx_entry_encode(e, &cs->arena);
 	return add_line(cs, off, rc);
 }
 
 int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e)
 {
-	return put_line(cs, e, NULL);
+	return put_line(cs, e, NULL, NULL);
 }
 
 int hlx_changeset_put_status(struct hlx_changeset *cs,
 			     const struct hlx_status *st)
 {
-	return put_line(cs, NULL, st);
+	return put_line(cs, NULL, st, NULL);
+}
+
+int hlx_changeset_put_case(struct hlx_changeset *cs,
+			   const struct hlx_case_line *c)
+{
+	return put_line(cs, NULL, NULL, c);
 }
 
 int hlx_changeset_retract(struct hlx_changeset *cs, const struct hlx_hash *h)
@@ -389,7 +413,7 @@ static int normalise(struct hlx_changeset *cs)
 						       (int)it->hashlen,
 						       (const char *)cs->arena.data + it->off);
 				cs->merged++;
-				if (!it->retract && cs->status)
+				if (!it->retract && cs->kind != HLX_LIST_ENTRIES)
 					*last = *it; /* the later record wins */
 				else if (!it->retract)
 					rc = merge_puts(cs, last, it);
@@ -447,8 +471,9 @@ static int real_changes(struct hlx_store_txn *t,
 			res->retracted++;
 		} else if (rc == HLX_ENOENT) {
 			res->added++;
-		} else if (meta.len == it->len - it->hashlen - 2 &&
-			   memcmp(meta.data, line + it->hashlen + 1, meta.len) == 0) {
+		} else if (hlx_store_meta_eq((const char *)meta.data, meta.len,
+					     line + it->hashlen + 1,
+					     it->len - it->hashlen - 2)) {
 			res->unchanged++;
 			continue;
 		} else {
@@ -539,10 +564,14 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	if (strcmp(rec.owner, hlx_home_org(hlx_node_home(n))) != 0)
 		return hlx_err(HLX_EPERM, "list '%s' belongs to '%s', not to us",
 			       list, rec.owner);
-	if (cs->status != (strcmp(list, "status") == 0))
-		return hlx_err(HLX_EINVAL, cs->status ?
+	if (cs->n && cs->kind != hlx_list_kind(list))
+		return hlx_err(HLX_EINVAL, cs->kind == HLX_LIST_STATUS ?
 			       "status records belong in the status log" :
-			       "the status log holds status records only");
+			       cs->kind == HLX_LIST_CASES ?
+			       "case lines belong in the cases log" :
+			       hlx_list_kind(list) == HLX_LIST_STATUS ?
+			       "the status log holds status records only" :
+			       "the cases log holds case lines only");
 	rc = normalise(cs);
 	if (rc)
 		return rc;
@@ -759,8 +788,8 @@ static int fsck_line(void *ctx, const char *line, size_t len)
 			c->rec.name, (int)hl, line);
 	else if (rc)
 		return rc;
-	else if (!tab || c->meta.len != len - hl - 2 ||
-		 memcmp(c->meta.data, tab + 1, c->meta.len) != 0)
+	else if (!tab || !hlx_store_meta_eq((const char *)c->meta.data,
+					    c->meta.len, tab + 1, len - hl - 2))
 		problem(c, "list '%s': '%.*s' differs between history and state",
 			c->rec.name, (int)hl, line);
 	return HLX_OK;

@@ -22,6 +22,7 @@
 #include "node/node.h"
 #include "node/store.h"
 #include "keys/key.h"
+#include "protocol/case.h"
 #include "protocol/record.h"
 
 int hlx_list_repo_path(struct hlx_node *n, const char *list,
@@ -46,6 +47,9 @@ int hlx_changeset_put(struct hlx_changeset *cs, const struct hlx_entry *e);
 /* A removal-status record, for the status log (the list "status"). */
 int hlx_changeset_put_status(struct hlx_changeset *cs,
 			     const struct hlx_status *st);
+/* A case line, for the cases log (the list "cases"). */
+int hlx_changeset_put_case(struct hlx_changeset *cs,
+			   const struct hlx_case_line *c);
 int hlx_changeset_retract(struct hlx_changeset *cs, const struct hlx_hash *h);
 size_t hlx_changeset_size(const struct hlx_changeset *cs);
 
@@ -87,8 +91,17 @@ int hlx_list_check_signer(struct hlx_node *n, const char *list,
 			  struct hlx_hist *h, const struct hlx_hist_version *v,
 			  char fpr[HLX_FPR_LEN]);
 
-/* The status log is the list "status" (PEER/status for a peer's): its
- * lines are removal-status records, not entries. */
+/* What a list's lines are, by its name (NAME, or PEER/NAME for a
+ * peer's): the status log "status" holds removal-status records, the
+ * cases log "cases" case lines (spec/cases.md section 7), every other
+ * list entries. */
+enum hlx_list_kind {
+	HLX_LIST_ENTRIES = 0,
+	HLX_LIST_STATUS,
+	HLX_LIST_CASES,
+};
+enum hlx_list_kind hlx_list_kind(const char *name);
 int hlx_is_status_list(const char *name);
+int hlx_is_cases_list(const char *name);
 
 #endif

@@ -133,6 +133,8 @@ static int on_hit(void *ctx, size_t k, uint32_t list, const char *meta,
 
 	if (!l || !l->name[0])
 		return hlx_err(HLX_ESTORE, "entry of unknown list %" PRIu32, list);
+	if (hlx_is_cases_list(l->name))
+		return 0; /* case lines: hlx case show */
 	hf->hits++;
 	/* a query's hits are contiguous: it is looked up once */
 	if (c->range[qi].len == 0) {

@@ -24,8 +24,8 @@ static int collect_name(void *ctx, const struct hlx_list_rec *l)
 {
 	struct cur_ctx *c = ctx;
 
-	if (hlx_is_status_list(l->name))
-		return 0; /* removal statuses, not hashes to match */
+	if (hlx_is_status_list(l->name) || hlx_is_cases_list(l->name))
+		return 0; /* removal statuses and cases, not hashes to match */
 	if (l->id == 0 || l->id > LISTS_MAX)
 		return hlx_err(HLX_ESTORE, "list id %" PRIu32 " out of range", l->id);
 	if (c->cnt == c->cap) {

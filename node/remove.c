@@ -1125,6 +1125,10 @@ int hlx_remove_list(struct hlx_node *n, const char *list,
 		rc = hlx_err(HLX_EINVAL, "'status' is the removal-status log, not a list to remove");
 		goto out;
 	}
+	if (hlx_is_cases_list(list)) {
+		rc = hlx_err(HLX_EINVAL, "'cases' is the cases log, not a list to remove");
+		goto out;
+	}
 	rc = hlx_list_get(n, list, &rec);
 	if (rc)
 		goto out;

@@ -476,15 +476,45 @@ static int locate(struct hlx_store_txn *t, uint32_t list,
 	return locate_key(t, list, key, make_key(h, key), k, v);
 }
 
+void hlx_store_digest(const char *meta, size_t n,
+		      char out[HLX_STORE_DIGEST_LEN + 1])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const uint8_t *)meta, n);
+	memcpy(out, "sha256=", 7);
+	sodium_bin2hex(out + 7, 65, h, sizeof(h));
+}
+
+int hlx_store_meta_eq(const char *stored, size_t sn, const char *meta,
+		      size_t n)
+{
+	char digest[HLX_STORE_DIGEST_LEN + 1];
+
+	if (n > META_MAX) {
+		hlx_store_digest(meta, n, digest);
+		meta = digest;
+		n = HLX_STORE_DIGEST_LEN;
+	}
+	return sn == n && memcmp(stored, meta, n) == 0;
+}
+
 int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
 		  const struct hlx_hash *h, const char *meta, size_t metalen)
 {
 	uint8_t key[KEY_MAX], data[4 + META_MAX];
+	char digest[HLX_STORE_DIGEST_LEN + 1];
 	MDB_val k, v;
 	int rc;
 
-	if (metalen > META_MAX)
+	if (metalen > HLX_STORE_LINE_MAX)
 		return hlx_err(HLX_ETOOBIG, "entry metadata of %zu bytes", metalen);
+	if (metalen > META_MAX) {
+		/* a long case line: the state keeps its digest */
+		hlx_store_digest(meta, metalen, digest);
+		meta = digest;
+		metalen = HLX_STORE_DIGEST_LEN;
+	}
 	rc = locate(t, list, h, key, &k, &v);
 	if (rc == 0)
 		rc = mdb_cursor_del(t->cur, 0); /* replaced below */

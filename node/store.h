@@ -58,7 +58,16 @@ int hlx_store_commit(struct hlx_store_txn *t);
 void hlx_store_abort(struct hlx_store_txn *t);
 
 /* meta: the canonical entry line after the hash field, without its
- * leading TAB and final '\n' (at most 400 bytes). */
+ * leading TAB and final '\n'.  Up to 400 bytes it is kept as it is; a
+ * longer one (a case line, up to HLX_STORE_LINE_MAX) is kept as its
+ * digest "sha256=HEX" (hlx_store_digest): compare with hlx_store_meta_eq. */
+#define HLX_STORE_LINE_MAX 4096
+#define HLX_STORE_DIGEST_LEN 71
+void hlx_store_digest(const char *meta, size_t n,
+		      char out[HLX_STORE_DIGEST_LEN + 1]);
+/* 1 if stored (as hlx_store_get gives it) is what meta is kept as. */
+int hlx_store_meta_eq(const char *stored, size_t sn, const char *meta,
+		      size_t n);
 int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
 		  const struct hlx_hash *h, const char *meta, size_t metalen);
 /* HLX_ENOENT if the list does not hold h. */

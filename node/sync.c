@@ -245,6 +245,11 @@ static int pruned_stage(struct pull *p, const struct hlx_list_rec *rec,
 				   p->head.commit, hlx_pull_delta_line, d);
 	if (!rc)
 		rc = hlx_pull_check_delta(d);
+	/* a cases log only grows, whatever history carries it */
+	if (!rc && p->kind == HLX_LIST_CASES)
+		rc = hlx_pull_check_cases(p, stage,
+					  have_rec && rec->head[0] ? rec->head : NULL,
+					  p->head.commit);
 	hlx_hist_free(stage);
 	return rc;
 }
@@ -337,7 +342,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		       const struct hlx_prune_cont *cont,
 		       struct hlx_pull_result *res)
 {
-	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 };
+	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0 };
 	char nw[PATH_MAX], file[PATH_MAX], oldhead[41];
 	int rc, built = 0;
 
@@ -613,6 +618,10 @@ static int stage_and_verify(struct pull *p, const struct hlx_list_rec *rec,
 				   p->head.commit, hlx_pull_delta_line, &s->d);
 	if (!rc)
 		rc = hlx_pull_check_delta(&s->d);
+	if (!rc && p->kind == HLX_LIST_CASES)
+		rc = hlx_pull_check_cases(p, s->stage,
+					  rec->head[0] ? rec->head : NULL,
+					  p->head.commit);
 	/* Keep only what was verified: one pack of the objects the new
 	 * commits reach (and the mirror lacks), not what the feed sent. */
 	if (!rc)
@@ -697,7 +706,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	struct hlx_buf text = HLX_BUF_INIT;
 	struct hlx_fetch_result fr;
 	struct hlx_list_rec rec;
-	struct staged s = { .d = { HLX_BUF_INIT, NULL, 0, 0, p->status, 0, 0 } };
+	struct staged s = { .d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0 } };
 	int rc, have_rec, done = 0;
 
 	rc = fetch_head(p, ss, &text, &fr, res);
@@ -769,7 +778,7 @@ int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
 		rc = hlx_pathf(p.full, "%s/%s", peer->name, list);
 	if (rc)
 		return rc;
-	p.status = strcmp(list, "status") == 0;
+	p.kind = hlx_list_kind(list);
 	hlx_sync_state_get(n, peer->name, list, &ss);
 	ss.last_try = now;
 	rc = do_pull(&p, &ss, res);

@@ -35,7 +35,7 @@ struct pull {
 	struct hlx_trust *trust;            /* the peer's, verified */
 	int trust_new;                      /* longer than the one stored */
 	struct hlx_head head;
-	int status;                         /* a status log, not a list */
+	int kind;                           /* enum hlx_list_kind */
 	struct hlx_pull_keys *keys;         /* for sealed feeds */
 };
 
@@ -43,7 +43,7 @@ struct pull {
 struct delta {
 	struct hlx_buf arena;
 	size_t *off, n, cap;     /* lines, with a leading '+' or '-' */
-	int status;
+	int kind;                /* enum hlx_list_kind */
 	uint64_t added, removed;
 };
 
@@ -75,6 +75,9 @@ int hlx_pull_verify_commits(struct pull *p, struct hlx_hist *h,
 int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added);
 
 /* Every line of the delta decodes as the list's kind of record. */
+/* The growth check of a peer's cases log (spec/cases.md section 7.2). */
+int hlx_pull_check_cases(struct pull *p, struct hlx_hist *h, const char *old,
+			 const char *new_);
 int hlx_pull_check_delta(const struct delta *d);
 
 /* Apply the delta to the state (retention: record arrival times). */

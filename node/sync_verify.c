@@ -16,6 +16,7 @@
 #include "keys/sshsig.h"
 #include "keys/trust.h"
 #include "protocol/err.h"
+#include "protocol/case.h"
 #include "protocol/checkpoint.h"
 #include "protocol/head.h"
 #include "protocol/record.h"
@@ -354,26 +355,84 @@ int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added)
 	return rc;
 }
 
+/* A line of the list's kind: an entry, a status record or a case line;
+ * *h (if h) is its key. */
+static int delta_decode(int kind, const char *l, size_t len,
+			struct hlx_entry *e, struct hlx_status *st,
+			struct hlx_case_line *c, const struct hlx_hash **h)
+{
+	int rc;
+
+	if (kind == HLX_LIST_STATUS) {
+		rc = hlx_status_decode(l, len, st);
+		if (h)
+			*h = &st->item;
+	} else if (kind == HLX_LIST_CASES) {
+		rc = hlx_case_decode(l, len, c);
+		if (h)
+			*h = &c->id;
+	} else {
+		rc = hlx_entry_decode(l, len, e);
+		if (h)
+			*h = &e->hash;
+	}
+	return rc;
+}
+
 /* Every line of the delta decodes as the list's kind of record: checked
  * before anything is applied. */
 int hlx_pull_check_delta(const struct delta *d)
 {
 	struct hlx_entry *e = malloc(sizeof(*e));
 	struct hlx_status *st = malloc(sizeof(*st));
-	int rc = e && st ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+	struct hlx_case_line *c = malloc(sizeof(*c));
+	int rc = e && st && c ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
 	for (size_t i = 0; i < d->n && !rc; i++) {
 		const char *l = (const char *)d->arena.data + d->off[i] + 1;
 		size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
 			     d->off[i] - 1;
 
-		rc = d->status ? hlx_status_decode(l, len, st) :
-				 hlx_entry_decode(l, len, e);
+		rc = delta_decode(d->kind, l, len, e, st, c, NULL);
 		if (rc)
 			rc = hlx_err_wrap(HLX_EINVAL, "a line of the feed");
 	}
 	free(e);
 	free(st);
+	free(c);
+	return rc;
+}
+
+static int append_line(void *ctx, const char *line, size_t len)
+{
+	return hlx_buf_put(ctx, line, len);
+}
+
+/* The content check of a cases log (spec/cases.md section 7.2): between
+ * the version held (old, NULL for none) and the new one, every line
+ * decodes and is in order, none was removed, lines only grow, and every
+ * new time is at most the newest version's time and now + 300 s. */
+int hlx_pull_check_cases(struct pull *p, struct hlx_hist *h, const char *old,
+			 const char *new_)
+{
+	struct hlx_buf a = HLX_BUF_INIT, b = HLX_BUF_INIT;
+	struct hlx_hist_version v;
+	int rc = HLX_OK;
+
+	if (old)
+		rc = hlx_hist_foreach(h, old, append_line, &a);
+	if (!rc)
+		rc = hlx_hist_foreach(h, new_, append_line, &b);
+	if (!rc)
+		rc = hlx_hist_read_version(h, new_, &v);
+	if (!rc)
+		rc = hlx_case_log_check((const char *)a.data, a.len,
+					(const char *)b.data, b.len, v.time,
+					p->now);
+	if (rc)
+		rc = hlx_err_wrap(rc, "the cases log");
+	hlx_buf_free(&a);
+	hlx_buf_free(&b);
 	return rc;
 }
 
@@ -385,8 +444,10 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 {
 	struct hlx_entry *e = malloc(sizeof(*e));
 	struct hlx_status *st = malloc(sizeof(*st));
+	struct hlx_case_line *c = malloc(sizeof(*c));
 	char *skip = calloc(d->n + 1, 1);
-	int rc = e && st && skip ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
+	int rc = e && st && c && skip ? HLX_OK :
+		 hlx_err(HLX_ENOMEM, "out of memory");
 
 	/* removals first: a changed entry comes as a removal and an addition */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
@@ -401,13 +462,11 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 			if ((l[0] == '+') != pass || skip[i])
 				continue;
 			l++;
-			rc = d->status ? hlx_status_decode(l, len, st) :
-					 hlx_entry_decode(l, len, e);
+			rc = delta_decode(d->kind, l, len, e, st, c, &h);
 			if (rc) {
 				rc = hlx_err_wrap(HLX_EINVAL, "a line of the feed");
 				break;
 			}
-			h = d->status ? &st->item : &e->hash;
 			tab = memchr(l, '\t', len);
 			rc = hlx_store_is_purged(t, list, h, &purged);
 			if (rc)
@@ -445,6 +504,7 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 	}
 	free(e);
 	free(st);
+	free(c);
 	free(skip);
 	return rc;
 }

@@ -141,6 +141,7 @@ struct hlx_cli {
 	const char *pass_file;  /* --passphrase-file or HLX_PASSPHRASE_FILE */
 	int no_passphrase;      /* --no-passphrase */
 	int64_t now;            /* the time used for validity checks */
+	int now_fixed;          /* now is HLX_NOW, not the clock */
 	long timeout_s;         /* HLX_TIMEOUT: seconds a whole transfer may
 				   take, 0 for the default */
 	struct hlx_node *node;  /* CLI_NODE_*: opened by the table */

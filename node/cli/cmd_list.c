@@ -38,6 +38,9 @@ int cmd_list_create(struct hlx_cli *cli, const struct cli_args *a)
 	int rc = hlx_is_status_list(name) ?
 		 hlx_err(HLX_EINVAL,
 			 "'status' is the removal-status log: use 'hlx status set'") :
+		 hlx_is_cases_list(name) ?
+		 hlx_err(HLX_EINVAL,
+			 "'cases' is the cases log: use 'hlx case report'") :
 		 hlx_list_create(cli->node, name);
 
 	if (rc)

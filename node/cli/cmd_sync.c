@@ -248,6 +248,9 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 	struct hlx_sync_totals t;
 
 	o.only = only;
+	/* HLX_NOW is the receiver's clock (time rules of pulls, the cases
+	 * log's skew bound); otherwise the clock at each round */
+	o.now = cli->now_fixed ? cli->now : 0;
 	o.timeout_s = cli->timeout_s;
 	o.getpass = getpass_fn;
 	o.pass_ctx = cli;

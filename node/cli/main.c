@@ -40,8 +40,10 @@ static void from_environment(struct hlx_cli *cli)
 		cli->pass_file = NULL;
 	cli->now = (int64_t)time(NULL);
 	t = getenv("HLX_NOW");
-	if (t && *t && hlx_time_parse(t, strlen(t), &v) == HLX_OK)
+	if (t && *t && hlx_time_parse(t, strlen(t), &v) == HLX_OK) {
 		cli->now = v;
+		cli->now_fixed = 1;
+	}
 	t = getenv("HLX_TIMEOUT");
 	if (t && cli_parse_uint(t, 1, 86400, &u) == HLX_OK)
 		cli->timeout_s = (long)u;

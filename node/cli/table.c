@@ -384,6 +384,38 @@ const struct hlx_cmd cli_table[] = {
 	  "Prints LOCATION, the responsible organisation, PLAN@VERSION, the rule\n"
 	  "and the fallbacks; with -, reads locations from standard input.",
 	  CLI_G_TAKEDOWN },
+	{ "case", "report", cmd_case_report, CLI_NODE_RW, 1, 1,
+	  OPTS(TEXT("item", "HASH"), TEXT("country", "CC"), TEXT("host", "NAME"),
+	       TEXT("category", "TOKEN")),
+	  "URL|CASE|- [--item HASH] [--country CC] [--host NAME] [--category TOKEN]",
+	  "Open a case: a report of the location URL (or url-sha256 CASE).\n"
+	  "Prints 'reported CASE: ' and the owner line, or 'known CASE: ' when a\n"
+	  "report of it is already held (nothing is recorded).  '-' reads JSON\n"
+	  "Lines (url or case, item, country, host, category), one version.",
+	  CLI_G_TAKEDOWN },
+	{ "case", "claim", cmd_case_claim, CLI_NODE_RW, 1, 1, NULL, "CASE",
+	  "Claim (or renew the claim on) a case this organisation owns.",
+	  CLI_G_TAKEDOWN },
+	{ "case", "release", cmd_case_release, CLI_NODE_RW, 1, 1, NULL, "CASE",
+	  "Give up a case this organisation owns.",
+	  CLI_G_TAKEDOWN },
+	{ "case", "handoff", cmd_case_handoff, CLI_NODE_RW, 2, 2, NULL, "CASE ORG",
+	  "Hand a case this organisation owns to another signatory.",
+	  CLI_G_TAKEDOWN },
+	{ "case", "set", cmd_case_set, CLI_NODE_RW, 2, 2, NULL, "CASE STATE",
+	  "Set the state of a case this organisation owns and has claimed.",
+	  CLI_G_TAKEDOWN },
+	{ "case", "show", cmd_case_show, CLI_NODE_RO, 1, 1, OPTS(FLAG("json")),
+	  "CASE|URL|ITEM [--json]",
+	  "A case: owner, lease, route, raw URL and history.\n"
+	  "For an item hash, every case whose lines name it; exit 1 if none.",
+	  CLI_G_TAKEDOWN },
+	{ "case", "ls", cmd_case_ls, CLI_NODE_RO, 0, 0,
+	  OPTS(FLAG("mine"), TEXT("country", "CC"), TEXT("state", "S"), FLAG("all"),
+	       FLAG("json")),
+	  "[--mine] [--country CC] [--state S] [--all] [--json]",
+	  "The open cases and their owners, one a line, by case id.",
+	  CLI_G_TAKEDOWN },
 
 	/* ---- the table itself ---- */
 	{ "help", NULL, cmd_help, CLI_NOTHING, 0, 2, OPTS(FLAG("options")),
