@@ -368,7 +368,8 @@ int hlx_policy_check_node(struct hlx_node *n, const struct hlx_policy *p,
 		char peer[65];
 		int rc, subscribed = 0;
 
-		if (!strcmp(l, "*") || !strcmp(l, "status"))
+		if (!strcmp(l, "*") || !strcmp(l, "status") ||
+		    !strcmp(l, "cases"))
 			continue;
 		if (!slash) {
 			rc = hlx_store_list_get(hlx_node_store(n), l, &rec);

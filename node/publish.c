@@ -524,7 +524,8 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 
 /* ---- the open feed ------------------------------------------------------ */
 
-/* The policy of the open feed: every own list and the status log, whole,
+/* The policy of the open feed: every own list, the status log and the
+ * cases log (spec/cases.md section 7.3), whole,
  * but for what is held: a hold is never broken by the absence of a
  * policy (spec/policy.md section 6). */
 static int open_policy(struct pub_ctx *c, struct hlx_policy **out)
@@ -534,7 +535,7 @@ static int open_policy(struct pub_ctx *c, struct hlx_policy **out)
 
 	if (!rc)
 		rc = hlx_buf_puts(&json, "{\"format\":\"" HLX_POLICY_FORMAT "\",\"name\":\"open\","
-				  "\"lists\":[\"*\",\"status\"],"
+				  "\"lists\":[\"*\",\"cases\",\"status\"],"
 				  "\"fields\":[\"category\",\"confidence\",\"first_seen\",\"tags\"],"
 				  "\"status_fields\":[\"country\",\"times\"],\"hold_tags\":[");
 	for (char *s = (char *)tags.data, *e; !rc && s && s < (char *)tags.data + tags.len;

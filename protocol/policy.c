@@ -476,7 +476,7 @@ static int parse_member(struct hlx_policy *p, const char *key, json_t *v)
 			const char *l = set_at(&p->lists, i);
 
 			if (strcmp(l, "*") && strcmp(l, "status") &&
-			    !strchr(l, '/'))
+			    strcmp(l, "cases") && !strchr(l, '/'))
 				return hlx_err(HLX_EINVAL,
 					       "policy: member 'lists': '%s' is already given by '*'",
 					       l);
@@ -759,7 +759,9 @@ int hlx_policy_list(const struct hlx_policy *p, const char *list)
 		return 0;
 	if (set_has(&p->lists, list))
 		return 1;
-	return p->all_own && !strchr(list, '/') && strcmp(list, "status");
+	/* the status and cases logs only when named (cases.md 7.3) */
+	return p->all_own && !strchr(list, '/') && strcmp(list, "status") &&
+	       strcmp(list, "cases");
 }
 
 int hlx_policy_held(const struct hlx_policy *p, const struct hlx_entry *e)

@@ -102,7 +102,7 @@ const char *hlx_policy_list_at(const struct hlx_policy *p, size_t i);
 /*
  * Does the policy give list (own "NAME", mirrored "PEER/NAME", "status")
  * at all?  1 or 0.  "*" in the policy gives every own list (a name without
- * '/') except "status".
+ * '/') except "status" and "cases", which are given only when named.
  */
 int hlx_policy_list(const struct hlx_policy *p, const char *list);
 /*

@@ -8,7 +8,12 @@
 # or set the state of it; the owner's claim, renewal, states along the
 # table (an invalid transition names both states) and release; batch
 # reports from JSON Lines (duplicates, a bad line records nothing); ls
-# filters and --json.  Time is HLX_NOW.
+# filters and --json.  Then a federation of three with a plan (file://
+# feeds): the case travels and every node names the same owner; the
+# settle time; a forged, a future-dated and a rolled-back cases log are
+# refused with the subscriber's state byte-identical; owner silence: the
+# lease lapses to the fallback, which the returning owner cannot claim
+# back; hlx run renews a claim past half its lease.  Time is HLX_NOW.
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C TZ=UTC
 
@@ -171,4 +176,146 @@ test_ok "hl-de pulls the new versions and agrees" sh -c '
 	HLX_NOW='"$(at $((T0 + 710)))"' "$HLX" --home hl-de sync >/dev/null &&
 	HLX_NOW='"$(at $((T0 + 720)))"' "$HLX" --home hl-de case ls --all >de2.ls &&
 	HLX_NOW='"$(at $((T0 + 720)))"' "$HLX" --home hl-fr case ls --all | cmp -s - de2.ls'
+# ---- a federation with a plan (file:// feeds) ----
+# hl-de, hl-nl and hl-gb sign plan "fx": DE/* -> hl-de then hl-nl; the
+# default rule -> hl-nl then hl-gb; lease 3600 s, settle 300 s.
+mkdir -p fed && cd fed || exit 1
+ORGS="hl-de hl-nl hl-gb"
+others() { for x in $ORGS; do [ "$x" = "$1" ] || echo "$x"; done; }
+round() {
+	for o in $ORGS; do as $o "$1" publish --to "www/$o" >/dev/null 2>>round.log || return 1; done
+	# a log not published yet (no case there) fails its pull: no matter
+	for o in $ORGS; do as $o $(($1 + 5)) sync >/dev/null 2>>round.log; done
+	return 0
+}
+F0=$((T0 + 1000))
+mkdir -p www
+for o in $ORGS; do
+	hlx --home $o init --org $o --no-passphrase >/dev/null 2>&1
+	hlx --home $o key show --root >$o.pub
+	ssh-keygen -lf $o.pub | awk '{print $2}' >$o.fpr
+	hlx --home $o list create hashes >/dev/null 2>&1
+	as $o $F0 add hashes md5:$(rand_hex 16) >/dev/null 2>&1
+done
+for o in $ORGS; do for p in $(others $o); do
+	hlx --home $o peer add $p --url "file://$PWD/www/$p/" --key $p.pub >/dev/null 2>&1
+done; done
+round $F0
+for o in $ORGS; do for p in $(others $o); do hlx --home $o subscribe $p hashes >/dev/null 2>&1; done; done
+round $((F0 + 10))
+python3 - $ORGS >fx.json <<'EOF2'
+import json, sys
+orgs = sys.argv[1:]
+d = lambda: {"le_hold_hours": 0, "notice_hours": 24, "renotice_hours": 24, "escalate_after": 0}
+print(json.dumps({"format": "hlx-plan-1", "name": "fx", "version": 1,
+    "lease_seconds": 3600, "settle_seconds": 300,
+    "signatories": [{"org": o, "root": open(o + ".fpr").read().strip()} for o in orgs],
+    "rules": [
+        {"country": "*", "category": "*", "org": "hl-nl", "fallbacks": ["hl-gb"],
+         "channel": "self", "languages": ["en"], "deadlines": d()},
+        {"country": "DE", "category": "*", "org": "hl-de", "fallbacks": ["hl-nl"],
+         "channel": "self", "languages": ["de"], "deadlines": d()}]}))
+EOF2
+# plans are carried between homes as t0920 does (their feeds are not
+# this test's subject)
+carry() { python3 "$HLX_TOP/tests/t0920-plans.py" carry "$1" "$2"; }
+as hl-nl $((F0 + 20)) plan propose fx.json >/dev/null 2>&1
+carry hl-nl hl-de
+carry hl-nl hl-gb
+as hl-de $((F0 + 40)) plan sign fx >/dev/null 2>&1
+as hl-gb $((F0 + 41)) plan sign fx >/dev/null 2>&1
+for a in $ORGS; do for b in $ORGS; do [ $a = $b ] || carry $a $b; done; done
+round $((F0 + 50))
+for o in $ORGS; do for p in $(others $o); do hlx --home $o subscribe --force $p cases >/dev/null 2>&1; done; done
+test_ok "the plan is in force on every node" sh -c '
+	for o in '"$ORGS"'; do
+		HLX_NOW='"$(at $((F0 + 60)))"' "$HLX" --home $o plan ls | grep -q "^fx	1	in-force" || exit 1
+	done'
+F1=$((F0 + 100))
+u="https://files-$(rand_hex 8).example/$(rand_hex 16)"
+D=url-sha256:$(printf '%s' "$u" | sha256sum | cut -c1-64)
+test_ok "hl-gb reports a DE location: routed to hl-de" sh -c '
+	HLX_NOW='"$(at $F1)"' "$HLX" --home hl-gb case report "'"$u"'" --country DE |
+	grep -qx "reported '"$D"': handled by hl-de since '"$(at $F1)"' (reported)"'
+round $((F1 + 10))
+same() { # T: every node lists the same cases and owners
+	for o in $ORGS; do as $o "$1" case ls --all >ls-$o.out || return 1; done
+	for o in $(others hl-de); do cmp -s ls-hl-de.out ls-$o.out || { diff ls-hl-de.out ls-$o.out; return 1; }; done
+	test -s ls-hl-de.out
+}
+same_de() { same "$1" && grep -q "^$D	reported	hl-de	" ls-hl-de.out; }
+test_ok "the case travelled: every node names hl-de" same_de $((F1 + 20))
+test_fails_with "hl-de cannot claim before the settle time" 4 \
+	"^hlx: cannot claim case $D before $(at $((F1 + 300))): reports may still arrive" \
+	as hl-de $((F1 + 30)) case claim $D
+test_fails_with "hl-nl, a fallback, cannot claim it" 4 "handled by hl-de" \
+	as hl-nl $((F1 + 400)) case claim $D
+test_ok "hl-de claims after the settle time" as hl-de $((F1 + 400)) case claim $D
+test_ok "show names the route" sh -c '
+	HLX_NOW='"$(at $((F1 + 410)))"' "$HLX" --home hl-de case show '"$D"' |
+	grep -qx "route: fx@1 DE/\* -> hl-de,hl-nl,hl-gb"'
+test_fails_with "a hand-off to a non-signatory is refused" 4 "not a signatory" \
+	as hl-de $((F1 + 420)) case handoff $D hl-xx
+round $((F1 + 430))
+test_ok "every node sees the claim" same $((F1 + 450))
+
+# hostile feeds: a copy of hl-de's node writes what hl-de never would
+cp -a hl-de evil
+state() { find hl-nl/state hl-nl/lists/hl-de -type f ! -name lock.mdb -exec sha256sum {} + | sort; }
+as hl-de $((F1 + 500)) case set $D assessed >/dev/null
+as hl-de $((F1 + 505)) publish --to www/hl-de >/dev/null 2>&1
+as hl-nl $((F1 + 510)) sync hl-de >/dev/null 2>&1
+state >before
+as evil $((F1 + 500)) case set $D withdrawn >/dev/null 2>&1
+as evil $((F1 + 505)) publish --to www/hl-de >/dev/null 2>&1
+test_fails "a forged version (another commit for the same version) is refused" \
+	as hl-nl $((F1 + 520)) sync hl-de
+state >after
+test_cmp "and the subscriber's state is byte-identical" before after
+rm -rf evil www/hl-de && cp -a hl-de evil
+as hl-de $((F1 + 530)) publish --to www/hl-de >/dev/null 2>&1
+as evil $((F1 + 1000)) case set $D notice-sent >/dev/null 2>&1
+as evil $((F1 + 540)) publish --to www/hl-de >/dev/null 2>&1
+test_fails_with "a version dated past the receiver's clock + 300 s is refused" 1 "300 s|clock|future" \
+	as hl-nl $((F1 + 600)) sync hl-de
+state >after
+test_cmp "and changes nothing" before after
+rm -rf www/hl-de
+as hl-de $((F1 + 530)) publish --to www/hl-de >/dev/null 2>&1
+cp -a www/hl-de old-feed
+as hl-de $((F1 + 610)) case set $D notice-sent >/dev/null
+as hl-de $((F1 + 615)) publish --to www/hl-de >/dev/null 2>&1
+as hl-nl $((F1 + 620)) sync hl-de >/dev/null 2>&1
+state >before
+rm -rf www/hl-de && cp -a old-feed www/hl-de
+test_fails "a rolled-back cases log is refused" as hl-nl $((F1 + 630)) sync hl-de
+state >after
+test_cmp "and changes nothing" before after
+rm -rf www/hl-de
+as hl-de $((F1 + 640)) publish --to www/hl-de >/dev/null 2>&1
+test_ok "the true feed is taken again" as hl-nl $((F1 + 650)) sync hl-de
+
+# owner silence: hl-de stops renewing; at the end of its lease hl-nl owns D
+round $((F1 + 700))
+E=$((F1 + 400 + 3600))
+owned() { same "$1" && grep -q "^$D	$2	$3	$4" ls-hl-de.out; }
+test_ok "before the lease ends hl-de owns it everywhere" owned $((E - 10)) notice-sent hl-de ""
+test_ok "at its end hl-nl does, on every node, without anyone acting" owned $E notice-sent hl-nl "$(at $E)	"
+test_ok "hl-nl claims" as hl-nl $((E + 60)) case claim $D
+round $((E + 70))
+test_fails_with "hl-de comes back and cannot claim it back" 4 "handled by hl-nl" \
+	as hl-de $((E + 200)) case claim $D
+not_mine() { owned "$1" notice-sent hl-nl "" && ! as hl-de "$1" case ls --mine | grep -q "$D"; }
+test_ok "hl-de lists it as hl-nl's, not its own" not_mine $((E + 200))
+# hlx run renews the claim once less than half the lease is left
+R=$((E + 60 + 1900))
+HLX_NOW=$(at $R) "$HLX" --home hl-nl run --interval 1 --to www/hl-nl >run.log 2>&1 &
+pid=$!
+sleep 4
+kill $pid 2>/dev/null
+wait $pid 2>/dev/null
+test_ok "hlx run renewed hl-nl's claim" sh -c '
+	HLX_NOW='"$(at $((R + 5)))"' "$HLX" --home hl-nl case show '"$D"' |
+	grep -qx "lease: claimed until '"$(at $((R + 3600)))"'"'
+cd .. || exit 1
 test_done

@@ -2,6 +2,7 @@
 /* hlx publish, sync, run: the feeds out and in, once or as a service
  * (the engines: node/publish.h, node/sync.h). */
 #include "node/cli/cmds.h"
+#include "node/cases.h"
 #include "node/config.h"
 #include "node/files.h"
 #include "node/runlock.h"
@@ -381,6 +382,26 @@ static int stderr_is_journal(void)
 	       (unsigned long long)st.st_ino == ino;
 }
 
+/* The claims of the cases this organisation owns with less than half
+ * their lease left, renewed in one version (spec/cases.md section 9). */
+static int renew_claims(struct hlx_cli *cli, struct hlx_node *n, int *changed)
+{
+	int64_t now = cli->now_fixed ? cli->now : (int64_t)time(NULL);
+	uint64_t count = 0;
+	int rc = hlx_cases_renew(n, now, getpass_fn, cli, &count);
+
+	if (rc) {
+		fail(rc, "cannot renew the claims on cases");
+		return 1;
+	}
+	if (count) {
+		say(LOG_NEWS, "renewed the claims on %llu case(s)",
+		    (unsigned long long)count);
+		*changed = 1;
+	}
+	return 0;
+}
+
 /* Before the first round: the organisation (for the log), one run a
  * home, a signing key that can be loaded (a passphrase that cannot be
  * had does not come by retrying: exit 5), the settings. */
@@ -461,6 +482,7 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 			failures += rc && !partial;
 			pulls += partial != 0;
 			pulls += sync_round(cli, n, ps, NULL, 1, &changed, &compact, &bo);
+			failures += renew_claims(cli, n, &changed);
 			rc = changed ? do_publish(cli, n, &r.o, 1, &compact, &partial) : 0;
 			failures += rc && !partial;
 			pulls += rc && partial;
