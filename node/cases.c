@@ -338,6 +338,7 @@ static int route_of(struct hlx_cases *c, const struct hlx_case_line *open,
 
 	memset(r, 0, sizeof(*r));
 	c->plan = NULL;
+	c->police_via = NULL;
 	c->nchain = c->nlacking = 0;
 	rc = force_at(c, open->reported);
 	if (rc)
@@ -372,6 +373,8 @@ static int route_of(struct hlx_cases *c, const struct hlx_case_line *open,
 		   NULL;
 	c->plan = pr.plan;
 	c->rule = pr.rule->id;
+	if (pr.rule->channel == HLX_PLAN_POLICE && pr.rule->via >= 0)
+		c->police_via = hlx_plan_signatory(pr.plan, (size_t)pr.rule->via);
 	for (size_t i = 0; i < pr.nchain; i++)
 		c->chain[c->nchain++] = hlx_plan_signatory(pr.plan,
 							  (size_t)pr.chain[i]);
@@ -475,6 +478,7 @@ static int view_of(struct hlx_cases *c, size_t a, size_t b, int64_t t,
 		v->chain = c->chain;
 		v->nchain = c->nchain;
 		v->lacking = c->lacking;
+		v->police_via = c->police_via;
 		v->nlacking = c->nlacking;
 	}
 	v->url_held = c->nurls && bsearch(c->refs[a].id, c->urls, c->nurls, 32,

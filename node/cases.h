@@ -65,6 +65,7 @@ struct hlx_case_view {
 	const char *rule;
 	const char *const *chain;
 	unsigned nchain;
+	const char *police_via;              /* the rule's via, channel police */
 	/* routed: signatories of the routing plan whose cases log this
 	 * node does not hold (their lines may be missing) */
 	const char *const *lacking;

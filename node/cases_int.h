@@ -59,6 +59,7 @@ struct hlx_cases {
 	unsigned nchain, nlacking;
 	const struct hlx_plan *plan;
 	const char *rule;
+	const char *police_via;
 };
 
 /* The first ref of case id, or c->nrefs. */

@@ -6,6 +6,9 @@
  * and its mark, what it was made from (views/ID/NAME.src).
  */
 #include "node/views.h"
+#include "node/cases.h"
+#include "node/lists.h"
+#include "node/peers.h"
 #include "node/files.h"
 #include "node/prune.h"
 #include "node/retention.h"
@@ -240,6 +243,8 @@ static int held_hit(void *ctx, size_t query, uint32_t list, const char *meta,
 static int view_lines(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		      const struct hlx_view_src *s, struct hlx_view_lines *out)
 {
+	if (s->cases)
+		return hlx_view_cases(c, p, s, out);
 	struct hlx_entry *e = malloc(sizeof(*e)), *eo = malloc(sizeof(*eo));
 	struct hlx_status st, so;
 	struct hlx_buf b = HLX_BUF_INIT;
@@ -311,7 +316,8 @@ static int view_time(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	int rc = hlx_view_signing_key(c);
 
 	*when = c->now;
-	if (rc || hlx_policy_exact_times(p, status))
+	/* status 2: a view of the cases log, dated exactly (cases.md 7.3) */
+	if (rc || status == 2 || hlx_policy_exact_times(p, status))
 		return rc;
 	*when = c->now - ((c->now % 86400) + 86400) % 86400;
 	hlx_seckey_public(c->key, &pub);
@@ -556,7 +562,7 @@ static int view_commit_ops(struct hlx_view_ctx *c,
 	qsort(ops, k, sizeof(*ops), op_cmp);
 	rc = hlx_view_signing_key(c);
 	if (!rc)
-		rc = view_time(c, p, s->status, &m.time);
+		rc = view_time(c, p, s->cases ? 2 : s->status, &m.time);
 	if (rc)
 		return rc;
 	snprintf(summary, sizeof(summary), "view: %" PRId64 " entries (%zu changed)",
@@ -707,6 +713,7 @@ static int src_add(void *ctx, const struct hlx_list_rec *l)
 	if (x->rec.version == 0)
 		return 0;
 	x->status = hlx_is_status_list(l->name);
+	x->cases = hlx_is_cases_list(l->name);
 	hlx_rules_init(&x->rules);
 	if (strchr(l->name, '/')) {
 		rc = hlx_retention_rules(s->c->n, l->name, &x->rules);
@@ -760,6 +767,8 @@ static int src_order(const void *a, const void *b)
 	return ox != oy ? ox - oy : strcmp(xn, yn);
 }
 
+static void cases_key(struct hlx_view_srcs *s);
+
 /* Every list of the node as a source of views, in order, with the keys
  * their views depend on. */
 int hlx_view_sources(struct hlx_view_ctx *c, struct hlx_view_srcs *s)
@@ -801,7 +810,31 @@ int hlx_view_sources(struct hlx_view_ctx *c, struct hlx_view_srcs *s)
 			sodium_bin2hex(hex, sizeof(hex), h, 32);
 			snprintf(s->v[i].key + kl, sizeof(s->v[i].key) - kl, " %s", hex);
 		}
+	cases_key(s);
 	return HLX_OK;
+}
+
+/* The view of the cases log depends on every cases log held: the state
+ * of a case decides what is withheld. */
+static void cases_key(struct hlx_view_srcs *s)
+{
+	crypto_generichash_state st;
+	uint8_t h[32];
+	char hex[65];
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].cases)
+			crypto_generichash_update(&st, (const uint8_t *)s->v[i].key,
+						  strlen(s->v[i].key) + 1);
+	crypto_generichash_final(&st, h, 32);
+	sodium_bin2hex(hex, sizeof(hex), h, 32);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].cases && !strchr(s->v[i].name, '/')) {
+			size_t kl = strlen(s->v[i].key);
+
+			snprintf(s->v[i].key + kl, sizeof(s->v[i].key) - kl, " %s", hex);
+		}
 }
 
 void hlx_view_sources_free(struct hlx_view_srcs *s)
@@ -859,7 +892,8 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		goto mark;
 	}
 	/* an own list that moved on: from its changes alone */
-	if (have && exists && m.count >= 0 && !s->status && !strchr(s->name, '/') &&
+	if (have && exists && m.count >= 0 && !s->status && !s->cases &&
+	    !strchr(s->name, '/') &&
 	    strcmp(m.commit, s->rec.head) != 0 &&
 	    view_incremental(c, p, s, m.commit, h, vname, &version, head,
 			     &m.count) == HLX_OK)
@@ -870,7 +904,8 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	if (!rc)
 		rc = view_lines(c, p, s, &want);
 	if (!rc)
-		rc = view_commit(c, h, vname, &want, p, s->status, &version, head);
+		rc = view_commit(c, h, vname, &want, p, s->cases ? 2 : s->status,
+				 &version, head);
 	m.count = (int64_t)want.n;
 mark:
 	/* its source was pruned: so is the view, down to its last version,
@@ -946,5 +981,168 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
 		}
 	}
 	hlx_view_sources_free(&s);
+	return rc;
+}
+
+/* ---- the cases log (spec/cases.md section 7.3) ---- */
+
+struct case_hold {
+	struct hlx_node *n;
+	const struct hlx_policy *p;
+	char *held;            /* per query */
+};
+
+static int case_hold_hit(void *ctx, size_t q, uint32_t list, const char *meta,
+			 size_t metalen)
+{
+	struct case_hold *h = ctx;
+	struct hlx_list_rec rec;
+	struct hlx_entry e;
+	struct hlx_buf line = HLX_BUF_INIT;
+	int rc = hlx_store_list_by_id(hlx_node_store(h->n), list, &rec);
+
+	if (rc || strchr(rec.name, '/') || hlx_list_kind(rec.name) != HLX_LIST_ENTRIES)
+		return rc;
+	/* the hash field does not matter for the tags: a placeholder */
+	rc = hlx_buf_printf(&line, "md5:00000000000000000000000000000000\t%.*s\n",
+			    (int)metalen, meta);
+	if (!rc && hlx_entry_decode((char *)line.data, line.len, &e) == HLX_OK &&
+	    hlx_policy_held(h->p, &e))
+		h->held[q] = 1;
+	hlx_buf_free(&line);
+	return rc;
+}
+
+/* The organisations of the audience of p: its peers' chains' names. */
+static int audience_orgs(struct hlx_view_ctx *c, const struct hlx_policy *p,
+			 char (**orgs)[65], size_t *n)
+{
+	struct hlx_peers *ps = NULL;
+	int rc = hlx_peers_load(hlx_home_dir(hlx_node_home(c->n)), &ps);
+
+	*orgs = NULL;
+	*n = 0;
+	if (!rc && ps->n)
+		*orgs = calloc(ps->n, sizeof(**orgs));
+	if (!rc && ps->n && !*orgs)
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < ps->n; i++) {
+		const struct hlx_peer *pe = &ps->v[i];
+		struct hlx_buf b = HLX_BUF_INIT;
+		struct hlx_trust *t = NULL;
+		char path[PATH_MAX];
+
+		if (strcmp(pe->policy, hlx_policy_name(p)))
+			continue;
+		snprintf((*orgs)[*n], 65, "%s", pe->name);
+		if (hlx_node_path(c->n, HLX_HOME_PEER_TRUST, pe->name, NULL, path) == HLX_OK &&
+		    hlx_file_read(path, HLX_TRUST_MAX, &b) == HLX_OK &&
+		    hlx_trust_load((char *)b.data, b.len, &pe->root, &t) == HLX_OK)
+			snprintf((*orgs)[*n], 65, "%s", hlx_trust_org(t));
+		hlx_trust_free(t);
+		hlx_buf_free(&b);
+		hlx_err_clear();
+		(*n)++;
+	}
+	hlx_peers_free(ps);
+	return rc;
+}
+
+static int may_see(const struct hlx_case_view *v, const char *org)
+{
+	if (!strcmp(org, v->srcs[v->owner.opening].org))
+		return 1;
+	for (unsigned i = 0; v->route->routed && i < v->route->nchain; i++)
+		if (!strcmp(org, v->route->base[i]))
+			return 1;
+	return (v->route->le_by && !strcmp(org, v->route->le_by)) ||
+	       (v->police_via && !strcmp(org, v->police_via));
+}
+
+struct case_seen {
+	const char (*orgs)[65];
+	size_t n;
+	int withhold;
+};
+
+static int case_check(void *ctx, const struct hlx_case_view *v)
+{
+	struct case_seen *s = ctx;
+	enum hlx_case_state st = v->owner.state;
+
+	s->withhold = 0;
+	if (st != HLX_CASE_REPORTED && st != HLX_CASE_ASSESSED &&
+	    st != HLX_CASE_LE_HOLD && st != HLX_CASE_LE_CLEARED)
+		return 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (!may_see(v, s->orgs[i]))
+			s->withhold = 1;
+	return 0;
+}
+
+#define CASES_CHUNK 512
+
+int hlx_view_cases(struct hlx_view_ctx *c, const struct hlx_policy *p,
+		   const struct hlx_view_src *s, struct hlx_view_lines *out)
+{
+	struct hlx_case_line *l = malloc(sizeof(*l));
+	struct hlx_hash *q = calloc(2 * CASES_CHUNK, sizeof(*q));
+	const struct hlx_hash **qp = calloc(2 * CASES_CHUNK, sizeof(*qp));
+	struct case_hold hold = { c->n, p, calloc(2 * CASES_CHUNK, 1) };
+	struct case_seen seen = { NULL, 0, 0 };
+	char (*orgs)[65] = NULL;
+	struct hlx_cases *cs = NULL;
+	int rc = l && q && qp && hold.held ? HLX_OK :
+		 hlx_err(HLX_ENOMEM, "out of memory");
+
+	if (!rc)
+		rc = audience_orgs(c, p, &orgs, &seen.n);
+	seen.orgs = (const char (*)[65])orgs;
+	if (!rc)
+		rc = hlx_cases_load(c->n, &cs);
+	for (size_t at = 0; !rc && at < s->lines.n; at += CASES_CHUNK) {
+		size_t m = s->lines.n - at < CASES_CHUNK ? s->lines.n - at :
+			   CASES_CHUNK;
+
+		/* the case ids and items, looked up at once for hold tags */
+		memset(hold.held, 0, 2 * CASES_CHUNK);
+		for (size_t i = 0; !rc && i < m; i++) {
+			size_t len;
+			const char *ln = line_at(&s->lines, at + i, &len);
+
+			rc = hlx_case_decode(ln, len, l);
+			q[2 * i] = l->id;
+			q[2 * i + 1] = l->item.type ? l->item : l->id;
+			qp[2 * i] = &q[2 * i];
+			qp[2 * i + 1] = &q[2 * i + 1];
+		}
+		if (!rc)
+			rc = hlx_store_lookup(hlx_node_store(c->n), qp, 2 * m,
+					      case_hold_hit, &hold);
+		for (size_t i = 0; !rc && i < m; i++) {
+			size_t len;
+			const char *ln = line_at(&s->lines, at + i, &len);
+			int exists = 1;
+
+			if (hold.held[2 * i] || hold.held[2 * i + 1])
+				continue;
+			seen.withhold = 0;
+			rc = hlx_cases_get(cs, &q[2 * i], c->now, case_check, &seen);
+			if (rc == HLX_ENOENT) {
+				/* no report held: no state to hide */
+				hlx_err_clear();
+				rc = HLX_OK;
+				exists = 0;
+			}
+			if (!rc && !(exists && seen.withhold))
+				rc = lines_add(out, ln, len);
+		}
+	}
+	hlx_cases_free(cs);
+	free(orgs);
+	free(l);
+	free(q);
+	free(qp);
+	free(hold.held);
 	return rc;
 }

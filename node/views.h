@@ -60,6 +60,7 @@ struct hlx_view_src {
 	struct hlx_list_rec rec;
 	struct hlx_rules rules;      /* a peer's list: its handling rules */
 	int status;
+	int cases;                   /* the cases log (spec/cases.md 7.3) */
 	char key[256];               /* what the views of it depend on */
 	struct hlx_view_lines lines; /* its entries, read once when needed */
 	int loaded;
@@ -104,5 +105,12 @@ struct hlx_view_made {
 int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		    const char *view, struct hlx_view_src *s,
 		    struct hlx_view_made *out);
+
+/* The view of the cases log under policy p (spec/cases.md 7.3): its
+ * lines whole, but for those of cases in an early state when a member of
+ * the policy's audience is none of the organisations that may see them,
+ * and those a hold tag of p covers (node/views_cases.c). */
+int hlx_view_cases(struct hlx_view_ctx *c, const struct hlx_policy *p,
+		   const struct hlx_view_src *s, struct hlx_view_lines *out);
 
 #endif

@@ -176,6 +176,29 @@ test_ok "hl-de pulls the new versions and agrees" sh -c '
 	HLX_NOW='"$(at $((T0 + 710)))"' "$HLX" --home hl-de sync >/dev/null &&
 	HLX_NOW='"$(at $((T0 + 720)))"' "$HLX" --home hl-de case ls --all >de2.ls &&
 	HLX_NOW='"$(at $((T0 + 720)))"' "$HLX" --home hl-fr case ls --all | cmp -s - de2.ls'
+# sharing (7.3): a policy gives 'cases' only when it names it, and then
+# withholds the lines of cases in an early state from an organisation
+# that is neither the reporter nor of the route's chain
+view_lines() { # HOME: the lines of its views of 'cases', one view a line count
+	for g in $(find "$1/views" -name cases.git -type d | sort); do
+		git --git-dir "$g" ls-tree -r HEAD | awk '{print $3}' |
+			git --git-dir "$g" cat-file --batch | grep -c '^url-sha256:'
+	done
+}
+echo '{"format": "hlx-policy-1", "name": "all", "lists": ["*"], "fields": []}' >all.json
+echo '{"format": "hlx-policy-1", "name": "de", "lists": ["cases"], "fields": []}' >de.json
+hlx --home hl-fr list create other >/dev/null 2>&1
+hlx --home hl-fr policy add all.json >/dev/null 2>&1
+hlx --home hl-fr peer set hl-de --policy all >/dev/null 2>&1
+as hl-fr $((T0 + 800)) publish --to www2 >/dev/null 2>&1
+test_ok "a policy of '*' gives no cases log" sh -c '
+	test -d hl-fr/views && test -z "$(find hl-fr/views -name cases.git)"'
+hlx --home hl-fr policy add de.json >/dev/null 2>&1
+hlx --home hl-fr peer set hl-de --policy de >/dev/null 2>&1
+as hl-fr $((T0 + 810)) publish --to www2 >/dev/null 2>&1
+one_line() { test "$(view_lines hl-fr)" = 1; }
+test_ok "one naming 'cases' gives it, without the 41 cases still reported" one_line
+
 # ---- a federation with a plan (file:// feeds) ----
 # hl-de, hl-nl and hl-gb sign plan "fx": DE/* -> hl-de then hl-nl; the
 # default rule -> hl-nl then hl-gb; lease 3600 s, settle 300 s.

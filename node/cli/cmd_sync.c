@@ -161,7 +161,10 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 	st.failure = pub_failure;
 	st.failure_ctx = partial;
 	*partial = 0;
-	rc = hlx_publish(n, o->dir, (int64_t)time(NULL), o->validity_days * 86400,
+	/* HLX_NOW, when set, is the time of the views (the state of cases
+	 * decides what a view of the cases log withholds) */
+	rc = hlx_publish(n, o->dir, cli->now_fixed ? cli->now : (int64_t)time(NULL),
+			 o->validity_days * 86400,
 			 getpass_fn, cli, &st);
 	if (st.progress)
 		fprintf(stderr, "\r\033[K");
