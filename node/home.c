@@ -91,6 +91,8 @@ static const struct home_entry {
 	[HLX_HOME_PLAN_DIR]        = { "plans/%s", "plans/NAME/", 0755 },
 	[HLX_HOME_PLAN]            = { "plans/%s/%s.json", "plans/NAME/HEX.json", 0644 },
 	[HLX_HOME_PEER_PLANS]      = { "peers/%s/plans.sync", "peers/PEER/plans.sync", 0644 },
+	[HLX_HOME_PEER_PLANS_ERROR] = { "peers/%s/plans.error", "peers/PEER/plans.error", 0644 },
+	[HLX_HOME_VIEW_PLANS]      = { "views/%s/plans-head", "views/ID/plans-head", 0600 },
 	[HLX_HOME_PUBLISH]         = { HLX_HOME_PUBLIC, HLX_HOME_PUBLIC "/", 0755 },
 };
 

@@ -27,11 +27,13 @@ struct held {
 	uint8_t hash[32];
 	char hex[65];
 	int excluded;
+	int dirty; /* acts added by hlx_plans_take, not saved yet */
 	struct hlx_plan_bact *acts;
 	size_t nacts, cap;
 };
 
-/* A trust chain the node holds: its own (not owned) or a peer's. */
+/* A trust chain the node holds: its own or one being taken in (not
+ * owned: own set), or a peer's. */
 struct chain {
 	struct hlx_trust *t;
 	int own;
@@ -224,7 +226,8 @@ static int load_chains(struct hlx_plans *p, struct hlx_node *n)
 	return rc;
 }
 
-static int add_held(struct hlx_plans *p, struct hlx_plan_bundle *b)
+/* Hold b's document (the book takes it); with acts, b's acts too. */
+static int add_held(struct hlx_plans *p, struct hlx_plan_bundle *b, int acts)
 {
 	struct held *h;
 	uint8_t hash[32];
@@ -251,10 +254,12 @@ static int add_held(struct hlx_plans *p, struct hlx_plan_bundle *b)
 	b->plan = NULL;
 	if (rc)
 		return rc;
-	h->acts = b->acts;
-	h->nacts = h->cap = b->nacts;
-	b->acts = NULL;
-	b->nacts = 0;
+	if (acts) {
+		h->acts = b->acts;
+		h->nacts = h->cap = b->nacts;
+		b->acts = NULL;
+		b->nacts = 0;
+	}
 	p->nd++;
 	return HLX_OK;
 }
@@ -284,7 +289,7 @@ static int load_file(struct hlx_plans *p, const char *name, const char *file)
 				     (long long)hlx_plan_version(b.plan), hex);
 	}
 	if (!rc)
-		rc = add_held(p, &b);
+		rc = add_held(p, &b, 1);
 	if (rc)
 		rc = hlx_err_wrap(rc, "plan store 'plans/%s/%s'", name, file);
 	hlx_plan_bundle_free(&b);
@@ -877,5 +882,302 @@ int hlx_plans_withdraw(struct hlx_node *n, const char *name,
 	}
 	bact_free(&act);
 	hlx_plans_free(p);
+	return rc;
+}
+
+/* ---- plans in feeds ------------------------------------------------------ */
+
+int hlx_plans_add_chain(struct hlx_plans *p, const struct hlx_trust *t)
+{
+	struct chain *c = realloc(p->c, (p->nc + 1) * sizeof(*c));
+
+	if (!c)
+		return hlx_err(HLX_ENOMEM, "plans");
+	p->c = c;
+	memmove(c + 1, c, p->nc * sizeof(*c));
+	c[0].t = (struct hlx_trust *)t;
+	c[0].own = 1;
+	p->nc++;
+	return HLX_OK;
+}
+
+void hlx_plans_pub_free(struct hlx_plans_pub *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		hlx_buf_free(&v[i].text);
+	free(v);
+}
+
+/* Is act a (held for some document) valid now? */
+static int act_valid(const struct hlx_plans *p, const struct hlx_plan_bact *a)
+{
+	const struct hlx_plan *doc = hlx_plan_book_find(p->book, a->a.doc);
+	int st = ACT_DEFERRED;
+
+	if (!doc || act_check(p, a, doc, -1, &st)) {
+		hlx_err_clear();
+		return 0;
+	}
+	return st == ACT_VALID;
+}
+
+/* The bundle of document d as it is published. */
+static int pub_bundle(const struct hlx_plans *p, const struct held *d,
+		      struct hlx_buf *out)
+{
+	const struct hlx_plan_bact **v = NULL;
+	struct hlx_plan_bact *flat = NULL;
+	size_t nv = 0, cap = 0;
+	int rc = HLX_OK;
+
+	for (size_t i = 0; !rc && i < p->nd; i++) {
+		const struct held *h = &p->d[i];
+
+		if (strcmp(hlx_plan_name(h->p), hlx_plan_name(d->p)))
+			continue;
+		for (size_t k = 0; !rc && k < h->nacts; k++) {
+			const struct hlx_plan_bact *a = &h->acts[k];
+
+			if (a->a.act == HLX_PLAN_SIGN ? memcmp(a->a.doc, d->hash, 32) != 0
+			    : (a->a.version < hlx_plan_version(d->p) ||
+			       hlx_plan_signatory_find(d->p, a->a.org) < 0))
+				continue;
+			if (!act_valid(p, a))
+				continue;
+			if (nv == cap) {
+				const struct hlx_plan_bact **w;
+
+				cap = cap ? 2 * cap : 16;
+				w = realloc(v, cap * sizeof(*v));
+				if (!w) {
+					rc = hlx_err(HLX_ENOMEM, "plans");
+					break;
+				}
+				v = w;
+			}
+			v[nv++] = a;
+		}
+	}
+	if (!rc && nv > HLX_PLAN_BUNDLE_ACTS_MAX)
+		nv = HLX_PLAN_BUNDLE_ACTS_MAX;
+	if (!rc && nv && !(flat = malloc(nv * sizeof(*flat))))
+		rc = hlx_err(HLX_ENOMEM, "plans");
+	for (size_t i = 0; !rc && i < nv; i++)
+		flat[i] = *v[i];
+	if (!rc)
+		rc = hlx_plan_bundle_encode(d->p, flat, nv, out);
+	free(flat);
+	free(v);
+	return rc;
+}
+
+int hlx_plans_publishable(const struct hlx_plans *p, struct hlx_plans_pub **out,
+			  size_t *n)
+{
+	struct hlx_plans_pub *v = NULL;
+	size_t k = 0;
+	int rc = HLX_OK;
+
+	*out = NULL;
+	*n = 0;
+	if (p->nd && !(v = calloc(p->nd, sizeof(*v))))
+		return hlx_err(HLX_ENOMEM, "plans");
+	for (size_t i = 0; !rc && i < p->nd && k < HLX_PLANS_HEAD_PLANS_MAX; i++) {
+		const struct held *h = &p->d[i];
+		int64_t s;
+		uint8_t bh[32];
+
+		if (!hlx_plan_book_complete(p->book, h->p, &s) &&
+		    hlx_plan_version(h->p) <= top_complete(p, hlx_plan_name(h->p)))
+			continue;
+		rc = pub_bundle(p, h, &v[k].text);
+		if (rc)
+			break;
+		snprintf(v[k].e.name, sizeof(v[k].e.name), "%s", hlx_plan_name(h->p));
+		v[k].e.version = hlx_plan_version(h->p);
+		memcpy(v[k].e.doc, h->hex, 65);
+		crypto_hash_sha256(bh, v[k].text.data, v[k].text.len);
+		sodium_bin2hex(v[k].e.bundle, sizeof(v[k].e.bundle), bh, 32);
+		k++;
+	}
+	if (rc) {
+		hlx_plans_pub_free(v, p->nd);
+		return rc;
+	}
+	if (!k) {
+		free(v);
+		return HLX_OK;
+	}
+	*out = v;
+	*n = k;
+	return HLX_OK;
+}
+
+/* Does h hold an act with this body? */
+static int held_has(const struct held *h, const struct hlx_plan_bact *a)
+{
+	for (size_t i = 0; i < h->nacts; i++)
+		if (h->acts[i].bodylen == a->bodylen &&
+		    !memcmp(h->acts[i].body, a->body, a->bodylen))
+			return 1;
+	return 0;
+}
+
+/* Withdrawals of org from plan name held (each body once). */
+static size_t withdrawals(const struct hlx_plans *p, const char *name,
+			  const char *org)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->nd; i++)
+		for (size_t j = 0; j < p->d[i].nacts; j++) {
+			const struct hlx_plan_bact *a = &p->d[i].acts[j];
+			int dup = 0;
+
+			if (a->a.act != HLX_PLAN_WITHDRAW || strcmp(a->a.plan, name) ||
+			    strcmp(a->a.org, org))
+				continue;
+			for (size_t i2 = 0; i2 <= i && !dup; i2++)
+				for (size_t j2 = 0; j2 < (i2 == i ? j : p->d[i2].nacts); j2++)
+					if (p->d[i2].acts[j2].bodylen == a->bodylen &&
+					    !memcmp(p->d[i2].acts[j2].body, a->body, a->bodylen)) {
+						dup = 1;
+						break;
+					}
+			k += !dup;
+		}
+	return k;
+}
+
+/* Check every act of bundle b (document hash): st[i] its status; a bad
+ * one is an error. */
+static int take_check(const struct hlx_plans *p, const struct hlx_plan_bundle *b,
+		      const uint8_t hash[32], int64_t now, int *st)
+{
+	for (size_t i = 0; i < b->nacts; i++) {
+		const struct hlx_plan_bact *a = &b->acts[i];
+		const struct hlx_plan *doc = !memcmp(a->a.doc, hash, 32)
+						     ? b->plan
+						     : hlx_plan_book_find(p->book, a->a.doc);
+		int rc;
+
+		st[i] = ACT_DEFERRED;
+		if (!doc)
+			continue; /* a withdrawal from a document not held */
+		rc = act_check(p, a, doc, now, &st[i]);
+		if (rc)
+			return hlx_err_wrap(rc, "plan %s@%lld", a->a.plan,
+					    (long long)a->a.version);
+	}
+	return HLX_OK;
+}
+
+int hlx_plans_take(struct hlx_plans *p, const char *text, size_t n,
+		   const struct hlx_plans_entry *e, int64_t now, int *whole,
+		   size_t *added)
+{
+	struct hlx_plan_bundle b = { 0 };
+	struct held *h;
+	uint8_t hash[32];
+	char hex[65];
+	int *st = NULL, rc, keep = 0;
+	size_t ns, signers = 0;
+
+	*whole = 1;
+	*added = 0;
+	rc = hlx_plan_bundle_parse(text, n, &b);
+	if (rc)
+		return hlx_err_wrap(rc, "bundle of %s@%lld", e->name, (long long)e->version);
+	hlx_plan_hash(b.plan, hash);
+	hlx_plan_hash_hex(b.plan, hex);
+	if (strcmp(hex, e->doc) || strcmp(hlx_plan_name(b.plan), e->name) ||
+	    hlx_plan_version(b.plan) != e->version) {
+		rc = hlx_err(HLX_EUNTRUSTED,
+			     "the bundle listed as %s@%lld sha256:%s holds %s@%lld sha256:%s",
+			     e->name, (long long)e->version, e->doc, hlx_plan_name(b.plan),
+			     (long long)hlx_plan_version(b.plan), hex);
+		goto out;
+	}
+	if (b.nacts && !(st = calloc(b.nacts, sizeof(*st)))) {
+		rc = hlx_err(HLX_ENOMEM, "plans");
+		goto out;
+	}
+	if ((rc = take_check(p, &b, hash, now, st)))
+		goto out;
+	h = held_hash(p, hash);
+	ns = hlx_plan_nsignatories(b.plan);
+	for (size_t i = 0; i < b.nacts; i++) {
+		if (st[i] == ACT_DEFERRED)
+			*whole = 0;
+		if (st[i] == ACT_VALID && !memcmp(b.acts[i].a.doc, hash, 32))
+			keep = 1;
+	}
+	if (!h) {
+		/* a new document: kept with a valid act of its own, complete
+		 * or above the highest complete version (section 5.4) */
+		int64_t top = top_complete(p, e->name);
+
+		for (size_t s2 = 0; s2 < ns; s2++)
+			for (size_t i = 0; i < b.nacts; i++)
+				if (st[i] == ACT_VALID && b.acts[i].a.act == HLX_PLAN_SIGN &&
+				    !strcmp(b.acts[i].a.org, hlx_plan_signatory(b.plan, s2))) {
+					signers++;
+					break;
+				}
+		if (!keep)
+			goto out;
+		if (signers < ns && e->version <= top) {
+			rc = hlx_err(HLX_EUNTRUSTED,
+				     "%s@%lld sha256:%s is not complete and not above the complete version %lld",
+				     e->name, (long long)e->version, hex, (long long)top);
+			goto out;
+		}
+		if (signers < ns && count_pending(p, e->name) >= PLAN_PENDING_MAX)
+			goto out; /* too many pending versions: dropped */
+		if ((rc = add_held(p, &b, 0)))
+			goto out;
+		qsort(p->d, p->nd, sizeof(*p->d), cmp_held);
+		h = held_hash(p, hash);
+	}
+	for (size_t i = 0; i < b.nacts; i++) {
+		const struct hlx_plan_bact *a = &b.acts[i];
+		const struct hlx_plan *doc;
+		int who;
+
+		if (st[i] != ACT_VALID || held_has(h, a))
+			continue;
+		doc = hlx_plan_book_find(p->book, a->a.doc);
+		who = doc ? hlx_plan_signatory_find(doc, a->a.org) : -1;
+		if (who < 0)
+			continue;
+		if (a->a.act == HLX_PLAN_SIGN) {
+			int64_t t = hlx_plan_book_signed(p->book, doc, (size_t)who);
+
+			if (t >= 0 && t <= a->a.time)
+				continue; /* the earliest counts */
+		} else if (withdrawals(p, a->a.plan, a->a.org) >= 64) {
+			continue;
+		}
+		if ((rc = held_push(h, a)) || (rc = hlx_plan_book_act(p->book, &a->a)))
+			goto out;
+		h->dirty = 1;
+		(*added)++;
+	}
+out:
+	free(st);
+	hlx_plan_bundle_free(&b);
+	return rc;
+}
+
+int hlx_plans_save(struct hlx_plans *p)
+{
+	int rc = HLX_OK;
+
+	for (size_t i = 0; !rc && i < p->nd; i++)
+		if (p->d[i].dirty) {
+			rc = save_held(p, &p->d[i]);
+			if (!rc)
+				p->d[i].dirty = 0;
+		}
 	return rc;
 }

@@ -93,4 +93,43 @@ int hlx_plans_withdraw(struct hlx_node *n, const char *name,
 		       hlx_pass_fn getpass, void *ctx, int64_t now,
 		       struct hlx_plans_done *r);
 
+/* ---- plans in feeds (spec/plan.md section 7) --------------------------- */
+
+#include "protocol/plan_feed.h"
+
+/* A bundle this node publishes: its head entry and its bytes. */
+struct hlx_plans_pub {
+	struct hlx_plans_entry e;
+	struct hlx_buf text;
+};
+/*
+ * What the plans head lists (section 7.1): every complete document held
+ * and every pending one, sorted by name, version and hash, each as its
+ * bundle (7.2) with the acts valid now: its sign acts and the withdrawals
+ * of its signatories from it or a higher version.  *out is malloc'd
+ * (hlx_plans_pub_free); NULL when *n is 0.
+ */
+int hlx_plans_publishable(const struct hlx_plans *p, struct hlx_plans_pub **out,
+			  size_t *n);
+void hlx_plans_pub_free(struct hlx_plans_pub *v, size_t n);
+
+/* A chain the node is taking in with a pull (a peer's, longer than the one
+ * stored): consulted first.  Borrowed: it must outlive p. */
+int hlx_plans_add_chain(struct hlx_plans *p, const struct hlx_trust *t);
+/*
+ * Take in a bundle a peer serves for entry e (section 7.3, step 3): its
+ * document must be the one e names, every act is checked (section 5.2).
+ * A bad act, or a document this node may not keep (incomplete and not
+ * above the highest complete version of its name), is an error and p
+ * must then be dropped unsaved.  Otherwise the valid acts not held are
+ * added to p in memory (*added of them), and *whole says whether every
+ * act was valid or void (none deferred).  Nothing is written before
+ * hlx_plans_save.
+ */
+int hlx_plans_take(struct hlx_plans *p, const char *text, size_t n,
+		   const struct hlx_plans_entry *e, int64_t now, int *whole,
+		   size_t *added);
+/* Write every document hlx_plans_take changed (each file whole). */
+int hlx_plans_save(struct hlx_plans *p);
+
 #endif

@@ -22,6 +22,7 @@
 #include "node/views.h"
 #include "node/audit.h"
 #include "node/caseurl.h"
+#include "node/plans.h"
 #include "node/files.h"
 #include "node/packs.h"
 #include "node/policies.h"
@@ -289,6 +290,8 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 	}
 	for (size_t i = 0; !rc && i < nf; i++)
 		rc = hlx_publish_feed_trust(c, &fv[i]);
+	for (size_t i = 0; !rc && i < nf; i++)
+		rc = hlx_publish_feed_plans(c, &fv[i]);
 	for (size_t i = 0; !rc && i < nsrcs; i++) {
 		struct hlx_view_src *s = &srcs[i];
 		char vname[HLX_NAME_MAX + 1];
@@ -695,6 +698,8 @@ static int publish_open(struct pub_ctx *c)
 	if (!rc)
 		rc = hlx_publish_feed_trust(c, &f);
 	if (!rc)
+		rc = hlx_publish_feed_plans(c, &f);
+	if (!rc)
 		rc = hlx_view_sources(&c->v, &s);
 	au.policy = pol;
 	snprintf(au.id, sizeof(au.id), "%s", HLX_VIEW_OPEN);
@@ -768,7 +773,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		struct hlx_publish_stats *st)
 {
 	struct pub_ctx c = { { n, now, getpass, ctx, NULL }, dir, validity, st,
-			     NULL, 0, 0 };
+			     NULL, 0, 0, NULL, 0, 0 };
 	struct hlx_policies *pols = NULL;
 	int rc;
 
@@ -790,5 +795,6 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		rc = pols->n ? publish_policies(&c, pols) : publish_open(&c);
 	hlx_policies_free(pols);
 	hlx_seckey_free(c.v.key);
+	hlx_plans_pub_free(c.plans, c.nplans);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "node/audit.h"
 #include "node/files.h"
 #include "node/packs.h"
+#include "node/plans.h"
 #include "node/policies.h"
 #include "node/prune.h"
 #include "node/retention.h"
@@ -22,6 +23,8 @@
 #include "keys/trust.h"
 #include "protocol/err.h"
 #include "protocol/checkpoint.h"
+#include "protocol/plan_feed.h"
+#include "protocol/signed.h"
 #include "protocol/head.h"
 #include "protocol/policy.h"
 #include "protocol/record.h"
@@ -471,5 +474,133 @@ int hlx_publish_feed_trust(struct pub_ctx *c, const struct feed *f)
 	}
 	hlx_buf_free(&b);
 	hlx_buf_free(&cur);
+	return rc;
+}
+
+/* ---- plans (spec/plan.md section 7) -------------------------------------- */
+
+static int plans_loaded(struct pub_ctx *c)
+{
+	struct hlx_plans *p = NULL;
+	int rc;
+
+	if (c->plans_loaded)
+		return HLX_OK;
+	rc = hlx_plans_load(c->v.n, &p);
+	if (!rc)
+		rc = hlx_plans_publishable(p, &c->plans, &c->nplans);
+	hlx_plans_free(p);
+	if (!rc)
+		c->plans_loaded = 1;
+	return rc;
+}
+
+/* Was bundle e listed by the previous head, and is its file there? */
+static int bundle_current(const struct feed *f, const struct hlx_plans_head *prev,
+			  const struct hlx_plans_entry *e, const char *path)
+{
+	struct stat st;
+
+	if (f->reseal || !prev)
+		return 0;
+	for (size_t i = 0; i < prev->n; i++)
+		if (!strcmp(prev->v[i].doc, e->doc) && !strcmp(prev->v[i].bundle, e->bundle))
+			return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return 0;
+}
+
+int hlx_publish_feed_plans(struct pub_ctx *c, const struct feed *f)
+{
+	const struct hlx_trust *t = hlx_home_trust(hlx_node_home(c->v.n));
+	struct hlx_buf old = HLX_BUF_INIT, b1 = HLX_BUF_INIT, b2 = HLX_BUF_INIT;
+	struct hlx_buf body = HLX_BUF_INIT, sig = HLX_BUF_INIT, text = HLX_BUF_INIT;
+	struct hlx_plans_head prev, head;
+	char plain[PATH_MAX], rel[PATH_MAX], p[PATH_MAX];
+	uint8_t th[32];
+	int rc, have = 0, same;
+
+	memset(&head, 0, sizeof(head));
+	memset(&prev, 0, sizeof(prev));
+	rc = plans_loaded(c);
+	if (!rc)
+		rc = f->to ? hlx_home_path(plain, f->home, HLX_HOME_VIEW_PLANS, f->view, NULL)
+			   : hlx_pathf(plain, "%s/plans/head", f->dir);
+	if (rc)
+		goto out;
+	if (hlx_file_read_in(f->to ? NULL : f->root, plain, HLX_PLANS_HEAD_MAX,
+			     &old) == HLX_OK &&
+	    hlx_plans_head_parse((char *)old.data, old.len, &prev, &b1, &b2) == HLX_OK)
+		have = 1;
+	hlx_err_clear();
+	if (!c->nplans && !have)
+		goto out; /* no plans, never published any */
+	snprintf(head.org, sizeof(head.org), "%s", hlx_home_org(hlx_node_home(c->v.n)));
+	head.trust_length = hlx_trust_length(t);
+	hlx_trust_head(t, th);
+	sodium_bin2hex(head.trust_head, sizeof(head.trust_head), th, 32);
+	if (f->au)
+		memcpy(head.audience, f->id, sizeof(head.audience));
+	if (c->nplans && !(head.v = calloc(c->nplans, sizeof(*head.v)))) {
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < c->nplans; i++)
+		head.v[i] = c->plans[i].e;
+	head.n = c->nplans;
+	same = have && hlx_plans_head_same(&prev, &head);
+	head.seq = !have ? 1 : same ? prev.seq : prev.seq + 1;
+	/* the bundles, before the head that lists them */
+	for (size_t i = 0; !rc && i < c->nplans; i++) {
+		const struct hlx_plans_entry *e = &c->plans[i].e;
+
+		rc = hlx_pathf(rel, "plans/%s", e->name);
+		if (!rc)
+			rc = hlx_pathf(p, "%s/%s", f->dir, rel);
+		if (!rc)
+			rc = hlx_file_mkdirs_in(f->root, p, 0755);
+		if (!rc)
+			rc = hlx_pathf(rel, "plans/%s/%s.json", e->name, e->doc);
+		if (!rc)
+			rc = hlx_pathf(p, "%s/%s", f->dir, rel);
+		if (!rc && !bundle_current(f, have ? &prev : NULL, e, p))
+			rc = feed_write(f, rel, c->plans[i].text.data, c->plans[i].text.len);
+	}
+	if (rc)
+		goto out;
+	/* kept while it lists the same, names the same chain and audience,
+	 * and has more than half its life */
+	if (same && !f->reseal && f->nfresh == 0 &&
+	    prev.trust_length == head.trust_length &&
+	    !strcmp(prev.trust_head, head.trust_head) &&
+	    !strcmp(prev.audience, head.audience) &&
+	    prev.expires - c->v.now > c->validity / 2 && prev.issued <= c->v.now)
+		goto out;
+	head.issued = c->v.now;
+	head.expires = c->v.now + c->validity;
+	rc = hlx_view_signing_key(&c->v);
+	if (!rc)
+		rc = hlx_plans_head_body(&head, &body);
+	if (!rc)
+		rc = hlx_sshsig_sign(c->v.key, HLX_PLANS_HEAD_NAMESPACE, "sha512",
+				     body.data, body.len, &sig);
+	if (!rc)
+		rc = hlx_signed_file("plans head", (char *)body.data, body.len,
+				     (char *)sig.data, sig.len, &text);
+	if (!rc)
+		rc = feed_head(f, "plans/head", &text);
+	if (!rc && f->to)
+		rc = hlx_file_write(plain, text.data, text.len,
+				    hlx_home_mode(HLX_HOME_VIEW_PLANS));
+out:
+	if (rc)
+		rc = hlx_err_wrap(rc, "cannot publish the plans");
+	hlx_plans_head_free(&prev);
+	hlx_plans_head_free(&head);
+	hlx_buf_free(&old);
+	hlx_buf_free(&b1);
+	hlx_buf_free(&b2);
+	hlx_buf_free(&body);
+	hlx_buf_free(&sig);
+	hlx_buf_free(&text);
 	return rc;
 }

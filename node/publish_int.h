@@ -25,6 +25,10 @@ struct pub_ctx {
 	struct hlx_publish_stats *st;
 	const struct hlx_policies *pols;   /* NULL for the open feed */
 	unsigned audience, audiences;      /* progress */
+	/* the plans every feed lists (node/plans.h), loaded on first need */
+	struct hlx_plans_pub *plans;
+	size_t nplans;
+	int plans_loaded;
 };
 
 /* One feed directory: the open feed, or an audience's. */
@@ -64,5 +68,9 @@ int hlx_publish_feed_trust(struct pub_ctx *c, const struct feed *f);
  * audit records first of all. */
 int hlx_publish_feed_list(struct pub_ctx *c, const struct feed *f,
 			  const struct feed_list *l);
+
+/* plans/head and the bundles it lists (spec/plan.md section 7), after
+ * trust.json: the head names its chain. */
+int hlx_publish_feed_plans(struct pub_ctx *c, const struct feed *f);
 
 #endif

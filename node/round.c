@@ -97,7 +97,7 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		      const struct hlx_sync_opts *o, struct hlx_pull_keys *keys,
 		      struct hlx_sync_totals *out)
 {
-	struct hlx_sync_event ev = { HLX_SYNC_PEER, p->name, NULL, 0, NULL, 0, 0 };
+	struct hlx_sync_event ev = { HLX_SYNC_PEER, p->name, NULL, 0, NULL, 0, 0, NULL };
 	struct hlx_fetch_opts fo = { 0 };
 	struct hlx_fetch *f = NULL;
 	int64_t now = round_now(o);
@@ -117,8 +117,6 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		if (o->report)
 			o->report(o->report_ctx, &ev);
 	}
-	if (!due)
-		return;
 	ev.kind = HLX_SYNC_PEER;
 	ev.list = NULL;
 	fo.ca_file = p->ca[0] ? p->ca : NULL;
@@ -157,6 +155,22 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		if (o->report)
 			o->report(o->report_ctx, &ev);
 	}
+	/* then its plans (spec/plan.md section 7.3) */
+	{
+		struct hlx_plans_pull_result pr;
+
+		ev.kind = HLX_SYNC_PLANS;
+		ev.list = "plans";
+		ev.result = NULL;
+		ev.rc = hlx_pull_plans(n, p, f, now, keys, &pr);
+		ev.plans = ev.rc ? NULL : &pr;
+		if (ev.rc)
+			out->failures++;
+		else if (pr.changed)
+			out->changed = 1;
+		if (o->report && (ev.rc || !pr.none))
+			o->report(o->report_ctx, &ev);
+	}
 	hlx_fetch_free(f);
 }
 
@@ -177,7 +191,7 @@ int hlx_sync_round(struct hlx_node *n, const struct hlx_peers *ps,
 		   const struct hlx_sync_opts *o, struct hlx_sync_totals *out)
 {
 	struct hlx_pull_keys keys = { o->getpass, o->pass_ctx, NULL };
-	struct hlx_sync_event ev = { HLX_SYNC_PURGE, NULL, NULL, 0, NULL, 0, 0 };
+	struct hlx_sync_event ev = { HLX_SYNC_PURGE, NULL, NULL, 0, NULL, 0, 0, NULL };
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; o->backoff && i < o->backoff->n; i++)

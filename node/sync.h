@@ -70,6 +70,29 @@ int hlx_pull(struct hlx_node *n, const struct hlx_peer *peer, const char *list,
 	     struct hlx_fetch *f, int64_t now, struct hlx_pull_keys *keys,
 	     struct hlx_pull_result *res);
 
+/* What a pull of a peer's plans did (spec/plan.md section 7.3). */
+struct hlx_plans_pull_result {
+	int none;            /* the peer publishes no plans (404) */
+	int not_modified;    /* its plans head had not changed */
+	int changed;         /* acts (and documents) were added */
+	uint64_t seq;        /* of the head verified */
+	size_t fetched, added; /* bundles fetched, acts added */
+};
+
+/* Pull a peer's plans: its plans head, verified (chain, namespace
+ * hlx-plans, freshness, audience, no rollback or fork), then the bundles
+ * not taken in whole before, every act checked (node/plans.h).  All or
+ * nothing: on failure the plans and peers/P/plans.sync are as they were,
+ * and peers/P/plans.error says why. */
+int hlx_pull_plans(struct hlx_node *n, const struct hlx_peer *peer,
+		   struct hlx_fetch *f, int64_t now, struct hlx_pull_keys *keys,
+		   struct hlx_plans_pull_result *res);
+/* The seq and time of the last verified plans head of a peer, and the
+ * error of its last pull ("" if it succeeded): HLX_ENOENT when its plans
+ * were never pulled nor refused. */
+int hlx_plans_sync_status(struct hlx_node *n, const char *peer, uint64_t *seq,
+			  int64_t *last_ok, char *err, size_t errlen);
+
 /* Per peer and list: the version held, when it last synced, last error. */
 struct hlx_sync_state {
 	char etag[256], last_modified[64];
@@ -99,6 +122,7 @@ enum hlx_sync_event_kind {
 	HLX_SYNC_PEER,   /* peer: rc, it could not be pulled at all */
 	HLX_SYNC_PURGE,  /* rc, purged */
 	HLX_SYNC_WAIT,   /* peer, list: failed lately, left until next */
+	HLX_SYNC_PLANS,  /* peer, rc and (when rc is 0) plans */
 };
 
 struct hlx_sync_event {
@@ -108,6 +132,7 @@ struct hlx_sync_event {
 	const struct hlx_pull_result *result;
 	uint64_t purged;
 	int64_t next;                        /* HLX_SYNC_WAIT: when it is due */
+	const struct hlx_plans_pull_result *plans; /* HLX_SYNC_PLANS */
 };
 
 /*

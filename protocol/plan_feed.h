@@ -55,4 +55,46 @@ int hlx_plan_bundle_encode(const struct hlx_plan *p,
 			   const struct hlx_plan_bact *acts, size_t nacts,
 			   struct hlx_buf *out);
 
+/* ---- the plans head (section 7.1) -------------------------------------- */
+
+#define HLX_PLANS_HEAD_FORMAT "hlx-plans-1"
+#define HLX_PLANS_HEAD_NAMESPACE "hlx-plans"
+#define HLX_PLANS_HEAD_MAX 262144
+#define HLX_PLANS_HEAD_PLANS_MAX 512
+
+struct hlx_plans_entry {
+	char name[HLX_TOKEN_MAX + 1];
+	int64_t version;
+	char doc[65];    /* the document's hash, hex */
+	char bundle[65]; /* SHA-256 of the bundle file's bytes, hex */
+};
+
+struct hlx_plans_head {
+	char org[HLX_NAME_MAX + 1];
+	uint64_t seq;            /* >= 1 */
+	int64_t issued, expires; /* issued < expires */
+	uint64_t trust_length;
+	char trust_head[65];
+	char audience[33];       /* "" for the open feed */
+	size_t n;                /* entries, sorted by name, version, doc */
+	struct hlx_plans_entry *v; /* malloc'd (hlx_plans_head_free) */
+};
+
+void hlx_plans_head_free(struct hlx_plans_head *h);
+/* Append the canonical body of h (entries must be sorted and distinct). */
+int hlx_plans_head_body(const struct hlx_plans_head *h, struct hlx_buf *out);
+/*
+ * Parse a plans head file of at most HLX_PLANS_HEAD_MAX bytes: {"body",
+ * "signature"}, the body canonical with exactly the members of section
+ * 7.1 (audience only when present), at most HLX_PLANS_HEAD_PLANS_MAX
+ * entries sorted by name, version, doc and distinct.  The body and
+ * signature texts are copied into body and sig.  *h is set on success only
+ * (free it with hlx_plans_head_free).
+ */
+int hlx_plans_head_parse(const char *text, size_t n, struct hlx_plans_head *h,
+			 struct hlx_buf *body, struct hlx_buf *sig);
+/* Do two heads list the same plans (entries equal, in order)? */
+int hlx_plans_head_same(const struct hlx_plans_head *a,
+			const struct hlx_plans_head *b);
+
 #endif

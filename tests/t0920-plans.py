@@ -6,10 +6,17 @@ node homes by hand (the union of their acts), as a feed would.
     t0920-plans.py plan ROOTS.json VERSION [EXTRA-ORG]   a plan document
     t0920-plans.py carry SRC-HOME DST-HOME                copy bundles, merging acts
     t0920-plans.py forge HOME ORG                         swap ORG's act signature
+    t0920-plans.py evil HLX HOME WWW NOW MODE             a peer serving a
+        signed plans head over: MODE forged-act (an act of another
+        organisation with a signature of its own), lower (a new document of
+        an existing version, signed by the peer alone), fork (the same seq,
+        other plans), drop (an act left out, the next seq)
 """
 import glob
+import hashlib
 import json
 import os
+import subprocess
 import sys
 
 
@@ -82,12 +89,72 @@ def forge(home, org):
             f.write(canon(b))
 
 
+def sign(hlx, home, now, ns, data):
+    env = dict(os.environ, HLX_NOW=now)
+    return subprocess.run([hlx, "--home", home, "sign", "-n", ns, "-"],
+                          input=data.encode(), env=env, check=True,
+                          capture_output=True).stdout.decode()
+
+
+def evil(hlx, home, www, now, mode):
+    with open(os.path.join(www, "plans", "head")) as f:
+        head = json.load(f)
+    body = json.loads(head["body"])
+    org = body["org"]
+    e = body["plans"][-1]
+    with open(os.path.join(www, "plans", e["name"], e["doc"] + ".json")) as f:
+        bundle = json.load(f)
+    if mode == "forged-act":
+        # another organisation's act, signed by this peer's own key
+        other = [a for a in bundle["acts"]
+                 if json.loads(a["body"])["org"] != org][0]
+        b = json.loads(other["body"])
+        b["time"] = now
+        nb = canon(b)
+        bundle["acts"] = [a for a in bundle["acts"] if a is not other]
+        bundle["acts"].append({"body": nb, "signature": sign(
+            hlx, home, now, "hlx-plan", nb)})
+        bundle["acts"].sort(key=lambda a: a["body"])
+        body["seq"] += 1
+    elif mode == "lower":
+        doc = json.loads(bundle["plan"])
+        doc["lease_seconds"] += 1
+        text = canon(doc)
+        h = hashlib.sha256(text.encode()).hexdigest()
+        act = canon({"act": "sign", "doc": h, "format": "hlx-plan-act-1",
+                     "org": org, "plan": doc["name"],
+                     "version": doc["version"], "time": now})
+        bundle = {"format": "hlx-plan-bundle-1", "plan": text,
+                  "acts": [{"body": act, "signature": sign(
+                      hlx, home, now, "hlx-plan", act)}]}
+        e = {"name": doc["name"], "version": doc["version"], "doc": h}
+        body["plans"].append(e)
+        body["plans"].sort(key=lambda x: (x["name"], x["version"], x["doc"]))
+        body["seq"] += 1
+    elif mode in ("fork", "drop"):
+        bundle["acts"] = bundle["acts"][:-1]
+        body["seq"] += mode == "drop"
+    data = canon(bundle)
+    e["bundle"] = hashlib.sha256(data.encode()).hexdigest()
+    os.makedirs(os.path.join(www, "plans", e["name"]), exist_ok=True)
+    with open(os.path.join(www, "plans", e["name"], e["doc"] + ".json"),
+              "w") as f:
+        f.write(data)
+    body["issued"] = now
+    nb = canon(body)
+    with open(os.path.join(www, "plans", "head"), "w") as f:
+        f.write(json.dumps({"body": nb, "signature": sign(
+            hlx, home, now, "hlx-plans", nb)}, indent=1) + "\n")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "plan":
         plan(*sys.argv[2:])
     elif cmd == "carry":
         carry(sys.argv[2], sys.argv[3])
+    elif cmd == "evil":
+        evil(*sys.argv[2:7])
     elif cmd == "forge":
         forge(sys.argv[2], sys.argv[3])
     else:

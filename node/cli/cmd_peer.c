@@ -56,6 +56,25 @@ static const char *days(int64_t d, char *out, size_t n)
 	return out;
 }
 
+/* The row of a peer's plans (spec/plan.md section 7.3), once pulled or
+ * refused. */
+static void plans_status(struct hlx_cli *cli, struct hlx_node *n,
+			 const struct hlx_peer *p)
+{
+	char e[512], err[sizeof(e) * 2], a[32];
+	uint64_t seq = 0;
+	int64_t ok = 0;
+
+	if (hlx_plans_sync_status(n, p->name, &seq, &ok, e, sizeof(e)) != HLX_OK) {
+		hlx_err_clear();
+		return;
+	}
+	hlx_err_neutralise(err, sizeof(err), e);
+	cli_ago(a, sizeof(a), cli->now, ok, 0);
+	printf("%-16s %-20s %8" PRIu64 " %8s %7s  %-10s %-10s %s\n", p->name, "plans",
+	       seq, "-", "-", a, "-", err[0] ? err : "-");
+}
+
 static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 		       struct hlx_peers *ps)
 {
@@ -97,6 +116,7 @@ static int peer_status(struct hlx_cli *cli, struct hlx_node *n,
 				       r.retention_days ? days(r.retention_days, dd, sizeof(dd)) : "",
 				       r.purpose[0] ? r.purpose : "(none)");
 		}
+		plans_status(cli, n, p);
 	}
 	return 0;
 }

@@ -239,6 +239,16 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 			say(LOG_NEWS, "%s/%s: up to date at version %" PRIu64,
 			    ev->peer, ev->list, r->to);
 		break;
+	case HLX_SYNC_PLANS:
+		if (ev->rc)
+			fail(ev->rc, "cannot sync the plans of peer '%s'", ev->peer);
+		else if (ev->plans->changed)
+			say(LOG_NEWS, "%s/plans: seq %" PRIu64 ": %zu acts taken",
+			    ev->peer, ev->plans->seq, ev->plans->added);
+		else if (!c->quiet && !ev->plans->not_modified)
+			say(LOG_NEWS, "%s/plans: up to date at seq %" PRIu64, ev->peer,
+			    ev->plans->seq);
+		break;
 	}
 }
 
