@@ -524,7 +524,7 @@ int hlx_publish_feed_plans(struct pub_ctx *c, const struct feed *f)
 	rc = plans_loaded(c);
 	if (!rc)
 		rc = f->to ? hlx_home_path(plain, f->home, HLX_HOME_VIEW_PLANS, f->view, NULL)
-			   : hlx_pathf(plain, "%s/plans/head", f->dir);
+			   : hlx_pathf(plain, "%s/" HLX_PLANS_FEED_HEAD, f->dir);
 	if (rc)
 		goto out;
 	if (hlx_file_read_in(f->to ? NULL : f->root, plain, HLX_PLANS_HEAD_MAX,
@@ -559,7 +559,7 @@ int hlx_publish_feed_plans(struct pub_ctx *c, const struct feed *f)
 		if (!rc)
 			rc = hlx_file_mkdirs_in(f->root, p, 0755);
 		if (!rc)
-			rc = hlx_pathf(rel, "plans/%s/%s.json", e->name, e->doc);
+			rc = hlx_pathf(rel, HLX_PLANS_FEED_BUNDLE, e->name, e->doc);
 		if (!rc)
 			rc = hlx_pathf(p, "%s/%s", f->dir, rel);
 		if (!rc && !bundle_current(f, have ? &prev : NULL, e, p))
@@ -587,7 +587,7 @@ int hlx_publish_feed_plans(struct pub_ctx *c, const struct feed *f)
 		rc = hlx_signed_file("plans head", (char *)body.data, body.len,
 				     (char *)sig.data, sig.len, &text);
 	if (!rc)
-		rc = feed_head(f, "plans/head", &text);
+		rc = feed_head(f, HLX_PLANS_FEED_HEAD, &text);
 	if (!rc && f->to)
 		rc = hlx_file_write(plain, text.data, text.len,
 				    hlx_home_mode(HLX_HOME_VIEW_PLANS));

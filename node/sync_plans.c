@@ -191,7 +191,7 @@ static int check_plans_head(struct pull *pl, struct hlx_buf *text,
 	char want[33];
 	int rc;
 
-	rc = hlx_pull_open_sealed(pl, "plans/head", text, HLX_PLANS_HEAD_MAX);
+	rc = hlx_pull_open_sealed(pl, HLX_PLANS_FEED_HEAD, text, HLX_PLANS_HEAD_MAX);
 	if (!rc)
 		rc = hlx_plans_head_parse((char *)text->data, text->len, h, &body, &sig);
 	if (rc)
@@ -255,7 +255,7 @@ static int pull_bundle(struct pull *pl, struct hlx_plans *p,
 	uint8_t h[32];
 	int rc;
 
-	rc = hlx_pathf(rel, "plans/%s/%s.json", e->name, e->doc);
+	rc = hlx_pathf(rel, HLX_PLANS_FEED_BUNDLE, e->name, e->doc);
 	if (!rc)
 		rc = hlx_fetch_join(pl->peer->url, rel, &url);
 	if (!rc)
@@ -304,7 +304,7 @@ int hlx_pull_plans(struct hlx_node *n, const struct hlx_peer *peer,
 	rc = psync_read(n, peer->name, &s);
 	if (rc)
 		return rc;
-	rc = hlx_fetch_join(peer->url, "plans/head", &url);
+	rc = hlx_fetch_join(peer->url, HLX_PLANS_FEED_HEAD, &url);
 	if (!rc)
 		rc = hlx_fetch_get(f, (char *)url.data, SEALED_MAX(HLX_PLANS_HEAD_MAX),
 				   s.etag, s.last_modified, &text, &fr);

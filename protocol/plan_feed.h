@@ -61,6 +61,10 @@ int hlx_plan_bundle_encode(const struct hlx_plan *p,
 #define HLX_PLANS_HEAD_NAMESPACE "hlx-plans"
 #define HLX_PLANS_HEAD_MAX 262144
 #define HLX_PLANS_HEAD_PLANS_MAX 512
+/* The feed's layout (section 7): its plans head, and the bundle of plan
+ * NAME's document HASH (a format taking the two). */
+#define HLX_PLANS_FEED_HEAD "plans/head"
+#define HLX_PLANS_FEED_BUNDLE "plans/%s/%s.json"
 
 struct hlx_plans_entry {
 	char name[HLX_TOKEN_MAX + 1];

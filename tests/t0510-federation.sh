@@ -32,12 +32,15 @@ test_ok "B fsck is clean, mirror included" hlx --home b fsck
 test_ok "peer status shows version 2, nothing behind, no error" \
 	sh -c '"$HLX" --home b peer status | grep -E "^a +uk-a +2 +2 +0 .* -$"'
 
-# idle polling is one conditional request
+# idle polling is one conditional request for the list, and one for the
+# peer's plans head (spec/plan.md section 7.3; A publishes no plans: 404)
 before=$(grep -c '' "$NGINX_DIR/access.log")
 test_ok "an idle sync" hlx --home b sync
 test_ok "asked with a validator and got 304 Not Modified" \
-	sh -c "tail -n 1 '$NGINX_DIR/access.log' | grep -q 'lists/uk-a/head.*\" 304 '"
-test_ok "and made no other request" test "$(grep -c '' "$NGINX_DIR/access.log")" -eq $((before + 1))
+	sh -c "tail -n 2 '$NGINX_DIR/access.log' | head -n 1 | grep -q 'lists/uk-a/head.*\" 304 '"
+test_ok "then asked for the plans head, which A does not publish" \
+	sh -c "tail -n 1 '$NGINX_DIR/access.log' | grep -q 'plans/head.*\" 404 '"
+test_ok "and made no other request" test "$(grep -c '' "$NGINX_DIR/access.log")" -eq $((before + 2))
 
 # a retraction reaches both
 hlx --home a retract uk-a "$h2" --reason false-positive 2>/dev/null

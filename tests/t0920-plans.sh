@@ -177,7 +177,7 @@ refused() {
 }
 evil() { $PY evil "$HLX" hl-a www/hl-a "$(at $((T0 + 56)))" "$1"; }
 evil forged-act
-refused "an act of another organisation signed by the peer's key" "not delegated|EUNTRUSTED|untrusted|not trusted"
+refused "an act of another organisation signed by the peer's key" "plan act of .hl-[bcd].: key SHA256:.* is not delegated by the root of"
 evil drop
 sed -i 's/"lease_seconds\\":3600/"lease_seconds\\":3601/' www/hl-a/plans/eu/$H1.json
 refused "a bundle whose document changed after the head named it" "not the bundle the head names"
@@ -196,6 +196,10 @@ test_ok "the honest feed again: accepted, the error gone" sh -c '
 
 test_ok "before the fourth act's time it was not in force" sh -c '
 	HLX_NOW='"$(at $((T0 + 49)))"' "$HLX" --home hl-a plan route DE/a1 | grep -q "^DE/a1	-	-	-	-$"'
+test_ok "ls --json" sh -c '
+	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-b plan ls --json | python3 -c "
+import json, sys; o = json.loads(sys.stdin.read())
+assert o == {\"name\": \"eu\", \"version\": 1, \"state\": \"in-force\", \"withdrawn\": [], \"pending\": None}, o"'
 test_ok "route --json" sh -c '
 	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-a plan route --json FR/b2 | python3 -c "
 import json, sys; o = json.loads(sys.stdin.read())
