@@ -31,6 +31,7 @@ struct psync {
 	uint64_t seq;            /* 0: none verified yet */
 	char plans[65];          /* digest of the listed plans */
 	char etag[256], last_modified[64];
+	char url[HLX_URL_TEXT_MAX];  /* the feed it was verified from */
 	int64_t last_ok;
 	size_t ntaken;
 	char (*taken)[65];       /* bundle hashes taken in whole */
@@ -93,6 +94,8 @@ static int psync_read(struct hlx_node *n, const char *peer, struct psync *s)
 		 json_string_value(json_object_get(o, "etag")) ?: "");
 	snprintf(s->last_modified, sizeof(s->last_modified), "%s",
 		 json_string_value(json_object_get(o, "last_modified")) ?: "");
+	snprintf(s->url, sizeof(s->url), "%s",
+		 json_string_value(json_object_get(o, "url")) ?: "");
 	s->last_ok = json_integer_value(json_object_get(o, "last_ok"));
 	if (json_array_size(t) && !(s->taken = calloc(json_array_size(t), 65))) {
 		rc = hlx_err(HLX_ENOMEM, "plans.sync");
@@ -122,6 +125,7 @@ static int psync_write(struct hlx_node *n, const char *peer, const struct psync 
 	    json_object_set_new(o, "etag", json_string(s->etag)) ||
 	    json_object_set_new(o, "last_modified", json_string(s->last_modified)) ||
 	    json_object_set_new(o, "last_ok", json_integer(s->last_ok)) ||
+	    json_object_set_new(o, "url", json_string(s->url)) ||
 	    !(txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS))) {
 		json_decref(o);
 		return hlx_err(HLX_ENOMEM, "plans.sync");
@@ -304,6 +308,12 @@ int hlx_pull_plans(struct hlx_node *n, const struct hlx_peer *peer,
 	rc = psync_read(n, peer->name, &s);
 	if (rc)
 		return rc;
+	if (strcmp(s.url, peer->url)) {
+		/* the peer's feed moved (another audience's, say): its seq
+		 * starts anew; what was taken stays, since acts only add up */
+		psync_free(&s);
+		memset(&s, 0, sizeof(s));
+	}
 	rc = hlx_fetch_join(peer->url, HLX_PLANS_FEED_HEAD, &url);
 	if (!rc)
 		rc = hlx_fetch_get(f, (char *)url.data, SEALED_MAX(HLX_PLANS_HEAD_MAX),
@@ -360,6 +370,7 @@ int hlx_pull_plans(struct hlx_node *n, const struct hlx_peer *peer,
 	snprintf(ns.etag, sizeof(ns.etag), "%s", fr.etag);
 	snprintf(ns.last_modified, sizeof(ns.last_modified), "%s", fr.last_modified);
 	ns.last_ok = now;
+	snprintf(ns.url, sizeof(ns.url), "%s", peer->url);
 	if (!rc)
 		rc = psync_write(n, peer->name, &ns);
 	if (rc)

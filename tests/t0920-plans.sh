@@ -246,6 +246,28 @@ test_ok "all withdrew: ended, routes nothing" sh -c '
 	printf "eu\t1\tended\t-\n" | cmp -s - le.out &&
 	HLX_NOW='"$(at $((T0 + 95)))"' "$HLX" --home hl-b plan route DE/a1 | grep -q "^DE/a1	-	-	-	-$"'
 
+# ---- an encrypted audience ----------------------------------------------------
+echo '{"format": "hlx-policy-1", "name": "sealed", "lists": ["hashes"], "fields": [], "encrypt": true}' >sealed.json
+hlx --home hl-d policy add sealed.json >/dev/null 2>&1
+hlx --home hl-d peer set hl-a --box "$(hlx --home hl-a key show --box)" --policy sealed >/dev/null 2>&1
+test_ok "hl-d publishes an encrypted audience for hl-a" as hl-d $((T0 + 96)) publish --to www/hl-d
+AU=$(ls www/hl-d/a 2>/dev/null | head -n 1)
+test_ok "its plans head and bundles are sealed" sh -c '
+	test -n "'"$AU"'" && test -s www/hl-d/a/'"$AU"'/plans/head &&
+	! grep -q "hlx-plans-1" www/hl-d/a/'"$AU"'/plans/head &&
+	for b in www/hl-d/a/'"$AU"'/plans/eu/*.json; do ! grep -q "hlx-plan-bundle-1" $b || exit 1; done'
+hlx --home hl-a peer set hl-d --url "file://$PWD/www/hl-d/a/$AU/" >/dev/null 2>&1
+test_ok "hl-a opens and verifies hl-d's sealed plans" sh -c '
+	HLX_NOW='"$(at $((T0 + 97)))"' "$HLX" --home hl-a sync hl-d 2>&1 | grep -v "cannot sync .cases." >s.out;
+	grep -q "^hlx: hl-d/plans: " s.out && ! grep -q "cannot sync the plans" s.out &&
+	test ! -e hl-a/peers/hl-d/plans.error'
+cp www/hl-d/a/$AU/plans/head sealed-head
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-5] ^= 1; open(sys.argv[1], "wb").write(b)' www/hl-d/a/$AU/plans/head
+touch -d "@$(( $(date +%s) + 30 ))" www/hl-d/a/$AU/plans/head
+test_fails_with "a sealed plans head changed by one byte: refused" 1 "cannot sync the plans of peer 'hl-d'" \
+	as hl-a $((T0 + 98)) sync hl-d
+cp sealed-head www/hl-d/a/$AU/plans/head
+
 # ---- limits ----------------------------------------------------------------
 test_ok "16 pending versions are kept" sh -c '
 	for v in $(seq 2 17); do
