@@ -518,19 +518,11 @@ int hlx_caseurl_from(const char *self, const char *from,
 int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
 			const char *org, char peer[65])
 {
-	struct hlx_buf b = HLX_BUF_INIT;
-	char path[PATH_MAX];
-	int rc = HLX_OK;
-
 	for (size_t i = 0; i < ps->n; i++) {
 		struct hlx_trust *t = NULL;
 		int same;
 
-		if (hlx_home_path(path, hlx_home_dir(h), HLX_HOME_PEER_TRUST,
-				  ps->v[i].name, NULL) != HLX_OK ||
-		    hlx_file_read(path, HLX_TRUST_MAX, &b) != HLX_OK ||
-		    hlx_trust_load((const char *)b.data, b.len, &ps->v[i].root,
-				   &t) != HLX_OK) {
+		if (hlx_peer_trust(hlx_home_dir(h), &ps->v[i], &t) != HLX_OK) {
 			/* a peer never pulled from names no organisation yet */
 			hlx_err_clear();
 			continue;
@@ -539,14 +531,11 @@ int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
 		hlx_trust_free(t);
 		if (same) {
 			snprintf(peer, 65, "%s", ps->v[i].name);
-			goto out;
+			return HLX_OK;
 		}
 	}
-	rc = hlx_err(HLX_ENOENT, "raw URL: not sent to %s: no peer of that organisation",
-		     org);
-out:
-	hlx_buf_free(&b);
-	return rc;
+	return hlx_err(HLX_ENOENT, "raw URL: not sent to %s: no peer of that organisation",
+		       org);
 }
 
 /* One want as a file due: its peer and the directory that peer reads. */
@@ -610,8 +599,12 @@ int hlx_caseurl_publish_wants(const struct hlx_caseurl_ctx *c,
 			break;
 		}
 		st->failed++;
-		if (st->failure)
-			st->failure(st->failure_ctx, w[i].org, wrc, hlx_err_detail());
+		if (st->failure) {
+			char who[100];
+
+			snprintf(who, sizeof(who), "organisation '%s'", w[i].org);
+			st->failure(st->failure_ctx, who, wrc, hlx_err_detail());
+		}
 		hlx_err_clear();
 	}
 	if (!rc)
@@ -749,7 +742,9 @@ int hlx_caseurl_fetch(struct hlx_home *h, struct hlx_fetch *f,
 	if (rc == HLX_ENOENT)
 		rc = hlx_err(HLX_ENOENT, "peer '%s' has not sent the raw URL of url-sha256:%s",
 			     peer->name, hex);
-	else if (!rc)
+	else if (rc)
+		rc = hlx_err_wrap(rc, "raw URL of url-sha256:%s", hex);
+	else
 		rc = hlx_caseurl_receive(h, own, case_id, env.data, env.len);
 	if (rc && rc != HLX_ENOENT)
 		rc = hlx_err_wrap(rc, "peer '%s'", peer->name);

@@ -205,4 +205,49 @@ int hlx_caseurl_fetch(struct hlx_home *h, struct hlx_fetch *f,
 		      const struct hlx_peer *peer, const struct hlx_boxkey *own,
 		      const struct hlx_hash *case_id);
 
+/* ---- the hooks (caseurl_hooks.c): what the cases engine (node/cases.h)
+ * says is due, at publish and after a pull ---- */
+
+struct hlx_node;
+struct hlx_pull_keys;
+struct hlx_case_view;
+
+/*
+ * At publish, after the feeds (node/publish.c): for every case whose raw
+ * URL this node holds and whose owner now is another organisation that
+ * this node reported it to or handed it to (hlx_caseurl_recipient), the
+ * URL is sent to that organisation's peer (hlx_caseurl_publish_wants);
+ * what is no longer due is removed.  A node that holds no raw URL and has
+ * sent none does nothing (and loads no case).  Owners are those at
+ * cases_now; now is the time of the audit records (the publish's own, so
+ * that they follow its disclosures).  signer may be NULL.
+ */
+int hlx_caseurl_at_publish(struct hlx_node *n, const char *pubdir,
+			   int64_t now, int64_t cases_now,
+			   const struct hlx_seckey *signer,
+			   hlx_pass_fn getpass, void *pctx,
+			   struct hlx_caseurl_stats *st);
+
+/*
+ * After a pull of peer's cases log (node/round.c): fetch, through f, the
+ * raw URL of every case this node owns now, in no final state, that the
+ * peer's organisation reported or handed to it (hlx_caseurl_from), and
+ * whose URL this node lacks.  Not there yet (404) is no error.  The first
+ * refusal is recorded as the last error of the peer's "cases" (peer
+ * status) and returned; the others are still fetched.  The box key is
+ * loaded into keys on first need.  *got: URLs received.
+ */
+int hlx_caseurl_after_pull(struct hlx_node *n, const struct hlx_peer *peer,
+			   struct hlx_fetch *f, int64_t now,
+			   struct hlx_pull_keys *keys, unsigned *got);
+
+/*
+ * The "raw URL:" line of case show for v (self: this organisation):
+ * "held" for the owner that holds it, "sent to ORG[, ORG]" once sent,
+ * "not sent to ORG: no box key" when it cannot be, "held" while it waits
+ * for the next publish, "not received" otherwise.  Appended to out.
+ */
+int hlx_caseurl_show(struct hlx_node *n, const char *self,
+		     const struct hlx_case_view *v, struct hlx_buf *out);
+
 #endif

@@ -778,6 +778,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 	int rc;
 
 	st->lists = st->heads_signed = st->packs_written = st->failed = 0;
+	st->urls_sent = 0;
 	st->purged = 0;
 	if (validity < 60 || validity > 366 * 86400)
 		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
@@ -793,6 +794,16 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		rc = hlx_retention_purge(n, now, &st->purged);
 	if (!rc)
 		rc = pols->n ? publish_policies(&c, pols) : publish_open(&c);
+	/* the raw URLs of cases, to their owners' peers (spec/cases.md 8) */
+	if (!rc) {
+		struct hlx_caseurl_stats cs = { 0, 0, 0, 0, st->failure,
+						st->failure_ctx };
+
+		rc = hlx_caseurl_at_publish(n, dir, now, st->cases_now ? st->cases_now : now,
+					    c.v.key, getpass, ctx, &cs);
+		st->failed += cs.failed;
+		st->urls_sent = cs.sent;
+	}
 	hlx_policies_free(pols);
 	hlx_seckey_free(c.v.key);
 	hlx_plans_pub_free(c.plans, c.nplans);

@@ -5,6 +5,8 @@
  * Pulling one list is hlx_pull (node/sync.c).
  */
 #include "node/sync.h"
+#include "node/caseurl.h"
+#include "node/cases.h"
 #include "node/fetch.h"
 #include "node/retention.h"
 #include "keys/seal.h"
@@ -102,6 +104,7 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 	struct hlx_fetch *f = NULL;
 	int64_t now = round_now(o);
 	size_t due = 0;
+	int cases_ok = 0;
 
 	for (size_t j = 0; j < p->nsubs; j++) {
 		int64_t next = 0;
@@ -154,6 +157,23 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		}
 		if (o->report)
 			o->report(o->report_ctx, &ev);
+		cases_ok |= !ev.rc && !strcmp(p->subs[j], HLX_CASES_LIST);
+	}
+	/* the raw URLs of the cases this node now owns that the peer
+	 * reported or handed to it (spec/cases.md section 8) */
+	if (cases_ok) {
+		unsigned got = 0;
+
+		ev.list = HLX_CASES_LIST;
+		ev.result = NULL;
+		ev.rc = hlx_caseurl_after_pull(n, p, f, o->cases_now ? o->cases_now : now,
+					       keys, &got);
+		if (ev.rc) {
+			out->failures++;
+			if (o->report)
+				o->report(o->report_ctx, &ev);
+		}
+		out->changed |= got > 0;
 	}
 	/* then its plans (spec/plan.md section 7.3) */
 	{

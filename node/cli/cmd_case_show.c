@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hlx case show and hlx case ls (spec/cases.md section 9). */
 #include "node/cli/cmd_case.h"
+#include "node/caseurl.h"
 #include "protocol/err.h"
 #include "protocol/rtime.h"
 
@@ -149,7 +150,8 @@ static void line_history(struct evs *e, const struct hlx_case_view *v,
 			 hlx_cases_counts(v, i) ? "" : " (ignored: not the owner)");
 }
 
-static int show_text(const struct hlx_case_view *v, int64_t now, int first)
+static int show_text(const struct hlx_case_view *v, int64_t now, int first,
+		     const char *rawurl)
 {
 	struct evs e = { 0 };
 	char t[HLX_TIME_TEXT];
@@ -193,7 +195,7 @@ static int show_text(const struct hlx_case_view *v, int64_t now, int first)
 		} else {
 			puts("route: none: the reporter handles it");
 		}
-		printf("raw URL: %s\n", v->url_held ? "held" : "not received");
+		printf("raw URL: %s\n", rawurl);
 		if (v->nlacking) {
 			fputs("logs lacking:", stdout);
 			for (unsigned i = 0; i < v->nlacking; i++)
@@ -277,13 +279,23 @@ static int show_json(const struct hlx_case_view *v)
 struct show {
 	int json, n;
 	int64_t now;
+	struct hlx_node *node;      /* and c: for the raw URL line */
+	struct hlx_cases *c;
 };
 
 static int show_one(void *ctx, const struct hlx_case_view *v)
 {
 	struct show *s = ctx;
-	int rc = s->json ? show_json(v) : show_text(v, s->now, s->n == 0);
+	struct hlx_buf raw = HLX_BUF_INIT;
+	int rc = s->json ? HLX_OK :
+		 hlx_caseurl_show(s->node, hlx_cases_self(s->c), v, &raw);
 
+	if (!rc && !s->json)
+		rc = hlx_buf_putc(&raw, '\0');
+	if (!rc)
+		rc = s->json ? show_json(v) :
+		     show_text(v, s->now, s->n == 0, (const char *)raw.data);
+	hlx_buf_free(&raw);
 	s->n++;
 	return rc;
 }
@@ -292,7 +304,7 @@ int cmd_case_show(struct hlx_cli *cli, const struct cli_args *a)
 {
 	const char *what = a->argv[0];
 	struct hlx_hash *h = malloc(sizeof(*h));
-	struct show s = { cli_given(a, "json") != 0, 0, cli->now };
+	struct show s = { cli_given(a, "json") != 0, 0, cli->now, cli->node, NULL };
 	struct hlx_cases *c = NULL;
 	int rc = h ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
@@ -302,6 +314,7 @@ int cmd_case_show(struct hlx_cli *cli, const struct cli_args *a)
 	}
 	if (!rc)
 		rc = hlx_cases_load(cli->node, &c);
+	s.c = c;
 	if (!rc)
 		rc = h->type == HLX_HASH_URL_SHA256 ?
 		     hlx_cases_get(c, h, cli->now, show_one, &s) :

@@ -160,6 +160,9 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 		st.progress = progress;
 	st.failure = pub_failure;
 	st.failure_ctx = partial;
+	/* owners of cases at the time the command acts at (HLX_NOW);
+	 * hlx run (quiet) at each round's clock */
+	st.cases_now = quiet ? 0 : cli->now;
 	*partial = 0;
 	/* HLX_NOW, when set, is the time of the views (the state of cases
 	 * decides what a view of the cases log withholds) */
@@ -177,6 +180,8 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 	if (!quiet || st.heads_signed || st.packs_written)
 		say(LOG_NEWS, "published %u lists to '%s': %u heads signed, %u packs written",
 		    st.lists, o->dir, st.heads_signed, st.packs_written);
+	if (st.urls_sent)
+		say(LOG_NEWS, "%u raw URL(s) of cases sealed to their owners", st.urls_sent);
 	if (st.failed)
 		say(LOG_NEWS, "%u audience(s) or peer(s) not published, the others were",
 		    st.failed);
@@ -271,6 +276,8 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 	o.report = round_report;
 	o.report_ctx = &rc_ctx;
 	o.backoff = bo;
+	/* as do_publish: hlx run (bo) at each round's clock */
+	o.cases_now = bo ? 0 : cli->now;
 	hlx_sync_round(n, ps, &o, &t);
 	*changed = t.changed;
 	*compact |= t.compact;
