@@ -9,11 +9,17 @@ spec/encryption.md section 2 says through libsodium, independently of hlx.
     t0940-case-url.py who FILE HOME...
         the node homes (unencrypted keys/box.key) whose box key opens a
         wrapped copy of FILE's file key, one a line: who can read it
+    t0940-case-url.py spread HOME...
+        every plan bundle (plans/NAME/HASH.json) of every home into every
+        other, acts merged, until feeds carry plans (as t0920 does)
 """
 import base64
 import ctypes
 import ctypes.util
+import glob
 import hashlib
+import json
+import os
 import struct
 import sys
 
@@ -86,7 +92,38 @@ def who(path, homes):
     return out
 
 
+def canon(o):
+    return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def spread(homes):
+    for src in homes:
+        for path in glob.glob(os.path.join(src, "plans", "*", "*.json")):
+            rel = os.path.relpath(path, src)
+            with open(path) as f:
+                b = json.load(f)
+            for dst in homes:
+                if dst == src:
+                    continue
+                out = os.path.join(dst, rel)
+                acts = {a["body"]: a for a in b["acts"]}
+                if os.path.exists(out):
+                    with open(out) as f:
+                        for a in json.load(f)["acts"]:
+                            acts.setdefault(a["body"], a)
+                m = dict(b)
+                m["acts"] = [acts[k] for k in sorted(acts)]
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                with open(out + ".tmp", "w") as f:
+                    f.write(canon(m))
+                os.chmod(out + ".tmp", 0o644)
+                os.rename(out + ".tmp", out)
+
+
 def main():
+    if sys.argv[1] == "spread":
+        spread(sys.argv[2:])
+        return 0
     if sys.argv[1] == "who":
         for h in who(sys.argv[2], sys.argv[3:]):
             print(h)
