@@ -768,6 +768,15 @@ static int publish_open(struct pub_ctx *c)
 	return rc;
 }
 
+static void url_notice(void *ctx, const char *who, int rc, const char *why)
+{
+	struct hlx_publish_stats *st = ctx;
+
+	(void)rc;
+	if (st->notice)
+		st->notice(st->notice_ctx, who, why);
+}
+
 int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st)
@@ -778,7 +787,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 	int rc;
 
 	st->lists = st->heads_signed = st->packs_written = st->failed = 0;
-	st->urls_sent = 0;
+	st->urls_sent = st->urls_refused = 0;
 	st->purged = 0;
 	if (validity < 60 || validity > 366 * 86400)
 		return hlx_err(HLX_EINVAL, "head validity of %" PRId64 " s (60 s to 366 days)",
@@ -794,15 +803,15 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		rc = hlx_retention_purge(n, now, &st->purged);
 	if (!rc)
 		rc = pols->n ? publish_policies(&c, pols) : publish_open(&c);
-	/* the raw URLs of cases, to their owners' peers (spec/cases.md 8) */
+	/* the raw URLs of cases, to their owners' peers (spec/cases.md 8):
+	 * one that cannot be sent is told, and fails nothing */
 	if (!rc) {
-		struct hlx_caseurl_stats cs = { 0, 0, 0, 0, st->failure,
-						st->failure_ctx };
+		struct hlx_caseurl_stats cs = { 0, 0, 0, 0, url_notice, st };
 
 		rc = hlx_caseurl_at_publish(n, dir, now, st->cases_now ? st->cases_now : now,
 					    c.v.key, getpass, ctx, &cs);
-		st->failed += cs.failed;
 		st->urls_sent = cs.sent;
+		st->urls_refused = cs.failed;
 	}
 	hlx_policies_free(pols);
 	hlx_seckey_free(c.v.key);

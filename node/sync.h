@@ -30,8 +30,12 @@ struct hlx_publish_stats {
 	/* in: the time the owners of cases are computed at, to send their
 	 * raw URLs (node/caseurl.h); 0: the publish's now */
 	int64_t cases_now;
-	/* out: raw URLs of cases sent to their owners this time */
-	unsigned urls_sent;
+	/* out: raw URLs of cases sent to their owners this time, and those
+	 * that could not be (no peer of the owner, no box key ...): each
+	 * told through notice (if set), none a failure of the publish */
+	unsigned urls_sent, urls_refused;
+	void (*notice)(void *ctx, const char *who, const char *why);
+	void *notice_ctx;
 	/* out: audiences or peers not published this time, each reported
 	 * (if failure is set) with whom it names and why; the others are
 	 * published all the same */

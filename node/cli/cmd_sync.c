@@ -135,6 +135,14 @@ static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
 		au, aus, list);
 }
 
+/* A raw URL of a case not sent (no failure): one line. */
+static void pub_notice(void *ctx, const char *who, const char *why)
+{
+	(void)ctx;
+	(void)who;
+	say(LOG_NEWS, "%s", why);
+}
+
 /* One audience or peer not published (the others are): one line. */
 static void pub_failure(void *ctx, const char *who, int rc, const char *why)
 {
@@ -160,6 +168,7 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 		st.progress = progress;
 	st.failure = pub_failure;
 	st.failure_ctx = partial;
+	st.notice = pub_notice;
 	/* owners of cases at the time the command acts at (HLX_NOW);
 	 * hlx run (quiet) at each round's clock */
 	st.cases_now = quiet ? 0 : cli->now;
