@@ -218,13 +218,12 @@ struct hlx_case_view;
  * this node reported it to or handed it to (hlx_caseurl_recipient), the
  * URL is sent to that organisation's peer (hlx_caseurl_publish_wants);
  * what is no longer due is removed.  A node that holds no raw URL and has
- * sent none does nothing (and loads no case).  Owners are those at
- * cases_now; now is the time of the audit records (the publish's own, so
- * that they follow its disclosures).  signer may be NULL.
+ * sent none does nothing (and loads no case).  Owners are those at now
+ * (the publish's: HLX_NOW when the program is given one), also the time
+ * of the audit records.  signer may be NULL.
  */
 int hlx_caseurl_at_publish(struct hlx_node *n, const char *pubdir,
-			   int64_t now, int64_t cases_now,
-			   const struct hlx_seckey *signer,
+			   int64_t now, const struct hlx_seckey *signer,
 			   hlx_pass_fn getpass, void *pctx,
 			   struct hlx_caseurl_stats *st);
 

@@ -75,8 +75,7 @@ static int want_of(void *ctx, const struct hlx_case_view *v)
 }
 
 int hlx_caseurl_at_publish(struct hlx_node *n, const char *pubdir,
-			   int64_t now, int64_t cases_now,
-			   const struct hlx_seckey *signer,
+			   int64_t now, const struct hlx_seckey *signer,
 			   hlx_pass_fn getpass, void *pctx,
 			   struct hlx_caseurl_stats *st)
 {
@@ -92,7 +91,7 @@ int hlx_caseurl_at_publish(struct hlx_node *n, const char *pubdir,
 	rc = hlx_cases_load(n, &cs);
 	if (!rc) {
 		w.self = hlx_cases_self(cs);
-		rc = hlx_cases_foreach(cs, cases_now, want_of, &w);
+		rc = hlx_cases_foreach(cs, now, want_of, &w);
 	}
 	if (rc && rc != HLX_ENOMEM) {
 		/* the cases cannot be read: the lists are published all the

@@ -808,8 +808,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 	if (!rc) {
 		struct hlx_caseurl_stats cs = { 0, 0, 0, 0, url_notice, st };
 
-		rc = hlx_caseurl_at_publish(n, dir, now, st->cases_now ? st->cases_now : now,
-					    c.v.key, getpass, ctx, &cs);
+		rc = hlx_caseurl_at_publish(n, dir, now, c.v.key, getpass, ctx, &cs);
 		st->urls_sent = cs.sent;
 		st->urls_refused = cs.failed;
 	}

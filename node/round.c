@@ -166,8 +166,7 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 
 		ev.list = HLX_CASES_LIST;
 		ev.result = NULL;
-		ev.rc = hlx_caseurl_after_pull(n, p, f, o->cases_now ? o->cases_now : now,
-					       keys, &got);
+		ev.rc = hlx_caseurl_after_pull(n, p, f, now, keys, &got);
 		if (ev.rc) {
 			out->failures++;
 			if (o->report)

@@ -27,9 +27,6 @@ struct hlx_publish_stats {
 	void (*progress)(void *ctx, unsigned audience, unsigned audiences,
 			 const char *list);
 	void *progress_ctx;
-	/* in: the time the owners of cases are computed at, to send their
-	 * raw URLs (node/caseurl.h); 0: the publish's now */
-	int64_t cases_now;
 	/* out: raw URLs of cases sent to their owners this time, and those
 	 * that could not be (no peer of the owner, no box key ...): each
 	 * told through notice (if set), none a failure of the publish */
@@ -173,8 +170,6 @@ struct hlx_sync_opts {
 	void (*report)(void *ctx, const struct hlx_sync_event *ev);
 	void *report_ctx;
 	struct hlx_sync_backoff *backoff;    /* NULL: every list every round */
-	int64_t cases_now;            /* owners of cases at (0: now), for the
-					 raw URLs fetched after a pull */
 };
 
 struct hlx_sync_totals {

@@ -169,9 +169,6 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 	st.failure = pub_failure;
 	st.failure_ctx = partial;
 	st.notice = pub_notice;
-	/* owners of cases at the time the command acts at (HLX_NOW);
-	 * hlx run (quiet) at each round's clock */
-	st.cases_now = quiet ? 0 : cli->now;
 	*partial = 0;
 	/* HLX_NOW, when set, is the time of the views (the state of cases
 	 * decides what a view of the cases log withholds) */
@@ -285,8 +282,6 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 	o.report = round_report;
 	o.report_ctx = &rc_ctx;
 	o.backoff = bo;
-	/* as do_publish: hlx run (bo) at each round's clock */
-	o.cases_now = bo ? 0 : cli->now;
 	hlx_sync_round(n, ps, &o, &t);
 	*changed = t.changed;
 	*compact |= t.compact;
