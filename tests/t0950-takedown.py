@@ -9,8 +9,10 @@ through hlx.
     t0950-takedown.py reports SEED N ORG...      reports-ORG.jsonl, urls.tsv
     t0950-takedown.py model NOW ORG...           model input on stdout
     t0950-takedown.py twice ORG...               cases noticed by two orgs
+    t0950-takedown.py urls HLX ORG...            who holds the sampled URLs
 """
 import glob
+import hashlib
 import json
 import os
 import random
@@ -165,6 +167,38 @@ def twice(orgs):
         print(c, ",".join(sorted(by[c])))
 
 
+def urls(hlx, orgs):
+    """Each URL of sample.tsv (reported by one organisation) is held by
+    its reporter and its owner now, and by no node that never owned it:
+    the owners are those of the model at each stage (model-*.out)."""
+    owners = {}
+    for path in glob.glob("model-*.out"):
+        with open(path) as f:
+            for ln in f:
+                c = ln.split("\t")
+                owners.setdefault(c[0], []).append((path, c[2]))
+    with open("model.out") as f:
+        final = {ln.split("\t")[0]: ln.split("\t")[2] for ln in f}
+    bad = 0
+    with open("sample.tsv") as f:
+        for ln in f:
+            url, rep = ln.rstrip("\n").split("\t")
+            case = "url-sha256:" + hashlib.sha256(url.encode()).hexdigest()
+            must = {rep, final[case]}
+            may = must | {o for _, o in owners.get(case, [])}
+            for o in orgs:
+                r = subprocess.run([hlx, "--home", o, "url", "show", url],
+                                   capture_output=True)
+                held = r.returncode == 0 and r.stdout.decode() == url + "\n"
+                if held and o not in may:
+                    print("# %s holds %s, which it never owned" % (o, case))
+                    bad += 1
+                if o in must and not held:
+                    print("# %s lacks %s" % (o, case))
+                    bad += 1
+    sys.exit(1 if bad else 0)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "plan":
@@ -175,5 +209,7 @@ if __name__ == "__main__":
         model(sys.argv[2], sys.argv[3:])
     elif cmd == "twice":
         twice(sys.argv[2:])
+    elif cmd == "urls":
+        urls(sys.argv[2], sys.argv[3:])
     else:
         sys.exit("usage: see the header")
