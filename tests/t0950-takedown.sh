@@ -107,11 +107,19 @@ test_ok "every node names the same owner for every case, as the model does" same
 test_ok "there are $N cases and countries without a hotline among them" sh -c '
 	test $(grep -c "" model.out) = '"$N"' &&
 	cut -f5 model.out | grep -q "^US$" && cut -f5 model.out | grep -q "^-$"'
-test_ok "a second report of a known location recorded nothing new" sh -c '
-	grep -q "^known url-sha256:[0-9a-f]\{64\}: handled by " rep-*.out || ! grep -q "," urls.tsv'
+# a location already reported elsewhere: known, nothing recorded
+awk -F'	' '$2 !~ /,/' urls.tsv | head -n 5 >known.tsv
+test_ok "a report of a location another node reported starts nothing" sh -c '
+	while IFS="	" read -r u r; do
+		for o in '"$ORGS"'; do [ $o = $r ] || break; done
+		git --git-dir $o/lists/cases.git rev-parse HEAD >before
+		HLX_NOW='"$(at $((T3 - 10)))"' "$HLX" --home $o case report "$u" >known.out || exit 1
+		grep -q "^known url-sha256:[0-9a-f]\{64\}: handled by [a-z-]* since [0-9TZ:-]* (reported)$" known.out || { cat known.out; exit 1; }
+		git --git-dir $o/lists/cases.git rev-parse HEAD | cmp -s - before || { echo "# $o recorded $u"; exit 1; }
+	done <known.tsv'
 
 # owners claim and act; others cannot
-refused=0
+refused=0 nmine=0 ntheirs=0
 for o in $ORGS; do
 	as $o $T3 case ls --mine | head -n 15 | cut -f1 >mine-$o
 	while read -r c; do
@@ -120,20 +128,21 @@ for o in $ORGS; do
 		as $o $((T3 + 2)) case set "$c" notice-sent >/dev/null || echo "$o $c" >>act-fail
 	done <mine-$o
 	grep -v "	$o	" ls-$o.out | head -n 5 | cut -f1 >theirs-$o
+	nmine=$((nmine + $(grep -c "" mine-$o))); ntheirs=$((ntheirs + $(grep -c "" theirs-$o)))
 	while read -r c; do
 		if as $o $((T3 + 3)) case claim "$c" >/dev/null 2>>claim-err; then echo "$o $c" >>claimed-theirs; fi
 		as $o $((T3 + 3)) case set "$c" notice-sent >/dev/null 2>&1
 		[ $? = 4 ] && refused=$((refused + 1))
 	done <theirs-$o
 done
-test_ok "each owner claimed 15 of its cases and sent a notice" sh -c '
-	test ! -s act-fail && test $(cat mine-* | grep -c "") -eq 105'
+test_ok "each owner claimed up to 15 of its cases ($nmine) and sent a notice" sh -c '
+	test ! -s act-fail && test '"$nmine"' -ge 30'
 test_ok "no organisation claimed or noticed a case another owns" sh -c '
-	test ! -s claimed-theirs && test '"$refused"' -eq 35 && grep -q "cannot claim case url-sha256:.*: handled by " claim-err'
+	test ! -s claimed-theirs && test '"$refused"' -eq '"$ntheirs"' && grep -q "cannot claim case url-sha256:.*: handled by " claim-err'
 test_ok "a sync round" round $((T3 + 60))
 test_ok "after the claims every node still agrees with the model" same_everywhere $((T3 + 120)) claimed
 test_ok "no case was noticed by two organisations" sh -c '
-	'"$PY"' twice '"$ORGS"' >twice.out && grep -q "^noticed 105 twice 0$" twice.out'
+	'"$PY"' twice '"$ORGS"' >twice.out && grep -q "^noticed '"$nmine"' twice 0$" twice.out'
 
 # owner silence: hl-de stops; the others renew; hl-de's claims lapse
 T4=$((T3 + 1800))
