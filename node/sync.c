@@ -710,7 +710,23 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	int rc, have_rec, done = 0;
 
 	rc = fetch_head(p, ss, &text, &fr, res);
-	if (rc || res->not_modified)
+	if (rc == HLX_ENOENT && p->kind == HLX_LIST_CASES) {
+		/* every signatory of a plan is subscribed to every other's
+		 * cases log (spec/cases.md 7.2) before it has filed a case:
+		 * no log yet is not a failure; a log we hold that vanished is */
+		int held = hlx_list_get(p->n, p->full, &rec);
+
+		if (held == HLX_ENOENT) {
+			hlx_err_clear();
+			res->none = 1;
+			rc = HLX_OK;
+		} else if (held == HLX_OK) {
+			rc = hlx_err(HLX_ENOENT, "the peer no longer publishes its cases log");
+		} else {
+			rc = held;
+		}
+	}
+	if (rc || res->not_modified || res->none)
 		goto out;
 	rc = check_head(p, &text);
 	if (!rc)

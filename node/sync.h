@@ -54,6 +54,8 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 struct hlx_pull_result {
 	int changed;          /* a new version was applied */
 	int not_modified;     /* the head had not changed (conditional GET) */
+	int none;             /* a cases log the peer has not begun (no head,
+				 and none held): nothing to pull yet */
 	int pruned;           /* the peer pruned the history: compact the
 				 state once the node is closed */
 	uint64_t from, to;    /* versions */

@@ -74,7 +74,8 @@ test_ok "and it routes nothing yet" sh -c '
 test_ok "the seventh signs: in force" sh -c '
 	HLX_NOW='"$(at $((T0 + 61)))"' "$HLX" --home host-b plan sign eu >sign-host-b.out &&
 	grep -q "^eu@1 is in force" sign-host-b.out'
-test_ok "a sync round" round $((T0 + 70))
+test_ok "a sync round, though no one has filed a case yet" round $((T0 + 70))
+test_ok "a cases log not begun is not a failure" grep -q "^hlx: hl-fr/cases: no cases log published yet$" round.log
 test_ok "every node has eu@1 in force" sh -c '
 	for o in '"$ORGS"'; do
 		HLX_NOW='"$(at $((T0 + 80)))"' "$HLX" --home $o plan ls >pl-$o.out &&
@@ -182,4 +183,8 @@ test_ok "no raw URL is in clear in any home or feed" sh -c '
 	cut -f1 sample.tsv >sample.urls && ! grep -rlaFf sample.urls '"$ORGS"' www'
 test_ok "each is held by its reporter and its owners, and by no other node" \
 	$PY urls "$HLX" $ORGS
+mv www/hl-fr/lists/cases www/hl-fr/lists/cases.away
+test_fails_with "a cases log held that vanished from the feed is a failure" 1 \
+	"no longer publishes its cases log" as hl-gb $((T5 + 300)) sync hl-fr
+mv www/hl-fr/lists/cases.away www/hl-fr/lists/cases
 test_done

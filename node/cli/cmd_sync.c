@@ -243,6 +243,8 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 			say(LOG_NEWS, "%s/%s: version %" PRIu64 " -> %" PRIu64
 			    ": %" PRIu64 " added, %" PRIu64 " removed",
 			    ev->peer, ev->list, r->from, r->to, r->added, r->removed);
+		else if (!c->quiet && r->none)
+			say(LOG_NEWS, "%s/%s: no cases log published yet", ev->peer, ev->list);
 		else if (!c->quiet && r->not_modified)
 			say(LOG_NEWS, "%s/%s: not modified since the last sync",
 			    ev->peer, ev->list);
