@@ -182,8 +182,12 @@ int hlx_caseurl_after_pull(struct hlx_node *n, const struct hlx_peer *peer,
 	for (size_t i = 0; !rc && i < l.n; i++) {
 		int frc = hlx_caseurl_fetch(h, f, peer, keys->box, &l.v[i]);
 
-		if (frc == HLX_ENOENT) {
-			hlx_err_clear();    /* not sent yet */
+		if (frc == HLX_ENOENT || frc == HLX_EPERM) {
+			/* not sent yet, or sealed to another organisation: the
+			 * peer saw another owner when it published (the owners
+			 * it and we compute agree once both hold the same
+			 * lines); taken once it is sealed to us */
+			hlx_err_clear();
 			continue;
 		}
 		if (!frc) {

@@ -174,8 +174,10 @@ forged() { # WHY: hl-de syncs the forged file: refused for WHY, said by
 	! grep -rlaF "$U4" hl-de >/dev/null
 }
 $PY seal "$(cat hl-gb.box)" "hlx-case-url:$H4" "$U4" "$F"
-test_ok "an envelope sealed to another key is refused, nothing stored" \
-	forged "not a recipient"
+test_ok "an envelope sealed to another key is not taken, and not a failure (the peer saw another owner)" sh -c '
+	./as hl-de '"$((T1 + 65))"' sync >sync.out 2>&1 || { cat sync.out; exit 1; }
+	! ./as hl-de '"$((T1 + 66))"' url show "'"$U4"'" >/dev/null 2>&1 &&
+	! grep -rlaF "'"$U4"'" hl-de >/dev/null'
 $PY seal "$(cat hl-de.box)" "hlx-url:$H4" "$U4" "$F"
 test_ok "an envelope with another context is refused" forged "does not authenticate"
 $PY seal "$(cat hl-de.box)" "hlx-case-url:$H4" "$U3" "$F"
