@@ -242,8 +242,11 @@ static int own_hit(void *ctx, size_t q, uint32_t list, const char *meta,
 	(void)q;
 	(void)meta;
 	(void)metalen;
+	/* an own list names it, or any cases log held does: a case's URL
+	 * received as its owner is kept while the case exists, and cases
+	 * logs are never retracted (spec/cases.md section 8) */
 	if (hlx_store_list_by_id(hlx_node_store(c->n), list, &rec) == HLX_OK &&
-	    !strchr(rec.name, '/'))
+	    (!strchr(rec.name, '/') || hlx_is_cases_list(rec.name)))
 		c->held = 1;
 	return 0;
 }

@@ -46,8 +46,9 @@ int hlx_urls_foreach(struct hlx_home *h,
 		     void *ctx);
 
 /* Forget (delete) the kept URL of every item that none of the node's own
- * lists, status log included, holds any more: after a retraction, so
- * that the raw URL of a withdrawn item does not outlive it. */
+ * lists, status log included, holds any more, and that is no case of a
+ * cases log held (its own or a peer's): after a retraction, so that the
+ * raw URL of a withdrawn item does not outlive it. */
 struct hlx_node;
 int hlx_urls_forget_unlisted(struct hlx_node *n, uint64_t *count);
 

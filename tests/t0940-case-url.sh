@@ -193,6 +193,13 @@ cp genuine4 "$F"
 test_ok "hl-de syncs the genuine envelope" as hl-de $((T1 + 70)) sync
 test_ok "and holds U4, normalised, as its own" sh -c '
 	test "$(./as hl-de '"$((T1 + 71))"' url show "'"$U4"'")" = "'"$U4"'"'
+hlx --home hl-de list create scratch >/dev/null 2>&1
+s1=md5:$(rand_hex 16)
+as hl-de $((T1 + 72)) add scratch "$s1" >/dev/null 2>&1
+test_ok "a retraction in another list of hl-de" \
+	as hl-de $((T1 + 73)) retract scratch "$s1" --reason false-positive
+test_ok "does not forget the URL of a case it owns" sh -c '
+	test "$(./as hl-de '"$((T1 + 74))"' url show "'"$U4"'")" = "'"$U4"'"'
 test_ok "the error is gone from peer status" sh -c '
 	! "$HLX" --home hl-de peer status | awk "\$1 == \"hl-fr\" && \$2 == \"cases\"" | grep -q "raw URL"'
 test_ok "a sync round" round $((T1 + 80))
