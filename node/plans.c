@@ -26,6 +26,7 @@ struct held {
 	const struct hlx_plan *p;
 	uint8_t hash[32];
 	char hex[65];
+	int excluded;
 	int dirty; /* acts added by hlx_plans_take, not saved yet */
 	struct hlx_plan_bact *acts;
 	size_t nacts, cap;
@@ -108,7 +109,7 @@ int hlx_plans_counts(const struct hlx_plans *p, const struct hlx_plan *doc)
 {
 	const struct held *h = held_of(p, doc);
 
-	return h != NULL;
+	return h && !h->excluded;
 }
 
 /* ---- chains and acts ---------------------------------------------------- */
@@ -333,9 +334,8 @@ static int cmp_held(const void *x, const void *y)
 	return memcmp(a->hash, b->hash, 32);
 }
 
-/* Every act held, checked again; the valid ones into the book.  A node
- * that is no signatory routes with the plan too, so that it names the
- * same owners as the signatories (spec/plan.md section 6). */
+/* Every act held, checked again; the valid ones into the book; then the
+ * documents this node did not sign kept out of force. */
 static int book_acts(struct hlx_plans *p)
 {
 	int rc;
@@ -353,6 +353,15 @@ static int book_acts(struct hlx_plans *p)
 				continue;
 			}
 			if ((rc = hlx_plan_book_act(p->book, &a->a)))
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < p->nd; i++) {
+		int me = hlx_plan_signatory_find(p->d[i].p, p->org);
+
+		if (me < 0 || hlx_plan_book_signed(p->book, p->d[i].p, (size_t)me) < 0) {
+			p->d[i].excluded = 1;
+			if ((rc = hlx_plan_book_exclude(p->book, p->d[i].hash)))
 				return rc;
 		}
 	}

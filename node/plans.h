@@ -14,9 +14,9 @@
  * hlx_plans_load() reads the store and re-checks every act against the
  * trust chains the node holds now (its own, its peers' verified ones), so
  * an act whose key was revoked since it was stored no longer counts.  A
- * node that is not a signatory computes the plans in force like the
- * signatories, from the acts it holds, and so names the same owners.
- * The book answers which plans are
+ * document this node is not a signatory of, or whose own sign act it does
+ * not hold valid, is never in force here (hlx_plan_book_exclude): a node
+ * routes only with plans it agreed to.  The book answers which plans are
  * in force at a time and routes locations; the cases engine
  * (node/cases.h) routes a case at its opening time with it.
  *
@@ -46,7 +46,7 @@ const struct hlx_plan *hlx_plans_doc(const struct hlx_plans *p, size_t i);
  * peer's with that organisation and root), else 0. */
 int hlx_plans_chain_held(const struct hlx_plans *p, const struct hlx_plan *doc,
 			 size_t i);
-/* 1 if doc is held in the store. */
+/* 1 if doc counts here (hlx_plan_book_exclude was not applied to it). */
 int hlx_plans_counts(const struct hlx_plans *p, const struct hlx_plan *doc);
 /* The version of doc's name that is pending (section 5.4): held, not
  * complete, above the highest complete version.  Highest first: the

@@ -158,17 +158,6 @@ test_ok "every node: eu@1 in force, routing the same" sh -c '
 		HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home $o plan route - <locs >route-$o.out &&
 		cmp -s want route-$o.out || { diff want route-$o.out; exit 1; }
 	done'
-# a node outside the plan (hl-x) that pins the signatories routes as they do
-for p in $ORGS; do
-	hlx --home hl-x peer add $p --url "file://$PWD/www/$p/" --key $p.pub >/dev/null 2>&1
-	hlx --home hl-x subscribe $p hashes >/dev/null 2>&1
-done
-test_ok "a node that is no signatory: eu@1 in force there too, routing the same" sh -c '
-	HLX_NOW='"$(at $((T0 + 58)))"' "$HLX" --home hl-x sync >/dev/null &&
-	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-x plan ls >ls-hl-x.out &&
-	printf "eu\t1\tin-force\t-\n" | cmp -s - ls-hl-x.out || { cat ls-hl-x.out; exit 1; }
-	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-x plan route - <locs >route-hl-x.out &&
-	cmp -s want route-hl-x.out || { diff want route-hl-x.out; exit 1; }'
 
 # ---- a peer serving forged, tampered, replayed or lower plans ---------------
 snapshot() {
