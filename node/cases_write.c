@@ -110,9 +110,10 @@ static int report_line(struct hlx_cases *c, const struct hlx_case_new *r,
 		       int64_t now, struct hlx_case_line *l, uint8_t id[32])
 {
 	char host[HLX_CASE_HOST_MAX + 1];
-	struct hlx_buf norm = HLX_BUF_INIT;
+	struct hlx_buf norm;
 	int rc = HLX_OK;
 
+	hlx_buf_init_secure(&norm); /* the raw URL: wiped when freed */
 	snprintf(host, sizeof(host), "%s", r->host);
 	if (r->url) {
 		rc = hlx_url_normalise(r->url, r->urllen, &norm);

@@ -158,6 +158,18 @@ test_ok "every node: eu@1 in force, routing the same" sh -c '
 		HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home $o plan route - <locs >route-$o.out &&
 		cmp -s want route-$o.out || { diff want route-$o.out; exit 1; }
 	done'
+# a node outside the plan (hl-x) that pins the signatories: a plan binds
+# its signatories only, so hl-x routes nothing with it (spec/plan.md 6)
+for p in $ORGS; do
+	hlx --home hl-x peer add $p --url "file://$PWD/www/$p/" --key $p.pub >/dev/null 2>&1
+	hlx --home hl-x subscribe $p hashes >/dev/null 2>&1
+done
+sed 's/\t.*/\t-\t-\t-\t-/' want >want-x
+test_ok "a node that signed no plan holds eu@1 but routes nothing with it" sh -c '
+	HLX_NOW='"$(at $((T0 + 58)))"' "$HLX" --home hl-x sync >/dev/null &&
+	test -n "$(ls hl-x/plans/eu)" &&
+	HLX_NOW='"$(at $((T0 + 60)))"' "$HLX" --home hl-x plan route - <locs >route-hl-x.out &&
+	cmp -s want-x route-hl-x.out || { diff want-x route-hl-x.out; exit 1; }'
 
 # ---- a peer serving forged, tampered, replayed or lower plans ---------------
 snapshot() {
