@@ -518,6 +518,8 @@ int hlx_caseurl_from(const char *self, const char *from,
 int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
 			const char *org, char peer[65])
 {
+	const char *found = NULL;
+
 	for (size_t i = 0; i < ps->n; i++) {
 		struct hlx_trust *t = NULL;
 		int same;
@@ -529,13 +531,20 @@ int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
 		}
 		same = !strcmp(hlx_trust_org(t), org);
 		hlx_trust_free(t);
-		if (same) {
-			snprintf(peer, 65, "%s", ps->v[i].name);
-			return HLX_OK;
-		}
+		/* two peers whose chains name one organisation: one of them
+		 * poses as the other; a raw URL goes to neither */
+		if (same && found)
+			return hlx_err(HLX_ESTATE,
+				       "raw URL: not sent to %s: peers '%s' and '%s' both name it",
+				       org, found, ps->v[i].name);
+		if (same)
+			found = ps->v[i].name;
 	}
-	return hlx_err(HLX_ENOENT, "raw URL: not sent to %s: no peer of that organisation",
-		       org);
+	if (!found)
+		return hlx_err(HLX_ENOENT,
+			       "raw URL: not sent to %s: no peer of that organisation", org);
+	snprintf(peer, 65, "%s", found);
+	return HLX_OK;
 }
 
 /* One want as a file due: its peer and the directory that peer reads. */
