@@ -496,6 +496,68 @@ static int recv_move(const char *staging, const char *dir)
 	return move_packs(from, dir);
 }
 
+/* libgit2's indexer maps and unmaps the pack once per append: fed one
+ * object at a time, as git_packbuilder_write does, that is two system
+ * calls per object (most of a sync's time at a few thousand objects).
+ * The pack goes to the indexer in chunks of FEED_CHUNK instead. */
+#define FEED_CHUNK (1u << 20)
+
+struct feed {
+	git_indexer *idx;
+	git_indexer_progress st;
+	unsigned char *buf;
+	size_t len;
+};
+
+static int feed_flush(struct feed *f)
+{
+	int e = 0;
+
+	if (f->len)
+		e = git_indexer_append(f->idx, f->buf, f->len, &f->st);
+	f->len = 0;
+	return e;
+}
+
+static int feed_cb(void *data, size_t size, void *payload)
+{
+	struct feed *f = payload;
+	const unsigned char *p = data;
+
+	while (size) {
+		size_t n = FEED_CHUNK - f->len;
+
+		if (n > size)
+			n = size;
+		memcpy(f->buf + f->len, p, n);
+		f->len += n;
+		p += n;
+		size -= n;
+		if (f->len == FEED_CHUNK && feed_flush(f) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Writes the packbuilder's pack and its index into dir (fsync'd by the
+ * indexer under GIT_OPT_ENABLE_FSYNC_GITDIR, then renamed into place). */
+static int write_pack_chunked(git_packbuilder *pb, const char *dir)
+{
+	struct feed f = { 0 };
+	int rc = HLX_OK;
+
+	f.buf = malloc(FEED_CHUNK);
+	if (!f.buf)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	if (git_indexer_new(&f.idx, dir, 0644, NULL, NULL) < 0 ||
+	    git_packbuilder_foreach(pb, feed_cb, &f) < 0 ||
+	    feed_flush(&f) < 0 || git_indexer_commit(f.idx, &f.st) < 0)
+		rc = gerr("cannot write a pack into", dir);
+	git_indexer_free(f.idx);
+	free(f.buf);
+	return rc;
+}
+
 int hlx_pack_keep(const char *staging, const char *head, const char *hide,
 		  const char *dir)
 {
@@ -532,9 +594,10 @@ int hlx_pack_keep(const char *staging, const char *head, const char *hide,
 		goto out;
 	}
 	git_packbuilder_set_threads(pb, 1);
-	if (git_packbuilder_insert_walk(pb, w) < 0 ||
-	    git_packbuilder_write(pb, dir, 0644, NULL, NULL) < 0)
+	if (git_packbuilder_insert_walk(pb, w) < 0)
 		rc = gerr("cannot pack the verified versions of", staging);
+	else
+		rc = write_pack_chunked(pb, dir);
 out:
 	git_revwalk_free(w);
 	git_packbuilder_free(pb);
