@@ -955,6 +955,71 @@ out:
 	return rc;
 }
 
+size_t hlx_store_key(const struct hlx_hash *h, uint8_t key[HLX_STORE_KEY_MAX])
+{
+	size_t n = make_key(h, key + 1);
+
+	key[0] = (uint8_t)n;
+	return n + 1;
+}
+
+/* The list id at the head of a stored value. */
+static uint32_t value_list(const MDB_val *v)
+{
+	const uint8_t *p = v->mv_data;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+int hlx_store_lookup_keys(struct hlx_store *s, const uint8_t *const *keys,
+			  size_t n, hlx_store_hit_fn cb, void *ctx)
+{
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, m;
+
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return lmdb_err(rc, "cannot read the state database");
+	rc = mdb_cursor_open(txn, s->entries, &c);
+	if (rc) {
+		rc = lmdb_err(rc, "cannot open a cursor");
+		goto out;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		/*
+		 * MDB_SET_RANGE leaves the cursor on the first key at or
+		 * after the one asked for, found or not: LMDB then looks for
+		 * the next key in the cursor's page first and descends from
+		 * the root only when it lies beyond.  (MDB_SET_KEY would
+		 * drop the position on a miss.)
+		 */
+		k.mv_size = keys[i][0];
+		k.mv_data = (void *)(keys[i] + 1);
+		m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (!m && (k.mv_size != keys[i][0] ||
+			   memcmp(k.mv_data, keys[i] + 1, k.mv_size) != 0))
+			continue; /* a later key: not held */
+		for (; !m && !rc; m = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+			if (v.mv_size < 4) {
+				rc = hlx_err(HLX_ESTORE, "damaged entry");
+				break;
+			}
+			rc = cb(ctx, i, value_list(&v), (const char *)v.mv_data + 4,
+				v.mv_size - 4);
+		}
+		if (!rc && m && m != MDB_NOTFOUND)
+			rc = lmdb_err(m, "cannot look up an entry");
+	}
+out:
+	if (c)
+		mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 /* ---- compaction (for prune) --------------------------------------------- */
 
 #include <fcntl.h>

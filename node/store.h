@@ -90,6 +90,20 @@ typedef int (*hlx_store_hit_fn)(void *ctx, size_t query, uint32_t list,
 int hlx_store_lookup(struct hlx_store *s, const struct hlx_hash *const *q,
 		     size_t n, hlx_store_hit_fn cb, void *ctx);
 
+/* The state's key of a hash, as hlx_store_lookup_keys takes it: its
+ * length in key[0], then that many bytes (at most HLX_STORE_KEY_MAX - 1).
+ * Keys order as their bytes do (memcmp, then the shorter first), which is
+ * the order of the hashes' text forms. */
+#define HLX_STORE_KEY_MAX 66
+size_t hlx_store_key(const struct hlx_hash *h, uint8_t key[HLX_STORE_KEY_MAX]);
+/* hlx_store_lookup for n keys of hlx_store_key in ascending order (equal
+ * keys may repeat): one cursor walks the state forward, so neighbouring
+ * keys cost a search within a page, not from the root.  The same
+ * callbacks, the same thread safety; keys out of order are found all the
+ * same, only slower. */
+int hlx_store_lookup_keys(struct hlx_store *s, const uint8_t *const *keys,
+			  size_t n, hlx_store_hit_fn cb, void *ctx);
+
 /*
  * Retention of peers' lists (spec/policy.md): when each entry arrived,
  * and which entries were purged for being past their retention period.
