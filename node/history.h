@@ -164,6 +164,22 @@ int hlx_hist_signature(struct hlx_hist *h, const char *oid,
 int hlx_hist_check_chain(struct hlx_hist *h);
 
 /*
+ * New versions received on top of the version held (old; NULL: none),
+ * checked as hlx_hist_check_chain checks a history (new_ back to old,
+ * not old itself, which was checked when it came), and their difference
+ * given to cb as hlx_hist_diff gives it.  When new_ is old's child (the
+ * usual pull), one reading of the changed shards does both: a line held
+ * already is only checked for its place, so cb must check the form of
+ * every added line (it is given each line the held version lacks).
+ * With several versions, each is checked whole, then cb gets the
+ * difference.  The commits' signatures are not verified here.
+ */
+int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
+			 int (*cb)(void *ctx, const char *line, size_t len,
+				   int added),
+			 void *ctx);
+
+/*
  * Every object of h's object store that the branch does not reach
  * (spec/sync.md: a mirror keeps only what was verified): cb is called for
  * each of the first max of them with its id and type name; *n counts all.

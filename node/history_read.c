@@ -426,17 +426,17 @@ static int check_commit(struct fsck *f, git_commit *c, git_commit *parent)
 	return rc;
 }
 
-int hlx_hist_check_chain(struct hlx_hist *h)
+/* Check the versions from the commit o back to stop (not included; NULL:
+ * the first version), each against its parent; with stop, each must be
+ * of stop's list and organisation too. */
+static int check_range(struct hlx_hist *h, const git_oid *o, const git_oid *stop)
 {
 	struct fsck f = { h, NULL, "" };
 	struct cmeta cur, next, top;
 	git_commit *c = NULL, *p = NULL;
-	git_oid o;
-	int rc = hlx_hist_head_opt(h, &o);
+	int rc;
 
-	if (rc)
-		return rc == 1 ? HLX_OK : rc;
-	rc = hlx_hist_lookup_commit(h, &o, &c);
+	rc = hlx_hist_lookup_commit(h, o, &c);
 	if (!rc)
 		rc = hlx_hist_parse_commit(c, &cur);
 	if (rc) {
@@ -444,14 +444,24 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 		goto out;
 	}
 	top = cur;
+	if (stop) {
+		rc = hlx_hist_lookup_commit(h, stop, &p);
+		if (!rc)
+			rc = hlx_hist_parse_commit(p, &top);
+		git_commit_free(p);
+		p = NULL;
+		if (rc)
+			goto wrap;
+	}
 	for (;;) {
 		f.m = &cur;
 		if (strcmp(cur.list, top.list) || strcmp(cur.org, top.org)) {
 			rc = hlx_err(HLX_EINVAL,
 				     "version %llu (commit %.12s) is list '%s' of '%s', "
-				     "the head list '%s' of '%s'",
+				     "the %s list '%s' of '%s'",
 				     (unsigned long long)cur.v.version,
-				     cur.v.oid, cur.list, cur.org, top.list,
+				     cur.v.oid, cur.list, cur.org,
+				     stop ? "held version's" : "head", top.list,
 				     top.org);
 			goto wrap;
 		}
@@ -463,7 +473,10 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 			if (!rc)
 				rc = hlx_hist_check_number(&cur, &next);
 		} else {
-			rc = hlx_hist_check_number(&cur, NULL);
+			rc = stop ? hlx_err(HLX_EINVAL,
+					    "version %llu (commit %.12s) does not descend from the version held",
+					    (unsigned long long)cur.v.version, cur.v.oid) :
+				    hlx_hist_check_number(&cur, NULL);
 		}
 		if (rc)
 			goto wrap;
@@ -477,7 +490,7 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 		git_commit_free(c);
 		c = p;
 		p = NULL;
-		if (!c)
+		if (!c || (stop && git_oid_equal(git_commit_id(c), stop)))
 			break;
 		cur = next;
 	}
@@ -487,5 +500,261 @@ wrap:
 out:
 	git_commit_free(c);
 	git_commit_free(p);
+	return rc;
+}
+
+int hlx_hist_check_chain(struct hlx_hist *h)
+{
+	git_oid o;
+	int rc = hlx_hist_head_opt(h, &o);
+
+	if (rc)
+		return rc == 1 ? HLX_OK : rc;
+	return check_range(h, &o, NULL);
+}
+
+/* ---- new versions: their check and their difference, in one reading ---- */
+
+struct cdiff {
+	struct hlx_hist *h;
+	int (*cb)(void *ctx, const char *line, size_t len, int added);
+	void *ctx;
+	char path[128];
+};
+
+/* Every line under the held entry e (a tree above the shards, a shard
+ * at their level), given to cb as removed. */
+static int cd_removed(struct cdiff *w, const git_tree_entry *e, int level)
+{
+	size_t plen = strlen(w->path);
+	int rc = HLX_OK;
+
+	snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s",
+		 git_tree_entry_name(e), level < LEVEL_SHARDS ? "/" : "");
+	if (level < LEVEL_SHARDS) {
+		git_tree *t = NULL;
+
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+		    git_tree_lookup(&t, w->h->repo, git_tree_entry_id(e)) < 0)
+			rc = hlx_hist_gerr("reading tree '%s'", w->path);
+		for (size_t i = 0; !rc && i < git_tree_entrycount(t); i++)
+			rc = cd_removed(w, git_tree_entry_byindex(t, i), level + 1);
+		git_tree_free(t);
+	} else {
+		struct lines l = { 0 };
+		const char *line;
+		size_t n;
+
+		rc = git_tree_entry_type(e) == GIT_OBJECT_BLOB ?
+			     lines_open(w->h, git_tree_entry_id(e), &l, w->path) :
+			     hlx_hist_gerr("reading shard '%s'", w->path);
+		while (!rc && (n = lines_next(&l, &line)))
+			rc = w->cb(w->ctx, line, n, 0);
+		lines_close(&l);
+	}
+	w->path[plen] = '\0';
+	return rc;
+}
+
+/* A changed or new shard (path in w->path): the new one's lines in their
+ * shard, strictly sorted by hash, merged with the held one's (oid NULL:
+ * none); each line not held is given to cb as added, each held line
+ * gone as removed. */
+static int cd_shard(struct cdiff *w, const git_oid *nid, const git_oid *oid)
+{
+	char prefix[64];
+	const char *slash = strchr(w->path, '/');
+	const char *pf = NULL, *la = NULL, *lb = NULL;
+	size_t pn = 0, na = 0, nb = 0, ln = 0, plen;
+	struct lines a, b;
+	int rc;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%.*s:%c%c%c%c",
+				(int)(slash - w->path), w->path, slash[1],
+				slash[2], slash[4], slash[5]);
+	memset(&b, 0, sizeof(b));
+	rc = lines_open(w->h, oid, &a, w->path);
+	if (!rc)
+		rc = lines_open(w->h, nid, &b, w->path);
+	if (!rc && b.n == 0)
+		rc = hlx_err(HLX_EINVAL, "shard is empty");
+	if (!rc) {
+		na = lines_next(&a, &la);
+		nb = lines_next(&b, &lb);
+	}
+	while (!rc && (na || nb)) {
+		size_t fb = nb ? hlx_line_hash_len(lb, nb - 1) : 0;
+		int c = !na ? 1 : !nb ? -1 :
+			hlx_line_hash_cmp(la, hlx_line_hash_len(la, na - 1), lb, fb);
+		int same = c == 0 && na == nb && !memcmp(la, lb, na);
+
+		if (c < 0 || (c == 0 && !same)) {
+			rc = w->cb(w->ctx, la, na, 0);
+			na = lines_next(&a, &la);
+			if (c < 0 || rc)
+				continue;
+		}
+		/* lb is next: in its place whether held or new */
+		ln++;
+		if (fb < plen || memcmp(lb, prefix, plen) != 0)
+			rc = hlx_err(HLX_EINVAL, "hash '%.*s' in the wrong shard",
+				     (int)(fb < 80 ? fb : 80), lb);
+		else if (pf && hlx_line_hash_cmp(pf, pn, lb, fb) >= 0)
+			rc = hlx_err(HLX_EINVAL,
+				     "hash '%.*s' is not after the previous line's",
+				     (int)(fb < 80 ? fb : 80), lb);
+		if (rc)
+			break;
+		pf = lb;
+		pn = fb;
+		if (same) {
+			/* the very line held */
+			na = lines_next(&a, &la);
+		} else {
+			rc = w->cb(w->ctx, lb, nb, 1);
+		}
+		nb = lines_next(&b, &lb);
+	}
+	lines_close(&a);
+	lines_close(&b);
+	if (rc && ln)
+		return hlx_err_wrap(rc, "line %zu", ln);
+	return rc;
+}
+
+/* What differs in t from the held tree old (NULL: none), checked as
+ * check_tree does and merged with old, entry by entry. */
+static int cd_tree(struct cdiff *w, const git_tree *t, const git_tree *old,
+		   int level)
+{
+	size_t plen = strlen(w->path), ni = git_tree_entrycount(t);
+	size_t no = old ? git_tree_entrycount(old) : 0, i = 0, j = 0;
+	int rc = HLX_OK;
+
+	while (!rc && (i < ni || j < no)) {
+		const git_tree_entry *e = i < ni ? git_tree_entry_byindex(t, i) : NULL;
+		const git_tree_entry *oe = j < no ? git_tree_entry_byindex(old, j) : NULL;
+		int c = !e ? 1 : !oe ? -1 :
+			strcmp(git_tree_entry_name(e), git_tree_entry_name(oe));
+		const char *name;
+		git_tree *st = NULL, *ost = NULL;
+
+		if (c > 0) {
+			/* held, and gone */
+			rc = cd_removed(w, oe, level);
+			j++;
+			continue;
+		}
+		name = git_tree_entry_name(e);
+		rc = check_entry(e, level, w->path);
+		if (!rc && i > 0 &&
+		    strcmp(git_tree_entry_name(git_tree_entry_byindex(t, i - 1)),
+			   name) >= 0)
+			rc = hlx_err(HLX_EINVAL, "'%s%s': not after the entry before it",
+				     w->path, name);
+		if (rc)
+			break;
+		i++;
+		if (c == 0) {
+			j++;
+			if (git_tree_entry_filemode_raw(oe) !=
+			    git_tree_entry_filemode_raw(e)) {
+				rc = hlx_err(HLX_EHISTORY, "'%s%s': not of the held version's shape",
+					     w->path, name);
+				break;
+			}
+			if (git_oid_equal(git_tree_entry_id(oe), git_tree_entry_id(e)))
+				continue; /* held, checked then */
+		} else {
+			oe = NULL;
+		}
+		snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s", name,
+			 level < LEVEL_SHARDS ? "/" : "");
+		if (level == LEVEL_SHARDS) {
+			rc = cd_shard(w, git_tree_entry_id(e),
+				      oe ? git_tree_entry_id(oe) : NULL);
+			if (rc)
+				rc = hlx_err_wrap(rc, "shard '%s'", w->path);
+			w->path[plen] = '\0';
+			continue;
+		}
+		if (git_tree_lookup(&st, w->h->repo, git_tree_entry_id(e)) < 0 ||
+		    (oe && git_tree_lookup(&ost, w->h->repo, git_tree_entry_id(oe)) < 0))
+			rc = hlx_hist_gerr("reading tree '%s'", w->path);
+		if (!rc && git_tree_entrycount(st) == 0)
+			rc = hlx_err(HLX_EINVAL, "directory '%s' is empty", w->path);
+		if (!rc)
+			rc = cd_tree(w, st, ost, level + 1);
+		git_tree_free(st);
+		git_tree_free(ost);
+		w->path[plen] = '\0';
+	}
+	return rc;
+}
+
+int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
+			 int (*cb)(void *ctx, const char *line, size_t len,
+				   int added),
+			 void *ctx)
+{
+	struct cdiff w = { h, cb, ctx, "" };
+	struct cmeta cur, held;
+	git_commit *c = NULL, *oc = NULL;
+	git_tree *t = NULL, *ot = NULL;
+	git_buf sig = GIT_BUF_INIT;
+	git_oid o, oo;
+	int rc, grc;
+
+	rc = hlx_hist_parse_oid(new_, &o, "version");
+	if (!rc && old)
+		rc = hlx_hist_parse_oid(old, &oo, "version");
+	if (!rc)
+		rc = hlx_hist_lookup_commit(h, &o, &c);
+	if (!rc)
+		rc = hlx_hist_parse_commit(c, &cur);
+	if (!rc && old)
+		rc = hlx_hist_lookup_commit(h, &oo, &oc);
+	if (!rc && old)
+		rc = hlx_hist_parse_commit(oc, &held);
+	if (rc)
+		goto out;
+	if (cur.has_parent != (old != NULL) ||
+	    (old && !git_oid_equal(&cur.parent, &oo))) {
+		/* several versions: each checked, then the difference */
+		rc = check_range(h, &o, old ? &oo : NULL);
+		if (!rc)
+			rc = hlx_hist_diff(h, old, new_, cb, ctx);
+		goto out;
+	}
+	if (old && (strcmp(cur.list, held.list) || strcmp(cur.org, held.org)))
+		rc = hlx_err(HLX_EINVAL, "version %llu (commit %.12s) is list '%s' of '%s', "
+			     "the held version's list '%s' of '%s'",
+			     (unsigned long long)cur.v.version, cur.v.oid, cur.list,
+			     cur.org, held.list, held.org);
+	if (!rc)
+		rc = hlx_hist_check_number(&cur, old ? &held : NULL);
+	if (!rc) {
+		grc = git_commit_header_field(&sig, c, "gpgsig");
+		if (grc == GIT_ENOTFOUND)
+			rc = hlx_err(HLX_EINVAL, "not signed");
+		else if (grc < 0)
+			rc = hlx_hist_gerr("reading the signature");
+	}
+	if (!rc && (git_commit_tree(&t, c) < 0 ||
+		    (oc && git_commit_tree(&ot, oc) < 0)))
+		rc = hlx_hist_gerr("reading the tree");
+	if (!rc)
+		rc = cd_tree(&w, t, ot, 0);
+	if (rc) {
+		rc = hlx_err_wrap(rc, "version %llu (commit %.12s)",
+				  (unsigned long long)cur.v.version, cur.v.oid);
+		rc = hlx_err_wrap(rc, "history of list '%s'", cur.list);
+	}
+out:
+	git_buf_dispose(&sig);
+	git_tree_free(t);
+	git_tree_free(ot);
+	git_commit_free(c);
+	git_commit_free(oc);
 	return rc;
 }

@@ -342,7 +342,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		       const struct hlx_prune_cont *cont,
 		       struct hlx_pull_result *res)
 {
-	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0 };
+	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL };
 	char nw[PATH_MAX], file[PATH_MAX], oldhead[41];
 	int rc, built = 0;
 
@@ -572,6 +572,7 @@ static void staged_free(struct staged *s)
 		hlx_rm_rf(s->staging);
 	hlx_buf_free(&s->d.arena);
 	free(s->d.off);
+	free(s->d.scratch);
 }
 
 /* Stage and verify: fetch the packs of the missing versions into a
@@ -609,15 +610,13 @@ static int stage_and_verify(struct pull *p, const struct hlx_list_rec *rec,
 					  p->head.version);
 	if (!rc)
 		rc = hlx_pull_verify_commits(p, s->stage, rec->head, rec->version);
-	/* the shape of every new version: lines in their shards, sorted,
-	 * unique, canonical */
+	/* the shape of every new version (lines in their shards, sorted,
+	 * unique, canonical) and the delta, in one reading; every added
+	 * line decodes as the list's kind of record */
 	if (!rc)
-		rc = hlx_hist_check_chain(s->stage);
-	if (!rc)
-		rc = hlx_hist_diff(s->stage, rec->head[0] ? rec->head : NULL,
-				   p->head.commit, hlx_pull_delta_line, &s->d);
-	if (!rc)
-		rc = hlx_pull_check_delta(&s->d);
+		rc = hlx_hist_check_delta(s->stage, rec->head[0] ? rec->head : NULL,
+					  p->head.commit, hlx_pull_delta_checked,
+					  &s->d);
 	if (!rc && p->kind == HLX_LIST_CASES)
 		rc = hlx_pull_check_cases(p, s->stage,
 					  rec->head[0] ? rec->head : NULL,
@@ -706,7 +705,7 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	struct hlx_buf text = HLX_BUF_INIT;
 	struct hlx_fetch_result fr;
 	struct hlx_list_rec rec;
-	struct staged s = { .d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0 } };
+	struct staged s = { .d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL } };
 	int rc, have_rec, done = 0;
 
 	rc = fetch_head(p, ss, &text, &fr, res);

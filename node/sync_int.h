@@ -45,6 +45,7 @@ struct delta {
 	size_t *off, n, cap;     /* lines, with a leading '+' or '-' */
 	int kind;                /* enum hlx_list_kind */
 	uint64_t added, removed;
+	void *scratch;           /* hlx_pull_delta_checked's (freed by the owner) */
 };
 
 /* The audience a feed URL names: its path ends in a/ID/ (or a/ID) with ID
@@ -73,6 +74,9 @@ int hlx_pull_verify_commits(struct pull *p, struct hlx_hist *h,
 
 /* A hlx_hist_diff callback collecting the delta (ctx: struct delta). */
 int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added);
+/* The same, checking first that an added line decodes as the list's
+ * kind of record (hlx_hist_check_delta leaves that to it). */
+int hlx_pull_delta_checked(void *ctx, const char *line, size_t len, int added);
 
 /* Every line of the delta decodes as the list's kind of record. */
 /* The growth check of a peer's cases log (spec/cases.md section 7.2). */

@@ -379,6 +379,26 @@ static int delta_decode(int kind, const char *l, size_t len,
 	return rc;
 }
 
+struct decoded {
+	struct hlx_entry e;
+	struct hlx_status st;
+	struct hlx_case_line c;
+};
+
+int hlx_pull_delta_checked(void *ctx, const char *line, size_t len, int added)
+{
+	struct delta *d = ctx;
+	struct decoded *x = d->scratch;
+
+	if (added) {
+		if (!x && !(x = d->scratch = malloc(sizeof(*x))))
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		if (delta_decode(d->kind, line, len, &x->e, &x->st, &x->c, NULL))
+			return hlx_err_wrap(HLX_EINVAL, "a line of the feed");
+	}
+	return hlx_pull_delta_line(ctx, line, len, added);
+}
+
 /* Every line of the delta decodes as the list's kind of record: checked
  * before anything is applied. */
 int hlx_pull_check_delta(const struct delta *d)
