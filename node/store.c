@@ -701,6 +701,28 @@ int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
 					  HLX_OK;
 }
 
+int hlx_store_any_purged(struct hlx_store_txn *t, uint32_t list, int *yes)
+{
+	uint8_t id[4];
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc;
+
+	*yes = 0;
+	put_be(id, list, 4);
+	k.mv_size = 4;
+	k.mv_data = id;
+	rc = mdb_cursor_open(t->txn, t->s->purged, &c);
+	if (!rc)
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (!rc)
+		*yes = k.mv_size >= 4 && memcmp(k.mv_data, id, 4) == 0;
+	if (c)
+		mdb_cursor_close(c);
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(rc, "cannot read retention") :
+					  HLX_OK;
+}
+
 int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
 		    int64_t now, uint64_t *count)
 {

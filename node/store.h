@@ -126,6 +126,9 @@ int hlx_store_purge(struct hlx_store_txn *t, uint32_t list, int64_t cutoff,
 		    int64_t now, uint64_t *count);
 int hlx_store_is_purged(struct hlx_store_txn *t, uint32_t list,
 			const struct hlx_hash *h, int *yes);
+/* Whether anything of list is marked purged (*yes): when not, no entry
+ * of it is, and a caller spares itself a keyed hash an entry. */
+int hlx_store_any_purged(struct hlx_store_txn *t, uint32_t list, int *yes);
 /* Forget that h was purged (*was: whether it was). */
 int hlx_store_unpurge(struct hlx_store_txn *t, uint32_t list,
 		      const struct hlx_hash *h, int *was);

@@ -466,8 +466,13 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 	struct hlx_status *st = malloc(sizeof(*st));
 	struct hlx_case_line *c = malloc(sizeof(*c));
 	char *skip = calloc(d->n + 1, 1);
-	int rc = e && st && c && skip ? HLX_OK :
+	int any = 0, rc = e && st && c && skip ? HLX_OK :
 		 hlx_err(HLX_ENOMEM, "out of memory");
+
+	/* nothing of the list purged (the usual case): no keyed hash of
+	 * every entry to find that out one by one */
+	if (!rc)
+		rc = hlx_store_any_purged(t, list, &any);
 
 	/* removals first: a changed entry comes as a removal and an addition */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
@@ -488,7 +493,8 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 				break;
 			}
 			tab = memchr(l, '\t', len);
-			rc = hlx_store_is_purged(t, list, h, &purged);
+			if (any)
+				rc = hlx_store_is_purged(t, list, h, &purged);
 			if (rc)
 				break;
 			if (pass == 0) {
