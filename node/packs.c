@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <libgen.h>
 #include <git2/sys/odb_backend.h>
@@ -219,28 +220,45 @@ int hlx_pack_stage(const char *base, const char *staging)
 	return hlx_file_write(alt, objs, strlen(objs), 0644);
 }
 
-/* The whole file through the bounded scanner (protocol/pack.h). */
-static int scan_file(FILE *f, const char *packfile)
-{
-	struct hlx_packscan *s = calloc(1, sizeof(*s));
-	unsigned char *chunk = malloc(1 << 16);
-	size_t got;
-	int init = s && chunk, rc = init ? hlx_packscan_init(s) :
-					   hlx_err(HLX_ENOMEM, "out of memory");
+/*
+ * Receiving a pack.  Nothing received reaches libgit2 before the bounded
+ * scanner (protocol/pack.h) has accepted it, but the two need not take
+ * turns over the whole file: the file goes in chunks, the scanner checks
+ * chunk k on a second thread while the indexer takes chunk k-1, which
+ * the scanner accepted before.  The last chunk goes to the indexer only
+ * once the scanner has seen the end of the pack (its trailer and nothing
+ * after it).  Large chunks: the indexer drops its maps of the pack it
+ * writes on every append.
+ */
+#define RECV_CHUNK (1 << 20)
 
-	while (!rc && (got = fread(chunk, 1, 1 << 16, f)) > 0)
-		rc = hlx_packscan_feed(s, chunk, got);
-	if (!rc && ferror(f))
-		rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
-	if (!rc)
-		rc = hlx_packscan_finish(s);
-	if (init)
-		hlx_packscan_free(s);
-	free(s);
-	free(chunk);
-	if (!rc && fseek(f, 0, SEEK_SET) != 0)
-		rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
-	return rc;
+struct scan_job {
+	struct hlx_packscan *s;
+	const unsigned char *p;
+	size_t n;
+	int finish, rc;
+	char detail[512]; /* the error detail is per thread */
+};
+
+static void *scan_chunk(void *arg)
+{
+	struct scan_job *j = arg;
+
+	j->rc = hlx_packscan_feed(j->s, j->p, j->n);
+	if (!j->rc && j->finish)
+		j->rc = hlx_packscan_finish(j->s);
+	if (j->rc)
+		snprintf(j->detail, sizeof(j->detail), "%s", hlx_err_detail());
+	return NULL;
+}
+
+/* The indexer takes n bytes; its error becomes ours. */
+static int index_append(git_odb_writepack *wp, const void *p, size_t n,
+			git_indexer_progress *st, const char *packfile)
+{
+	if (n && wp->append(wp, p, n, st) < 0)
+		return gerr("bad pack", packfile);
+	return HLX_OK;
 }
 
 static int index_pack(const char *repo, const char *packfile, int scan)
@@ -249,47 +267,83 @@ static int index_pack(const char *repo, const char *packfile, int scan)
 	git_odb *odb = NULL;
 	git_odb_writepack *wp = NULL;
 	git_indexer_progress st = { 0 };
-	char chunk[1 << 16];
-	size_t got;
+	struct hlx_packscan *ps = NULL;
+	unsigned char *buf[2] = { NULL, NULL };
+	size_t prev = 0;
+	int cur = 0, inited = 0, rc;
 	FILE *f;
-	int rc;
 
 	f = fopen(packfile, "rb");
 	if (!f)
 		return hlx_err(HLX_EIO, "cannot open '%s': %s", packfile, strerror(errno));
-	/* nothing received reaches libgit2 before the scanner has bounded it */
-	rc = scan ? scan_file(f, packfile) : HLX_OK;
-	if (rc) {
-		fclose(f);
-		return rc;
+	buf[0] = malloc(RECV_CHUNK);
+	buf[1] = malloc(RECV_CHUNK);
+	ps = scan ? calloc(1, sizeof(*ps)) : NULL;
+	if (!buf[0] || !buf[1] || (scan && !ps)) {
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+		goto out;
 	}
-	rc = open_repo(repo, &r);
+	rc = scan ? hlx_packscan_init(ps) : HLX_OK;
+	inited = scan && !rc;
+	if (!rc)
+		rc = open_repo(repo, &r);
 	if (rc) {
-		fclose(f);
-		return rc;
+		r = NULL;
+		goto out;
 	}
 	if (git_repository_odb(&odb, r) < 0 ||
 	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0) {
 		rc = gerr("cannot receive a pack into", repo);
 		goto out;
 	}
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (wp->append(wp, chunk, got, &st) < 0) {
-			rc = gerr("bad pack", packfile);
-			goto out;
+	for (;;) {
+		struct scan_job j = { ps, buf[cur], 0, 0, 0, "" };
+		pthread_t t;
+		int threaded = 0, arc;
+
+		j.n = fread(buf[cur], 1, RECV_CHUNK, f);
+		if (ferror(f)) {
+			rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
+			break;
 		}
-	if (ferror(f)) {
-		rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
-		goto out;
+		j.finish = j.n < RECV_CHUNK;
+		if (scan) {
+			threaded = prev && pthread_create(&t, NULL, scan_chunk, &j) == 0;
+			if (!threaded)
+				scan_chunk(&j);
+		}
+		/* the chunk before, which the scanner accepted */
+		arc = index_append(wp, buf[!cur], prev, &st, packfile);
+		if (threaded)
+			pthread_join(t, NULL);
+		if (j.rc) {
+			rc = hlx_err(j.rc, "%s", j.detail);
+			break;
+		}
+		if ((rc = arc))
+			break;
+		prev = j.n;
+		cur = !cur;
+		if (j.finish)
+			break;
 	}
-	if (wp->commit(wp, &st) < 0)
+	/* the last chunk: the scanner has seen the end */
+	if (!rc)
+		rc = index_append(wp, buf[!cur], prev, &st, packfile);
+	if (!rc && wp->commit(wp, &st) < 0)
 		rc = gerr("bad pack", packfile);
 out:
 	if (wp)
 		wp->free(wp);
 	fclose(f);
 	git_odb_free(odb);
-	close_repo(r);
+	if (r)
+		close_repo(r);
+	if (inited)
+		hlx_packscan_free(ps);
+	free(ps);
+	free(buf[0]);
+	free(buf[1]);
 	return rc;
 }
 
