@@ -173,11 +173,15 @@ int hlx_hist_check_chain(struct hlx_hist *h);
  * every added line (it is given each line the held version lacks).
  * With several versions, each is checked whole, then cb gets the
  * difference.  The commits' signatures are not verified here.
+ * With ctx2, the one version's shards are read in two halves on two
+ * threads, cb called (from either) with ctx for the first half's lines
+ * and ctx2 for the second's: the lines of ctx, then those of ctx2, are
+ * the difference in order.  Several versions give every line to ctx.
  */
 int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
 			 int (*cb)(void *ctx, const char *line, size_t len,
 				   int added),
-			 void *ctx);
+			 void *ctx, void *ctx2);
 
 /*
  * Every object of h's object store that the branch does not reach

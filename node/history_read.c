@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -692,12 +693,214 @@ static int cd_tree(struct cdiff *w, const git_tree *t, const git_tree *old,
 	return rc;
 }
 
+/*
+ * The shards of one version in two halves, read on two threads.  The
+ * walk above the shards (the hash types, TYPE/ab) is checked first, in
+ * order, and gives units: a directory TYPE/ab that changed, with the
+ * held one it replaces (or that is gone).  Each thread opens the history
+ * anew (libgit2's objects are not shared between threads) and runs its
+ * units in order, so that the lines of the first half, then those of
+ * the second, are those of one walk.
+ */
+struct cd_unit {
+	git_oid id, oid;           /* the new directory, the held one */
+	int has_new, has_old;
+	char path[48];              /* "TYPE/ab/" */
+};
+
+struct cd_units {
+	struct cd_unit *u;
+	size_t n, cap;
+};
+
+static int cd_unit_add(struct cd_units *us, const char *path,
+		       const git_tree_entry *e, const git_tree_entry *oe)
+{
+	struct cd_unit *u;
+
+	if (us->n == us->cap) {
+		size_t nc = us->cap ? us->cap * 2 : 256;
+
+		u = realloc(us->u, nc * sizeof(*u));
+		if (!u)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		us->u = u;
+		us->cap = nc;
+	}
+	u = &us->u[us->n++];
+	memset(u, 0, sizeof(*u));
+	if (e)
+		git_oid_cpy(&u->id, git_tree_entry_id(e));
+	if (oe)
+		git_oid_cpy(&u->oid, git_tree_entry_id(oe));
+	u->has_new = e != NULL;
+	u->has_old = oe != NULL;
+	snprintf(u->path, sizeof(u->path), "%s%s/", path,
+		 git_tree_entry_name(e ? e : oe));
+	return HLX_OK;
+}
+
+/* The units under the root trees t and old (NULL: none), every entry
+ * above the shards checked as cd_tree checks it. */
+static int cd_collect(struct hlx_hist *h, const git_tree *t, const git_tree *old,
+		      int level, const char *path, struct cd_units *us)
+{
+	size_t ni = t ? git_tree_entrycount(t) : 0;
+	size_t no = old ? git_tree_entrycount(old) : 0, i = 0, j = 0;
+	char sub[64];
+	int rc = HLX_OK;
+
+	while (!rc && (i < ni || j < no)) {
+		const git_tree_entry *e = i < ni ? git_tree_entry_byindex(t, i) : NULL;
+		const git_tree_entry *oe = j < no ? git_tree_entry_byindex(old, j) : NULL;
+		int c = !e ? 1 : !oe ? -1 :
+			strcmp(git_tree_entry_name(e), git_tree_entry_name(oe));
+		git_tree *st = NULL, *ost = NULL;
+
+		if (c > 0) {
+			e = NULL;
+			j++;
+		} else {
+			const char *name = git_tree_entry_name(e);
+
+			rc = check_entry(e, level, path);
+			if (!rc && i > 0 &&
+			    strcmp(git_tree_entry_name(git_tree_entry_byindex(t, i - 1)),
+				   name) >= 0)
+				rc = hlx_err(HLX_EINVAL, "'%s%s': not after the entry before it",
+					     path, name);
+			if (rc)
+				break;
+			i++;
+			if (c == 0) {
+				j++;
+				if (git_tree_entry_filemode_raw(oe) !=
+				    git_tree_entry_filemode_raw(e)) {
+					rc = hlx_err(HLX_EHISTORY,
+						     "'%s%s': not of the held version's shape",
+						     path, name);
+					break;
+				}
+				if (git_oid_equal(git_tree_entry_id(oe), git_tree_entry_id(e)))
+					continue; /* held, checked then */
+			} else {
+				oe = NULL;
+			}
+		}
+		if (level == 1) {
+			rc = cd_unit_add(us, path, e, oe);
+			continue;
+		}
+		snprintf(sub, sizeof(sub), "%s/", git_tree_entry_name(e ? e : oe));
+		if ((e && git_tree_lookup(&st, h->repo, git_tree_entry_id(e)) < 0) ||
+		    (oe && git_tree_lookup(&ost, h->repo, git_tree_entry_id(oe)) < 0))
+			rc = hlx_hist_gerr("reading tree '%s'", sub);
+		if (!rc && e && git_tree_entrycount(st) == 0)
+			rc = hlx_err(HLX_EINVAL, "directory '%s' is empty", sub);
+		if (!rc)
+			rc = cd_collect(h, st, ost, level + 1, sub, us);
+		git_tree_free(st);
+		git_tree_free(ost);
+	}
+	return rc;
+}
+
+struct cd_half {
+	const char *repo;
+	const struct cd_unit *u;
+	size_t n;
+	int (*cb)(void *ctx, const char *line, size_t len, int added);
+	void *ctx;
+	int rc;
+	char detail[512]; /* the error detail is per thread */
+};
+
+static void *cd_run(void *arg)
+{
+	struct cd_half *x = arg;
+	struct hlx_hist *h = NULL;
+	struct cdiff w;
+	int rc = hlx_hist_open(x->repo, 0, &h);
+
+	memset(&w, 0, sizeof(w));
+	w.h = h;
+	w.cb = x->cb;
+	w.ctx = x->ctx;
+	for (size_t i = 0; !rc && i < x->n; i++) {
+		const struct cd_unit *u = &x->u[i];
+		git_tree *t = NULL, *ot = NULL;
+
+		snprintf(w.path, sizeof(w.path), "%s", u->path);
+		if ((u->has_new && git_tree_lookup(&t, h->repo, &u->id) < 0) ||
+		    (u->has_old && git_tree_lookup(&ot, h->repo, &u->oid) < 0))
+			rc = hlx_hist_gerr("reading tree '%s'", u->path);
+		else if (!u->has_new)
+			for (size_t k = 0; !rc && k < git_tree_entrycount(ot); k++)
+				rc = cd_removed(&w, git_tree_entry_byindex(ot, k),
+						LEVEL_SHARDS);
+		else if (git_tree_entrycount(t) == 0)
+			rc = hlx_err(HLX_EINVAL, "directory '%s' is empty", u->path);
+		else
+			rc = cd_tree(&w, t, ot, LEVEL_SHARDS);
+		git_tree_free(t);
+		git_tree_free(ot);
+	}
+	hlx_hist_free(h);
+	x->rc = rc;
+	if (rc)
+		snprintf(x->detail, sizeof(x->detail), "%s", hlx_err_detail());
+	return NULL;
+}
+
+/* The shards of t against old: in two halves on two threads (ctx2) or
+ * in one walk. */
+static int cd_version(struct hlx_hist *h, const git_tree *t, const git_tree *old,
+		      int (*cb)(void *ctx, const char *line, size_t len, int added),
+		      void *ctx, void *ctx2)
+{
+	struct cd_units us = { NULL, 0, 0 };
+	struct cd_half x[2];
+	const char *repo = git_repository_path(h->repo);
+	pthread_t th;
+	int rc, threaded = 0;
+
+	if (!ctx2) {
+		struct cdiff w = { h, cb, ctx, "" };
+
+		return cd_tree(&w, t, old, 0);
+	}
+	rc = cd_collect(h, t, old, 0, "", &us);
+	if (rc)
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		x[k].repo = repo;
+		x[k].u = us.u + (k ? us.n / 2 : 0);
+		x[k].n = k ? us.n - us.n / 2 : us.n / 2;
+		x[k].cb = cb;
+		x[k].ctx = k ? ctx2 : ctx;
+		x[k].rc = 0;
+		x[k].detail[0] = '\0';
+	}
+	threaded = x[1].n && pthread_create(&th, NULL, cd_run, &x[1]) == 0;
+	cd_run(&x[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		cd_run(&x[1]);
+	/* the first error in the walk's order */
+	for (int k = 0; k < 2 && !rc; k++)
+		if (x[k].rc)
+			rc = hlx_err(x[k].rc, "%s", x[k].detail);
+out:
+	free(us.u);
+	return rc;
+}
+
 int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
 			 int (*cb)(void *ctx, const char *line, size_t len,
 				   int added),
-			 void *ctx)
+			 void *ctx, void *ctx2)
 {
-	struct cdiff w = { h, cb, ctx, "" };
 	struct cmeta cur, held;
 	git_commit *c = NULL, *oc = NULL;
 	git_tree *t = NULL, *ot = NULL;
@@ -744,7 +947,7 @@ int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
 		    (oc && git_commit_tree(&ot, oc) < 0)))
 		rc = hlx_hist_gerr("reading the tree");
 	if (!rc)
-		rc = cd_tree(&w, t, ot, 0);
+		rc = cd_version(h, t, ot, cb, ctx, ctx2);
 	if (rc) {
 		rc = hlx_err_wrap(rc, "version %llu (commit %.12s)",
 				  (unsigned long long)cur.v.version, cur.v.oid);

@@ -613,10 +613,19 @@ static int stage_and_verify(struct pull *p, const struct hlx_list_rec *rec,
 	/* the shape of every new version (lines in their shards, sorted,
 	 * unique, canonical) and the delta, in one reading; every added
 	 * line decodes as the list's kind of record */
-	if (!rc)
+	if (!rc) {
+		/* the shards in two halves, on two threads */
+		struct delta d2 = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL };
+
 		rc = hlx_hist_check_delta(s->stage, rec->head[0] ? rec->head : NULL,
 					  p->head.commit, hlx_pull_delta_checked,
-					  &s->d);
+					  &s->d, &d2);
+		if (!rc)
+			rc = hlx_pull_delta_join(&s->d, &d2);
+		hlx_buf_free(&d2.arena);
+		free(d2.off);
+		free(d2.scratch);
+	}
 	if (!rc && p->kind == HLX_LIST_CASES)
 		rc = hlx_pull_check_cases(p, s->stage,
 					  rec->head[0] ? rec->head : NULL,
