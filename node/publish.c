@@ -568,7 +568,9 @@ static int held_line(void *ctx, const char *line, size_t len, int added)
 {
 	struct held_scan *h = ctx;
 
-	if (added && !h->held && hlx_entry_decode(line, len, &h->e) == HLX_OK)
+	/* a line without tags (its last field "-") holds nothing */
+	if (added && !h->held && !(len >= 3 && !memcmp(line + len - 3, "\t-\n", 3)) &&
+	    hlx_entry_decode(line, len, &h->e) == HLX_OK)
 		h->held = hlx_policy_held(h->p, &h->e);
 	hlx_err_clear();
 	return HLX_OK;
@@ -582,7 +584,7 @@ static int open_clean(struct pub_ctx *c, const struct hlx_policy *pol,
 		      struct hlx_view_src *s, const char *repo, uint64_t from,
 		      int *clean)
 {
-	struct held_scan *hs = calloc(1, sizeof(*hs));
+	struct held_scan *hs = calloc(2, sizeof(*hs));
 	struct hlx_hist *h = NULL;
 	char oid[41];
 	int rc = hs ? hlx_hist_open(repo, 0, &h) : hlx_err(HLX_ENOMEM, "out of memory");
@@ -590,7 +592,7 @@ static int open_clean(struct pub_ctx *c, const struct hlx_policy *pol,
 	(void)c;
 	*clean = 1;
 	if (hs)
-		hs->p = pol;
+		hs[0].p = hs[1].p = pol;
 	/* from the newest back to the one the feed names, parent by parent */
 	memcpy(oid, s->rec.head, sizeof(oid));
 	while (!rc && *clean && oid[0] && s->rec.version > from) {
@@ -599,9 +601,11 @@ static int open_clean(struct pub_ctx *c, const struct hlx_policy *pol,
 		rc = hlx_hist_read_version(h, oid, &v);
 		if (rc || v.version <= from)
 			break;
-		rc = hlx_hist_diff(h, v.parent[0] ? v.parent : NULL, v.oid,
-				   held_line, hs);
-		if (!rc && hs->held)
+		/* each version against its parent, its shards read in two
+		 * halves on two threads (and its shape checked on the way) */
+		rc = hlx_hist_check_delta(h, v.parent[0] ? v.parent : NULL, v.oid,
+					  held_line, &hs[0], &hs[1]);
+		if (!rc && (hs[0].held || hs[1].held))
 			*clean = 0;
 		memcpy(oid, v.parent, sizeof(oid));
 	}
