@@ -101,3 +101,33 @@ int hlx_runlock_take(const char *home, int *fd, long *holder)
 	}
 	return rc;
 }
+
+void hlx_runlock_stamp(const char *home, struct hlx_run_stamp *out)
+{
+	static const enum hlx_home_entry e[3] = {
+		HLX_HOME_STATE, HLX_HOME_TRUST, HLX_HOME_PEERS_FILE
+	};
+	char p[PATH_MAX], q[PATH_MAX];
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		const char *f = p;
+
+		if (hlx_home_path(p, home, e[i], NULL, NULL) != HLX_OK)
+			continue;
+		/* the state is LMDB's: its data file changes with each write */
+		if (e[i] == HLX_HOME_STATE) {
+			if (hlx_pathf(q, "%s/data.mdb", p) != HLX_OK)
+				continue;
+			f = q;
+		}
+		if (stat(f, &st) != 0)
+			continue;
+		out->v[i][0] = (long long)st.st_size;
+		out->v[i][1] = (long long)st.st_ino;
+		out->v[i][2] = (long long)st.st_mtim.tv_sec;
+		out->v[i][3] = (long long)st.st_mtim.tv_nsec;
+	}
+	hlx_err_clear();
+}

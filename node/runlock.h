@@ -12,4 +12,16 @@
  * pid (also in *holder; 0 when it could not be read). */
 int hlx_runlock_take(const char *home, int *fd, long *holder);
 
+/*
+ * What another command's change to the node leaves behind, to notice it
+ * between rounds without opening the node: the state's data file, the
+ * trust chain and peers.json, by size, inode and modification time (a
+ * missing file counts as one).  Equal stamps: nothing was written there.
+ */
+struct hlx_run_stamp {
+	long long v[3][4];
+};
+
+void hlx_runlock_stamp(const char *home, struct hlx_run_stamp *out);
+
 #endif

@@ -133,4 +133,29 @@ test_ok "with the passphrase it runs and publishes" wait_log run-b.log \
 	"bcorp: published 1 lists to 'b/publish'"
 stop "$pid6"
 
+# ---- a change is published at once, and an idle run is idle -------------------
+# With an interval of a minute, a version added while run sleeps is in the
+# feed within seconds: run notices another command's change and starts
+# the next round at once (before, it waited for the interval).
+"$HLX" --home a run --interval 60 --to feed 2>run7.log &
+pid7=$!
+test_ok "(run publishes at start)" wait_log run7.log "acme: published 1 lists to 'feed'"
+sleep 1
+ver() { sed -n 's/.*\\"version\\":\([0-9]*\).*/\1/p' feed/lists/l1/head; }
+v0=$(ver)
+hlx --home a add l1 "md5:$(rand_hex 16)" 2>/dev/null
+i=0
+while [ $i -lt 150 ] && [ "$(ver)" = "$v0" ]; do sleep 0.1; i=$((i + 1)); done
+test_ok "a version added while run sleeps is published within 15 s, not 60" \
+	test "$(ver)" = $((v0 + 1))
+# its own rounds do not wake it: over 4 s, next to no CPU time
+cpu() { awk '{ print $14 + $15 }' /proc/$pid7/stat; }
+c0=$(cpu)
+sleep 4
+c1=$(cpu)
+echo "# idle run: $((c1 - c0)) clock ticks of CPU in 4 s"
+test_ok "an idle run does not spin (under 1 s of CPU in 4 s)" \
+	test $((c1 - c0)) -lt "$(getconf CLK_TCK)"
+stop "$pid7"
+
 test_done

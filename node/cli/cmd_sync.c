@@ -322,14 +322,31 @@ static void on_signal(int sig)
 		stop = 1;
 }
 
-/* Sleep up to ms, waking early on a signal. */
-static void nap(long ms)
+static long mono_ms(void)
 {
-	while (ms > 0 && !stop && !hup) {
-		struct timespec ts = { 0, (ms > 100 ? 100 : ms) * 1000000L };
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Sleep up to ms, waking early on a signal, or (seen) as soon as another
+ * command changed the node since seen was taken: what it changed is then
+ * published without waiting for the interval. */
+static void nap(long ms, const char *home, const struct hlx_run_stamp *seen)
+{
+	long end = mono_ms() + ms, left;
+
+	while ((left = end - mono_ms()) > 0 && !stop && !hup) {
+		struct timespec ts = { 0, (left > 25 ? 25 : left) * 1000000L };
+		struct hlx_run_stamp now;
 
 		nanosleep(&ts, NULL);
-		ms -= 100;
+		if (seen) {
+			hlx_runlock_stamp(home, &now);
+			if (memcmp(&now, seen, sizeof(now)) != 0)
+				break;
+		}
 	}
 }
 
@@ -489,8 +506,9 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	while (!stop) {
 		struct hlx_peers *ps = NULL;
 		struct hlx_node *n = NULL;
+		struct hlx_run_stamp seen;
 		int failures = 0, pulls = 0, changed = 0, compact = 0, partial = 0, rc;
-		long wait_ms;
+		long wait_ms, start = mono_ms();
 
 		/* Each round opens the node afresh (and takes the writer lock
 		 * only for the round), so CLI writers interleave. */
@@ -513,18 +531,27 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 			failures += rc && !partial;
 			pulls += rc && partial;
 		}
+		/* what the round wrote itself, under the writer lock: only
+		 * what another command writes after it wakes the loop early */
+		hlx_runlock_stamp(cli->home, &seen);
 		hlx_peers_free(ps);
 		close_compacted(n, compact);
-		/* exponential backoff on failure, with jitter */
+		/* Rounds start an interval apart, less up to 20% jitter (so
+		 * that nodes do not poll in step), never more: a change is
+		 * seen at most an interval after it was published.  After a
+		 * failure the interval doubles, up to an hour. */
 		backoff = failures ? (backoff < 6 ? backoff + 1 : 6) : 0;
 		wait_ms = r.interval * 1000L << backoff;
 		if (wait_ms > 3600000L)
 			wait_ms = 3600000L;
-		wait_ms += (long)(randombytes_uniform((uint32_t)(wait_ms / 5 + 1)));
+		wait_ms -= (long)(randombytes_uniform((uint32_t)(wait_ms / 5 + 1)));
+		wait_ms -= mono_ms() - start;
+		if (wait_ms < 0)
+			wait_ms = 0;
 		if (failures || pulls)
 			say(LOG_NEWS, "round had %d failure(s); next in %ld ms",
 			    failures + pulls, wait_ms);
-		nap(wait_ms);
+		nap(wait_ms, cli->home, &seen);
 		if (hup && !stop) {
 			struct run_conf nr;
 
