@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,13 +176,33 @@ int hlx_hist_decode_line(const char *line, size_t n)
 
 /* ---- open / free -------------------------------------------------------- */
 
+/*
+ * libgit2's global initialisation loads the system's CA certificates
+ * (for transports hlx never uses): each init after the last shutdown did
+ * it again, for every repository opened, most of a round of 'hlx run'.
+ * One reference taken once and never given back keeps libgit2 set up for
+ * the life of the process; callers pair their own init and shutdown.
+ */
+static pthread_once_t git_once = PTHREAD_ONCE_INIT;
+
+static void git_keep(void)
+{
+	git_libgit2_init();
+}
+
+int hlx_hist_git_init(void)
+{
+	pthread_once(&git_once, git_keep);
+	return git_libgit2_init();
+}
+
 int hlx_hist_open(const char *path, int create, struct hlx_hist **out)
 {
 	struct hlx_hist *h;
 	int rc, grc;
 
 	*out = NULL;
-	if (git_libgit2_init() < 0)
+	if (hlx_hist_git_init() < 0)
 		return hlx_hist_gerr("libgit2 initialisation");
 	h = calloc(1, sizeof(*h));
 	if (!h) {

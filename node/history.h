@@ -43,6 +43,11 @@
 
 struct hlx_hist;
 
+/* git_libgit2_init(), once for good the first time (libgit2 then stays
+ * set up for the process: its setup is costly); pair with
+ * git_libgit2_shutdown() as usual.  <0 on failure. */
+int hlx_hist_git_init(void);
+
 /*
  * Open the bare repository at path.  With create, a missing repository is
  * initialised (bare, HEAD -> refs/heads/main, directories made as needed);

@@ -30,7 +30,7 @@ static int gerr(const char *what, const char *subject)
 
 static int open_repo(const char *path, git_repository **out)
 {
-	if (git_libgit2_init() < 0)
+	if (hlx_hist_git_init() < 0)
 		return gerr("cannot initialise libgit2 for", path);
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
@@ -202,7 +202,7 @@ int hlx_pack_stage(const char *base, const char *staging)
 		return hlx_err(HLX_EINVAL, "cannot resolve '%.200s'", base);
 	if (base)
 		strcat(objs, "/objects");
-	if (git_libgit2_init() < 0)
+	if (hlx_hist_git_init() < 0)
 		return gerr("cannot initialise libgit2 for", staging);
 	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
