@@ -499,8 +499,9 @@ int hlx_store_meta_eq(const char *stored, size_t sn, const char *meta,
 	return sn == n && memcmp(stored, meta, n) == 0;
 }
 
-int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
-		  const struct hlx_hash *h, const char *meta, size_t metalen)
+static int put_entry(struct hlx_store_txn *t, uint32_t list,
+		     const struct hlx_hash *h, const char *meta, size_t metalen,
+		     int fresh)
 {
 	uint8_t key[KEY_MAX], data[4 + META_MAX];
 	char digest[HLX_STORE_DIGEST_LEN + 1];
@@ -515,8 +516,11 @@ int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
 		meta = digest;
 		metalen = HLX_STORE_DIGEST_LEN;
 	}
-	rc = locate(t, list, h, key, &k, &v);
-	if (rc == 0)
+	if (fresh)
+		rc = t->cur ? 0 : mdb_cursor_open(t->txn, t->s->entries, &t->cur);
+	else
+		rc = locate(t, list, h, key, &k, &v);
+	if (rc == 0 && !fresh)
 		rc = mdb_cursor_del(t->cur, 0); /* replaced below */
 	else if (rc == MDB_NOTFOUND)
 		rc = 0;
@@ -533,6 +537,18 @@ int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
 		rc = mdb_cursor_put(t->cur, &k, &v, 0);
 	}
 	return rc ? lmdb_err(rc, "cannot store an entry") : HLX_OK;
+}
+
+int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
+		  const struct hlx_hash *h, const char *meta, size_t metalen)
+{
+	return put_entry(t, list, h, meta, metalen, 0);
+}
+
+int hlx_store_put_new(struct hlx_store_txn *t, uint32_t list,
+		      const struct hlx_hash *h, const char *meta, size_t metalen)
+{
+	return put_entry(t, list, h, meta, metalen, 1);
 }
 
 int hlx_store_del(struct hlx_store_txn *t, uint32_t list,

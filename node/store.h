@@ -70,6 +70,10 @@ int hlx_store_meta_eq(const char *stored, size_t sn, const char *meta,
 		      size_t n);
 int hlx_store_put(struct hlx_store_txn *t, uint32_t list,
 		  const struct hlx_hash *h, const char *meta, size_t metalen);
+/* The same for an h that list does not hold (a list that holds nothing
+ * yet): no lookup first.  With h held already, list would hold it twice. */
+int hlx_store_put_new(struct hlx_store_txn *t, uint32_t list,
+		      const struct hlx_hash *h, const char *meta, size_t metalen);
 /* HLX_ENOENT if the list does not hold h. */
 int hlx_store_del(struct hlx_store_txn *t, uint32_t list,
 		  const struct hlx_hash *h);

@@ -312,7 +312,7 @@ static int pruned_swap(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 	if (!rc)
 		rc = hlx_pull_apply_delta(t, rec->id, d, p->head.has_rules &&
 					  p->head.rules.retention_days > 0,
-					  p->now);
+					  p->now, 0);
 	if (!rc) {
 		res->from = rec->version;
 		rec->version = p->head.version;
@@ -668,7 +668,7 @@ static int apply_staged(struct pull *p, struct hlx_list_rec *rec,
 		rc = hlx_pull_apply_delta(t, rec->id, &s->d,
 					  p->head.has_rules &&
 					  p->head.rules.retention_days > 0,
-					  p->now);
+					  p->now, !have_rec);
 	if (rc)
 		goto out;
 	rc = hlx_pack_adopt(s->keep, s->repo);

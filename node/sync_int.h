@@ -86,9 +86,11 @@ int hlx_pull_check_cases(struct pull *p, struct hlx_hist *h, const char *old,
 			 const char *new_);
 int hlx_pull_check_delta(const struct delta *d);
 
-/* Apply the delta to the state (retention: record arrival times). */
+/* Apply the delta to the state (retention: record arrival times; fresh:
+ * the list holds nothing yet, its entries go in without a lookup).  Each
+ * line was decoded when it was checked. */
 int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
-			 struct delta *d, int retention, int64_t now);
+			 struct delta *d, int retention, int64_t now, int fresh);
 
 /* Fetch the packs of versions from..to into a staging repository. */
 int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,

@@ -485,7 +485,7 @@ int hlx_pull_check_cases(struct pull *p, struct hlx_hist *h, const char *old,
  * records when each entry arrived; an entry purged here stays out of the
  * state (also when the peer changes it) until the peer retracts it. */
 int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
-			 struct delta *d, int retention, int64_t now)
+			 struct delta *d, int retention, int64_t now, int fresh)
 {
 	struct hlx_entry *e = malloc(sizeof(*e));
 	struct hlx_status *st = malloc(sizeof(*st));
@@ -505,19 +505,25 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 			const char *l = (const char *)d->arena.data + d->off[i];
 			size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
 				     d->off[i] - 1;
-			const struct hlx_hash *h;
+			const struct hlx_hash *h = &e->hash;
 			const char *tab;
 			int purged = 0;
 
 			if ((l[0] == '+') != pass || skip[i])
 				continue;
 			l++;
-			rc = delta_decode(d->kind, l, len, e, st, c, &h);
-			if (rc) {
+			tab = memchr(l, '\t', len);
+			/* an entry line was decoded whole when it was checked:
+			 * its key is its first field */
+			if (d->kind == HLX_LIST_ENTRIES)
+				rc = tab ? hlx_hash_parse_canonical(l, (size_t)(tab - l), &e->hash) :
+					   HLX_EINVAL;
+			else
+				rc = delta_decode(d->kind, l, len, e, st, c, &h);
+			if (rc || !tab) {
 				rc = hlx_err_wrap(HLX_EINVAL, "a line of the feed");
 				break;
 			}
-			tab = memchr(l, '\t', len);
 			if (any)
 				rc = hlx_store_is_purged(t, list, h, &purged);
 			if (rc)
@@ -545,8 +551,8 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 					d->removed++;
 				}
 			} else if (!purged) {
-				rc = hlx_store_put(t, list, h, tab + 1,
-						   len - (size_t)(tab - l) - 2);
+				rc = (fresh ? hlx_store_put_new : hlx_store_put)(
+					t, list, h, tab + 1, len - (size_t)(tab - l) - 2);
 				if (!rc && retention)
 					rc = hlx_store_received_put(t, list, h, now);
 				d->added++;
