@@ -177,6 +177,11 @@ int hlx_hist_decode_line(const char *line, size_t n)
 /* ---- open / free -------------------------------------------------------- */
 
 /*
+ * libgit2 hashes every object it reads again (strict hash verification),
+ * which git does not: an object was hashed when its pack was indexed
+ * (what a feed sends) or when it was written.  Off for the process; fsck,
+ * which looks for what changed on disk since, turns it on.
+ *
  * libgit2's global initialisation loads the system's CA certificates
  * (for transports hlx never uses): each init after the last shutdown did
  * it again, for every repository opened, most of a round of 'hlx run'.
@@ -187,7 +192,14 @@ static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 
 static void git_keep(void)
 {
-	git_libgit2_init();
+	if (git_libgit2_init() >= 0)
+		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+}
+
+void hlx_hist_verify_reads(int on)
+{
+	pthread_once(&git_once, git_keep);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on);
 }
 
 int hlx_hist_git_init(void)

@@ -47,6 +47,10 @@ struct hlx_hist;
  * set up for the process: its setup is costly); pair with
  * git_libgit2_shutdown() as usual.  <0 on failure. */
 int hlx_hist_git_init(void);
+/* Whether libgit2 hashes every object it reads again, process-wide: off
+ * from the first init (as git, which hashes objects when it indexes or
+ * writes them), on for fsck. */
+void hlx_hist_verify_reads(int on);
 
 /*
  * Open the bare repository at path.  With create, a missing repository is

@@ -904,6 +904,8 @@ int hlx_list_fsck(struct hlx_node *n, const char *list,
 	int rc;
 
 	*versions = *entries = 0;
+	/* every object read is hashed again: what changed on disk shows */
+	hlx_hist_verify_reads(1);
 	hlx_buf_init(&c.meta);
 	c.trust = hlx_home_trust(hlx_node_home(n));
 	rc = slash ? peer_trust(n, list, (size_t)(slash - list), &pt) : HLX_OK;
