@@ -15,8 +15,9 @@ int hlx_runlock_take(const char *home, int *fd, long *holder);
 /*
  * What another command's change to the node leaves behind, to notice it
  * between rounds without opening the node: the state's data file, the
- * trust chain and peers.json, by size, inode and modification time (a
- * missing file counts as one).  Equal stamps: nothing was written there.
+ * trust chain and peers.json, by size, inode and modification time, and
+ * the state by its meta pages too, which each commit rewrites (a missing
+ * file counts as one).  Equal stamps: nothing was written there.
  */
 struct hlx_run_stamp {
 	long long v[3][4];

@@ -143,7 +143,7 @@ test_ok "(run publishes at start)" wait_log run7.log "acme: published 1 lists to
 sleep 1
 ver() { sed -n 's/.*\\"version\\":\([0-9]*\).*/\1/p' feed/lists/l1/head; }
 v0=$(ver)
-hlx --home a add l1 "md5:$(rand_hex 16)" 2>/dev/null
+test_ok "(a version added)" hlx --home a add l1 "md5:$(rand_hex 16)"
 i=0
 while [ $i -lt 150 ] && [ "$(ver)" = "$v0" ]; do sleep 0.1; i=$((i + 1)); done
 test_ok "a version added while run sleeps is published within 15 s, not 60" \
