@@ -561,7 +561,7 @@ struct staged {
 	struct hlx_hist *mirror;    /* open if the list is held */
 	struct hlx_hist *stage;
 	int made;                   /* staging exists: removed at the end */
-	struct delta d;
+	struct delta d, d2;         /* the delta: d's lines, then d2's */
 };
 
 static void staged_free(struct staged *s)
@@ -573,6 +573,9 @@ static void staged_free(struct staged *s)
 	hlx_buf_free(&s->d.arena);
 	free(s->d.off);
 	free(s->d.scratch);
+	hlx_buf_free(&s->d2.arena);
+	free(s->d2.off);
+	free(s->d2.scratch);
 }
 
 /* Stage and verify: fetch the packs of the missing versions into a
@@ -613,19 +616,11 @@ static int stage_and_verify(struct pull *p, const struct hlx_list_rec *rec,
 	/* the shape of every new version (lines in their shards, sorted,
 	 * unique, canonical) and the delta, in one reading; every added
 	 * line decodes as the list's kind of record */
-	if (!rc) {
-		/* the shards in two halves, on two threads */
-		struct delta d2 = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL };
-
+	/* (the shards in two halves, on two threads: s->d and s->d2) */
+	if (!rc)
 		rc = hlx_hist_check_delta(s->stage, rec->head[0] ? rec->head : NULL,
 					  p->head.commit, hlx_pull_delta_checked,
-					  &s->d, &d2);
-		if (!rc)
-			rc = hlx_pull_delta_join(&s->d, &d2);
-		hlx_buf_free(&d2.arena);
-		free(d2.off);
-		free(d2.scratch);
-	}
+					  &s->d, &s->d2);
 	if (!rc && p->kind == HLX_LIST_CASES)
 		rc = hlx_pull_check_cases(p, s->stage,
 					  rec->head[0] ? rec->head : NULL,
@@ -669,6 +664,13 @@ static int apply_staged(struct pull *p, struct hlx_list_rec *rec,
 					  p->head.has_rules &&
 					  p->head.rules.retention_days > 0,
 					  p->now, !have_rec);
+	/* d2's keys all follow d's: a changed entry's removal and addition
+	 * are in the same half */
+	if (!rc)
+		rc = hlx_pull_apply_delta(t, rec->id, &s->d2,
+					  p->head.has_rules &&
+					  p->head.rules.retention_days > 0,
+					  p->now, !have_rec);
 	if (rc)
 		goto out;
 	rc = hlx_pack_adopt(s->keep, s->repo);
@@ -682,7 +684,8 @@ static int apply_staged(struct pull *p, struct hlx_list_rec *rec,
 		snprintf(oldbuf, sizeof(oldbuf), "%s", rec->head);
 		rec->version = p->head.version;
 		memcpy(rec->head, p->head.commit, sizeof(rec->head));
-		rec->count = rec->count + s->d.added - s->d.removed;
+		rec->count = rec->count + s->d.added + s->d2.added -
+			     s->d.removed - s->d2.removed;
 		rec->updated = p->head.issued;
 		rc = hlx_store_set_list(t, rec);
 		if (!rc) {
@@ -697,8 +700,8 @@ static int apply_staged(struct pull *p, struct hlx_list_rec *rec,
 		goto out;
 	res->changed = 1;
 	res->to = rec->version;
-	res->added = s->d.added;
-	res->removed = s->d.removed;
+	res->added = s->d.added + s->d2.added;
+	res->removed = s->d.removed + s->d2.removed;
 out:
 	hlx_store_abort(t);
 	return rc;
@@ -714,7 +717,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	struct hlx_buf text = HLX_BUF_INIT;
 	struct hlx_fetch_result fr;
 	struct hlx_list_rec rec;
-	struct staged s = { .d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL } };
+	struct staged s = { .d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL },
+			    .d2 = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL } };
 	int rc, have_rec, done = 0;
 
 	rc = fetch_head(p, ss, &text, &fr, res);

@@ -77,8 +77,6 @@ int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added);
 /* The same, checking first that an added line decodes as the list's
  * kind of record (hlx_hist_check_delta leaves that to it). */
 int hlx_pull_delta_checked(void *ctx, const char *line, size_t len, int added);
-/* Append b's lines to a's (b is left as it was). */
-int hlx_pull_delta_join(struct delta *a, const struct delta *b);
 
 /* Every line of the delta decodes as the list's kind of record. */
 /* The growth check of a peer's cases log (spec/cases.md section 7.2). */

@@ -399,31 +399,6 @@ int hlx_pull_delta_checked(void *ctx, const char *line, size_t len, int added)
 	return hlx_pull_delta_line(ctx, line, len, added);
 }
 
-int hlx_pull_delta_join(struct delta *a, const struct delta *b)
-{
-	size_t base = a->arena.len;
-	int rc;
-
-	if (!b->n)
-		return HLX_OK;
-	if (a->n + b->n > a->cap) {
-		size_t nc = a->n + b->n;
-		size_t *x = nc > SIZE_MAX / sizeof(*x) ? NULL :
-			    realloc(a->off, nc * sizeof(*x));
-
-		if (!x)
-			return hlx_err(HLX_ENOMEM, "out of memory");
-		a->off = x;
-		a->cap = nc;
-	}
-	rc = hlx_buf_put(&a->arena, b->arena.data, b->arena.len);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < b->n; i++)
-		a->off[a->n++] = base + b->off[i];
-	return HLX_OK;
-}
-
 /* Every line of the delta decodes as the list's kind of record: checked
  * before anything is applied. */
 int hlx_pull_check_delta(const struct delta *d)
