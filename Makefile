@@ -99,6 +99,12 @@ $(O)/contrib/embed/match-one: contrib/embed/match-one.c $(O)/libhlx.a | pkgcheck
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libhlx.a $(LDLIBS)
 
+# A matcher embedded as a pipeline worker would, for make bench (b0600).
+$(O)/tests/bench/match-worker: tests/bench/match-worker.c $(O)/libhlx.a | pkgcheck
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libhlx.a $(LDLIBS)
+
 # The commands without main, for unit tests that drive one (test-audit).
 $(O)/libhlx-cli.a: $(filter-out $(O)/node/cli/main.o,$(CLI_OBJ))
 	@echo "  AR      $@"
@@ -178,8 +184,8 @@ fuzz: ensure-deps fuzz-build
 # ensure-deps installed the libraries it names.
 bench: ensure-deps
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps DEBS="$(BENCH_DEBS)"; fi
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/bench/run.sh
+	$(Q)$(MAKE) --no-print-directory all $(O)/tests/bench/match-worker
+	$(Q)HLX_MATCH_WORKER=$(CURDIR)/$(O)/tests/bench/match-worker tests/bench/run.sh
 
 demo: ensure-deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -83,6 +83,7 @@ static const struct home_entry {
 	[HLX_HOME_MATCH_CONFIG]    = { "match/config.json", "match/config.json", 0600 },
 	[HLX_HOME_MATCH_BASE]      = { "match/pdq.base", "match/pdq.base", 0600 },
 	[HLX_HOME_MATCH_DELTA]     = { "match/pdq.delta", "match/pdq.delta", 0600 },
+	[HLX_HOME_MATCH_TABLES]    = { "match/pdq.tables", "match/pdq.tables", 0600 },
 	[HLX_HOME_URLS]            = { "urls", "urls/", 0700 },
 	[HLX_HOME_URL]             = { "urls/%s", "urls/HEX", 0600 },
 	[HLX_HOME_AUDIT]           = { "audit.log", "audit.log", 0600 },

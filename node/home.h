@@ -95,6 +95,7 @@ enum hlx_home_entry {
 	HLX_HOME_MATCH_CONFIG,    /* match/config.json */
 	HLX_HOME_MATCH_BASE,      /* match/pdq.base */
 	HLX_HOME_MATCH_DELTA,     /* match/pdq.delta */
+	HLX_HOME_MATCH_TABLES,    /* match/pdq.tables */
 	HLX_HOME_URLS,            /* urls/ */
 	HLX_HOME_URL,             /* urls/HEX */
 	HLX_HOME_AUDIT,           /* audit.log */

@@ -27,9 +27,7 @@ void hlx_matcher_free(struct hlx_matcher *m)
 	free(m);
 }
 
-/* The tables of the base and the overlay, if not built yet.  Callers hold
- * the read or the write lock. */
-static int ensure_tables(struct hlx_matcher *m)
+int hlx_match_ensure_tables(struct hlx_matcher *m)
 {
 	double t0;
 	int rc = HLX_OK;
@@ -37,7 +35,7 @@ static int ensure_tables(struct hlx_matcher *m)
 	pthread_mutex_lock(&m->build_lock);
 	t0 = hlx_match_now();
 	if (m->have_base && !m->bidx)
-		rc = hlx_pdqidx_build(m->base, m->nbase, m->threads, &m->bidx);
+		rc = hlx_match_base_tables(m);
 	if (!rc && m->have_base && m->nadd && !m->didx)
 		rc = hlx_pdqidx_build(m->add, m->nadd, m->threads, &m->didx);
 	m->build_seconds += hlx_match_now() - t0;
@@ -50,7 +48,7 @@ int hlx_matcher_prepare(struct hlx_matcher *m)
 	int rc;
 
 	pthread_rwlock_rdlock(&m->lock);
-	rc = m->have_base ? ensure_tables(m) :
+	rc = m->have_base ? hlx_match_ensure_tables(m) :
 			    hlx_err(HLX_ESTATE, "the match index is not usable: refresh it");
 	pthread_rwlock_unlock(&m->lock);
 	return rc;
@@ -62,6 +60,7 @@ void hlx_matcher_status(struct hlx_matcher *m, struct hlx_match_status *st)
 	*st = m->st;
 	pthread_mutex_lock(&m->build_lock);
 	st->tables = m->bidx != NULL;
+	st->tables_shared = hlx_pdqidx_borrowed(m->bidx);
 	st->build_seconds = m->build_seconds;
 	/* the tables are built by the first pdq query: count them as they
 	 * will be, so that 'match status' and 'match --stats' agree */
@@ -535,7 +534,7 @@ static int window_search(struct hlx_matcher *m, struct mctx *c,
 	hb->n = hd->n = 0;
 	hb->scanned = hd->scanned = 0;
 	if (nq)
-		rc = ensure_tables(m);
+		rc = hlx_match_ensure_tables(m);
 	if (!rc && nq)
 		rc = hlx_pdqidx_search(m->bidx, qb, nq, m->radius, m->threads,
 				       hb);

@@ -39,6 +39,8 @@
 #define HLX_MATCH_THREADS_MAX 64
 /* Most hashes one PDQ index holds. */
 #define HLX_PDQIDX_MAX 0xfffffff0UL
+/* An index of fewer hashes has no tables: it is scanned. */
+#define HLX_PDQIDX_TABLES_MIN 2048
 
 /* ---- the PDQ index ------------------------------------------------------ */
 
@@ -58,6 +60,39 @@ size_t hlx_pdqidx_count(const struct hlx_pdqidx *x);
 size_t hlx_pdqidx_memory(const struct hlx_pdqidx *x);
 /* What hlx_pdqidx_memory will say of an index of n hashes once built. */
 size_t hlx_pdqidx_memory_for(size_t n);
+
+/*
+ * The search tables as a file image, so that processes share one copy
+ * through the page cache instead of each building its own: a header of
+ * HLX_PDQIDX_HEAD bytes, written into head, then the tables, *tables[0 ..
+ * *len) (the index's own memory: valid until hlx_pdqidx_free).  Write both,
+ * in that order, to a file.  tag names the hash array (16 bytes of the
+ * caller's: hlx_pdqidx_attach wants the same).  The image holds the
+ * machine's byte order, and is only good on a machine of the same.  An
+ * index under 2,048 hashes has no tables: HLX_ENOENT.
+ */
+#define HLX_PDQIDX_HEAD 64
+#define HLX_PDQIDX_TAG 16
+int hlx_pdqidx_image(const struct hlx_pdqidx *x,
+		     const uint8_t tag[HLX_PDQIDX_TAG],
+		     uint8_t head[HLX_PDQIDX_HEAD], const void **tables,
+		     size_t *len);
+/*
+ * An index over hashes[0 .. 32n) whose tables are the image p[0 .. len)
+ * (header included; p aligned to 64 bytes, as a mapping is), made by
+ * hlx_pdqidx_image for the same tag and hashes.  Both are borrowed: they
+ * must stay valid and unchanged until hlx_pdqidx_free.  Checked in
+ * O(tables), not O(n): the header, the sizes, every offset table (0
+ * first, n last, never decreasing) and a sample of entries against the
+ * hashes; HLX_EINVAL if any is wrong.  The search never follows an entry
+ * out of bounds, so an image damaged beyond what is checked can lose
+ * matches, never read outside it nor report a hash beyond the threshold.
+ */
+int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
+		      const uint8_t tag[HLX_PDQIDX_TAG], const void *p,
+		      size_t len, struct hlx_pdqidx **out);
+/* 1 if the tables are an attached image, not the index's own memory. */
+int hlx_pdqidx_borrowed(const struct hlx_pdqidx *x);
 
 struct hlx_pdq_hit {
 	uint32_t query;    /* index of the query in the batch */
@@ -140,6 +175,8 @@ struct hlx_match_status {
 	uint64_t memory;       /* bytes of index in memory when matching:
 				* with its search tables, built or not */
 	int tables;            /* the search tables are built */
+	int tables_shared;     /* ... and mapped from HOME/match/pdq.tables,
+				* one copy for every process (not built) */
 	double build_seconds;  /* building them (once, on demand) */
 	/* the last refresh */
 	int loaded;            /* started from the persisted index */

@@ -109,7 +109,8 @@ ptrdiff_t hlx_match_find32(const uint8_t *a, size_t n, const uint8_t *h)
 static int index_temp(const char *name)
 {
 	static const enum hlx_home_entry files[] = {
-		HLX_HOME_MATCH_BASE, HLX_HOME_MATCH_DELTA, HLX_HOME_MATCH_CONFIG
+		HLX_HOME_MATCH_BASE, HLX_HOME_MATCH_DELTA, HLX_HOME_MATCH_CONFIG,
+		HLX_HOME_MATCH_TABLES
 	};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -354,6 +355,10 @@ void hlx_match_base_drop(struct hlx_matcher *m)
 	hlx_pdqidx_free(m->bidx);
 	hlx_pdqidx_free(m->didx);
 	m->bidx = m->didx = NULL;
+	if (m->tmap)
+		munmap(m->tmap, m->tmaplen);
+	m->tmap = NULL;
+	m->tmaplen = 0;
 	if (m->map)
 		munmap(m->map, m->maplen);
 	m->map = NULL;
@@ -393,7 +398,7 @@ void hlx_match_set_dead(struct hlx_matcher *m, size_t i, int v)
 static int map_file(const char *path, void **map, size_t *len)
 {
 	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = HLX_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = HLX_OK;
 
 	*map = NULL;
 	*len = 0;
@@ -407,7 +412,10 @@ static int map_file(const char *path, void **map, size_t *len)
 	} else if ((uint64_t)sb.st_size > SIZE_MAX / 2) {
 		rc = hlx_err(HLX_ETOOBIG, "'%s' is too large", path);
 	} else {
-		*map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+		/* shared: every process reads the same pages of the page
+		 * cache; files are replaced by rename, never changed, so a
+		 * mapping stays whole while a refresh writes a new one */
+		*map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED,
 			    fd, 0);
 		if (*map == MAP_FAILED) {
 			*map = NULL;
@@ -550,4 +558,98 @@ int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
 	hlx_buf_free(&h);
 	hlx_buf_free(&del);
 	return rc;
+}
+
+/* ---- the search tables (pdq.tables) ------------------------------------ */
+
+/* pdq.tables mapped and attached to the base: m->bidx and m->tmap. */
+static int tables_map(struct hlx_matcher *m)
+{
+	struct hlx_pdqidx *x = NULL;
+	char p[PATH_MAX];
+	void *map;
+	size_t len;
+	int rc;
+
+	rc = hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p);
+	if (!rc)
+		rc = map_file(p, &map, &len);
+	if (rc)
+		return rc;
+	rc = hlx_pdqidx_attach(m->base, m->nbase, m->base_id, map, len, &x);
+	if (rc) {
+		munmap(map, len);
+		return hlx_err_wrap(rc, "'%s'", p);
+	}
+	m->bidx = x;
+	m->tmap = map;
+	m->tmaplen = len;
+	return HLX_OK;
+}
+
+/* Whether pdq.base is still the base of m (another process may have
+ * written a newer one since m read it: its tables must not be replaced
+ * by the tables of an older base). */
+static int base_is_current(struct hlx_matcher *m)
+{
+	uint8_t h[MAGIC_LEN + 4 + ID_LEN];
+	char p[PATH_MAX];
+	int fd, same = 0;
+
+	if (hlx_node_path(m->node, HLX_HOME_MATCH_BASE, NULL, NULL, p))
+		return 0;
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h))
+		same = !memcmp(h, BASE_MAGIC, MAGIC_LEN) &&
+		       h[MAGIC_LEN] == 0 && h[MAGIC_LEN + 1] == 0 &&
+		       h[MAGIC_LEN + 2] == 0 && h[MAGIC_LEN + 3] == ID_LEN &&
+		       !memcmp(h + MAGIC_LEN + 4, m->base_id, ID_LEN);
+	close(fd);
+	return same;
+}
+
+static int tables_write(struct hlx_matcher *m, const struct hlx_pdqidx *x)
+{
+	uint8_t head[HLX_PDQIDX_HEAD];
+	const void *t;
+	size_t len;
+	char p[PATH_MAX];
+	int rc;
+
+	rc = hlx_pdqidx_image(x, m->base_id, head, &t, &len);
+	if (!rc)
+		rc = hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p);
+	if (!rc) {
+		struct hlx_span v[] = { { head, sizeof(head) }, { t, len } };
+
+		rc = hlx_file_writev(p, v, 2, 0600);
+	}
+	return rc;
+}
+
+int hlx_match_base_tables(struct hlx_matcher *m)
+{
+	struct hlx_pdqidx *x = NULL;
+	int rc;
+
+	if (m->nbase < HLX_PDQIDX_TABLES_MIN) /* no tables to share */
+		return hlx_pdqidx_build(m->base, m->nbase, m->threads, &m->bidx);
+	if (tables_map(m) == HLX_OK)
+		return HLX_OK;
+	hlx_err_clear();
+	rc = hlx_pdqidx_build(m->base, m->nbase, m->threads, &x);
+	if (rc)
+		return rc;
+	/* the built tables go to the file, and the process reads them from
+	 * there like every other: one copy in the page cache */
+	if (base_is_current(m) && tables_write(m, x) == HLX_OK &&
+	    tables_map(m) == HLX_OK) {
+		hlx_pdqidx_free(x);
+		return HLX_OK;
+	}
+	hlx_err_clear(); /* not written (a full disk, a newer base): kept here */
+	m->bidx = x;
+	return HLX_OK;
 }

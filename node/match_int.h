@@ -71,6 +71,8 @@ struct hlx_matcher {
 	const uint8_t *base;
 	size_t nbase;
 	struct hlx_pdqidx *bidx;
+	void *tmap;                 /* pdq.tables mapped: bidx's tables */
+	size_t tmaplen;
 	uint8_t *dead;              /* bit per base hash: removed */
 	size_t ndead;
 	/* the overlay's additions */
@@ -115,11 +117,22 @@ int hlx_match_versions_set(struct hlx_matcher *m, const struct lver *l,
 			   size_t n);
 /* Load pdq.base and, if it applies to it, pdq.delta. */
 int hlx_match_load_files(struct hlx_matcher *m);
+/* The base's search tables (m->bidx, which is NULL): pdq.tables mapped
+ * when it holds this base's, else built here, written there (while
+ * pdq.base is still this base) and mapped; or, when it cannot be
+ * written, kept in memory. */
+int hlx_match_base_tables(struct hlx_matcher *m);
 /* Write pdq.base (and drop pdq.delta), or pdq.delta, for versions l. */
 int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 			 size_t nl);
 int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
 			  size_t nl);
+
+/* ---- match.c ---------------------------------------------------------- */
+
+/* The tables of the base and the overlay, if not built yet.  Callers hold
+ * the read or the write lock. */
+int hlx_match_ensure_tables(struct hlx_matcher *m);
 
 /* ---- match_conf.c ----------------------------------------------------- */
 

@@ -29,7 +29,7 @@
 
 #define CHUNKS 16
 #define BUCKETS 65536
-#define SMALL_MAX 2048
+#define SMALL_MAX HLX_PDQIDX_TABLES_MIN
 
 struct ent {
 	uint64_t f0; /* chunks j+1..j+4 */
@@ -46,6 +46,7 @@ struct hlx_pdqidx {
 	size_t n;
 	const uint8_t *h; /* n * 32, borrowed */
 	int small;
+	int borrowed;     /* mem is the caller's (a file image): not freed */
 	struct tab t[CHUNKS];
 	void *mem;        /* every table: one mapping */
 	size_t memlen;
@@ -100,21 +101,27 @@ size_t hlx_pdqidx_memory(const struct hlx_pdqidx *x)
 	return sizeof(*x) + x->n * HLX_PDQ_BYTES + x->memlen;
 }
 
+static size_t tables_len(size_t n);
+
 size_t hlx_pdqidx_memory_for(size_t n)
 {
-	size_t offs = ((BUCKETS + 1) * sizeof(uint32_t) + 63) / 64 * 64;
-
 	/* as hlx_pdqidx_build and tables_alloc lay it out */
 	return sizeof(struct hlx_pdqidx) + n * HLX_PDQ_BYTES +
-	       (n < SMALL_MAX ? 0 : CHUNKS * (offs + n * sizeof(struct ent)));
+	       (n < SMALL_MAX ? 0 : tables_len(n));
 }
 
 void hlx_pdqidx_free(struct hlx_pdqidx *x)
 {
 	if (!x)
 		return;
-	big_free(x->mem, x->memlen);
+	if (!x->borrowed)
+		big_free(x->mem, x->memlen);
 	free(x);
+}
+
+int hlx_pdqidx_borrowed(const struct hlx_pdqidx *x)
+{
+	return x && x->borrowed;
 }
 
 /* ---- build -------------------------------------------------------------- */
@@ -160,24 +167,36 @@ static void *build_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * The tables' layout, in memory and in a file image alike: the 16 offset
+ * tables (65,537 entries each, padded to 64 bytes), then the 16 entry
+ * arrays of n entries each.
+ */
+#define OFFS_LEN (((BUCKETS + 1) * sizeof(uint32_t) + 63) / 64 * 64)
+
+static size_t tables_len(size_t n)
+{
+	return CHUNKS * (OFFS_LEN + n * sizeof(struct ent));
+}
+
+static void tables_place(struct hlx_pdqidx *x, uint8_t *p)
+{
+	for (unsigned j = 0; j < CHUNKS; j++, p += OFFS_LEN)
+		x->t[j].off = (uint32_t *)(void *)p;
+	for (unsigned j = 0; j < CHUNKS; j++, p += x->n * sizeof(struct ent))
+		x->t[j].ent = (struct ent *)(void *)p;
+}
+
 /* One zeroed mapping for the offsets and entries of every table. */
 static int tables_alloc(struct hlx_pdqidx *x)
 {
-	size_t offs = (BUCKETS + 1) * sizeof(uint32_t);
-	uint8_t *p;
-
-	offs = (offs + 63) / 64 * 64;
-	x->memlen = CHUNKS * (offs + x->n * sizeof(struct ent));
+	x->memlen = tables_len(x->n);
 	x->mem = big_alloc(x->memlen);
 	if (!x->mem) {
 		x->memlen = 0;
 		return HLX_ENOMEM;
 	}
-	p = x->mem;
-	for (unsigned j = 0; j < CHUNKS; j++, p += offs)
-		x->t[j].off = (uint32_t *)(void *)p;
-	for (unsigned j = 0; j < CHUNKS; j++, p += x->n * sizeof(struct ent))
-		x->t[j].ent = (struct ent *)(void *)p;
+	tables_place(x, x->mem);
 	return HLX_OK;
 }
 
@@ -227,6 +246,139 @@ int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
 		hlx_pdqidx_free(x);
 		return hlx_err(HLX_ENOMEM, "out of memory for a PDQ index of %zu hashes",
 			       n);
+	}
+	*out = x;
+	return HLX_OK;
+}
+
+/* ---- the tables as a file image ----------------------------------------- */
+
+/*
+ * A header of HLX_PDQIDX_HEAD bytes, then the tables exactly as they lie
+ * in memory (tables_place).  The image is derived data of one machine:
+ * its integers are in the machine's byte order, which the header names.
+ *
+ *   0  magic "HLXPDQT1"        8 bytes
+ *   8  tag                     16 bytes, the caller's
+ *  24  byte order mark         uint32 0x01020304
+ *  28  chunks, buckets, entry  uint32 16, 65536, 16
+ *  40  hashes n                uint64
+ *  48  bytes of tables         uint64
+ *  56  zero                    8 bytes
+ */
+#define IMG_MAGIC "HLXPDQT1"
+#define IMG_BOM 0x01020304u
+
+struct img_head {
+	char magic[8];
+	uint8_t tag[HLX_PDQIDX_TAG];
+	uint32_t bom, chunks, buckets, entry;
+	uint64_t n, len;
+	uint8_t zero[8];
+};
+
+_Static_assert(sizeof(struct img_head) == HLX_PDQIDX_HEAD,
+	       "the image header is 64 bytes");
+
+int hlx_pdqidx_image(const struct hlx_pdqidx *x,
+		     const uint8_t tag[HLX_PDQIDX_TAG],
+		     uint8_t head[HLX_PDQIDX_HEAD], const void **tables,
+		     size_t *len)
+{
+	struct img_head h;
+
+	*tables = NULL;
+	*len = 0;
+	if (x->small)
+		return hlx_err(HLX_ENOENT, "an index of %zu hashes has no tables",
+			       x->n);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, IMG_MAGIC, sizeof(h.magic));
+	memcpy(h.tag, tag, HLX_PDQIDX_TAG);
+	h.bom = IMG_BOM;
+	h.chunks = CHUNKS;
+	h.buckets = BUCKETS;
+	h.entry = sizeof(struct ent);
+	h.n = x->n;
+	h.len = x->memlen;
+	memcpy(head, &h, sizeof(h));
+	*tables = x->mem;
+	*len = x->memlen;
+	return HLX_OK;
+}
+
+/* Entries of table j checked against the hashes: the first of every 16th
+ * non-empty bucket, which must hold a hash of that chunk value and carry
+ * its filter (an image of other hashes, or shifted, is refused). */
+static int sample_table(const struct hlx_pdqidx *x, unsigned j)
+{
+	const struct tab *t = &x->t[j];
+
+	for (unsigned v = 0; v < BUCKETS; v += 16) {
+		const struct ent *e;
+		const uint8_t *h;
+
+		if (t->off[v] == t->off[v + 1])
+			continue;
+		e = &t->ent[t->off[v]];
+		if (e->id >= x->n)
+			return 0;
+		h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
+		if (chunk(h, j) != v || e->f0 != filter0(h, j) ||
+		    e->f1 != filter1(h, j))
+			return 0;
+	}
+	return 1;
+}
+
+int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
+		      const uint8_t tag[HLX_PDQIDX_TAG], const void *p,
+		      size_t len, struct hlx_pdqidx **out)
+{
+	struct img_head h;
+	struct hlx_pdqidx *x;
+
+	*out = NULL;
+	if (n < SMALL_MAX || n > HLX_PDQIDX_MAX)
+		return hlx_err(HLX_EINVAL, "an index of %zu hashes has no tables image",
+			       n);
+	if (len < sizeof(h) || (uintptr_t)p % 64)
+		return hlx_err(HLX_EINVAL, "PDQ tables image: %zu bytes", len);
+	memcpy(&h, p, sizeof(h));
+	if (memcmp(h.magic, IMG_MAGIC, sizeof(h.magic)) != 0)
+		return hlx_err(HLX_EINVAL, "not an hlx PDQ tables image");
+	if (h.bom != IMG_BOM || h.chunks != CHUNKS || h.buckets != BUCKETS ||
+	    h.entry != sizeof(struct ent))
+		return hlx_err(HLX_EINVAL, "PDQ tables image of another layout or machine");
+	if (memcmp(h.tag, tag, HLX_PDQIDX_TAG) != 0 || h.n != n)
+		return hlx_err(HLX_EINVAL, "PDQ tables image of other hashes");
+	for (size_t i = 0; i < sizeof(h.zero); i++)
+		if (h.zero[i])
+			return hlx_err(HLX_EINVAL, "PDQ tables image: bad header");
+	if (h.len != tables_len(n) || len - sizeof(h) != h.len)
+		return hlx_err(HLX_EINVAL, "PDQ tables image of %zu bytes, not %zu",
+			       len, sizeof(h) + tables_len(n));
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	x->n = n;
+	x->h = hashes;
+	x->borrowed = 1;
+	x->mem = (uint8_t *)(uintptr_t)p + sizeof(h);
+	x->memlen = h.len;
+	tables_place(x, x->mem);
+	/* every bucket within the table: 0 first, n last, never decreasing */
+	for (unsigned j = 0; j < CHUNKS; j++) {
+		const uint32_t *o = x->t[j].off;
+		int good = o[0] == 0 && o[BUCKETS] == n;
+
+		for (unsigned v = 0; good && v < BUCKETS; v++)
+			good = o[v] <= o[v + 1];
+		if (!good || !sample_table(x, j)) {
+			hlx_pdqidx_free(x);
+			return hlx_err(HLX_EINVAL, "PDQ tables image: table %u is damaged",
+				       j);
+		}
 	}
 	*out = x;
 	return HLX_OK;
@@ -394,7 +546,8 @@ ALWAYS_INLINE int scan_table(struct search_thread *st, unsigned j, size_t q0,
 				unsigned d, i;
 
 				if (pc64(x0) + pc64(x1) > limit ||
-				    later_table(x0, x1, j, r))
+				    later_table(x0, x1, j, r) ||
+				    e->id >= x->n) /* a damaged image */
 					continue;
 				h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
 				d = full_distance(h, q);

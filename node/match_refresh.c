@@ -178,8 +178,14 @@ static int base_adopt(struct hlx_matcher *m, uint8_t *hashes, size_t n,
 		rc = hlx_match_versions_set(m, l, nl);
 	if (!rc)
 		rc = hlx_match_write_base(m, l, nl);
-	if (!rc)
-		m->have_base = 1; /* tables: on demand */
+	if (!rc) {
+		m->have_base = 1;
+		/* its search tables, written beside it now, so that every
+		 * process opening it maps them instead of building its own;
+		 * if they cannot be made now, the first pdq query tries */
+		if (hlx_match_ensure_tables(m) != HLX_OK)
+			hlx_err_clear();
+	}
 	m->st.load_seconds += hlx_match_now() - t0;
 	return rc;
 }

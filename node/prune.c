@@ -591,13 +591,13 @@ static int make_checkpoint(struct hlx_seckey *key, const char *org,
 int hlx_prune_reset_match(struct hlx_node *n, int *done)
 {
 	static const enum hlx_home_entry files[] = {
-		HLX_HOME_MATCH_BASE, HLX_HOME_MATCH_DELTA
+		HLX_HOME_MATCH_BASE, HLX_HOME_MATCH_DELTA, HLX_HOME_MATCH_TABLES
 	};
 	char p[PATH_MAX];
 	int rc = HLX_OK;
 
 	*done = 0;
-	for (size_t i = 0; i < 2 && !rc; i++) {
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !rc; i++) {
 		rc = hlx_node_path(n, files[i], NULL, NULL, p);
 		if (!rc && exists(p)) {
 			*done = 1;

@@ -67,7 +67,7 @@ int hlx_prune(struct hlx_node *n, const char *list, uint64_t before,
 	      hlx_pass_fn getpass, void *ctx, int64_t now,
 	      struct hlx_prune_result *res);
 
-/* The match index (HOME/match/pdq.base, pdq.delta) keeps the PDQ hashes
+/* The match index (HOME/match/pdq.base, pdq.delta, pdq.tables) keeps the PDQ hashes
  * of past versions, removed ones included: delete it (*done = 1 if there
  * was one); the next match builds it afresh from the histories. */
 int hlx_prune_reset_match(struct hlx_node *n, int *done);

@@ -231,7 +231,8 @@ static void stream_stats(struct stream *s)
 	fprintf(stderr,
 		"hlx: match: opened in %.3f s (%s); search tables %s%.3f s\n",
 		s->t_open, st.rebuilt ? "built afresh from the histories" :
-		st.loaded ? "loaded" : "built", st.tables ? "built in " :
+		st.loaded ? "loaded" : "built", st.tables_shared ?
+		"mapped from the index files in " : st.tables ? "built in " :
 		"not needed, ", st.build_seconds);
 	fprintf(stderr,
 		"hlx: match: %zu queries (%" PRIu64 " pdq) in %.3f s: %.0f queries/s; %"
@@ -373,7 +374,9 @@ static int match_status(struct hlx_cli *cli, const struct cli_args *a,
 	printf("memory:          %.1f MiB (%" PRIu64 " bytes, search tables %s)\n",
 	       (double)st.memory / (1 << 20), st.memory,
 	       st.tables ? "included" : "included as they will be built");
-	printf("search tables:   %s\n", st.tables ? "built" :
+	printf("search tables:   %s\n", st.tables_shared ?
+	       "mapped from match/pdq.tables (shared between processes)" :
+	       st.tables ? "built in memory" :
 	       "not built yet (built by the first pdq query)");
 	printf("refresh:         %s\n", what);
 	printf("lists changed:   %" PRIu64 "\n", st.lists_changed);

@@ -16,7 +16,14 @@
 #     (which match much of a cluster);
 #  3. exact matching: BENCH_EXACT (default 1M) md5, sha1, sha256 and
 #     url-sha256 hashes added to the N-entry node, then as many queries,
-#     half present.
+#     half present;
+#  4. one index for many workers (issue 14, section 2), when
+#     HLX_MATCH_WORKER names tests/bench/match-worker (make bench builds
+#     it): the open time of a matcher on the persisted index (median of
+#     5), against building the tables as every process did before; and
+#     the memory of BENCH_WORKERS (default 8) workers holding the index at
+#     once, each having matched BENCH_WORKER_Q queries (default 10000):
+#     their proportional set sizes summed, against one worker alone.
 # Environment: HLX (the binary), BENCH_N, BENCH_Q (PDQ queries, default
 # 100000), BENCH_EXACT, BENCH_RUNS (default 3), BENCH_FAISS_FLAT and
 # BENCH_FAISS_MH (queries given to each FAISS index, default 100 and
@@ -290,6 +297,61 @@ head -n 1000 uq.txt >uq1k.txt
 "$HLX" --home big match --stats uq1k.txt >/dev/null 2>stats || true
 echo "uniform, 1000 queries in one batch (as FAISS gets): $(sed -n 's/.* in \([0-9.]*\) s: \([0-9]*\) queries\/s.*/\2/p' stats) queries/s"
 faiss_compare uniform u.bin uq.bin u.out uq.txt "$NFLAT" "$NMH" 0
+
+# ---- 4. one index for many workers ---------------------------------------
+WORKER=${HLX_MATCH_WORKER:-}
+NW=${BENCH_WORKERS:-8}
+NWQ=${BENCH_WORKER_Q:-10000}
+[ "$NWQ" -le "$NQ" ] || NWQ=$NQ
+# kib FIELD PID: a field of /proc/PID/smaps_rollup, in KiB
+kib() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$2/smaps_rollup"; }
+# worker_start NAME: a worker holding the index once it has matched
+worker_start() {
+	rm -f "ready.$1"
+	"$WORKER" big uq.bin "$NWQ" "ready.$1" >"w.$1" &
+	echo $! >"pid.$1"
+}
+worker_wait() { # NAME: until it is ready; fails if it died
+	while [ ! -e "ready.$1" ]; do
+		kill -0 "$(cat "pid.$1")" 2>/dev/null || { echo "worker $1 failed" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+worker_stop() { kill "$(cat "pid.$1")"; wait "$(cat "pid.$1")" 2>/dev/null || true; }
+if [ -n "$WORKER" ] && [ -x "$WORKER" ]; then
+	echo "# one index for many workers: tests/bench/match-worker (node/match.h, one thread) on the $N-hash index"
+	echo "search tables file (match/pdq.tables): $(stat -c %s big/match/pdq.tables) bytes, $(awk -v a="$(stat -c %s big/match/pdq.tables)" -v n="$N" 'BEGIN { printf "%.1f", a / n }') bytes a hash"
+	: >t.o
+	for r in 1 2 3 4 5; do
+		"$WORKER" big uq.bin 0 >w.o
+		awk '{ printf "%.6f\n", $2 + $4 }' w.o >>t.o
+	done
+	open_ms=$(median <t.o | awk '{ printf "%.1f", $1 * 1000 }')
+	# the baseline: a process building the tables itself (as each did
+	# before they were persisted; this one also writes them again)
+	rm -f big/match/pdq.tables
+	"$WORKER" big uq.bin 0 >w.o
+	build_s=$(awk '{ printf "%.2f", $2 + $4 }' w.o)
+	echo "open of a matcher on the persisted index, search tables ready: $open_ms ms (median of 5); building them instead: $build_s s ($(awk -v a="$open_ms" -v b="$build_s" 'BEGIN { printf "%.0fx", b * 1000 / a }'))"
+	worker_start one
+	worker_wait one
+	rss1=$(kib Rss "$(cat pid.one)")
+	sed 's/^/    one worker: /' w.one
+	worker_stop one
+	for i in $(seq "$NW"); do worker_start "$i"; done
+	pss=0 rss=0
+	for i in $(seq "$NW"); do
+		worker_wait "$i"
+		p=$(cat "pid.$i")
+		pss=$((pss + $(kib Pss "$p")))
+		rss=$((rss + $(kib Rss "$p")))
+	done
+	awk '{ q += $8; if ($12 != 1) bad++ } END { printf "    %d workers at once: %.0f queries/s each on average, %d without the shared tables\n", NR, q / NR, bad }' w.[0-9]*
+	for i in $(seq "$NW"); do worker_stop "$i"; done
+	echo "$NW workers holding the index at once, each after $NWQ queries: PSS summed $((pss / 1024)) MiB; one worker alone: RSS $((rss1 / 1024)) MiB; ratio $(awk -v a="$pss" -v b="$rss1" 'BEGIN { printf "%.2f", a / b }') (each building its own: about $NW; RSS summed $((rss / 1024)) MiB)"
+else
+	echo "# HLX_MATCH_WORKER not set (make bench builds tests/bench/match-worker): worker figures skipped"
+fi
 
 # ---- 3. exact, in the same node ------------------------------------------
 echo "# exact match: $NX md5/sha1/sha256/url-sha256 hashes added to the $N-entry node"

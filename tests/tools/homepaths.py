@@ -26,7 +26,7 @@ HOME_PARTS = {
     "policies", "config.json", "peers.json", "hlx.conf", "hold-tags",
     "audit.log", "remove.intent", "run.pid", "feed.secret", "root.key",
     "signing.key", "box.key", "root.key.new", "signing.key.new", "members",
-    "pdq.base", "pdq.delta", "seed.pack", "plain.pack", "lock",
+    "pdq.base", "pdq.delta", "pdq.tables", "seed.pack", "plain.pack", "lock",
 }
 # NAME.suffix parts of a home ("%s.git", "%.*s.rules")
 HOME_SUFFIX = re.compile(
@@ -34,7 +34,7 @@ HOME_SUFFIX = re.compile(
 # literals that are by themselves a name only a home has
 HOME_NAMES = {
     "audit.log", "hlx.conf", "run.pid", "remove.intent", "peers.json",
-    "hold-tags", "feed.secret", "pdq.base", "pdq.delta", "root.key",
+    "hold-tags", "feed.secret", "pdq.base", "pdq.delta", "pdq.tables", "root.key",
     "signing.key", "box.key",
 }
 # names the feed's layout shares: a home path only beside the home

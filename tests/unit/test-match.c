@@ -242,6 +242,181 @@ static void test_index_edges(void)
 	hlx_pdq_hits_free(&got);
 }
 
+/*
+ * The tables as a file image (hlx_pdqidx_image, hlx_pdqidx_attach): an
+ * attached copy searches like the built index; every damage the check
+ * covers is refused, and damage it cannot see (an entry's id) never reads
+ * out of bounds nor reports beyond the threshold.
+ */
+#define OFFS_LEN ((65537 * 4 + 63) / 64 * 64)
+
+static int attach_copy(const uint8_t *h, size_t n, const uint8_t *tag,
+		       const uint8_t *img, size_t len, struct hlx_pdqidx **x)
+{
+	return hlx_pdqidx_attach(h, n, tag, img, len, x);
+}
+
+static void test_index_image(void)
+{
+	size_t n = 20000, nq = 300, len, tlen;
+	uint8_t *h = malloc(n * 32), *q = malloc(nq * 32), *img = NULL;
+	uint8_t tag[16], other[16], head[HLX_PDQIDX_HEAD];
+	struct hlx_pdqidx *x = NULL, *y = NULL;
+	struct hlx_pdq_hits got = { 0 }, want = { 0 };
+	const void *t;
+	uint32_t *off;
+	int rc, refused;
+
+	rand_bytes(h, n * 32);
+	rand_bytes(tag, 16);
+	memcpy(other, tag, 16);
+	other[5] ^= 1;
+	for (size_t i = 0; i < nq; i++) {
+		memcpy(q + i * 32, h + (rnd() % n) * 32, 32);
+		flip(q + i * 32, (unsigned)(i % 40), NULL);
+	}
+	rc = hlx_pdqidx_build(h, n, 2, &x);
+	if (!rc)
+		rc = hlx_pdqidx_image(x, tag, head, &t, &tlen);
+	is_rc(rc, HLX_OK, "image: the tables of %zu hashes as a file image", n);
+	if (rc)
+		goto out;
+	len = sizeof(head) + tlen;
+	img = aligned_alloc(64, (len + 64) / 64 * 64);
+	if (!img)
+		abort();
+	memcpy(img, head, sizeof(head));
+	memcpy(img + sizeof(head), t, tlen);
+	rc = attach_copy(h, n, tag, img, len, &y);
+	is_rc(rc, HLX_OK, "image: attached");
+	ok(hlx_pdqidx_borrowed(y) && !hlx_pdqidx_borrowed(x),
+	   "image: the attached index borrows its tables");
+	if (!rc) {
+		rc = hlx_pdqidx_search(x, q, nq, 31, 2, &want);
+		if (!rc)
+			rc = hlx_pdqidx_search(y, q, nq, 31, 2, &got);
+		ok(!rc && want.n > 0 && same_hits(&got, &want),
+		   "image: the attached index finds the same (%zu hits)", got.n);
+	}
+	hlx_pdqidx_free(y);
+	y = NULL;
+
+	/* refused: wrong hashes, sizes, header, offsets, sampled entries */
+	refused = attach_copy(h, n, other, img, len, &y) == HLX_EINVAL;
+	refused += attach_copy(h, n - 1, tag, img, len, &y) == HLX_EINVAL;
+	refused += attach_copy(h, n, tag, img, len - 1, &y) == HLX_EINVAL;
+	refused += attach_copy(h, n, tag, img, len - 4096, &y) == HLX_EINVAL;
+	refused += attach_copy(h, n, tag, img, 63, &y) == HLX_EINVAL;
+	refused += attach_copy(h, n, tag, img, 0, &y) == HLX_EINVAL;
+	refused += attach_copy(h, 300, tag, img, len, &y) == HLX_EINVAL;
+	ok(refused == 7 && !y, "image: another tag, count or length refused (%d of 7)",
+	   refused);
+	refused = 0;
+	for (size_t i = 0; i < HLX_PDQIDX_HEAD; i++) {
+		img[i] ^= 0x10;
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		hlx_pdqidx_free(y);
+		y = NULL;
+		img[i] ^= 0x10;
+	}
+	ok(refused == HLX_PDQIDX_HEAD, "image: every header byte flipped refused (%d of %d)",
+	   refused, HLX_PDQIDX_HEAD);
+	refused = 0;
+	for (unsigned j = 0; j < 16; j++) {
+		uint32_t v, k = (uint32_t)(1 + rnd() % 65535);
+
+		off = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD + (size_t)j * OFFS_LEN);
+		v = off[k];
+		off[k] = off[k + 1] + 1; /* decreasing after k */
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		off[k] = (uint32_t)n + 1; /* beyond the entries */
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		off[k] = v;
+		v = off[65536];
+		off[65536] = v - 1; /* does not end at n */
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		off[65536] = v;
+		v = off[0];
+		off[0] = 1; /* does not start at 0 */
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		off[0] = v;
+	}
+	ok(refused == 64 && !y, "image: offsets out of order or bounds refused in every table (%d of 64)",
+	   refused);
+	{
+		/* the first entry of a bucket 16v of table 7 is sampled: its
+		 * id out of range, or another hash's, is refused */
+		size_t e0 = HLX_PDQIDX_HEAD + 16 * (size_t)OFFS_LEN + 7 * n * 16;
+		uint32_t id, *o7 = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD +
+							7 * (size_t)OFFS_LEN);
+		unsigned v = 0;
+		size_t at;
+
+		while (o7[v] == o7[v + 1])
+			v += 16;
+		at = e0 + (size_t)o7[v] * 16 + 12;
+
+		memcpy(&id, img + at, 4);
+		memcpy(img + at, &(uint32_t){ (uint32_t)n + 5 }, 4);
+		refused = attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		memcpy(img + at, &(uint32_t){ id ^ 1 }, 4);
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		memcpy(img + at, &id, 4);
+		ok(refused == 2, "image: a sampled entry naming another hash refused");
+		is_rc(attach_copy(h, n, tag, img, len, &y), HLX_OK, "image: restored, attached again");
+		hlx_pdqidx_free(y);
+		y = NULL;
+	}
+	{
+		/* every id out of range in the second entry of every bucket of
+		 * every table (not sampled): attached, searched without
+		 * reading out of bounds (ASan), and no hit beyond 31 */
+		size_t bad = 0;
+		int good = 1;
+
+		for (unsigned j = 0; j < 16; j++) {
+			off = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD + (size_t)j * OFFS_LEN);
+			for (unsigned v = 0; v < 65536; v++)
+				if (off[v + 1] - off[v] >= 2) {
+					size_t at = HLX_PDQIDX_HEAD + 16 * (size_t)OFFS_LEN +
+						    ((size_t)j * n + off[v] + 1) * 16 + 12;
+
+					memcpy(img + at, &(uint32_t){ 0xfffffff0u }, 4);
+					bad++;
+				}
+		}
+		rc = attach_copy(h, n, tag, img, len, &y);
+		got.n = 0;
+		if (!rc)
+			rc = hlx_pdqidx_search(y, q, nq, 31, 2, &got);
+		for (size_t i = 0; i < got.n; i++)
+			good &= got.v[i].distance <= 31 && got.v[i].id < n;
+		ok(!rc && good && bad > 0,
+		   "image: %zu entries naming no hash: searched without following them (%zu hits, all within 31)",
+		   bad, got.n);
+		hlx_pdqidx_free(y);
+		y = NULL;
+	}
+	{
+		/* an index too small for tables has no image */
+		struct hlx_pdqidx *s = NULL;
+
+		rc = hlx_pdqidx_build(h, 100, 1, &s);
+		if (!rc)
+			rc = hlx_pdqidx_image(s, tag, head, &t, &tlen);
+		is_rc(rc, HLX_ENOENT, "image: an index of 100 hashes has none");
+		hlx_pdqidx_free(s);
+	}
+out:
+	hlx_pdqidx_free(x);
+	hlx_pdqidx_free(y);
+	hlx_pdq_hits_free(&got);
+	hlx_pdq_hits_free(&want);
+	free(img);
+	free(h);
+	free(q);
+}
+
 /* ---- settings ----------------------------------------------------------- */
 
 static void test_conf(void)
@@ -638,6 +813,97 @@ static void corrupt(const char *path, long off, int truncate_it)
 	close(fd);
 }
 
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* Match q on an open matcher and compare with the model. */
+static int same_as_model(struct hlx_matcher *m, const struct hlx_hash *q,
+			 size_t nq, int ov)
+{
+	struct hlx_buf got = HLX_BUF_INIT, want = HLX_BUF_INIT;
+	int rc = run_matcher(m, q, nq, &got), good;
+
+	model_match(q, nq, ov, &want);
+	good = !rc && got.len == want.len &&
+	       (!got.len || !memcmp(got.data, want.data, got.len));
+	hlx_buf_free(&got);
+	hlx_buf_free(&want);
+	return good;
+}
+
+/*
+ * The base's search tables in match/pdq.tables (a base of over 2,048
+ * hashes): mapped by every matcher that opens it; a damaged file refused
+ * and written again; a matcher keeps its mapping while another process
+ * writes a new index.
+ */
+static void test_shared_tables(const char *dir, const struct hlx_match_opts *o,
+			       const struct hlx_hash *q, size_t nq)
+{
+	struct hlx_match_opts r = *o;
+	struct hlx_match_status st;
+	struct hlx_matcher *a = NULL;
+	char path[4096];
+	ino_t ino;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/match/pdq.tables", dir);
+	ino = inode_of(path);
+	ok(ino != 0, "the rebuild wrote the search tables beside the base");
+	check("a matcher on the written tables matches like the model", o, q, nq,
+	      &st);
+	ok(st.loaded && st.tables && st.tables_shared && inode_of(path) == ino,
+	   "and mapped them from the file, not built (%.3f s)", st.build_seconds);
+
+	/* damaged files: refused, built again and written again */
+	corrupt(path, 4096, 1);
+	check("truncated tables: refused, the matches are the model's", o, q, nq,
+	      &st);
+	ok(st.tables_shared && inode_of(path) != ino,
+	   "and the tables were written again and mapped");
+	ino = inode_of(path);
+	corrupt(path, 64 + 3 * 262208 + 4 * 1000, 0); /* an offset of table 3 */
+	check("tables with a damaged offset: refused, the model's matches", o, q,
+	      nq, &st);
+	ok(st.tables_shared && inode_of(path) != ino,
+	   "and the tables were written again");
+	ino = inode_of(path);
+	corrupt(path, 9, 0); /* the tag: the tables of another base */
+	check("tables of another base: refused, the model's matches", o, q, nq,
+	      &st);
+	ok(st.tables_shared && inode_of(path) != ino,
+	   "and the tables were written again");
+	unlink(path);
+	check("no tables file: the model's matches", o, q, nq, &st);
+	ok(st.tables_shared && inode_of(path) != 0, "and it is written again");
+
+	/* a matcher keeps its mapping while the index is written anew */
+	rc = hlx_matcher_open(node, o, &a);
+	if (!rc)
+		rc = hlx_matcher_prepare(a);
+	if (!rc)
+		hlx_matcher_status(a, &st);
+	ok(!rc && st.tables_shared, "matcher A maps the tables");
+	ino = inode_of(path);
+	r.rebuild = 1;
+	check("matcher B rebuilds the index: new base, new tables", &r, q, nq,
+	      &st);
+	ok(st.rebuilt && inode_of(path) != ino, "the tables file was replaced");
+	/* the new file cut short in place: only a process that mapped it
+	 * could notice; A mapped the old one */
+	corrupt(path, 100, 1);
+	ok(!rc && same_as_model(a, q, nq, o->threshold),
+	   "matcher A still matches correctly from its old mapping");
+	hlx_matcher_free(a);
+	check("a new matcher refuses the cut file: the model's matches", o, q, nq,
+	      &st);
+	ok(st.tables_shared, "and maps the tables written again");
+}
+
 static void test_matcher(const char *dir)
 {
 	struct hlx_match_opts o = { .threads = 2, .threshold = -1 };
@@ -934,6 +1200,7 @@ static void test_matcher(const char *dir)
 		      nq, &st);
 		ok(st.rebuilt && st.base > 70000, "rebuilt: %" PRIu64 " hashes", st.base);
 	}
+	test_shared_tables(dir, &o, q, nq);
 
 	/* settings errors */
 	{
@@ -973,6 +1240,7 @@ int main(void)
 	test_index(20000, "tables");
 	test_index(300, "small");
 	test_index_edges();
+	test_index_image();
 	test_conf();
 	if (!mkdtemp(dir))
 		return 1;
