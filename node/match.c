@@ -62,6 +62,7 @@ void hlx_matcher_status(struct hlx_matcher *m, struct hlx_match_status *st)
 	st->tables = m->bidx != NULL;
 	st->tables_shared = hlx_pdqidx_borrowed(m->bidx);
 	st->build_seconds = m->build_seconds;
+	st->write_seconds = m->write_seconds;
 	/* the tables are built by the first pdq query: count them as they
 	 * will be, so that 'match status' and 'match --stats' agree */
 	st->memory = (m->bidx ? hlx_pdqidx_memory(m->bidx) :

@@ -177,7 +177,9 @@ struct hlx_match_status {
 	int tables;            /* the search tables are built */
 	int tables_shared;     /* ... and mapped from HOME/match/pdq.tables,
 				* one copy for every process (not built) */
-	double build_seconds;  /* building them (once, on demand) */
+	double build_seconds;  /* making them ready: mapping them, or
+				* building them (once, on demand) */
+	double write_seconds;  /* of which writing them to pdq.tables */
 	/* the last refresh */
 	int loaded;            /* started from the persisted index */
 	int rebuilt;           /* built afresh from the lists' histories */

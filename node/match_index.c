@@ -632,6 +632,7 @@ static int tables_write(struct hlx_matcher *m, const struct hlx_pdqidx *x)
 int hlx_match_base_tables(struct hlx_matcher *m)
 {
 	struct hlx_pdqidx *x = NULL;
+	double t0;
 	int rc;
 
 	if (m->nbase < HLX_PDQIDX_TABLES_MIN) /* no tables to share */
@@ -644,11 +645,14 @@ int hlx_match_base_tables(struct hlx_matcher *m)
 		return rc;
 	/* the built tables go to the file, and the process reads them from
 	 * there like every other: one copy in the page cache */
+	t0 = hlx_match_now();
 	if (base_is_current(m) && tables_write(m, x) == HLX_OK &&
 	    tables_map(m) == HLX_OK) {
 		hlx_pdqidx_free(x);
+		m->write_seconds += hlx_match_now() - t0;
 		return HLX_OK;
 	}
+	m->write_seconds += hlx_match_now() - t0;
 	hlx_err_clear(); /* not written (a full disk, a newer base): kept here */
 	m->bidx = x;
 	return HLX_OK;

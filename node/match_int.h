@@ -59,6 +59,7 @@ struct hlx_matcher {
 				     * hlx_store_lookup (thread-safe) */
 	pthread_mutex_t build_lock; /* building the tables on demand */
 	double build_seconds;       /* under build_lock */
+	double write_seconds;       /* of which writing pdq.tables */
 	unsigned threads;
 	int override;               /* -1 or a threshold for every list */
 	size_t compact_min;

@@ -307,14 +307,18 @@ int hlx_pdqidx_image(const struct hlx_pdqidx *x,
 	return HLX_OK;
 }
 
-/* Entries of table j checked against the hashes: the first of every 16th
- * non-empty bucket, which must hold a hash of that chunk value and carry
- * its filter (an image of other hashes, or shifted, is refused). */
+/* Entries of table j checked against the hashes: the first entry of the
+ * buckets whose chunk value is a multiple of SAMPLE_STEP, which must hold
+ * a hash of that chunk value and carry its filter (an image of other
+ * hashes, or shifted, is refused).  Each reads a page of the tables and
+ * one of the hashes: 256 a table keep the check to milliseconds. */
+#define SAMPLE_STEP 256
+
 static int sample_table(const struct hlx_pdqidx *x, unsigned j)
 {
 	const struct tab *t = &x->t[j];
 
-	for (unsigned v = 0; v < BUCKETS; v += 16) {
+	for (unsigned v = 0; v < BUCKETS; v += SAMPLE_STEP) {
 		const struct ent *e;
 		const uint8_t *h;
 

@@ -229,11 +229,15 @@ static void stream_stats(struct stream *s)
 		st.base + st.added ? (double)st.memory /
 				     (double)(st.base + st.added) : 0.0);
 	fprintf(stderr,
-		"hlx: match: opened in %.3f s (%s); search tables %s%.3f s\n",
+		"hlx: match: opened in %.3f s (%s); search tables %s%.3f s",
 		s->t_open, st.rebuilt ? "built afresh from the histories" :
-		st.loaded ? "loaded" : "built", st.tables_shared ?
+		st.loaded ? "loaded" : "built", st.write_seconds > 0 ?
+		"built and written to the index files in " : st.tables_shared ?
 		"mapped from the index files in " : st.tables ? "built in " :
 		"not needed, ", st.build_seconds);
+	if (st.write_seconds > 0)
+		fprintf(stderr, " (writing them %.3f s)", st.write_seconds);
+	fputc('\n', stderr);
 	fprintf(stderr,
 		"hlx: match: %zu queries (%" PRIu64 " pdq) in %.3f s: %.0f queries/s; %"
 		PRIu64 " matches; %.0f index entries examined a pdq query\n",
