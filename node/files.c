@@ -325,6 +325,64 @@ int hlx_file_new_commit(struct hlx_file_new *w)
 	return rc;
 }
 
+int hlx_file_link_in(const char *root, const char *src, const char *path,
+		     int *linked)
+{
+	struct hlx_file_new w;
+	struct stat st;
+	unsigned char r[8];
+	size_t nl;
+	int rc, done = 0;
+
+	*linked = 0;
+	w.fd = w.dirfd = -1;
+	w.tmp[0] = '\0';
+	rc = split(path, w.path, w.name);
+	if (rc)
+		return rc;
+	nl = strlen(w.name);
+	if (nl + 4 + 2 * sizeof(r) > NAME_MAX)
+		return hlx_err(HLX_EINVAL, "name too long: '%.60s...'", path);
+	if (lstat(src, &st) != 0 || !S_ISREG(st.st_mode))
+		return hlx_err(HLX_EIO, "cannot link '%s': not a file", src);
+	if (sodium_init() < 0)
+		return hlx_err(HLX_ECRYPTO, "cannot initialise libsodium");
+	rc = walk(root, w.path, 0, 0, &w.dirfd);
+	if (rc)
+		return rc;
+	for (int tries = 0; !done && tries < 16; tries++) {
+		randombytes_buf(r, sizeof(r));
+		memcpy(w.tmp, w.name, nl);
+		memcpy(w.tmp + nl, ".tmp", 4);
+		sodium_bin2hex(w.tmp + nl + 4, 2 * sizeof(r) + 1, r, sizeof(r));
+		/* linkat without AT_SYMLINK_FOLLOW: src itself, never where
+		 * a link would point */
+		done = linkat(AT_FDCWD, src, w.dirfd, w.tmp, 0) == 0;
+		if (!done && errno != EEXIST)
+			break;
+	}
+	w.path[0] = '\0';
+	if (!done) {
+		/* another file system, or no links there: the caller copies */
+		w.tmp[0] = '\0';
+		hlx_file_new_abort(&w);
+		return HLX_OK;
+	}
+	if (renameat(w.dirfd, w.tmp, w.dirfd, w.name) != 0) {
+		rc = hlx_err(HLX_EIO, "cannot replace '%s': %s", path, strerror(errno));
+		hlx_file_new_abort(&w);
+		return rc;
+	}
+	w.tmp[0] = '\0';
+	if (fsync(w.dirfd) != 0)
+		rc = hlx_err(HLX_EIO, "cannot sync the directory of '%s': %s", path,
+			     strerror(errno));
+	hlx_file_new_abort(&w);
+	if (!rc)
+		*linked = 1;
+	return rc;
+}
+
 int hlx_file_create(const char *path, unsigned mode, int *fd)
 {
 	*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -50,6 +50,13 @@ int hlx_file_new_commit(struct hlx_file_new *w);
 /* Remove it (nothing was replaced); safe after a failed open. */
 void hlx_file_new_abort(struct hlx_file_new *w);
 
+/* Put a hard link to the regular file src (never a symbolic link) at path
+ * (under root, as above), replacing what was there atomically: *linked
+ * is 0 when the file system cannot link it there (another file system),
+ * and the caller copies instead.  src must never be changed in place. */
+int hlx_file_link_in(const char *root, const char *src, const char *path,
+		     int *linked);
+
 /* Create a new file path (O_EXCL|O_NOFOLLOW), with mode (fchmod), open
  * for reading and writing; HLX_EEXIST if anything has its name. */
 int hlx_file_create(const char *path, unsigned mode, int *fd);

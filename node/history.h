@@ -100,6 +100,15 @@ int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
 		    hlx_hist_sign_fn sign, void *ctx, char oid[41]);
 
 /*
+ * Make commit oid, which another history (the repository at from) wrote
+ * with hlx_hist_commit on the commit that is h's head (or as its first
+ * version), a commit of h too: the pack that commit wrote is linked (not
+ * copied) into h's objects/pack, so both histories hold its objects once.
+ * The branch is NOT moved.  HLX_ENOENT when from has no such pack.
+ */
+int hlx_hist_adopt(struct hlx_hist *h, const char *from, const char *oid);
+
+/*
  * Move refs/heads/main from expected (NULL: the branch must not exist yet)
  * to oid, atomically and durably.  HLX_ESTATE if the branch is not at
  * expected; HLX_ENOENT if oid is not a commit of this repository.

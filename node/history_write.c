@@ -4,6 +4,7 @@
  * change, the trees along their paths, the commit, all written as one
  * pack; and moving the head.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -529,6 +530,72 @@ int hlx_hist_commit(struct hlx_hist *h, const struct hlx_hist_op *ops,
 	git_commit_free(parent);
 	hlx_buf_free(&b.shard);
 	hlx_buf_free(&b.ids);
+	return rc;
+}
+
+/* The pack of directory dir (objects/pack of a history) that holds commit
+ * id: its path without ".pack" or ".idx" into base. */
+static int pack_of(const char *dir, const git_oid *id, char base[PATH_MAX])
+{
+	git_odb_backend *be = NULL;
+	struct dirent *de;
+	int found = 0;
+	DIR *d = opendir(dir);
+
+	while (d && !found && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 10 || strncmp(de->d_name, "pack-", 5) != 0 ||
+		    strcmp(de->d_name + n - 4, ".idx") != 0 ||
+		    snprintf(base, PATH_MAX, "%s/%s", dir, de->d_name) >= PATH_MAX ||
+		    git_odb_backend_one_pack(&be, base) < 0)
+			continue;
+		found = be->exists(be, id);
+		be->free(be);
+		if (found)
+			base[strlen(base) - 4] = '\0';
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+int hlx_hist_adopt(struct hlx_hist *h, const char *from, const char *oid)
+{
+	const char *ext[2] = { ".pack", ".idx" };
+	char src[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+	const char *gitdir = git_repository_path(h->repo);
+	git_commit *c = NULL;
+	git_oid id;
+	int rc = hlx_hist_parse_oid(oid, &id, "adopted commit");
+
+	if (!rc)
+		rc = hlx_pathf(src, "%s/objects/pack", from);
+	if (!rc)
+		rc = hlx_pathf(dir, "%sobjects/pack", gitdir);
+	if (rc)
+		return rc;
+	if (!pack_of(src, &id, base))
+		return hlx_err(HLX_ENOENT, "history '%.200s': no pack holds %s", from, oid);
+	/* the pack before its index: an index names a pack that is there */
+	for (int i = 0; i < 2; i++) {
+		const char *name = strrchr(base, '/') + 1;
+
+		rc = hlx_pathf(a, "%s%s", base, ext[i]);
+		if (!rc)
+			rc = hlx_pathf(b, "%s/%s%s", dir, name, ext[i]);
+		if (!rc && link(a, b) != 0 && errno != EEXIST)
+			rc = hlx_err(HLX_EIO, "cannot link '%s' to '%s': %s", a, b,
+				     strerror(errno));
+		if (rc)
+			return rc;
+	}
+	rc = hlx_fsync_path(dir, 1);
+	if (!rc && git_odb_refresh(h->odb) < 0)
+		rc = hlx_hist_gerr("history: reading the adopted pack");
+	if (!rc)
+		rc = hlx_hist_lookup_commit(h, &id, &c);
+	git_commit_free(c);
 	return rc;
 }
 

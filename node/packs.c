@@ -92,16 +92,16 @@ static uint32_t idx_count(const char *idx)
  * holds only objects the version added (an object already in the store is
  * not written again), so when it has as many objects as the walk from the
  * version's commit, hiding its parent's, finds, it is exactly the pack to
- * publish: copy it instead of compressing everything again.  Returns 1
- * when copied.
+ * publish: it is used as it is instead of compressing everything again.
+ * Its path into pack; 1 when there is one.
  */
-static int reuse_pack(const char *repo, const git_oid *commit, size_t need,
-		      int fd)
+static int own_pack(const char *repo, const git_oid *commit, size_t need,
+		    char pack[PATH_MAX])
 {
-	char dir[PATH_MAX], idx[PATH_MAX], pack[PATH_MAX];
+	char dir[PATH_MAX], idx[PATH_MAX];
 	git_odb_backend *be = NULL;
 	struct dirent *de;
-	int found = 0, copied = 0;
+	int found = 0;
 	DIR *d;
 
 	if (snprintf(dir, sizeof(dir), "%s/objects/pack", repo) >= (int)sizeof(dir) ||
@@ -123,50 +123,90 @@ static int reuse_pack(const char *repo, const git_oid *commit, size_t need,
 		}
 	}
 	closedir(d);
-	if (found) {
-		FILE *in = fopen(pack, "rb");
-		char buf[1 << 16];
-		size_t got;
+	return found;
+}
 
-		copied = in != NULL;
-		while (copied && (got = fread(buf, 1, sizeof(buf), in)) > 0)
-			copied = hlx_write_all(fd, buf, got) == 0;
-		if (copied && ferror(in))
-			copied = 0;
-		if (in)
-			fclose(in);
-		/* what a failed copy wrote goes: the pack is built instead */
-		if (!copied && (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0))
-			return -1;
-	}
+/* Copy the file at path to fd; 1 when copied, 0 when it could not be read
+ * (fd is emptied again), -1 when fd could not be emptied. */
+static int copy_pack(const char *path, int fd)
+{
+	FILE *in = fopen(path, "rb");
+	char buf[1 << 16];
+	size_t got;
+	int copied = in != NULL;
+
+	while (copied && (got = fread(buf, 1, sizeof(buf), in)) > 0)
+		copied = hlx_write_all(fd, buf, got) == 0;
+	if (copied && ferror(in))
+		copied = 0;
+	if (in)
+		fclose(in);
+	/* what a failed copy wrote goes: the pack is built instead */
+	if (!copied && (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0))
+		return -1;
 	return copied;
+}
+
+/* The walk of the objects from commit to, hiding from's, into a new
+ * packbuilder of r. */
+static int walk(const char *repo, git_repository *r, const char *from,
+		const char *to, git_packbuilder **pb)
+{
+	git_revwalk *w = NULL;
+	git_oid oid;
+	int rc = HLX_OK;
+
+	*pb = NULL;
+	if (git_packbuilder_new(pb, r) < 0 || git_revwalk_new(&w, r) < 0 ||
+	    git_oid_fromstr(&oid, to) < 0 || git_revwalk_push(w, &oid) < 0 ||
+	    (from && (git_oid_fromstr(&oid, from) < 0 ||
+		      git_revwalk_hide(w, &oid) < 0)) ||
+	    git_packbuilder_insert_walk(*pb, w) < 0)
+		rc = gerr("cannot build a pack from", repo);
+	git_revwalk_free(w);
+	return rc;
+}
+
+int hlx_pack_find(const char *repo, const char *from, const char *to,
+		  char path[PATH_MAX])
+{
+	git_repository *r = NULL;
+	git_packbuilder *pb = NULL;
+	git_oid oid;
+	int rc = open_repo(repo, &r);
+
+	if (rc)
+		return rc;
+	rc = walk(repo, r, from, to, &pb);
+	if (!rc && (git_oid_fromstr(&oid, to) < 0 ||
+		    !own_pack(repo, &oid, git_packbuilder_object_count(pb), path)))
+		rc = hlx_err(HLX_ENOENT, "history '%.200s': no pack of its own for %.40s",
+			     repo, to);
+	git_packbuilder_free(pb);
+	close_repo(r);
+	return rc;
 }
 
 int hlx_pack_write(const char *repo, const char *from, const char *to, int fd)
 {
 	git_repository *r = NULL;
 	git_packbuilder *pb = NULL;
-	git_revwalk *w = NULL;
 	git_buf buf = { 0 };
 	git_oid oid;
-	int rc, reused;
+	char own[PATH_MAX];
+	int rc, reused = 0;
 
 	rc = open_repo(repo, &r);
 	if (rc)
 		return rc;
 	rc = no_deltas(repo, r);
+	if (!rc)
+		rc = walk(repo, r, from, to, &pb);
 	if (rc)
 		goto out;
-	if (git_packbuilder_new(&pb, r) < 0 || git_revwalk_new(&w, r) < 0 ||
-	    git_oid_fromstr(&oid, to) < 0 || git_revwalk_push(w, &oid) < 0 ||
-	    (from && (git_oid_fromstr(&oid, from) < 0 ||
-		      git_revwalk_hide(w, &oid) < 0)) ||
-	    git_packbuilder_insert_walk(pb, w) < 0) {
-		rc = gerr("cannot build a pack from", repo);
-		goto out;
-	}
 	git_oid_fromstr(&oid, to);
-	reused = reuse_pack(repo, &oid, git_packbuilder_object_count(pb), fd);
+	if (own_pack(repo, &oid, git_packbuilder_object_count(pb), own))
+		reused = copy_pack(own, fd);
 	if (reused < 0) {
 		rc = hlx_err(HLX_EIO, "cannot write a pack of '%s': %s", repo,
 			     strerror(errno));
@@ -183,7 +223,6 @@ int hlx_pack_write(const char *repo, const char *from, const char *to, int fd)
 			     strerror(errno));
 out:
 	git_buf_dispose(&buf);
-	git_revwalk_free(w);
 	git_packbuilder_free(pb);
 	close_repo(r);
 	return rc;

@@ -8,10 +8,20 @@
 #ifndef HLX_PACKS_H
 #define HLX_PACKS_H
 
+#include <limits.h>
+
 /* Write to fd (a file the caller created, see hlx_file_new in
  * node/files.h, and commits) a pack of the objects reachable from commit
  * to and not from commit from (NULL: all of them). */
 int hlx_pack_write(const char *repo, const char *from, const char *to, int fd);
+
+/* The path of the pack file in repo's objects/pack that is exactly the
+ * pack hlx_pack_write would write (the history wrote that version's
+ * objects as one pack): publishing links or reads it instead of writing
+ * it again.  HLX_ENOENT when there is none.  The file is never changed in
+ * place (a prune or a purge replaces the repository). */
+int hlx_pack_find(const char *repo, const char *from, const char *to,
+		  char path[PATH_MAX]);
 
 /* Create a bare repository at staging whose object store falls back to
  * base's (objects/info/alternates; base NULL: none); base is not

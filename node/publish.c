@@ -785,8 +785,8 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st)
 {
-	struct pub_ctx c = { { n, now, getpass, ctx, NULL }, dir, validity, st,
-			     NULL, 0, 0, NULL, 0, 0 };
+	struct pub_ctx c = { { n, now, getpass, ctx, NULL, NULL, 0 }, dir, validity,
+			     st, NULL, 0, 0, NULL, 0, 0, NULL, 0 };
 	struct hlx_policies *pols = NULL;
 	int rc;
 
@@ -817,7 +817,8 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		st->urls_refused = cs.failed;
 	}
 	hlx_policies_free(pols);
-	hlx_seckey_free(c.v.key);
+	hlx_view_ctx_free(&c.v);
+	free(c.packs);
 	hlx_plans_pub_free(c.plans, c.nplans);
 	return rc;
 }

@@ -65,18 +65,79 @@ static int feed_write(const struct feed *f, const char *rel, const void *data,
 	return rc;
 }
 
-/* A pack file of the feed: written plain by packs.c, then sealed.  Both
+/* The pack file a history holds of version v as it is (node/packs.h,
+ * hlx_pack_find), looked for once for all feeds: 1 with its path, 0 when
+ * there is none (the pack is built then). */
+static int own_pack(struct pub_ctx *c, const char *repo,
+		    const struct hlx_hist_version *v, const char **path)
+{
+	struct pub_pack *x;
+	struct stat st;
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < c->npacks; i++) {
+		x = &c->packs[i];
+		/* the same commit is the same objects, whichever history */
+		if (!strcmp(x->to, v->oid) && !strcmp(x->from, v->parent) &&
+		    lstat(x->path, &st) == 0 && S_ISREG(st.st_mode)) {
+			*path = x->path;
+			return 1;
+		}
+	}
+	if (hlx_pack_find(repo, v->parent[0] ? v->parent : NULL, v->oid, p) != HLX_OK) {
+		hlx_err_clear();
+		return 0;
+	}
+	x = realloc(c->packs, (c->npacks + 1) * sizeof(*x));
+	if (!x)
+		return 0;
+	c->packs = x;
+	x = &c->packs[c->npacks++];
+	memcpy(x->from, v->parent, sizeof(x->from));
+	memcpy(x->to, v->oid, sizeof(x->to));
+	memcpy(x->path, p, sizeof(x->path));
+	*path = x->path;
+	return 1;
+}
+
+/* Copy (or seal, to f's members) the file at src into the new file out. */
+static int pack_from(const struct feed *f, const char *src,
+		     struct hlx_file_new *out, const char *ctx)
+{
+	char buf[1 << 16];
+	size_t got = 0;
+	int rc = HLX_OK, in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (in < 0)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", src, strerror(errno));
+	if (f->to)
+		rc = hlx_seal_fd(in, out->fd, f->to, f->nto, ctx);
+	else
+		while (!(rc = hlx_read_some(in, src, buf, sizeof(buf), &got)) && got)
+			if (hlx_write_all(out->fd, buf, got) != 0) {
+				rc = hlx_err(HLX_EIO, "cannot write '%s': %s", out->path,
+					     strerror(errno));
+				break;
+			}
+	close(in);
+	return rc;
+}
+
+/* A pack file of the feed.  When the history holds the version's pack as
+ * it is, a plain feed links that very file (one copy on disk for the
+ * history and every plain feed of it) and a sealed one seals it;
+ * otherwise packs.c writes it, plain, and a sealed feed seals that.  All
  * are new files (node/files.h): nothing planted in the feed or the side
  * directory is followed, and the plain pack of a sealed feed never has a
- * name of its own. */
+ * name of its own.  The open feed keeps its own copy of the list's packs. */
 static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
 		     const char *name, const struct hlx_hist_version *v)
 {
 	char path[PATH_MAX], rel[PATH_MAX], tmp[PATH_MAX], ctx[PATH_MAX];
 	struct hlx_file_new plain = { .fd = -1, .dirfd = -1 };
 	struct hlx_file_new out = { .fd = -1, .dirfd = -1 };
-	const char *from = v->parent[0] ? v->parent : NULL;
-	int rc;
+	const char *from = v->parent[0] ? v->parent : NULL, *src = NULL;
+	int rc, linked = 0;
 
 	rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", name, v->version);
 	if (!rc)
@@ -87,6 +148,16 @@ static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
 		rc = hlx_pathf(ctx, "hlx-feed:%s", rel);
 	if (rc)
 		return rc;
+	if (f->au && own_pack(c, repo, v, &src)) {
+		if (!f->to)
+			rc = hlx_file_link_in(f->root, src, path, &linked);
+		if (rc || linked)
+			goto done;
+		rc = hlx_file_new_open(&out, f->root, path, 0644);
+		if (!rc)
+			rc = pack_from(f, src, &out, ctx);
+		goto done;
+	}
 	if (!f->to) {
 		rc = hlx_file_new_open(&out, f->root, path, 0644);
 		if (!rc)
@@ -105,7 +176,7 @@ static int feed_pack(struct pub_ctx *c, const struct feed *f, const char *repo,
 		rc = hlx_seal_fd(plain.fd, out.fd, f->to, f->nto, ctx);
 	hlx_file_new_abort(&plain);
 done:
-	if (!rc)
+	if (!rc && !linked)
 		rc = hlx_file_new_commit(&out);
 	else
 		hlx_file_new_abort(&out);

@@ -29,6 +29,16 @@ struct pub_ctx {
 	struct hlx_plans_pub *plans;
 	size_t nplans;
 	int plans_loaded;
+	/* the packs of versions found as they are in a history, by commits
+	 * (publish_feed.c): every feed of the same version links or seals
+	 * the same file */
+	struct pub_pack *packs;
+	size_t npacks;
+};
+
+struct pub_pack {
+	char from[41], to[41];   /* the version's parent ("" none), commit */
+	char path[PATH_MAX];     /* objects/pack/pack-X.pack of a history */
 };
 
 /* One feed directory: the open feed, or an audience's. */

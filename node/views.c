@@ -334,7 +334,8 @@ static int view_time(struct hlx_view_ctx *c, const struct hlx_policy *p,
 /* One version of a view from the difference between what it holds and
  * what it should hold. */
 static int view_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
-		       const char *vname, const struct hlx_view_lines *want,
+		       const char *repo, const char *vname,
+		       const struct hlx_view_lines *want,
 		       const struct hlx_policy *p, int status,
 		       uint64_t *version, char head[41])
 {
@@ -401,8 +402,7 @@ static int view_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
 		};
 		char oid[41];
 
-		rc = hlx_hist_commit(h, ops, k, &m, hlx_list_sign_commit, c->key,
-				     oid);
+		rc = hlx_view_memo_commit(c, h, repo, exists ? head : "", ops, k, &m, oid);
 		if (!rc)
 			rc = hlx_hist_set_head(h, exists ? head : NULL, oid);
 		if (!rc) {
@@ -547,7 +547,8 @@ static int view_ops(const struct hlx_policy *p, const struct hlx_view_src *s,
 static int view_commit_ops(struct hlx_view_ctx *c,
 			   const struct hlx_policy *p,
 			   const struct hlx_view_src *s, struct hlx_hist *h,
-			   const char *vname, struct hlx_hist_op *ops,
+			   const char *repo, const char *vname,
+			   struct hlx_hist_op *ops,
 			   size_t k, const struct hlx_hist_version *cur,
 			   int64_t count, uint64_t *version, char head[41])
 {
@@ -567,7 +568,7 @@ static int view_commit_ops(struct hlx_view_ctx *c,
 		return rc;
 	snprintf(summary, sizeof(summary), "view: %" PRId64 " entries (%zu changed)",
 		 count, k);
-	rc = hlx_hist_commit(h, ops, k, &m, hlx_list_sign_commit, c->key, oid);
+	rc = hlx_view_memo_commit(c, h, repo, head, ops, k, &m, oid);
 	if (!rc)
 		rc = hlx_hist_set_head(h, head, oid);
 	if (!rc) {
@@ -581,7 +582,8 @@ static int view_commit_ops(struct hlx_view_ctx *c,
  * entry changed, what the policy made of it before and makes of it now. */
 static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
 			    struct hlx_view_src *s, const char *from,
-			    struct hlx_hist *h, const char *vname,
+			    struct hlx_hist *h, const char *repo,
+			    const char *vname,
 			    uint64_t *version, char head[41], int64_t *count)
 {
 	struct hlx_view_lines put = { HLX_BUF_INIT, NULL, 0, 0 };
@@ -612,7 +614,7 @@ static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	*version = cur.version;
 	*count += delta;
 	if (k)
-		rc = view_commit_ops(c, p, s, h, vname, ops, k, &cur, *count,
+		rc = view_commit_ops(c, p, s, h, repo, vname, ops, k, &cur, *count,
 				     version, head);
 out:
 	free(ops);
@@ -895,7 +897,7 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	if (have && exists && m.count >= 0 && !s->status && !s->cases &&
 	    !strchr(s->name, '/') &&
 	    strcmp(m.commit, s->rec.head) != 0 &&
-	    view_incremental(c, p, s, m.commit, h, vname, &version, head,
+	    view_incremental(c, p, s, m.commit, h, repo, vname, &version, head,
 			     &m.count) == HLX_OK)
 		goto mark;
 	hlx_err_clear();
@@ -904,7 +906,7 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	if (!rc)
 		rc = view_lines(c, p, s, &want);
 	if (!rc)
-		rc = view_commit(c, h, vname, &want, p, s->cases ? 2 : s->status,
+		rc = view_commit(c, h, repo, vname, &want, p, s->cases ? 2 : s->status,
 				 &version, head);
 	m.count = (int64_t)want.n;
 mark:
@@ -942,7 +944,7 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
 		     size_t npols, hlx_view_list_fn *list_cb,
 		     hlx_view_line_fn *line_cb, void *ctx)
 {
-	struct hlx_view_ctx c = { n, 0, NULL, NULL, NULL };
+	struct hlx_view_ctx c = { n, 0, NULL, NULL, NULL, NULL, 0 };
 	struct hlx_view_srcs s = { &c, NULL, 0, 0 };
 	int rc = hlx_view_sources(&c, &s);
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/history.h"
 #include "node/lists.h"
 #include "keys/key.h"
 #include "protocol/buf.h"
@@ -45,8 +46,14 @@ struct hlx_view_ctx {
 	hlx_pass_fn getpass;
 	void *pctx;
 	struct hlx_seckey *key;
+	/* the versions made so far, which another view may take as they
+	 * are (views.c) */
+	struct hlx_view_memo *memo;
+	size_t nmemo;
 };
 int hlx_view_signing_key(struct hlx_view_ctx *c);
+/* Free what c holds (the key, the versions made). */
+void hlx_view_ctx_free(struct hlx_view_ctx *c);
 
 /* Canonical lines, each with its '\n'. */
 struct hlx_view_lines {
@@ -105,6 +112,16 @@ struct hlx_view_made {
 int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		    const char *view, struct hlx_view_src *s,
 		    struct hlx_view_made *out);
+
+/* Version m of the view in repo (history h, at head parent, "" for none)
+ * from the sorted ops[0..k), its commit id into oid (the branch is not
+ * moved): the very same version of another view, if one was made with c
+ * (its pack linked, hlx_hist_adopt), else built and signed with c's key
+ * (views_memo.c). */
+int hlx_view_memo_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
+			 const char *repo, const char *parent,
+			 const struct hlx_hist_op *ops, size_t k,
+			 const struct hlx_hist_meta *m, char oid[41]);
 
 /* The view of the cases log under policy p (spec/cases.md 7.3): its
  * lines whole, but for those of cases in an early state when a member of
