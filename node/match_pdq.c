@@ -404,6 +404,7 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define NEIGH_MAX 697            /* 1 + 16 + 120 + 560 masks for r <= 3 */
 #define PROBES_MAX (1u << 22)    /* probes per table pass: bounds scratch */
+#define SPARSE_MAX (1u << 15)    /* fewer probes a table: sorted, not counted */
 
 ALWAYS_INLINE unsigned pc64(uint64_t v)
 {
@@ -495,20 +496,70 @@ struct search_thread {
 	struct search_job *job;
 	unsigned first; /* tables first, first + nthreads, ... */
 	struct hlx_pdq_hits hits;
-	uint32_t *cnt;   /* BUCKETS + 1 */
-	uint32_t *probe; /* query << 2 | weight, sorted by bucket */
+	uint32_t *cnt;   /* BUCKETS + 1; NULL: the probes are sparse */
+	uint32_t *probe; /* query << 2 | weight, sorted by bucket; if
+			  * sparse, 4 arrays of stride entries */
+	size_t stride;
 	int rc;
 };
 
-/* Queries [q0, q1) against table j. */
-ALWAYS_INLINE int scan_table(struct search_thread *st, unsigned j, size_t q0,
-			     size_t q1)
+/* The probes probe[p0, p1) of bucket v of table j (each query << 2 |
+ * weight, the query counted from q0). */
+ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
+			      const uint32_t *probe, size_t p0, size_t p1,
+			      size_t q0)
 {
 	const struct search_job *jb = st->job;
 	const struct hlx_pdqidx *x = jb->x;
 	const struct tab *t = &x->t[j];
-	uint32_t *cnt = st->cnt, *probe = st->probe;
+	const struct ent *e0 = &t->ent[t->off[v]];
+	const struct ent *end = &t->ent[t->off[v + 1]];
 	unsigned T = jb->T, r = jb->r;
+
+	for (size_t p = p0; p < p1; p++) {
+		size_t qi = q0 + (probe[p] >> 2);
+		const uint8_t *q = jb->q + qi * HLX_PDQ_BYTES;
+		uint64_t f0 = filter0(q, j);
+		uint32_t f1 = filter1(q, j);
+		unsigned limit = T - (probe[p] & 3);
+
+		st->hits.scanned += (uint64_t)(end - e0);
+		for (const struct ent *e = e0; e < end; e++) {
+			uint64_t x0 = e->f0 ^ f0;
+			uint32_t x1 = e->f1 ^ f1;
+			const uint8_t *h;
+			unsigned d, i;
+
+			if (pc64(x0) + pc64(x1) > limit ||
+			    later_table(x0, x1, j, r) ||
+			    e->id >= x->n) /* a damaged image */
+				continue;
+			h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
+			d = full_distance(h, q);
+			if (d > T)
+				continue;
+			for (i = j + 7; i < CHUNKS; i++)
+				if (pc64(chunk(h, i) ^ chunk(q, i)) <= r)
+					break;
+			if (i < CHUNKS)
+				continue; /* a later table reports it */
+			if (hits_push(&st->hits, (uint32_t)qi, e->id, d))
+				return HLX_ENOMEM;
+		}
+	}
+	return HLX_OK;
+}
+
+/*
+ * Queries [q0, q1) against table j, when their probes are many: a
+ * counting sort of the probes by bucket, then one pass over the buckets.
+ */
+ALWAYS_INLINE int scan_dense(struct search_thread *st, unsigned j, size_t q0,
+			     size_t q1)
+{
+	const struct search_job *jb = st->job;
+	const struct tab *t = &jb->x->t[j];
+	uint32_t *cnt = st->cnt, *probe = st->probe;
 
 	memset(cnt, 0, (BUCKETS + 1) * sizeof(*cnt));
 	for (size_t i = q0; i < q1; i++) {
@@ -528,47 +579,100 @@ ALWAYS_INLINE int scan_table(struct search_thread *st, unsigned j, size_t q0,
 	}
 	/* cnt[v] is now the end of bucket v's probes, the start of v + 1's */
 	for (unsigned v = 0, p = 0; v < BUCKETS; v++) {
-		const struct ent *e0 = &t->ent[t->off[v]];
 		const struct ent *end = &t->ent[t->off[v + 1]];
+		int rc;
 
 		if (p == cnt[v])
 			continue;
 		if (v + 1 < BUCKETS)
-			__builtin_prefetch(end + (end - e0));
-		for (; p < cnt[v]; p++) {
-			size_t qi = q0 + (probe[p] >> 2);
-			const uint8_t *q = jb->q + qi * HLX_PDQ_BYTES;
-			uint64_t f0 = filter0(q, j);
-			uint32_t f1 = filter1(q, j);
-			unsigned limit = T - (probe[p] & 3);
-
-			st->hits.scanned += (uint64_t)(end - e0);
-			for (const struct ent *e = e0; e < end; e++) {
-				uint64_t x0 = e->f0 ^ f0;
-				uint32_t x1 = e->f1 ^ f1;
-				const uint8_t *h;
-				unsigned d, i;
-
-				if (pc64(x0) + pc64(x1) > limit ||
-				    later_table(x0, x1, j, r) ||
-				    e->id >= x->n) /* a damaged image */
-					continue;
-				h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
-				d = full_distance(h, q);
-				if (d > T)
-					continue;
-				for (i = j + 7; i < CHUNKS; i++)
-					if (pc64(chunk(h, i) ^ chunk(q, i)) <= r)
-						break;
-				if (i < CHUNKS)
-					continue; /* a later table reports it */
-				if (hits_push(&st->hits, (uint32_t)qi, e->id,
-					      d))
-					return HLX_ENOMEM;
-			}
-		}
+			__builtin_prefetch(end + (end - &t->ent[t->off[v]]));
+		rc = scan_bucket(st, j, v, probe, p, cnt[v], q0);
+		if (rc)
+			return rc;
+		p = cnt[v];
 	}
 	return HLX_OK;
+}
+
+/*
+ * The same when the probes of the whole batch are few (SPARSE_MAX at
+ * most): sorted by bucket with two passes of a radix sort, so that the
+ * cost follows the probes, not the 65,536 buckets.  The buckets to come are prefetched: they lie
+ * far apart in memory, and reading them is most of the work.
+ */
+ALWAYS_INLINE int scan_sparse(struct search_thread *st, unsigned j, size_t q0,
+			      size_t q1)
+{
+	const struct search_job *jb = st->job;
+	const struct tab *t = &jb->x->t[j];
+	size_t w = st->stride;
+	uint32_t *a = st->probe, *b = a + w, *pv = b + w, *ta = pv + w;
+	uint32_t c0[257], c1[257];
+	size_t np = 0, p, p1;
+
+	memset(c0, 0, sizeof(c0));
+	memset(c1, 0, sizeof(c1));
+	for (size_t i = q0; i < q1; i++) {
+		unsigned c = chunk(jb->q + i * HLX_PDQ_BYTES, j);
+
+		for (size_t k = 0; k < jb->nmask; k++) {
+			unsigned v = c ^ jb->mask[k];
+
+			c0[(v & 0xff) + 1]++;
+			c1[(v >> 8) + 1]++;
+			b[np] = v;
+			a[np++] = (uint32_t)(i - q0) << 2 | jb->weight[k];
+		}
+	}
+	for (unsigned k = 0; k < 256; k++) {
+		c0[k + 1] += c0[k];
+		c1[k + 1] += c1[k];
+	}
+	/* by the low byte of the bucket into (pv, ta), then by the high
+	 * byte back into (b, a) */
+	for (size_t i = 0; i < np; i++) {
+		size_t d = c0[b[i] & 0xff]++;
+
+		pv[d] = b[i];
+		ta[d] = a[i];
+	}
+	for (size_t i = 0; i < np; i++) {
+		size_t d = c1[pv[i] >> 8]++;
+
+		b[d] = pv[i];
+		a[d] = ta[i];
+	}
+	/* b[] the buckets in order, a[] their probes */
+	for (p = 0; p < np; p = p1) {
+		unsigned v = b[p];
+		int rc;
+
+		for (p1 = p + 1; p1 < np && b[p1] == v; p1++)
+			;
+		if (p1 + 8 < np)
+			__builtin_prefetch(&t->off[b[p1 + 8]]);
+		if (p1 + 3 < np) {
+			const struct ent *e = &t->ent[t->off[b[p1 + 3]]];
+
+			__builtin_prefetch(e);
+			__builtin_prefetch((const char *)e + 64);
+			__builtin_prefetch((const char *)e + 128);
+			__builtin_prefetch((const char *)e + 192);
+		}
+		rc = scan_bucket(st, j, v, a, p, p1, q0);
+		if (rc)
+			return rc;
+	}
+	return HLX_OK;
+}
+
+/* Queries [q0, q1) against table j. */
+ALWAYS_INLINE int scan_table(struct search_thread *st, unsigned j, size_t q0,
+			     size_t q1)
+{
+	if (!st->cnt)
+		return scan_sparse(st, j, q0, q1);
+	return scan_dense(st, j, q0, q1);
 }
 
 ALWAYS_INLINE int scan_small(struct search_thread *st)
@@ -728,7 +832,13 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 
 		st[i].job = jb;
 		st[i].first = i;
-		if (!x->small) {
+		if (x->small)
+			continue;
+		if (np <= SPARSE_MAX) {
+			st[i].stride = np;
+			st[i].probe = malloc(4 * np * sizeof(uint32_t));
+			rc = st[i].probe ? rc : HLX_ENOMEM;
+		} else {
 			st[i].cnt = malloc((BUCKETS + 1) * sizeof(uint32_t));
 			st[i].probe = malloc(np * sizeof(uint32_t));
 			if (!st[i].cnt || !st[i].probe)

@@ -125,6 +125,49 @@ static int same_hits(const struct hlx_pdq_hits *a, const struct hlx_pdq_hits *b)
 	return 1;
 }
 
+/*
+ * A batch of 2,500 queries (half near stored hashes, at distances 0..32)
+ * gives the same hits as the same queries one call each, and as brute
+ * force: at threshold 31 it is past the point where the index sorts a
+ * batch's probes differently (node/match_pdq.c, SPARSE_MAX), one call a
+ * query is well below it.
+ */
+static void test_big_batch(const struct hlx_pdqidx *x, const uint8_t *h,
+			   size_t n, const char *what)
+{
+	size_t nq = 2500;
+	uint8_t *q = malloc(nq * 32);
+	struct hlx_pdq_hits big = { 0 }, one = { 0 }, want = { 0 };
+	int good = q != NULL;
+
+	for (size_t i = 0; good && i < nq; i++)
+		if (i % 2) {
+			rand_bytes(q + i * 32, 32);
+		} else {
+			memcpy(q + i * 32, h + (rnd() % n) * 32, 32);
+			flip(q + i * 32, (unsigned)(i / 2 % 33), NULL);
+		}
+	good = good && hlx_pdqidx_search(x, q, nq, 31, 2, &big) == HLX_OK;
+	for (size_t i = 0; good && i < nq; i++) {
+		size_t from = one.n;
+
+		if (hlx_pdqidx_search(x, q + i * 32, 1, 31, i % 2 + 1, &one))
+			good = 0;
+		for (size_t k = from; k < one.n; k++)
+			one.v[k].query = (uint32_t)i;
+	}
+	good = good && brute(h, n, q, nq, 31, &want) == 0;
+	ok(good && big.n >= nq / 2 * 31 / 33 && same_hits(&big, &want),
+	   "%s: a batch of %zu queries: the hits of brute force", what, nq);
+	ok(good && same_hits(&one, &big),
+	   "%s: the same queries one call each: the same hits as the batch",
+	   what);
+	hlx_pdq_hits_free(&big);
+	hlx_pdq_hits_free(&one);
+	hlx_pdq_hits_free(&want);
+	free(q);
+}
+
 static void test_index(size_t n, const char *what)
 {
 	static const unsigned th[] = { 0, 1, 15, 16, 17, 31, 32, 47, 48, 63 };
@@ -213,6 +256,7 @@ static void test_index(size_t n, const char *what)
 	rc = hlx_pdqidx_search(x, q, nq, 31, 5, &got);
 	brute(h, total, q, nq, 31, &want);
 	ok(!rc && same_hits(&got, &want), "%s: five threads give the same", what);
+	test_big_batch(x, h, total, what);
 	got.n = 0;
 	is_rc(hlx_pdqidx_search(x, q, nq, 64, 1, &got), HLX_EINVAL,
 	      "%s: threshold 64 refused", what);
