@@ -185,11 +185,13 @@ struct mctx {
 	struct row *rows;
 	size_t nrows, caprows, item_base;
 	struct hlx_buf arena;
-	struct hlx_hash *hs;        /* LOOKUP_BATCH */
+	struct hlx_hash *hs;        /* nhs: as many as the largest lookup */
 	const struct hlx_hash **hp;
+	size_t nhs;
 	struct hlx_buf status;       /* the item's status records, JSON */
 	struct hlx_status st;        /* scratch for decoding them */
 	uint8_t *allowed;           /* per item of a group */
+	size_t nallowed;
 	uint64_t matches;
 };
 
@@ -464,6 +466,41 @@ int hlx_match_entry(const struct hlx_match *m, struct hlx_entry *e)
 	return rc;
 }
 
+/*
+ * Room for a group of n items: hs and hp for its lookups (at most
+ * LOOKUP_BATCH at once, and at least 2: emit and item_status use hs[0]
+ * and hs[1]), allowed for each of its items.  Sized to what a call needs,
+ * since a struct hlx_hash is over 1 KiB: a call of one query must not
+ * allocate and fault in megabytes.
+ */
+static int group_room(struct mctx *c, size_t n)
+{
+	size_t k = n < 2 ? 2 : n < LOOKUP_BATCH ? n : LOOKUP_BATCH;
+
+	if (k > c->nhs) {
+		struct hlx_hash *hs = realloc(c->hs, k * sizeof(*hs));
+		const struct hlx_hash **hp;
+
+		if (!hs)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		c->hs = hs;
+		hp = realloc(c->hp, k * sizeof(*hp));
+		if (!hp)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		c->hp = hp;
+		c->nhs = k;
+	}
+	if (n > c->nallowed) {
+		uint8_t *p = realloc(c->allowed, n);
+
+		if (!p)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		c->allowed = p;
+		c->nallowed = n;
+	}
+	return HLX_OK;
+}
+
 /* Look up and report the items (sorted by query) in groups of queries. */
 static int report(struct mctx *c)
 {
@@ -479,14 +516,9 @@ static int report(struct mctx *c)
 			b++;
 		c->nrows = 0;
 		hlx_buf_reset(&c->arena);
-		if (b - a > LOOKUP_BATCH) {
-			uint8_t *p = realloc(c->allowed, b - a);
-
-			if (!p)
-				return hlx_err(HLX_ENOMEM, "out of memory");
-			c->allowed = p;
-		}
-		rc = lookup_items(c, a, b);
+		rc = group_room(c, b - a);
+		if (!rc)
+			rc = lookup_items(c, a, b);
 		if (!rc)
 			rc = emit(c, a, b);
 		a = b;
@@ -594,12 +626,9 @@ int hlx_matcher_match(struct hlx_matcher *m, const struct hlx_hash *const *q,
 	}
 	hlx_buf_init(&c.arena);
 	hlx_buf_init(&c.status);
-	c.hs = malloc(LOOKUP_BATCH * sizeof(*c.hs));
-	c.hp = malloc(LOOKUP_BATCH * sizeof(*c.hp));
-	c.allowed = malloc(LOOKUP_BATCH);
 	qb = malloc((n < WINDOW_MAX ? n : WINDOW_MAX) * HLX_PDQ_BYTES + 1);
 	qi = malloc((n < WINDOW_MAX ? n : WINDOW_MAX) * sizeof(*qi) + 1);
-	if (!c.hs || !c.hp || !c.allowed || !qb || !qi) {
+	if (!qb || !qi) {
 		rc = hlx_err(HLX_ENOMEM, "out of memory");
 		goto out;
 	}
