@@ -99,8 +99,9 @@ $(O)/contrib/embed/match-one: contrib/embed/match-one.c $(O)/libhlx.a | pkgcheck
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libhlx.a $(LDLIBS)
 
-# A matcher embedded as a pipeline worker would, for make bench (b0600).
-$(O)/tests/bench/match-worker: tests/bench/match-worker.c $(O)/libhlx.a | pkgcheck
+# A matcher embedded as a pipeline worker would, and one timed call by
+# call, for make bench (b0600).
+$(O)/tests/bench/match-worker $(O)/tests/bench/match-calls: $(O)/tests/bench/%: tests/bench/%.c $(O)/libhlx.a | pkgcheck
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libhlx.a $(LDLIBS)
@@ -184,8 +185,11 @@ fuzz: ensure-deps fuzz-build
 # ensure-deps installed the libraries it names.
 bench: ensure-deps
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps DEBS="$(BENCH_DEBS)"; fi
-	$(Q)$(MAKE) --no-print-directory all $(O)/tests/bench/match-worker
-	$(Q)HLX_MATCH_WORKER=$(CURDIR)/$(O)/tests/bench/match-worker tests/bench/run.sh
+	$(Q)$(MAKE) --no-print-directory all $(O)/tests/bench/match-worker \
+		$(O)/tests/bench/match-calls
+	$(Q)HLX_MATCH_WORKER=$(CURDIR)/$(O)/tests/bench/match-worker \
+		HLX_MATCH_CALLS=$(CURDIR)/$(O)/tests/bench/match-calls \
+		tests/bench/run.sh
 
 demo: ensure-deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -23,7 +23,13 @@
 #     5), against building the tables as every process did before; and
 #     the memory of BENCH_WORKERS (default 8) workers holding the index at
 #     once, each having matched BENCH_WORKER_Q queries (default 10000):
-#     their proportional set sizes summed, against one worker alone.
+#     their proportional set sizes summed, against one worker alone;
+#  5. (on the node of part 1) the matcher as a pipeline embeds it, when
+#     HLX_MATCH_CALLS names tests/bench/match-calls (make bench builds
+#     it): BENCH_SINGLES (default 10000) calls of one query (median and
+#     99th percentile latency), then the queries/s of calls of 1, 10,
+#     100, 1,000 and BENCH_Q queries (median of BENCH_RUNS runs), each
+#     next to the rate of the largest batch.
 # Environment: HLX (the binary), BENCH_N, BENCH_Q (PDQ queries, default
 # 100000), BENCH_EXACT, BENCH_RUNS (default 3), BENCH_FAISS_FLAT and
 # BENCH_FAISS_MH (queries given to each FAISS index, default 100 and
@@ -40,6 +46,7 @@ NFLAT=${BENCH_FAISS_FLAT:-100}
 NMH=${BENCH_FAISS_MH:-1000}
 PY=${BENCH_PYTHON:-/usr/bin/python3}
 SKEWED=${BENCH_SKEWED:-1}
+SINGLES=${BENCH_SINGLES:-10000}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hlx-bench-match.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
@@ -353,6 +360,23 @@ if [ -n "$WORKER" ] && [ -x "$WORKER" ]; then
 	echo "$NW workers holding the index at once, each after $NWQ queries: PSS summed $((pss / 1024)) MiB; one worker alone: RSS $((rss1 / 1024)) MiB; ratio $(awk -v a="$pss" -v b="$rss1" 'BEGIN { printf "%.2f", a / b }') (each building its own: about $NW; RSS summed $((rss / 1024)) MiB)"
 else
 	echo "# HLX_MATCH_WORKER not set (make bench builds tests/bench/match-worker): worker figures skipped"
+fi
+
+# ---- 5. single queries and small batches through node/match.h ------------
+CALLS=${HLX_MATCH_CALLS:-}
+if [ -n "$CALLS" ] && [ -x "$CALLS" ]; then
+	echo "# single queries and batches: tests/bench/match-calls (node/match.h, a thread per core) on the $N-hash index"
+	"$CALLS" big uq.bin "$SINGLES" "$RUNS" 1 10 100 1000 "$NQ" >calls.out
+	awk -v runs="$RUNS" '/^batches of/ { n[NR] = $3; sub(":", "", n[NR]); r[NR] = $4; last = NR; next }
+		{ print }
+		END {
+			for (i = 1; i <= last; i++)
+				if (i in n)
+					printf "batches of %s: %s queries/s (median of %d), %.2f of the rate of batches of %s\n",
+					       n[i], r[i], runs, r[i] / r[last], n[last]
+		}' calls.out
+else
+	echo "# HLX_MATCH_CALLS not set (make bench builds tests/bench/match-calls): single-query figures skipped"
 fi
 
 # ---- 3. exact, in the same node ------------------------------------------
