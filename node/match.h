@@ -113,9 +113,10 @@ void hlx_pdq_hits_free(struct hlx_pdq_hits *h);
  * of the nq queries at q[0 .. 32nq), each exactly once: no false
  * negatives, no false positives.  The hits are appended to out, sorted by
  * query, distance, id; on failure out is as it was.  Larger batches are
- * faster per query (each bucket is read once per batch).  threads (0 or
- * 1: the calling thread only) share the work.  Reentrant: any number of
- * threads may search one index at once.
+ * faster per query (each bucket is read once per batch).  At most
+ * threads (0 or 1: the calling thread only) share the work; a small batch
+ * runs on fewer, since starting a thread costs more than its share.
+ * Reentrant: any number of threads may search one index at once.
  */
 int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 		      size_t nq, unsigned threshold, unsigned threads,

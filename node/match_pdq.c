@@ -405,6 +405,7 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 #define NEIGH_MAX 697            /* 1 + 16 + 120 + 560 masks for r <= 3 */
 #define PROBES_MAX (1u << 22)    /* probes per table pass: bounds scratch */
 #define SPARSE_MAX (1u << 15)    /* fewer probes a table: sorted, not counted */
+#define WORK_PER_THREAD (1u << 20) /* index entries a thread is started for */
 
 ALWAYS_INLINE unsigned pc64(uint64_t v)
 {
@@ -824,6 +825,15 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 		nt = CHUNKS;
 	if (x->small)
 		nt = 1;
+	else if (nt > 1) {
+		/* starting a thread costs tens of microseconds, more than a
+		 * small batch's share: threads only for the work to share */
+		uint64_t work = (uint64_t)nq * jb->nmask * CHUNKS *
+				(x->n / BUCKETS + 1);
+
+		if (work / WORK_PER_THREAD + 1 < nt)
+			nt = (unsigned)(work / WORK_PER_THREAD + 1);
+	}
 	jb->nthreads = nt;
 	memset(st, 0, sizeof(st));
 	for (unsigned i = 0; i < nt; i++) {

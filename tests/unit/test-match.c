@@ -126,16 +126,17 @@ static int same_hits(const struct hlx_pdq_hits *a, const struct hlx_pdq_hits *b)
 }
 
 /*
- * A batch of 2,500 queries (half near stored hashes, at distances 0..32)
+ * A batch of 4,000 queries (half near stored hashes, at distances 0..32)
  * gives the same hits as the same queries one call each, and as brute
  * force: at threshold 31 it is past the point where the index sorts a
- * batch's probes differently (node/match_pdq.c, SPARSE_MAX), one call a
- * query is well below it.
+ * batch's probes differently (node/match_pdq.c, SPARSE_MAX) and where
+ * it is shared between two threads (WORK_PER_THREAD), one call a query is
+ * well below both.
  */
 static void test_big_batch(const struct hlx_pdqidx *x, const uint8_t *h,
 			   size_t n, const char *what)
 {
-	size_t nq = 2500;
+	size_t nq = 4000;
 	uint8_t *q = malloc(nq * 32);
 	struct hlx_pdq_hits big = { 0 }, one = { 0 }, want = { 0 };
 	int good = q != NULL;
