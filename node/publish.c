@@ -468,6 +468,44 @@ static int quiet_views(struct pub_ctx *c, const struct hlx_audiences *aus,
 	return rc;
 }
 
+/* The views of the audiences' own lists, made ahead on two threads
+ * (node/views.h): the largest part of publishing to many audiences, and
+ * independent of one another but for the versions they share.  The
+ * audiences are published after, one by one, each view found up to
+ * date.  Peers' lists, the status and cases logs and pruned lists are
+ * left to that pass. */
+static int views_ahead(struct pub_ctx *c, const struct hlx_audiences *aus,
+		       struct hlx_view_srcs *s)
+{
+	struct hlx_view_job *jobs = calloc(aus->n * s->n + 1, sizeof(*jobs));
+	size_t n = 0;
+	int rc;
+
+	if (!jobs)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < aus->n; i++) {
+		const struct hlx_audience *au = &aus->v[i];
+
+		if (hlx_view_check_names(au->policy, s->v, s->n) != HLX_OK) {
+			hlx_err_clear();
+			continue;
+		}
+		for (size_t j = 0; j < s->n; j++) {
+			struct hlx_view_src *x = &s->v[j];
+
+			if (strchr(x->name, '/') || x->status || x->cases ||
+			    x->ckpt[0] || !hlx_policy_list(au->policy, x->name))
+				continue;
+			jobs[n].p = au->policy;
+			jobs[n].view = au->id;
+			jobs[n++].s = x;
+		}
+	}
+	rc = hlx_view_update_many(&c->v, jobs, n);
+	free(jobs);
+	return rc;
+}
+
 static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 {
 	const char *home = hlx_home_dir(hlx_node_home(c->v.n));
@@ -508,6 +546,8 @@ static int publish_policies(struct pub_ctx *c, const struct hlx_policies *pols)
 		rc = sweep(c, aus, pols);
 	if (!rc)
 		rc = hlx_view_sources(&c->v, &s);
+	if (!rc)
+		rc = views_ahead(c, aus, &s);
 	for (size_t i = 0; !rc && i < aus->n; i++) {
 		c->audience = (unsigned)i + 1;
 		c->audiences = (unsigned)aus->n;
@@ -785,7 +825,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st)
 {
-	struct pub_ctx c = { { n, now, getpass, ctx, NULL, NULL, 0 }, dir, validity,
+	struct pub_ctx c = { { n, now, getpass, ctx, NULL, NULL, 0, NULL }, dir, validity,
 			     st, NULL, 0, 0, NULL, 0, 0, NULL, 0 };
 	struct hlx_policies *pols = NULL;
 	int rc;

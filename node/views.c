@@ -71,7 +71,8 @@ static int add_cb(void *ctx, const char *line, size_t len)
 	return lines_add(ctx, line, len);
 }
 
-static const struct hlx_view_lines *sort_lines;
+/* per thread: views are made on two (hlx_view_update_many) */
+static _Thread_local const struct hlx_view_lines *sort_lines;
 
 static int idx_cmp(const void *x, const void *y)
 {
@@ -591,8 +592,12 @@ static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	struct hlx_hist_version cur;
 	size_t k = 0;
 	int64_t delta = 0;
-	int rc = source_diff(c, s, from);
+	int rc;
 
+	/* the source's changes are shared by the views made on two threads */
+	if (c->par)
+		pthread_mutex_lock(&c->par->mu);
+	rc = source_diff(c, s, from);
 	if (!rc)
 		rc = hlx_hist_head(h, head);
 	if (!rc)
@@ -604,6 +609,8 @@ static int view_incremental(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	}
 	if (!rc)
 		rc = view_ops(p, s, &put, ops, &k, &delta);
+	if (c->par)
+		pthread_mutex_unlock(&c->par->mu);
 	for (size_t i = 0; !rc && i < k; i++) {
 		size_t len;
 
@@ -902,7 +909,11 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		goto mark;
 	hlx_err_clear();
 	/* otherwise the whole list, compared with the view */
+	if (c->par)
+		pthread_mutex_lock(&c->par->mu);
 	rc = load_source(c, s);
+	if (c->par)
+		pthread_mutex_unlock(&c->par->mu);
 	if (!rc)
 		rc = view_lines(c, p, s, &want);
 	if (!rc)
@@ -944,7 +955,7 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
 		     size_t npols, hlx_view_list_fn *list_cb,
 		     hlx_view_line_fn *line_cb, void *ctx)
 {
-	struct hlx_view_ctx c = { n, 0, NULL, NULL, NULL, NULL, 0 };
+	struct hlx_view_ctx c = { n, 0, NULL, NULL, NULL, NULL, 0, NULL };
 	struct hlx_view_srcs s = { &c, NULL, 0, 0 };
 	int rc = hlx_view_sources(&c, &s);
 

@@ -11,6 +11,7 @@
 #define HLX_VIEWS_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,13 @@ struct hlx_view_ctx {
 	 * are (views.c) */
 	struct hlx_view_memo *memo;
 	size_t nmemo;
+	/* set while views are made on two threads (hlx_view_update_many):
+	 * the memo and the sources' lines are shared under mu */
+	struct hlx_view_par *par;
+};
+struct hlx_view_par {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 int hlx_view_signing_key(struct hlx_view_ctx *c);
 /* Free what c holds (the key, the versions made). */
@@ -112,6 +120,19 @@ struct hlx_view_made {
 int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		    const char *view, struct hlx_view_src *s,
 		    struct hlx_view_made *out);
+
+/* hlx_view_update of each job, on two threads, ahead of publishing: the
+ * publish that follows finds each view up to date.  For the views of own
+ * lists that were never pruned (no other source may be given); what fails
+ * is left for that publish to do again and report.  The signing key is
+ * loaded first. */
+struct hlx_view_job {
+	const struct hlx_policy *p;
+	const char *view;
+	struct hlx_view_src *s;
+};
+int hlx_view_update_many(struct hlx_view_ctx *c, const struct hlx_view_job *jobs,
+			 size_t n);
 
 /* Version m of the view in repo (history h, at head parent, "" for none)
  * from the sorted ops[0..k), its commit id into oid (the branch is not

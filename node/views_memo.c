@@ -9,6 +9,7 @@
 #include "protocol/err.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ struct hlx_view_memo {
 	uint8_t d[32];
 	char repo[PATH_MAX];
 	char oid[41];
+	int state;          /* 0 being made (on another thread), 1 made, -1 failed */
 };
 
 static void memo_digest(const char *parent, const struct hlx_hist_meta *m,
@@ -54,6 +56,40 @@ static void memo_digest(const char *parent, const struct hlx_hist_meta *m,
 	crypto_generichash_final(&st, d, 32);
 }
 
+static void par_lock(struct hlx_view_ctx *c)
+{
+	if (c->par)
+		pthread_mutex_lock(&c->par->mu);
+}
+
+static void par_unlock(struct hlx_view_ctx *c)
+{
+	if (c->par)
+		pthread_mutex_unlock(&c->par->mu);
+}
+
+/* The memo of digest d made in another history than repo: its index, or
+ * -1.  One still being made on another thread is waited for. */
+static long memo_find(struct hlx_view_ctx *c, const uint8_t d[32],
+		      const char *repo)
+{
+	for (;;) {
+		int waiting = 0;
+
+		for (size_t i = 0; i < c->nmemo; i++) {
+			if (sodium_memcmp(c->memo[i].d, d, 32) != 0 ||
+			    !strcmp(c->memo[i].repo, repo) || c->memo[i].state < 0)
+				continue;
+			if (c->memo[i].state == 1)
+				return (long)i;
+			waiting = 1;
+		}
+		if (!waiting || !c->par)
+			return -1;
+		pthread_cond_wait(&c->par->cv, &c->par->mu);
+	}
+}
+
 /* Version m of the view in repo (history h, at head parent, "" for none)
  * from ops[0..k): the same version of another view if one was made in
  * this publish, else built and signed.  The branch is not moved. */
@@ -62,39 +98,105 @@ int hlx_view_memo_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
 			 const struct hlx_hist_op *ops, size_t k,
 			 const struct hlx_hist_meta *m, char oid[41])
 {
-	struct hlx_view_memo *x;
+	struct hlx_view_memo *x, got;
 	uint8_t d[32];
+	long at, mine = -1;
 	int rc;
 
 	memo_digest(parent, m, ops, k, d);
-	for (size_t i = 0; i < c->nmemo; i++) {
-		if (sodium_memcmp(c->memo[i].d, d, 32) != 0 ||
-		    !strcmp(c->memo[i].repo, repo))
-			continue;
-		if (hlx_hist_adopt(h, c->memo[i].repo, c->memo[i].oid) == HLX_OK) {
-			struct hlx_hist_version v;
+	par_lock(c);
+	at = memo_find(c, d, repo);
+	if (at >= 0)
+		got = c->memo[at];
+	else if ((x = realloc(c->memo, (c->nmemo + 1) * sizeof(*x)))) {
+		/* being made here: another view of it waits */
+		c->memo = x;
+		mine = (long)c->nmemo++;
+		memset(&x[mine], 0, sizeof(x[mine]));
+		memcpy(x[mine].d, d, 32);
+		snprintf(x[mine].repo, sizeof(x[mine].repo), "%s", repo);
+	}
+	par_unlock(c);
+	if (at >= 0) {
+		struct hlx_hist_version v;
 
-			/* it follows our head, as the digest says */
-			if (hlx_hist_read_version(h, c->memo[i].oid, &v) == HLX_OK &&
-			    !strcmp(v.parent, parent) && v.version == m->version) {
-				memcpy(oid, c->memo[i].oid, 41);
-				return HLX_OK;
-			}
+		/* it follows our head, as the digest says */
+		if (hlx_hist_adopt(h, got.repo, got.oid) == HLX_OK &&
+		    hlx_hist_read_version(h, got.oid, &v) == HLX_OK &&
+		    !strcmp(v.parent, parent) && v.version == m->version) {
+			memcpy(oid, got.oid, 41);
+			return HLX_OK;
 		}
 		hlx_err_clear(); /* built instead */
-		break;
 	}
 	rc = hlx_hist_commit(h, ops, k, m, hlx_list_sign_commit, c->key, oid);
-	if (rc)
-		return rc;
-	x = realloc(c->memo, (c->nmemo + 1) * sizeof(*x));
-	if (!x)
-		return HLX_OK; /* only a shortcut lost */
-	c->memo = x;
-	x = &c->memo[c->nmemo++];
-	memcpy(x->d, d, 32);
-	snprintf(x->repo, sizeof(x->repo), "%s", repo);
-	memcpy(x->oid, oid, 41);
+	if (mine >= 0) {
+		par_lock(c);
+		c->memo[mine].state = rc ? -1 : 1;
+		memcpy(c->memo[mine].oid, rc ? "" : oid, rc ? 1 : 41);
+		if (c->par)
+			pthread_cond_broadcast(&c->par->cv);
+		par_unlock(c);
+	}
+	return rc;
+}
+
+/* ---- many views at once, on two threads -------------------------------- */
+
+struct many {
+	struct hlx_view_ctx *c;
+	const struct hlx_view_job *jobs;
+	size_t n, next;
+};
+
+static void *many_run(void *arg)
+{
+	struct many *w = arg;
+
+	for (;;) {
+		struct hlx_view_made made;
+		size_t i;
+
+		pthread_mutex_lock(&w->c->par->mu);
+		i = w->next++;
+		pthread_mutex_unlock(&w->c->par->mu);
+		if (i >= w->n)
+			break;
+		/* what fails here fails again, and is told, when the
+		 * audience is published */
+		if (hlx_view_update(w->c, w->jobs[i].p, w->jobs[i].view, w->jobs[i].s,
+				    &made) != HLX_OK)
+			hlx_err_clear();
+	}
+	return NULL;
+}
+
+int hlx_view_update_many(struct hlx_view_ctx *c, const struct hlx_view_job *jobs,
+			 size_t n)
+{
+	struct hlx_view_par par;
+	struct many w = { c, jobs, n, 0 };
+	pthread_t t;
+	int threaded;
+
+	if (n < 2 || hlx_view_signing_key(c) != HLX_OK) {
+		hlx_err_clear();
+		return HLX_OK;
+	}
+	if (pthread_mutex_init(&par.mu, NULL) != 0)
+		return HLX_OK;
+	if (pthread_cond_init(&par.cv, NULL) != 0) {
+		pthread_mutex_destroy(&par.mu);
+		return HLX_OK;
+	}
+	c->par = &par;
+	threaded = pthread_create(&t, NULL, many_run, &w) == 0;
+	many_run(&w);
+	if (threaded)
+		pthread_join(t, NULL);
+	c->par = NULL;
+	pthread_cond_destroy(&par.cv);
+	pthread_mutex_destroy(&par.mu);
 	return HLX_OK;
 }
 
