@@ -28,6 +28,7 @@ FUZZ_CC ?= clang
 FUZZ_TIME ?= 30
 FUZZ_RUNS ?= 0
 O ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 # pkg-config name : Debian package that provides it
 PKG_MAP := libsodium:libsodium-dev lmdb:liblmdb-dev jansson:libjansson-dev \
@@ -52,6 +53,13 @@ endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
+# FUZZ=1: the library as the libFuzzer harnesses link it (built once for
+# all of them by fuzz-build, with clang and coverage instrumentation).
+ifeq ($(FUZZ),1)
+CC := $(FUZZ_CC)
+CFLAGS := -g -O1
+endif
+
 HLX_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla \
 	-Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-fno-strict-aliasing -pthread -MMD -MP -I. $(PKG_CFLAGS)
@@ -59,6 +67,10 @@ ifeq ($(SAN),1)
 HLX_CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 HLX_LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(FUZZ),1)
+HLX_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 override CFLAGS += $(HLX_CFLAGS)
 override LDFLAGS += -pthread $(HLX_LDFLAGS)
@@ -160,23 +172,23 @@ ensure-deps:
 units: $(UNIT_BIN)
 
 check: ensure-deps
-	$(Q)$(MAKE) --no-print-directory O=$(O)/san SAN=1 $(O)/san/hlx units-san \
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) O=$(O)/san SAN=1 $(O)/san/hlx units-san \
 		$(O)/san/contrib/embed/match-one
 	$(Q)HLX_BUILD=$(O)/san tests/run.sh
 
 units-san: $(UNIT_BIN)
 
+# The library is compiled once, instrumented, for every harness.
 fuzz-build: | pkgcheck
-	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzzers fuzzers
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) O=$(O)/fuzzers FUZZ=1 fuzzers
 
 fuzzers: $(FUZZ_BIN)
 
-$(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | pkgcheck
+$(O)/fuzz/%: tests/fuzz/%.c $(O)/libhlx.a | pkgcheck
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/libhlx.a \
+		$(LDFLAGS) $(LDLIBS)
 
 fuzz: ensure-deps fuzz-build
 	$(Q)tests/fuzz/run.sh $(O)/fuzzers/fuzz $(FUZZ_TIME) $(FUZZ_RUNS)
@@ -185,14 +197,14 @@ fuzz: ensure-deps fuzz-build
 # ensure-deps installed the libraries it names.
 bench: ensure-deps
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps DEBS="$(BENCH_DEBS)"; fi
-	$(Q)$(MAKE) --no-print-directory all $(O)/tests/bench/match-worker \
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all $(O)/tests/bench/match-worker \
 		$(O)/tests/bench/match-calls
 	$(Q)HLX_MATCH_WORKER=$(CURDIR)/$(O)/tests/bench/match-worker \
 		HLX_MATCH_CALLS=$(CURDIR)/$(O)/tests/bench/match-calls \
 		tests/bench/run.sh
 
 demo: ensure-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all
 	$(Q)contrib/demo/demo.sh
 
 # bash completion, from the program's own command table
