@@ -70,9 +70,11 @@ rand_hex 160000 | fold -w 64 | sed 's/^/pdq:/' >pdq.txt
 hlx --home m init --org org-m --no-passphrase 2>/dev/null
 hlx --home m list create p 2>/dev/null
 hlx --home m import p pdq.csv 2>/dev/null
-test_ok "match status counts the search tables before they are built" sh -c '
+# (the first status builds the base, and its tables are written with it
+# and mapped; before issue 14 they were built by the first query)
+test_ok "match status counts the search tables, mapped or not built yet" sh -c '
 	"$HLX" --home m match status >ms.out &&
-	grep -q "^search tables: *not built" ms.out &&
+	grep -q "^search tables: *\(not built\|mapped from\)" ms.out &&
 	mem=$(sed -n "s/^memory: *\([0-9.]* MiB\) .*/\1/p" ms.out) &&
 	test -n "$mem" && test "$mem" != "0.0 MiB" &&
 	head -n 1 pdq.txt | "$HLX" --home m match --stats - 2>st.err >/dev/null &&
