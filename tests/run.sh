@@ -50,8 +50,8 @@ mkdir -p "$logdir"
 rm -f "$logdir"/*.result
 
 # The longest tests start first, so that the others fill the gaps.
-slow="t0530-sync-crash.sh t0950-takedown.sh t0710-leak.sh t0740-prune.sh"
-slow="$slow t0410-crash.sh test-match t0790-remove.sh t0940-case-url.sh"
+slow="t0950-takedown.sh t0530-sync-crash.sh t0710-leak.sh t0910-case-owner.sh"
+slow="$slow t0740-prune.sh t0410-crash.sh test-match t0790-remove.sh t0940-case-url.sh"
 slow="$slow t0520-attacks.sh"
 all=""
 for t in "$build"/tests/test-*; do
