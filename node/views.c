@@ -168,6 +168,8 @@ static int load_source(struct hlx_view_ctx *c, struct hlx_view_src *s)
 	hlx_hist_free(h);
 	if (!rc)
 		s->loaded = 1;
+	else /* a later try starts again from nothing */
+		lines_free(&s->lines);
 	return rc;
 }
 
