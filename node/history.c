@@ -325,8 +325,12 @@ static git_allocator galloc = {
 static void git_keep(void)
 {
 	git_libgit2_opts(GIT_OPT_SET_ALLOCATOR, &galloc);
-	if (git_libgit2_init() >= 0)
-		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	if (git_libgit2_init() < 0)
+		return;
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	/* Objects, packs and refs are fsync'd (with their directories)
+	 * before they are renamed into place: set once, for every thread. */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 }
 
 void hlx_hist_verify_reads(int on)
@@ -354,12 +358,6 @@ int hlx_hist_open(const char *path, int create, struct hlx_hist **out)
 		git_libgit2_shutdown();
 		return hlx_err(HLX_ENOMEM, "history '%.200s': out of memory",
 			       path);
-	}
-	/* Objects, packs and refs are fsync'd (with their directories)
-	 * before they are renamed into place. */
-	if (git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0) {
-		rc = hlx_hist_gerr("enabling fsync");
-		goto fail;
 	}
 	grc = git_repository_open_ext(&h->repo, path,
 				      GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);

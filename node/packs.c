@@ -32,7 +32,6 @@ static int open_repo(const char *path, git_repository **out)
 {
 	if (hlx_hist_git_init() < 0)
 		return gerr("cannot initialise libgit2 for", path);
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	if (git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL) < 0) {
 		int rc = gerr("cannot open repository", path);
