@@ -141,6 +141,10 @@ stop "$pid6"
 pid7=$!
 test_ok "(run publishes at start)" wait_log run7.log "acme: published 1 lists to 'feed'"
 sleep 1
+# it watches the home for changes (inotify) rather than only looking
+# every 25 ms: a change wakes it at once
+test_ok "run watches the node home for changes (an inotify descriptor)" \
+	sh -c "ls -l /proc/$pid7/fd | grep -q 'anon_inode:inotify'"
 ver() { sed -n 's/.*\\"version\\":\([0-9]*\).*/\1/p' feed/lists/l1/head; }
 v0=$(ver)
 test_ok "(a version added)" hlx --home a add l1 "md5:$(rand_hex 16)"

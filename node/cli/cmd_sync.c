@@ -18,11 +18,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <time.h>
@@ -330,18 +332,54 @@ static long mono_ms(void)
 	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* A watch on what hlx_runlock_stamp looks at (the home, for trust.json
+ * and peers.json, and the state's directory), so that a change wakes the
+ * nap at once rather than at its next look; -1 when the system has none
+ * (the nap then only looks every 25 ms). */
+static int nap_watch(const char *home)
+{
+	const uint32_t ev = IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
+			    IN_CREATE | IN_DELETE | IN_ATTRIB;
+	char p[PATH_MAX];
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (inotify_add_watch(fd, home, ev) < 0 ||
+	    hlx_home_path(p, home, HLX_HOME_STATE, NULL, NULL) != HLX_OK ||
+	    inotify_add_watch(fd, p, ev) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Sleep up to ms, waking early on a signal, or (seen) as soon as another
  * command changed the node since seen was taken: what it changed is then
- * published without waiting for the interval. */
-static void nap(long ms, const char *home, const struct hlx_run_stamp *seen)
+ * published without waiting for the interval.  watch (nap_watch, or -1)
+ * wakes it when a file changes; the stamp is looked at then, and every
+ * 25 ms whatever the watch says. */
+static void nap(long ms, const char *home, const struct hlx_run_stamp *seen,
+		int watch)
 {
 	long end = mono_ms() + ms, left;
 
 	while ((left = end - mono_ms()) > 0 && !stop && !hup) {
-		struct timespec ts = { 0, (left > 25 ? 25 : left) * 1000000L };
 		struct hlx_run_stamp now;
+		int step = (int)(left > 25 ? 25 : left);
 
-		nanosleep(&ts, NULL);
+		if (seen && watch >= 0) {
+			struct pollfd pf = { watch, POLLIN, 0 };
+			char ev[4096] __attribute__((aligned(8)));
+
+			if (poll(&pf, 1, step) > 0)
+				while (read(watch, ev, sizeof(ev)) > 0)
+					;
+		} else {
+			struct timespec ts = { 0, step * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
 		if (seen) {
 			hlx_runlock_stamp(home, &now);
 			if (memcmp(&now, seen, sizeof(now)) != 0)
@@ -484,7 +522,7 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	struct run_conf r;
 	struct sigaction sa;
 	unsigned backoff = 0;
-	int lockfd = -1, ret;
+	int lockfd = -1, watch = -1, ret;
 	/* each peer's list backs off on its own (node/sync.h) */
 	struct hlx_sync_backoff bo = { 60, 3600, 0, NULL };
 
@@ -501,6 +539,7 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	if (ret)
 		goto out;
 	bo.base = r.interval;
+	watch = nap_watch(cli->home);
 	say(LOG_NEWS, "running node '%s' (pid %ld)", cli->home, (long)getpid());
 	say_conf("settings", a, &r);
 	while (!stop) {
@@ -551,7 +590,7 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 		if (failures || pulls)
 			say(LOG_NEWS, "round had %d failure(s); next in %ld ms",
 			    failures + pulls, wait_ms);
-		nap(wait_ms, cli->home, &seen);
+		nap(wait_ms, cli->home, &seen, watch);
 		if (hup && !stop) {
 			struct run_conf nr;
 
@@ -574,6 +613,8 @@ out:
 	hlx_sync_backoff_free(&bo);
 	if (lockfd >= 0)
 		close(lockfd);
+	if (watch >= 0)
+		close(watch);
 	if (kept.have)
 		hlx_buf_free(&kept.pass);
 	memset(&kept, 0, sizeof(kept));

@@ -12,7 +12,9 @@
 #     one after the other).  Target: ratio <= 1.0.
 #  3. propagation of one new entry from 'hlx add' on A until 'hlx lookup'
 #     on B finds it, both running 'hlx run --interval 1': median and worst
-#     of 20.  Targets: median <= 0.6 s, worst <= 1.2 s.
+#     of 20, and until B's state took it (its data file's last write,
+#     when earlier than the lookup: the loop of lookups adds its own
+#     period).  Targets: median <= 0.6 s, worst <= 1.2 s.
 # BENCH_RUNS (default 3) runs of parts 1 and 2; BENCH_N entries (default
 # 1000000); the data come from a fixed seed (BENCH_SEED, default 400).
 set -u
@@ -112,7 +114,7 @@ pa=$!
 "$HLX" --home b run --interval 1 2>run-b.log &
 pb=$!
 sleep 2
-: >t.prop
+: >t.prop; : >t.commit
 for i in $(seq 20); do
 	h=md5:$(openssl rand -hex 16)
 	a=$(now)
@@ -120,9 +122,14 @@ for i in $(seq 20); do
 	while ! "$HLX" --home b lookup "$h" >/dev/null 2>&1; do sleep 0.02; done
 	b=$(now)
 	secs "$a" "$b" >>t.prop
+	# when B's state took it: the last write of its data file, which
+	# is no later than the lookup that found it (the loop's own
+	# period, ~50 ms of starting processes, is not propagation)
+	c=$(stat -c %.9Y b/state/data.mdb)
+	awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN { printf "%.3f\n", (c < b ? c : b) - a }' >>t.commit
 	sleep 0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')
 done
 kill -TERM $pa $pb; wait $pa $pb
-echo "propagation of one entry, hlx run --interval 1 on both: median $(median <t.prop) s, worst $(sort -n t.prop | tail -n 1) s over 20 (targets: median <= 0.6 s, worst <= 1.2 s)"
+echo "propagation of one entry, hlx run --interval 1 on both, from the start of 'hlx add' on A: until 'hlx lookup' on B finds it: median $(median <t.prop) s, worst $(sort -n t.prop | tail -n 1) s over 20; until B's state holds it: median $(median <t.commit) s, worst $(sort -n t.commit | tail -n 1) s (targets: median <= 0.6 s, worst <= 1.2 s)"
 nginx_stop
 cd / && rm -rf "$TRASH"
