@@ -405,6 +405,26 @@ static int drop_unrooted(struct hlx_cases *c, unsigned *n)
 	return dropped;
 }
 
+/* The root the owner's chain must hold (struct hlx_case_view). */
+static const char *owner_root(const struct hlx_cases *c, const char *org,
+			      unsigned n)
+{
+	const char *r = NULL;
+	int k;
+
+	if (c->plan && c->route.routed &&
+	    (k = hlx_plan_signatory_find(c->plan, org)) >= 0)
+		return hlx_plan_signatory_root(c->plan, (size_t)k);
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(c->srcs[i].org, org) != 0)
+			continue;
+		if (r && strcmp(r, c->srcs[i].root) != 0)
+			return NULL;
+		r = c->srcs[i].root;
+	}
+	return r;
+}
+
 static void lacking(struct hlx_cases *c)
 {
 	for (size_t i = 0; c->plan && i < hlx_plan_nsignatories(c->plan); i++) {
@@ -481,6 +501,7 @@ static int view_of(struct hlx_cases *c, size_t a, size_t b, int64_t t,
 		v->police_via = c->police_via;
 		v->nlacking = c->nlacking;
 	}
+	v->owner_root = owner_root(c, v->owner.org, n);
 	v->url_held = c->nurls && bsearch(c->refs[a].id, c->urls, c->nurls, 32,
 			      url_cmp) != NULL;
 	return HLX_OK;

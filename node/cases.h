@@ -71,6 +71,11 @@ struct hlx_case_view {
 	const char *const *lacking;
 	unsigned nlacking;
 	int url_held;                        /* urls/HEX is kept here */
+	/* the root the owner's trust chain must have introduced (a
+	 * fingerprint, as hlx_trust_has_root takes it): the routing plan's
+	 * for its signatory, else that of the chain its lines came from;
+	 * NULL when not known (no line of it, or lines under two roots) */
+	const char *owner_root;
 };
 
 typedef int (*hlx_cases_fn)(void *ctx, const struct hlx_case_view *v);

@@ -516,13 +516,18 @@ int hlx_caseurl_from(const char *self, const char *from,
 }
 
 int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
-			const char *org, char peer[65])
+			const char *org, const char *root, char peer[65])
 {
 	const char *found = NULL;
+	int named = 0;
 
+	if (!root || !root[0])
+		return hlx_err(HLX_ESTATE,
+			       "raw URL: not sent to %s: the root of its chain is not known",
+			       org);
 	for (size_t i = 0; i < ps->n; i++) {
 		struct hlx_trust *t = NULL;
-		int same;
+		int same, rooted;
 
 		if (hlx_peer_trust(hlx_home_dir(h), &ps->v[i], &t) != HLX_OK) {
 			/* a peer never pulled from names no organisation yet */
@@ -530,16 +535,26 @@ int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
 			continue;
 		}
 		same = !strcmp(hlx_trust_org(t), org);
+		rooted = same && hlx_trust_has_root(t, root);
 		hlx_trust_free(t);
-		/* two peers whose chains name one organisation: one of them
-		 * poses as the other; a raw URL goes to neither */
-		if (same && found)
+		named += same;
+		/* a chain naming the organisation under another root is
+		 * not its owner's: an impostor, or one held before a
+		 * rotation the case's plan does not know */
+		if (!rooted)
+			continue;
+		/* two peers whose chains hold that root: one of them poses
+		 * as the other; a raw URL goes to neither */
+		if (found)
 			return hlx_err(HLX_ESTATE,
 				       "raw URL: not sent to %s: peers '%s' and '%s' both name it",
 				       org, found, ps->v[i].name);
-		if (same)
-			found = ps->v[i].name;
+		found = ps->v[i].name;
 	}
+	if (!found && named)
+		return hlx_err(HLX_ENOENT,
+			       "raw URL: not sent to %s: no peer's chain of that organisation holds the root %s",
+			       org, root);
 	if (!found)
 		return hlx_err(HLX_ENOENT,
 			       "raw URL: not sent to %s: no peer of that organisation", org);
@@ -558,7 +573,7 @@ static int want_due(const struct hlx_caseurl_ctx *c, const struct hlx_peers *ps,
 	memset(d, 0, sizeof(*d));
 	d->case_id = w->case_id;
 	snprintf(d->org, sizeof(d->org), "%s", w->org);
-	rc = hlx_caseurl_peer_of(c->h, ps, w->org, d->peer);
+	rc = hlx_caseurl_peer_of(c->h, ps, w->org, w->root, d->peer);
 	if (rc)
 		return rc;
 	pe = hlx_peers_find((struct hlx_peers *)ps, d->peer);

@@ -148,6 +148,7 @@ int hlx_caseurl_from(const char *self, const char *from,
 struct hlx_caseurl_want {
 	struct hlx_hash case_id;
 	char org[65];
+	char root[HLX_FPR_LEN]; /* the root its chain must hold, or "" */
 };
 
 /*
@@ -163,9 +164,13 @@ int hlx_caseurl_publish_wants(const struct hlx_caseurl_ctx *c,
 			      struct hlx_caseurl_stats *st);
 
 /* The local name of the peer whose verified trust chain (peers/PEER/
- * trust.json) names org, into peer; HLX_ENOENT if none does. */
+ * trust.json) names org and introduced root (a fingerprint: the root the
+ * case's plan names for org, or that of the chain org's case lines came
+ * from), into peer.  HLX_ENOENT if none does (a chain of that name under
+ * another root is an impostor's, or a stale one), HLX_ESTATE if root is
+ * "" (not known: nobody is sent anything) or two peers qualify. */
 int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
-			const char *org, char peer[65]);
+			const char *org, const char *root, char peer[65]);
 
 /*
  * The organisations the URL of case_id was sent to (as noted), each once,

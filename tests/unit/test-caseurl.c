@@ -12,6 +12,9 @@
 #include "node/caseurl.h"
 #include "node/files.h"
 #include "node/home.h"
+#include "node/peers.h"
+#include "keys/sshkey.h"
+#include "keys/trust.h"
 #include "node/urls.h"
 #include "protocol/rtime.h"
 
@@ -165,6 +168,78 @@ static void sent_to(struct hlx_home *h, const struct hlx_hash *id, const char *w
 	   !strcmp((char *)b.data, want), "%s: sent to '%s' (%s)", what, want,
 	   b.data ? (char *)b.data : "?");
 	hlx_buf_free(&b);
+}
+
+/* Peer NAME of home h pinned to the root of home of, holding its chain as
+ * a verified pull leaves it (peers/NAME/trust.json). */
+static void add_peer(struct hlx_home *h, struct hlx_peers *ps, const char *name,
+		     struct hlx_home *of)
+{
+	const struct hlx_trust *t = hlx_home_trust(of);
+	struct hlx_buf b = HLX_BUF_INIT;
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/peers/%s", hlx_home_dir(h), name);
+	if (hlx_peers_add(ps, name, "https://example.org/feed/", hlx_trust_root(t), "") ||
+	    hlx_file_mkdirs(p, 0700) || hlx_trust_serialize(t, &b))
+		abort();
+	snprintf(p, sizeof(p), "%s/peers/%s/trust.json", hlx_home_dir(h), name);
+	if (hlx_file_write(p, b.data, b.len, 0600))
+		abort();
+	hlx_buf_free(&b);
+}
+
+/* Which peer gets the URL of an organisation's case: the one whose chain
+ * names it and introduced the root the case names for it; an impostor's
+ * chain of the same name never does, even while the real one is not
+ * held; an unknown root or two qualifying peers send to nobody. */
+static void test_peer_of(void)
+{
+	struct hlx_home *hc = new_home("c", "org-b"); /* names org-b too */
+	struct hlx_peers *ps = NULL;
+	char fb[HLX_FPR_LEN], fc[HLX_FPR_LEN], fx[HLX_FPR_LEN], peer[65], p[PATH_MAX];
+	struct hlx_seckey *x = NULL;
+	struct hlx_pubkey xp;
+
+	if (!hc || hlx_peers_load(hlx_home_dir(ha), &ps) || hlx_seckey_generate(&x))
+		abort();
+	hlx_seckey_public(x, &xp);
+	hlx_sshkey_fingerprint(hlx_trust_root(hlx_home_trust(hb)), fb);
+	hlx_sshkey_fingerprint(hlx_trust_root(hlx_home_trust(hc)), fc);
+	hlx_sshkey_fingerprint(&xp, fx);
+	add_peer(ha, ps, "imp", hc);
+	add_peer(ha, ps, "peer-b", hb);
+
+	ok(hlx_caseurl_peer_of(ha, ps, "org-b", fb, peer) == HLX_OK &&
+	   !strcmp(peer, "peer-b"), "org-b under B's root: peer-b, not the impostor (%s)", peer);
+	ok(hlx_caseurl_peer_of(ha, ps, "org-b", fc, peer) == HLX_OK &&
+	   !strcmp(peer, "imp"), "under the other chain's root: that chain's peer");
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", "", peer), HLX_ESTATE,
+	      "root not known: nobody");
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fx, peer), HLX_ENOENT,
+	      "a root no chain holds: nobody");
+	ok(strstr(hlx_err_detail(), "holds the root SHA256:") != NULL, "said: %s",
+	   hlx_err_detail());
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-z", fb, peer), HLX_ENOENT,
+	      "an organisation no chain names: nobody");
+
+	/* B's chain not held yet (never pulled): the impostor's is the
+	 * only one naming org-b, and does not get B's cases */
+	snprintf(p, sizeof(p), "%s/peers/peer-b/trust.json", hlx_home_dir(ha));
+	ok(unlink(p) == 0, "(peer-b's chain not held)");
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, peer), HLX_ENOENT,
+	      "B's root while only the impostor's chain is held: nobody");
+
+	/* two peers holding B's root: one poses as the other */
+	hlx_peers_remove(ps, "peer-b");
+	add_peer(ha, ps, "peer-b", hb);
+	add_peer(ha, ps, "b-again", hb);
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, peer), HLX_ESTATE,
+	      "two peers with B's root: nobody");
+	hlx_err_clear();
+	hlx_seckey_free(x);
+	hlx_peers_free(ps);
+	hlx_home_free(hc);
 }
 
 static void test_send(void)
@@ -545,6 +620,7 @@ int main(void)
 	test_receive();
 	ok(strlen(hex1) == 64 && strcmp(hex1, hex2) != 0, "two distinct cases");
 	test_fetch();
+	test_peer_of();
 
 	hlx_seckey_free(sa);
 	hlx_boxkey_free(ka);
