@@ -192,9 +192,17 @@ int hlx_hist_check_chain(struct hlx_hist *h);
  * With several versions, each is checked whole, then cb gets the
  * difference.  The commits' signatures are not verified here.
  * With ctx2, the one version's shards are read in two halves on two
- * threads, cb called (from either) with ctx for the first half's lines
- * and ctx2 for the second's: the lines of ctx, then those of ctx2, are
- * the difference in order.  Several versions give every line to ctx.
+ * threads, cb called with ctx for the first half's lines (from the
+ * calling thread) and ctx2 for the second's (from another).  The shards
+ * come in units (the shards of one TYPE/ab directory), and before each
+ * unit's lines cb is called with line NULL (len 0, added 0): a unit
+ * starts.  The first half's units come in order, the second half's in
+ * reverse order (each unit's lines in order), and every unit of the
+ * first half comes before every unit of the second: ctx's lines, then
+ * ctx2's units taken last to first, are the difference in order.  The
+ * halves are not of fixed size: each takes the next unit when it is
+ * done with one.  Several versions give every line to ctx, with no unit
+ * marks.
  */
 int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
 			 int (*cb)(void *ctx, const char *line, size_t len,

@@ -698,9 +698,13 @@ static int cd_tree(struct cdiff *w, const git_tree *t, const git_tree *old,
  * walk above the shards (the hash types, TYPE/ab) is checked first, in
  * order, and gives units: a directory TYPE/ab that changed, with the
  * held one it replaces (or that is gone).  Each thread opens the history
- * anew (libgit2's objects are not shared between threads) and runs its
- * units in order, so that the lines of the first half, then those of
- * the second, are those of one walk.
+ * anew (libgit2's objects are not shared between threads).  The first
+ * takes units from the front, the second from the back, until they meet:
+ * the halves are as long as the work makes them, whatever the sizes of
+ * the units (a type of long lines, a caller that does more with each of
+ * the first half's lines).  Before each unit's lines the callback is told
+ * that a unit starts (line NULL), so that the second half's units, which
+ * come last first, can be put back in order.
  */
 struct cd_unit {
 	git_oid id, oid;           /* the new directory, the held one */
@@ -805,20 +809,63 @@ static int cd_collect(struct hlx_hist *h, const git_tree *t, const git_tree *old
 	return rc;
 }
 
+/* The units both halves take from: the front's next, the back's last. */
+struct cd_share {
+	pthread_mutex_t m;
+	const struct cd_unit *u;
+	size_t lo, hi;
+	int stop;                  /* a half failed: the other stops too */
+};
+
 struct cd_half {
 	const char *repo;
-	const struct cd_unit *u;
-	size_t n;
+	struct cd_share *sh;
+	int back;                  /* takes units from the back */
 	int (*cb)(void *ctx, const char *line, size_t len, int added);
 	void *ctx;
 	int rc;
 	char detail[512]; /* the error detail is per thread */
 };
 
+/* The next unit of half x, or NULL when the halves have met. */
+static const struct cd_unit *cd_take(struct cd_half *x)
+{
+	struct cd_share *sh = x->sh;
+	const struct cd_unit *u = NULL;
+
+	pthread_mutex_lock(&sh->m);
+	if (!sh->stop && sh->lo < sh->hi)
+		u = &sh->u[x->back ? --sh->hi : sh->lo++];
+	pthread_mutex_unlock(&sh->m);
+	return u;
+}
+
+/* The shards of one unit against the held ones (path in w->path). */
+static int cd_unit(struct cdiff *w, const struct cd_unit *u)
+{
+	git_tree *t = NULL, *ot = NULL;
+	int rc = HLX_OK;
+
+	if ((u->has_new && git_tree_lookup(&t, w->h->repo, &u->id) < 0) ||
+	    (u->has_old && git_tree_lookup(&ot, w->h->repo, &u->oid) < 0))
+		rc = hlx_hist_gerr("reading tree '%s'", u->path);
+	else if (!u->has_new)
+		for (size_t k = 0; !rc && k < git_tree_entrycount(ot); k++)
+			rc = cd_removed(w, git_tree_entry_byindex(ot, k), LEVEL_SHARDS);
+	else if (git_tree_entrycount(t) == 0)
+		rc = hlx_err(HLX_EINVAL, "directory '%s' is empty", u->path);
+	else
+		rc = cd_tree(w, t, ot, LEVEL_SHARDS);
+	git_tree_free(t);
+	git_tree_free(ot);
+	return rc;
+}
+
 static void *cd_run(void *arg)
 {
 	struct cd_half *x = arg;
 	struct hlx_hist *h = NULL;
+	const struct cd_unit *u;
 	struct cdiff w;
 	int rc = hlx_hist_open(x->repo, 0, &h);
 
@@ -826,29 +873,20 @@ static void *cd_run(void *arg)
 	w.h = h;
 	w.cb = x->cb;
 	w.ctx = x->ctx;
-	for (size_t i = 0; !rc && i < x->n; i++) {
-		const struct cd_unit *u = &x->u[i];
-		git_tree *t = NULL, *ot = NULL;
-
+	while (!rc && (u = cd_take(x))) {
 		snprintf(w.path, sizeof(w.path), "%s", u->path);
-		if ((u->has_new && git_tree_lookup(&t, h->repo, &u->id) < 0) ||
-		    (u->has_old && git_tree_lookup(&ot, h->repo, &u->oid) < 0))
-			rc = hlx_hist_gerr("reading tree '%s'", u->path);
-		else if (!u->has_new)
-			for (size_t k = 0; !rc && k < git_tree_entrycount(ot); k++)
-				rc = cd_removed(&w, git_tree_entry_byindex(ot, k),
-						LEVEL_SHARDS);
-		else if (git_tree_entrycount(t) == 0)
-			rc = hlx_err(HLX_EINVAL, "directory '%s' is empty", u->path);
-		else
-			rc = cd_tree(&w, t, ot, LEVEL_SHARDS);
-		git_tree_free(t);
-		git_tree_free(ot);
+		rc = x->cb(x->ctx, NULL, 0, 0); /* a unit starts */
+		if (!rc)
+			rc = cd_unit(&w, u);
 	}
 	hlx_hist_free(h);
 	x->rc = rc;
-	if (rc)
+	if (rc) {
 		snprintf(x->detail, sizeof(x->detail), "%s", hlx_err_detail());
+		pthread_mutex_lock(&x->sh->m);
+		x->sh->stop = 1;
+		pthread_mutex_unlock(&x->sh->m);
+	}
 	return NULL;
 }
 
@@ -859,6 +897,7 @@ static int cd_version(struct hlx_hist *h, const git_tree *t, const git_tree *old
 		      void *ctx, void *ctx2)
 {
 	struct cd_units us = { NULL, 0, 0 };
+	struct cd_share sh;
 	struct cd_half x[2];
 	const char *repo = git_repository_path(h->repo);
 	pthread_t th;
@@ -872,22 +911,32 @@ static int cd_version(struct hlx_hist *h, const git_tree *t, const git_tree *old
 	rc = cd_collect(h, t, old, 0, "", &us);
 	if (rc)
 		goto out;
+	if (pthread_mutex_init(&sh.m, NULL) != 0) {
+		rc = hlx_err(HLX_ENOMEM, "cannot create a mutex");
+		goto out;
+	}
+	sh.u = us.u;
+	sh.lo = 0;
+	sh.hi = us.n;
+	sh.stop = 0;
 	for (int k = 0; k < 2; k++) {
 		x[k].repo = repo;
-		x[k].u = us.u + (k ? us.n / 2 : 0);
-		x[k].n = k ? us.n - us.n / 2 : us.n / 2;
+		x[k].sh = &sh;
+		x[k].back = k;
 		x[k].cb = cb;
 		x[k].ctx = k ? ctx2 : ctx;
 		x[k].rc = 0;
 		x[k].detail[0] = '\0';
 	}
-	threaded = x[1].n && pthread_create(&th, NULL, cd_run, &x[1]) == 0;
+	threaded = us.n > 1 && pthread_create(&th, NULL, cd_run, &x[1]) == 0;
 	cd_run(&x[0]);
 	if (threaded)
 		pthread_join(th, NULL);
 	else
 		cd_run(&x[1]);
-	/* the first error in the walk's order */
+	pthread_mutex_destroy(&sh.m);
+	/* the first error in the walk's order: the front's units come
+	 * before the back's */
 	for (int k = 0; k < 2 && !rc; k++)
 		if (x[k].rc)
 			rc = hlx_err(x[k].rc, "%s", x[k].detail);

@@ -608,8 +608,9 @@ static int held_line(void *ctx, const char *line, size_t len, int added)
 {
 	struct held_scan *h = ctx;
 
-	/* a line without tags (its last field "-") holds nothing */
-	if (added && !h->held && !(len >= 3 && !memcmp(line + len - 3, "\t-\n", 3)) &&
+	/* a line without tags (its last field "-") holds nothing; a unit's
+	 * start (line NULL) comes with added 0 */
+	if (added && line && !h->held && !(len >= 3 && !memcmp(line + len - 3, "\t-\n", 3)) &&
 	    hlx_entry_decode(line, len, &h->e) == HLX_OK)
 		h->held = hlx_policy_held(h->p, &h->e);
 	hlx_err_clear();

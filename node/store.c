@@ -366,10 +366,10 @@ void hlx_store_abort(struct hlx_store_txn *t)
 	free(t);
 }
 
-int hlx_store_list_create(struct hlx_store *s, const char *name,
-			  const char *owner, struct hlx_list_rec *out)
+int hlx_store_list_create_txn(struct hlx_store_txn *t, const char *name,
+			      const char *owner, struct hlx_list_rec *out)
 {
-	struct hlx_store_txn *t;
+	struct hlx_store *s = t->s;
 	MDB_val k = { 7, "next-id" }, v;
 	uint32_t id = 1;
 	int rc;
@@ -377,23 +377,16 @@ int hlx_store_list_create(struct hlx_store *s, const char *name,
 	rc = hlx_list_name_check(name);
 	if (rc)
 		return rc;
-	rc = hlx_store_begin(s, &t);
-	if (rc)
-		return rc;
 	rc = list_get(t->txn, s, name, out);
-	if (rc == HLX_OK) {
-		rc = hlx_err(HLX_EEXIST, "list '%s' exists already", name);
-		goto fail;
-	}
+	if (rc == HLX_OK)
+		return hlx_err(HLX_EEXIST, "list '%s' exists already", name);
 	if (rc != HLX_ENOENT)
-		goto fail;
+		return rc;
 	rc = mdb_get(t->txn, s->meta, &k, &v);
 	if (rc == 0 && v.mv_size == sizeof(id))
 		memcpy(&id, v.mv_data, sizeof(id));
-	else if (rc != MDB_NOTFOUND) {
-		rc = lmdb_err(rc ? rc : MDB_CORRUPTED, "cannot read the next list id");
-		goto fail;
-	}
+	else if (rc != MDB_NOTFOUND)
+		return lmdb_err(rc ? rc : MDB_CORRUPTED, "cannot read the next list id");
 	memset(out, 0, sizeof(*out));
 	out->id = id;
 	snprintf(out->name, sizeof(out->name), "%s", name);
@@ -402,26 +395,36 @@ int hlx_store_list_create(struct hlx_store *s, const char *name,
 	v.mv_size = sizeof(id);
 	v.mv_data = &id;
 	rc = mdb_put(t->txn, s->meta, &k, &v, 0);
-	if (rc) {
-		rc = lmdb_err(rc, "cannot store the next list id");
-		goto fail;
-	}
+	if (rc)
+		return lmdb_err(rc, "cannot store the next list id");
 	k.mv_size = sizeof(out->id);
 	k.mv_data = &out->id;
 	v.mv_size = strlen(name);
 	v.mv_data = (void *)name;
 	rc = mdb_put(t->txn, s->ids, &k, &v, MDB_NOOVERWRITE);
-	if (rc) {
-		rc = lmdb_err(rc, "cannot store a list id");
-		goto fail;
-	}
-	rc = hlx_store_set_list(t, out);
 	if (rc)
-		goto fail;
+		return lmdb_err(rc, "cannot store a list id");
+	return hlx_store_set_list(t, out);
+}
+
+int hlx_store_list_create(struct hlx_store *s, const char *name,
+			  const char *owner, struct hlx_list_rec *out)
+{
+	struct hlx_store_txn *t;
+	int rc;
+
+	rc = hlx_list_name_check(name);
+	if (rc)
+		return rc;
+	rc = hlx_store_begin(s, &t);
+	if (rc)
+		return rc;
+	rc = hlx_store_list_create_txn(t, name, owner, out);
+	if (rc) {
+		hlx_store_abort(t);
+		return rc;
+	}
 	return hlx_store_commit(t);
-fail:
-	hlx_store_abort(t);
-	return rc;
 }
 
 int hlx_store_set_list(struct hlx_store_txn *t, const struct hlx_list_rec *l)

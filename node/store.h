@@ -51,6 +51,9 @@ int hlx_store_list_foreach(struct hlx_store *s,
 /* A new, empty list (version 0).  HLX_EEXIST if the name is taken. */
 int hlx_store_list_create(struct hlx_store *s, const char *name,
 			  const char *owner, struct hlx_list_rec *out);
+/* The same inside the write transaction t (there only when t commits). */
+int hlx_store_list_create_txn(struct hlx_store_txn *t, const char *name,
+			      const char *owner, struct hlx_list_rec *out);
 
 int hlx_store_begin(struct hlx_store *s, struct hlx_store_txn **out);
 /* Durable on success; the handle is freed either way. */

@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,7 +343,7 @@ static int pull_pruned(struct pull *p, struct hlx_list_rec *rec, int have_rec,
 		       const struct hlx_prune_cont *cont,
 		       struct hlx_pull_result *res)
 {
-	struct delta d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL };
+	struct delta d = { .arena = HLX_BUF_INIT, .kind = p->kind };
 	char nw[PATH_MAX], file[PATH_MAX], oldhead[41];
 	int rc, built = 0;
 
@@ -562,10 +563,12 @@ struct staged {
 	struct hlx_hist *stage;
 	int made;                   /* staging exists: removed at the end */
 	struct delta d, d2;         /* the delta: d's lines, then d2's */
+	struct hlx_store_txn *t;    /* d and d2 applied into it, uncommitted */
 };
 
 static void staged_free(struct staged *s)
 {
+	hlx_store_abort(s->t);
 	hlx_hist_free(s->stage);
 	hlx_hist_free(s->mirror);
 	if (s->made)
@@ -573,15 +576,69 @@ static void staged_free(struct staged *s)
 	hlx_buf_free(&s->d.arena);
 	free(s->d.off);
 	free(s->d.scratch);
+	free(s->d.cut);
 	hlx_buf_free(&s->d2.arena);
 	free(s->d2.off);
 	free(s->d2.scratch);
+	free(s->d2.cut);
+}
+
+/*
+ * The state's transaction, opened before the delta is read so that the
+ * first half's lines go into it as they are checked (a list not held yet
+ * gets its record there too), and nothing is committed before every new
+ * version was verified.  Not when the verified head starts a retention
+ * period on a list held already: its entries' clocks must start in a
+ * transaction of their own before the rules are saved (and the delta is
+ * applied after that, as hlx_pull_save_rules wants).
+ */
+static int stream_begin(struct pull *p, struct hlx_list_rec *rec,
+			int have_rec, struct staged *s)
+{
+	int retention = p->head.has_rules && p->head.rules.retention_days > 0;
+	struct hlx_rules was;
+	int rc;
+
+	if (retention && have_rec && rec->version) {
+		rc = hlx_retention_rules(p->n, p->full, &was);
+		if (rc || was.retention_days == 0)
+			return rc;
+	}
+	rc = hlx_store_begin(hlx_node_store(p->n), &s->t);
+	if (!rc && !have_rec)
+		rc = hlx_store_list_create_txn(s->t, p->full, p->head.org, rec);
+	if (rc)
+		return rc;
+	s->d.t = s->t;
+	s->d.list = rec->id;
+	s->d.retention = retention;
+	s->d.fresh = !have_rec;
+	s->d.now = p->now;
+	return HLX_OK;
+}
+
+/* Keeping what was verified (hlx_pack_keep) on a thread of its own,
+ * while the state takes the second half of the delta. */
+struct keep_job {
+	const char *staging, *head, *hide, *dir;
+	int rc;
+	char detail[512]; /* the error detail is per thread */
+};
+
+static void *keep_run(void *arg)
+{
+	struct keep_job *j = arg;
+
+	j->rc = hlx_pack_keep(j->staging, j->head, j->hide, j->dir);
+	if (j->rc)
+		snprintf(j->detail, sizeof(j->detail), "%s", hlx_err_detail());
+	return NULL;
 }
 
 /* Stage and verify: fetch the packs of the missing versions into a
  * repository that sees the mirror's objects, and verify every new commit
  * there; then keep only what was verified. */
-static int stage_and_verify(struct pull *p, const struct hlx_list_rec *rec,
+static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 			    int have_rec, struct staged *s)
 {
 	const char *home = hlx_home_dir(hlx_node_home(p->n));
@@ -613,25 +670,45 @@ static int stage_and_verify(struct pull *p, const struct hlx_list_rec *rec,
 					  p->head.version);
 	if (!rc)
 		rc = hlx_pull_verify_commits(p, s->stage, rec->head, rec->version);
+	if (!rc)
+		rc = stream_begin(p, rec, have_rec, s);
 	/* the shape of every new version (lines in their shards, sorted,
 	 * unique, canonical) and the delta, in one reading; every added
 	 * line decodes as the list's kind of record */
-	/* (the shards in two halves, on two threads: s->d and s->d2) */
+	/* (the shards in two halves, on two threads: s->d, applied into
+	 * s->t as it comes when it is open, and s->d2) */
 	if (!rc)
 		rc = hlx_hist_check_delta(s->stage, rec->head[0] ? rec->head : NULL,
 					  p->head.commit, hlx_pull_delta_checked,
 					  &s->d, &s->d2);
+	if (!rc)
+		rc = hlx_pull_delta_flush(&s->d);
 	if (!rc && p->kind == HLX_LIST_CASES)
 		rc = hlx_pull_check_cases(p, s->stage,
 					  rec->head[0] ? rec->head : NULL,
 					  p->head.commit);
 	/* Keep only what was verified: one pack of the objects the new
-	 * commits reach (and the mirror lacks), not what the feed sent. */
+	 * commits reach (and the mirror lacks), not what the feed sent;
+	 * meanwhile the state takes the second half of the delta. */
 	if (!rc)
 		rc = hlx_pathf(s->keep, "%s/keep", s->staging);
-	if (!rc)
-		rc = hlx_pack_keep(s->staging, p->head.commit,
-				   rec->head[0] ? rec->head : NULL, s->keep);
+	if (!rc) {
+		struct keep_job j = { s->staging, p->head.commit,
+				      rec->head[0] ? rec->head : NULL, s->keep,
+				      0, "" };
+		pthread_t th;
+		int threaded = s->t && pthread_create(&th, NULL, keep_run, &j) == 0;
+
+		if (s->t)
+			rc = hlx_pull_apply_delta(s->t, rec->id, &s->d2,
+						  s->d.retention, p->now, s->d.fresh);
+		if (threaded)
+			pthread_join(th, NULL);
+		else
+			keep_run(&j);
+		if (!rc && j.rc)
+			rc = hlx_err(j.rc, "%s", j.detail);
+	}
 	return rc;
 }
 
@@ -652,25 +729,32 @@ static int apply_staged(struct pull *p, struct hlx_list_rec *rec,
 			rc = hlx_file_mkdirs(file, hlx_home_mode(HLX_HOME_PEER_LISTS));
 		if (!rc)
 			rc = hlx_hist_open(s->repo, 1, &s->mirror);
-		if (!rc)
+		/* (made in s->t when the delta went in as it came) */
+		if (!rc && !s->t)
 			rc = hlx_store_list_create(hlx_node_store(p->n), p->full,
 						   p->head.org, rec);
 		if (rc)
 			goto out;
 	}
-	rc = hlx_store_begin(hlx_node_store(p->n), &t);
-	if (!rc)
-		rc = hlx_pull_apply_delta(t, rec->id, &s->d,
-					  p->head.has_rules &&
-					  p->head.rules.retention_days > 0,
-					  p->now, !have_rec);
-	/* d2's keys all follow d's: a changed entry's removal and addition
-	 * are in the same half */
-	if (!rc)
-		rc = hlx_pull_apply_delta(t, rec->id, &s->d2,
-					  p->head.has_rules &&
-					  p->head.rules.retention_days > 0,
-					  p->now, !have_rec);
+	if (s->t) {
+		/* the delta is in it already */
+		t = s->t;
+		s->t = NULL;
+	} else {
+		rc = hlx_store_begin(hlx_node_store(p->n), &t);
+		if (!rc)
+			rc = hlx_pull_apply_delta(t, rec->id, &s->d,
+						  p->head.has_rules &&
+						  p->head.rules.retention_days > 0,
+						  p->now, !have_rec);
+		/* d2's keys all follow d's: a changed entry's removal and
+		 * addition are in the same unit */
+		if (!rc)
+			rc = hlx_pull_apply_delta(t, rec->id, &s->d2,
+						  p->head.has_rules &&
+						  p->head.rules.retention_days > 0,
+						  p->now, !have_rec);
+	}
 	if (rc)
 		goto out;
 	rc = hlx_pack_adopt(s->keep, s->repo);
@@ -717,8 +801,8 @@ static int do_pull(struct pull *p, struct hlx_sync_state *ss,
 	struct hlx_buf text = HLX_BUF_INIT;
 	struct hlx_fetch_result fr;
 	struct hlx_list_rec rec;
-	struct staged s = { .d = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL },
-			    .d2 = { HLX_BUF_INIT, NULL, 0, 0, p->kind, 0, 0, NULL } };
+	struct staged s = { .d = { .arena = HLX_BUF_INIT, .kind = p->kind },
+			    .d2 = { .arena = HLX_BUF_INIT, .kind = p->kind, .back = 1 } };
 	int rc, have_rec, done = 0;
 
 	rc = fetch_head(p, ss, &text, &fr, res);

@@ -39,14 +39,30 @@ struct pull {
 	struct hlx_pull_keys *keys;         /* for sealed feeds */
 };
 
-/* Changes between two versions, collected before anything is applied. */
+/*
+ * Changes between two versions, collected before they are applied, or
+ * applied unit by unit as they come (t set: hlx_hist_check_delta's first
+ * half, into a write transaction that is committed only once everything
+ * is verified).  A unit's start (a line NULL, see hlx_hist_check_delta)
+ * applies the unit before (t set), or is noted in cut (back set: the
+ * second half, whose units come last first), or is ignored.
+ */
 struct delta {
 	struct hlx_buf arena;
 	size_t *off, n, cap;     /* lines, with a leading '+' or '-' */
 	int kind;                /* enum hlx_list_kind */
 	uint64_t added, removed;
 	void *scratch;           /* hlx_pull_delta_checked's (freed by the owner) */
+	int back;                /* note where each unit starts */
+	size_t *cut, ncut, cutcap; /* indexes in off of the units' starts */
+	struct hlx_store_txn *t; /* apply each unit as it ends */
+	uint32_t list;           /* with t: as hlx_pull_apply_delta takes them */
+	int retention, fresh;
+	int64_t now;
 };
+
+/* The lines of the unit in hand applied (d->t set) and forgotten. */
+int hlx_pull_delta_flush(struct delta *d);
 
 /* The audience a feed URL names: its path ends in a/ID/ (or a/ID) with ID
  * 32 lowercase hex digits (spec/sync.md section 8); "" for the open feed. */
@@ -86,7 +102,8 @@ int hlx_pull_check_delta(const struct delta *d);
 
 /* Apply the delta to the state (retention: record arrival times; fresh:
  * the list holds nothing yet, its entries go in without a lookup).  Each
- * line was decoded when it was checked. */
+ * line was decoded when it was checked.  A delta with units noted
+ * (d->cut) is applied unit by unit, the last noted first. */
 int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 			 struct delta *d, int retention, int64_t now, int fresh);
 

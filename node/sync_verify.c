@@ -332,12 +332,34 @@ int hlx_pull_verify_commits(struct pull *p, struct hlx_hist *h,
 	return rc;
 }
 
+/* A unit starts: the one before applied, or where it starts noted. */
+static int delta_unit(struct delta *d)
+{
+	if (d->t)
+		return hlx_pull_delta_flush(d);
+	if (!d->back)
+		return HLX_OK;
+	if (d->ncut == d->cutcap) {
+		size_t nc = d->cutcap ? d->cutcap * 2 : 256;
+		size_t *x = realloc(d->cut, nc * sizeof(*x));
+
+		if (!x)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		d->cut = x;
+		d->cutcap = nc;
+	}
+	d->cut[d->ncut++] = d->n;
+	return HLX_OK;
+}
+
 int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added)
 {
 	struct delta *d = ctx;
 	size_t off = d->arena.len;
 	int rc;
 
+	if (!line)
+		return delta_unit(d);
 	if (d->n == d->cap) {
 		size_t nc = d->cap ? d->cap * 2 : 1024;
 		size_t *x = realloc(d->off, nc * sizeof(*x));
@@ -390,7 +412,7 @@ int hlx_pull_delta_checked(void *ctx, const char *line, size_t len, int added)
 	struct delta *d = ctx;
 	struct decoded *x = d->scratch;
 
-	if (added) {
+	if (added && line) {
 		if (!x && !(x = d->scratch = malloc(sizeof(*x))))
 			return hlx_err(HLX_ENOMEM, "out of memory");
 		if (delta_decode(d->kind, line, len, &x->e, &x->st, &x->c, NULL))
@@ -456,16 +478,18 @@ int hlx_pull_check_cases(struct pull *p, struct hlx_hist *h, const char *old,
 	return rc;
 }
 
-/* Apply the delta to the state.  A peer's list with a retention period
- * records when each entry arrived; an entry purged here stays out of the
- * state (also when the peer changes it) until the peer retracts it. */
-int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
-			 struct delta *d, int retention, int64_t now, int fresh)
+/* Apply lines lo..hi-1 of the delta to the state.  A peer's list with a
+ * retention period records when each entry arrived; an entry purged here
+ * stays out of the state (also when the peer changes it) until the peer
+ * retracts it.  A changed entry's removal and addition are in one unit. */
+static int apply_range(struct hlx_store_txn *t, uint32_t list,
+		       struct delta *d, size_t lo, size_t hi, int retention,
+		       int64_t now, int fresh)
 {
 	struct hlx_entry *e = malloc(sizeof(*e));
 	struct hlx_status *st = malloc(sizeof(*st));
 	struct hlx_case_line *c = malloc(sizeof(*c));
-	char *skip = calloc(d->n + 1, 1);
+	char *skip = calloc(hi - lo + 1, 1); /* by i - lo */
 	int any = 0, rc = e && st && c && skip ? HLX_OK :
 		 hlx_err(HLX_ENOMEM, "out of memory");
 
@@ -476,7 +500,7 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 
 	/* removals first: a changed entry comes as a removal and an addition */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
-		for (size_t i = 0; i < d->n && !rc; i++) {
+		for (size_t i = lo; i < hi && !rc; i++) {
 			const char *l = (const char *)d->arena.data + d->off[i];
 			size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
 				     d->off[i] - 1;
@@ -484,7 +508,7 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 			const char *tab;
 			int purged = 0;
 
-			if ((l[0] == '+') != pass || skip[i])
+			if ((l[0] == '+') != pass || skip[i - lo])
 				continue;
 			l++;
 			tab = memchr(l, '\t', len);
@@ -505,7 +529,7 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 				break;
 			if (pass == 0) {
 				/* changed, when its addition follows */
-				const char *nx = i + 1 < d->n ?
+				const char *nx = i + 1 < hi ?
 					(const char *)d->arena.data + d->off[i + 1] : NULL;
 				size_t nxlen = !nx ? 0 :
 					(i + 2 < d->n ? d->off[i + 2] : d->arena.len) -
@@ -515,7 +539,7 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 					      !memcmp(nx + 1, l, fl);
 
 				if (purged && changed) {
-					skip[i + 1] = 1; /* stays purged */
+					skip[i + 1 - lo] = 1; /* stays purged */
 				} else if (purged) {
 					rc = hlx_store_unpurge(t, list, h, NULL);
 				} else {
@@ -538,6 +562,37 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 	free(st);
 	free(c);
 	free(skip);
+	return rc;
+}
+
+int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
+			 struct delta *d, int retention, int64_t now, int fresh)
+{
+	int rc = HLX_OK;
+
+	if (!d->ncut)
+		return apply_range(t, list, d, 0, d->n, retention, now, fresh);
+	/* the units came last first; lines before the first mark (none
+	 * are expected) came before it, so after it in order */
+	for (size_t k = d->ncut; k-- > 0 && !rc;)
+		rc = apply_range(t, list, d, d->cut[k],
+				 k + 1 < d->ncut ? d->cut[k + 1] : d->n,
+				 retention, now, fresh);
+	if (!rc && d->cut[0])
+		rc = apply_range(t, list, d, 0, d->cut[0], retention, now, fresh);
+	return rc;
+}
+
+int hlx_pull_delta_flush(struct delta *d)
+{
+	int rc;
+
+	if (!d->t || !d->n)
+		return HLX_OK;
+	rc = apply_range(d->t, d->list, d, 0, d->n, d->retention, d->now,
+			 d->fresh);
+	d->n = 0;
+	d->arena.len = 0;
 	return rc;
 }
 
