@@ -12,7 +12,9 @@
 
 /*
  * Lookups stream: queries are read and parsed in batches; each batch is
- * split in two halves, one per core, each sorted by key and looked up in
+ * split in two halves, one per core, each sorted by key (a radix sort of
+ * the keys' first 8 bytes, then the rare runs that share them by the whole
+ * key: a comparison sort cost 13 % of a 10M lookup) and looked up in
  * that order by a cursor that walks the state forward
  * (hlx_store_lookup_keys: neighbouring keys share pages, and a large batch
  * puts several in a page), in its own read transaction and with its own
@@ -59,6 +61,7 @@ struct hlx_lookup {
 	size_t *toff;                    /* by query: its text in text */
 	uint16_t *tlen;                  /* < HLX_HASH_TEXT_MAX */
 	struct qrec *qr;                 /* by query, then in key order */
+	struct qrec *tmp;                /* the radix sort's other half */
 	const uint8_t **kp;              /* the keys in key order */
 	struct range *range;             /* by query (input order) */
 	struct hlx_buf gather;           /* output in input order */
@@ -201,6 +204,49 @@ static int on_hit(void *ctx, size_t k, uint32_t list, const char *meta,
 
 static int qrec_cmp(const void *a, const void *b, void *keys);
 
+/*
+ * Sort q[0..n) by key, tmp[0..n) the scratch: a stable LSD radix sort on
+ * pfx, a byte a pass (a pass whose byte all share is skipped: the type's
+ * byte, mostly), leaves equal prefixes in input order; the runs of equal
+ * prefixes (repeated queries, or keys alike in their first 8 bytes) are
+ * then sorted by the whole key.
+ */
+static void sort_queries(struct qrec *q, struct qrec *tmp, size_t n,
+			 const uint8_t *keys)
+{
+	size_t count[256];
+	struct qrec *from = q, *to = tmp, *sw;
+
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t sum = 0;
+
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(from[i].pfx >> shift) & 0xff]++;
+		if (count[(from[0].pfx >> shift) & 0xff] == n)
+			continue;
+		for (unsigned b = 0; b < 256; b++) {
+			size_t k = count[b];
+
+			count[b] = sum;
+			sum += k;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[count[(from[i].pfx >> shift) & 0xff]++] = from[i];
+		sw = from;
+		from = to;
+		to = sw;
+	}
+	if (from != q)
+		memcpy(q, from, n * sizeof(*q));
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && q[j].pfx == q[i].pfx; j++)
+			;
+		if (j - i > 1)
+			qsort_r(q + i, j - i, sizeof(*q), qrec_cmp, (void *)keys);
+	}
+}
+
 /* A half sorts its own queries, then looks them up. */
 static void *lookup_half(void *arg)
 {
@@ -208,8 +254,8 @@ static void *lookup_half(void *arg)
 	struct hlx_lookup *c = hf->c;
 
 	if (hf->n > 1)
-		qsort_r(c->qr + hf->off, hf->n, sizeof(*c->qr), qrec_cmp,
-			c->keys.data);
+		sort_queries(c->qr + hf->off, c->tmp + hf->off, hf->n,
+			     c->keys.data);
 	for (size_t k = hf->off; k < hf->off + hf->n; k++)
 		c->kp[k] = c->keys.data + c->qr[k].koff;
 	hf->rc = hlx_store_lookup_keys(hf->c->s, hf->c->kp + hf->off, hf->n,
@@ -309,11 +355,12 @@ int hlx_lookup_new(struct hlx_node *n, int json, hlx_lookup_write_fn write,
 	c->hf = calloc(2, sizeof(*c->hf));
 	c->h = malloc(sizeof(*c->h));
 	c->qr = malloc(BATCH * sizeof(*c->qr));
+	c->tmp = malloc(BATCH * sizeof(*c->tmp));
 	c->kp = malloc(BATCH * sizeof(*c->kp));
 	c->range = malloc(BATCH * sizeof(*c->range));
 	c->toff = malloc(BATCH * sizeof(*c->toff));
 	c->tlen = malloc(BATCH * sizeof(*c->tlen));
-	if (!c->hf || !c->h || !c->qr || !c->kp || !c->range || !c->toff ||
+	if (!c->hf || !c->h || !c->qr || !c->tmp || !c->kp || !c->range || !c->toff ||
 	    !c->tlen) {
 		rc = hlx_err(HLX_ENOMEM, "out of memory");
 		goto out;
@@ -427,6 +474,7 @@ void hlx_lookup_free(struct hlx_lookup *c)
 	hlx_buf_free(&c->text);
 	hlx_buf_free(&c->gather);
 	free(c->qr);
+	free(c->tmp);
 	free(c->kp);
 	free(c->range);
 	free(c->toff);
