@@ -333,20 +333,101 @@ int hlx_changeset_retract(struct hlx_changeset *cs, const struct hlx_hash *h)
 	return add_item(cs, off, strlen(text), strlen(text), 1);
 }
 
-static const uint8_t *sort_base;
-
-static int item_cmp(const void *a, const void *b)
+/* By hash, then input order (a later put wins a merge). */
+static int item_cmp(const struct item *x, const struct item *y,
+		    const uint8_t *base)
 {
-	const struct item *x = a, *y = b;
 	size_t n = x->hashlen < y->hashlen ? x->hashlen : y->hashlen;
-	int c = memcmp(sort_base + x->off, sort_base + y->off, n);
+	int c = memcmp(base + x->off, base + y->off, n);
 
 	if (c)
 		return c;
 	if (x->hashlen != y->hashlen)
 		return x->hashlen < y->hashlen ? -1 : 1;
-	/* equal hashes: keep input order, so "later wins" is stable */
 	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* What normalise sorts: an item's place and the first 16 bytes of its
+ * hash text (zero-padded), so that most comparisons read no line. */
+struct srec {
+	uint64_t a, b;
+	size_t i;
+};
+
+static uint64_t text_be64(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < n ? p[i] : 0);
+	return v;
+}
+
+static int srec_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct srec *x = a, *y = b;
+	const struct hlx_changeset *cs = ctx;
+
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
+	if (x->b != y->b)
+		return x->b < y->b ? -1 : 1;
+	return item_cmp(&cs->items[x->i], &cs->items[y->i], cs->arena.data);
+}
+
+/*
+ * Sort the items by hash, and their lines with them: the lines are copied
+ * into a new arena in that order, so that every later pass over the
+ * changes (checking, sharding, hashing, the state) reads memory in order.
+ * Reading them where the input put them cost a cache miss a line in each
+ * pass, about a second of a 1M import.
+ */
+static int sort_items(struct hlx_changeset *cs)
+{
+	struct hlx_buf arena = HLX_BUF_INIT;
+	struct srec *r = NULL;
+	struct item *items = NULL;
+	int rc;
+
+	if (cs->n < 2)
+		return HLX_OK;
+	r = malloc(cs->n * sizeof(*r));
+	items = malloc(cs->n * sizeof(*items));
+	if (!r || !items) {
+		rc = hlx_err(HLX_ENOMEM, "out of memory for %zu changes", cs->n);
+		goto out;
+	}
+	for (size_t i = 0; i < cs->n; i++) {
+		const uint8_t *t = cs->arena.data + cs->items[i].off;
+		size_t hl = cs->items[i].hashlen;
+
+		r[i].a = text_be64(t, hl);
+		r[i].b = text_be64(t + (hl < 8 ? hl : 8), hl < 8 ? 0 : hl - 8);
+		r[i].i = i;
+	}
+	qsort_r(r, cs->n, sizeof(*r), srec_cmp, cs);
+	rc = hlx_buf_reserve(&arena, cs->arena.len);
+	for (size_t k = 0; k < cs->n && !rc; k++) {
+		const struct item *it = &cs->items[r[k].i];
+
+		items[k] = *it;
+		items[k].off = arena.len;
+		rc = hlx_buf_put(&arena, cs->arena.data + it->off, it->len);
+	}
+	if (rc)
+		goto out;
+	hlx_buf_free(&cs->arena);
+	cs->arena = arena;
+	arena = (struct hlx_buf)HLX_BUF_INIT;
+	free(cs->items);
+	cs->items = items;
+	cs->cap = cs->n;
+	items = NULL;
+out:
+	hlx_buf_free(&arena);
+	free(items);
+	free(r);
+	return rc;
 }
 
 /* Merge two puts of one hash: later category wins, earliest first-seen,
@@ -396,8 +477,7 @@ static int normalise(struct hlx_changeset *cs)
 	size_t w = 0;
 	int rc = HLX_OK;
 
-	sort_base = cs->arena.data;
-	qsort(cs->items, cs->n, sizeof(*cs->items), item_cmp);
+	rc = sort_items(cs);
 	for (size_t r = 0; r < cs->n && !rc; r++) {
 		struct item *it = &cs->items[r];
 
@@ -417,7 +497,6 @@ static int normalise(struct hlx_changeset *cs)
 					*last = *it; /* the later record wins */
 				else if (!it->retract)
 					rc = merge_puts(cs, last, it);
-				sort_base = cs->arena.data;
 				continue;
 			}
 		}
