@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -567,39 +568,66 @@ out:
 	return rc;
 }
 
-/* Write the next version of the list's history, signed by our signing
- * key (its head is not moved yet). */
-static int write_version(struct hlx_node *n, const char *list,
-			 const struct hlx_list_rec *rec,
-			 const struct hlx_hist_op *ops, size_t nops,
-			 const char *summary, hlx_pass_fn getpass, void *ctx,
-			 int64_t now, const struct hlx_apply_result *res,
-			 struct hlx_hist **h, char oid[41])
-{
-	struct hlx_seckey *sgkey = NULL;
+/*
+ * Writing the next version of the list's history, signed by our signing
+ * key (its head is not moved yet), on a thread of its own: its pack
+ * (deflating every object, libgit2's indexer checking it, fsync) is most
+ * of a large version, and the state's writes are independent of it until
+ * the state commits, after the version is durable.
+ */
+struct version_job {
+	struct hlx_node *n;
+	const char *list;
+	const struct hlx_hist_op *ops;
+	size_t nops;
+	struct hlx_seckey *sgkey;
 	struct hlx_hist_meta m;
 	char msg[160];
+	struct hlx_hist *h;
+	char oid[41];
 	int rc;
+	char err[512];  /* the detail of rc, from the thread that failed */
+};
 
-	rc = hlx_home_signing_key(hlx_node_home(n), getpass, ctx, now, &sgkey);
-	if (rc)
-		return rc;
-	snprintf(msg, sizeof(msg), "%.60s: %" PRIu64 " added, %" PRIu64
-		 " updated, %" PRIu64 " retracted", summary, res->added,
-		 res->updated, res->retracted);
-	m = (struct hlx_hist_meta){ hlx_home_org(hlx_node_home(n)), list,
-				    rec->version + 1, now, msg };
-	rc = hlx_list_open_hist(n, list, h);
-	if (!rc)
-		rc = hlx_hist_commit(*h, ops, nops, &m, hlx_list_sign_commit,
-				     sgkey, oid);
-	hlx_seckey_free(sgkey);
-	return rc;
+static void *version_run(void *arg)
+{
+	struct version_job *j = arg;
+
+	j->rc = hlx_list_open_hist(j->n, j->list, &j->h);
+	if (!j->rc)
+		j->rc = hlx_hist_commit(j->h, j->ops, j->nops, &j->m,
+					hlx_list_sign_commit, j->sgkey, j->oid);
+	if (j->rc) /* the detail is per thread: keep it with the result */
+		snprintf(j->err, sizeof(j->err), "%s", hlx_err_detail());
+	return NULL;
 }
 
-/* The ops into the state, in the transaction t. */
+/* The version's metadata, and the signing key (asked for here, on the
+ * caller's thread). */
+static int version_prepare(struct version_job *j, struct hlx_node *n,
+			   const char *list, const struct hlx_list_rec *rec,
+			   const struct hlx_hist_op *ops, size_t nops,
+			   const char *summary, hlx_pass_fn getpass, void *ctx,
+			   int64_t now, const struct hlx_apply_result *res)
+{
+	memset(j, 0, sizeof(*j));
+	j->n = n;
+	j->list = list;
+	j->ops = ops;
+	j->nops = nops;
+	snprintf(j->msg, sizeof(j->msg), "%.60s: %" PRIu64 " added, %" PRIu64
+		 " updated, %" PRIu64 " retracted", summary, res->added,
+		 res->updated, res->retracted);
+	j->m = (struct hlx_hist_meta){ hlx_home_org(hlx_node_home(n)), list,
+				       rec->version + 1, now, j->msg };
+	return hlx_home_signing_key(hlx_node_home(n), getpass, ctx, now,
+				    &j->sgkey);
+}
+
+/* The ops into the state, in the transaction t (empty: the list holds
+ * nothing yet, so every op is a put of a new hash). */
 static int store_ops(struct hlx_store_txn *t, uint32_t id,
-		     const struct hlx_hist_op *ops, size_t nops,
+		     const struct hlx_hist_op *ops, size_t nops, int empty,
 		     struct hlx_hash *hash)
 {
 	int rc = HLX_OK;
@@ -612,6 +640,9 @@ static int store_ops(struct hlx_store_txn *t, uint32_t id,
 		rc = hlx_hash_parse_canonical(line, hl, hash);
 		if (!rc && ops[i].retract)
 			rc = hlx_store_del(t, id, hash);
+		else if (!rc && empty) /* nothing to replace */
+			rc = hlx_store_put_new(t, id, hash, tab + 1,
+					       ops[i].len - hl - 2);
 		else if (!rc)
 			rc = hlx_store_put(t, id, hash, tab + 1,
 					   ops[i].len - hl - 2);
@@ -632,9 +663,11 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	struct hlx_hist *h = NULL;
 	struct hlx_hist_op *ops = NULL;
 	struct hlx_hash *hash = NULL;
+	struct version_job vj;
+	pthread_t th;
 	size_t nops = 0;
 	char oid[41];
-	int rc;
+	int rc, threaded;
 
 	memset(res, 0, sizeof(*res));
 	rc = hlx_list_get(n, list, &rec);
@@ -671,12 +704,25 @@ int hlx_list_apply(struct hlx_node *n, const char *list,
 	res->count = rec.count;
 	if (nops == 0)
 		goto out; /* nothing changes: no version */
-	rc = write_version(n, list, &rec, ops, nops, summary, getpass, ctx,
-			   now, res, &h, oid);
-	if (!rc)
-		rc = store_ops(t, rec.id, ops, nops, hash);
+	rc = version_prepare(&vj, n, list, &rec, ops, nops, summary, getpass,
+			     ctx, now, res);
 	if (rc)
 		goto out;
+	/* the history on a thread, the state here; both finish before the
+	 * state commits, so the version is durable first */
+	threaded = pthread_create(&th, NULL, version_run, &vj) == 0;
+	if (!threaded)
+		version_run(&vj);
+	rc = store_ops(t, rec.id, ops, nops, rec.count == 0, hash);
+	if (threaded)
+		pthread_join(th, NULL);
+	h = vj.h;
+	hlx_seckey_free(vj.sgkey);
+	if (vj.rc)
+		rc = hlx_err(vj.rc, "%s", vj.err);
+	if (rc)
+		goto out;
+	memcpy(oid, vj.oid, sizeof(oid));
 	rec.version++;
 	memcpy(rec.head, oid, sizeof(rec.head));
 	rec.count = rec.count + res->added - res->retracted;
