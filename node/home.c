@@ -94,6 +94,7 @@ static const struct home_entry {
 	[HLX_HOME_PEER_PLANS]      = { "peers/%s/plans.sync", "peers/PEER/plans.sync", 0644 },
 	[HLX_HOME_PEER_PLANS_ERROR] = { "peers/%s/plans.error", "peers/PEER/plans.error", 0644 },
 	[HLX_HOME_VIEW_PLANS]      = { "views/%s/plans-head", "views/ID/plans-head", 0600 },
+	[HLX_HOME_PLANS_SEQ]       = { "plans-seq", "plans-seq", 0600 },
 	[HLX_HOME_PUBLISH]         = { HLX_HOME_PUBLIC, HLX_HOME_PUBLIC "/", 0755 },
 };
 

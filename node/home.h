@@ -106,6 +106,7 @@ enum hlx_home_entry {
 	HLX_HOME_PEER_PLANS,      /* peers/PEER/plans.sync */
 	HLX_HOME_PEER_PLANS_ERROR, /* peers/PEER/plans.error */
 	HLX_HOME_VIEW_PLANS,      /* views/ID/plans-head */
+	HLX_HOME_PLANS_SEQ,       /* plans-seq */
 	HLX_HOME_PUBLISH,         /* publish/ (the default publish directory) */
 	HLX_HOME_NENTRIES
 };

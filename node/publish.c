@@ -827,7 +827,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		struct hlx_publish_stats *st)
 {
 	struct pub_ctx c = { { n, now, getpass, ctx, NULL, NULL, 0, NULL }, dir, validity,
-			     st, NULL, 0, 0, NULL, 0, 0, NULL, 0 };
+			     st, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0 };
 	struct hlx_policies *pols = NULL;
 	int rc;
 

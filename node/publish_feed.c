@@ -550,6 +550,59 @@ int hlx_publish_feed_trust(struct pub_ctx *c, const struct feed *f)
 
 /* ---- plans (spec/plan.md section 7) -------------------------------------- */
 
+/* plans-seq in the home: the highest plans seq this node signed, in any
+ * feed and any publish directory (0: none), so that a feed served from a
+ * new directory goes on above what its subscribers verified before. */
+static int plans_seq_read(struct pub_ctx *c)
+{
+	struct hlx_buf b = HLX_BUF_INIT;
+	char p[PATH_MAX];
+	uint64_t v = 0;
+	size_t i;
+	int rc;
+
+	c->plans_seq = 0;
+	rc = hlx_node_path(c->v.n, HLX_HOME_PLANS_SEQ, NULL, NULL, p);
+	if (!rc)
+		rc = hlx_file_read(p, 32, &b);
+	if (rc == HLX_ENOENT) {
+		hlx_err_clear();
+		rc = HLX_OK;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	/* decimal digits and a newline, 1 to 2^62: never guessed past */
+	for (i = 0; i < b.len && b.data[i] >= '0' && b.data[i] <= '9' && i < 19; i++)
+		v = v * 10 + (uint64_t)(b.data[i] - '0');
+	if (i == 0 || b.data[0] == '0' || i + 1 != b.len || b.data[i] != '\n' ||
+	    v > ((uint64_t)1 << 62))
+		rc = hlx_err(HLX_EINVAL, "'%s' is damaged (not a plans seq): with it"
+			     " removed, the next seq follows the feed's own head", p);
+	else
+		c->plans_seq = v;
+out:
+	hlx_buf_free(&b);
+	return rc;
+}
+
+/* Raise plans-seq to seq, durably, before any head with seq is written. */
+static int plans_seq_note(struct pub_ctx *c, uint64_t seq)
+{
+	char p[PATH_MAX], txt[32];
+	int n, rc;
+
+	if (seq <= c->plans_seq)
+		return HLX_OK;
+	n = snprintf(txt, sizeof(txt), "%llu\n", (unsigned long long)seq);
+	rc = hlx_node_path(c->v.n, HLX_HOME_PLANS_SEQ, NULL, NULL, p);
+	if (!rc)
+		rc = hlx_file_write(p, txt, (size_t)n, hlx_home_mode(HLX_HOME_PLANS_SEQ));
+	if (!rc)
+		c->plans_seq = seq;
+	return rc;
+}
+
 static int plans_loaded(struct pub_ctx *c)
 {
 	struct hlx_plans *p = NULL;
@@ -557,7 +610,9 @@ static int plans_loaded(struct pub_ctx *c)
 
 	if (c->plans_loaded)
 		return HLX_OK;
-	rc = hlx_plans_load(c->v.n, &p);
+	rc = plans_seq_read(c);
+	if (!rc)
+		rc = hlx_plans_load(c->v.n, &p);
 	if (!rc)
 		rc = hlx_plans_publishable(p, &c->plans, &c->nplans);
 	hlx_plans_free(p);
@@ -619,7 +674,17 @@ int hlx_publish_feed_plans(struct pub_ctx *c, const struct feed *f)
 		head.v[i] = c->plans[i].e;
 	head.n = c->nplans;
 	same = have && hlx_plans_head_same(&prev, &head);
-	head.seq = !have ? 1 : same ? prev.seq : prev.seq + 1;
+	/* a change takes a seq above every one this node signed, here or in
+	 * another directory: a feed moved to a new directory (publish --to,
+	 * publish-dir) is no rollback to its subscribers; the note is durable
+	 * before any head has the seq */
+	if (same)
+		head.seq = prev.seq;
+	else
+		head.seq = (have && prev.seq > c->plans_seq ? prev.seq : c->plans_seq) + 1;
+	rc = plans_seq_note(c, head.seq);
+	if (rc)
+		goto out;
 	/* the bundles, before the head that lists them */
 	for (size_t i = 0; !rc && i < c->nplans; i++) {
 		const struct hlx_plans_entry *e = &c->plans[i].e;

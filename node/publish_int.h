@@ -34,6 +34,9 @@ struct pub_ctx {
 	 * the same file */
 	struct pub_pack *packs;
 	size_t npacks;
+	/* the highest plans seq this node signed, in any feed and any
+	 * publish directory (plans-seq in the home), read with the plans */
+	uint64_t plans_seq;
 };
 
 struct pub_pack {
