@@ -8,7 +8,9 @@
 # its rules to the fallbacks.  A forged act, a tampered bundle, a replayed
 # head, a fork and a lower version served by a peer are refused with the
 # subscriber's plans byte-identical; a forged act in the store counts for
-# nothing; a wrong signatory and malformed input are refused.
+# nothing; a wrong signatory and malformed input are refused.  A feed moved
+# to a new publish directory goes on above the seq its peers verified, and
+# the old directory served again is a rollback.
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C TZ=UTC
 
@@ -279,6 +281,53 @@ touch -d "@$(( $(date +%s) + 30 ))" www/hl-d/a/$AU/plans/head
 test_fails_with "a sealed plans head changed by one byte: refused" 1 "cannot sync the plans of peer 'hl-d'" \
 	as hl-a $((T0 + 98)) sync hl-d
 cp sealed-head www/hl-d/a/$AU/plans/head
+
+# ---- a publish directory moved ---------------------------------------------
+# hl-b serves its feed from a new directory (publish --to, publish-dir)
+# at the URL its peers know: its plans seq goes on above the one they
+# verified (plans-seq in the home, spec/plan.md 7.1.1), not from 1 again
+pseq() { python3 -c 'import json, sys; print(json.loads(json.load(open(sys.argv[1]))["body"])["seq"])' "$1"; }
+sseq() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["seq"])' "$1"; }
+# hl-b takes in the others' last acts, hl-c pulls that head
+as hl-b $((T0 + 92)) sync >/dev/null 2>&1
+as hl-b $((T0 + 92)) publish --to www/hl-b >/dev/null 2>&1
+as hl-c $((T0 + 92)) sync hl-b >/dev/null 2>&1
+S1=$(pseq www/hl-b/plans/head)
+# a home from before plans-seq: the next publish takes the head's seq
+rm -f hl-b/plans-seq
+test_ok "a publish to the same directory keeps the seq and notes it in plans-seq" sh -c '
+	HLX_NOW='"$(at $((T0 + 93)))"' "$HLX" --home hl-b publish --to www/hl-b >/dev/null &&
+	test "$(cat hl-b/plans-seq)" = "'"$S1"'" && test '"$S1"' -ge 2 &&
+	test "$(stat -c %a hl-b/plans-seq)" = 600 &&
+	test "$(python3 -c "import json; print(json.load(open(\"hl-c/peers/hl-b/plans.sync\"))[\"seq\"])")" = "'"$S1"'"'
+test_ok "hl-b publishes to a new directory, served at the URL hl-c pulls" sh -c '
+	HLX_NOW='"$(at $((T0 + 93)))"' "$HLX" --home hl-b publish --to www/hl-b.2 >/dev/null &&
+	mv www/hl-b www/hl-b.1 && ln -s hl-b.2 www/hl-b'
+S2=$(pseq www/hl-b.2/plans/head)
+test_ok "its plans seq goes on above the one served before" test "$S2" -gt "$S1"
+test_ok "hl-c accepts the plans head of the new directory" sh -c '
+	HLX_NOW='"$(at $((T0 + 94)))"' "$HLX" --home hl-c sync hl-b 2>&1 | grep -v "cannot sync .cases." >mv.out;
+	! grep -q "cannot sync the plans" mv.out && test ! -e hl-c/peers/hl-b/plans.error &&
+	test "$(python3 -c "import json; print(json.load(open(\"hl-c/peers/hl-b/plans.sync\"))[\"seq\"])")" = "'"$S2"'" || { cat mv.out; exit 1; }'
+# the old directory served again at that URL: a real rollback, refused
+rm www/hl-b && ln -s hl-b.1 www/hl-b
+touch -d "@$(( $(date +%s) + 30 ))" www/hl-b.1/plans/head
+test_fails_with "the old directory's plans head served again: refused as a rollback" 1 \
+	"cannot sync the plans of peer 'hl-b': .*seq $S1, below the $S2 verified \(rollback\)" \
+	as hl-c $((T0 + 95)) sync hl-b
+test_ok "hl-c's plans.sync still holds the new seq" test "$(sseq hl-c/peers/hl-b/plans.sync)" = "$S2"
+# the peer repointed at the new directory's own URL starts from no
+# verified head (7.3 step 2) and takes it
+rm www/hl-b && mv www/hl-b.1 www/hl-b
+hlx --home hl-c peer set hl-b --url "file://$PWD/www/hl-b.2/" >/dev/null 2>&1
+test_ok "repointed with peer set --url: the new directory's head is taken" sh -c '
+	HLX_NOW='"$(at $((T0 + 96)))"' "$HLX" --home hl-c sync hl-b 2>&1 | grep -v "cannot sync .cases." >rp.out;
+	! grep -q "cannot sync the plans" rp.out && test ! -e hl-c/peers/hl-b/plans.error || { cat rp.out; exit 1; }'
+test_ok "and its seq" test "$(sseq hl-c/peers/hl-b/plans.sync)" = "$S2"
+printf 'x\n' >hl-b/plans-seq
+test_fails_with "a damaged plans-seq stops the plans, naming it" 3 "plans-seq' is damaged" \
+	as hl-b $((T0 + 97)) publish --to www/hl-b.3
+test_ok "and nothing of the plans is in the new directory" test ! -e www/hl-b.3/plans/head
 
 # ---- limits ----------------------------------------------------------------
 test_ok "16 pending versions are kept" sh -c '
