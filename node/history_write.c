@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,25 +304,82 @@ static int use_pack_config(struct hlx_hist *h)
 	return rc;
 }
 
-/* Feeds the pack stream to the indexer in large chunks: the packbuilder
+/*
+ * The pack stream goes to the indexer in large chunks (the packbuilder
  * writes each object in three small pieces, and the indexer does a write
- * and some bookkeeping per piece. */
+ * and some bookkeeping per piece), and on a thread of its own: deflating
+ * in the packbuilder and inflating and hashing again in the indexer are
+ * each about a third of a large version, and they only meet at the
+ * chunks.  A few chunks are in flight; the writer waits for a free one.
+ */
 #define PACK_CHUNK (1024 * 1024)
+#define PACK_CHUNKS 4
 
 struct pack_feed {
 	git_odb_writepack *wp;
 	git_indexer_progress st;
-	uint8_t *buf;
-	size_t len;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *buf[PACK_CHUNKS];
+	size_t len[PACK_CHUNKS];
+	unsigned head, tail;     /* chunks written: tail .. head - 1 */
+	size_t fill;             /* bytes in buf[head % PACK_CHUNKS] */
+	int done, grc;           /* no more chunks; the indexer's error */
+	char err[512];           /* its detail, from the indexer's thread */
 };
 
-static int feed_flush(struct pack_feed *f)
+/* The indexer's thread: every chunk, in order, until done. */
+static void *feed_run(void *arg)
 {
+	struct pack_feed *f = arg;
 	int grc = 0;
 
-	if (f->len)
-		grc = f->wp->append(f->wp, f->buf, f->len, &f->st);
-	f->len = 0;
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		unsigned i;
+
+		while (f->tail == f->head && !f->done)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->tail == f->head)
+			break;
+		i = f->tail % PACK_CHUNKS;
+		pthread_mutex_unlock(&f->mu);
+		grc = f->wp->append(f->wp, f->buf[i], f->len[i], &f->st);
+		if (grc < 0) {
+			const git_error *e = git_error_last();
+
+			snprintf(f->err, sizeof(f->err), "%s",
+				 e && e->message ? e->message : "indexing failed");
+		}
+		pthread_mutex_lock(&f->mu);
+		f->tail++;
+		if (grc < 0)
+			f->grc = grc;
+		pthread_cond_broadcast(&f->cv);
+		if (grc < 0)
+			break;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/* Hand the chunk being filled to the indexer; a non-zero the indexer's
+ * error. */
+static int feed_flush(struct pack_feed *f)
+{
+	int grc;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->fill) {
+		f->len[f->head % PACK_CHUNKS] = f->fill;
+		f->head++;
+		f->fill = 0;
+		pthread_cond_broadcast(&f->cv);
+	}
+	while (!f->grc && f->head - f->tail == PACK_CHUNKS)
+		pthread_cond_wait(&f->cv, &f->mu);
+	grc = f->grc;
+	pthread_mutex_unlock(&f->mu);
 	return grc;
 }
 
@@ -332,16 +390,34 @@ static int feed_cb(void *data, size_t n, void *ctx)
 	int grc;
 
 	while (n) {
-		size_t k = PACK_CHUNK - f->len < n ? PACK_CHUNK - f->len : n;
+		uint8_t *b = f->buf[f->head % PACK_CHUNKS];
+		size_t k = PACK_CHUNK - f->fill < n ? PACK_CHUNK - f->fill : n;
 
-		memcpy(f->buf + f->len, p, k);
-		f->len += k;
+		memcpy(b + f->fill, p, k);
+		f->fill += k;
 		p += k;
 		n -= k;
-		if (f->len == PACK_CHUNK && (grc = feed_flush(f)) < 0)
+		if (f->fill == PACK_CHUNK && (grc = feed_flush(f)) < 0)
 			return grc;
 	}
 	return 0;
+}
+
+/* The last chunk, and the indexer's thread joined: its error, if any. */
+static int feed_finish(struct pack_feed *f, pthread_t t)
+{
+	int grc = feed_flush(f);
+
+	pthread_mutex_lock(&f->mu);
+	f->done = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(t, NULL);
+	if (f->grc < 0) {
+		git_error_set_str(GIT_ERROR_INDEXER, f->err);
+		return f->grc;
+	}
+	return grc;
 }
 
 /*
@@ -353,23 +429,34 @@ int hlx_hist_flush_objects(struct hlx_hist *h, const git_oid *ids, size_t n)
 {
 	struct pack_feed f;
 	git_packbuilder *pb = NULL;
-	int rc = use_pack_config(h);
+	pthread_t t;
+	int rc = use_pack_config(h), grc;
 
 	if (rc)
 		return rc;
 	memset(&f, 0, sizeof(f));
-	f.buf = malloc(PACK_CHUNK);
-	if (!f.buf)
-		return hlx_err(HLX_ENOMEM, "history: out of memory");
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	for (int i = 0; i < PACK_CHUNKS; i++)
+		if (!(f.buf[i] = malloc(PACK_CHUNK)))
+			rc = hlx_err(HLX_ENOMEM, "history: out of memory");
+	if (rc)
+		goto out;
 	if (git_packbuilder_new(&pb, h->repo) < 0)
 		goto fail;
 	git_packbuilder_set_threads(pb, 1);
 	for (size_t i = 0; i < n; i++)
 		if (git_packbuilder_insert(pb, &ids[i], NULL) < 0)
 			goto fail;
-	if (git_odb_write_pack(&f.wp, h->odb, NULL, NULL) < 0 ||
-	    git_packbuilder_foreach(pb, feed_cb, &f) < 0 ||
-	    feed_flush(&f) < 0 || f.wp->commit(f.wp, &f.st) < 0)
+	if (git_odb_write_pack(&f.wp, h->odb, NULL, NULL) < 0)
+		goto fail;
+	if (pthread_create(&t, NULL, feed_run, &f) != 0) {
+		rc = hlx_err(HLX_ENOMEM, "history: cannot start the indexer's thread");
+		goto out;
+	}
+	grc = git_packbuilder_foreach(pb, feed_cb, &f);
+	/* the indexer's thread is joined whatever the packbuilder did */
+	if (feed_finish(&f, t) < 0 || grc < 0 || f.wp->commit(f.wp, &f.st) < 0)
 		goto fail;
 	goto out;
 fail:
@@ -378,7 +465,10 @@ out:
 	if (f.wp)
 		f.wp->free(f.wp);
 	git_packbuilder_free(pb);
-	free(f.buf);
+	for (int i = 0; i < PACK_CHUNKS; i++)
+		free(f.buf[i]);
+	pthread_cond_destroy(&f.cv);
+	pthread_mutex_destroy(&f.mu);
 	return rc;
 }
 
