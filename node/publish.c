@@ -279,6 +279,15 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 			f->reseal = changed;
 		}
 		rc = hlx_pathf(f->dir, "%s/a/%s", c->dir, f->id);
+		/* what a sealed feed served is known from our plain copies in
+		 * the home; a directory without its trust.json (a new publish
+		 * directory, --to) holds none of it: all is written again */
+		if (!rc && !plain && !f->reseal) {
+			struct stat st;
+
+			rc = hlx_pathf(p, "%s/trust.json", f->dir);
+			f->reseal = !rc && (lstat(p, &st) != 0 || !S_ISREG(st.st_mode));
+		}
 	}
 	if (!rc)
 		rc = hlx_view_check_names(au->policy, srcs, nsrcs);

@@ -54,7 +54,8 @@ struct feed {
 	const char *view;                 /* ID of views/ID ("open") */
 	const struct hlx_boxpub *to;      /* sealed to these, or NULL */
 	size_t nto;
-	int reseal;                       /* recipients changed: rewrite all */
+	int reseal;                       /* recipients changed, or a new
+					     directory (sealed): rewrite all */
 	const struct hlx_audience *au;    /* NULL for the open feed */
 	const char *id;                   /* its directory name a/ID/ */
 	const struct hlx_peer *const *mem; /* who reads it */

@@ -281,6 +281,18 @@ touch -d "@$(( $(date +%s) + 30 ))" www/hl-d/a/$AU/plans/head
 test_fails_with "a sealed plans head changed by one byte: refused" 1 "cannot sync the plans of peer 'hl-d'" \
 	as hl-a $((T0 + 98)) sync hl-d
 cp sealed-head www/hl-d/a/$AU/plans/head
+# a sealed feed published to a new directory: what it served is known from
+# the plain copies in the home, yet all of it is written there again
+test_ok "hl-d's sealed audience in a new directory: trust, list and plans heads" sh -c '
+	HLX_NOW='"$(at $((T0 + 99)))"' "$HLX" --home hl-d publish --to www/hl-d.2 >/dev/null &&
+	for f in trust.json lists/hashes/head plans/head; do
+		test -s www/hl-d.2/a/'"$AU"'/$f || { echo "no $f"; exit 1; }; done'
+mv www/hl-d www/hl-d.1 && ln -s hl-d.2 www/hl-d
+test_ok "hl-a pulls the sealed feed of the new directory at the old URL" sh -c '
+	HLX_NOW='"$(at $((T0 + 99)))"' "$HLX" --home hl-a sync hl-d 2>&1 | grep -v "cannot sync .cases." >s2.out;
+	grep -q "^hlx: hl-d/plans: " s2.out && ! grep -q "cannot" s2.out &&
+	test ! -e hl-a/peers/hl-d/plans.error || { cat s2.out; exit 1; }'
+rm www/hl-d && mv www/hl-d.1 www/hl-d
 
 # ---- a publish directory moved ---------------------------------------------
 # hl-b serves its feed from a new directory (publish --to, publish-dir)
