@@ -42,6 +42,7 @@
 #define HLX_HIST_TIME_MAX 253402300799LL
 
 struct hlx_hist;
+struct hlx_hist_blobs;
 
 /* git_libgit2_init(), once for good the first time (libgit2 then stays
  * set up for the process: its setup is costly); pair with
@@ -203,11 +204,32 @@ int hlx_hist_check_chain(struct hlx_hist *h);
  * halves are not of fixed size: each takes the next unit when it is
  * done with one.  Several versions give every line to ctx, with no unit
  * marks.
+ * blobs (NULL: none) holds shards already inflated by id (below): one
+ * found there is not read from the object store again.
  */
 int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
 			 int (*cb)(void *ctx, const char *line, size_t len,
 				   int added),
-			 void *ctx, void *ctx2);
+			 void *ctx, void *ctx2,
+			 const struct hlx_hist_blobs *blobs);
+
+/*
+ * Blobs by id, as the bounded scan of a received pack inflated them
+ * (node/packs.h): the check of a delta takes a shard from here instead of
+ * inflating it from the pack a second time.  An id is the hash of the
+ * blob's content (git_odb_hash), computed here, so a blob found by id is
+ * the object the history names.  At most budget bytes are held; what does
+ * not fit is read from the object store as before.  Filled from one
+ * thread, then read from any number.
+ */
+int hlx_hist_blobs_new(size_t budget, struct hlx_hist_blobs **out);
+void hlx_hist_blobs_free(struct hlx_hist_blobs *b);
+/* A buffer for a blob of n bytes, counted against the budget (NULL: over
+ * it, or out of memory); then exactly one of keep (filled: hashed and
+ * kept) or drop. */
+void *hlx_hist_blobs_reserve(struct hlx_hist_blobs *b, size_t n);
+void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n);
+void hlx_hist_blobs_drop(struct hlx_hist_blobs *b, void *p, size_t n);
 
 /*
  * Every object of h's object store that the branch does not reach

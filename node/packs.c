@@ -299,8 +299,48 @@ static int index_append(git_odb_writepack *wp, const void *p, size_t n,
 	return HLX_OK;
 }
 
-static int index_pack(const char *repo, const char *packfile, int scan)
+/* The blobs the scanner inflates, kept by id (struct hlx_hist_blobs). */
+struct collect {
+	struct hlx_hist_blobs *b;
+	char *cur;               /* the blob in hand, NULL: not kept */
+	size_t n, pos;
+};
+
+static void collect_obj(void *ctx, int type, uint64_t size)
 {
+	struct collect *c = ctx;
+
+	hlx_hist_blobs_drop(c->b, c->cur, c->n);
+	c->cur = NULL;
+	if (type == HLX_PACK_BLOB && size <= SIZE_MAX) {
+		c->n = (size_t)size;
+		c->pos = 0;
+		c->cur = hlx_hist_blobs_reserve(c->b, c->n);
+	}
+}
+
+static void collect_data(void *ctx, const uint8_t *p, size_t n, int end)
+{
+	struct collect *c = ctx;
+
+	if (!c->cur)
+		return;
+	if (end && c->pos == c->n) {
+		hlx_hist_blobs_keep(c->b, c->cur, c->n);
+		c->cur = NULL;
+	} else if (end || n > c->n - c->pos) {
+		hlx_hist_blobs_drop(c->b, c->cur, c->n);
+		c->cur = NULL;
+	} else {
+		memcpy(c->cur + c->pos, p, n);
+		c->pos += n;
+	}
+}
+
+static int index_pack(const char *repo, const char *packfile, int scan,
+		      struct hlx_hist_blobs *blobs)
+{
+	struct collect col = { blobs, NULL, 0, 0 };
 	git_repository *r = NULL;
 	git_odb *odb = NULL;
 	git_odb_writepack *wp = NULL;
@@ -323,6 +363,11 @@ static int index_pack(const char *repo, const char *packfile, int scan)
 	}
 	rc = scan ? hlx_packscan_init(ps) : HLX_OK;
 	inited = scan && !rc;
+	if (inited && blobs) {
+		ps->obj = collect_obj;
+		ps->data = collect_data;
+		ps->ctx = &col;
+	}
 	if (!rc)
 		rc = open_repo(repo, &r);
 	if (rc) {
@@ -379,20 +424,22 @@ out:
 		close_repo(r);
 	if (inited)
 		hlx_packscan_free(ps);
+	hlx_hist_blobs_drop(blobs, col.cur, col.n);
 	free(ps);
 	free(buf[0]);
 	free(buf[1]);
 	return rc;
 }
 
-int hlx_pack_index(const char *repo, const char *packfile)
+int hlx_pack_index(const char *repo, const char *packfile,
+		   struct hlx_hist_blobs *blobs)
 {
-	return index_pack(repo, packfile, 1);
+	return index_pack(repo, packfile, 1, blobs);
 }
 
 int hlx_pack_index_own(const char *repo, const char *packfile)
 {
-	return index_pack(repo, packfile, 0);
+	return index_pack(repo, packfile, 0, NULL);
 }
 
 /* ---- keeping what was verified ---------------------------------------- */

@@ -30,8 +30,12 @@ int hlx_pack_stage(const char *base, const char *staging);
 
 /* Index a received pack file into repo's objects/pack: first through the
  * bounded scanner (protocol/pack.h: only what hlx writes, within bounds,
- * in constant memory), then checking every object (libgit2's indexer). */
-int hlx_pack_index(const char *repo, const char *packfile);
+ * in constant memory), then checking every object (libgit2's indexer).
+ * blobs (NULL: none) keeps the blobs the scanner inflated, within its
+ * budget (node/history.h), even when the pack is refused. */
+struct hlx_hist_blobs;
+int hlx_pack_index(const char *repo, const char *packfile,
+		   struct hlx_hist_blobs *blobs);
 
 /* The same for a pack this node wrote itself from its own histories (a
  * whole history can exceed the bounds set for one received version):

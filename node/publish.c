@@ -654,7 +654,7 @@ static int open_clean(struct pub_ctx *c, const struct hlx_policy *pol,
 		/* each version against its parent, its shards read in two
 		 * halves on two threads (and its shape checked on the way) */
 		rc = hlx_hist_check_delta(h, v.parent[0] ? v.parent : NULL, v.oid,
-					  held_line, &hs[0], &hs[1]);
+					  held_line, &hs[0], &hs[1], NULL);
 		if (!rc && (hs[0].held || hs[1].held))
 			*clean = 0;
 		memcpy(oid, v.parent, sizeof(oid));

@@ -225,7 +225,7 @@ static int pruned_stage(struct pull *p, const struct hlx_list_rec *rec,
 		rc = hlx_pack_stage(have_rec ? repo : NULL, nw);
 	*built = !rc;
 	if (!rc)
-		rc = hlx_pull_fetch_packs(p, nw, before, p->head.version);
+		rc = hlx_pull_fetch_packs(p, nw, before, p->head.version, NULL);
 	if (!rc)
 		rc = hlx_hist_open(nw, 0, &stage);
 	if (!rc)
@@ -564,11 +564,17 @@ struct staged {
 	int made;                   /* staging exists: removed at the end */
 	struct delta d, d2;         /* the delta: d's lines, then d2's */
 	struct hlx_store_txn *t;    /* d and d2 applied into it, uncommitted */
+	struct hlx_hist_blobs *blobs; /* the new shards, as fetched */
 };
+
+/* The new shards kept inflated for the check: a 1M-entry list's first
+ * version is about 70 MB; past this, shards are read from the pack. */
+#define BLOBS_BUDGET ((size_t)256 << 20)
 
 static void staged_free(struct staged *s)
 {
 	hlx_store_abort(s->t);
+	hlx_hist_blobs_free(s->blobs);
 	hlx_hist_free(s->stage);
 	hlx_hist_free(s->mirror);
 	if (s->made)
@@ -665,9 +671,13 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 	}
 	if (!rc)
 		rc = hlx_hist_open(s->staging, 0, &s->stage);
+	/* the shards the scanner inflates are kept for the check below,
+	 * which would otherwise inflate them from the pack again */
+	if (!rc)
+		rc = hlx_hist_blobs_new(BLOBS_BUDGET, &s->blobs);
 	if (!rc)
 		rc = hlx_pull_fetch_packs(p, s->staging, rec->version + 1,
-					  p->head.version);
+					  p->head.version, s->blobs);
 	if (!rc)
 		rc = hlx_pull_verify_commits(p, s->stage, rec->head, rec->version);
 	if (!rc)
@@ -680,7 +690,9 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 	if (!rc)
 		rc = hlx_hist_check_delta(s->stage, rec->head[0] ? rec->head : NULL,
 					  p->head.commit, hlx_pull_delta_checked,
-					  &s->d, &s->d2);
+					  &s->d, &s->d2, s->blobs);
+	hlx_hist_blobs_free(s->blobs);
+	s->blobs = NULL;
 	if (!rc)
 		rc = hlx_pull_delta_flush(&s->d);
 	if (!rc && p->kind == HLX_LIST_CASES)

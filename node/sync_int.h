@@ -107,9 +107,10 @@ int hlx_pull_check_delta(const struct delta *d);
 int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 			 struct delta *d, int retention, int64_t now, int fresh);
 
-/* Fetch the packs of versions from..to into a staging repository. */
+/* Fetch the packs of versions from..to into a staging repository (blobs:
+ * where the blobs inflated on the way are kept, or NULL). */
 int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
-			 uint64_t to);
+			 uint64_t to, struct hlx_hist_blobs *blobs);
 
 /* The handling rules of the verified head, kept before the data they
  * govern (rec NULL: a list not held yet). */

@@ -598,7 +598,7 @@ int hlx_pull_delta_flush(struct delta *d)
 
 /* Fetch the packs of versions from..to into a staging repository. */
 int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
-			 uint64_t to)
+			 uint64_t to, struct hlx_hist_blobs *blobs)
 {
 	struct hlx_buf url = HLX_BUF_INIT;
 	struct hlx_fetch_result pfr;
@@ -631,7 +631,7 @@ int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
 		if (!rc)
 			rc = open_sealed_pack(p, rel, file);
 		if (!rc)
-			rc = hlx_pack_index(staging, file);
+			rc = hlx_pack_index(staging, file, blobs);
 		if (rc)
 			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v);
 		unlink(file);

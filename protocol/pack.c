@@ -131,6 +131,8 @@ static int objhdr_byte(struct hlx_packscan *s, uint8_t c)
 	if (inflateReset(&s->z) != Z_OK)
 		return fail(s, HLX_EINVAL, "zlib cannot restart");
 	s->state = S_DATA;
+	if (s->obj)
+		s->obj(s->ctx, s->type, s->size);
 	return HLX_OK;
 }
 
@@ -163,12 +165,16 @@ static int inflate_some(struct hlx_packscan *s, const uint8_t *p, size_t n,
 			return fail(s, HLX_ETOOBIG,
 				    "%llu bytes inflate to more than %u times as many",
 				    (unsigned long long)s->read, HLX_PACKSCAN_RATIO);
+		if (s->data && got)
+			s->data(s->ctx, s->sink, (size_t)got, 0);
 		if (zr == Z_STREAM_END) {
 			if (s->out != s->size)
 				return fail(s, HLX_EINVAL,
 					    "it inflates to %llu bytes, not the %llu declared",
 					    (unsigned long long)s->out,
 					    (unsigned long long)s->size);
+			if (s->data)
+				s->data(s->ctx, NULL, 0, 1);
 			s->state = s->seen == s->count ? S_TRAILER : S_OBJHDR;
 			break;
 		}

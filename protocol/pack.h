@@ -74,6 +74,13 @@ struct hlx_packscan {
 	uint64_t read;     /* pack bytes consumed */
 	uint64_t inflated; /* all objects' bytes inflated */
 	size_t trailer;    /* trailer bytes seen */
+	/* Optional, set after hlx_packscan_init: each object's start (its
+	 * type and declared size, both within the bounds), then its inflated
+	 * bytes as they come (never past the declared size), then end 1 once
+	 * it inflated to exactly its size.  An object that fails gets no end. */
+	void (*obj)(void *ctx, int type, uint64_t size);
+	void (*data)(void *ctx, const uint8_t *p, size_t n, int end);
+	void *ctx;
 	uint8_t sink[16384];
 };
 

@@ -138,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char dir[64];
 	uint8_t sum[20];
 	char stage[128], file[128], cmd[160];
+	struct hlx_hist_blobs *blobs = NULL;
 	int whole = hlx_packscan_buf(data, size);
 	FILE *f;
 
@@ -164,8 +165,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sha1(data, size - 20, sum);
 	fwrite(sum, 1, 20, f);
 	fclose(f);
-	if (hlx_pack_index(stage, file) == HLX_OK)
+	/* the scanner's hooks too, with a budget that some blobs pass */
+	if (hlx_hist_blobs_new(1 << 16, &blobs) != HLX_OK)
+		abort();
+	if (hlx_pack_index(stage, file, blobs) == HLX_OK)
 		verify(stage);
+	hlx_hist_blobs_free(blobs);
 	unlink(file);
 	return 0;
 }
