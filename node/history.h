@@ -218,8 +218,9 @@ int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
  * (node/packs.h): the check of a delta takes a shard from here instead of
  * inflating it from the pack a second time.  An id is the hash of the
  * blob's content (git_odb_hash), computed here, so a blob found by id is
- * the object the history names.  At most budget bytes are held; what does
- * not fit is read from the object store as before.  Filled from one
+ * the object the history names.  At most budget bytes are held, the
+ * table of ids included (so that many tiny blobs cannot grow it past the
+ * budget); what does not fit is read from the object store as before.  Filled from one
  * thread, then read from any number.
  */
 int hlx_hist_blobs_new(size_t budget, struct hlx_hist_blobs **out);
@@ -230,6 +231,10 @@ void hlx_hist_blobs_free(struct hlx_hist_blobs *b);
 void *hlx_hist_blobs_reserve(struct hlx_hist_blobs *b, size_t n);
 void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n);
 void hlx_hist_blobs_drop(struct hlx_hist_blobs *b, void *p, size_t n);
+/* Bytes held, the blobs and their table (at most the budget, but for
+ * the first table of 1,024 slots), and the number of blobs kept. */
+size_t hlx_hist_blobs_memory(const struct hlx_hist_blobs *b);
+size_t hlx_hist_blobs_count(const struct hlx_hist_blobs *b);
 
 /*
  * Every object of h's object store that the branch does not reach

@@ -675,10 +675,15 @@ void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n)
 {
 	git_oid id;
 	size_t i;
+	int grow;
 
 	if (!p || p != b->cur)
 		return;
-	if ((b->count + 1 > b->cap / 2 && blobs_table(b, b->cap * 2) < 0) ||
+	/* the table counts against the budget too: many tiny blobs must not
+	 * grow it past what the blobs themselves are allowed */
+	grow = b->count + 1 > b->cap / 2;
+	if ((grow ? 2 * b->tabsize : b->tabsize) > b->budget - b->used ||
+	    (grow && blobs_table(b, b->cap * 2) < 0) ||
 	    git_odb_hash(&id, p, n, GIT_OBJECT_BLOB) < 0) {
 		hlx_hist_blobs_drop(b, p, n);
 		return;
@@ -694,6 +699,16 @@ void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n)
 	b->tab[i].p = p;
 	b->tab[i].n = n;
 	b->count++;
+}
+
+size_t hlx_hist_blobs_memory(const struct hlx_hist_blobs *b)
+{
+	return b ? b->used + b->tabsize : 0;
+}
+
+size_t hlx_hist_blobs_count(const struct hlx_hist_blobs *b)
+{
+	return b ? b->count : 0;
 }
 
 static const struct blob_ent *blobs_find(const struct hlx_hist_blobs *b,

@@ -505,6 +505,34 @@ static void shard_text(const struct lines *l, const char *path,
 		abort();
 }
 
+/* The shards a sync keeps: many tiny distinct blobs never hold more than
+ * the budget, their table of ids included (a hostile pack of small
+ * objects must not grow the table past it), and what is kept is found. */
+static void test_blobs(void)
+{
+	const size_t budget = 1 << 20;
+	struct hlx_hist_blobs *b = NULL;
+	size_t most = 0, tried = 200000;
+
+	if (hlx_hist_blobs_new(budget, &b))
+		abort();
+	for (size_t i = 0; i < tried; i++) {
+		char *p = hlx_hist_blobs_reserve(b, 8);
+
+		if (!p)
+			break;
+		memcpy(p, &i, 8);
+		hlx_hist_blobs_keep(b, p, 8);
+		if (hlx_hist_blobs_memory(b) > most)
+			most = hlx_hist_blobs_memory(b);
+	}
+	ok(most <= budget, "%zu tiny blobs offered: at most %zu bytes held, table included (budget %zu)",
+	   tried, most, budget);
+	ok(hlx_hist_blobs_count(b) > 4000 && hlx_hist_blobs_count(b) < tried,
+	   "some kept (%zu), not all", hlx_hist_blobs_count(b));
+	hlx_hist_blobs_free(b);
+}
+
 /* ---- the tests ---------------------------------------------------------- */
 
 int main(void)
@@ -527,6 +555,7 @@ int main(void)
 
 	if (sodium_init() < 0)
 		return 1;
+	test_blobs();
 	rseed = 0x686c782d68697374ULL; /* fixed: runs repeat */
 	if (getenv("HLX_TEST_SEED"))
 		rseed = strtoull(getenv("HLX_TEST_SEED"), NULL, 0);
