@@ -407,14 +407,17 @@ static int drop_unrooted(struct hlx_cases *c, unsigned *n)
 
 /* The root the owner's chain must hold (struct hlx_case_view). */
 static const char *owner_root(const struct hlx_cases *c, const char *org,
-			      unsigned n)
+			      unsigned n, int *plan)
 {
 	const char *r = NULL;
 	int k;
 
+	*plan = 0;
 	if (c->plan && c->route.routed &&
-	    (k = hlx_plan_signatory_find(c->plan, org)) >= 0)
+	    (k = hlx_plan_signatory_find(c->plan, org)) >= 0) {
+		*plan = 1;
 		return hlx_plan_signatory_root(c->plan, (size_t)k);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		if (strcmp(c->srcs[i].org, org) != 0)
 			continue;
@@ -501,7 +504,7 @@ static int view_of(struct hlx_cases *c, size_t a, size_t b, int64_t t,
 		v->police_via = c->police_via;
 		v->nlacking = c->nlacking;
 	}
-	v->owner_root = owner_root(c, v->owner.org, n);
+	v->owner_root = owner_root(c, v->owner.org, n, &v->owner_root_plan);
 	v->url_held = c->nurls && bsearch(c->refs[a].id, c->urls, c->nurls, 32,
 			      url_cmp) != NULL;
 	return HLX_OK;

@@ -76,6 +76,7 @@ struct hlx_case_view {
 	 * for its signatory, else that of the chain its lines came from;
 	 * NULL when not known (no line of it, or lines under two roots) */
 	const char *owner_root;
+	int owner_root_plan;                 /* 1: owner_root is the plan's */
 };
 
 typedef int (*hlx_cases_fn)(void *ctx, const struct hlx_case_view *v);

@@ -516,10 +516,10 @@ int hlx_caseurl_from(const char *self, const char *from,
 }
 
 int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
-			const char *org, const char *root, char peer[65])
+			const char *org, const char *root, int plan,
+			char peer[65])
 {
-	const char *found = NULL;
-	int named = 0;
+	const char *found = NULL, *first = NULL;
 
 	if (!root || !root[0])
 		return hlx_err(HLX_ESTATE,
@@ -537,21 +537,31 @@ int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
 		same = !strcmp(hlx_trust_org(t), org);
 		rooted = same && hlx_trust_has_root(t, root);
 		hlx_trust_free(t);
-		named += same;
-		/* a chain naming the organisation under another root is
-		 * not its owner's: an impostor, or one held before a
-		 * rotation the case's plan does not know */
+		if (!same)
+			continue;
+		/* without the plan's word on the root (which may then be
+		 * that of whichever chain of the name was read first), two
+		 * chains naming the organisation: one poses as the other;
+		 * a raw URL goes to neither */
+		if (!plan && first)
+			return hlx_err(HLX_ESTATE,
+				       "raw URL: not sent to %s: peers '%s' and '%s' both name it",
+				       org, first, ps->v[i].name);
+		if (!first)
+			first = ps->v[i].name;
+		/* a chain of the name under another root than the plan's is
+		 * not the owner's: an impostor, or one held before a
+		 * rotation the plan does not know */
 		if (!rooted)
 			continue;
-		/* two peers whose chains hold that root: one of them poses
-		 * as the other; a raw URL goes to neither */
+		/* two peers whose chains hold that root: likewise */
 		if (found)
 			return hlx_err(HLX_ESTATE,
 				       "raw URL: not sent to %s: peers '%s' and '%s' both name it",
 				       org, found, ps->v[i].name);
 		found = ps->v[i].name;
 	}
-	if (!found && named)
+	if (!found && first)
 		return hlx_err(HLX_ENOENT,
 			       "raw URL: not sent to %s: no peer's chain of that organisation holds the root %s",
 			       org, root);
@@ -573,7 +583,7 @@ static int want_due(const struct hlx_caseurl_ctx *c, const struct hlx_peers *ps,
 	memset(d, 0, sizeof(*d));
 	d->case_id = w->case_id;
 	snprintf(d->org, sizeof(d->org), "%s", w->org);
-	rc = hlx_caseurl_peer_of(c->h, ps, w->org, w->root, d->peer);
+	rc = hlx_caseurl_peer_of(c->h, ps, w->org, w->root, w->root_plan, d->peer);
 	if (rc)
 		return rc;
 	pe = hlx_peers_find((struct hlx_peers *)ps, d->peer);

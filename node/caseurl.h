@@ -149,6 +149,7 @@ struct hlx_caseurl_want {
 	struct hlx_hash case_id;
 	char org[65];
 	char root[HLX_FPR_LEN]; /* the root its chain must hold, or "" */
+	int root_plan;          /* 1: root is the routing plan's */
 };
 
 /*
@@ -164,13 +165,17 @@ int hlx_caseurl_publish_wants(const struct hlx_caseurl_ctx *c,
 			      struct hlx_caseurl_stats *st);
 
 /* The local name of the peer whose verified trust chain (peers/PEER/
- * trust.json) names org and introduced root (a fingerprint: the root the
- * case's plan names for org, or that of the chain org's case lines came
- * from), into peer.  HLX_ENOENT if none does (a chain of that name under
- * another root is an impostor's, or a stale one), HLX_ESTATE if root is
- * "" (not known: nobody is sent anything) or two peers qualify. */
+ * trust.json) names org and introduced root (a fingerprint), into peer.
+ * With plan, root is the one the case's routing plan names for org: a
+ * chain of that name under another root is an impostor's (or a stale
+ * one) and is passed over.  Without, root is that of the chain org's
+ * case lines came from, which the first chain loaded of that name may
+ * have been: then exactly one peer's chain may name org.  HLX_ENOENT if
+ * none qualifies, HLX_ESTATE if root is "" (not known: nobody is sent
+ * anything) or two peers qualify. */
 int hlx_caseurl_peer_of(struct hlx_home *h, const struct hlx_peers *ps,
-			const char *org, const char *root, char peer[65]);
+			const char *org, const char *root, int plan,
+			char peer[65]);
 
 /*
  * The organisations the URL of case_id was sent to (as noted), each once,

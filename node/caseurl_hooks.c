@@ -72,6 +72,7 @@ static int want_of(void *ctx, const struct hlx_case_view *v)
 	snprintf(w->v[w->n].org, sizeof(w->v[w->n].org), "%s", to);
 	snprintf(w->v[w->n].root, sizeof(w->v[w->n].root), "%s",
 		 v->owner_root ? v->owner_root : "");
+	w->v[w->n].root_plan = v->owner_root_plan;
 	w->n++;
 	return 0;
 }
@@ -246,7 +247,8 @@ int hlx_caseurl_show(struct hlx_node *n, const char *self,
 	}
 	to = hlx_caseurl_recipient(self, v->srcs, v->nsrcs, &v->owner);
 	rc = hlx_peers_load(hlx_home_dir(h), &ps);
-	if (!rc && to && hlx_caseurl_peer_of(h, ps, to, v->owner_root, peer) == HLX_OK &&
+	if (!rc && to && hlx_caseurl_peer_of(h, ps, to, v->owner_root,
+					     v->owner_root_plan, peer) == HLX_OK &&
 	    !hlx_peers_find(ps, peer)->box[0]) {
 		rc = hlx_buf_printf(out, "not sent to %s: no box key", to);
 		goto out;

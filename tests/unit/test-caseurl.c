@@ -210,32 +210,45 @@ static void test_peer_of(void)
 	add_peer(ha, ps, "imp", hc);
 	add_peer(ha, ps, "peer-b", hb);
 
-	ok(hlx_caseurl_peer_of(ha, ps, "org-b", fb, peer) == HLX_OK &&
+	ok(hlx_caseurl_peer_of(ha, ps, "org-b", fb, 1, peer) == HLX_OK &&
 	   !strcmp(peer, "peer-b"), "org-b under B's root: peer-b, not the impostor (%s)", peer);
-	ok(hlx_caseurl_peer_of(ha, ps, "org-b", fc, peer) == HLX_OK &&
+	ok(hlx_caseurl_peer_of(ha, ps, "org-b", fc, 1, peer) == HLX_OK &&
 	   !strcmp(peer, "imp"), "under the other chain's root: that chain's peer");
-	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", "", peer), HLX_ESTATE,
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", "", 1, peer), HLX_ESTATE,
 	      "root not known: nobody");
-	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fx, peer), HLX_ENOENT,
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fx, 1, peer), HLX_ENOENT,
 	      "a root no chain holds: nobody");
 	ok(strstr(hlx_err_detail(), "holds the root SHA256:") != NULL, "said: %s",
 	   hlx_err_detail());
-	is_rc(hlx_caseurl_peer_of(ha, ps, "org-z", fb, peer), HLX_ENOENT,
+	/* a root not from a plan is that of whichever chain of the name
+	 * the node read first: with two chains naming org-b, neither */
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, 0, peer), HLX_ESTATE,
+	      "not the plan's root, two chains naming org-b: nobody, even under B's root");
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fc, 0, peer), HLX_ESTATE,
+	      "nor under the impostor's");
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-z", fb, 1, peer), HLX_ENOENT,
 	      "an organisation no chain names: nobody");
 
 	/* B's chain not held yet (never pulled): the impostor's is the
 	 * only one naming org-b, and does not get B's cases */
 	snprintf(p, sizeof(p), "%s/peers/peer-b/trust.json", hlx_home_dir(ha));
 	ok(unlink(p) == 0, "(peer-b's chain not held)");
-	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, peer), HLX_ENOENT,
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, 1, peer), HLX_ENOENT,
 	      "B's root while only the impostor's chain is held: nobody");
+	ok(hlx_caseurl_peer_of(ha, ps, "org-b", fc, 0, peer) == HLX_OK &&
+	   !strcmp(peer, "imp"),
+	   "one chain naming org-b, whose lines they were: that chain's peer");
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, 0, peer), HLX_ENOENT,
+	      "one chain naming org-b, another root: nobody");
 
 	/* two peers holding B's root: one poses as the other */
 	hlx_peers_remove(ps, "peer-b");
 	add_peer(ha, ps, "peer-b", hb);
 	add_peer(ha, ps, "b-again", hb);
-	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, peer), HLX_ESTATE,
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, 1, peer), HLX_ESTATE,
 	      "two peers with B's root: nobody");
+	is_rc(hlx_caseurl_peer_of(ha, ps, "org-b", fb, 0, peer), HLX_ESTATE,
+	      "nor without a plan");
 	hlx_err_clear();
 	hlx_seckey_free(x);
 	hlx_peers_free(ps);
