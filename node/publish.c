@@ -287,6 +287,7 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 
 			rc = hlx_pathf(p, "%s/trust.json", f->dir);
 			f->reseal = !rc && (lstat(p, &st) != 0 || !S_ISREG(st.st_mode));
+			f->trust_last = f->reseal;
 		}
 	}
 	if (!rc)
@@ -298,7 +299,8 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 		goto out;
 	}
 	for (size_t i = 0; !rc && i < nf; i++)
-		rc = hlx_publish_feed_trust(c, &fv[i]);
+		if (!fv[i].trust_last)
+			rc = hlx_publish_feed_trust(c, &fv[i]);
 	for (size_t i = 0; !rc && i < nf; i++)
 		rc = hlx_publish_feed_plans(c, &fv[i]);
 	for (size_t i = 0; !rc && i < nsrcs; i++) {
@@ -332,6 +334,10 @@ static int publish_audience(struct pub_ctx *c, const struct hlx_audience *au,
 					s->name);
 		rc = audience_list(c, au, fv, nf, s);
 	}
+	/* what marks a new directory's sealed feed as whole comes last */
+	for (size_t i = 0; !rc && i < nf; i++)
+		if (fv[i].trust_last)
+			rc = hlx_publish_feed_trust(c, &fv[i]);
 	if (!rc)
 		rc = hlx_home_path(p, home, HLX_HOME_VIEW_MEMBERS, au->id, NULL);
 	if (!rc && (changed || nfresh))

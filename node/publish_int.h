@@ -56,6 +56,10 @@ struct feed {
 	size_t nto;
 	int reseal;                       /* recipients changed, or a new
 					     directory (sealed): rewrite all */
+	int trust_last;                   /* a directory without trust.json:
+					   * it is written after all else, so
+					   * that a publish cut short leaves
+					   * the feed marked unfinished */
 	const struct hlx_audience *au;    /* NULL for the open feed */
 	const char *id;                   /* its directory name a/ID/ */
 	const struct hlx_peer *const *mem; /* who reads it */

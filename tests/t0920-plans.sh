@@ -281,6 +281,18 @@ touch -d "@$(( $(date +%s) + 30 ))" www/hl-d/a/$AU/plans/head
 test_fails_with "a sealed plans head changed by one byte: refused" 1 "cannot sync the plans of peer 'hl-d'" \
 	as hl-a $((T0 + 98)) sync hl-d
 cp sealed-head www/hl-d/a/$AU/plans/head
+# a first publish to a new directory cut short (its lists cannot be
+# written): the feed's trust.json, which marks it whole, is not there yet,
+# so the next publish writes everything again
+mkdir -p www/hl-d.3/a/$AU/lists && : >www/hl-d.3/a/$AU/lists/hashes
+test_ok "(a publish to a new directory fails half-way)" sh -c '
+	! HLX_NOW='"$(at $((T0 + 99)))"' "$HLX" --home hl-d publish --to www/hl-d.3 >/dev/null 2>&1'
+test_ok "the cut-short sealed feed has no trust.json" test ! -e www/hl-d.3/a/$AU/trust.json
+rm www/hl-d.3/a/$AU/lists/hashes
+test_ok "published again, it is whole: trust, list and plans heads" sh -c '
+	HLX_NOW='"$(at $((T0 + 99)))"' "$HLX" --home hl-d publish --to www/hl-d.3 >/dev/null &&
+	for f in trust.json lists/hashes/head plans/head; do
+		test -s www/hl-d.3/a/'"$AU"'/$f || { echo "no $f"; exit 1; }; done'
 # a sealed feed published to a new directory: what it served is known from
 # the plain copies in the home, yet all of it is written there again
 test_ok "hl-d's sealed audience in a new directory: trust, list and plans heads" sh -c '
