@@ -971,25 +971,78 @@ static int pub_bundle(const struct hlx_plans *p, const struct held *d,
 	return rc;
 }
 
+/* Which plans a head lists first (section 7.1): those this node signed
+ * (only its own key makes them, so no peer can crowd them out), then the
+ * others that name it (any peer can make those), then the rest. */
+enum { PUB_SIGNED, PUB_NAMED, PUB_OTHER, PUB_TIERS, PUB_NOT = PUB_TIERS };
+
+/* The tier of every document held (PUB_NOT: not listed: neither complete
+ * nor above the highest complete version of its name), into tier; per
+ * tier, how many, into count.  The documents are sorted by name, so each
+ * name's highest complete version is found in one pass over its run. */
+static void pub_tiers(const struct hlx_plans *p, unsigned char *tier,
+		      size_t count[PUB_TIERS])
+{
+	int64_t s;
+
+	for (size_t i = 0, end; i < p->nd; i = end) {
+		const char *name = hlx_plan_name(p->d[i].p);
+		int64_t top = 0;
+
+		for (end = i; end < p->nd && !strcmp(hlx_plan_name(p->d[end].p), name); end++)
+			if (hlx_plan_book_complete(p->book, p->d[end].p, &s) &&
+			    hlx_plan_version(p->d[end].p) > top)
+				top = hlx_plan_version(p->d[end].p);
+		for (size_t k = i; k < end; k++) {
+			const struct hlx_plan *doc = p->d[k].p;
+			int me = hlx_plan_signatory_find(doc, p->org);
+
+			if (!hlx_plan_book_complete(p->book, doc, &s) &&
+			    hlx_plan_version(doc) <= top)
+				tier[k] = PUB_NOT;
+			else if (me >= 0 && hlx_plan_book_signed(p->book, doc, (size_t)me) >= 0)
+				tier[k] = PUB_SIGNED;
+			else if (me >= 0)
+				tier[k] = PUB_NAMED;
+			else
+				tier[k] = PUB_OTHER;
+			if (tier[k] != PUB_NOT)
+				count[tier[k]]++;
+		}
+	}
+}
+
 int hlx_plans_publishable(const struct hlx_plans *p, struct hlx_plans_pub **out,
 			  size_t *n)
 {
 	struct hlx_plans_pub *v = NULL;
-	size_t k = 0;
-	int rc = HLX_OK;
+	unsigned char *tier = NULL;
+	size_t count[PUB_TIERS] = { 0 }, room = HLX_PLANS_HEAD_PLANS_MAX, k = 0;
+	int rc = HLX_OK, cut;
 
 	*out = NULL;
 	*n = 0;
-	if (p->nd && !(v = calloc(p->nd, sizeof(*v))))
-		return hlx_err(HLX_ENOMEM, "plans");
-	for (size_t i = 0; !rc && i < p->nd && k < HLX_PLANS_HEAD_PLANS_MAX; i++) {
+	if (!p->nd)
+		return HLX_OK;
+	if (!(v = calloc(p->nd, sizeof(*v))) || !(tier = malloc(p->nd))) {
+		rc = hlx_err(HLX_ENOMEM, "plans");
+		goto out;
+	}
+	pub_tiers(p, tier, count);
+	/* whole tiers while they fit; of the tier cut, the first in order */
+	for (cut = 0; cut < PUB_TIERS && count[cut] <= room; cut++)
+		room -= count[cut];
+	for (size_t i = 0; !rc && i < p->nd; i++) {
 		const struct held *h = &p->d[i];
-		int64_t s;
 		uint8_t bh[32];
 
-		if (!hlx_plan_book_complete(p->book, h->p, &s) &&
-		    hlx_plan_version(h->p) <= top_complete(p, hlx_plan_name(h->p)))
+		if (tier[i] == PUB_NOT || tier[i] > cut)
 			continue;
+		if (tier[i] == cut) {
+			if (!room)
+				continue;
+			room--;
+		}
 		rc = pub_bundle(p, h, &v[k].text);
 		if (rc)
 			break;
@@ -1000,13 +1053,11 @@ int hlx_plans_publishable(const struct hlx_plans *p, struct hlx_plans_pub **out,
 		sodium_bin2hex(v[k].e.bundle, sizeof(v[k].e.bundle), bh, 32);
 		k++;
 	}
-	if (rc) {
-		hlx_plans_pub_free(v, p->nd);
+out:
+	free(tier);
+	if (rc || !k) {
+		hlx_plans_pub_free(v, v ? p->nd : 0);
 		return rc;
-	}
-	if (!k) {
-		free(v);
-		return HLX_OK;
 	}
 	*out = v;
 	*n = k;

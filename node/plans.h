@@ -106,7 +106,10 @@ struct hlx_plans_pub {
  * What the plans head lists (section 7.1): every complete document held
  * and every pending one, sorted by name, version and hash, each as its
  * bundle (7.2) with the acts valid now: its sign acts and the withdrawals
- * of its signatories from it or a higher version.  *out is malloc'd
+ * of its signatories from it or a higher version.  Of more than
+ * HLX_PLANS_HEAD_PLANS_MAX, those this node signed first, then those
+ * naming it, then the rest, while room is left (still sorted; no peer
+ * can crowd the node's own plans out).  *out is malloc'd
  * (hlx_plans_pub_free); NULL when *n is 0.
  */
 int hlx_plans_publishable(const struct hlx_plans *p, struct hlx_plans_pub **out,
