@@ -1074,30 +1074,58 @@ static int held_has(const struct held *h, const struct hlx_plan_bact *a)
 	return 0;
 }
 
-/* Withdrawals of org from plan name held (each body once). */
-static size_t withdrawals(const struct hlx_plans *p, const char *name,
-			  const char *org)
+static int cmp_body(const void *x, const void *y)
 {
-	size_t k = 0;
+	const struct hlx_plan_bact *a = *(const struct hlx_plan_bact *const *)x;
+	const struct hlx_plan_bact *b = *(const struct hlx_plan_bact *const *)y;
 
-	for (size_t i = 0; i < p->nd; i++)
+	if (a->bodylen != b->bodylen)
+		return a->bodylen < b->bodylen ? -1 : 1;
+	return memcmp(a->body, b->body, a->bodylen);
+}
+
+/* Withdrawals of org from plan name held, into *k: each body once (a
+ * withdrawal is held in the bundle of every version it covers).  Every
+ * act held for a document names the document's plan (the bundle parser
+ * and hlx_plan_act_for see to it), so only the documents of name are
+ * read; their matching acts are sorted and counted once each. */
+static int withdrawals(const struct hlx_plans *p, const char *name,
+		       const char *org, size_t *k)
+{
+	const struct hlx_plan_bact **v = NULL;
+	size_t nv = 0, cap = 0;
+	int rc = HLX_OK;
+
+	*k = 0;
+	for (size_t i = 0; i < p->nd; i++) {
+		if (strcmp(hlx_plan_name(p->d[i].p), name))
+			continue;
 		for (size_t j = 0; j < p->d[i].nacts; j++) {
 			const struct hlx_plan_bact *a = &p->d[i].acts[j];
-			int dup = 0;
 
 			if (a->a.act != HLX_PLAN_WITHDRAW || strcmp(a->a.plan, name) ||
 			    strcmp(a->a.org, org))
 				continue;
-			for (size_t i2 = 0; i2 <= i && !dup; i2++)
-				for (size_t j2 = 0; j2 < (i2 == i ? j : p->d[i2].nacts); j2++)
-					if (p->d[i2].acts[j2].bodylen == a->bodylen &&
-					    !memcmp(p->d[i2].acts[j2].body, a->body, a->bodylen)) {
-						dup = 1;
-						break;
-					}
-			k += !dup;
+			if (nv == cap) {
+				const struct hlx_plan_bact **w;
+
+				cap = cap ? 2 * cap : 64;
+				if (!(w = realloc(v, cap * sizeof(*v)))) {
+					rc = hlx_err(HLX_ENOMEM, "plans");
+					goto out;
+				}
+				v = w;
+			}
+			v[nv++] = a;
 		}
-	return k;
+	}
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), cmp_body);
+	for (size_t i = 0; i < nv; i++)
+		*k += !i || cmp_body(&v[i - 1], &v[i]) != 0;
+out:
+	free(v);
+	return rc;
 }
 
 /* Check every act of bundle b (document hash): st[i] its status; a bad
@@ -1206,8 +1234,13 @@ int hlx_plans_take(struct hlx_plans *p, const char *text, size_t n,
 
 			if (t >= 0 && t <= a->a.time)
 				continue; /* the earliest counts */
-		} else if (withdrawals(p, a->a.plan, a->a.org) >= 64) {
-			continue;
+		} else {
+			size_t nw;
+
+			if ((rc = withdrawals(p, a->a.plan, a->a.org, &nw)))
+				goto out;
+			if (nw >= 64)
+				continue; /* section 5.4: more are dropped */
 		}
 		if ((rc = held_push(h, a)) || (rc = hlx_plan_book_act(p->book, &a->a)))
 			goto out;
