@@ -20,8 +20,7 @@
 #define HEX_LEN 64
 #define CONTEXT_PREFIX "hlx-case-url:"
 #define FEED_URLS HLX_CASEURL_DIR
-/* cases-sent: at most this many bytes (a line is under 320) */
-#define NOTES_MAX (64u << 20)
+#define NOTES_MAX HLX_CASEURL_NOTES_MAX
 
 static int case_hex(const struct hlx_hash *id, char hex[HEX_LEN + 1])
 {
@@ -85,7 +84,27 @@ struct note {
 struct notes {
 	struct note *v;
 	size_t n, cap;
+	size_t bytes; /* of the file they make */
 };
+
+/* The bytes of x's line in cases-sent. */
+static size_t note_len(const struct note *x)
+{
+	return strlen(x->hex) + strlen(x->path) + strlen(x->org) +
+	       strlen(x->peer) + 4;
+}
+
+static void notes_count(struct notes *ns)
+{
+	ns->bytes = 0;
+	for (size_t i = 0; i < ns->n; i++)
+		ns->bytes += note_len(&ns->v[i]);
+}
+
+static size_t notes_max(const struct hlx_caseurl_ctx *c)
+{
+	return c->notes_max && c->notes_max < NOTES_MAX ? c->notes_max : NOTES_MAX;
+}
 
 static void notes_free(struct notes *ns)
 {
@@ -117,8 +136,11 @@ static int notes_add(struct notes *ns, const struct note *x)
 			ns->cap = cap;
 		}
 		at = &ns->v[ns->n++];
+	} else {
+		ns->bytes -= note_len(at);
 	}
 	*at = *x;
+	ns->bytes += note_len(at);
 	return HLX_OK;
 }
 
@@ -225,7 +247,9 @@ static int note_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->path, y->path);
 }
 
-static int notes_save(struct hlx_home *h, struct notes *ns)
+/* Write the notes whole; never more than max bytes (send_one keeps them
+ * under it), so that what is written can be read back. */
+static int notes_save(struct hlx_home *h, struct notes *ns, size_t max)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
 	char p[PATH_MAX];
@@ -236,6 +260,9 @@ static int notes_save(struct hlx_home *h, struct notes *ns)
 	for (size_t i = 0; !rc && i < ns->n; i++)
 		rc = hlx_buf_printf(&b, "%s %s %s %s\n", ns->v[i].hex, ns->v[i].path,
 				    ns->v[i].org, ns->v[i].peer);
+	if (!rc && b.len > max)
+		rc = hlx_err(HLX_ETOOBIG, "'%s' would be %zu bytes, more than the %zu it may hold",
+			     p, b.len, max);
 	if (!rc)
 		rc = hlx_file_write(p, b.data, b.len,
 				    hlx_home_mode(HLX_HOME_CASES_SENT));
@@ -327,6 +354,17 @@ static int send_one(const struct hlx_caseurl_ctx *c, struct keys *k,
 		rc = hlx_caseurl_context(&d->case_id, ctx);
 	if (rc)
 		goto out;
+	/* the note must fit before anything is recorded or written */
+	{
+		const struct note *old = notes_find(ns, x.hex, x.path);
+
+		if (ns->bytes - (old ? note_len(old) : 0) + note_len(&x) > notes_max(c)) {
+			rc = hlx_err(HLX_ESTATE,
+				     "raw URL of %s: not sent to %s: cases-sent is full (%zu bytes)",
+				     text, d->org, notes_max(c));
+			goto out;
+		}
+	}
 	rc = keys_get(c, k);
 	if (rc)
 		goto out;
@@ -367,7 +405,7 @@ int hlx_caseurl_send(const struct hlx_caseurl_ctx *c,
 		return rc;
 	rc = send_one(c, &k, d, &ns);
 	if (!rc)
-		rc = notes_save(c->h, &ns);
+		rc = notes_save(c->h, &ns, notes_max(c));
 	notes_free(&ns);
 	keys_free(&k);
 	return rc;
@@ -426,7 +464,8 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 		return rc;
 	}
 	ns.n = w;
-	rc = notes_save(c->h, &ns);
+	notes_count(&ns);
+	rc = notes_save(c->h, &ns, NOTES_MAX);
 	for (size_t j = 0; !rc && j < n; j++) {
 		const struct hlx_caseurl_due *d = &due[j];
 		char hex[HEX_LEN + 1], rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX];
@@ -463,7 +502,7 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 		hlx_err_clear();
 	}
 	/* the note follows the files, also when a sending failed half-way */
-	src = notes_save(c->h, &ns);
+	src = notes_save(c->h, &ns, NOTES_MAX);
 	if (!rc)
 		rc = src;
 	notes_free(&ns);

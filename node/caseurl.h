@@ -19,7 +19,8 @@
  *
  *   cases-sent               (0600, in the home) one line per file in a
  *                             feed: "HEX PATH ORG PEER", PATH under the
- *                             publish directory; sorted, rewritten whole
+ *                             publish directory; sorted, rewritten whole,
+ *                             never over HLX_CASEURL_NOTES_MAX
  *
  * A crash between the record and the note repeats the sending at the next
  * publish (one more record, never a file without one).  A file that is no
@@ -77,7 +78,14 @@ struct hlx_caseurl_ctx {
 	int64_t now;
 	hlx_pass_fn getpass;
 	void *pass_ctx;
+	/* the largest cases-sent written (0: HLX_CASEURL_NOTES_MAX; tests
+	 * set less) */
+	size_t notes_max;
 };
+
+/* cases-sent is read up to this many bytes (a line is under 320), and
+ * never written larger: a sending whose note would not fit is refused. */
+#define HLX_CASEURL_NOTES_MAX ((size_t)64 << 20)
 
 /* One file due: the URL of case_id for the peer of org, in the feed
  * directory feed it reads ("" for the open feed, "a/ID" for an
@@ -94,7 +102,10 @@ struct hlx_caseurl_due {
  * Send one: the audit record (synced), then the file, then the note.  A
  * peer without a box key is refused (HLX_ESTATE, "raw URL: not sent to
  * ORG: no box key"), nothing written; so is a case whose URL this node
- * does not hold (HLX_ENOENT) or a feed that is not "" or "a/ID".
+ * does not hold (HLX_ENOENT), a feed that is not "" or "a/ID", or a
+ * sending whose note would make cases-sent larger than it may be read
+ * (HLX_ESTATE, "... cases-sent is full"): a note that could not be read
+ * back would stop every later sending and taking down.
  */
 int hlx_caseurl_send(const struct hlx_caseurl_ctx *c,
 		     const struct hlx_caseurl_due *d);

@@ -83,7 +83,7 @@ int hlx_caseurl_at_publish(struct hlx_node *n, const char *pubdir,
 			   struct hlx_caseurl_stats *st)
 {
 	struct hlx_caseurl_ctx c = { hlx_node_home(n), signer, NULL, pubdir, now,
-				     getpass, pctx };
+				     getpass, pctx, 0 };
 	struct wants w = { NULL, NULL, 0, 0 };
 	struct hlx_cases *cs = NULL;
 	int rc, yes = 0;

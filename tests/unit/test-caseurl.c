@@ -2,7 +2,9 @@
 /*
  * The raw URL of a case (node/caseurl.h, spec/cases.md section 8):
  * sending seals it to the owner's peer alone, with the audit record
- * first and the note after; what is no longer due is removed; receiving
+ * first and the note after, and the note never larger than it may be
+ * read (a sending that would not fit is refused before its record); what
+ * is no longer due is removed; receiving
  * refuses every forged envelope (another key, another context, a URL that
  * is not the case's, oversize, not a URL) and stores nothing then.
  * Synthetic URLs only; the seed is fixed and printed.
@@ -257,7 +259,7 @@ static void test_peer_of(void)
 
 static void test_send(void)
 {
-	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 100, NULL, NULL };
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 100, NULL, NULL, 0 };
 	struct hlx_caseurl_due d;
 	struct hlx_buf b = HLX_BUF_INIT, u;
 	struct count a0, a1;
@@ -346,7 +348,7 @@ static void on_fail(void *ctx, const char *who, int rc, const char *why)
 
 static void test_publish(void)
 {
-	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 200, NULL, NULL };
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 200, NULL, NULL, 0 };
 	struct hlx_caseurl_stats st;
 	struct hlx_caseurl_due d[2];
 	struct hlx_buf b = HLX_BUF_INIT, u;
@@ -516,7 +518,7 @@ static void test_receive(void)
 static void test_fetch(void)
 {
 	/* no keys given: loaded from the home on first need */
-	struct hlx_caseurl_ctx c = { ha, NULL, NULL, pub, T0 + 300, NULL, NULL };
+	struct hlx_caseurl_ctx c = { ha, NULL, NULL, pub, T0 + 300, NULL, NULL, 0 };
 	struct hlx_caseurl_due d = due(&case1, "org-b", "peer-b", boxb, "");
 	struct hlx_home *h2 = new_home("b2", "org-b");
 	struct hlx_fetch *f = NULL;
@@ -601,6 +603,80 @@ static void test_rules(void)
 	ok(!hlx_caseurl_recipient("hl-fr", srcs, 3, &o), "no case, nothing");
 }
 
+static off_t notes_size(void)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/cases-sent", hlx_home_dir(ha));
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* cases-sent is never written larger than it may be read: a sending whose
+ * note would not fit is refused before its record and its file; one that
+ * fits exactly, or replaces a note of the same length, goes. */
+static void test_notes_full(void)
+{
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 250, NULL, NULL, 0 };
+	struct hlx_caseurl_due d;
+	struct hlx_caseurl_stats st;
+	struct hlx_hash case3;
+	char url3[128], hex3[65], p[PATH_MAX];
+	size_t line, n0;
+	off_t s0;
+
+	snprintf(url3, sizeof(url3), "https://example.org/x/case-%u", SEED + 2);
+	if (hlx_urls_put(ha, url3, strlen(url3), &case3))
+		abort();
+	sodium_bin2hex(hex3, sizeof(hex3), case3.bytes, 32);
+	d = due(&case1, "org-c", "peer-c", boxc, "");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "case 1 to org-c again");
+	s0 = notes_size();
+	ok(s0 > 0, "cases-sent holds %lld bytes", (long long)s0);
+	/* "HEX urls/HEX org-b peer-b\n" */
+	line = 64 + 1 + 5 + 64 + 1 + 5 + 1 + 6 + 1;
+	n0 = audit_of(ha).all;
+	d = due(&case3, "org-b", "peer-b", boxb, "");
+	c.notes_max = (size_t)s0 + line - 1;
+	is_rc(hlx_caseurl_send(&c, &d), HLX_ESTATE, "a note one byte too many: refused");
+	ok(strstr(hlx_err_detail(), "cases-sent is full") != NULL &&
+	   strstr(hlx_err_detail(), "not sent to org-b") != NULL &&
+	   strstr(hlx_err_detail(), url3) == NULL,
+	   "says so, naming the organisation, not the URL: %s", hlx_err_detail());
+	snprintf(p, sizeof(p), "%s/urls/%s", pub, hex3);
+	ok(access(p, F_OK) != 0 && audit_of(ha).all == n0,
+	   "no file, no audit record");
+	ok(notes_size() == s0, "cases-sent as it was");
+	sent_to(ha, &case3, "", "no note");
+	sent_to(ha, &case1, "org-c", "and the others still read");
+
+	memset(&st, 0, sizeof(st));
+	{
+		struct hlx_caseurl_due dd[2] = { due(&case1, "org-c", "peer-c", boxc, ""), d };
+
+		is_rc(hlx_caseurl_publish(&c, dd, 2, &st), HLX_OK,
+		      "publish: the one that does not fit fails alone");
+		ok(st.failed == 1 && st.kept == 1 && st.sent == 0,
+		   "one failed, one kept (%u %u %u)", st.failed, st.kept, st.sent);
+	}
+
+	c.notes_max = (size_t)s0 + line;
+	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "a note that fits exactly: sent");
+	ok(notes_size() == s0 + (off_t)line && audit_of(ha).all == n0 + 1 &&
+	   access(p, F_OK) == 0, "noted, recorded, written");
+	sent_to(ha, &case3, "org-b", "the note");
+	/* the same file for another peer of the same length: replaced */
+	d = due(&case3, "org-c", "peer-c", boxc, "");
+	is_rc(hlx_caseurl_send(&c, &d), HLX_OK, "a note replaced, no larger: sent");
+	sent_to(ha, &case3, "org-c", "the new note");
+	ok(notes_size() == s0 + (off_t)line, "cases-sent no larger");
+	/* as test_publish left it: nothing sent */
+	memset(&st, 0, sizeof(st));
+	c.notes_max = 0;
+	ok(hlx_caseurl_publish(&c, NULL, 0, &st) == HLX_OK && st.removed == 2 &&
+	   notes_size() == 0, "nothing due: both taken down");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/hlx-test-caseurl-XXXXXX";
@@ -630,6 +706,7 @@ int main(void)
 	test_rules();
 	test_send();
 	test_publish();
+	test_notes_full();
 	test_receive();
 	ok(strlen(hex1) == 64 && strcmp(hex1, hex2) != 0, "two distinct cases");
 	test_fetch();
