@@ -57,6 +57,10 @@
 /* The largest urls/HEX a feed may serve: one recipient around the
  * longest normalised URL. */
 #define HLX_CASEURL_FILE_MAX HLX_SEAL_LEN(HLX_URL_MAX, 1)
+/* The most raw URLs fetched from one peer after one pull (spec/cases.md
+ * section 8): a peer that reports or hands over many cases and serves none
+ * of their URLs costs this many requests a round, not one a case. */
+#define HLX_CASEURL_FETCH_MAX 256
 /* "hlx-case-url:" and 64 hex digits, NUL */
 #define HLX_CASEURL_CONTEXT_LEN (13 + 64 + 1)
 
@@ -252,7 +256,10 @@ int hlx_caseurl_at_publish(struct hlx_node *n, const char *pubdir,
  * After a pull of peer's cases log (node/round.c): fetch, through f, the
  * raw URL of every case this node owns now, in no final state, that the
  * peer's organisation reported or handed to it (hlx_caseurl_from), and
- * whose URL this node lacks.  Not there yet (404) is no error.  The first
+ * whose URL this node lacks: at most HLX_CASEURL_FETCH_MAX of them, from
+ * a random place in the list when more lack one (the rest at later pulls;
+ * no case waits for good behind ones the peer never serves).  Not there
+ * yet (404) is no error.  The first
  * refusal is recorded as the last error of the peer's "cases" (peer
  * status) and returned; the others are still fetched.  The box key is
  * loaded into keys on first need.  *got: URLs received.

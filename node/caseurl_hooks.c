@@ -11,6 +11,7 @@
 #include "protocol/err.h"
 
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,7 @@ int hlx_caseurl_after_pull(struct hlx_node *n, const struct hlx_peer *peer,
 	struct lacking l = { NULL, NULL, NULL, 0, 0 };
 	struct hlx_cases *cs = NULL;
 	char org[65], first[512] = "";
+	size_t start = 0, nfetch;
 	int rc, refused = HLX_OK;
 
 	*got = 0;
@@ -182,7 +184,15 @@ int hlx_caseurl_after_pull(struct hlx_node *n, const struct hlx_peer *peer,
 	hlx_cases_free(cs);
 	if (!rc && l.n && !keys->box)
 		rc = hlx_home_box_key(h, keys->getpass, keys->ctx, &keys->box);
-	for (size_t i = 0; !rc && i < l.n; i++) {
+	/* a bounded window, from a random place when it is not all of them */
+	if (l.n > HLX_CASEURL_FETCH_MAX) {
+		start = randombytes_uniform((uint32_t)l.n);
+		nfetch = HLX_CASEURL_FETCH_MAX;
+	} else {
+		nfetch = l.n;
+	}
+	for (size_t k = 0; !rc && k < nfetch; k++) {
+		size_t i = (start + k) % l.n;
 		int frc = hlx_caseurl_fetch(h, f, peer, keys->box, &l.v[i]);
 
 		if (frc == HLX_ENOENT || frc == HLX_EPERM) {
