@@ -337,8 +337,41 @@ static void collect_data(void *ctx, const uint8_t *p, size_t n, int end)
 	}
 }
 
-static int index_pack(const char *repo, const char *packfile, int scan,
-		      struct hlx_hist_blobs *blobs)
+/* Where a pack comes from: bytes read from fd already (pre), then fd. */
+struct src {
+	int fd;
+	const uint8_t *pre;
+	size_t npre;
+};
+
+/* Fill buf with up to n bytes: fewer only at the end of the stream;
+ * (size_t)-1 on a read error. */
+static size_t src_read(struct src *s, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+
+	if (s->npre) {
+		got = s->npre < n ? s->npre : n;
+		memcpy(buf, s->pre, got);
+		s->pre += got;
+		s->npre -= got;
+	}
+	while (got < n) {
+		ssize_t r = read(s->fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return (size_t)-1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+static int index_pack(const char *repo, const char *packfile, struct src *in,
+		      int scan, struct hlx_hist_blobs *blobs)
 {
 	struct collect col = { blobs, NULL, 0, 0 };
 	git_repository *r = NULL;
@@ -349,11 +382,7 @@ static int index_pack(const char *repo, const char *packfile, int scan,
 	unsigned char *buf[2] = { NULL, NULL };
 	size_t prev = 0;
 	int cur = 0, inited = 0, rc;
-	FILE *f;
 
-	f = fopen(packfile, "rb");
-	if (!f)
-		return hlx_err(HLX_EIO, "cannot open '%s': %s", packfile, strerror(errno));
 	buf[0] = malloc(RECV_CHUNK);
 	buf[1] = malloc(RECV_CHUNK);
 	ps = scan ? calloc(1, sizeof(*ps)) : NULL;
@@ -384,9 +413,10 @@ static int index_pack(const char *repo, const char *packfile, int scan,
 		pthread_t t;
 		int threaded = 0, arc;
 
-		j.n = fread(buf[cur], 1, RECV_CHUNK, f);
-		if (ferror(f)) {
-			rc = hlx_err(HLX_EIO, "cannot read '%s'", packfile);
+		j.n = src_read(in, buf[cur], RECV_CHUNK);
+		if (j.n == (size_t)-1) {
+			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", packfile,
+				     strerror(errno));
 			break;
 		}
 		j.finish = j.n < RECV_CHUNK;
@@ -418,7 +448,6 @@ static int index_pack(const char *repo, const char *packfile, int scan,
 out:
 	if (wp)
 		wp->free(wp);
-	fclose(f);
 	git_odb_free(odb);
 	if (r)
 		close_repo(r);
@@ -431,15 +460,39 @@ out:
 	return rc;
 }
 
+/* index_pack from the file packfile */
+static int index_file(const char *repo, const char *packfile, int scan,
+		      struct hlx_hist_blobs *blobs)
+{
+	struct src in = { -1, NULL, 0 };
+	int rc;
+
+	in.fd = open(packfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in.fd < 0)
+		return hlx_err(HLX_EIO, "cannot open '%s': %s", packfile, strerror(errno));
+	rc = index_pack(repo, packfile, &in, scan, blobs);
+	close(in.fd);
+	return rc;
+}
+
 int hlx_pack_index(const char *repo, const char *packfile,
 		   struct hlx_hist_blobs *blobs)
 {
-	return index_pack(repo, packfile, 1, blobs);
+	return index_file(repo, packfile, 1, blobs);
+}
+
+int hlx_pack_index_stream(const char *repo, const char *name, int fd,
+			  const void *pre, size_t npre,
+			  struct hlx_hist_blobs *blobs)
+{
+	struct src in = { fd, pre, npre };
+
+	return index_pack(repo, name, &in, 1, blobs);
 }
 
 int hlx_pack_index_own(const char *repo, const char *packfile)
 {
-	return index_pack(repo, packfile, 0, NULL);
+	return index_file(repo, packfile, 0, NULL);
 }
 
 /* ---- keeping what was verified ---------------------------------------- */

@@ -9,6 +9,7 @@
 #define HLX_PACKS_H
 
 #include <limits.h>
+#include <stddef.h>
 
 /* Write to fd (a file the caller created, see hlx_file_new in
  * node/files.h, and commits) a pack of the objects reachable from commit
@@ -36,6 +37,14 @@ int hlx_pack_stage(const char *base, const char *staging);
 struct hlx_hist_blobs;
 int hlx_pack_index(const char *repo, const char *packfile,
 		   struct hlx_hist_blobs *blobs);
+
+/* The same for a pack read from fd as it arrives (a pipe from the
+ * download): pre holds its first npre bytes, read from fd already; name
+ * names it in errors.  Reads fd to its end unless the pack is refused
+ * first: the writer must then see its end closed. */
+int hlx_pack_index_stream(const char *repo, const char *name, int fd,
+			  const void *pre, size_t npre,
+			  struct hlx_hist_blobs *blobs);
 
 /* The same for a pack this node wrote itself from its own histories (a
  * whole history can exceed the bounds set for one received version):

@@ -23,6 +23,8 @@
 #include "protocol/rtime.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -596,45 +598,148 @@ int hlx_pull_delta_flush(struct delta *d)
 	return rc;
 }
 
+/* A pack's download, on a thread of its own, into the write end of a
+ * pipe that the indexer reads as the bytes arrive. */
+struct download {
+	struct hlx_fetch *f;
+	const char *url;
+	int fd;                 /* the pipe's write end, closed at the end */
+	int rc;
+	char detail[512];       /* the error detail is per thread */
+};
+
+static void *download_run(void *arg)
+{
+	struct download *d = arg;
+	struct hlx_fetch_result fr;
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe_sig;
+
+	/* a reader that stopped early (a refused pack) makes write(2) fail
+	 * with EPIPE here instead of killing the process */
+	sigemptyset(&pipe_sig);
+	sigaddset(&pipe_sig, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
+	d->rc = hlx_fetch_to_fd(d->f, d->url, SEALED_MAX(HLX_PACK_MAX), d->fd, &fr);
+	if (d->rc)
+		snprintf(d->detail, sizeof(d->detail), "%s", hlx_err_detail());
+	close(d->fd);
+	while (sigtimedwait(&pipe_sig, NULL, &zero) == SIGPIPE)
+		; /* taken: it was for this thread */
+	return NULL;
+}
+
+/* Read up to n bytes of fd: fewer at its end, -1 on an error. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* A sealed pack is opened whole: the rest of the stream into file. */
+static int sealed_to_file(int in, const uint8_t *pre, size_t npre,
+			  const char *file)
+{
+	uint8_t buf[65536];
+	ssize_t r;
+	int fd, rc;
+
+	/* a new file: a leftover of a killed run goes first */
+	if (unlink(file) != 0 && errno != ENOENT)
+		return hlx_err(HLX_EIO, "cannot remove '%s': %s", file, strerror(errno));
+	rc = hlx_file_create(file, 0600, &fd);
+	if (rc)
+		return rc;
+	if (write(fd, pre, npre) != (ssize_t)npre)
+		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", file, strerror(errno));
+	while (!rc && (r = read_full(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)r) != r)
+			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", file,
+				     strerror(errno));
+	if (!rc && r < 0)
+		rc = hlx_err(HLX_EIO, "cannot read a download: %s", strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Fetch one version's pack and index it into staging as it arrives (a
+ * sealed one once it is whole and opened). */
+static int fetch_pack(struct pull *p, const char *staging, const char *rel,
+		      const char *url, uint64_t v, struct hlx_hist_blobs *blobs)
+{
+	struct download d = { p->f, url, -1, 0, "" };
+	char file[PATH_MAX];
+	uint8_t magic[16];
+	pthread_t th;
+	ssize_t nm;
+	int pfd[2], rc, sealed = 0;
+
+	rc = hlx_pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
+	if (rc)
+		return rc;
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		return hlx_err(HLX_EIO, "cannot make a pipe: %s", strerror(errno));
+	d.fd = pfd[1];
+	if (pthread_create(&th, NULL, download_run, &d) != 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return hlx_err(HLX_ENOMEM, "cannot start a download");
+	}
+	nm = read_full(pfd[0], magic, sizeof(magic));
+	if (nm < 0)
+		rc = hlx_err(HLX_EIO, "cannot read a download: %s", strerror(errno));
+	else if ((sealed = hlx_seal_is(magic, (size_t)nm)))
+		rc = sealed_to_file(pfd[0], magic, (size_t)nm, file);
+	else
+		rc = hlx_pack_index_stream(staging, rel, pfd[0], magic,
+					   (size_t)nm, blobs);
+	/* a refused pack stops the download: its write fails */
+	close(pfd[0]);
+	pthread_join(th, NULL);
+	/* a failed download is what went wrong (the indexer saw a pack cut
+	 * short), unless it failed writing to the pipe closed above */
+	if (d.rc && !(rc && d.rc == HLX_EIO))
+		rc = hlx_err(d.rc, "%s", d.detail);
+	if (!rc && sealed) {
+		rc = open_sealed_pack(p, rel, file);
+		if (!rc)
+			rc = hlx_pack_index(staging, file, blobs);
+	}
+	if (sealed)
+		unlink(file);
+	return rc;
+}
+
 /* Fetch the packs of versions from..to into a staging repository. */
 int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
 			 uint64_t to, struct hlx_hist_blobs *blobs)
 {
 	struct hlx_buf url = HLX_BUF_INIT;
-	struct hlx_fetch_result pfr;
-	char rel[PATH_MAX], file[PATH_MAX];
+	char rel[PATH_MAX];
 	int rc = HLX_OK;
 
 	for (uint64_t v = from; !rc && v <= to; v++) {
-		int fd;
-
 		rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
 		hlx_buf_reset(&url);
 		if (!rc)
 			rc = hlx_fetch_join(p->peer->url, rel, &url);
 		if (!rc)
-			rc = hlx_pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
-		if (rc)
-			break;
-		/* a new file: a leftover of a killed run goes first */
-		if (unlink(file) != 0 && errno != ENOENT) {
-			rc = hlx_err(HLX_EIO, "cannot remove '%s': %s", file,
-				     strerror(errno));
-			break;
-		}
-		rc = hlx_file_create(file, 0600, &fd);
-		if (rc)
-			break;
-		rc = hlx_fetch_to_fd(p->f, (char *)url.data, SEALED_MAX(HLX_PACK_MAX),
-				     fd, &pfr);
-		close(fd);
-		if (!rc)
-			rc = open_sealed_pack(p, rel, file);
-		if (!rc)
-			rc = hlx_pack_index(staging, file, blobs);
+			rc = fetch_pack(p, staging, rel, (const char *)url.data, v,
+					blobs);
 		if (rc)
 			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v);
-		unlink(file);
 	}
 	hlx_buf_free(&url);
 	return rc;

@@ -89,6 +89,21 @@ feed_changed
 test_fails_with "a pack declaring 2^32-1 objects is refused" 1 "declares 4294967295 objects" \
 	hlx --home b sync a
 test_ok "the count: state unchanged" test "$before" = "$(snapshot)"
+# The indexer reads a pack from a pipe as it downloads: a pack refused at
+# its start while megabytes of it are still to come stops the download
+# (its write to the closed pipe fails) instead of hanging or killing hlx.
+python3 "$HLX_TOP/tests/t0760-bomb.py" delta $packs/2.pack 256
+head -c 8388608 /dev/zero >>$packs/2.pack
+feed_changed
+start=$(date +%s)
+test_fails_with "a refused pack is not downloaded to its end" 1 \
+	"pack of version 2.*ofs-delta.*only commits, trees and blobs" \
+	timeout 60 "$HLX" --home b sync a
+took=$(( $(date +%s) - start ))
+test_ok "at once (under 10 s)" test "$took" -lt 10
+test_ok "the long bomb: state unchanged" test "$before" = "$(snapshot)"
+test_ok "the long bomb: nothing left in staging" \
+	sh -c '! find b -path "*staging*" -name "*.pack" | grep -q .'
 
 # Planted objects: the genuine objects of version 2 plus a blob, repacked
 # (no deltas) with real git
