@@ -113,8 +113,9 @@ $(O)/contrib/embed/match-one: contrib/embed/match-one.c $(O)/libhlx.a | pkgcheck
 
 # A matcher embedded as a pipeline worker would, and one timed call by
 # call, for make bench (b0600); the PDQ index alone on synthetic hashes,
-# against a brute-force scan or an index prototype (pdq-proto).
-$(O)/tests/bench/match-worker $(O)/tests/bench/match-calls $(O)/tests/bench/pdq-proto: $(O)/tests/bench/%: tests/bench/%.c $(O)/libhlx.a | pkgcheck
+# against a brute-force scan or an index prototype (pdq-proto); the
+# memory a batch reads, read alone (membw).
+$(O)/tests/bench/match-worker $(O)/tests/bench/match-calls $(O)/tests/bench/pdq-proto $(O)/tests/bench/membw: $(O)/tests/bench/%: tests/bench/%.c $(O)/libhlx.a | pkgcheck
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libhlx.a $(LDLIBS)
@@ -199,9 +200,10 @@ fuzz: ensure-deps fuzz-build
 bench: ensure-deps
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps DEBS="$(BENCH_DEBS)"; fi
 	$(Q)$(MAKE) --no-print-directory -j$(JOBS) all $(O)/tests/bench/match-worker \
-		$(O)/tests/bench/match-calls $(O)/tests/bench/pdq-proto
+		$(O)/tests/bench/match-calls $(O)/tests/bench/pdq-proto $(O)/tests/bench/membw
 	$(Q)HLX_MATCH_WORKER=$(CURDIR)/$(O)/tests/bench/match-worker \
 		HLX_MATCH_CALLS=$(CURDIR)/$(O)/tests/bench/match-calls \
+		HLX_MEMBW=$(CURDIR)/$(O)/tests/bench/membw \
 		tests/bench/run.sh
 
 demo: ensure-deps
