@@ -79,11 +79,14 @@ struct note {
 	char org[65];
 	char peer[65];
 	int keep;
+	size_t at; /* its place in the file, while it is read */
 };
 
+/* v[0..nsorted) is sorted by case and path, without repetition; notes
+ * added since (sendings of this publish) follow it unsorted. */
 struct notes {
 	struct note *v;
-	size_t n, cap;
+	size_t n, cap, nsorted;
 	size_t bytes; /* of the file they make */
 };
 
@@ -112,34 +115,97 @@ static void notes_free(struct notes *ns)
 	memset(ns, 0, sizeof(*ns));
 }
 
+static int key_cmp(const char *hex, const char *path, const struct note *x)
+{
+	int c = strcmp(hex, x->hex);
+
+	return c ? c : strcmp(path, x->path);
+}
+
+static int note_cmp(const void *a, const void *b)
+{
+	const struct note *x = a;
+
+	return key_cmp(x->hex, x->path, b);
+}
+
+/* By case and path, then by place in the file. */
+static int note_cmp_at(const void *a, const void *b)
+{
+	const struct note *x = a, *y = b;
+	int c = note_cmp(x, y);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* Sort the notes and keep, of those for one file, the last one read (as
+ * a later line replaced an earlier one). */
+static void notes_sort(struct notes *ns)
+{
+	size_t w = 0;
+
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), note_cmp_at);
+	for (size_t i = 0; i < ns->n; i++) {
+		if (i + 1 < ns->n && !note_cmp(&ns->v[i], &ns->v[i + 1]))
+			continue;
+		ns->v[w++] = ns->v[i];
+	}
+	ns->n = ns->nsorted = w;
+}
+
 static struct note *notes_find(struct notes *ns, const char *hex,
 			       const char *path)
 {
-	for (size_t i = 0; i < ns->n; i++)
-		if (!strcmp(ns->v[i].hex, hex) && !strcmp(ns->v[i].path, path))
+	size_t lo = 0, hi = ns->nsorted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(hex, path, &ns->v[mid]);
+
+		if (!c)
+			return &ns->v[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	for (size_t i = ns->nsorted; i < ns->n; i++)
+		if (!key_cmp(hex, path, &ns->v[i]))
 			return &ns->v[i];
 	return NULL;
 }
 
+/* Append x (after the sorted notes). */
+static int notes_push(struct notes *ns, const struct note *x)
+{
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? 2 * ns->cap : 32;
+		void *p = reallocarray(ns->v, cap, sizeof(*ns->v));
+
+		if (!p)
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		ns->v = p;
+		ns->cap = cap;
+	}
+	ns->v[ns->n++] = *x;
+	return HLX_OK;
+}
+
+/* Note x: it replaces the note of the same file, or is added. */
 static int notes_add(struct notes *ns, const struct note *x)
 {
 	struct note *at = notes_find(ns, x->hex, x->path);
+	int rc;
 
 	if (!at) {
-		if (ns->n == ns->cap) {
-			size_t cap = ns->cap ? 2 * ns->cap : 32;
-			void *p = reallocarray(ns->v, cap, sizeof(*ns->v));
-
-			if (!p)
-				return hlx_err(HLX_ENOMEM, "out of memory");
-			ns->v = p;
-			ns->cap = cap;
-		}
-		at = &ns->v[ns->n++];
+		if ((rc = notes_push(ns, x)))
+			return rc;
+		at = &ns->v[ns->n - 1];
 	} else {
 		ns->bytes -= note_len(at);
+		*at = *x;
 	}
-	*at = *x;
 	ns->bytes += note_len(at);
 	return HLX_OK;
 }
@@ -230,21 +296,18 @@ static int notes_load(struct hlx_home *h, struct notes *ns)
 				     p, line);
 			break;
 		}
-		rc = notes_add(ns, &x);
+		x.at = line;
+		rc = notes_push(ns, &x);
 		at = (size_t)(nl - b.data) + 1;
 	}
 	hlx_buf_free(&b);
+	if (!rc) {
+		notes_sort(ns);
+		notes_count(ns);
+	}
 	if (rc)
 		notes_free(ns);
 	return rc;
-}
-
-static int note_cmp(const void *a, const void *b)
-{
-	const struct note *x = a, *y = b;
-	int c = strcmp(x->hex, y->hex);
-
-	return c ? c : strcmp(x->path, y->path);
 }
 
 /* Write the notes whole; never more than max bytes (send_one keeps them
@@ -257,6 +320,7 @@ static int notes_save(struct hlx_home *h, struct notes *ns, size_t max)
 
 	if (ns->n)
 		qsort(ns->v, ns->n, sizeof(*ns->v), note_cmp);
+	ns->nsorted = ns->n;
 	for (size_t i = 0; !rc && i < ns->n; i++)
 		rc = hlx_buf_printf(&b, "%s %s %s %s\n", ns->v[i].hex, ns->v[i].path,
 				    ns->v[i].org, ns->v[i].peer);
@@ -427,28 +491,48 @@ static int file_there(const char *pubdir, const char *rel)
 	       lstat(abs, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The files due (case and path) as notes, sorted: a note is kept when
+ * its file is among them. */
+static int due_files(const struct hlx_caseurl_due *due, size_t n,
+		     struct notes *out)
+{
+	int rc = HLX_OK;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t j = 0; !rc && j < n; j++) {
+		struct note x;
+		char dir[PATH_MAX];
+
+		memset(&x, 0, sizeof(x));
+		if (case_hex(&due[j].case_id, x.hex) || feed_check(due[j].feed) ||
+		    feed_paths(due[j].feed, x.hex, x.path, dir)) {
+			hlx_err_clear(); /* sent to no file: fails below */
+			continue;
+		}
+		rc = notes_push(out, &x);
+	}
+	if (!rc)
+		notes_sort(out);
+	return rc;
+}
+
 int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			const struct hlx_caseurl_due *due, size_t n,
 			struct hlx_caseurl_stats *st)
 {
 	struct keys k = { NULL, NULL, NULL, NULL };
-	struct notes ns;
+	struct notes ns, files = { NULL, 0, 0, 0, 0 };
 	size_t w = 0;
 	int rc = notes_load(c->h, &ns), src;
 
+	if (!rc)
+		rc = due_files(due, n, &files);
 	/* what is no longer due goes first: a final state, another owner */
 	for (size_t i = 0; !rc && i < ns.n; i++) {
 		struct note *x = &ns.v[i];
-		char hex[HEX_LEN + 1], rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX];
 		char abs[PATH_MAX];
 
-		x->keep = 0;
-		for (size_t j = 0; j < n && !x->keep; j++)
-			x->keep = case_hex(&due[j].case_id, hex) == HLX_OK &&
-				  !strcmp(hex, x->hex) && !feed_check(due[j].feed) &&
-				  !feed_paths(due[j].feed, hex, rel, dir) &&
-				  !strcmp(rel, x->path);
-		hlx_err_clear();
+		x->keep = notes_find(&files, x->hex, x->path) != NULL;
 		if (x->keep) {
 			ns.v[w++] = *x;
 			continue;
@@ -459,11 +543,12 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 		if (!rc)
 			st->removed++;
 	}
+	notes_free(&files);
 	if (rc) {
 		notes_free(&ns);
 		return rc;
 	}
-	ns.n = w;
+	ns.n = ns.nsorted = w; /* what is left of a sorted run is sorted */
 	notes_count(&ns);
 	rc = notes_save(c->h, &ns, NOTES_MAX);
 	for (size_t j = 0; !rc && j < n; j++) {

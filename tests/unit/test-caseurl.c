@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define T0 1800000000LL
@@ -677,6 +678,76 @@ static void test_notes_full(void)
 	   notes_size() == 0, "nothing due: both taken down");
 }
 
+#define NMANY 20000
+
+/* A publish with many files noted, due and there reads each note and each
+ * file due once (sorted, then looked up): 20,000 of them, all kept, take
+ * well under a second (the old pairwise matching took seconds). */
+static void test_publish_many(void)
+{
+	struct hlx_caseurl_ctx c = { ha, sa, ka, pub, T0 + 260, NULL, NULL, 0 };
+	struct hlx_caseurl_due *d = calloc(NMANY, sizeof(*d));
+	struct hlx_caseurl_stats st;
+	struct hlx_buf b = HLX_BUF_INIT;
+	struct timespec t1, t2;
+	char p[PATH_MAX];
+	double secs;
+
+	if (!d)
+		abort();
+	/* the notes, in reverse order: a file written by hand need not be
+	 * sorted */
+	for (int i = NMANY - 1; i >= 0; i--) {
+		struct hlx_hash id;
+		char hex[65];
+
+		memset(&id, 0, sizeof(id));
+		id.type = HLX_HASH_URL_SHA256;
+		id.len = 32;
+		randombytes_buf(id.bytes, 32);
+		sodium_bin2hex(hex, sizeof(hex), id.bytes, 32);
+		d[i] = due(&id, "org-b", "peer-b", boxb, "");
+		if (hlx_buf_printf(&b, "%s urls/%s org-b peer-b\n", hex, hex))
+			abort();
+		snprintf(p, sizeof(p), "%s/urls/%s", pub, hex);
+		{
+			int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+			if (fd < 0 || write(fd, "x", 1) != 1 || close(fd))
+				abort();
+		}
+	}
+	snprintf(p, sizeof(p), "%s/cases-sent", hlx_home_dir(ha));
+	if (hlx_file_write(p, b.data, b.len, 0600))
+		abort();
+	memset(&st, 0, sizeof(st));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	is_rc(hlx_caseurl_publish(&c, d, NMANY, &st), HLX_OK,
+	      "publish with %d files noted and due", NMANY);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	secs = (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9;
+	printf("# %d notes and files due: %.3f s\n", NMANY, secs);
+	ok(st.removed == 0 && st.kept == NMANY && st.sent == 0 && st.failed == 0,
+	   "all kept, none sent or taken down (%u %u %u %u)", st.kept, st.sent,
+	   st.removed, st.failed);
+	ok(secs < 3.0, "in %.3f s, well under 3 s", secs);
+	memset(&st, 0, sizeof(st));
+	ok(hlx_caseurl_publish(&c, NULL, 0, &st) == HLX_OK && st.removed == NMANY &&
+	   notes_size() == 0, "nothing due: every file taken down, every note dropped");
+	/* two lines for one file (a file written by hand): the later counts */
+	hlx_buf_reset(&b);
+	if (hlx_buf_printf(&b, "%s urls/%s org-b peer-b\n%s urls/%s org-c peer-c\n",
+			   hex1, hex1, hex1, hex1) ||
+	    hlx_file_write(p, b.data, b.len, 0600))
+		abort();
+	sent_to(ha, &case1, "org-c", "of two lines for one file, the later");
+	memset(&st, 0, sizeof(st));
+	ok(hlx_caseurl_publish(&c, NULL, 0, &st) == HLX_OK && st.removed == 1 &&
+	   notes_size() == 0, "and it is one note");
+	hlx_buf_free(&b);
+	free(d);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/hlx-test-caseurl-XXXXXX";
@@ -707,6 +778,7 @@ int main(void)
 	test_send();
 	test_publish();
 	test_notes_full();
+	test_publish_many();
 	test_receive();
 	ok(strlen(hex1) == 64 && strcmp(hex1, hex2) != 0, "two distinct cases");
 	test_fetch();
