@@ -406,7 +406,7 @@ static void test_withdrawals_scale(struct hlx_node *n, const char *home)
 	ok(added == 0, "all dropped: 64 are held (%zu added)", added);
 	/* checking the 800 signatures takes a fraction of a second; the old
 	 * count took seconds (64 x 25,000 comparisons, 800 times) */
-	ok(secs < 2.0, "in %.3f s, well under 2 s", secs);
+	ok(secs < 1.0, "in %.3f s, well under 1 s", secs);
 	acts_free(acts, NLATE);
 	free(acts);
 	hlx_plans_free(p);
