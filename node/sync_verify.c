@@ -648,6 +648,22 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t n)
 	return (ssize_t)got;
 }
 
+/* Did the reader of pipe fd read it to its end (the writer closed it)?
+ * Not if bytes are still there or still to come. */
+static int at_end(int fd)
+{
+	uint8_t c;
+	ssize_t r;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return 0;
+	do
+		r = read(fd, &c, 1);
+	while (r < 0 && errno == EINTR);
+	return r == 0;
+}
+
 /* A sealed pack is opened whole: the rest of the stream into file. */
 static int sealed_to_file(int in, const uint8_t *pre, size_t npre,
 			  const char *file)
@@ -662,10 +678,10 @@ static int sealed_to_file(int in, const uint8_t *pre, size_t npre,
 	rc = hlx_file_create(file, 0600, &fd);
 	if (rc)
 		return rc;
-	if (write(fd, pre, npre) != (ssize_t)npre)
+	if (hlx_write_all(fd, pre, npre) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", file, strerror(errno));
 	while (!rc && (r = read_full(in, buf, sizeof(buf))) > 0)
-		if (write(fd, buf, (size_t)r) != r)
+		if (hlx_write_all(fd, buf, (size_t)r) != 0)
 			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", file,
 				     strerror(errno));
 	if (!rc && r < 0)
@@ -684,7 +700,7 @@ static int fetch_pack(struct pull *p, const char *staging, const char *rel,
 	uint8_t magic[16];
 	pthread_t th;
 	ssize_t nm;
-	int pfd[2], rc, sealed = 0;
+	int pfd[2], rc, sealed = 0, stopped;
 
 	rc = hlx_pathf(file, "%s/incoming-%" PRIu64 ".pack", staging, v);
 	if (rc)
@@ -706,11 +722,13 @@ static int fetch_pack(struct pull *p, const char *staging, const char *rel,
 		rc = hlx_pack_index_stream(staging, rel, pfd[0], magic,
 					   (size_t)nm, blobs);
 	/* a refused pack stops the download: its write fails */
+	stopped = !at_end(pfd[0]);
 	close(pfd[0]);
 	pthread_join(th, NULL);
 	/* a failed download is what went wrong (the indexer saw a pack cut
-	 * short), unless it failed writing to the pipe closed above */
-	if (d.rc && !(rc && d.rc == HLX_EIO))
+	 * short), unless it failed writing to the pipe closed above before
+	 * its end */
+	if (d.rc && !(stopped && d.rc == HLX_EIO))
 		rc = hlx_err(d.rc, "%s", d.detail);
 	if (!rc && sealed) {
 		rc = open_sealed_pack(p, rel, file);
