@@ -51,7 +51,9 @@ Q := @
 endif
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libcurl is not linked: the program loads it at its first transfer
+# (node/curlso.h), so that commands that make none start without it
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 
 # FUZZ=1: the library as the libFuzzer harnesses link it (built once for
 # all of them by fuzz-build, with clang and coverage instrumentation).
@@ -238,7 +240,8 @@ uninstall:
 
 # The Debian package: make install into a staging tree (units in
 # /lib/systemd/system, as Debian 12 has them), a compressed man page and
-# changelog, the copyright, dependencies from dpkg-shlibdeps, the postinst
+# changelog, the copyright, dependencies from dpkg-shlibdeps (and libcurl's
+# package, which the program loads at run time: node/curlso.h), the postinst
 # that makes the user; built with dpkg-deb, owned by root.
 # On a fresh machine the libraries come first (as root), and the build
 # runs in a second make that sees them (see demo).
@@ -268,6 +271,10 @@ deb-build: $(O)/hlx $(O)/hlx.bash-completion
 	printf 'Source: hlx\n\nPackage: hlx\nArchitecture: any\n' >$$s/debian/control; \
 	deps=$$(cd $$s && dpkg-shlibdeps -O -eroot/usr/bin/hlx | sed -n 's/^shlibs:Depends=//p'); \
 	[ -n "$$deps" ]; \
+	curl=$$(dpkg -S "$$(readlink -f "$$($(PKG_CONFIG) --variable=libdir libcurl)/libcurl.so.4")" | \
+		sed -n '1s/:.*//p'); \
+	[ -n "$$curl" ]; \
+	deps="$$deps, $$curl (>= 7.85.0)"; \
 	size=$$(du -sk --exclude=DEBIAN $$r | cut -f1); \
 	sed -e "s|@VERSION@|$$v|" -e "s|@ARCH@|$$a|" -e "s|@SIZE@|$$size|" \
 		-e "s|@DEPENDS@|$$deps|" contrib/debian/control.in >$$r/DEBIAN/control; \

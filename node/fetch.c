@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "node/fetch.h"
+#include "node/curlso.h"
 #include "protocol/err.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -115,6 +115,9 @@ int hlx_fetch_new(const struct hlx_fetch_opts *o, struct hlx_fetch **out)
 	*out = NULL;
 	if (!o)
 		o = &none;
+	rc = hlx_curl_load();
+	if (rc)
+		return rc;
 	if (pthread_once(&global_once, global_init) || global_rc != CURLE_OK)
 		return hlx_err(HLX_ENET, "libcurl initialisation failed: %s",
 			       curl_easy_strerror(global_rc));

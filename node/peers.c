@@ -4,12 +4,12 @@
 #include "keys/seal.h"
 #include "keys/sshkey.h"
 #include "keys/trust.h"
+#include "node/curlso.h"
 #include "node/files.h"
 #include "node/home.h"
 #include "protocol/err.h"
 #include "protocol/head.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -58,6 +58,8 @@ int hlx_peer_url_check(const char *url)
 	char *host = NULL, *path = NULL, *extra = NULL;
 	int rc = url_check(url), file = !strncmp(url, "file://", 7);
 
+	if (!rc)
+		rc = hlx_curl_load();
 	if (rc)
 		return rc;
 	u = curl_url();

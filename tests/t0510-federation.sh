@@ -25,6 +25,15 @@ for x in b c; do
 	test_ok "$x syncs over HTTPS" hlx --home $x sync
 	test_ok "$x finds A's hash" sh -c "\"\$HLX\" --home $x lookup $h1 | grep -q '	a/uk-a	2	csam-a'"
 done
+# libcurl (and the twenty-odd libraries it needs) is loaded by the first
+# transfer (node/curlso.h), not by every command at its start
+LD_DEBUG=files hlx --home b lookup "$h1" >/dev/null 2>ld-lookup.txt
+LD_DEBUG=files hlx --home b sync >/dev/null 2>ld-sync.txt
+test_ok "a lookup runs (LD_DEBUG)" grep -q 'file=libsodium' ld-lookup.txt
+test_fails_ext "a command that makes no transfer does not load libcurl" \
+	grep -q 'file=libcurl' ld-lookup.txt
+test_ok "a sync loads libcurl at its first transfer" \
+	grep -Eq 'file=libcurl[.]so[.]4 .*dynamically loaded' ld-sync.txt
 test_ok "B's mirror is a git repository stock git verifies" sh -c '
 	"$HLX" --home a key allowed-signers >allowed &&
 	git -C b/lists/a/uk-a.git -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$PWD/allowed" log --show-signature 2>&1 | grep -c "Good \"git\" signature for org-a" | grep -qx 2'
