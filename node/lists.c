@@ -115,11 +115,32 @@ int hlx_list_open(struct hlx_node *n, const char *list,
 	return rc ? rc : hlx_list_open_hist(n, list, out);
 }
 
+/* Does the history's branch, read as git would read a loose ref, name
+ * exactly head?  The usual case, found without starting libgit2 (whose
+ * start, most of it loading TLS certificates for a transport hlx never
+ * uses, was most of the time of a lookup).  0 for anything else: no loose
+ * ref (packed), a symbolic one, another commit; libgit2 then reads it. */
+static int loose_ref_is(const char *repo, const char *head)
+{
+	char p[PATH_MAX], b[64];
+	ssize_t got;
+	int fd;
+
+	if (strlen(head) != 40 || hlx_pathf(p, "%s/%s", repo, HLX_HIST_BRANCH))
+		return 0;
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	got = read(fd, b, sizeof(b));
+	close(fd);
+	return got == 41 && b[40] == '\n' && memcmp(b, head, 40) == 0;
+}
+
 int hlx_list_recover(struct hlx_node *n, const char *list)
 {
 	struct hlx_list_rec rec;
 	struct hlx_hist *h = NULL;
-	char head[41] = "";
+	char head[41] = "", repo[PATH_MAX];
 	int rc;
 
 	rc = hlx_store_list_get(hlx_node_store(n), list, &rec);
@@ -130,7 +151,7 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 	if (rc > 0)
 		return HLX_OK;
 	if (!rc)
-		rc = hlx_list_open_hist(n, list, &h);
+		rc = hlx_list_repo_path(n, list, repo);
 	if (rc)
 		goto out;
 	if (hlx_home_locked(hlx_node_home(n))) {
@@ -138,16 +159,20 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 		 * be left by a writer that died: git never removes those. */
 		char p[PATH_MAX];
 
-		rc = hlx_list_repo_path(n, list, p);
-		if (!rc && strlen(p) + sizeof("/refs/heads/main.lock") < sizeof(p)) {
-			strcat(p, "/refs/heads/main.lock");
-			if (unlink(p) != 0 && errno != ENOENT)
-				rc = hlx_err(HLX_EIO, "cannot remove the stale lock '%s': %s",
-					     p, strerror(errno));
-		}
+		rc = hlx_pathf(p, "%s/%s.lock", repo, HLX_HIST_BRANCH);
+		if (!rc && unlink(p) != 0 && errno != ENOENT)
+			rc = hlx_err(HLX_EIO, "cannot remove the stale lock '%s': %s",
+				     p, strerror(errno));
 		if (rc)
 			goto out;
 	}
+	/* state and history agree, as they do but after a crash or while a
+	 * writer is between the two */
+	if (loose_ref_is(repo, rec.head))
+		goto out;
+	rc = hlx_hist_open(repo, 0, &h);
+	if (rc)
+		goto out;
 	rc = hlx_hist_head(h, head);
 	if (rc == HLX_ENOENT) {
 		head[0] = '\0';

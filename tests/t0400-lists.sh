@@ -127,4 +127,27 @@ test_fails_with "fsck reports the rogue commit left in the store" 1 "commit $rog
 git -C "$bad" prune --expire=now
 test_ok "then, pruned by git, fsck is clean" sh -c '"$HLX" --home n-bad fsck && "$HLX" --home n-bad list ls | grep -q " v5 "'
 
+# A reader finds the state and the history agreeing by the branch's loose
+# ref alone, without starting libgit2 (node/lists.c, loose_ref_is: its
+# start was most of a lookup's time); a packed ref is read by libgit2, as
+# git reads it.  (LD_DEBUG=bindings names each function the program binds
+# as it first calls it.)
+unset LD_BIND_NOW
+LD_DEBUG=bindings "$HLX" --home n-bad lookup "$h1" >lk.out 2>lk.bind
+test_ok "a lookup finds the entry" grep -q "^$h1	uk-a	" lk.out
+test_ok "(LD_DEBUG names what the program binds)" grep -q "symbol .hlx_lookup_new\|symbol .mdb_env_open" lk.bind
+test_fails_ext "... without starting libgit2, the ref agreeing" grep -q "symbol .git_libgit2_init" lk.bind
+git -C "$bad" pack-refs --all
+test_ok "the branch is packed" test ! -f "$bad/refs/heads/main"
+LD_DEBUG=bindings "$HLX" --home n-bad lookup "$h1" >lk.out 2>lk.bind
+test_ok "a lookup finds the entry" grep -q "^$h1	uk-a	" lk.out
+test_ok "... through libgit2, which reads the packed ref" grep -q "symbol .git_libgit2_init" lk.bind
+git -C "$bad" update-ref refs/heads/main "$head5~1"
+test_ok "a loose ref one version behind the state (a writer between the two)" \
+	test "$(cat "$bad/refs/heads/main")" = "$(git -C "$bad" rev-parse "$head5~1")"
+LD_DEBUG=bindings "$HLX" --home n-bad lookup "$h1" >lk.out 2>lk.bind
+test_ok "a lookup finds the entry" grep -q "^$h1	uk-a	" lk.out
+test_ok "... through libgit2, which finds the state ahead by one version" \
+	grep -q "symbol .git_libgit2_init" lk.bind
+
 test_done
