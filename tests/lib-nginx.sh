@@ -20,7 +20,10 @@
 #	                certificate (subjectAltName IP:127.0.0.1, DNS:localhost)
 #	NGINX_PORT      the port
 #	NGINX_DIR       the directory holding the server's files and logs
-#	                (error.log, access.log), in $TRASH
+#	                (error.log, access.log; conn.log: a line a request,
+#	                "CONNECTION REQUESTS URI STATUS", its connection's
+#	                serial number and how many requests it has carried),
+#	                in $TRASH
 # and, to misbehave for the attack tests, with nginx core modules only:
 #	NGINX_HANG_URL       a listener that accepts TCP connections and never
 #	                     sends a byte, not even the TLS handshake (an nginx
@@ -157,6 +160,8 @@ nginx_write_conf() {
 		default_type application/octet-stream;
 		types { }
 		access_log $_ng_d/access.log;
+		log_format hlxconn '\$connection \$connection_requests \$request_uri \$status';
+		access_log $_ng_d/conn.log hlxconn;
 		sendfile on;
 		server_tokens off;
 		absolute_redirect off;
