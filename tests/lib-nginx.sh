@@ -21,8 +21,9 @@
 #	NGINX_PORT      the port
 #	NGINX_DIR       the directory holding the server's files and logs
 #	                (error.log, access.log; conn.log: a line a request,
-#	                "CONNECTION REQUESTS URI STATUS", its connection's
-#	                serial number and how many requests it has carried),
+#	                "CONNECTION REQUESTS URI STATUS TIME", its connection's
+#	                serial number, how many requests it has carried, and
+#	                when it ended, in seconds since the epoch to the ms),
 #	                in $TRASH
 # and, to misbehave for the attack tests, with nginx core modules only:
 #	NGINX_HANG_URL       a listener that accepts TCP connections and never
@@ -160,7 +161,7 @@ nginx_write_conf() {
 		default_type application/octet-stream;
 		types { }
 		access_log $_ng_d/access.log;
-		log_format hlxconn '\$connection \$connection_requests \$request_uri \$status';
+		log_format hlxconn '\$connection \$connection_requests \$request_uri \$status \$msec';
 		access_log $_ng_d/conn.log hlxconn;
 		sendfile on;
 		server_tokens off;
