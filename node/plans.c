@@ -27,6 +27,8 @@ struct held {
 	uint8_t hash[32];
 	char hex[65];
 	int excluded;
+	int charged; /* this node did not sign it: it counts against the
+		      * quota of the organisations whose acts name it */
 	int dirty; /* acts added by hlx_plans_take, not saved yet */
 	struct hlx_plan_bact *acts;
 	size_t nacts, cap;
@@ -39,6 +41,12 @@ struct chain {
 	int own;
 };
 
+/* Documents charged to an organisation (the quota of section 5.4). */
+struct charge {
+	char org[HLX_NAME_MAX + 1];
+	size_t n;
+};
+
 struct hlx_plans {
 	struct hlx_plan_book *book;
 	struct held *d;
@@ -47,6 +55,11 @@ struct hlx_plans {
 	size_t nc;
 	char org[HLX_NAME_MAX + 1];
 	char home[PATH_MAX];
+	/* per organisation, the documents charged to it: counted once, at
+	 * the first new document hlx_plans_take weighs, then kept up */
+	struct charge *q;
+	size_t nq;
+	int qready;
 };
 
 static void bact_free(struct hlx_plan_bact *a)
@@ -69,6 +82,7 @@ void hlx_plans_free(struct hlx_plans *p)
 		if (!p->c[i].own)
 			hlx_trust_free(p->c[i].t);
 	free(p->c);
+	free(p->q);
 	hlx_plan_book_free(p->book);
 	free(p);
 }
@@ -361,6 +375,7 @@ static int book_acts(struct hlx_plans *p)
 
 		if (me < 0 || hlx_plan_book_signed(p->book, p->d[i].p, (size_t)me) < 0) {
 			p->d[i].excluded = 1;
+			p->d[i].charged = 1;
 			if ((rc = hlx_plan_book_exclude(p->book, p->d[i].hash)))
 				return rc;
 		}
@@ -1128,6 +1143,80 @@ out:
 	return rc;
 }
 
+/* ---- the quota of documents per organisation (section 5.4) ------------- */
+
+/* The count of documents charged to org (NULL: none yet; with make, a
+ * new count of 0). */
+static size_t *charge_of(struct hlx_plans *p, const char *org, int make)
+{
+	struct charge *q;
+
+	for (size_t i = 0; i < p->nq; i++)
+		if (!strcmp(p->q[i].org, org))
+			return &p->q[i].n;
+	if (!make)
+		return NULL;
+	if (!(q = realloc(p->q, (p->nq + 1) * sizeof(*q))))
+		return NULL;
+	p->q = q;
+	snprintf(q[p->nq].org, sizeof(q[p->nq].org), "%s", org);
+	q[p->nq].n = 0;
+	return &q[p->nq++].n;
+}
+
+static int charge_add(struct hlx_plans *p, const char *org)
+{
+	size_t *c = charge_of(p, org, 1);
+
+	if (!c)
+		return hlx_err(HLX_ENOMEM, "plans");
+	(*c)++;
+	return HLX_OK;
+}
+
+/* Does h hold an act of org that names h's document? */
+static int held_names(const struct held *h, const char *org)
+{
+	for (size_t i = 0; i < h->nacts; i++)
+		if (!memcmp(h->acts[i].a.doc, h->hash, 32) && !strcmp(h->acts[i].a.org, org))
+			return 1;
+	return 0;
+}
+
+/* Count, once per hlx_plans, the documents charged to each organisation:
+ * every document this node did not sign, to each organisation with an
+ * act held that names it (held acts were verified when taken: one that
+ * is void now still says who brought the document). */
+static int charges_build(struct hlx_plans *p)
+{
+	int rc = HLX_OK;
+
+	if (p->qready)
+		return HLX_OK;
+	for (size_t i = 0; !rc && i < p->nd; i++) {
+		const struct held *h = &p->d[i];
+		unsigned char seen[HLX_PLAN_SIGNATORIES_MAX] = { 0 };
+
+		if (!h->charged)
+			continue;
+		for (size_t k = 0; !rc && k < h->nacts; k++) {
+			const struct hlx_plan_bact *a = &h->acts[k];
+			int who;
+
+			if (memcmp(a->a.doc, h->hash, 32))
+				continue;
+			who = hlx_plan_signatory_find(h->p, a->a.org);
+			if (who < 0 || seen[who])
+				continue;
+			seen[who] = 1;
+			rc = charge_add(p, a->a.org);
+		}
+	}
+	if (!rc)
+		p->qready = 1;
+	return rc;
+}
+
 /* Check every act of bundle b (document hash): st[i] its status; a bad
  * one is an error. */
 static int take_check(const struct hlx_plans *p, const struct hlx_plan_bundle *b,
@@ -1195,6 +1284,8 @@ int hlx_plans_take(struct hlx_plans *p, const char *text, size_t n,
 		/* a new document: kept with a valid act of its own, complete
 		 * or above the highest complete version (section 5.4) */
 		int64_t top = top_complete(p, e->name);
+		unsigned char to[HLX_PLAN_SIGNATORIES_MAX] = { 0 };
+		int own = 0, under = 0, nto = 0;
 
 		for (size_t s2 = 0; s2 < ns; s2++)
 			for (size_t i = 0; i < b.nacts; i++)
@@ -1212,41 +1303,94 @@ int hlx_plans_take(struct hlx_plans *p, const char *text, size_t n,
 			goto out;
 		}
 		if (signers < ns && count_pending(p, e->name) >= PLAN_PENDING_MAX)
-			goto out; /* too many pending versions: dropped */
+			goto dropped; /* too many pending versions */
+		/* the organisations it would be charged to: those whose act
+		 * naming it is kept below (a sign act always is, as the first
+		 * of its organisation; a withdrawal while its organisation
+		 * holds fewer than 64 for the name) */
+		for (size_t i = 0; i < b.nacts; i++) {
+			const struct hlx_plan_bact *a = &b.acts[i];
+			int who = hlx_plan_signatory_find(b.plan, a->a.org);
+			size_t nw = 0;
+
+			if (st[i] != ACT_VALID || memcmp(a->a.doc, hash, 32) || who < 0)
+				continue;
+			if (a->a.act == HLX_PLAN_SIGN && !strcmp(a->a.org, p->org))
+				own = 1; /* signed by this node: never dropped */
+			if (to[who])
+				continue;
+			if (a->a.act == HLX_PLAN_WITHDRAW) {
+				if ((rc = withdrawals(p, a->a.plan, a->a.org, &nw)))
+					goto out;
+				if (nw >= 64)
+					continue;
+			}
+			to[who] = 1;
+			nto++;
+		}
+		if (!nto)
+			goto dropped; /* no act naming it would be kept */
+		if (!own) {
+			if ((rc = charges_build(p)))
+				goto out;
+			for (size_t w = 0; w < ns && !under; w++) {
+				const size_t *c;
+
+				if (!to[w])
+					continue;
+				c = charge_of(p, hlx_plan_signatory(b.plan, w), 0);
+				under = !c || *c < HLX_PLANS_ORG_DOCS_MAX;
+			}
+			if (!under)
+				goto dropped; /* every one at its quota */
+		}
 		if ((rc = add_held(p, &b, 0)))
 			goto out;
+		p->d[p->nd - 1].charged = !own;
 		qsort(p->d, p->nd, sizeof(*p->d), cmp_held);
 		h = held_hash(p, hash);
 	}
-	for (size_t i = 0; i < b.nacts; i++) {
-		const struct hlx_plan_bact *a = &b.acts[i];
-		const struct hlx_plan *doc;
-		int who;
+	/* the acts naming this document first, so that a new document holds
+	 * the ones its quota was weighed with (the withdrawal cap may drop
+	 * later ones) */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < b.nacts; i++) {
+			const struct hlx_plan_bact *a = &b.acts[i];
+			const struct hlx_plan *doc;
+			int who, names = !memcmp(a->a.doc, hash, 32), first;
 
-		if (st[i] != ACT_VALID || held_has(h, a))
-			continue;
-		doc = hlx_plan_book_find(p->book, a->a.doc);
-		who = doc ? hlx_plan_signatory_find(doc, a->a.org) : -1;
-		if (who < 0)
-			continue;
-		if (a->a.act == HLX_PLAN_SIGN) {
-			int64_t t = hlx_plan_book_signed(p->book, doc, (size_t)who);
+			if (names == pass || st[i] != ACT_VALID || held_has(h, a))
+				continue;
+			doc = hlx_plan_book_find(p->book, a->a.doc);
+			who = doc ? hlx_plan_signatory_find(doc, a->a.org) : -1;
+			if (who < 0)
+				continue;
+			if (a->a.act == HLX_PLAN_SIGN) {
+				int64_t t = hlx_plan_book_signed(p->book, doc, (size_t)who);
 
-			if (t >= 0 && t <= a->a.time)
-				continue; /* the earliest counts */
-		} else {
-			size_t nw;
+				if (t >= 0 && t <= a->a.time)
+					continue; /* the earliest counts */
+			} else {
+				size_t nw;
 
-			if ((rc = withdrawals(p, a->a.plan, a->a.org, &nw)))
+				if ((rc = withdrawals(p, a->a.plan, a->a.org, &nw)))
+					goto out;
+				if (nw >= 64)
+					continue; /* section 5.4: more are dropped */
+			}
+			first = names && h->charged && p->qready && !held_names(h, a->a.org);
+			if ((rc = held_push(h, a)) || (rc = hlx_plan_book_act(p->book, &a->a)))
 				goto out;
-			if (nw >= 64)
-				continue; /* section 5.4: more are dropped */
+			if (first && (rc = charge_add(p, a->a.org)))
+				goto out;
+			h->dirty = 1;
+			(*added)++;
 		}
-		if ((rc = held_push(h, a)) || (rc = hlx_plan_book_act(p->book, &a->a)))
-			goto out;
-		h->dirty = 1;
-		(*added)++;
-	}
+	goto out;
+dropped:
+	/* a limit, not an error: the pull goes on and records the bundle
+	 * as taken, so it is not fetched again while the peer serves it */
+	*whole = 1;
 out:
 	free(st);
 	hlx_plan_bundle_free(&b);

@@ -120,14 +120,27 @@ void hlx_plans_pub_free(struct hlx_plans_pub *v, size_t n);
  * stored): consulted first.  Borrowed: it must outlive p. */
 int hlx_plans_add_chain(struct hlx_plans *p, const struct hlx_trust *t);
 /*
+ * Documents this node did not sign that it keeps per organisation
+ * (section 5.4).  A document is charged to every organisation with an
+ * act naming it held (each verified when it was taken, so a key revoked
+ * since frees nothing); a new one is kept only while one of the
+ * organisations it would be charged to has fewer than this.
+ */
+#define HLX_PLANS_ORG_DOCS_MAX 64
+
+/*
  * Take in a bundle a peer serves for entry e (section 7.3, step 3): its
  * document must be the one e names, every act is checked (section 5.2).
  * A bad act, or a document this node may not keep (incomplete and not
  * above the highest complete version of its name), is an error and p
  * must then be dropped unsaved.  Otherwise the valid acts not held are
  * added to p in memory (*added of them), and *whole says whether every
- * act was valid or void (none deferred).  Nothing is written before
- * hlx_plans_save.
+ * act was valid or void (none deferred).  A new document over a limit of
+ * section 5.4 (16 pending versions of its name; the quota above, unless
+ * this node's own valid sign act is in the bundle) is dropped: HLX_OK,
+ * nothing added, and *whole 1, so that the pull records the bundle as
+ * taken and does not fetch it again while the peer lists the same bytes.
+ * Nothing is written before hlx_plans_save.
  */
 int hlx_plans_take(struct hlx_plans *p, const char *text, size_t n,
 		   const struct hlx_plans_entry *e, int64_t now, int *whole,

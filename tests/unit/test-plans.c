@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The node's plan store (node/plans.h) on real homes: node A (hl-a) with
- * peer B (hl-b).  B floods A with more one-signatory plans than a plans
- * head can list, and with plans that name A but that A never signed, all
- * sorting before A's own: the head A publishes still lists every plan A
+ * peers B (hl-b) and C (hl-c).  A's store holds more one-signatory plans
+ * of B than a plans head can list, and plans of B that name A but that A
+ * never signed (written there directly: more than the quota lets pulls
+ * bring, as an older store or many organisations hold), all sorting
+ * before A's own: the head A publishes still lists every plan A
  * signed, then those naming A, then the rest while room is left, sorted.
  * Withdrawals: a withdraw act held in two bundles counts once against the
  * 64 a plan name and organisation may hold, and counting them reads that
  * plan's acts only: 800 over the cap are dropped in well under a second
- * with 25,000 acts of other plans held.  Names and URLs are synthetic.
+ * with 25,000 acts of other plans held.  The quota of documents per
+ * organisation (section 5.4), on fresh homes with a third organisation C
+ * (test_quota).  Names and URLs are synthetic.
  */
 #include "tap.h"
 #include "keys/sshkey.h"
@@ -30,9 +34,8 @@
 
 #define T0 1796205600LL /* 2026-12-02T10:00:00Z */
 
-static char dir[64], fa[HLX_FPR_LEN], fb[HLX_FPR_LEN];
-static struct hlx_home *hb;
-static struct hlx_seckey *kb;
+static char dir[64], fa[HLX_FPR_LEN], fb[HLX_FPR_LEN], fc[HLX_FPR_LEN];
+static struct hlx_seckey *ka, *kb, *kc;
 
 static struct hlx_home *new_home(const char *name, const char *org)
 {
@@ -68,16 +71,25 @@ static void add_peer(struct hlx_home *h, const char *name, struct hlx_home *of)
 	hlx_peers_free(ps);
 }
 
-/* Plan name@version: signatories hl-a (when a) and hl-b (when b). */
-static struct hlx_plan *plan_of(const char *name, int64_t version, int a, int b)
+/* Plan name@version: signatories hl-a (when a), hl-b (when b) and hl-c
+ * (when c); the first of them routes everything. */
+static struct hlx_plan *plan_abc(const char *name, int64_t version, int a, int b,
+				 int c)
 {
-	char sig[300], json[1024];
+	char sig[400], json[1024];
 	struct hlx_plan *p = NULL;
+	size_t k = 0;
 
-	snprintf(sig, sizeof(sig), "%s%s%s%s%s%s%s",
-		 a ? "{\"org\":\"hl-a\",\"root\":\"" : "", a ? fa : "", a ? "\"}" : "",
-		 a && b ? "," : "",
-		 b ? "{\"org\":\"hl-b\",\"root\":\"" : "", b ? fb : "", b ? "\"}" : "");
+	sig[0] = '\0';
+	if (a)
+		k += (size_t)snprintf(sig + k, sizeof(sig) - k,
+				      "{\"org\":\"hl-a\",\"root\":\"%s\"}", fa);
+	if (b)
+		k += (size_t)snprintf(sig + k, sizeof(sig) - k,
+				      "%s{\"org\":\"hl-b\",\"root\":\"%s\"}", k ? "," : "", fb);
+	if (c)
+		k += (size_t)snprintf(sig + k, sizeof(sig) - k,
+				      "%s{\"org\":\"hl-c\",\"root\":\"%s\"}", k ? "," : "", fc);
 	snprintf(json, sizeof(json),
 		 "{\"format\":\"hlx-plan-1\",\"name\":\"%s\",\"version\":%lld,"
 		 "\"lease_seconds\":3600,\"settle_seconds\":0,\"signatories\":[%s],"
@@ -85,27 +97,34 @@ static struct hlx_plan *plan_of(const char *name, int64_t version, int a, int b)
 		 "\"fallbacks\":[],\"channel\":\"self\",\"languages\":[\"en\"],"
 		 "\"deadlines\":{\"le_hold_hours\":0,\"notice_hours\":24,"
 		 "\"renotice_hours\":0,\"escalate_after\":0}}]}",
-		 name, (long long)version, sig, a ? "hl-a" : "hl-b");
+		 name, (long long)version, sig, a ? "hl-a" : b ? "hl-b" : "hl-c");
 	if (hlx_plan_parse(json, strlen(json), 0, &p))
 		abort();
 	return p;
 }
 
-/* B's act of kind k on doc (for version) at t, signed. */
-static void act_b(struct hlx_plan_bact *x, const struct hlx_plan *doc,
-		  enum hlx_plan_act_kind k, int64_t version, int64_t t)
+/* Plan name@version: signatories hl-a (when a) and hl-b (when b). */
+static struct hlx_plan *plan_of(const char *name, int64_t version, int a, int b)
+{
+	return plan_abc(name, version, a, b, 0);
+}
+
+/* The act of org (key k) of kind k on doc (for version) at t, signed. */
+static void act_by(struct hlx_plan_bact *x, const char *org,
+		   const struct hlx_seckey *key, const struct hlx_plan *doc,
+		   enum hlx_plan_act_kind k, int64_t version, int64_t t)
 {
 	struct hlx_buf body = HLX_BUF_INIT, sig = HLX_BUF_INIT;
 
 	memset(x, 0, sizeof(*x));
 	x->a.act = k;
-	snprintf(x->a.org, sizeof(x->a.org), "hl-b");
+	snprintf(x->a.org, sizeof(x->a.org), "%s", org);
 	snprintf(x->a.plan, sizeof(x->a.plan), "%s", hlx_plan_name(doc));
 	x->a.version = version;
 	hlx_plan_hash(doc, x->a.doc);
 	x->a.time = t;
 	if (hlx_plan_act_body(&x->a, &body) ||
-	    hlx_sshsig_sign(kb, HLX_PLAN_ACT_NAMESPACE, "sha512", body.data,
+	    hlx_sshsig_sign(key, HLX_PLAN_ACT_NAMESPACE, "sha512", body.data,
 			    body.len, &sig))
 		abort();
 	x->body = strndup((char *)body.data, body.len);
@@ -116,6 +135,13 @@ static void act_b(struct hlx_plan_bact *x, const struct hlx_plan *doc,
 	hlx_buf_free(&sig);
 }
 
+/* B's act of kind k on doc (for version) at t, signed. */
+static void act_b(struct hlx_plan_bact *x, const struct hlx_plan *doc,
+		  enum hlx_plan_act_kind k, int64_t version, int64_t t)
+{
+	act_by(x, "hl-b", kb, doc, k, version, t);
+}
+
 static void acts_free(struct hlx_plan_bact *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -124,15 +150,16 @@ static void acts_free(struct hlx_plan_bact *v, size_t n)
 	}
 }
 
-/* Take the bundle of doc with acts into p, as a pull from B would. */
-static int take(struct hlx_plans *p, const struct hlx_plan *doc,
-		const struct hlx_plan_bact *acts, size_t nacts, int64_t now,
-		size_t *added)
+/* Take the bundle of doc with acts into p, as a pull would; *whole:
+ * whether the pull records the bundle as taken. */
+static int take_w(struct hlx_plans *p, const struct hlx_plan *doc,
+		  const struct hlx_plan_bact *acts, size_t nacts, int64_t now,
+		  size_t *added, int *whole)
 {
 	struct hlx_plans_entry e;
 	struct hlx_buf text = HLX_BUF_INIT;
 	uint8_t h[32];
-	int whole, rc;
+	int rc;
 
 	memset(&e, 0, sizeof(e));
 	snprintf(e.name, sizeof(e.name), "%s", hlx_plan_name(doc));
@@ -142,25 +169,48 @@ static int take(struct hlx_plans *p, const struct hlx_plan *doc,
 		abort();
 	crypto_hash_sha256(h, text.data, text.len);
 	sodium_bin2hex(e.bundle, sizeof(e.bundle), h, 32);
-	rc = hlx_plans_take(p, (char *)text.data, text.len, &e, now, &whole, added);
+	rc = hlx_plans_take(p, (char *)text.data, text.len, &e, now, whole, added);
 	hlx_buf_free(&text);
 	return rc;
 }
 
-/* B's plan name@1, signed by B, taken into p. */
-static void flood_one(struct hlx_plans *p, const char *name, int names_a)
+static int take(struct hlx_plans *p, const struct hlx_plan *doc,
+		const struct hlx_plan_bact *acts, size_t nacts, int64_t now,
+		size_t *added)
+{
+	int whole;
+
+	return take_w(p, doc, acts, nacts, now, added, &whole);
+}
+
+/* The bundle of doc with acts written into the store of home as is (a
+ * store the quota of section 5.4 did not shape: older, or filled by many
+ * organisations). */
+static void store(const char *home, const struct hlx_plan *doc,
+		  const struct hlx_plan_bact *acts, size_t nacts)
+{
+	struct hlx_buf text = HLX_BUF_INIT;
+	char path[PATH_MAX], hex[65];
+
+	hlx_plan_hash_hex(doc, hex);
+	if (hlx_plan_bundle_encode(doc, acts, nacts, &text) ||
+	    hlx_home_path(path, home, HLX_HOME_PLAN_DIR, hlx_plan_name(doc), NULL) ||
+	    hlx_file_mkdirs(path, 0755) ||
+	    hlx_home_path(path, home, HLX_HOME_PLAN, hlx_plan_name(doc), hex) ||
+	    hlx_file_write(path, text.data, text.len, 0644))
+		abort();
+	hlx_buf_free(&text);
+}
+
+/* B's plan name@1, signed by B, into the store of home (more than the
+ * quota lets a pull bring: what A publishes of a store that holds them). */
+static void flood_one(const char *home, const char *name, int names_a)
 {
 	struct hlx_plan *doc = plan_of(name, 1, names_a, 1);
 	struct hlx_plan_bact act;
-	size_t added = 0;
-	int rc;
 
 	act_b(&act, doc, HLX_PLAN_SIGN, 1, T0);
-	rc = take(p, doc, &act, 1, T0 + 60, &added);
-	if (rc || added != 1) {
-		printf("# taking %s: %s (added %zu)\n", name, hlx_err_detail(), added);
-		abort();
-	}
+	store(home, doc, &act, 1);
 	acts_free(&act, 1);
 	hlx_plan_free(doc);
 }
@@ -183,7 +233,7 @@ static int listed(const struct hlx_plans_pub *v, size_t n, const char *name)
  * head lists.  A's head lists both of its plans, then all of n..., then
  * f... while room is left; sorted.
  */
-static void test_flood(struct hlx_node *n)
+static void test_flood(struct hlx_node *n, const char *home)
 {
 	struct hlx_plans *p = NULL;
 	struct hlx_plans_pub *v = NULL;
@@ -214,14 +264,13 @@ static void test_flood(struct hlx_node *n)
 	is_rc(hlx_plans_load(n, &p), HLX_OK, "load A's plans");
 	for (int i = 0; p && i < NFOREIGN; i++) {
 		snprintf(name, sizeof(name), "f%03d", i);
-		flood_one(p, name, 0);
+		flood_one(home, name, 0);
 	}
 	for (int i = 0; p && i < NNAMING; i++) {
 		snprintf(name, sizeof(name), "n%03d", i);
-		flood_one(p, name, 1);
+		flood_one(home, name, 1);
 	}
-	is_rc(p ? hlx_plans_save(p) : HLX_EINVAL, HLX_OK, "B's %d plans kept",
-	      NFOREIGN + NNAMING);
+	ok(p != NULL, "B's %d plans stored", NFOREIGN + NNAMING);
 	hlx_plans_free(p);
 	p = NULL;
 
@@ -373,23 +422,14 @@ static void test_withdrawals_scale(struct hlx_node *n, const char *home)
 		abort();
 	for (int i = 0; i < NFILL; i++) {
 		struct hlx_plan *g;
-		struct hlx_buf text = HLX_BUF_INIT;
-		char path[PATH_MAX], hex[65];
 
 		snprintf(name, sizeof(name), "g%03d", i);
 		g = plan_of(name, 1, 0, 1);
 		act_unsigned(&acts[0], g, HLX_PLAN_SIGN, 1, T0);
 		for (int j = 1; j < FILL_ACTS; j++)
 			act_unsigned(&acts[j], g, HLX_PLAN_WITHDRAW, 1, T0 + j);
-		hlx_plan_hash_hex(g, hex);
-		if (hlx_plan_bundle_encode(g, acts, FILL_ACTS, &text) ||
-		    hlx_home_path(path, home, HLX_HOME_PLAN_DIR, name, NULL) ||
-		    hlx_file_mkdirs(path, 0755) ||
-		    hlx_home_path(path, home, HLX_HOME_PLAN, name, hex) ||
-		    hlx_file_write(path, text.data, text.len, 0644))
-			abort();
+		store(home, g, acts, FILL_ACTS);
 		acts_free(acts, FILL_ACTS);
-		hlx_buf_free(&text);
 		hlx_plan_free(g);
 	}
 	is_rc(hlx_plans_load(n, &p), HLX_OK, "load A's plans with %d acts of %d other plans",
@@ -413,33 +453,186 @@ static void test_withdrawals_scale(struct hlx_node *n, const char *home)
 	hlx_plan_free(v2);
 }
 
+#define NQUOTA 100 /* plans C offers, C alone */
+
+/* Take the bundle of doc with acts; 1 if the document was kept.  *taken:
+ * the pull would record the bundle as taken (not fetched again). */
+static int offer(struct hlx_plans *p, const struct hlx_plan *doc,
+		 const struct hlx_plan_bact *acts, size_t nacts, int *taken)
+{
+	size_t added = 0;
+	int whole = 0, rc = take_w(p, doc, acts, nacts, T0 + 60, &added, &whole);
+
+	if (rc)
+		printf("# taking %s: %s\n", hlx_plan_name(doc), hlx_err_detail());
+	if (taken)
+		*taken = whole;
+	return !rc && added > 0;
+}
+
+/* name@1 with signatories a, b, c, signed by those in sa, sb, sc; 1 if
+ * it was kept. */
+static int offer_plan(struct hlx_plans *p, const char *name, int a, int b, int c,
+		      int sa, int sb, int sc)
+{
+	struct hlx_plan *doc = plan_abc(name, 1, a, b, c);
+	struct hlx_plan_bact acts[3];
+	size_t k = 0;
+	int kept;
+
+	if (sa)
+		act_by(&acts[k++], "hl-a", ka, doc, HLX_PLAN_SIGN, 1, T0);
+	if (sb)
+		act_by(&acts[k++], "hl-b", kb, doc, HLX_PLAN_SIGN, 1, T0);
+	if (sc)
+		act_by(&acts[k++], "hl-c", kc, doc, HLX_PLAN_SIGN, 1, T0);
+	kept = offer(p, doc, acts, k, NULL);
+	acts_free(acts, k);
+	hlx_plan_free(doc);
+	return kept;
+}
+
+/* How many documents of p have a name starting with c. */
+static size_t docs_of(const struct hlx_plans *p, char c)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; p && i < hlx_plans_ndocs(p); i++)
+		k += hlx_plan_name(hlx_plans_doc(p, i))[0] == c;
+	return k;
+}
+
+/*
+ * The quota (spec/plan.md section 5.4), on fresh homes: C offers 100
+ * plans with C its only signatory (each complete at once), every bundle
+ * with a second act of C dated an hour ahead (deferred).  At most 64 are
+ * kept; a dropped one is no error and its bundle counts as taken, so the
+ * pull does not fetch it every round though it carries a deferred act.
+ * B's plans, a plan B and C signed, a plan A and C signed (complete,
+ * routing A) and A's own are kept all the same; a plan naming A that
+ * only C signed is dropped (it is charged to C alone).  The quota holds
+ * across a reload.
+ */
+static void test_quota(struct hlx_node *n)
+{
+	struct hlx_plans *p = NULL;
+	struct hlx_plans_done r;
+	struct hlx_plan *doc;
+	struct hlx_plan_bact acts[2];
+	struct hlx_buf canon = HLX_BUF_INIT;
+	size_t kept = 0, dropped_taken = 0, errs = 0;
+	char name[32];
+
+	is_rc(hlx_plans_load(n, &p), HLX_OK, "quota: load A's plans");
+	if (!p)
+		return;
+	for (int i = 0; i < NQUOTA; i++) {
+		int k, taken = 0;
+		size_t before = hlx_plans_ndocs(p);
+
+		snprintf(name, sizeof(name), "c%03d", i);
+		doc = plan_abc(name, 1, 0, 0, 1);
+		act_by(&acts[0], "hl-c", kc, doc, HLX_PLAN_SIGN, 1, T0);
+		act_by(&acts[1], "hl-c", kc, doc, HLX_PLAN_WITHDRAW, 1, T0 + 4000);
+		k = offer(p, doc, acts, 2, &taken);
+		kept += k;
+		errs += !k && hlx_plans_ndocs(p) != before;
+		dropped_taken += !k && taken;
+		acts_free(acts, 2);
+		hlx_plan_free(doc);
+	}
+	ok(kept == HLX_PLANS_ORG_DOCS_MAX, "of %d plans C alone signed, %d kept: %zu",
+	   NQUOTA, HLX_PLANS_ORG_DOCS_MAX, kept);
+	ok(dropped_taken == NQUOTA - HLX_PLANS_ORG_DOCS_MAX && !errs,
+	   "each of the %zu dropped is no error and counts as taken (%zu), deferred act and all",
+	   NQUOTA - kept, dropped_taken);
+	ok(offer_plan(p, "b-legit", 0, 1, 0, 0, 1, 0), "B's own plan is kept");
+	ok(offer_plan(p, "bc-both", 0, 1, 1, 0, 1, 1),
+	   "a plan B and C signed is kept (charged to B too)");
+	ok(offer_plan(p, "ac-both", 1, 0, 1, 1, 0, 1),
+	   "a plan A and C signed, complete and routing A, is kept");
+	ok(!offer_plan(p, "ca-pend", 1, 0, 1, 0, 0, 1),
+	   "a plan naming A that only C signed is dropped");
+	is_rc(hlx_plans_save(p), HLX_OK, "quota: saved");
+	hlx_plans_free(p);
+	p = NULL;
+
+	doc = plan_abc("a-own", 1, 1, 0, 0);
+	if (hlx_plan_canonical(doc, &canon))
+		abort();
+	is_rc(hlx_plans_propose(n, (char *)canon.data, canon.len, NULL, NULL, T0, &r),
+	      HLX_OK, "A proposes a-own after C's flood");
+	ok(r.in_force, "a-own is in force");
+	hlx_buf_free(&canon);
+	hlx_plan_free(doc);
+
+	is_rc(hlx_plans_load(n, &p), HLX_OK, "quota: load A's plans again");
+	ok(docs_of(p, 'c') == HLX_PLANS_ORG_DOCS_MAX && docs_of(p, 'b') == 2 &&
+	   docs_of(p, 'a') == 2 && p && hlx_plans_ndocs(p) == HLX_PLANS_ORG_DOCS_MAX + 4,
+	   "A holds C's %d, B's 2, its own 2: %zu in all", HLX_PLANS_ORG_DOCS_MAX,
+	   p ? hlx_plans_ndocs(p) : 0);
+	ok(p && !offer_plan(p, "c999", 0, 0, 1, 0, 0, 1),
+	   "after a reload, C's next plan is still dropped");
+	ok(p && offer_plan(p, "b-more", 0, 1, 0, 0, 1, 0), "and B's next one kept");
+	hlx_plans_free(p);
+}
+
+/* Homes TAG-a (hl-a), TAG-b (hl-b) and TAG-c (hl-c), their roots and
+ * signing keys into the globals; A pins B and C.  Node A, opened for
+ * writing, into *n; its home directory into pa. */
+static void homes(const char *tag, struct hlx_node **n, char pa[PATH_MAX])
+{
+	struct hlx_home *ha, *hb, *hc;
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s-a", tag);
+	ha = new_home(name, "hl-a");
+	snprintf(name, sizeof(name), "%s-b", tag);
+	hb = new_home(name, "hl-b");
+	snprintf(name, sizeof(name), "%s-c", tag);
+	hc = new_home(name, "hl-c");
+	hlx_sshkey_fingerprint(hlx_trust_root(hlx_home_trust(ha)), fa);
+	hlx_sshkey_fingerprint(hlx_trust_root(hlx_home_trust(hb)), fb);
+	hlx_sshkey_fingerprint(hlx_trust_root(hlx_home_trust(hc)), fc);
+	hlx_seckey_free(ka);
+	hlx_seckey_free(kb);
+	hlx_seckey_free(kc);
+	if (hlx_home_signing_key(ha, NULL, NULL, T0, &ka) ||
+	    hlx_home_signing_key(hb, NULL, NULL, T0, &kb) ||
+	    hlx_home_signing_key(hc, NULL, NULL, T0, &kc))
+		abort();
+	add_peer(ha, "hl-b", hb);
+	add_peer(ha, "hl-c", hc);
+	snprintf(pa, PATH_MAX, "%s", hlx_home_dir(ha));
+	hlx_home_free(ha);
+	hlx_home_free(hb);
+	hlx_home_free(hc);
+	*n = NULL;
+	is_rc(hlx_node_open(pa, 1, n), HLX_OK, "node %s-a opened for writing", tag);
+}
+
 int main(void)
 {
 	char cmd[128], pa[PATH_MAX];
-	struct hlx_home *ha;
 	struct hlx_node *n = NULL;
 
 	snprintf(dir, sizeof(dir), "/tmp/hlx-test-plans.XXXXXX");
 	if (sodium_init() < 0 || !mkdtemp(dir))
 		return 1;
-	ha = new_home("a", "hl-a");
-	hb = new_home("b", "hl-b");
-	hlx_sshkey_fingerprint(hlx_trust_root(hlx_home_trust(ha)), fa);
-	hlx_sshkey_fingerprint(hlx_trust_root(hlx_home_trust(hb)), fb);
-	if (hlx_home_signing_key(hb, NULL, NULL, T0, &kb))
-		abort();
-	add_peer(ha, "hl-b", hb);
-	snprintf(pa, sizeof(pa), "%s", hlx_home_dir(ha));
-	hlx_home_free(ha);
-	is_rc(hlx_node_open(pa, 1, &n), HLX_OK, "node A opened for writing");
+	homes("q", &n, pa);
+	if (n)
+		test_quota(n);
+	hlx_node_free(n);
+	homes("m", &n, pa);
 	if (n) {
 		test_withdrawals(n);
-		test_flood(n);
+		test_flood(n, pa);
 		test_withdrawals_scale(n, pa);
 	}
 	hlx_node_free(n);
+	hlx_seckey_free(ka);
 	hlx_seckey_free(kb);
-	hlx_home_free(hb);
+	hlx_seckey_free(kc);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", dir);
