@@ -10,7 +10,8 @@
 # subscriber's plans byte-identical; a forged act in the store counts for
 # nothing; a wrong signatory and malformed input are refused.  A feed moved
 # to a new publish directory goes on above the seq its peers verified, and
-# the old directory served again is a rollback.
+# the old directory served again is a rollback.  A peer that offers 70
+# plans of its own gets 64 kept, and the 6 dropped are not fetched again.
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C TZ=UTC
 
@@ -362,4 +363,45 @@ test_ok "16 pending versions are kept" sh -c '
 $PY plan roots.json 18 >v18.json
 test_fails_with "a 17th is refused" 4 "too many pending versions of plan eu" \
 	as hl-c $((T0 + 100)) plan propose v18.json
+
+# the quota of 5.4: hl-d proposes 70 plans of its own (each complete at
+# once); hl-a, not a signatory, keeps 64, and its pull records the 6 it
+# dropped as taken, so the next pull does not fetch them again (their
+# files gone from hl-d's feed, it would fail if it did)
+dplan() {
+	python3 -c '
+import json, sys
+r = {"country": "*", "category": "*", "org": "hl-d", "fallbacks": [],
+     "channel": "self", "languages": ["en"],
+     "deadlines": {"le_hold_hours": 0, "notice_hours": 24,
+                   "renotice_hours": 0, "escalate_after": 0}}
+print(json.dumps({"format": "hlx-plan-1", "name": sys.argv[1], "version": 1,
+                  "lease_seconds": 3600, "settle_seconds": 0,
+                  "signatories": [{"org": "hl-d", "root": open("hl-d.fpr").read().strip()}],
+                  "rules": [r]}))' "$1"
+}
+for i in $(seq 10 79); do
+	dplan dq$i | as hl-d $((T0 + 110)) plan propose - >/dev/null 2>>quota.log
+done
+test_ok "all 70 in hl-d's store" test "$(ls hl-d/plans | grep -c '^dq')" = 70
+as hl-d $((T0 + 111)) publish --to www/hl-d >/dev/null 2>>quota.log
+test_ok "hl-a pulls them: no error" sh -c '
+	HLX_NOW='"$(at $((T0 + 112)))"' "$HLX" --home hl-a sync hl-d 2>&1 | grep -v "cannot sync .cases." >q1.out;
+	! grep -q "cannot" q1.out && test ! -e hl-a/peers/hl-d/plans.error || { cat q1.out; exit 1; }'
+test_ok "hl-a keeps 64 of them" test "$(ls hl-a/plans | grep -c '^dq')" = 64
+# (hl-a pulls hl-d's audience for it, sealed: one bundle file a plan listed)
+test_ok "hl-a's plans.sync has every bundle listed as taken, the 6 dropped too" sh -c '
+	n=$(ls www/hl-d/a/'"$AU"'/plans/*/*.json | wc -l) &&
+	test "$n" -ge 70 &&
+	python3 -c "
+import json, sys
+sys.exit(len(json.load(open(\"hl-a/peers/hl-d/plans.sync\"))[\"taken\"]) != $n)"'
+dplan dq80 | as hl-d $((T0 + 113)) plan propose - >/dev/null 2>>quota.log
+as hl-d $((T0 + 114)) publish --to www/hl-d >/dev/null 2>>quota.log
+for i in $(seq 10 79); do rm -rf www/hl-d/a/$AU/plans/dq$i; done
+test_ok "their bundles are gone from hl-d's feed" test ! -e www/hl-d/a/$AU/plans/dq79
+test_ok "the next pull fetches only the new bundle, and drops it" sh -c '
+	HLX_NOW='"$(at $((T0 + 115)))"' "$HLX" --home hl-a sync hl-d 2>&1 | grep -v "cannot sync .cases." >q2.out;
+	! grep -q "cannot" q2.out && test ! -e hl-a/peers/hl-d/plans.error || { cat q2.out; exit 1; }'
+test_ok "hl-a still holds 64" test "$(ls hl-a/plans | grep -c '^dq')" = 64
 test_done
