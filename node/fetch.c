@@ -353,13 +353,6 @@ static int setup(struct hlx_fetch *f, const char *url, size_t max,
 		return hlx_err(HLX_EUNSUPPORTED,
 			       "fetch '%s': libcurl refused an option: %s",
 			       quote(url).s, curl_easy_strerror(c));
-#if LIBCURL_VERSION_NUM >= 0x075700
-	/* the CA files are read for each new connection, even on a handle
-	 * kept for long (hlx run's): libcurl 7.87 and later would keep what
-	 * it read for a day (an older one has no such cache, and refuses
-	 * the option) */
-	curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-#endif
 	return HLX_OK;
 }
 

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 /* A sealed file: at most 4096 recipients (keys/seal.h) around n bytes
@@ -94,119 +93,6 @@ static int wait_skip(struct hlx_sync_backoff *b, const char *peer,
 	return w->next > now;
 }
 
-/* ---- connections kept across rounds ------------------------------------ */
-
-struct hlx_sync_conn {
-	char peer[65];
-	char ca[1024];
-	long long ca_id[5];   /* the CA file's device, inode, size, time */
-	long timeout_s;
-	int seen;             /* its peer was pulled this round */
-	struct hlx_fetch *f;
-};
-
-void hlx_sync_conns_free(struct hlx_sync_conns *c)
-{
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->n; i++)
-		hlx_fetch_free(c->v[i].f);
-	free(c->v);
-	c->v = NULL;
-	c->n = 0;
-}
-
-/* What tells a CA file's contents apart (all zero: none, or unreadable,
- * which hlx_fetch_new then reports). */
-static void ca_id(const char *ca, long long id[5])
-{
-	struct stat st;
-
-	memset(id, 0, 5 * sizeof(*id));
-	if (!ca[0] || stat(ca, &st) != 0)
-		return;
-	id[0] = (long long)st.st_dev;
-	id[1] = (long long)st.st_ino;
-	id[2] = (long long)st.st_size;
-	id[3] = (long long)st.st_mtim.tv_sec;
-	id[4] = (long long)st.st_mtim.tv_nsec;
-}
-
-/* The fetch handle for peer p: the one kept from the last round when
- * nothing it was made with changed (*kept 1: it stays in c), else a new
- * one (kept in c too when there is a c). */
-static int conn_get(struct hlx_sync_conns *c, const struct hlx_peer *p,
-		    const struct hlx_fetch_opts *fo, long timeout_s,
-		    struct hlx_fetch **f, int *kept)
-{
-	struct hlx_sync_conn *k = NULL;
-	long long id[5];
-	int rc;
-
-	*f = NULL;
-	*kept = 0;
-	if (!c)
-		return hlx_fetch_new(fo, f);
-	ca_id(p->ca, id);
-	for (size_t i = 0; i < c->n && !k; i++)
-		if (!strcmp(c->v[i].peer, p->name))
-			k = &c->v[i];
-	if (k && k->f && !strcmp(k->ca, p->ca) && !memcmp(k->ca_id, id, sizeof(id)) &&
-	    k->timeout_s == timeout_s) {
-		k->seen = 1;
-		*f = k->f;
-		*kept = 1;
-		return HLX_OK;
-	}
-	if (!k) {
-		struct hlx_sync_conn *v = realloc(c->v, (c->n + 1) * sizeof(*v));
-
-		if (!v)
-			return hlx_err(HLX_ENOMEM, "out of memory");
-		c->v = v;
-		k = &v[c->n++];
-		memset(k, 0, sizeof(*k));
-		snprintf(k->peer, sizeof(k->peer), "%s", p->name);
-	}
-	hlx_fetch_free(k->f);
-	k->f = NULL;
-	k->seen = 1;
-	rc = hlx_fetch_new(fo, &k->f);
-	if (rc)
-		return rc;
-	snprintf(k->ca, sizeof(k->ca), "%s", p->ca);
-	memcpy(k->ca_id, id, sizeof(id));
-	k->timeout_s = timeout_s;
-	*f = k->f;
-	*kept = 1;
-	return HLX_OK;
-}
-
-/* After a failed transfer the next round starts on a new handle. */
-static void conn_drop(struct hlx_sync_conns *c, const char *peer)
-{
-	for (size_t i = 0; c && i < c->n; i++)
-		if (!strcmp(c->v[i].peer, peer)) {
-			hlx_fetch_free(c->v[i].f);
-			c->v[i] = c->v[--c->n];
-			return;
-		}
-}
-
-/* The handles of peers not pulled this round (gone, or without a feed)
- * go, with their connections. */
-static void conn_sweep(struct hlx_sync_conns *c)
-{
-	for (size_t i = 0; i < c->n;) {
-		if (!c->v[i].seen) {
-			hlx_fetch_free(c->v[i].f);
-			c->v[i] = c->v[--c->n];
-			continue;
-		}
-		c->v[i++].seen = 0;
-	}
-}
-
 /* ---- one round over the peers ------------------------------------------- */
 
 static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
@@ -218,7 +104,7 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 	struct hlx_fetch *f = NULL;
 	int64_t now = round_now(o);
 	size_t due = 0;
-	int cases_ok = 0, kept = 0, failed = 0;
+	int cases_ok = 0;
 
 	for (size_t j = 0; j < p->nsubs; j++) {
 		int64_t next = 0;
@@ -241,9 +127,8 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		fo.total_timeout_ms = o->timeout_s * 1000;
 		fo.connect_timeout_ms = o->timeout_s < 10 ? o->timeout_s * 1000 : 10000;
 	}
-	ev.rc = conn_get(o->conns, p, &fo, o->timeout_s, &f, &kept);
+	ev.rc = hlx_fetch_new(&fo, &f);
 	if (ev.rc) {
-		conn_drop(o->conns, p->name);
 		out->failures++;
 		for (size_t j = 0; o->backoff && j < p->nsubs; j++)
 			wait_note(o->backoff, p->name, p->subs[j], 1, now);
@@ -266,7 +151,6 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 			wait_note(o->backoff, p->name, p->subs[j], ev.rc != 0, now);
 		if (ev.rc) {
 			out->failures++;
-			failed = 1;
 		} else if (r.changed) {
 			out->changed = 1;
 			out->compact |= r.pruned;
@@ -285,7 +169,6 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		ev.rc = hlx_caseurl_after_pull(n, p, f, now, keys, &got);
 		if (ev.rc) {
 			out->failures++;
-			failed = 1;
 			if (o->report)
 				o->report(o->report_ctx, &ev);
 		}
@@ -300,19 +183,14 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		ev.result = NULL;
 		ev.rc = hlx_pull_plans(n, p, f, now, keys, &pr);
 		ev.plans = ev.rc ? NULL : &pr;
-		if (ev.rc) {
+		if (ev.rc)
 			out->failures++;
-			failed = 1;
-		} else if (pr.changed) {
+		else if (pr.changed)
 			out->changed = 1;
-		}
 		if (o->report && (ev.rc || !pr.none))
 			o->report(o->report_ctx, &ev);
 	}
-	if (!kept)
-		hlx_fetch_free(f);
-	else if (failed)
-		conn_drop(o->conns, p->name);
+	hlx_fetch_free(f);
 }
 
 /* The waits of lists no longer subscribed (or of peers gone) go, so that
@@ -337,8 +215,6 @@ int hlx_sync_round(struct hlx_node *n, const struct hlx_peers *ps,
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; o->backoff && i < o->backoff->n; i++)
 		o->backoff->v[i].seen = 0;
-	for (size_t i = 0; o->conns && !o->only && i < o->conns->n; i++)
-		o->conns->v[i].seen = 0;
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct hlx_peer *p = &ps->v[i];
 
@@ -360,8 +236,6 @@ int hlx_sync_round(struct hlx_node *n, const struct hlx_peers *ps,
 	}
 	if (o->backoff && !o->only)
 		wait_sweep(o->backoff);
-	if (o->conns && !o->only)
-		conn_sweep(o->conns);
 	hlx_boxkey_free(keys.box);
 	/* entries past their retention leave at once */
 	ev.kind = HLX_SYNC_PURGE;

@@ -163,24 +163,6 @@ struct hlx_sync_backoff {
 };
 void hlx_sync_backoff_free(struct hlx_sync_backoff *b);
 
-/*
- * Each peer's fetch handle kept from one round to the next (hlx run), so
- * that a round reuses the connection the last one left open to the
- * peer's server instead of opening one, TLS handshake and all, every
- * round.  A handle is made afresh when the peer's CA file (its name, or
- * its size, time or inode) or the timeout changed, or when a transfer of
- * the last round failed; the handle of a peer that is gone is dropped.
- * Every new connection is verified as always, the CA files read afresh.
- * The caller keeps it zeroed at first and frees it with
- * hlx_sync_conns_free.
- */
-struct hlx_sync_conn;
-struct hlx_sync_conns {
-	size_t n;
-	struct hlx_sync_conn *v;
-};
-void hlx_sync_conns_free(struct hlx_sync_conns *c);
-
 struct hlx_sync_opts {
 	const char *only;             /* one peer's name, or NULL for all */
 	int64_t now;                  /* 0: the clock */
@@ -190,7 +172,6 @@ struct hlx_sync_opts {
 	void (*report)(void *ctx, const struct hlx_sync_event *ev);
 	void *report_ctx;
 	struct hlx_sync_backoff *backoff;    /* NULL: every list every round */
-	struct hlx_sync_conns *conns;        /* NULL: new connections each round */
 };
 
 struct hlx_sync_totals {

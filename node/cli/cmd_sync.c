@@ -270,8 +270,7 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 /* One pull round over the peers (or one peer); returns failures. */
 static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 		      struct hlx_peers *ps, const char *only, int quiet,
-		      int *changed, int *compact, struct hlx_sync_backoff *bo,
-		      struct hlx_sync_conns *conns)
+		      int *changed, int *compact, struct hlx_sync_backoff *bo)
 {
 	struct round_ctx rc_ctx = { quiet };
 	struct hlx_sync_opts o = { 0 };
@@ -287,7 +286,6 @@ static int sync_round(struct hlx_cli *cli, struct hlx_node *n,
 	o.report = round_report;
 	o.report_ctx = &rc_ctx;
 	o.backoff = bo;
-	o.conns = conns;
 	hlx_sync_round(n, ps, &o, &t);
 	*changed = t.changed;
 	*compact |= t.compact;
@@ -305,7 +303,7 @@ int cmd_sync(struct hlx_cli *cli, const struct cli_args *a)
 		rc = hlx_err(HLX_ENOENT, "no such peer '%.64s'", only);
 	if (rc)
 		ret = cli_fail(rc, "cannot sync");
-	else if (sync_round(cli, cli->node, ps, only, 0, &changed, &compact, NULL, NULL))
+	else if (sync_round(cli, cli->node, ps, only, 0, &changed, &compact, NULL))
 		ret = HLX_EXIT_FAILED;
 	hlx_peers_free(ps);
 	close_compacted(cli->node, compact);
@@ -527,8 +525,6 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	int lockfd = -1, watch = -1, ret;
 	/* each peer's list backs off on its own (node/sync.h) */
 	struct hlx_sync_backoff bo = { 60, 3600, 0, NULL };
-	/* and each peer's connection lives from one round to the next */
-	struct hlx_sync_conns conns = { 0, NULL };
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -568,8 +564,7 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 			rc = do_publish(cli, n, &r.o, 1, &compact, &partial);
 			failures += rc && !partial;
 			pulls += partial != 0;
-			pulls += sync_round(cli, n, ps, NULL, 1, &changed, &compact, &bo,
-					    &conns);
+			pulls += sync_round(cli, n, ps, NULL, 1, &changed, &compact, &bo);
 			failures += renew_claims(cli, n, &changed);
 			rc = changed ? do_publish(cli, n, &r.o, 1, &compact, &partial) : 0;
 			failures += rc && !partial;
@@ -616,7 +611,6 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	say(LOG_NEWS, "stopping on signal");
 out:
 	hlx_sync_backoff_free(&bo);
-	hlx_sync_conns_free(&conns);
 	if (lockfd >= 0)
 		close(lockfd);
 	if (watch >= 0)
