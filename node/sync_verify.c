@@ -707,6 +707,11 @@ static int fetch_pack(struct pull *p, const char *staging, const char *rel,
 		return rc;
 	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return hlx_err(HLX_EIO, "cannot make a pipe: %s", strerror(errno));
+	/* room for the download to run a chunk of the indexer's (1 MiB)
+	 * ahead of it: with the default 64 KiB, it would wait while the
+	 * indexer works, and the two would take turns (the limit for a user
+	 * is /proc/sys/fs/pipe-max-size, 1 MiB by default; less is fine) */
+	(void)fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
 	d.fd = pfd[1];
 	if (pthread_create(&th, NULL, download_run, &d) != 0) {
 		close(pfd[0]);

@@ -12,8 +12,9 @@
  * index of N hashes), then RUNS times: picks, for each table, the 17
  * buckets each of BATCH random queries probes at T <= 31 (a random chunk
  * value and its 16 neighbours at one bit), reads every entry of every
- * distinct bucket once, in address order (as the search does), the tables
- * shared out between THREADS threads.  Prints the bytes read a query and
+ * distinct bucket once, in address order, the bucket after next prefetched
+ * whole (as the search does), the tables shared out between THREADS
+ * threads.  Prints the bytes read a query and
  * the queries a second (median of the runs).
  */
 #include <pthread.h>
@@ -77,6 +78,14 @@ static void *reader(void *arg)
 		for (size_t k = 0; k < j->nb[t]; k++) {
 			const uint64_t *e = (const uint64_t *)(tab + (size_t)j->b[t][k] *
 							       j->per * ENTRY);
+
+			/* the bucket after next, whole, as the search does */
+			if (k + 2 < j->nb[t]) {
+				const uint8_t *f = tab + (size_t)j->b[t][k + 2] * j->per * ENTRY;
+
+				for (size_t o = 0; o < j->per * ENTRY; o += 64)
+					__builtin_prefetch(f + o);
+			}
 
 			for (size_t i = 0; i < j->per; i++)
 				s += e[2 * i] ^ e[2 * i + 1];
