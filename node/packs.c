@@ -227,90 +227,35 @@ out:
 	return rc;
 }
 
-/* Write a staging repository's file: whole (fsync, rename) when the
- * repository is to last, else just a new file. */
-static int stage_file(const char *path, const char *data, size_t n,
-		      int durable)
-{
-	int fd, rc;
-
-	if (durable)
-		return hlx_file_write(path, data, n, 0644);
-	rc = hlx_file_create(path, 0644, &fd);
-	if (rc)
-		return rc;
-	if (hlx_write_all(fd, data, n) != 0)
-		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", path, strerror(errno));
-	if (close(fd) != 0 && !rc)
-		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", path, strerror(errno));
-	return rc;
-}
-
-/*
- * A bare repository made by hand, as git_repository_init_ext would make
- * it but for what no reader needs (description, hooks, info/exclude):
- * libgit2's init reads the system's and the user's git settings, probes
- * the file system and writes its config three times, some 12 ms of the
- * 20 a one-entry pull took from its head to its state (issue 14,
- * propagation).
- */
-static int stage(const char *base, const char *staging, int durable)
-{
-	static const char *const dirs[] = { "objects/info", "objects/pack",
-					    "refs/heads", "refs/tags" };
-	static const char head[] = "ref: refs/heads/main\n";
-	static const char config[] = "[core]\n\tbare = true\n"
-				     "\trepositoryformatversion = 0\n"
-				     "\tfilemode = true\n";
-	char p[PATH_MAX], objs[PATH_MAX], parent[PATH_MAX], *slash;
-	int rc;
-
-	if (base && (!realpath(base, objs) || strlen(objs) + 10 > sizeof(objs)))
-		return hlx_err(HLX_EINVAL, "cannot resolve '%.200s'", base);
-	if (base)
-		strcat(objs, "/objects\n");
-	/* a new directory, never one that is there already */
-	rc = hlx_pathf(parent, "%s", staging);
-	if (rc)
-		return rc;
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		rc = hlx_file_mkdirs(parent, 0755);
-	}
-	if (!rc && mkdir(staging, 0755) != 0)
-		rc = hlx_err(errno == EEXIST ? HLX_EEXIST : HLX_EIO,
-			     "cannot create staging repository '%.200s': %s", staging,
-			     strerror(errno));
-	for (size_t i = 0; !rc && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		rc = hlx_pathf(p, "%s/%s", staging, dirs[i]);
-		if (!rc)
-			rc = hlx_file_mkdirs(p, 0755);
-	}
-	if (!rc)
-		rc = hlx_pathf(p, "%s/config", staging);
-	if (!rc)
-		rc = stage_file(p, config, sizeof(config) - 1, durable);
-	if (!rc && base)
-		rc = hlx_pathf(p, "%s/objects/info/alternates", staging);
-	if (!rc && base)
-		rc = stage_file(p, objs, strlen(objs), durable);
-	/* HEAD last: it is what makes the directory a repository */
-	if (!rc)
-		rc = hlx_pathf(p, "%s/HEAD", staging);
-	if (!rc)
-		rc = stage_file(p, head, sizeof(head) - 1, durable);
-	return rc;
-}
-
 int hlx_pack_stage(const char *base, const char *staging)
 {
-	return stage(base, staging, 1);
-}
+	git_repository *r = NULL;
+	git_repository_init_options o;
+	char alt[PATH_MAX], objs[PATH_MAX];
+	int rc = HLX_OK;
 
-int hlx_pack_stage_scratch(const char *base, const char *staging)
-{
-	return stage(base, staging, 0);
+	if (snprintf(alt, sizeof(alt), "%s/objects/info/alternates", staging) >=
+		    (int)sizeof(alt) ||
+	    (base && (!realpath(base, objs) || strlen(objs) + 10 > sizeof(objs))))
+		return hlx_err(HLX_EINVAL, "cannot resolve '%.200s'", base);
+	if (base)
+		strcat(objs, "/objects");
+	if (hlx_hist_git_init() < 0)
+		return gerr("cannot initialise libgit2 for", staging);
+	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
+		  GIT_REPOSITORY_INIT_NO_REINIT;
+	o.initial_head = "main";
+	if (git_repository_init_ext(&r, staging, &o) < 0) {
+		rc = gerr("cannot create staging repository", staging);
+		git_libgit2_shutdown();
+		return rc;
+	}
+	close_repo(r);
+	if (!base)
+		return HLX_OK;
+	strcat(objs, "\n");
+	return hlx_file_write(alt, objs, strlen(objs), 0644);
 }
 
 /*

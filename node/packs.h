@@ -24,13 +24,10 @@ int hlx_pack_write(const char *repo, const char *from, const char *to, int fd);
 int hlx_pack_find(const char *repo, const char *from, const char *to,
 		  char path[PATH_MAX]);
 
-/* Create a bare repository at staging (a new directory) whose object
- * store falls back to base's (objects/info/alternates; base NULL: none);
- * base is not modified.  Its files are written whole (fsync, rename): it
- * may become a history.  _scratch: one that is removed when done and is
- * worth nothing after a crash, its files written without fsync. */
+/* Create a bare repository at staging whose object store falls back to
+ * base's (objects/info/alternates; base NULL: none); base is not
+ * modified. */
 int hlx_pack_stage(const char *base, const char *staging);
-int hlx_pack_stage_scratch(const char *base, const char *staging);
 
 /* Index a received pack file into repo's objects/pack: first through the
  * bounded scanner (protocol/pack.h: only what hlx writes, within bounds,

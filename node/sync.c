@@ -666,7 +666,7 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 		rc = hlx_file_mkdirs(file, 0755);
 	if (!rc) {
 		hlx_rm_rf(s->staging);
-		rc = hlx_pack_stage_scratch(have_rec ? s->repo : NULL, s->staging);
+		rc = hlx_pack_stage(have_rec ? s->repo : NULL, s->staging);
 		s->made = !rc;
 	}
 	if (!rc)
