@@ -328,6 +328,13 @@ static void git_keep(void)
 	if (git_libgit2_init() < 0)
 		return;
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	/* hlx's repositories are its own: the system's and the user's git
+	 * settings (a broken ~/.gitconfig, another default branch) are not
+	 * read for them */
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA, "");
 	/* Objects, packs and refs are fsync'd (with their directories)
 	 * before they are renamed into place: set once, for every thread. */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);

@@ -150,4 +150,14 @@ test_ok "a lookup finds the entry" grep -q "^$h1	uk-a	" lk.out
 test_ok "... through libgit2, which finds the state ahead by one version" \
 	grep -q "symbol .git_libgit2_init" lk.bind
 
+# hlx's histories are its own: a user's git settings are not read for
+# them (libgit2 would refuse to make a repository under a broken one)
+mkdir -p gh/.config/git
+printf '[core\n\tbroken = \n' >gh/.gitconfig
+cp gh/.gitconfig gh/.config/git/config
+test_ok "a broken ~/.gitconfig does not stop a list being made" \
+	env HOME="$PWD/gh" XDG_CONFIG_HOME="$PWD/gh/.config" "$HLX" --home n list create gitconfig-x
+test_ok "... nor an entry being added to it" \
+	env HOME="$PWD/gh" XDG_CONFIG_HOME="$PWD/gh/.config" "$HLX" --home n add gitconfig-x "md5:$(rand_hex 16)"
+
 test_done
