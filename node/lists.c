@@ -178,6 +178,13 @@ int hlx_list_recover(struct hlx_node *n, const char *list)
 		head[0] = '\0';
 		rc = HLX_OK;
 	}
+	/* The state again, read after the ref: every writer commits the
+	 * state before it moves the ref, so a state read after the ref is
+	 * never behind it but after a crash.  (Read before it, a writer
+	 * committing and moving the ref in between made a reader see the
+	 * ref ahead and report a disagreement that was not there.) */
+	if (!rc)
+		rc = hlx_store_list_get(hlx_node_store(n), list, &rec);
 	if (rc || strcmp(head, rec.head) == 0)
 		goto out;
 	/* The state is ahead of the ref (by one version for our own lists, by
