@@ -721,16 +721,20 @@ static void test_publish_many(void)
 	if (hlx_file_write(p, b.data, b.len, 0600))
 		abort();
 	memset(&st, 0, sizeof(st));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* CPU time, not wall time: a loaded machine (make check runs
+	 * programs side by side) must not make it fail */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	is_rc(hlx_caseurl_publish(&c, d, NMANY, &st), HLX_OK,
 	      "publish with %d files noted and due", NMANY);
-	clock_gettime(CLOCK_MONOTONIC, &t2);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t2);
 	secs = (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9;
-	printf("# %d notes and files due: %.3f s\n", NMANY, secs);
+	printf("# %d notes and files due: %.3f s of CPU\n", NMANY, secs);
 	ok(st.removed == 0 && st.kept == NMANY && st.sent == 0 && st.failed == 0,
 	   "all kept, none sent or taken down (%u %u %u %u)", st.kept, st.sent,
 	   st.removed, st.failed);
-	ok(secs < 3.0, "in %.3f s, well under 3 s", secs);
+	/* about 1 s under the sanitizers; the pairwise match took 14 s
+	 * (release) to 21 s (sanitizers) */
+	ok(secs < 5.0, "in %.3f s of CPU, well under 5 s", secs);
 	memset(&st, 0, sizeof(st));
 	ok(hlx_caseurl_publish(&c, NULL, 0, &st) == HLX_OK && st.removed == NMANY &&
 	   notes_size() == 0, "nothing due: every file taken down, every note dropped");

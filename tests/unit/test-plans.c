@@ -436,17 +436,20 @@ static void test_withdrawals_scale(struct hlx_node *n, const char *home)
 	      NFILL * FILL_ACTS, NFILL);
 	for (int i = 0; i < NLATE; i++)
 		act_b(&acts[i], v2, HLX_PLAN_WITHDRAW, 2, T0 + 300 + i);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* CPU time, not wall time: a loaded machine (make check runs
+	 * programs side by side) must not make it fail */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	is_rc(p ? take(p, v2, acts, NLATE, T0 + 1000, &added) : HLX_EINVAL, HLX_OK,
 	      "wd@2 with %d more withdrawals", NLATE);
-	clock_gettime(CLOCK_MONOTONIC, &t2);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t2);
 	secs = (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9;
-	printf("# %d withdrawals over the cap, %d acts held: %.3f s\n", NLATE,
+	printf("# %d withdrawals over the cap, %d acts held: %.3f s of CPU\n", NLATE,
 	       NFILL * FILL_ACTS, secs);
 	ok(added == 0, "all dropped: 64 are held (%zu added)", added);
 	/* checking the 800 signatures takes a fraction of a second; the old
-	 * count took seconds (64 x 25,000 comparisons, 800 times) */
-	ok(secs < 1.0, "in %.3f s, well under 1 s", secs);
+	 * count took seconds (64 x 25,000 comparisons, 800 times: 1.9 s
+	 * in a release build, 8.5 s under the sanitizers) */
+	ok(secs < 1.5, "in %.3f s of CPU, well under 1.5 s", secs);
 	acts_free(acts, NLATE);
 	free(acts);
 	hlx_plans_free(p);
