@@ -8,6 +8,7 @@
 #include "keys/trust.h"
 #include "protocol/err.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
@@ -516,6 +517,120 @@ static int due_files(const struct hlx_caseurl_due *due, size_t n,
 	return rc;
 }
 
+/* 64 lowercase hex digits: the name of a case's file */
+static int hex_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == HEX_LEN;
+}
+
+/* The entries of the directory rel under the publish directory, not
+ * through a symbolic link: fn(ctx, name) for each but . and ..; a missing
+ * directory, or a link planted in its place, has none. */
+static int each_entry(const char *pubdir, const char *rel,
+		      int (*fn)(void *, const char *), void *ctx)
+{
+	char abs[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int fd, rc = hlx_pathf(abs, "%s/%s", pubdir, rel);
+
+	if (!rc)
+		rc = hlx_dir_open_in(pubdir, abs, &fd);
+	if (rc == HLX_ENOENT || rc == HLX_EPERM) {
+		hlx_err_clear();
+		return HLX_OK;
+	}
+	if (rc)
+		return rc;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return hlx_err(HLX_EIO, "cannot list '%s': %s", abs, strerror(errno));
+	}
+	while (!rc && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rc = fn(ctx, e->d_name);
+	closedir(d);
+	return rc;
+}
+
+struct sweep {
+	const struct hlx_caseurl_ctx *c;
+	struct notes *ns;
+	struct hlx_caseurl_stats *st;
+	char feed[64]; /* "" or a/ID */
+	char urls[PATH_MAX];
+};
+
+/* One file of a feed's urls/: it goes unless a note names it. */
+static int sweep_file(void *ctx, const char *name)
+{
+	struct sweep *w = ctx;
+	char rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX], abs[PATH_MAX];
+	int rc;
+
+	if (!hex_name(name))
+		return HLX_OK; /* not a case's file (temporary files go at publish) */
+	rc = feed_paths(w->feed, name, rel, dir);
+	if (rc || notes_find(w->ns, name, rel))
+		return rc;
+	rc = hlx_pathf(abs, "%s/%s", w->c->pubdir, rel);
+	if (!rc)
+		rc = hlx_rm_rf_in(w->c->pubdir, abs);
+	if (!rc)
+		w->st->removed++;
+	return rc;
+}
+
+static int sweep_feed(struct sweep *w, const char *feed)
+{
+	char rel[HLX_AUDIT_PATH_MAX];
+	int rc;
+
+	snprintf(w->feed, sizeof(w->feed), "%s", feed);
+	rc = feed_paths(feed, "", rel, w->urls);
+	return rc ? rc : each_entry(w->c->pubdir, w->urls, sweep_file, w);
+}
+
+static int sweep_audience(void *ctx, const char *name)
+{
+	char feed[64];
+
+	if (snprintf(feed, sizeof(feed), "a/%s", name) >= (int)sizeof(feed) ||
+	    feed_check(feed)) {
+		hlx_err_clear();
+		return HLX_OK; /* not an audience's feed */
+	}
+	return sweep_feed(ctx, feed);
+}
+
+/*
+ * Every file of a feed's urls/ (the open feed's, each audience's) that no
+ * note names goes: what a crash left between a file and its note (which
+ * follows the file).  If it is due, it is sent again below, with a record
+ * of its own; if not (a final state, another owner), it would otherwise
+ * stay in the feed for good.
+ */
+static int sweep_unnoted(const struct hlx_caseurl_ctx *c, struct notes *ns,
+			 struct hlx_caseurl_stats *st)
+{
+	struct sweep w;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.ns = ns;
+	w.st = st;
+	rc = sweep_feed(&w, "");
+	if (!rc)
+		rc = each_entry(c->pubdir, "a", sweep_audience, &w);
+	return rc;
+}
+
 int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			const struct hlx_caseurl_due *due, size_t n,
 			struct hlx_caseurl_stats *st)
@@ -550,7 +665,9 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 	}
 	ns.n = ns.nsorted = w; /* what is left of a sorted run is sorted */
 	notes_count(&ns);
-	rc = notes_save(c->h, &ns, NOTES_MAX);
+	rc = sweep_unnoted(c, &ns, st);
+	if (!rc)
+		rc = notes_save(c->h, &ns, NOTES_MAX);
 	for (size_t j = 0; !rc && j < n; j++) {
 		const struct hlx_caseurl_due *d = &due[j];
 		char hex[HEX_LEN + 1], rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX];

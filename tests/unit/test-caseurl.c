@@ -431,6 +431,57 @@ static void test_publish(void)
 	snprintf(p, sizeof(p), "%s/%s", pub, rel1);
 	ok(st.removed == 1 && access(p, F_OK) != 0, "the file was removed");
 	sent_to(ha, &case1, "", "the note after the final state");
+
+	/* a crash after the files, before their notes were saved: the
+	 * files no note names are found at the next publish */
+	{
+		struct hlx_buf saved = HLX_BUF_INIT;
+		char cs[PATH_MAX], pa[PATH_MAX];
+		int had;
+
+		ok(hlx_home_path(cs, hlx_home_dir(ha), HLX_HOME_CASES_SENT, NULL, NULL) ==
+		   HLX_OK, "the path of cases-sent");
+		had = hlx_file_read(cs, 1 << 20, &saved) == HLX_OK;
+		d[0] = due(&case1, "org-c", "peer-c", boxc, "");
+		d[1] = due(&case1, "org-c", "peer-c", boxc, aud);
+		memset(&st, 0, sizeof(st));
+		is_rc(hlx_caseurl_publish(&c, d, 2, &st), HLX_OK, "publish to both feeds");
+		snprintf(p, sizeof(p), "%s/%s", pub, rel1);
+		snprintf(pa, sizeof(pa), "%s/%s/urls/%s", pub, aud, hex1);
+		ok(st.sent == 2 && access(p, F_OK) == 0 && access(pa, F_OK) == 0,
+		   "both files written (%u sent)", st.sent);
+		if (had)
+			ok(hlx_file_write(cs, saved.data, saved.len, 0600) == HLX_OK,
+			   "cases-sent as it was before (the crash)");
+		else
+			ok(unlink(cs) == 0, "no cases-sent, as before (the crash)");
+		n0 = audit_of(ha).all;
+		memset(&st, 0, sizeof(st));
+		is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK,
+		      "publish, only the open feed's file due");
+		ok(st.removed == 2 && st.sent == 1 && access(p, F_OK) == 0 &&
+		   access(pa, F_OK) != 0 && audit_of(ha).all == n0 + 1,
+		   "both unnoted files went, the due one was sent again with a record (%u removed, %u sent)",
+		   st.removed, st.sent);
+		sent_to(ha, &case1, "org-c", "noted again");
+		if (had)
+			ok(hlx_file_write(cs, saved.data, saved.len, 0600) == HLX_OK,
+			   "cases-sent as it was before (another crash)");
+		else
+			ok(unlink(cs) == 0, "no cases-sent (another crash)");
+		memset(&st, 0, sizeof(st));
+		is_rc(hlx_caseurl_publish(&c, NULL, 0, &st), HLX_OK, "publish: nothing due");
+		ok(st.removed == 1 && access(p, F_OK) != 0,
+		   "the unnoted file of a case no longer due is gone (%u removed)", st.removed);
+		/* what is not a case's file is left alone */
+		snprintf(p, sizeof(p), "%s/urls/README", pub);
+		ok(hlx_file_write(p, "x", 1, 0644) == HLX_OK, "a file of another name");
+		memset(&st, 0, sizeof(st));
+		is_rc(hlx_caseurl_publish(&c, NULL, 0, &st), HLX_OK, "publish again");
+		ok(st.removed == 0 && access(p, F_OK) == 0, "it stays");
+		unlink(p);
+		hlx_buf_free(&saved);
+	}
 	hlx_buf_free(&b);
 	hlx_buf_free(&u);
 }
