@@ -640,6 +640,17 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 	size_t w = 0;
 	int rc = notes_load(c->h, &ns), src;
 
+	if (rc == HLX_ETOOBIG || rc == HLX_EINVAL) {
+		/* past its limit (an older build wrote it at any size) or
+		 * damaged: read as empty, it is written anew below; every
+		 * file of the feeds is then unnoted, so it goes and what is
+		 * due is sent again (the audit log keeps every sending) */
+		if (st->failure)
+			st->failure(st->failure_ctx, "cases-sent", rc, hlx_err_detail());
+		hlx_err_clear();
+		memset(&ns, 0, sizeof(ns));
+		rc = HLX_OK;
+	}
 	if (!rc)
 		rc = due_files(due, n, &files);
 	/* what is no longer due goes first: a final state, another owner */

@@ -481,6 +481,49 @@ static void test_publish(void)
 		ok(st.removed == 0 && access(p, F_OK) == 0, "it stays");
 		unlink(p);
 		hlx_buf_free(&saved);
+
+		/* a damaged cases-sent, or one past its limit (older builds
+		 * wrote it at any size), is told and written anew: every
+		 * publish would fail on it otherwise */
+		memset(&st, 0, sizeof(st));
+		is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish: one file due");
+		snprintf(p, sizeof(p), "%s/%s", pub, rel1);
+		ok(st.sent == 1 && access(p, F_OK) == 0, "sent");
+		{
+			FILE *f = fopen(cs, "a");
+
+			ok(f && fputs("not a note\n", f) >= 0 && fclose(f) == 0,
+			   "a line that is no note appended to cases-sent");
+		}
+		memset(&st, 0, sizeof(st));
+		memset(&fl, 0, sizeof(fl));
+		st.failure = on_fail;
+		st.failure_ctx = &fl;
+		n0 = audit_of(ha).all;
+		is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish with it");
+		ok(fl.n == 1 && strstr(fl.why, "line 2") && st.removed == 1 &&
+		   st.sent == 1 && access(p, F_OK) == 0 && audit_of(ha).all == n0 + 1,
+		   "told (%s), the file swept and sent again with a record", fl.why);
+		sent_to(ha, &case1, "org-c", "noted in a cases-sent written anew");
+		{
+			int fd = open(cs, O_WRONLY | O_TRUNC);
+
+			ok(fd >= 0 && ftruncate(fd, (off_t)HLX_CASEURL_NOTES_MAX + 1) == 0 &&
+			   close(fd) == 0, "cases-sent past its limit");
+		}
+		memset(&st, 0, sizeof(st));
+		memset(&fl, 0, sizeof(fl));
+		st.failure = on_fail;
+		st.failure_ctx = &fl;
+		is_rc(hlx_caseurl_publish(&c, NULL, 0, &st), HLX_OK,
+		      "publish with it, nothing due");
+		ok(fl.n == 1 && st.removed == 1 && access(p, F_OK) != 0,
+		   "told (%s), the file no longer due gone", fl.why);
+		{
+			struct stat sb;
+
+			ok(stat(cs, &sb) == 0 && sb.st_size == 0, "cases-sent written anew, empty");
+		}
 	}
 	hlx_buf_free(&b);
 	hlx_buf_free(&u);
