@@ -936,20 +936,26 @@ static int act_valid(const struct hlx_plans *p, const struct hlx_plan_bact *a)
 	return st == ACT_VALID;
 }
 
-/* The bundle of document d as it is published. */
-static int pub_bundle(const struct hlx_plans *p, const struct held *d,
-		      struct hlx_buf *out)
+/* The bundle of document p->d[at] as it is published: the acts on it
+ * and on the other versions of its name, which lie next to it (the
+ * documents are sorted by name), so a bundle costs its name's documents,
+ * not all of them. */
+static int pub_bundle(const struct hlx_plans *p, size_t at, struct hlx_buf *out)
 {
+	const struct held *d = &p->d[at];
+	const char *name = hlx_plan_name(d->p);
 	const struct hlx_plan_bact **v = NULL;
 	struct hlx_plan_bact *flat = NULL;
-	size_t nv = 0, cap = 0;
+	size_t nv = 0, cap = 0, lo = at, hi = at + 1;
 	int rc = HLX_OK;
 
-	for (size_t i = 0; !rc && i < p->nd; i++) {
+	while (lo > 0 && !strcmp(hlx_plan_name(p->d[lo - 1].p), name))
+		lo--;
+	while (hi < p->nd && !strcmp(hlx_plan_name(p->d[hi].p), name))
+		hi++;
+	for (size_t i = lo; !rc && i < hi; i++) {
 		const struct held *h = &p->d[i];
 
-		if (strcmp(hlx_plan_name(h->p), hlx_plan_name(d->p)))
-			continue;
 		for (size_t k = 0; !rc && k < h->nacts; k++) {
 			const struct hlx_plan_bact *a = &h->acts[k];
 
@@ -1058,7 +1064,7 @@ int hlx_plans_publishable(const struct hlx_plans *p, struct hlx_plans_pub **out,
 				continue;
 			room--;
 		}
-		rc = pub_bundle(p, h, &v[k].text);
+		rc = pub_bundle(p, i, &v[k].text);
 		if (rc)
 			break;
 		snprintf(v[k].e.name, sizeof(v[k].e.name), "%s", hlx_plan_name(h->p));
