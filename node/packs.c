@@ -94,25 +94,65 @@ static uint32_t idx_count(const char *idx)
  * publish: it is used as it is instead of compressing everything again.
  * Its path into pack; 1 when there is one.
  */
+/* An index file of a history's packs, and when it was last changed. */
+struct idx_ent {
+	char name[NAME_MAX + 1];
+	struct timespec mt;
+};
+
+/* Newest first: the pack of the version just written, which is what a
+ * publish looks for, is then the first one opened, however many versions
+ * (one pack each) the history has. */
+static int idx_newer(const void *a, const void *b)
+{
+	const struct idx_ent *x = a, *y = b;
+
+	if (x->mt.tv_sec != y->mt.tv_sec)
+		return x->mt.tv_sec < y->mt.tv_sec ? 1 : -1;
+	if (x->mt.tv_nsec != y->mt.tv_nsec)
+		return x->mt.tv_nsec < y->mt.tv_nsec ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
 static int own_pack(const char *repo, const git_oid *commit, size_t need,
 		    char pack[PATH_MAX])
 {
 	char dir[PATH_MAX], idx[PATH_MAX];
 	git_odb_backend *be = NULL;
+	struct idx_ent *v = NULL;
+	size_t nv = 0, cap = 0;
 	struct dirent *de;
+	struct stat st;
 	int found = 0;
 	DIR *d;
 
 	if (snprintf(dir, sizeof(dir), "%s/objects/pack", repo) >= (int)sizeof(dir) ||
 	    !(d = opendir(dir)))
 		return 0;
-	while (!found && (de = readdir(d))) {
+	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 
 		if (n < 5 || strcmp(de->d_name + n - 4, ".idx") != 0 ||
-		    snprintf(idx, sizeof(idx), "%s/%s", dir, de->d_name) >= (int)sizeof(idx))
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
-		if (git_odb_backend_one_pack(&be, idx) < 0)
+		if (nv == cap) {
+			struct idx_ent *w = reallocarray(v, cap ? 2 * cap : 16, sizeof(*v));
+
+			if (!w)
+				break; /* not found: the pack is built instead */
+			v = w;
+			cap = cap ? 2 * cap : 16;
+		}
+		memcpy(v[nv].name, de->d_name, n + 1);
+		v[nv++].mt = st.st_mtim;
+	}
+	closedir(d);
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), idx_newer);
+	for (size_t i = 0; !found && i < nv; i++) {
+		if (snprintf(idx, sizeof(idx), "%s/%s", dir, v[i].name) >= (int)sizeof(idx) ||
+		    git_odb_backend_one_pack(&be, idx) < 0)
 			continue;
 		found = be->exists(be, commit) && idx_count(idx) == need;
 		be->free(be);
@@ -121,7 +161,7 @@ static int own_pack(const char *repo, const git_oid *commit, size_t need,
 			strcpy(pack + strlen(idx) - 4, ".pack");
 		}
 	}
-	closedir(d);
+	free(v);
 	return found;
 }
 
