@@ -228,6 +228,13 @@ int cli_lines_open(struct cli_lines *r, const char *path, size_t max);
 int cli_lines_next(struct cli_lines *r, char **line, size_t *len);
 void cli_lines_close(struct cli_lines *r);
 
+/* Set the C library's allocator up for a command that holds a few
+ * hundred MiB in many blocks (import): one heap for every thread, in huge
+ * pages where the system gives them, never given back before the process
+ * ends.  Only a choice of speed: without it, or where it cannot be made,
+ * everything works the same. */
+void cli_bulk_memory(void);
+
 /* Obtain a passphrase for what (e.g. "the root key of 'uk-iwf'") into a
  * secure buffer: from the passphrase file, else from the terminal (asked
  * twice when confirm is set).  Never from an argument. */
