@@ -326,9 +326,7 @@ static int put_line(struct hlx_changeset *cs, const struct hlx_entry *e,
 	int rc = same_kind(cs, st ? HLX_LIST_STATUS :
 			       c ? HLX_LIST_CASES : HLX_LIST_ENTRIES);
 
-	if (!rc)
-		rc = st ? hlx_status_validate(st) :
-		     c ? hlx_case_validate(c) : hlx_entry_validate(e);
+	/* each encoder validates its record first */
 	if (!rc)
 		rc = st ? hlx_status_encode(st, &cs->arena) :
 		     c ? hlx_case_encode(c, &cs->arena) :

@@ -292,10 +292,15 @@ int hlx_entry_encode(const struct hlx_entry *e, struct hlx_buf *out)
 	*o++ = '\t';
 	o = put_time(e->first_seen, o);
 	*o++ = '\t';
-	if (e->confidence < 0)
+	if (e->confidence < 0) {
 		*o++ = '-';
-	else
-		o += snprintf(o, 4, "%d", e->confidence);
+	} else { /* 0..100, validated: written without snprintf */
+		if (e->confidence >= 100)
+			*o++ = '1';
+		if (e->confidence >= 10)
+			*o++ = (char)('0' + e->confidence / 10 % 10);
+		*o++ = (char)('0' + e->confidence % 10);
+	}
 	*o++ = '\t';
 	if (!e->ntags)
 		*o++ = '-';
