@@ -407,6 +407,57 @@ static int srec_cmp(const void *a, const void *b, void *ctx)
 }
 
 /*
+ * r[0..n) in (a, b) order, stably: a radix sort, a byte at a time from
+ * the last, skipping the bytes every key shares (the type names have a
+ * few); tmp has room for n.  Items whose (a, b) are equal stay in input
+ * order and are put in srec_cmp's order by an insertion sort of their run
+ * (runs of more than one are duplicates, or hashes that share their first
+ * 16 characters).  The sorted array: r or tmp.  A million changes took a
+ * merge sort through srec_cmp a fifth of a second.
+ */
+static struct srec *radix_sort(struct srec *r, struct srec *tmp, size_t n,
+			       size_t (*cnt)[256], struct hlx_changeset *cs)
+{
+	for (size_t i = 0; i < n; i++)
+		for (unsigned d = 0; d < 8; d++) {
+			cnt[d][r[i].b >> (8 * d) & 255]++;
+			cnt[8 + d][r[i].a >> (8 * d) & 255]++;
+		}
+	for (unsigned d = 0; d < 16; d++) {
+		unsigned sh = 8 * (d & 7);
+		size_t *c = cnt[d], sum = 0;
+		struct srec *t;
+
+		if (c[(d < 8 ? r[0].b : r[0].a) >> sh & 255] == n)
+			continue; /* every key has this byte */
+		for (unsigned k = 0; k < 256; k++) {
+			size_t v = c[k];
+
+			c[k] = sum;
+			sum += v;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[c[(d < 8 ? r[i].b : r[i].a) >> sh & 255]++] = r[i];
+		t = r;
+		r = tmp;
+		tmp = t;
+	}
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && r[j].a == r[i].a && r[j].b == r[i].b; j++)
+			;
+		for (size_t k = i + 1; k < j; k++) {
+			struct srec x = r[k];
+			size_t m = k;
+
+			for (; m > i && srec_cmp(&r[m - 1], &x, cs) > 0; m--)
+				r[m] = r[m - 1];
+			r[m] = x;
+		}
+	}
+	return r;
+}
+
+/*
  * Sort the items by hash, and their lines with them: the lines are copied
  * into a new arena in that order, so that every later pass over the
  * changes (checking, sharding, hashing, the state) reads memory in order.
@@ -416,15 +467,18 @@ static int srec_cmp(const void *a, const void *b, void *ctx)
 static int sort_items(struct hlx_changeset *cs)
 {
 	struct hlx_buf arena = HLX_BUF_INIT;
-	struct srec *r = NULL;
+	struct srec *r = NULL, *tmp = NULL, *sorted;
 	struct item *items = NULL;
+	size_t (*cnt)[256] = NULL;
 	int rc;
 
 	if (cs->n < 2)
 		return HLX_OK;
 	r = malloc(cs->n * sizeof(*r));
+	tmp = malloc(cs->n * sizeof(*tmp));
 	items = malloc(cs->n * sizeof(*items));
-	if (!r || !items) {
+	cnt = calloc(16, sizeof(*cnt));
+	if (!r || !tmp || !items || !cnt) {
 		rc = hlx_err(HLX_ENOMEM, "out of memory for %zu changes", cs->n);
 		goto out;
 	}
@@ -436,10 +490,10 @@ static int sort_items(struct hlx_changeset *cs)
 		r[i].b = text_be64(t + (hl < 8 ? hl : 8), hl < 8 ? 0 : hl - 8);
 		r[i].i = i;
 	}
-	qsort_r(r, cs->n, sizeof(*r), srec_cmp, cs);
+	sorted = radix_sort(r, tmp, cs->n, cnt, cs);
 	rc = hlx_buf_reserve(&arena, cs->arena.len);
 	for (size_t k = 0; k < cs->n && !rc; k++) {
-		const struct item *it = &cs->items[r[k].i];
+		const struct item *it = &cs->items[sorted[k].i];
 
 		items[k] = *it;
 		items[k].off = arena.len;
@@ -457,6 +511,8 @@ static int sort_items(struct hlx_changeset *cs)
 out:
 	hlx_buf_free(&arena);
 	free(items);
+	free(cnt);
+	free(tmp);
 	free(r);
 	return rc;
 }
