@@ -157,9 +157,22 @@ static int unreach_cb(const git_oid *id, void *payload)
 	return 0;
 }
 
+/* A first version (number 1, no parent, no checkpoint): one a change
+ * interrupted before it moved the branch leaves without a parent to
+ * follow. */
+static int first_version(git_commit *c)
+{
+	struct cmeta m;
+
+	if (git_commit_parentcount(c) != 0 || hlx_hist_parse_commit(c, &m))
+		return 0;
+	return m.v.version == 1 && !m.has_parent && !m.checkpoint[0];
+}
+
 /* Objects of a version an interrupted change left: a commit not on the
- * branch whose parent is (or is such a commit), that keep accepts, and
- * what it reaches.  Added to the set; returns how many, or <0. */
+ * branch whose parent is (or is such a commit), or a first version, that
+ * keep accepts, and what it reaches.  Added to the set; returns how many,
+ * or <0. */
 static int64_t reach_left(struct unreach *u,
 			  int (*keep)(void *ctx, const char *oid), void *kctx)
 {
@@ -176,8 +189,9 @@ static int64_t reach_left(struct unreach *u,
 			    git_commit_lookup(&c, u->h->repo, &u->commits[i]) < 0)
 				continue;
 			hlx_hist_fmt_oid(&u->commits[i], hex);
-			if (git_commit_parentcount(c) == 1 &&
-			    oidset_has(u->s, git_commit_parent_id(c, 0)) &&
+			if (((git_commit_parentcount(c) == 1 &&
+			      oidset_has(u->s, git_commit_parent_id(c, 0))) ||
+			     first_version(c)) &&
 			    keep(kctx, hex) == HLX_OK) {
 				rc = oidset_add(u->s, &u->commits[i]);
 				if (rc >= 0)
