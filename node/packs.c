@@ -86,14 +86,6 @@ static uint32_t idx_count(const char *idx)
 	       (uint32_t)h[8 + 255 * 4 + 2] << 8 | h[8 + 255 * 4 + 3];
 }
 
-/*
- * The history writes each version's new objects as one pack.  That pack
- * holds only objects the version added (an object already in the store is
- * not written again), so when it has as many objects as the walk from the
- * version's commit, hiding its parent's, finds, it is exactly the pack to
- * publish: it is used as it is instead of compressing everything again.
- * Its path into pack; 1 when there is one.
- */
 /* An index file of a history's packs, and when it was last changed. */
 struct idx_ent {
 	char name[NAME_MAX + 1];
@@ -114,6 +106,14 @@ static int idx_newer(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * The history writes each version's new objects as one pack.  That pack
+ * holds only objects the version added (an object already in the store is
+ * not written again), so when it has as many objects as the walk from the
+ * version's commit, hiding its parent's, finds, it is exactly the pack to
+ * publish: it is used as it is instead of compressing everything again.
+ * Its path into pack; 1 when there is one.
+ */
 static int own_pack(const char *repo, const git_oid *commit, size_t need,
 		    char pack[PATH_MAX])
 {
