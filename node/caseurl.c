@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -270,7 +271,10 @@ static int note_parse(const char *s, size_t n, struct note *x)
 	return HLX_OK;
 }
 
-static int notes_load(struct hlx_home *h, struct notes *ns)
+/* The notes of cases-sent; lenient: lines that are no note are skipped
+ * (counted in *bad) rather than refused. */
+static int notes_load_ex(struct hlx_home *h, struct notes *ns, int lenient,
+			 size_t *bad)
 {
 	struct hlx_buf b = HLX_BUF_INIT;
 	char p[PATH_MAX];
@@ -293,9 +297,17 @@ static int notes_load(struct hlx_home *h, struct notes *ns)
 		if (!nl ||
 		    note_parse((const char *)b.data + at,
 			       (size_t)(nl - (b.data + at)), &x) != HLX_OK) {
-			rc = hlx_err(HLX_EINVAL, "'%s' line %zu: not HEX PATH ORG PEER",
-				     p, line);
-			break;
+			if (!lenient) {
+				rc = hlx_err(HLX_EINVAL, "'%s' line %zu: not HEX PATH ORG PEER",
+					     p, line);
+				break;
+			}
+			hlx_err_clear();
+			++*bad;
+			if (!nl)
+				break;
+			at = (size_t)(nl - b.data) + 1;
+			continue;
 		}
 		x.at = line;
 		rc = notes_push(ns, &x);
@@ -309,6 +321,13 @@ static int notes_load(struct hlx_home *h, struct notes *ns)
 	if (rc)
 		notes_free(ns);
 	return rc;
+}
+
+static int notes_load(struct hlx_home *h, struct notes *ns)
+{
+	size_t bad = 0;
+
+	return notes_load_ex(h, ns, 0, &bad);
 }
 
 /* Write the notes whole; never more than max bytes (send_one keeps them
@@ -528,11 +547,13 @@ static int hex_name(const char *s)
 	return i == HEX_LEN;
 }
 
-/* The entries of the directory rel under the publish directory, not
- * through a symbolic link: fn(ctx, name) for each but . and ..; a missing
- * directory, or a link planted in its place, has none. */
+/* The entries of the directory rel under the publish directory, opened
+ * without following a symbolic link: fn(ctx, fd of the directory, name)
+ * for each but . and ..  A directory that cannot be opened (missing, a
+ * link planted in its place, not ours to read) has none: what the sweep
+ * cannot reach it leaves, and the publish goes on. */
 static int each_entry(const char *pubdir, const char *rel,
-		      int (*fn)(void *, const char *), void *ctx)
+		      int (*fn)(void *, int, const char *), void *ctx)
 {
 	char abs[PATH_MAX];
 	struct dirent *e;
@@ -541,19 +562,17 @@ static int each_entry(const char *pubdir, const char *rel,
 
 	if (!rc)
 		rc = hlx_dir_open_in(pubdir, abs, &fd);
-	if (rc == HLX_ENOENT || rc == HLX_EPERM) {
+	if (rc) {
 		hlx_err_clear();
 		return HLX_OK;
 	}
-	if (rc)
-		return rc;
 	if (!(d = fdopendir(fd))) {
 		close(fd);
-		return hlx_err(HLX_EIO, "cannot list '%s': %s", abs, strerror(errno));
+		return HLX_OK;
 	}
 	while (!rc && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			rc = fn(ctx, e->d_name);
+			rc = fn(ctx, dirfd(d), e->d_name);
 	closedir(d);
 	return rc;
 }
@@ -566,11 +585,14 @@ struct sweep {
 	char urls[PATH_MAX];
 };
 
-/* One file of a feed's urls/: it goes unless a note names it. */
-static int sweep_file(void *ctx, const char *name)
+/* One entry of a feed's urls/: a case's file (or a link in its place)
+ * that no note names goes; a directory is not one of ours and stays.  A
+ * removal that fails is told as the failure of that file. */
+static int sweep_file(void *ctx, int dfd, const char *name)
 {
 	struct sweep *w = ctx;
-	char rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX], abs[PATH_MAX];
+	char rel[HLX_AUDIT_PATH_MAX], dir[PATH_MAX];
+	struct stat st;
 	int rc;
 
 	if (!hex_name(name))
@@ -578,12 +600,21 @@ static int sweep_file(void *ctx, const char *name)
 	rc = feed_paths(w->feed, name, rel, dir);
 	if (rc || notes_find(w->ns, name, rel))
 		return rc;
-	rc = hlx_pathf(abs, "%s/%s", w->c->pubdir, rel);
-	if (!rc)
-		rc = hlx_rm_rf_in(w->c->pubdir, abs);
-	if (!rc)
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode))
+		return HLX_OK;
+	if (unlinkat(dfd, name, 0) == 0) {
 		w->st->removed++;
-	return rc;
+		return HLX_OK;
+	}
+	w->st->failed++;
+	if (w->st->failure) {
+		char why[HLX_AUDIT_PATH_MAX + 128];
+
+		snprintf(why, sizeof(why), "cannot remove '%s', sent to no one any more: %s",
+			 rel, strerror(errno));
+		w->st->failure(w->st->failure_ctx, rel, HLX_EIO, why);
+	}
+	return HLX_OK;
 }
 
 static int sweep_feed(struct sweep *w, const char *feed)
@@ -596,10 +627,11 @@ static int sweep_feed(struct sweep *w, const char *feed)
 	return rc ? rc : each_entry(w->c->pubdir, w->urls, sweep_file, w);
 }
 
-static int sweep_audience(void *ctx, const char *name)
+static int sweep_audience(void *ctx, int dfd, const char *name)
 {
 	char feed[64];
 
+	(void)dfd;
 	if (snprintf(feed, sizeof(feed), "a/%s", name) >= (int)sizeof(feed) ||
 	    feed_check(feed)) {
 		hlx_err_clear();
@@ -631,6 +663,15 @@ static int sweep_unnoted(const struct hlx_caseurl_ctx *c, struct notes *ns,
 	return rc;
 }
 
+int hlx_caseurl_sweep(const struct hlx_caseurl_ctx *c,
+		      struct hlx_caseurl_stats *st)
+{
+	struct notes ns;
+
+	memset(&ns, 0, sizeof(ns));
+	return sweep_unnoted(c, &ns, st);
+}
+
 int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			const struct hlx_caseurl_due *due, size_t n,
 			struct hlx_caseurl_stats *st)
@@ -641,15 +682,26 @@ int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 	int rc = notes_load(c->h, &ns), src;
 
 	if (rc == HLX_ETOOBIG || rc == HLX_EINVAL) {
-		/* past its limit (an older build wrote it at any size) or
-		 * damaged: read as empty, it is written anew below; every
-		 * file of the feeds is then unnoted, so it goes and what is
-		 * due is sent again (the audit log keeps every sending) */
-		if (st->failure)
-			st->failure(st->failure_ctx, "cases-sent", rc, hlx_err_detail());
+		/* damaged: the lines that are notes are kept; past its limit
+		 * (an older build wrote it at any size): read as empty.  It
+		 * is written anew below, and what no note names any more goes
+		 * from the feeds and is sent again if due.  (What it held is
+		 * derived: the audit log keeps every sending.) */
+		char why[PATH_MAX + 512];
+		size_t skipped = 0;
+		int was = rc;
+
+		snprintf(why, sizeof(why), "%s", hlx_err_detail());
 		hlx_err_clear();
-		memset(&ns, 0, sizeof(ns));
-		rc = HLX_OK;
+		rc = was == HLX_EINVAL ? notes_load_ex(c->h, &ns, 1, &skipped) : HLX_OK;
+		if (!rc && st->failure) {
+			char msg[sizeof(why) + 128];
+
+			snprintf(msg, sizeof(msg), "cases-sent: %s: %s, written anew", why,
+				 was == HLX_EINVAL ? "the lines that are notes kept" :
+				 "read as empty");
+			st->failure(st->failure_ctx, "cases-sent", was, msg);
+		}
 	}
 	if (!rc)
 		rc = due_files(due, n, &files);

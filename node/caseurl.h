@@ -125,11 +125,13 @@ struct hlx_caseurl_stats {
 /*
  * Bring the raw URLs in the feeds to what is due now: every noted file
  * not in due[] is removed (a final state, another owner, a feed the peer
- * no longer reads) and its note dropped; every file of due[] that is not
- * noted as sent there, or whose file is gone, is sent.  A file that cannot
- * be sent (no box key, above all) is reported through st->failure and
- * counted; the others are sent all the same.  own may be NULL when nothing
- * is due (only removals).
+ * no longer reads) and its note dropped; every case's file in a feed's
+ * urls/ that no note names (what a crash left between a file and its
+ * note) is removed; every file of due[] that is not noted as sent there,
+ * or whose file is gone, is sent.  A file that cannot be sent (no box
+ * key, above all) or removed is reported through st->failure and counted;
+ * the others are done all the same.  A cases-sent that does not read back
+ * is reported and written anew from what of it reads.  own may be NULL when nothing is due (only removals).
  */
 int hlx_caseurl_publish(const struct hlx_caseurl_ctx *c,
 			const struct hlx_caseurl_due *due, size_t n,
@@ -156,6 +158,13 @@ const char *hlx_caseurl_recipient(const char *self,
 int hlx_caseurl_from(const char *self, const char *from,
 		     const struct hlx_case_src *srcs, unsigned n,
 		     const struct hlx_case_owner *o);
+
+/* Remove every case's file from the feeds under c->pubdir (its urls/,
+ * a/ID/urls/), for a node with no note of any sending and no raw URL
+ * held, from which nothing can be due: files a crash left before their
+ * note was first saved. */
+int hlx_caseurl_sweep(const struct hlx_caseurl_ctx *c,
+		      struct hlx_caseurl_stats *st);
 
 /* A URL due to an organisation, as the cases engine says (spec/cases.md
  * section 8: the reporter's to the owner, an owner's to whom it handed

@@ -90,8 +90,10 @@ int hlx_caseurl_at_publish(struct hlx_node *n, const char *pubdir,
 	int rc, yes = 0;
 
 	rc = anything(c.h, &yes);
-	if (rc || !yes)
+	if (rc)
 		return rc;
+	if (!yes) /* nothing due; files a crash left unnoted go all the same */
+		return hlx_caseurl_sweep(&c, st);
 	rc = hlx_cases_load(n, &cs);
 	if (!rc) {
 		w.self = hlx_cases_self(cs);

@@ -283,4 +283,17 @@ test_ok "with an impostor's chain also naming hl-de, the raw URL goes to the rea
 # (before hl-fr holds the real hl-de's chain no plan naming hl-de is in
 # force, so no case is routed to it; peer_of's refusal of an impostor's
 # chain in that state is checked in tests/unit/test-caseurl.c)
+
+# A node that holds no raw URL and has noted no sending (a crash before
+# its first note was saved) still takes down the case files in its feeds
+F1=$(rand_hex 32)
+A1=$(rand_hex 16)
+mkdir -p www/imp/urls "www/imp/a/$A1/urls"
+printf x >"www/imp/urls/$F1"
+printf x >"www/imp/a/$A1/urls/$F1"
+printf x >www/imp/urls/README
+test_ok "a node with nothing due removes the case files no note names from every feed" sh -c '
+	./as imp '"$((T3 + 4))"' publish --to www/imp >pub6.out 2>&1 || { cat pub6.out; exit 1; }
+	test ! -e www/imp/urls/'"$F1"' && test ! -e www/imp/a/'"$A1"'/urls/'"$F1"' &&
+	test -e www/imp/urls/README'
 test_done

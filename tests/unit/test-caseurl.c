@@ -422,7 +422,35 @@ static void test_publish(void)
 		   "the sending through the link fails");
 		snprintf(t, sizeof(t), "%s/elsewhere/urls", dir);
 		ok(access(t, F_OK) != 0, "nothing written where the link points");
+		/* nor removed there: a case's file where a/ID and urls/ lead */
+		mkdir(t, 0700);
+		snprintf(t, sizeof(t), "%s/elsewhere/urls/%s", dir, hex1);
+		ok(hlx_file_write(t, "x", 1, 0600) == HLX_OK, "a file where the link leads");
+		memset(&st, 0, sizeof(st));
+		is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish, the link still there");
+		ok(access(t, F_OK) == 0, "the file behind a/ID stays");
 		unlink(p);
+		{
+			char ud[PATH_MAX], keep[PATH_MAX], dd[PATH_MAX];
+
+			snprintf(ud, sizeof(ud), "%s/urls", pub);
+			snprintf(keep, sizeof(keep), "%s/urls.real", pub);
+			ok(rename(ud, keep) == 0, "the open feed's urls/ moved aside");
+			snprintf(dd, sizeof(dd), "%s/elsewhere/urls", dir);
+			ok(symlink(dd, ud) == 0, "urls/ planted as a link");
+			memset(&st, 0, sizeof(st));
+			hlx_caseurl_publish(&c, NULL, 0, &st);
+			ok(access(t, F_OK) == 0, "the file behind the link stays");
+			unlink(ud);
+			ok(rename(keep, ud) == 0, "urls/ back");
+			/* a directory named as a case's file is not one of ours */
+			snprintf(dd, sizeof(dd), "%s/urls/%s", pub, hex2);
+			mkdir(dd, 0700);
+			memset(&st, 0, sizeof(st));
+			is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish");
+			ok(access(dd, F_OK) == 0, "a directory named as a case's file stays");
+			rmdir(dd);
+		}
 	}
 
 	/* a final state: nothing due, the file goes */
@@ -501,9 +529,10 @@ static void test_publish(void)
 		st.failure_ctx = &fl;
 		n0 = audit_of(ha).all;
 		is_rc(hlx_caseurl_publish(&c, d, 1, &st), HLX_OK, "publish with it");
-		ok(fl.n == 1 && strstr(fl.why, "line 2") && st.removed == 1 &&
-		   st.sent == 1 && access(p, F_OK) == 0 && audit_of(ha).all == n0 + 1,
-		   "told (%s), the file swept and sent again with a record", fl.why);
+		ok(fl.n == 1 && strstr(fl.why, "line 2") && st.removed == 0 &&
+		   st.sent == 0 && st.kept == 1 && access(p, F_OK) == 0 &&
+		   audit_of(ha).all == n0,
+		   "told (%s), the note that reads kept: nothing sent again", fl.why);
 		sent_to(ha, &case1, "org-c", "noted in a cases-sent written anew");
 		{
 			int fd = open(cs, O_WRONLY | O_TRUNC);
@@ -517,7 +546,8 @@ static void test_publish(void)
 		st.failure_ctx = &fl;
 		is_rc(hlx_caseurl_publish(&c, NULL, 0, &st), HLX_OK,
 		      "publish with it, nothing due");
-		ok(fl.n == 1 && st.removed == 1 && access(p, F_OK) != 0,
+		ok(fl.n == 1 && strstr(fl.why, "read as empty") && st.removed == 1 &&
+		   access(p, F_OK) != 0,
 		   "told (%s), the file no longer due gone", fl.why);
 		{
 			struct stat sb;
