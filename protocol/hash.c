@@ -7,6 +7,7 @@
 #include "err.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -186,6 +187,99 @@ static int bare_hex(const char *s, size_t n)
 		       hlx_quote(q, s, n), n, hint);
 }
 
+/* The type whose exact (lowercase) name is s[0, n), or 0. */
+static inline enum hlx_hash_type exact_type(const char *s, size_t n)
+{
+	switch (n) {
+	case 3:
+		return !memcmp(s, "md5", 3) ? HLX_HASH_MD5 :
+		       !memcmp(s, "pdq", 3) ? HLX_HASH_PDQ :
+		       !memcmp(s, "tmk", 3) ? HLX_HASH_TMK : (enum hlx_hash_type)0;
+	case 4:
+		return !memcmp(s, "sha1", 4) ? HLX_HASH_SHA1 :
+		       !memcmp(s, "vpdq", 4) ? HLX_HASH_VPDQ : (enum hlx_hash_type)0;
+	case 6:
+		return !memcmp(s, "sha256", 6) ? HLX_HASH_SHA256 : (enum hlx_hash_type)0;
+	case 8:
+		return !memcmp(s, "photodna", 8) ? HLX_HASH_PHOTODNA :
+		       (enum hlx_hash_type)0;
+	case 10:
+		return !memcmp(s, "url-sha256", 10) ? HLX_HASH_URL_SHA256 :
+		       (enum hlx_hash_type)0;
+	}
+	return (enum hlx_hash_type)0;
+}
+
+/* Eight bytes at p, the first in the lowest byte. */
+static inline uint64_t load8(const char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, sizeof(x));
+	return le64toh(x);
+}
+
+/* The four bytes that the eight lowercase hex digits of x stand for, as
+ * a little-endian number, or -1 if any of them is not one.  Eight at once
+ * (SWAR): each range check adds a constant that sets a byte's top bit
+ * exactly when the byte is at least (or, negated, at most) a bound, with
+ * no carry from one byte into the next since every byte is below 0x80. */
+static inline int64_t unhex8(uint64_t x)
+{
+	const uint64_t top = 0x8080808080808080ULL;
+	uint64_t digit, letter, v;
+
+	digit = (x + 0x5050505050505050ULL) & ~(x + 0x4646464646464646ULL);
+	letter = (x + 0x1f1f1f1f1f1f1f1fULL) & ~(x + 0x1919191919191919ULL);
+	if ((x & top) || ((digit | letter) & top) != top)
+		return -1; /* not '0'..'9' nor 'a'..'f' */
+	/* a digit's value is its low nibble; a letter's is that plus 9 */
+	v = (x & 0x0f0f0f0f0f0f0f0fULL) + ((x >> 6) & 0x0101010101010101ULL) * 9;
+	/* pairs of nibbles into bytes, the bytes together */
+	v = (v << 4 | v >> 8) & 0x00ff00ff00ff00ffULL;
+	v = (v | v >> 8) & 0x0000ffff0000ffffULL;
+	return (int64_t)((v | v >> 16) & 0xffffffffULL);
+}
+
+/* The usual hash, quickly: an exact lowercase type name, then lowercase
+ * hex digits of a length the type takes.  0 (h set) or -1 (h untouched):
+ * parse() then decides, and says what is wrong.  It accepts nothing
+ * parse() refuses, with the same result; every type's digits come in
+ * eights. */
+static int parse_fast(const char *s, size_t n, struct hlx_hash *h)
+{
+	uint8_t b[HLX_HASH_MAX];
+	enum hlx_hash_type t;
+	size_t tl, hn, len, i;
+	const char *hex;
+
+	if (n > HLX_HASH_TEXT_MAX - 1)
+		return -1;
+	for (tl = 0; tl < n && tl < 11 && s[tl] != ':'; tl++)
+		;
+	if (tl == n || tl == 11 || !(t = exact_type(s, tl)))
+		return -1;
+	hex = s + tl + 1;
+	hn = n - tl - 1;
+	len = hn / 2;
+	if (hn % 8 || len < types[t].min || len > types[t].max ||
+	    (t == HLX_HASH_VPDQ && len % VPDQ_FRAME))
+		return -1;
+	for (i = 0; i < hn; i += 8) {
+		int64_t v = unhex8(load8(hex + i));
+		uint32_t w;
+
+		if (v < 0)
+			return -1;
+		w = htole32((uint32_t)v);
+		memcpy(b + i / 2, &w, sizeof(w));
+	}
+	memcpy(h->bytes, b, len);
+	h->type = t;
+	h->len = len;
+	return 0;
+}
+
 /* h is written only once the input is known to be valid. */
 static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 {
@@ -280,12 +374,12 @@ static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 
 int hlx_hash_parse(const char *s, size_t n, struct hlx_hash *h)
 {
-	return parse(s, n, h, 0);
+	return parse_fast(s, n, h) == 0 ? HLX_OK : parse(s, n, h, 0);
 }
 
 int hlx_hash_parse_canonical(const char *s, size_t n, struct hlx_hash *h)
 {
-	return parse(s, n, h, 1);
+	return parse_fast(s, n, h) == 0 ? HLX_OK : parse(s, n, h, 1);
 }
 
 int hlx_hash_format(const struct hlx_hash *h, char *out, size_t outlen)
