@@ -27,6 +27,45 @@
 
 /* ---- reading versions --------------------------------------------------- */
 
+/* path[plen...] = name, and a '/' when dir: what snprintf "%s%s" would
+ * make of it (cut short to fit size), without its cost per shard. */
+static void path_put(char *path, size_t size, size_t plen, const char *name,
+		     int dir)
+{
+	size_t n = strlen(name);
+
+	if (plen + n + 1 >= size) {
+		snprintf(path + plen, size - plen, "%s%s", name, dir ? "/" : "");
+		return;
+	}
+	memcpy(path + plen, name, n);
+	if (dir)
+		path[plen + n++] = '/';
+	path[plen + n] = '\0';
+}
+
+/* The hash field's prefix the lines of shard path ("TYPE/ab/cd") have,
+ * "TYPE:abcd", in prefix[64]; its length. */
+static size_t shard_prefix(const char *path, char prefix[64])
+{
+	const char *slash = strchr(path, '/');
+	size_t tl = (size_t)(slash - path);
+
+	if (tl + 5 >= 64)
+		return (size_t)snprintf(prefix, 64, "%.*s:%c%c%c%c", (int)tl,
+					path, slash[1], slash[2], slash[4],
+					slash[5]);
+	memcpy(prefix, path, tl);
+	prefix[tl] = ':';
+	prefix[tl + 1] = slash[1];
+	prefix[tl + 2] = slash[2];
+	prefix[tl + 3] = slash[4];
+	prefix[tl + 4] = slash[5];
+	prefix[tl + 5] = '\0';
+	return tl + 5;
+}
+
+
 static int commit_tree(struct hlx_hist *h, const char *oid, git_tree **t)
 {
 	git_commit *c = NULL;
@@ -134,8 +173,8 @@ static int foreach_tree(struct each *w, const git_tree *t, int level)
 		rc = check_entry(e, level, w->path);
 		if (rc)
 			break;
-		snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s",
-			 git_tree_entry_name(e), level < LEVEL_SHARDS ? "/" : "");
+		path_put(w->path, sizeof(w->path), plen, git_tree_entry_name(e),
+			 level < LEVEL_SHARDS);
 		if (level < LEVEL_SHARDS) {
 			git_tree *st;
 
@@ -313,15 +352,12 @@ static int check_shard(struct fsck *f, const git_oid *id)
 {
 	/* "TYPE/ab/cd" -> expected hash field prefix "TYPE:abcd" */
 	char prefix[64];
-	const char *slash = strchr(f->path, '/');
 	const char *pf = NULL, *line;
 	size_t pn = 0, n, ln = 0, plen;
 	struct lines l;
 	int rc;
 
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "%.*s:%c%c%c%c",
-				(int)(slash - f->path), f->path, slash[1],
-				slash[2], slash[4], slash[5]);
+	plen = shard_prefix(f->path, prefix);
 	rc = lines_open(f->h, id, &l, f->path);
 	if (!rc && l.n == 0)
 		rc = hlx_err(HLX_EINVAL, "shard is empty");
@@ -378,8 +414,7 @@ static int check_tree(struct fsck *f, const git_tree *t, const git_tree *old,
 				  git_tree_entry_filemode_raw(e) &&
 		    git_oid_equal(git_tree_entry_id(oe), git_tree_entry_id(e)))
 			continue; /* checked with an earlier version */
-		snprintf(f->path + plen, sizeof(f->path) - plen, "%s%s", name,
-			 level < LEVEL_SHARDS ? "/" : "");
+		path_put(f->path, sizeof(f->path), plen, name, level < LEVEL_SHARDS);
 		if (level == LEVEL_SHARDS) {
 			rc = check_shard(f, git_tree_entry_id(e));
 			if (rc)
@@ -753,8 +788,8 @@ static int cd_removed(struct cdiff *w, const git_tree_entry *e, int level)
 	size_t plen = strlen(w->path);
 	int rc = HLX_OK;
 
-	snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s",
-		 git_tree_entry_name(e), level < LEVEL_SHARDS ? "/" : "");
+	path_put(w->path, sizeof(w->path), plen, git_tree_entry_name(e),
+		 level < LEVEL_SHARDS);
 	if (level < LEVEL_SHARDS) {
 		git_tree *t = NULL;
 
@@ -787,15 +822,12 @@ static int cd_removed(struct cdiff *w, const git_tree_entry *e, int level)
 static int cd_shard(struct cdiff *w, const git_oid *nid, const git_oid *oid)
 {
 	char prefix[64];
-	const char *slash = strchr(w->path, '/');
 	const char *pf = NULL, *la = NULL, *lb = NULL;
 	size_t pn = 0, na = 0, nb = 0, ln = 0, plen;
 	struct lines a, b;
 	int rc;
 
-	plen = (size_t)snprintf(prefix, sizeof(prefix), "%.*s:%c%c%c%c",
-				(int)(slash - w->path), w->path, slash[1],
-				slash[2], slash[4], slash[5]);
+	plen = shard_prefix(w->path, prefix);
 	memset(&b, 0, sizeof(b));
 	rc = cd_lines(w, oid, &a);
 	if (!rc)
@@ -892,8 +924,7 @@ static int cd_tree(struct cdiff *w, const git_tree *t, const git_tree *old,
 		} else {
 			oe = NULL;
 		}
-		snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s", name,
-			 level < LEVEL_SHARDS ? "/" : "");
+		path_put(w->path, sizeof(w->path), plen, name, level < LEVEL_SHARDS);
 		if (level == LEVEL_SHARDS) {
 			rc = cd_shard(w, git_tree_entry_id(e),
 				      oe ? git_tree_entry_id(oe) : NULL);
