@@ -29,6 +29,12 @@ struct hlx_store_txn {
 	struct hlx_store *s;
 	MDB_txn *txn;
 	MDB_cursor *cur; /* on entries, opened on first use */
+	/* No key of entries is after tail (tailn 0: none at all), as far as
+	 * the puts of this transaction know: a fresh list's entry with a key
+	 * after it goes in with MDB_APPEND (tail_known: looked up). */
+	int tail_known;
+	size_t tailn;
+	uint8_t tail[KEY_MAX];
 };
 
 static int lmdb_err(int rc, const char *what)
@@ -502,6 +508,68 @@ int hlx_store_meta_eq(const char *stored, size_t sn, const char *meta,
 	return sn == n && memcmp(stored, meta, n) == 0;
 }
 
+/* Is key after every key of entries (t->tail, which is at least the
+ * greatest)?  LMDB's order of keys: bytes, then the shorter first. */
+static int after_tail(const struct hlx_store_txn *t, const uint8_t *key,
+		      size_t n)
+{
+	int c;
+
+	if (!t->tailn)
+		return 1;
+	c = memcmp(key, t->tail, n < t->tailn ? n : t->tailn);
+	return c > 0 || (c == 0 && n > t->tailn);
+}
+
+/* t->tail: the greatest key of entries, looked up once. */
+static int find_tail(struct hlx_store_txn *t)
+{
+	MDB_val k, v;
+	int rc = mdb_cursor_get(t->cur, &k, &v, MDB_LAST);
+
+	if (rc == MDB_NOTFOUND) {
+		t->tailn = 0;
+	} else if (rc) {
+		return rc;
+	} else if (k.mv_size <= KEY_MAX) {
+		memcpy(t->tail, k.mv_data, k.mv_size);
+		t->tailn = k.mv_size;
+	} else {
+		/* no key of ours is this long: a bound nothing passes */
+		memset(t->tail, 0xff, KEY_MAX);
+		t->tailn = KEY_MAX;
+	}
+	t->tail_known = 1;
+	return 0;
+}
+
+/*
+ * Store key/v at the cursor.  A fresh list's entries come in key order,
+ * and on a node that holds nothing after them (a first list, or keys of
+ * a later type) each goes at the end of the table with MDB_APPEND: no
+ * search for its place, and leaves filled whole instead of split in
+ * halves.  LMDB itself refuses an append that is not after its last key
+ * (MDB_KEYEXIST, nothing changed): then the usual put.
+ */
+static int put_at(struct hlx_store_txn *t, MDB_val *k, MDB_val *v, int fresh)
+{
+	int rc = 0, append;
+
+	if (fresh && !t->tail_known)
+		rc = find_tail(t);
+	if (rc)
+		return rc;
+	append = fresh && after_tail(t, k->mv_data, k->mv_size);
+	rc = mdb_cursor_put(t->cur, k, v, append ? MDB_APPEND : 0);
+	if (rc == MDB_KEYEXIST && append)
+		rc = mdb_cursor_put(t->cur, k, v, 0);
+	if (!rc && t->tail_known && after_tail(t, k->mv_data, k->mv_size)) {
+		memcpy(t->tail, k->mv_data, k->mv_size);
+		t->tailn = k->mv_size;
+	}
+	return rc;
+}
+
 static int put_entry(struct hlx_store_txn *t, uint32_t list,
 		     const struct hlx_hash *h, const char *meta, size_t metalen,
 		     int fresh)
@@ -537,7 +605,7 @@ static int put_entry(struct hlx_store_txn *t, uint32_t list,
 		k.mv_data = key;
 		v.mv_size = 4 + metalen;
 		v.mv_data = data;
-		rc = mdb_cursor_put(t->cur, &k, &v, 0);
+		rc = put_at(t, &k, &v, fresh);
 	}
 	return rc ? lmdb_err(rc, "cannot store an entry") : HLX_OK;
 }
