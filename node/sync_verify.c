@@ -354,14 +354,17 @@ static int delta_unit(struct delta *d)
 	return HLX_OK;
 }
 
-int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added)
+/* A line into the delta: '+' or '-', then the line; or, for an added
+ * line whose key was decoded when it was checked (key), '*', the key's
+ * type, its length (two bytes, little-endian) and bytes, then the line,
+ * so that it is not parsed again when it is applied. */
+static int delta_put(struct delta *d, const char *line, size_t len, int added,
+		     const struct hlx_hash *key)
 {
-	struct delta *d = ctx;
 	size_t off = d->arena.len;
+	uint8_t *p;
 	int rc;
 
-	if (!line)
-		return delta_unit(d);
 	if (d->n == d->cap) {
 		size_t nc = d->cap ? d->cap * 2 : 1024;
 		size_t *x = realloc(d->off, nc * sizeof(*x));
@@ -371,12 +374,57 @@ int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added)
 		d->off = x;
 		d->cap = nc;
 	}
-	rc = hlx_buf_putc(&d->arena, added ? '+' : '-');
-	if (!rc)
-		rc = hlx_buf_put(&d->arena, line, len);
-	if (!rc)
-		d->off[d->n++] = off;
-	return rc;
+	rc = hlx_buf_reserve(&d->arena, 4 + (key ? key->len : 0) + len);
+	if (rc)
+		return rc;
+	p = d->arena.data + off;
+	if (key) {
+		*p++ = '*';
+		*p++ = (uint8_t)key->type;
+		*p++ = (uint8_t)key->len;
+		*p++ = (uint8_t)(key->len >> 8);
+		memcpy(p, key->bytes, key->len);
+		p += key->len;
+	} else {
+		*p++ = added ? '+' : '-';
+	}
+	memcpy(p, line, len);
+	d->arena.len = (size_t)(p + len - d->arena.data);
+	d->arena.data[d->arena.len] = '\0';
+	d->off[d->n++] = off;
+	return HLX_OK;
+}
+
+/* Line i of the delta (what delta_put put): its text, whether it is
+ * added, and its key if it came with one (*keyed). */
+static const char *delta_at(const struct delta *d, size_t i, size_t *len,
+			    int *added, struct hlx_hash *key, int *keyed)
+{
+	const char *l = (const char *)d->arena.data + d->off[i];
+	size_t end = i + 1 < d->n ? d->off[i + 1] : d->arena.len;
+	size_t hl = 0;
+
+	*keyed = l[0] == '*';
+	*added = l[0] != '-';
+	if (*keyed) {
+		const uint8_t *k = (const uint8_t *)l + 1;
+
+		hl = 3 + ((size_t)k[1] | (size_t)k[2] << 8);
+		key->type = (enum hlx_hash_type)k[0];
+		key->len = hl - 3;
+		memcpy(key->bytes, k + 3, key->len);
+	}
+	*len = end - d->off[i] - 1 - hl;
+	return l + 1 + hl;
+}
+
+int hlx_pull_delta_line(void *ctx, const char *line, size_t len, int added)
+{
+	struct delta *d = ctx;
+
+	if (!line)
+		return delta_unit(d);
+	return delta_put(d, line, len, added, NULL);
 }
 
 /* A line of the list's kind: an entry, a status record or a case line;
@@ -413,14 +461,20 @@ int hlx_pull_delta_checked(void *ctx, const char *line, size_t len, int added)
 {
 	struct delta *d = ctx;
 	struct decoded *x = d->scratch;
+	const struct hlx_hash *key = NULL;
 
 	if (added && line) {
 		if (!x && !(x = d->scratch = malloc(sizeof(*x))))
 			return hlx_err(HLX_ENOMEM, "out of memory");
-		if (delta_decode(d->kind, line, len, &x->e, &x->st, &x->c, NULL))
+		if (delta_decode(d->kind, line, len, &x->e, &x->st, &x->c, &key))
 			return hlx_err_wrap(HLX_EINVAL, "a line of the feed");
+		/* an entry's key is its first field: kept, not parsed again */
+		if (d->kind != HLX_LIST_ENTRIES)
+			key = NULL;
 	}
-	return hlx_pull_delta_line(ctx, line, len, added);
+	if (!line)
+		return delta_unit(d);
+	return delta_put(d, line, len, added, key);
 }
 
 /* Every line of the delta decodes as the list's kind of record: checked
@@ -433,9 +487,9 @@ int hlx_pull_check_delta(const struct delta *d)
 	int rc = e && st && c ? HLX_OK : hlx_err(HLX_ENOMEM, "out of memory");
 
 	for (size_t i = 0; i < d->n && !rc; i++) {
-		const char *l = (const char *)d->arena.data + d->off[i] + 1;
-		size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
-			     d->off[i] - 1;
+		size_t len;
+		int added, keyed;
+		const char *l = delta_at(d, i, &len, &added, &e->hash, &keyed);
 
 		rc = delta_decode(d->kind, l, len, e, st, c, NULL);
 		if (rc)
@@ -503,22 +557,22 @@ static int apply_range(struct hlx_store_txn *t, uint32_t list,
 	/* removals first: a changed entry comes as a removal and an addition */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
 		for (size_t i = lo; i < hi && !rc; i++) {
+			size_t len;
+			int added, keyed;
 			const char *l = (const char *)d->arena.data + d->off[i];
-			size_t len = (i + 1 < d->n ? d->off[i + 1] : d->arena.len) -
-				     d->off[i] - 1;
 			const struct hlx_hash *h = &e->hash;
 			const char *tab;
 			int purged = 0;
 
-			if ((l[0] == '+') != pass || skip[i - lo])
+			if ((l[0] != '-') != pass || skip[i - lo])
 				continue;
-			l++;
+			l = delta_at(d, i, &len, &added, &e->hash, &keyed);
 			tab = memchr(l, '\t', len);
 			/* an entry line was decoded whole when it was checked:
-			 * its key is its first field */
+			 * its key is its first field (kept with it, or parsed) */
 			if (d->kind == HLX_LIST_ENTRIES)
-				rc = tab ? hlx_hash_parse_canonical(l, (size_t)(tab - l), &e->hash) :
-					   HLX_EINVAL;
+				rc = !tab ? HLX_EINVAL : keyed ? HLX_OK :
+				     hlx_hash_parse_canonical(l, (size_t)(tab - l), &e->hash);
 			else
 				rc = delta_decode(d->kind, l, len, e, st, c, &h);
 			if (rc || !tab) {
@@ -531,14 +585,14 @@ static int apply_range(struct hlx_store_txn *t, uint32_t list,
 				break;
 			if (pass == 0) {
 				/* changed, when its addition follows */
+				struct hlx_hash nk;
+				size_t nxlen = 0, fl = (size_t)(tab - l) + 1;
+				int nxadded = 0, nxkeyed;
 				const char *nx = i + 1 < hi ?
-					(const char *)d->arena.data + d->off[i + 1] : NULL;
-				size_t nxlen = !nx ? 0 :
-					(i + 2 < d->n ? d->off[i + 2] : d->arena.len) -
-					d->off[i + 1];
-				size_t fl = (size_t)(tab - l) + 1;
-				int changed = nx && nx[0] == '+' && nxlen > fl &&
-					      !memcmp(nx + 1, l, fl);
+					delta_at(d, i + 1, &nxlen, &nxadded, &nk,
+						 &nxkeyed) : NULL;
+				int changed = nx && nxadded && nxlen >= fl &&
+					      !memcmp(nx, l, fl);
 
 				if (purged && changed) {
 					skip[i + 1 - lo] = 1; /* stays purged */
