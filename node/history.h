@@ -216,39 +216,25 @@ int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
 /*
  * Blobs by id, as the bounded scan of a received pack inflated them
  * (node/packs.h): the check of a delta takes a shard from here instead of
- * inflating it from the pack a second time.  A blob is kept with the
- * offset of its object in the pack and the CRC-32 of the object's bytes
- * there; once libgit2's indexer has indexed the pack (hashing every
- * object), the blob takes the id that the pack's index gives the object
- * at that offset, provided the index records the same CRC-32: so a blob
- * found by id is the object the history names, and its content is not
- * hashed a second time here.  At most budget bytes are held, the table
- * of ids and the list of blobs to name included (so that many tiny blobs
- * cannot grow them past the budget); what does not fit, or is not named,
- * is read from the object store as before.  Filled from one thread, then
- * read from any number.
+ * inflating it from the pack a second time.  An id is the hash of the
+ * blob's content (git_odb_hash), computed here, so a blob found by id is
+ * the object the history names.  At most budget bytes are held, the
+ * table of ids included (so that many tiny blobs cannot grow it past the
+ * budget); what does not fit is read from the object store as before.  Filled from one
+ * thread, then read from any number.
  */
 int hlx_hist_blobs_new(size_t budget, struct hlx_hist_blobs **out);
 void hlx_hist_blobs_free(struct hlx_hist_blobs *b);
 /* A buffer for a blob of n bytes, counted against the budget (NULL: over
- * it, or out of memory); then exactly one of keep (filled, its object at
- * byte off of its pack, after every blob kept since the last naming,
- * with the CRC-32 crc of the object's bytes) or drop. */
+ * it, or out of memory); then exactly one of keep (filled: hashed and
+ * kept) or drop. */
 void *hlx_hist_blobs_reserve(struct hlx_hist_blobs *b, size_t n);
-void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n,
-			 uint64_t off, uint32_t crc);
+void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n);
 void hlx_hist_blobs_drop(struct hlx_hist_blobs *b, void *p, size_t n);
-/* The blobs kept since the last naming, all from one pack, take their
- * ids from idx, the index libgit2's indexer wrote for that pack; one it
- * does not name (unreadable, no object at its offset, another CRC-32)
- * is never found. */
-void hlx_hist_blobs_name(struct hlx_hist_blobs *b, const char *idx);
 /* Bytes held, the blobs and their table (at most the budget, but for
- * the first table of 1,024 slots), the number of blobs kept, and of those
- * named. */
+ * the first table of 1,024 slots), and the number of blobs kept. */
 size_t hlx_hist_blobs_memory(const struct hlx_hist_blobs *b);
 size_t hlx_hist_blobs_count(const struct hlx_hist_blobs *b);
-size_t hlx_hist_blobs_named(const struct hlx_hist_blobs *b);
 
 /*
  * Every object of h's object store that the branch does not reach

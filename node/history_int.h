@@ -3,9 +3,8 @@
  * What the files of the list histories share (not an API: node/history.h
  * is).  history.c: opening, commit metadata, the version chain;
  * history_write.c: writing a version; history_read.c: reading versions
- * and checking a history; history_blobs.c: the blobs a received pack's
- * scan inflated; history_prune.c: reachability and the prune rewrite
- * (spec/prune.md).
+ * and checking a history; history_prune.c: reachability and the prune
+ * rewrite (spec/prune.md).
  */
 #ifndef HLX_HISTORY_INT_H
 #define HLX_HISTORY_INT_H
@@ -102,9 +101,5 @@ int hlx_hist_walk(struct hlx_hist *h,
  * renaming them into place (GIT_OPT_ENABLE_FSYNC_GITDIR).
  */
 int hlx_hist_flush_objects(struct hlx_hist *h, const git_oid *ids, size_t n);
-
-/* The blob b holds with id (its n bytes), or NULL (b NULL: none). */
-const char *hlx_hist_blobs_find(const struct hlx_hist_blobs *b,
-				const git_oid *id, size_t *n);
 
 #endif

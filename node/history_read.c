@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -551,7 +552,210 @@ int hlx_hist_check_chain(struct hlx_hist *h)
 
 /* ---- new versions: their check and their difference, in one reading ---- */
 
-/* ---- the check of a delta ---------------------------------------------- */
+/* ---- blobs inflated as a received pack was scanned ---------------------- */
+
+/*
+ * The blobs go one after the other into large chunks, and the table of
+ * ids is written before it is read: on this kind of machine a page fault
+ * costs microseconds (and one on a page first read as zeros then written
+ * makes the kernel flush the other threads' TLBs), so the memory comes in
+ * transparent huge pages where the system gives them.
+ */
+#define BLOB_CHUNK ((size_t)8 << 20)
+
+struct blob_chunk {
+	struct blob_chunk *next;
+	size_t size, used;       /* size: of the whole mapping */
+};
+
+struct blob_ent {
+	git_oid id;
+	const char *p;           /* NULL: a free slot */
+	size_t n;
+};
+
+struct hlx_hist_blobs {
+	size_t budget, used;
+	struct blob_chunk *chunks; /* the newest first */
+	struct blob_ent *tab;    /* open addressing, linear probing */
+	size_t cap, count;       /* cap a power of 2, count <= cap / 2 */
+	size_t tabsize;          /* of tab's mapping */
+	char *cur;               /* the blob reserved, not yet kept */
+};
+
+/* size bytes of zeros, in huge pages where the system gives them (the
+ * caller writes each page before it reads it). */
+static void *big_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+static int blobs_table(struct hlx_hist_blobs *b, size_t cap)
+{
+	size_t size = cap * sizeof(struct blob_ent);
+	struct blob_ent *t = big_alloc(size);
+
+	if (!t)
+		return -1;
+	memset(t, 0, size);
+	if (b->tab) {
+		for (size_t k = 0; k < b->cap; k++) {
+			uint64_t h;
+			size_t i;
+
+			if (!b->tab[k].p)
+				continue;
+			memcpy(&h, b->tab[k].id.id, sizeof(h));
+			for (i = (size_t)h & (cap - 1); t[i].p; i = (i + 1) & (cap - 1))
+				;
+			t[i] = b->tab[k];
+		}
+		munmap(b->tab, b->tabsize);
+	}
+	b->tab = t;
+	b->cap = cap;
+	b->tabsize = size;
+	return 0;
+}
+
+int hlx_hist_blobs_new(size_t budget, struct hlx_hist_blobs **out)
+{
+	struct hlx_hist_blobs *b = calloc(1, sizeof(*b));
+
+	*out = NULL;
+	if (!b || blobs_table(b, 1024) < 0) {
+		free(b);
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	}
+	b->budget = budget;
+	*out = b;
+	return HLX_OK;
+}
+
+void hlx_hist_blobs_free(struct hlx_hist_blobs *b)
+{
+	if (!b)
+		return;
+	while (b->chunks) {
+		struct blob_chunk *c = b->chunks;
+
+		b->chunks = c->next;
+		munmap(c, c->size);
+	}
+	if (b->tab)
+		munmap(b->tab, b->tabsize);
+	free(b);
+}
+
+static size_t blob_slot(const struct hlx_hist_blobs *b, const git_oid *id)
+{
+	uint64_t k;
+	size_t i;
+
+	memcpy(&k, id->id, sizeof(k));
+	for (i = (size_t)k & (b->cap - 1);
+	     b->tab[i].p && !git_oid_equal(&b->tab[i].id, id);
+	     i = (i + 1) & (b->cap - 1))
+		;
+	return i;
+}
+
+void *hlx_hist_blobs_reserve(struct hlx_hist_blobs *b, size_t n)
+{
+	struct blob_chunk *c;
+	size_t need = n ? n : 1;
+
+	if (!b || b->cur || need > b->budget - b->used)
+		return NULL;
+	c = b->chunks;
+	if (!c || c->size - c->used < need) {
+		size_t size = sizeof(*c) + need > BLOB_CHUNK ?
+			      (sizeof(*c) + need + 4095) & ~(size_t)4095 : BLOB_CHUNK;
+
+		c = big_alloc(size);
+		if (!c)
+			return NULL;
+		c->next = b->chunks;
+		c->size = size;
+		c->used = sizeof(*c);
+		b->chunks = c;
+	}
+	b->cur = (char *)c + c->used;
+	c->used += need;
+	b->used += need;
+	return b->cur;
+}
+
+void hlx_hist_blobs_drop(struct hlx_hist_blobs *b, void *p, size_t n)
+{
+	size_t need = n ? n : 1;
+
+	if (!p || p != b->cur)
+		return;
+	/* the last one reserved: given back */
+	b->chunks->used -= need;
+	b->used -= need;
+	b->cur = NULL;
+}
+
+void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n)
+{
+	git_oid id;
+	size_t i;
+	int grow;
+
+	if (!p || p != b->cur)
+		return;
+	/* the table counts against the budget too: many tiny blobs must not
+	 * grow it past what the blobs themselves are allowed */
+	grow = b->count + 1 > b->cap / 2;
+	if ((grow ? 2 * b->tabsize : b->tabsize) > b->budget - b->used ||
+	    (grow && blobs_table(b, b->cap * 2) < 0) ||
+	    git_odb_hash(&id, p, n, GIT_OBJECT_BLOB) < 0) {
+		hlx_hist_blobs_drop(b, p, n);
+		return;
+	}
+	i = blob_slot(b, &id);
+	if (b->tab[i].p) {
+		/* the same blob twice */
+		hlx_hist_blobs_drop(b, p, n);
+		return;
+	}
+	b->cur = NULL;
+	b->tab[i].id = id;
+	b->tab[i].p = p;
+	b->tab[i].n = n;
+	b->count++;
+}
+
+size_t hlx_hist_blobs_memory(const struct hlx_hist_blobs *b)
+{
+	return b ? b->used + b->tabsize : 0;
+}
+
+size_t hlx_hist_blobs_count(const struct hlx_hist_blobs *b)
+{
+	return b ? b->count : 0;
+}
+
+static const struct blob_ent *blobs_find(const struct hlx_hist_blobs *b,
+					 const git_oid *id)
+{
+	size_t i;
+
+	if (!b)
+		return NULL;
+	i = blob_slot(b, id);
+	return b->tab[i].p ? &b->tab[i] : NULL;
+}
 
 struct cdiff {
 	struct hlx_hist *h;
@@ -564,14 +768,13 @@ struct cdiff {
 /* lines_open, from w->blobs when the shard is there. */
 static int cd_lines(struct cdiff *w, const git_oid *id, struct lines *l)
 {
-	size_t n = 0;
-	const char *p = id ? hlx_hist_blobs_find(w->blobs, id, &n) : NULL;
+	const struct blob_ent *e = id ? blobs_find(w->blobs, id) : NULL;
 
-	if (!p)
+	if (!e)
 		return lines_open(w->h, id, l, w->path);
 	memset(l, 0, sizeof(*l));
-	l->p = p;
-	l->n = n;
+	l->p = e->p;
+	l->n = e->n;
 	if (l->n && l->p[l->n - 1] != '\n')
 		return hlx_err(HLX_EINVAL, "shard '%s': last line has no newline",
 			       w->path);

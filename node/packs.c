@@ -331,19 +331,17 @@ static void *scan_chunk(void *arg)
 }
 
 /* The indexer takes n bytes; its error becomes ours. */
-static int index_append(git_indexer *ix, const void *p, size_t n,
+static int index_append(git_odb_writepack *wp, const void *p, size_t n,
 			git_indexer_progress *st, const char *packfile)
 {
-	if (n && git_indexer_append(ix, p, n, st) < 0)
+	if (n && wp->append(wp, p, n, st) < 0)
 		return gerr("bad pack", packfile);
 	return HLX_OK;
 }
 
-/* The blobs the scanner inflates, kept by where they are in the pack,
- * then by id (struct hlx_hist_blobs). */
+/* The blobs the scanner inflates, kept by id (struct hlx_hist_blobs). */
 struct collect {
 	struct hlx_hist_blobs *b;
-	const struct hlx_packscan *ps; /* the object's offset and CRC-32 */
 	char *cur;               /* the blob in hand, NULL: not kept */
 	size_t n, pos;
 };
@@ -368,7 +366,7 @@ static void collect_data(void *ctx, const uint8_t *p, size_t n, int end)
 	if (!c->cur)
 		return;
 	if (end && c->pos == c->n) {
-		hlx_hist_blobs_keep(c->b, c->cur, c->n, c->ps->start, c->ps->crc);
+		hlx_hist_blobs_keep(c->b, c->cur, c->n);
 		c->cur = NULL;
 	} else if (end || n > c->n - c->pos) {
 		hlx_hist_blobs_drop(c->b, c->cur, c->n);
@@ -415,11 +413,11 @@ static size_t src_read(struct src *s, uint8_t *buf, size_t n)
 static int index_pack(const char *repo, const char *packfile, struct src *in,
 		      int scan, struct hlx_hist_blobs *blobs)
 {
-	struct collect col = { blobs, NULL, NULL, 0, 0 };
+	struct collect col = { blobs, NULL, 0, 0 };
 	git_repository *r = NULL;
-	git_indexer *ix = NULL;
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
 	git_indexer_progress st = { 0 };
-	char dir[PATH_MAX], idx[PATH_MAX];
 	struct hlx_packscan *ps = NULL;
 	unsigned char *buf[2] = { NULL, NULL };
 	size_t prev = 0;
@@ -438,7 +436,6 @@ static int index_pack(const char *repo, const char *packfile, struct src *in,
 		ps->obj = collect_obj;
 		ps->data = collect_data;
 		ps->ctx = &col;
-		col.ps = ps;
 	}
 	if (!rc)
 		rc = open_repo(repo, &r);
@@ -446,14 +443,8 @@ static int index_pack(const char *repo, const char *packfile, struct src *in,
 		r = NULL;
 		goto out;
 	}
-	/* the pack and its index go where the repository's packs are
-	 * (what git_odb_write_pack does), named by the indexer */
-	if (snprintf(dir, sizeof(dir), "%sobjects/pack", git_repository_path(r)) >=
-		    (int)sizeof(dir)) {
-		rc = hlx_err(HLX_EINVAL, "path too long");
-		goto out;
-	}
-	if (git_indexer_new(&ix, dir, 0, NULL, NULL) < 0) {
+	if (git_repository_odb(&odb, r) < 0 ||
+	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0) {
 		rc = gerr("cannot receive a pack into", repo);
 		goto out;
 	}
@@ -475,7 +466,7 @@ static int index_pack(const char *repo, const char *packfile, struct src *in,
 				scan_chunk(&j);
 		}
 		/* the chunk before, which the scanner accepted */
-		arc = index_append(ix, buf[!cur], prev, &st, packfile);
+		arc = index_append(wp, buf[!cur], prev, &st, packfile);
 		if (threaded)
 			pthread_join(t, NULL);
 		if (j.rc) {
@@ -491,17 +482,13 @@ static int index_pack(const char *repo, const char *packfile, struct src *in,
 	}
 	/* the last chunk: the scanner has seen the end */
 	if (!rc)
-		rc = index_append(ix, buf[!cur], prev, &st, packfile);
-	if (!rc && git_indexer_commit(ix, &st) < 0)
+		rc = index_append(wp, buf[!cur], prev, &st, packfile);
+	if (!rc && wp->commit(wp, &st) < 0)
 		rc = gerr("bad pack", packfile);
-	/* the blobs kept take the ids the index gives their objects */
-	if (!rc && blobs) {
-		if (snprintf(idx, sizeof(idx), "%s/pack-%s.idx", dir,
-			     git_indexer_name(ix)) < (int)sizeof(idx))
-			hlx_hist_blobs_name(blobs, idx);
-	}
 out:
-	git_indexer_free(ix);
+	if (wp)
+		wp->free(wp);
+	git_odb_free(odb);
 	if (r)
 		close_repo(r);
 	if (inited)

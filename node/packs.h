@@ -33,8 +33,7 @@ int hlx_pack_stage(const char *base, const char *staging);
  * bounded scanner (protocol/pack.h: only what hlx writes, within bounds,
  * in constant memory), then checking every object (libgit2's indexer).
  * blobs (NULL: none) keeps the blobs the scanner inflated, within its
- * budget (node/history.h), even when the pack is refused; once the pack
- * is indexed, they are named from its index. */
+ * budget (node/history.h), even when the pack is refused. */
 struct hlx_hist_blobs;
 int hlx_pack_index(const char *repo, const char *packfile,
 		   struct hlx_hist_blobs *blobs);

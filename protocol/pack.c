@@ -104,8 +104,6 @@ static int header_done(struct hlx_packscan *s)
 static int objhdr_byte(struct hlx_packscan *s, uint8_t c)
 {
 	if (s->shift == 0) {
-		s->start = s->read - 1;
-		s->crc = 0;
 		s->seen++;
 		s->type = (c >> 4) & 7;
 		s->size = c & 15;
@@ -120,8 +118,6 @@ static int objhdr_byte(struct hlx_packscan *s, uint8_t c)
 		s->size |= (uint64_t)(c & 0x7f) << s->shift;
 		s->shift += 7;
 	}
-	if (s->obj)
-		s->crc = (uint32_t)crc32(s->crc, &c, 1);
 	if (s->size > type_max(s->type))
 		return fail(s, HLX_ETOOBIG, "it declares more than %llu bytes",
 			    (unsigned long long)type_max(s->type));
@@ -151,7 +147,6 @@ static int inflate_some(struct hlx_packscan *s, const uint8_t *p, size_t n,
 	s->z.avail_in = give;
 	for (;;) {
 		uInt before = s->z.avail_in;
-		const Bytef *in = s->z.next_in;
 		uint64_t got;
 
 		s->z.next_out = s->sink;
@@ -159,8 +154,6 @@ static int inflate_some(struct hlx_packscan *s, const uint8_t *p, size_t n,
 		zr = inflate(&s->z, Z_NO_FLUSH);
 		got = sizeof(s->sink) - s->z.avail_out;
 		s->read += before - s->z.avail_in;
-		if (s->obj)
-			s->crc = (uint32_t)crc32(s->crc, in, before - s->z.avail_in);
 		s->out += got;
 		s->inflated += got;
 		if (s->out > s->size)

@@ -74,16 +74,10 @@ struct hlx_packscan {
 	uint64_t read;     /* pack bytes consumed */
 	uint64_t inflated; /* all objects' bytes inflated */
 	size_t trailer;    /* trailer bytes seen */
-	uint64_t start;    /* the current object's first byte in the pack */
-	uint32_t crc;      /* with the hooks set: zlib's CRC-32 of the
-			    * current object's bytes so far, its header
-			    * included (what a pack index records, so that
-			    * an object's place in the index can be checked) */
 	/* Optional, set after hlx_packscan_init: each object's start (its
 	 * type and declared size, both within the bounds), then its inflated
 	 * bytes as they come (never past the declared size), then end 1 once
-	 * it inflated to exactly its size (start and crc are then the whole
-	 * object's).  An object that fails gets no end. */
+	 * it inflated to exactly its size.  An object that fails gets no end. */
 	void (*obj)(void *ctx, int type, uint64_t size);
 	void (*data)(void *ctx, const uint8_t *p, size_t n, int end);
 	void *ctx;

@@ -11,16 +11,13 @@
 #include "keys/sshkey.h"
 #include "keys/sshsig.h"
 #include "node/history.h"
-#include "node/packs.h"
 #include "protocol/buf.h"
 #include "protocol/err.h"
 #include "protocol/hash.h"
-#include "protocol/pack.h"
 #include "protocol/record.h"
 #include "tests/unit/tap.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <git2.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -525,7 +522,7 @@ static void test_blobs(void)
 		if (!p)
 			break;
 		memcpy(p, &i, 8);
-		hlx_hist_blobs_keep(b, p, 8, i, 0);
+		hlx_hist_blobs_keep(b, p, 8);
 		if (hlx_hist_blobs_memory(b) > most)
 			most = hlx_hist_blobs_memory(b);
 	}
@@ -534,118 +531,6 @@ static void test_blobs(void)
 	ok(hlx_hist_blobs_count(b) > 4000 && hlx_hist_blobs_count(b) < tried,
 	   "some kept (%zu), not all", hlx_hist_blobs_count(b));
 	hlx_hist_blobs_free(b);
-}
-
-/* Where the scan of a pack found each blob, and the CRC-32 of its bytes. */
-#define SCANNED_MAX (1 << 16)
-static struct scanned {
-	const struct hlx_packscan *ps;
-	uint64_t off[SCANNED_MAX];
-	uint32_t crc[SCANNED_MAX];
-	size_t n;
-	int blob;
-} sc;
-
-static void scanned_obj(void *ctx, int type, uint64_t size)
-{
-	(void)ctx;
-	(void)size;
-	sc.blob = type == HLX_PACK_BLOB;
-}
-
-static void scanned_data(void *ctx, const uint8_t *p, size_t n, int end)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	if (end && sc.blob && sc.n < SCANNED_MAX) {
-		sc.off[sc.n] = sc.ps->start;
-		sc.crc[sc.n++] = sc.ps->crc;
-	}
-}
-
-/* The blobs a received pack's scan keeps take their ids from the index
- * libgit2's indexer writes for the pack, none hashed again: every shard
- * of a version is named, and no blob whose offset or CRC-32 is not what
- * the index records for an object. */
-static void test_blobs_named(const char *head)
-{
-	struct hlx_hist_blobs *b = NULL;
-	struct hlx_packscan *ps = calloc(1, sizeof(*ps));
-	struct hlx_buf data = HLX_BUF_INIT;
-	char pack[128], stage[128], pdir[160], idx[512] = "";
-	struct dirent *de;
-	DIR *dd;
-	int fd;
-
-	snprintf(pack, sizeof(pack), "%s/v1.pack", dir);
-	snprintf(stage, sizeof(stage), "%s/stage.git", dir);
-	fd = open(pack, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (!ps || fd < 0 || hlx_pack_write(repo, NULL, head, fd) != HLX_OK ||
-	    close(fd) != 0)
-		abort();
-	{
-		FILE *f = fopen(pack, "rb");
-		uint8_t buf[65536];
-		size_t got;
-
-		if (!f)
-			abort();
-		hlx_buf_reset(&data);
-		while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
-			if (hlx_buf_put(&data, buf, got))
-				abort();
-		fclose(f);
-	}
-	if (hlx_packscan_init(ps))
-		abort();
-	ps->obj = scanned_obj;
-	ps->data = scanned_data;
-	sc.ps = ps;
-	if (hlx_packscan_feed(ps, data.data, data.len) != HLX_OK ||
-	    hlx_packscan_finish(ps) != HLX_OK)
-		abort();
-	ok(sc.n > 1000 && sc.n < SCANNED_MAX, "a version's pack: %zu shards",
-	   sc.n);
-	hlx_packscan_free(ps);
-	if (hlx_pack_stage(NULL, stage) || hlx_hist_blobs_new(256u << 20, &b))
-		abort();
-	is_rc(hlx_pack_index(stage, pack, b), HLX_OK, "the pack is indexed");
-	ok(hlx_hist_blobs_count(b) == sc.n && hlx_hist_blobs_named(b) == sc.n,
-	   "every shard the scan kept (%zu) is named from the pack's index (%zu)",
-	   hlx_hist_blobs_count(b), hlx_hist_blobs_named(b));
-	hlx_hist_blobs_free(b);
-	snprintf(pdir, sizeof(pdir), "%s/objects/pack", stage);
-	dd = opendir(pdir);
-	while (dd && (de = readdir(dd)))
-		if (strlen(de->d_name) > 4 &&
-		    !strcmp(de->d_name + strlen(de->d_name) - 4, ".idx"))
-			snprintf(idx, sizeof(idx), "%s/%s", pdir, de->d_name);
-	if (dd)
-		closedir(dd);
-	for (int bad = 0; bad < 3; bad++) {
-		static const char *what[] = { "as the scan found them",
-					      "one byte off",
-					      "with another CRC-32" };
-
-		if (hlx_hist_blobs_new(256u << 20, &b))
-			abort();
-		for (size_t i = 0; i < sc.n; i++) {
-			char *p = hlx_hist_blobs_reserve(b, 1);
-
-			if (!p)
-				abort();
-			*p = 'x';
-			hlx_hist_blobs_keep(b, p, 1, sc.off[i] + (bad == 1),
-					    sc.crc[i] ^ (bad == 2));
-		}
-		hlx_hist_blobs_name(b, idx);
-		ok(hlx_hist_blobs_named(b) == (bad ? 0 : sc.n),
-		   "blobs kept %s: %zu named", what[bad], hlx_hist_blobs_named(b));
-		hlx_hist_blobs_free(b);
-	}
-	free(ps);
-	hlx_buf_free(&data);
 }
 
 /* ---- the tests ---------------------------------------------------------- */
@@ -745,7 +630,6 @@ int main(void)
 	is_rc(hlx_hist_set_head(h, NULL, oid1), HLX_ESTATE,
 	      "set_head expecting no head while there is one");
 	ok(content_is(h, oid1, &v1), "foreach gives exactly the sorted input");
-	test_blobs_named(oid1);
 	stops = 0;
 	is_rc(hlx_hist_foreach(h, oid1, stop_cb, &stops), 42,
 	      "foreach stops with the callback's value");
