@@ -127,29 +127,6 @@ static inline unsigned hexdigit(char c)
 	return (unsigned)(c & 0xf) + (c >> 6) * 9u;
 }
 
-/* 1 + the value of a lowercase hex digit, 0 for any other byte. */
-static const uint8_t lowerval[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
-	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
-	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-};
-
-/* Decode hn lowercase hex digits (hn even) into out in one pass: 0 when
- * one is not, with out then partly written. */
-static int decode_lower(const char *hex, size_t hn, uint8_t *out)
-{
-	unsigned bad = 0;
-
-	for (size_t i = 0; i < hn; i += 2) {
-		unsigned hi = lowerval[(unsigned char)hex[i]] - 1u;
-		unsigned lo = lowerval[(unsigned char)hex[i + 1]] - 1u;
-
-		bad |= hi | lo;
-		out[i / 2] = (uint8_t)(hi << 4 | (lo & 15));
-	}
-	return bad < 16;
-}
-
 /* Index of the first byte of s[0, n) whose class is not in allowed
  * (a mask of hexclass values), or n. */
 static size_t hex_span(const char *s, size_t n, unsigned allowed)
@@ -284,7 +261,6 @@ static int parse_fast(const char *s, size_t n, struct hlx_hash *h)
 static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 {
 	char q[HLX_QUOTE_SIZE], qc[HLX_QUOTE_SIZE];
-	uint8_t tmp[HLX_HASH_MAX];
 	const char *colon, *hex;
 	enum hlx_hash_type t;
 	size_t i, hn, len;
@@ -319,19 +295,6 @@ static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 	}
 	hex = colon + 1;
 	hn = n - (size_t)(hex - s);
-	len = hn / 2;
-	/* The usual case in one pass: lowercase digits, as many as the type
-	 * takes.  Anything else goes the way below, which names the fault. */
-	if (hn % 2 == 0 &&
-	    (t == HLX_HASH_VPDQ ? hn % (2 * VPDQ_FRAME) == 0 &&
-				  len >= types[t].min && len <= types[t].max :
-				  len == types[t].min) &&
-	    decode_lower(hex, hn, tmp)) {
-		memcpy(h->bytes, tmp, len);
-		h->type = t;
-		h->len = len;
-		return HLX_OK;
-	}
 	i = hex_span(hex, hn, strict ? 1 : 3);
 	if (i < hn) {
 		int c = (unsigned char)hex[i];
