@@ -370,8 +370,10 @@ int cli_lines_next(struct cli_lines *r, char **line, size_t *len)
  * A 1M-entry import allocated and first touched about 110,000 pages (the
  * changes, their sorted copy, the state's dirty pages, the history's
  * objects), each a page fault, and on a virtual machine a fault costs
- * microseconds: a sixth of the import's time.  So: every thread allocates
- * from the main heap (no arena per thread), large blocks too (no mapping
+ * microseconds: a sixth of the import's time (a first publish to ten
+ * audiences, building five views of it: the same).  So: every thread
+ * allocates from the main heap when one_heap (no arena per thread),
+ * large blocks from a heap too (no mapping
  * of their own, each faulted again when reused); the heap grows by a
  * large step that is marked for transparent huge pages (a fault a 2 MiB
  * page, where the system's THP setting is "madvise" or "always"); and
@@ -380,7 +382,7 @@ int cli_lines_next(struct cli_lines *r, char **line, size_t *len)
  */
 #define BULK_PAD (512 << 20)
 
-void cli_bulk_memory(void)
+void cli_bulk_memory(int one_heap)
 {
 #ifdef __GLIBC__
 #if __GLIBC_PREREQ(2, 33)
@@ -388,7 +390,7 @@ void cli_bulk_memory(void)
 	char *a, *b;
 	void *p;
 
-	if (pg <= 0 || !mallopt(M_ARENA_MAX, 1) || !mallopt(M_MMAP_MAX, 0) ||
+	if (pg <= 0 || (one_heap && !mallopt(M_ARENA_MAX, 1)) || !mallopt(M_MMAP_MAX, 0) ||
 	    !mallopt(M_TRIM_THRESHOLD, INT_MAX) || !mallopt(M_TOP_PAD, BULK_PAD))
 		return;
 	/* a block larger than the heap's free top makes the heap grow by

@@ -229,11 +229,15 @@ int cli_lines_next(struct cli_lines *r, char **line, size_t *len);
 void cli_lines_close(struct cli_lines *r);
 
 /* Set the C library's allocator up for a command that holds a few
- * hundred MiB in many blocks (import): one heap for every thread, in huge
- * pages where the system gives them, never given back before the process
- * ends.  Only a choice of speed: without it, or where it cannot be made,
- * everything works the same. */
-void cli_bulk_memory(void);
+ * hundred MiB in many blocks (import, publish): large blocks from the
+ * heap, the main heap in huge pages where the system gives them, nothing
+ * given back before the process ends; with one_heap, every thread
+ * allocates from the main heap (import: what one thread allocates another
+ * frees), else each keeps its own (publish: views are made on two
+ * threads, which would wait on each other for one).  Only a choice of
+ * speed: without it, or where it cannot be made, everything works the
+ * same. */
+void cli_bulk_memory(int one_heap);
 
 /* Obtain a passphrase for what (e.g. "the root key of 'uk-iwf'") into a
  * secure buffer: from the passphrase file, else from the terminal (asked

@@ -147,7 +147,7 @@ int cmd_import(struct hlx_cli *cli, const struct cli_args *a)
 	rc = hlx_list_get(cli->node, list, &rec);
 	if (rc)
 		return cli_fail(rc, "cannot import into list '%s'", list);
-	cli_bulk_memory();
+	cli_bulk_memory(1);
 	rc = cli_lines_open(&r, im.path, LINE_MAX_IN);
 	if (!rc && !(im.e = malloc(sizeof(*im.e))))
 		rc = hlx_err(HLX_ENOMEM, "out of memory");

@@ -206,6 +206,8 @@ int cmd_publish(struct hlx_cli *cli, const struct cli_args *a)
 	rc = hlx_config_load(cli->home, &c);
 	if (!rc)
 		rc = pub_opts(cli, a, &c, &o);
+	/* a first publish to audiences builds every view of every list */
+	cli_bulk_memory(0);
 	ret = rc ? cli_fail(rc, "cannot publish") :
 	      do_publish(cli, cli->node, &o, 0, &compact, &partial);
 	close_compacted(cli->node, compact);
@@ -301,6 +303,11 @@ int cmd_sync(struct hlx_cli *cli, const struct cli_args *a)
 	rc = hlx_peers_load(cli->home, &ps);
 	if (!rc && only && !hlx_peers_find(ps, only))
 		rc = hlx_err(HLX_ENOENT, "no such peer '%.64s'", only);
+	/* a first pull of a large list: its pack indexed on one thread, its
+	 * shards checked on another (hlx run keeps the usual allocator: it
+	 * runs for days, and gives back what a large pull took) */
+	if (!rc)
+		cli_bulk_memory(0);
 	if (rc)
 		ret = cli_fail(rc, "cannot sync");
 	else if (sync_round(cli, cli->node, ps, only, 0, &changed, &compact, NULL))
