@@ -76,7 +76,7 @@ struct hlx_policy {
 	struct set hold_tags;
 	struct hlx_rules rules;
 	int encrypt;
-	uint8_t hash[32], view[32];
+	uint8_t hash[32], view[32], entries[32];
 };
 
 static const char *set_at(const struct set *s, size_t i)
@@ -615,10 +615,22 @@ static json_t *canonical_object(const struct hlx_policy *p, int with_name)
 	return o;
 }
 
+/* with_name 1: the whole policy; 0: without its name; -1: without what
+ * makes no difference to a list's view (name, status fields, rules and
+ * whether it is encrypted). */
 static int digest(const struct hlx_policy *p, int with_name, uint8_t out[32])
 {
 	struct hlx_buf b = HLX_BUF_INIT;
-	int rc = dump_canonical(canonical_object(p, with_name), &b, "a policy");
+	json_t *o = canonical_object(p, with_name > 0);
+	int rc;
+
+	if (o && with_name < 0 &&
+	    (json_object_del(o, "status_fields") || json_object_del(o, "rules") ||
+	     json_object_del(o, "encrypt"))) {
+		json_decref(o);
+		o = NULL;
+	}
+	rc = dump_canonical(o, &b, "a policy");
 
 	if (!rc)
 		crypto_hash_sha256(out, b.data, b.len);
@@ -683,7 +695,8 @@ int hlx_policy_parse(const char *json, size_t n, struct hlx_policy **out)
 		if (rc)
 			goto out;
 	}
-	if ((rc = digest(p, 1, p->hash)) || (rc = digest(p, 0, p->view)))
+	if ((rc = digest(p, 1, p->hash)) || (rc = digest(p, 0, p->view)) ||
+	    (rc = digest(p, -1, p->entries)))
 		goto out;
 	*out = p;
 	p = NULL;
@@ -713,6 +726,11 @@ void hlx_policy_hash(const struct hlx_policy *p, uint8_t out[32])
 void hlx_policy_view_id(const struct hlx_policy *p, uint8_t out[32])
 {
 	memcpy(out, p->view, 32);
+}
+
+void hlx_policy_entries_id(const struct hlx_policy *p, uint8_t out[32])
+{
+	memcpy(out, p->entries, 32);
 }
 
 int hlx_policy_encrypt(const struct hlx_policy *p)

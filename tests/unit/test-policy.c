@@ -524,6 +524,51 @@ static void test_canonical(void)
 		ok(!memcmp(v1, want, 32),
 		   "view id = SHA-256 of the canonical form without the name");
 	}
+	{
+		/* entries id: without name, status_fields, rules, encrypt */
+		const char *want_text =
+			"{\"categories\":[\"a1\",\"b2\"],"
+			"\"fields\":[\"category\",\"confidence\",\"first_seen\",\"tags\"],"
+			"\"format\":\"hlx-policy-1\",\"hold_tags\":[\"hold\",\"le-hold\"],"
+			"\"lists\":[\"peer-b/x\",\"status\",\"uk-a\"],\"min_confidence\":80,"
+			"\"types\":[\"md5\",\"pdq\"]}";
+		uint8_t want[32], e1[32], e2[32];
+		struct hlx_policy *o;
+
+		crypto_hash_sha256(want, (const uint8_t *)want_text,
+				   strlen(want_text));
+		hlx_policy_entries_id(p, e1);
+		ok(!memcmp(e1, want, 32),
+		   "entries id = SHA-256 of the canonical form without name, "
+		   "status_fields, rules and encrypt");
+		o = load("{\"format\":\"hlx-policy-1\",\"name\":\"plain\","
+			 "\"lists\":[\"status\",\"peer-b/x\",\"uk-a\"],"
+			 "\"types\":[\"md5\",\"pdq\"],\"categories\":[\"a1\",\"b2\"],"
+			 "\"min_confidence\":80,"
+			 "\"fields\":[\"category\",\"tags\",\"first_seen\",\"confidence\"],"
+			 "\"status_fields\":[],\"hold_tags\":[\"le-hold\",\"hold\"],"
+			 "\"rules\":{\"onward\":true,\"retention_days\":0},\"encrypt\":false}");
+		if (o) {
+			hlx_policy_entries_id(o, e2);
+			hlx_policy_view_id(o, want);
+		}
+		ok(o && !memcmp(e1, e2, 32) && memcmp(v1, want, 32) != 0,
+		   "  equal for a plain policy with other rules and status "
+		   "fields (whose view id differs)");
+		hlx_policy_free(o);
+		o = load("{\"format\":\"hlx-policy-1\",\"name\":\"plain\","
+			 "\"lists\":[\"status\",\"peer-b/x\",\"uk-a\"],"
+			 "\"types\":[\"md5\"],\"categories\":[\"a1\",\"b2\"],"
+			 "\"min_confidence\":80,"
+			 "\"fields\":[\"category\",\"tags\",\"first_seen\",\"confidence\"],"
+			 "\"status_fields\":[\"country\",\"times\"],\"hold_tags\":[\"le-hold\",\"hold\"],"
+			 "\"rules\":{\"retention_days\":90,\"onward\":false,\"purpose\":\"detection\"},"
+			 "\"encrypt\":true}");
+		if (o)
+			hlx_policy_entries_id(o, e2);
+		ok(o && memcmp(e1, e2, 32) != 0, "  and differs when the types do");
+		hlx_policy_free(o);
+	}
 	free(c1);
 	free(c2);
 	hlx_policy_free(q);
