@@ -841,7 +841,7 @@ int hlx_publish(struct hlx_node *n, const char *dir, int64_t now,
 		int64_t validity, hlx_pass_fn getpass, void *ctx,
 		struct hlx_publish_stats *st)
 {
-	struct pub_ctx c = { { n, now, getpass, ctx, NULL, NULL, 0, NULL }, dir, validity,
+	struct pub_ctx c = { { n, now, getpass, ctx, NULL, NULL, 0, NULL, NULL, 0 }, dir, validity,
 			     st, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0 };
 	struct hlx_policies *pols = NULL;
 	int rc;

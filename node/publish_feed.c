@@ -73,6 +73,7 @@ static int own_pack(struct pub_ctx *c, const char *repo,
 {
 	struct pub_pack *x;
 	struct stat st;
+	const char *mp;
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < c->npacks; i++) {
@@ -84,7 +85,10 @@ static int own_pack(struct pub_ctx *c, const char *repo,
 			return 1;
 		}
 	}
-	if (hlx_pack_find(repo, v->parent[0] ? v->parent : NULL, v->oid, p) != HLX_OK) {
+	mp = hlx_view_memo_pack(&c->v, v->parent, v->oid);
+	if (mp && lstat(mp, &st) == 0 && S_ISREG(st.st_mode))
+		snprintf(p, sizeof(p), "%s", mp);
+	else if (hlx_pack_find(repo, v->parent[0] ? v->parent : NULL, v->oid, p) != HLX_OK) {
 		hlx_err_clear();
 		return 0;
 	}

@@ -83,17 +83,23 @@ static int idx_cmp(const void *x, const void *y)
 	return hlx_line_hash_cmp(a, an, b, bn);
 }
 
-/* Indexes of l's lines in hash field order. */
+/* Indexes of l's lines in hash field order.  A history's lines come in
+ * that order already (its shards are named and kept by hash), and so do
+ * a view's made from them: they are only checked then, not sorted. */
 static int sorted(const struct hlx_view_lines *l, size_t **out)
 {
 	size_t *ix = malloc((l->n ? l->n : 1) * sizeof(*ix));
+	size_t i;
 
 	if (!ix)
 		return hlx_err(HLX_ENOMEM, "out of memory");
-	for (size_t i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++)
 		ix[i] = i;
 	sort_lines = l;
-	qsort(ix, l->n, sizeof(*ix), idx_cmp);
+	for (i = 1; i < l->n && idx_cmp(&ix[i - 1], &ix[i]) <= 0; i++)
+		;
+	if (i < l->n)
+		qsort(ix, l->n, sizeof(*ix), idx_cmp);
 	*out = ix;
 	return HLX_OK;
 }
@@ -857,6 +863,33 @@ void hlx_view_sources_free(struct hlx_view_srcs *s)
 	free(s->v);
 }
 
+uint64_t hlx_view_weight(struct hlx_view_ctx *c, const struct hlx_policy *p,
+			 const char *view, struct hlx_view_src *s)
+{
+	struct hlx_entry *e = malloc(sizeof(*e)), *eo = malloc(sizeof(*eo));
+	char vname[HLX_NAME_MAX + 1], src[PATH_MAX];
+	uint64_t w = 0;
+
+	/* made before: from the list's changes, or found up to date */
+	if (!e || !eo || s->status || s->cases ||
+	    hlx_view_name(s->name, vname) != HLX_OK ||
+	    hlx_node_path(c->n, HLX_HOME_VIEW_SRC, view, vname, src) != HLX_OK ||
+	    access(src, F_OK) == 0 || load_source(c, s) != HLX_OK)
+		goto out;
+	for (size_t i = 0; i < s->lines.n; i += 64) {
+		size_t len;
+		const char *l = line_at(&s->lines, i, &len);
+
+		if (hlx_entry_decode(l, len, e) == HLX_OK && hlx_policy_entry(p, e, eo))
+			w += 64;
+	}
+out:
+	hlx_err_clear();
+	free(e);
+	free(eo);
+	return w;
+}
+
 int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		    const char *view, struct hlx_view_src *s,
 		    struct hlx_view_made *out)
@@ -866,8 +899,9 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 	struct hlx_buf mb = HLX_BUF_INIT;
 	struct view_mark m;
 	char *vname = out->name, *repo = out->repo, *head = out->head;
-	char src[PATH_MAX], sw[PATH_MAX];
+	char src[PATH_MAX], sw[PATH_MAX], was[41];
 	uint64_t version = 0;
+	long ticket = -1;
 	int rc, have, exists;
 
 	rc = hlx_view_name(s->name, vname);
@@ -910,7 +944,13 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 			     &m.count) == HLX_OK)
 		goto mark;
 	hlx_err_clear();
-	/* otherwise the whole list, compared with the view */
+	/* otherwise the whole list, compared with the view: as another view
+	 * of the same lines made it, if one did */
+	if (!exists)
+		head[0] = '\0';
+	memcpy(was, head, sizeof(was));
+	if (hlx_view_twin_take(c, s, p, h, repo, head, &version, &m.count, &ticket))
+		goto mark;
 	if (c->par)
 		pthread_mutex_lock(&c->par->mu);
 	rc = load_source(c, s);
@@ -922,6 +962,8 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		rc = view_commit(c, h, repo, vname, &want, p, s->cases ? 2 : s->status,
 				 &version, head);
 	m.count = (int64_t)want.n;
+	hlx_view_twin_done(c, ticket, rc, strcmp(head, was) ? head : "", version,
+			   m.count);
 mark:
 	/* its source was pruned: so is the view, down to its last version,
 	 * so that what the prune removed is in no version of it either */
@@ -957,7 +999,7 @@ int hlx_view_preview(struct hlx_node *n, const struct hlx_policy *const *pols,
 		     size_t npols, hlx_view_list_fn *list_cb,
 		     hlx_view_line_fn *line_cb, void *ctx)
 {
-	struct hlx_view_ctx c = { n, 0, NULL, NULL, NULL, NULL, 0, NULL };
+	struct hlx_view_ctx c = { n, 0, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0 };
 	struct hlx_view_srcs s = { &c, NULL, 0, 0 };
 	int rc = hlx_view_sources(&c, &s);
 

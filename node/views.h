@@ -54,6 +54,10 @@ struct hlx_view_ctx {
 	/* set while views are made on two threads (hlx_view_update_many):
 	 * the memo and the sources' lines are shared under mu */
 	struct hlx_view_par *par;
+	/* the views of a list made whole so far, by what their lines
+	 * depend on (views_memo.c, hlx_view_twin_take) */
+	struct hlx_view_twin *twins;
+	size_t ntwins;
 };
 struct hlx_view_par {
 	pthread_mutex_t mu;
@@ -121,11 +125,20 @@ int hlx_view_update(struct hlx_view_ctx *c, const struct hlx_policy *p,
 		    const char *view, struct hlx_view_src *s,
 		    struct hlx_view_made *out);
 
+/* About how many entries making the view of source s under policy p
+ * whole would hold (from one line in 64 of s, loaded if it was not); 0
+ * when it was made before, and is then made from the list's changes, or
+ * found up to date. */
+uint64_t hlx_view_weight(struct hlx_view_ctx *c, const struct hlx_policy *p,
+			 const char *view, struct hlx_view_src *s);
+
 /* hlx_view_update of each job, on two threads, ahead of publishing: the
  * publish that follows finds each view up to date.  For the views of own
  * lists that were never pruned (no other source may be given); what fails
  * is left for that publish to do again and report.  The signing key is
- * loaded first. */
+ * loaded first.  The largest views are made first, and those that hold
+ * the same lines as another's (hlx_policy_entries_id) last, so that one
+ * thread is seldom left waiting on the other. */
 struct hlx_view_job {
 	const struct hlx_policy *p;
 	const char *view;
@@ -143,6 +156,36 @@ int hlx_view_memo_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
 			 const char *repo, const char *parent,
 			 const struct hlx_hist_op *ops, size_t k,
 			 const struct hlx_hist_meta *m, char oid[41]);
+
+/*
+ * A view of an own list made whole (not from the list's changes) holds
+ * what the list's lines give under the members of its policy that
+ * hlx_policy_entries_id covers, over what the view held (its head): two
+ * views that agree on all three get the very same version (the commit is
+ * made of its parent, content and metadata, signed with the same key).
+ * hlx_view_twin_take gives the view in h (at head, "" for none) the
+ * version another view made of s under a policy with p's entries id, if
+ * one was made with c: its pack linked (hlx_hist_adopt), the branch
+ * moved, *version, head and *count (its entries) set, 1 returned.  One
+ * being made on another thread is waited for.  Else 0, and *ticket is
+ * what the caller hands hlx_view_twin_done when it has made its version
+ * (rc its result, oid "" when the view did not change), so that others
+ * may take it; -1 when there is nothing to hand.
+ */
+int hlx_view_twin_take(struct hlx_view_ctx *c, const struct hlx_view_src *s,
+		       const struct hlx_policy *p, struct hlx_hist *h,
+		       const char *repo, char head[41], uint64_t *version,
+		       int64_t *count, long *ticket);
+void hlx_view_twin_done(struct hlx_view_ctx *c, long ticket, int rc,
+			const char *oid, uint64_t version, int64_t count);
+
+/* The pack file that holds exactly the objects of version oid over its
+ * parent ("" none), as a view's history wrote it when c made it (found
+ * on the thread that made it, node/packs.h hlx_pack_find): a publish
+ * links or seals that file instead of looking for it again.  NULL when c
+ * made no such version or its pack was not found. */
+const char *hlx_view_memo_pack(const struct hlx_view_ctx *c, const char *parent,
+			       const char *oid);
 
 /* The view of the cases log under policy p (spec/cases.md 7.3): its
  * lines whole, but for those of cases in an early state when a member of

@@ -6,7 +6,9 @@
 #include "node/views.h"
 #include "node/history.h"
 #include "node/lists.h"
+#include "node/packs.h"
 #include "protocol/err.h"
+#include "protocol/policy.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -30,7 +32,8 @@
 struct hlx_view_memo {
 	uint8_t d[32];
 	char repo[PATH_MAX];
-	char oid[41];
+	char oid[41], parent[41];
+	char pack[PATH_MAX]; /* its own pack in repo, "" not found */
 	int state;          /* 0 being made (on another thread), 1 made, -1 failed */
 };
 
@@ -99,6 +102,7 @@ int hlx_view_memo_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
 			 const struct hlx_hist_meta *m, char oid[41])
 {
 	struct hlx_view_memo *x, got;
+	char pack[PATH_MAX];
 	uint8_t d[32];
 	long at, mine = -1;
 	int rc;
@@ -130,15 +134,135 @@ int hlx_view_memo_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
 		hlx_err_clear(); /* built instead */
 	}
 	rc = hlx_hist_commit(h, ops, k, m, hlx_list_sign_commit, c->key, oid);
+	/* its pack is looked for here, on this thread, not when the feeds
+	 * are written one by one: found by walking the whole version */
+	pack[0] = '\0';
+	if (!rc && mine >= 0 && strlen(parent) < sizeof(got.parent) &&
+	    hlx_pack_find(repo, parent[0] ? parent : NULL, oid, pack) != HLX_OK) {
+		pack[0] = '\0';
+		hlx_err_clear(); /* looked for again when published */
+	}
 	if (mine >= 0) {
 		par_lock(c);
 		c->memo[mine].state = rc ? -1 : 1;
 		memcpy(c->memo[mine].oid, rc ? "" : oid, rc ? 1 : 41);
+		if (!rc && pack[0]) {
+			snprintf(c->memo[mine].parent, sizeof(c->memo[mine].parent), "%s",
+				 parent);
+			memcpy(c->memo[mine].pack, pack, sizeof(pack));
+		}
 		if (c->par)
 			pthread_cond_broadcast(&c->par->cv);
 		par_unlock(c);
 	}
 	return rc;
+}
+
+const char *hlx_view_memo_pack(const struct hlx_view_ctx *c, const char *parent,
+			       const char *oid)
+{
+	for (size_t i = 0; i < c->nmemo; i++)
+		if (c->memo[i].state == 1 && c->memo[i].pack[0] &&
+		    !strcmp(c->memo[i].oid, oid) && !strcmp(c->memo[i].parent, parent))
+			return c->memo[i].pack;
+	return NULL;
+}
+
+/* ---- views of the same lines ------------------------------------------- */
+
+struct hlx_view_twin {
+	const struct hlx_view_src *s;
+	uint8_t e[32];               /* the policy's entries id */
+	char parent[41];             /* the view's head it was made on */
+	char repo[PATH_MAX];
+	char oid[41];                /* the version made, "" none */
+	uint64_t version;
+	int64_t count;
+	int state;          /* 0 being made (on another thread), 1 made, -1 failed */
+};
+
+int hlx_view_twin_take(struct hlx_view_ctx *c, const struct hlx_view_src *s,
+		       const struct hlx_policy *p, struct hlx_hist *h,
+		       const char *repo, char head[41], uint64_t *version,
+		       int64_t *count, long *ticket)
+{
+	struct hlx_view_twin *x, got;
+	struct hlx_hist_version v;
+	uint8_t e[32];
+	long at = -1;
+
+	*ticket = -1;
+	if (s->status || s->cases || strchr(s->name, '/') || s->ckpt[0] ||
+	    strlen(head) > 40)
+		return 0;
+	hlx_policy_entries_id(p, e);
+	par_lock(c);
+	for (;;) {
+		int waiting = 0;
+
+		at = -1;
+		for (size_t i = 0; i < c->ntwins && at < 0; i++) {
+			x = &c->twins[i];
+			if (x->s != s || memcmp(x->e, e, 32) != 0 ||
+			    strcmp(x->parent, head) != 0 || !strcmp(x->repo, repo) ||
+			    x->state < 0)
+				continue;
+			if (x->state == 1)
+				at = (long)i;
+			else
+				waiting = 1;
+		}
+		if (at >= 0 || !waiting || !c->par)
+			break;
+		pthread_cond_wait(&c->par->cv, &c->par->mu);
+	}
+	if (at >= 0) {
+		got = c->twins[at];
+	} else if ((x = realloc(c->twins, (c->ntwins + 1) * sizeof(*x)))) {
+		c->twins = x;
+		*ticket = (long)c->ntwins++;
+		x = &x[*ticket];
+		memset(x, 0, sizeof(*x));
+		x->s = s;
+		memcpy(x->e, e, 32);
+		memcpy(x->parent, head, strlen(head) + 1);
+		snprintf(x->repo, sizeof(x->repo), "%s", repo);
+	}
+	par_unlock(c);
+	if (at < 0 || !got.oid[0])
+		return 0;
+	/* the very version: it follows our head, as made */
+	if (hlx_hist_adopt(h, got.repo, got.oid) != HLX_OK ||
+	    hlx_hist_read_version(h, got.oid, &v) != HLX_OK ||
+	    strcmp(v.parent, head) != 0 || v.version != got.version ||
+	    hlx_hist_set_head(h, head[0] ? head : NULL, got.oid) != HLX_OK) {
+		hlx_err_clear(); /* made here instead */
+		return 0;
+	}
+	memcpy(head, got.oid, 41);
+	*version = got.version;
+	*count = got.count;
+	return 1;
+}
+
+void hlx_view_twin_done(struct hlx_view_ctx *c, long ticket, int rc,
+			const char *oid, uint64_t version, int64_t count)
+{
+	struct hlx_view_twin *x;
+
+	if (ticket < 0)
+		return;
+	par_lock(c);
+	x = &c->twins[ticket];
+	x->state = rc ? -1 : 1;
+	if (!rc && strlen(oid) == 40) {
+		memcpy(x->oid, oid, 41);
+		x->version = version;
+		x->count = count;
+	}
+	if (c->par)
+		pthread_cond_broadcast(&c->par->cv);
+	par_unlock(c);
 }
 
 /* ---- many views at once, on two threads -------------------------------- */
@@ -171,10 +295,64 @@ static void *many_run(void *arg)
 	return NULL;
 }
 
+/* The order jobs are taken in: the largest first (a thread that takes
+ * the largest last leaves the other with nothing to do meanwhile); those
+ * whose view holds the same lines as an earlier job's after all others,
+ * in their order.  Such a job takes the other's version once it is made
+ * (hlx_view_twin_take): taken while the other is still being made, it
+ * keeps its thread waiting instead of making another view. */
+struct job_order {
+	struct hlx_view_job j;
+	uint64_t w;
+	size_t i;
+	int twin;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+	const struct job_order *x = a, *y = b;
+
+	if (x->twin != y->twin)
+		return x->twin - y->twin;
+	if (!x->twin && x->w != y->w)
+		return x->w < y->w ? 1 : -1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static struct hlx_view_job *job_order(struct hlx_view_ctx *c,
+				      const struct hlx_view_job *jobs, size_t n)
+{
+	struct job_order *o = malloc(n * sizeof(*o));
+	struct hlx_view_job *out = malloc(n * sizeof(*out));
+	uint8_t (*id)[32] = malloc(n * sizeof(*id));
+
+	if (!o || !out || !id) {
+		free(out);
+		out = NULL;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		o[i] = (struct job_order){ jobs[i], 0, i, 0 };
+		hlx_policy_entries_id(jobs[i].p, id[i]);
+		for (size_t j = 0; j < i && !o[i].twin; j++)
+			o[i].twin = jobs[j].s == jobs[i].s && !memcmp(id[j], id[i], 32);
+		if (!o[i].twin)
+			o[i].w = hlx_view_weight(c, jobs[i].p, jobs[i].view, jobs[i].s);
+	}
+	qsort(o, n, sizeof(*o), order_cmp);
+	for (size_t i = 0; i < n; i++)
+		out[i] = o[i].j;
+done:
+	free(o);
+	free(id);
+	return out;
+}
+
 int hlx_view_update_many(struct hlx_view_ctx *c, const struct hlx_view_job *jobs,
 			 size_t n)
 {
 	struct hlx_view_par par;
+	struct hlx_view_job *ordered;
 	struct many w = { c, jobs, n, 0 };
 	pthread_t t;
 	int threaded;
@@ -183,12 +361,17 @@ int hlx_view_update_many(struct hlx_view_ctx *c, const struct hlx_view_job *jobs
 		hlx_err_clear();
 		return HLX_OK;
 	}
+
 	if (pthread_mutex_init(&par.mu, NULL) != 0)
 		return HLX_OK;
 	if (pthread_cond_init(&par.cv, NULL) != 0) {
 		pthread_mutex_destroy(&par.mu);
 		return HLX_OK;
 	}
+	/* as they come when there is no memory to order them: slower only */
+	ordered = job_order(c, jobs, n);
+	if (ordered)
+		w.jobs = ordered;
 	c->par = &par;
 	threaded = pthread_create(&t, NULL, many_run, &w) == 0;
 	many_run(&w);
@@ -197,6 +380,7 @@ int hlx_view_update_many(struct hlx_view_ctx *c, const struct hlx_view_job *jobs
 	c->par = NULL;
 	pthread_cond_destroy(&par.cv);
 	pthread_mutex_destroy(&par.mu);
+	free(ordered);
 	return HLX_OK;
 }
 
@@ -207,5 +391,8 @@ void hlx_view_ctx_free(struct hlx_view_ctx *c)
 	free(c->memo);
 	c->memo = NULL;
 	c->nmemo = 0;
+	free(c->twins);
+	c->twins = NULL;
+	c->ntwins = 0;
 }
 
