@@ -687,6 +687,15 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 	 * line decodes as the list's kind of record */
 	/* (the shards in two halves, on two threads: s->d, applied into
 	 * s->t as it comes when it is open, and s->d2) */
+	/* the second half's lines are kept until applied: room for about
+	 * as much as half the shards kept (and the entries' keys) at once,
+	 * not grown by copying what it holds again and again */
+	if (!rc) {
+		size_t half = hlx_hist_blobs_memory(s->blobs) / 2;
+
+		if (hlx_buf_reserve(&s->d2.arena, half + half / 2) != HLX_OK)
+			hlx_err_clear(); /* grown as it comes, then */
+	}
 	if (!rc)
 		rc = hlx_hist_check_delta(s->stage, rec->head[0] ? rec->head : NULL,
 					  p->head.commit, hlx_pull_delta_checked,
