@@ -7,6 +7,9 @@
 # same versions, whose packs are one file on disk.  What differs stays
 # apart: a narrower policy's view and feeds hold nothing it excludes, the
 # encrypted feed shows nothing in clear, and every member reads its feed.
+# Twins made together (policies apart only in encryption, rules or status
+# fields) hold one version, each with what its own policy says (Python
+# computes it from the list), and a field apart makes a view apart.
 . "$(dirname "$0")/lib.sh"
 
 SEED=${HLX_SEED:-775}
@@ -91,4 +94,72 @@ hlx --home a peer set c --no-policy 2>/dev/null
 test_ok "A publishes after C left" hlx --home a publish --to www
 test_ok "C's feed is taken down" test ! -e "www/a/$fc"
 test_ok "B's feed is whole: B checks its copy" sh -c '"$HLX" --home b sync && "$HLX" --home b fsck'
+
+# twins made together over a list with a history: policies that differ
+# only in what makes no difference to a list's lines (encryption, rules,
+# status fields) get one version of it; a policy that differs in a field
+# does not, and each view holds what its policy says
+for x in f g h; do
+	hlx --home $x init --org org-$x --no-passphrase 2>/dev/null
+	hlx --home $x key show --root >$x-root.pub
+done
+hlx --home a status set "$md" --state removed --country DE 2>/dev/null
+echo '{"format": "hlx-policy-1", "name": "tw-a", "lists": ["uk", "status"], "fields": ["category"], "status_fields": ["country"], "rules": {"onward": false, "retention_days": 30, "purpose": "detection"}}' >tw-a.json
+echo '{"format": "hlx-policy-1", "name": "tw-b", "lists": ["uk", "status"], "fields": ["category"], "status_fields": [], "encrypt": true}' >tw-b.json
+echo '{"format": "hlx-policy-1", "name": "tw-c", "lists": ["uk", "status"], "fields": [], "status_fields": ["country"]}' >tw-c.json
+for p in tw-a tw-b tw-c; do hlx --home a policy add $p.json 2>/dev/null; done
+hlx --home a peer add f --key f-root.pub --policy tw-a 2>/dev/null
+hlx --home a peer add g --key g-root.pub --policy tw-b --box "$(hlx --home g key show --box)" 2>/dev/null
+hlx --home a peer add h --key h-root.pub --policy tw-c 2>/dev/null
+test_ok "A publishes to three more audiences" hlx --home a publish --to www
+vf=$(dirname "$(grep -l "^f " a/views/*/members)")
+vg=$(dirname "$(grep -l "^g " a/views/*/members)")
+vh=$(dirname "$(grep -l "^h " a/views/*/members)")
+test_ok "each has a view of its own" sh -c "
+	test -n '$vf' -a -n '$vg' -a -n '$vh' && test '$vf' != '$vg' -a '$vf' != '$vh' -a '$vg' != '$vh'"
+test_ok "the twins' views of the list are one version, one pack file" sh -c "
+	test \"\$(git -C $vf/uk.git rev-parse HEAD)\" = \"\$(git -C $vg/uk.git rev-parse HEAD)\" &&
+	test \"\$(for p in $vf/uk.git/objects/pack/*.pack; do stat -c %i \$p; done | sort)\" = \
+	     \"\$(for p in $vg/uk.git/objects/pack/*.pack; do stat -c %i \$p; done | sort)\""
+test_ok "holding what the first wide view holds" sh -c "
+	test \"\$(git -C $vf/uk.git rev-parse 'HEAD^{tree}')\" = \"\$(git -C $vw/uk.git rev-parse 'HEAD^{tree}')\""
+# what each view should hold, from the list's own history (Python, not hlx)
+cat >want.py <<'PY'
+import io, subprocess, sys, tarfile
+repo, keep = sys.argv[1], sys.argv[2]
+raw = subprocess.run(['git', '-C', repo, 'archive', 'HEAD'], check=True,
+                     capture_output=True).stdout
+t = tarfile.open(fileobj=io.BytesIO(raw))
+for m in t.getmembers():
+    if not m.isfile():
+        continue
+    for l in t.extractfile(m).read().decode().splitlines():
+        f = l.split('\t')
+        # hash, then its fields: '-' where the policy withholds one
+        print('\t'.join([f[0], f[1] if keep == 'category' else '-'] + ['-'] * (len(f) - 2)))
+PY
+python3 want.py a/lists/uk.git category | sort >want-tw
+python3 want.py a/lists/uk.git none | sort >want-th
+test_ok "the twins hold every entry of the list, with its category only" sh -c "
+	test \$(wc -l <want-tw) -eq 19 &&
+	git -C $vf/uk.git archive HEAD | tar -xO | sort | cmp want-tw - &&
+	git -C $vg/uk.git archive HEAD | tar -xO | sort | cmp want-tw -"
+test_ok "the policy without fields has a version of its own, without them" sh -c "
+	test \"\$(git -C $vh/uk.git rev-parse HEAD)\" != \"\$(git -C $vf/uk.git rev-parse HEAD)\" &&
+	test \$(wc -l <want-th) -eq 19 && ! grep -q csam want-th &&
+	git -C $vh/uk.git archive HEAD | tar -xO | sort | cmp want-th -"
+test_ok "status views follow their own policies: a country for F, none for G" sh -c "
+	git -C $vf/status.git archive HEAD | tar -xO | grep -q '	DE	' &&
+	git -C $vg/status.git archive HEAD | tar -xO >sg && grep -q removed sg && ! grep -q '	DE	' sg"
+for x in f g h; do
+	hlx --home $x peer add a --url "file://$PWD/www/a/$(dir_of $x)/" --key a-root.pub 2>/dev/null
+	hlx --home $x subscribe a uk 2>/dev/null
+done
+test_ok "each new member reads its feed, and holds its view" sh -c '
+	for x in f g h; do "$HLX" --home $x sync || exit 1; done &&
+	git -C f/lists/a/uk.git archive HEAD | tar -xO | sort | cmp want-tw - &&
+	git -C g/lists/a/uk.git archive HEAD | tar -xO | sort | cmp want-tw - &&
+	git -C h/lists/a/uk.git archive HEAD | tar -xO | sort | cmp want-th -'
+test_ok "F received its own policy's rules, not its twin's" \
+	grep -q '"onward":false.*"retention_days":30' f/peers/a/uk.rules
 test_done
