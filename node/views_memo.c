@@ -134,26 +134,26 @@ int hlx_view_memo_commit(struct hlx_view_ctx *c, struct hlx_hist *h,
 		hlx_err_clear(); /* built instead */
 	}
 	rc = hlx_hist_commit(h, ops, k, m, hlx_list_sign_commit, c->key, oid);
-	/* its pack is looked for here, on this thread, not when the feeds
-	 * are written one by one: found by walking the whole version */
-	pack[0] = '\0';
-	if (!rc && mine >= 0 && strlen(parent) < sizeof(got.parent) &&
-	    hlx_pack_find(repo, parent[0] ? parent : NULL, oid, pack) != HLX_OK) {
-		pack[0] = '\0';
-		hlx_err_clear(); /* looked for again when published */
-	}
 	if (mine >= 0) {
 		par_lock(c);
 		c->memo[mine].state = rc ? -1 : 1;
 		memcpy(c->memo[mine].oid, rc ? "" : oid, rc ? 1 : 41);
-		if (!rc && pack[0]) {
-			snprintf(c->memo[mine].parent, sizeof(c->memo[mine].parent), "%s",
-				 parent);
-			memcpy(c->memo[mine].pack, pack, sizeof(pack));
-		}
 		if (c->par)
 			pthread_cond_broadcast(&c->par->cv);
 		par_unlock(c);
+	}
+	/* its pack is looked for here, on this thread, not when the feeds
+	 * are written one by one: found by walking the whole version (after
+	 * the version is told, so that nobody waits for the walk) */
+	if (!rc && mine >= 0 && strlen(parent) < sizeof(got.parent)) {
+		if (hlx_pack_find(repo, parent[0] ? parent : NULL, oid, pack) == HLX_OK) {
+			par_lock(c);
+			snprintf(c->memo[mine].parent, sizeof(c->memo[mine].parent), "%s",
+				 parent);
+			memcpy(c->memo[mine].pack, pack, sizeof(pack));
+			par_unlock(c);
+		}
+		hlx_err_clear(); /* else looked for again when published */
 	}
 	return rc;
 }
@@ -334,10 +334,12 @@ static struct hlx_view_job *job_order(struct hlx_view_ctx *c,
 	for (size_t i = 0; i < n; i++) {
 		o[i] = (struct job_order){ jobs[i], 0, i, 0 };
 		hlx_policy_entries_id(jobs[i].p, id[i]);
-		for (size_t j = 0; j < i && !o[i].twin; j++)
-			o[i].twin = jobs[j].s == jobs[i].s && !memcmp(id[j], id[i], 32);
-		if (!o[i].twin)
-			o[i].w = hlx_view_weight(c, jobs[i].p, jobs[i].view, jobs[i].s);
+		o[i].w = hlx_view_weight(c, jobs[i].p, jobs[i].view, jobs[i].s);
+		/* a twin only of a job that is made whole too (a view added
+		 * later beside one made before is made whole alone) */
+		for (size_t j = 0; j < i && o[i].w && !o[i].twin; j++)
+			o[i].twin = o[j].w && jobs[j].s == jobs[i].s &&
+				    !memcmp(id[j], id[i], 32);
 	}
 	qsort(o, n, sizeof(*o), order_cmp);
 	for (size_t i = 0; i < n; i++)
@@ -361,7 +363,6 @@ int hlx_view_update_many(struct hlx_view_ctx *c, const struct hlx_view_job *jobs
 		hlx_err_clear();
 		return HLX_OK;
 	}
-
 	if (pthread_mutex_init(&par.mu, NULL) != 0)
 		return HLX_OK;
 	if (pthread_cond_init(&par.cv, NULL) != 0) {

@@ -616,8 +616,8 @@ static json_t *canonical_object(const struct hlx_policy *p, int with_name)
 }
 
 /* with_name 1: the whole policy; 0: without its name; -1: without what
- * makes no difference to a list's view (name, status fields, rules and
- * whether it is encrypted). */
+ * makes no difference to the view of an own list of entries (name,
+ * status fields, rules and whether it is encrypted). */
 static int digest(const struct hlx_policy *p, int with_name, uint8_t out[32])
 {
 	struct hlx_buf b = HLX_BUF_INIT;

@@ -87,8 +87,10 @@ void hlx_policy_hash(const struct hlx_policy *p, uint8_t out[32]);
  * give the same view. */
 void hlx_policy_view_id(const struct hlx_policy *p, uint8_t out[32]);
 /* SHA-256 of the canonical JSON without "name", "status_fields", "rules"
- * and "encrypt": equal for policies whose views of a list hold the same
- * lines (an encrypted and a plain audience of one selection). */
+ * and "encrypt": equal for policies whose views of an own list of
+ * entries hold the same lines (an encrypted and a plain audience of one
+ * selection).  Not for views of the status or cases log, nor of a peer's
+ * list: status fields and rules decide those. */
 void hlx_policy_entries_id(const struct hlx_policy *p, uint8_t out[32]);
 int hlx_policy_encrypt(const struct hlx_policy *p); /* 1 or 0 */
 /* Its hold tags, in byte order. */

@@ -162,4 +162,20 @@ test_ok "each new member reads its feed, and holds its view" sh -c '
 	git -C h/lists/a/uk.git archive HEAD | tar -xO | sort | cmp want-th -'
 test_ok "F received its own policy's rules, not its twin's" \
 	grep -q '"onward":false.*"retention_days":30' f/peers/a/uk.rules
+# a twin of a view made before is made whole alone: a history of its own
+for x in k; do
+	hlx --home $x init --org org-$x --no-passphrase 2>/dev/null
+	hlx --home $x key show --root >$x-root.pub
+done
+echo '{"format": "hlx-policy-1", "name": "wide-late", "lists": ["uk"], "fields": ["category"], "rules": {"onward": false, "retention_days": 7}}' >wide-late.json
+hlx --home a policy add wide-late.json 2>/dev/null
+hlx --home a peer add k --key k-root.pub --policy wide-late 2>/dev/null
+test_ok "A publishes to a late twin of the wide audience" hlx --home a publish --to www
+vk=$(dirname "$(grep -l "^k " a/views/*/members)")
+test_ok "whose view holds what the wide one does, in a version 1 of its own" sh -c "
+	test -n '$vk' -a '$vk' != '$vw' &&
+	test \"\$(git -C $vk/uk.git rev-parse 'HEAD^{tree}')\" = \"\$(git -C $vw/uk.git rev-parse 'HEAD^{tree}')\" &&
+	test \"\$(git -C $vk/uk.git rev-list --count HEAD)\" = 1 &&
+	test \"\$(git -C $vw/uk.git rev-list --count HEAD)\" -gt 1 &&
+	git -C $vk/uk.git archive HEAD | tar -xO | sort | cmp want-tw -"
 test_done

@@ -569,6 +569,44 @@ static void test_canonical(void)
 		ok(o && memcmp(e1, e2, 32) != 0, "  and differs when the types do");
 		hlx_policy_free(o);
 	}
+	{
+		/* each member that decides a list's lines changes it alone */
+		static const char *const base =
+			"{\"format\":\"hlx-policy-1\",\"name\":\"n\",\"lists\":[\"uk-a\"],"
+			"\"types\":[\"md5\"],\"categories\":[\"a1\"],\"min_confidence\":10,"
+			"\"fields\":[\"category\"],\"hold_tags\":[\"hold\"]}";
+		static const char *const apart[][2] = {
+			{ "lists", "{\"format\":\"hlx-policy-1\",\"name\":\"n\",\"lists\":[\"uk-b\"],"
+				   "\"types\":[\"md5\"],\"categories\":[\"a1\"],\"min_confidence\":10,"
+				   "\"fields\":[\"category\"],\"hold_tags\":[\"hold\"]}" },
+			{ "categories", "{\"format\":\"hlx-policy-1\",\"name\":\"n\",\"lists\":[\"uk-a\"],"
+					"\"types\":[\"md5\"],\"categories\":[\"a2\"],\"min_confidence\":10,"
+					"\"fields\":[\"category\"],\"hold_tags\":[\"hold\"]}" },
+			{ "min_confidence", "{\"format\":\"hlx-policy-1\",\"name\":\"n\",\"lists\":[\"uk-a\"],"
+					    "\"types\":[\"md5\"],\"categories\":[\"a1\"],\"min_confidence\":11,"
+					    "\"fields\":[\"category\"],\"hold_tags\":[\"hold\"]}" },
+			{ "fields", "{\"format\":\"hlx-policy-1\",\"name\":\"n\",\"lists\":[\"uk-a\"],"
+				    "\"types\":[\"md5\"],\"categories\":[\"a1\"],\"min_confidence\":10,"
+				    "\"fields\":[\"category\",\"first_seen\"],\"hold_tags\":[\"hold\"]}" },
+			{ "hold_tags", "{\"format\":\"hlx-policy-1\",\"name\":\"n\",\"lists\":[\"uk-a\"],"
+				       "\"types\":[\"md5\"],\"categories\":[\"a1\"],\"min_confidence\":10,"
+				       "\"fields\":[\"category\"],\"hold_tags\":[\"hold\",\"le-hold\"]}" },
+		};
+		struct hlx_policy *pb = load(base), *o;
+		uint8_t eb[32], eo[32];
+
+		if (pb)
+			hlx_policy_entries_id(pb, eb);
+		for (size_t k = 0; k < sizeof(apart) / sizeof(apart[0]); k++) {
+			o = load(apart[k][1]);
+			if (o)
+				hlx_policy_entries_id(o, eo);
+			ok(pb && o && memcmp(eb, eo, 32) != 0,
+			   "  entries id differs when only %s does", apart[k][0]);
+			hlx_policy_free(o);
+		}
+		hlx_policy_free(pb);
+	}
 	free(c1);
 	free(c2);
 	hlx_policy_free(q);
