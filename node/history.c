@@ -199,8 +199,9 @@ static pthread_once_t git_once = PTHREAD_ONCE_INIT;
  * is heap memory reused, but each is a mapping made, zeroed and unmapped
  * under AddressSanitizer (a 6,000-entry import spent 80% of its time
  * there).  Blocks of LARGE_MIN bytes or more are kept, up to LARGE_KEEP
- * of them, and given again for a request of at most their size and at
- * least half of it.  Everything else is the C library's: a block can be
+ * of them (poisoned meanwhile: a use after free is still caught), and
+ * given again for a request of at most their size and at least half of
+ * it.  Everything else is the C library's: a block can be
  * freed by either allocator, so the switch is safe whenever it happens.
  * Elsewhere libgit2 keeps its own (the C library's, called directly): the
  * size each free asks for here reads the block's neighbour, a cache miss
@@ -216,6 +217,8 @@ static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 #endif
 
 #ifdef HLX_GIT_ALLOC
+#include <sanitizer/asan_interface.h>
+
 #define LARGE_MIN (256u * 1024)
 #define LARGE_MAX (16u * 1024 * 1024)
 #define LARGE_KEEP 4
@@ -240,8 +243,11 @@ static void *galloc_malloc(size_t n, const char *file, int line)
 				break;
 			}
 		pthread_mutex_unlock(&large_lock);
-		if (p)
+		if (p) {
+			/* kept poisoned: a use after its free is still seen */
+			ASAN_UNPOISON_MEMORY_REGION(p, malloc_usable_size(p));
 			return p;
+		}
 	}
 	return malloc(n);
 }
@@ -257,6 +263,7 @@ static void galloc_free(void *p)
 		pthread_mutex_lock(&large_lock);
 		for (unsigned i = 0; i < LARGE_KEEP; i++)
 			if (!large[i]) {
+				ASAN_POISON_MEMORY_REGION(p, n);
 				large[i] = p;
 				large_size[i] = n;
 				p = NULL;
