@@ -234,9 +234,10 @@ void cli_lines_close(struct cli_lines *r);
  * given back before the process ends; with one_heap, every thread
  * allocates from the main heap (import: what one thread allocates another
  * frees), else each keeps its own (publish: views are made on two
- * threads, which would wait on each other for one).  Only a choice of
- * speed: without it, or where it cannot be made, everything works the
- * same. */
+ * threads, which would wait on each other for one).  A choice of speed:
+ * without it, or where it cannot be made, everything works the same; but
+ * where the system commits no memory ahead (vm.overcommit_memory=2) each
+ * heap's growth by 512 MiB is counted in full. */
 void cli_bulk_memory(int one_heap);
 
 /* Obtain a passphrase for what (e.g. "the root key of 'uk-iwf'") into a

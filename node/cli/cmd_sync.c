@@ -207,7 +207,8 @@ int cmd_publish(struct hlx_cli *cli, const struct cli_args *a)
 	if (!rc)
 		rc = pub_opts(cli, a, &c, &o);
 	/* a first publish to audiences builds every view of every list */
-	cli_bulk_memory(0);
+	if (!rc)
+		cli_bulk_memory(0);
 	ret = rc ? cli_fail(rc, "cannot publish") :
 	      do_publish(cli, cli->node, &o, 0, &compact, &partial);
 	close_compacted(cli->node, compact);
