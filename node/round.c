@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* A sealed file: at most 4096 recipients (keys/seal.h) around n bytes
@@ -30,6 +31,101 @@ static int64_t round_now(const struct hlx_sync_opts *o)
 
 /* ---- back-off of each peer's list --------------------------------------- */
 
+/* ---- each peer's connection, kept across rounds -------------------------- */
+
+/* a handle is made anew after this long (its TLS settings read again) */
+#define CONN_KEEP_S 600
+
+struct hlx_sync_conn {
+	char peer[65];
+	char ca[sizeof(((struct hlx_peer *)0)->ca)];
+	struct stat cast;            /* the CA file when it was made (zero: none) */
+	long timeout_s;
+	int64_t made;                /* monotonic seconds */
+	struct hlx_fetch *f;         /* NULL: none kept */
+	int seen;                    /* a peer of this round */
+};
+
+static int64_t mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec;
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The fetch handle for peer p: the one b kept from an earlier round when
+ * it was made for the same CA file and timeout less than CONN_KEEP_S
+ * ago, else a new one, which b keeps.  *kept: 1 when b owns it (the
+ * caller must not free it). */
+static int conn_get(struct hlx_sync_backoff *b, const struct hlx_peer *p,
+		    const struct hlx_fetch_opts *fo, long timeout_s,
+		    struct hlx_fetch **f, int *kept)
+{
+	struct hlx_sync_conn *c = NULL, *v;
+	struct stat st;
+	int rc;
+
+	*kept = 0;
+	memset(&st, 0, sizeof(st));
+	if (b && p->ca[0] && stat(p->ca, &st) != 0)
+		b = NULL; /* hlx_fetch_new says what is wrong with it */
+	for (size_t i = 0; b && i < b->nconns && !c; i++)
+		if (!strcmp(b->conns[i].peer, p->name))
+			c = &b->conns[i];
+	if (c) {
+		c->seen = 1;
+		if (c->f && !strcmp(c->ca, p->ca) && c->timeout_s == timeout_s &&
+		    same_file(&c->cast, &st) && mono_s() - c->made < CONN_KEEP_S) {
+			*f = c->f;
+			*kept = 1;
+			return HLX_OK;
+		}
+		hlx_fetch_free(c->f);
+		c->f = NULL;
+	}
+	rc = hlx_fetch_new(fo, f);
+	if (rc || !b)
+		return rc;
+	if (!c) {
+		v = realloc(b->conns, (b->nconns + 1) * sizeof(*v));
+		if (!v)
+			return HLX_OK; /* not kept: closed after this round */
+		b->conns = v;
+		c = &v[b->nconns++];
+		memset(c, 0, sizeof(*c));
+		snprintf(c->peer, sizeof(c->peer), "%s", p->name);
+		c->seen = 1;
+	}
+	snprintf(c->ca, sizeof(c->ca), "%s", p->ca);
+	c->cast = st;
+	c->timeout_s = timeout_s;
+	c->made = mono_s();
+	c->f = *f;
+	*kept = 1;
+	return HLX_OK;
+}
+
+/* The handles of peers gone go, with their connections. */
+static void conn_sweep(struct hlx_sync_backoff *b)
+{
+	for (size_t i = 0; i < b->nconns;) {
+		if (!b->conns[i].seen) {
+			hlx_fetch_free(b->conns[i].f);
+			b->conns[i] = b->conns[--b->nconns];
+			continue;
+		}
+		b->conns[i++].seen = 0;
+	}
+}
+
 void hlx_sync_backoff_free(struct hlx_sync_backoff *b)
 {
 	if (!b)
@@ -37,6 +133,11 @@ void hlx_sync_backoff_free(struct hlx_sync_backoff *b)
 	free(b->v);
 	b->v = NULL;
 	b->n = 0;
+	for (size_t i = 0; i < b->nconns; i++)
+		hlx_fetch_free(b->conns[i].f);
+	free(b->conns);
+	b->conns = NULL;
+	b->nconns = 0;
 }
 
 static struct hlx_sync_wait *wait_find(struct hlx_sync_backoff *b,
@@ -104,7 +205,7 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 	struct hlx_fetch *f = NULL;
 	int64_t now = round_now(o);
 	size_t due = 0;
-	int cases_ok = 0;
+	int cases_ok = 0, kept = 0;
 
 	for (size_t j = 0; j < p->nsubs; j++) {
 		int64_t next = 0;
@@ -127,7 +228,7 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		fo.total_timeout_ms = o->timeout_s * 1000;
 		fo.connect_timeout_ms = o->timeout_s < 10 ? o->timeout_s * 1000 : 10000;
 	}
-	ev.rc = hlx_fetch_new(&fo, &f);
+	ev.rc = conn_get(o->backoff, p, &fo, o->timeout_s, &f, &kept);
 	if (ev.rc) {
 		out->failures++;
 		for (size_t j = 0; o->backoff && j < p->nsubs; j++)
@@ -190,7 +291,8 @@ static void sync_peer(struct hlx_node *n, const struct hlx_peer *p,
 		if (o->report && (ev.rc || !pr.none))
 			o->report(o->report_ctx, &ev);
 	}
-	hlx_fetch_free(f);
+	if (!kept)
+		hlx_fetch_free(f);
 }
 
 /* The waits of lists no longer subscribed (or of peers gone) go, so that
@@ -234,8 +336,10 @@ int hlx_sync_round(struct hlx_node *n, const struct hlx_peers *ps,
 		}
 		sync_peer(n, p, o, &keys, out);
 	}
-	if (o->backoff && !o->only)
+	if (o->backoff && !o->only) {
 		wait_sweep(o->backoff);
+		conn_sweep(o->backoff);
+	}
 	hlx_boxkey_free(keys.box);
 	/* entries past their retention leave at once */
 	ev.kind = HLX_SYNC_PURGE;

@@ -144,22 +144,30 @@ struct hlx_sync_event {
 };
 
 /*
- * Back-off of each peer's list across rounds (hlx run): a list whose pull
- * failed is left out of the rounds until its next try, its delay doubling
- * with each failure from base up to cap (seconds; 0: 60 and 3600); a
- * success forgets it.  A list that fails never delays another list or
- * peer.  The caller keeps it zeroed at first and frees it with
- * hlx_sync_backoff_free.
+ * What rounds keep across rounds (hlx run).  Back-off of each peer's
+ * list: a list whose pull failed is left out of the rounds until its next
+ * try, its delay doubling with each failure from base up to cap (seconds;
+ * 0: 60 and 3600); a success forgets it.  A list that fails never delays
+ * another list or peer.  And each peer's fetch handle (conns), so that
+ * the next round asks on the connection this one made (no new TCP and
+ * TLS handshake a round: two round trips less to see a change); a handle
+ * is made anew when the peer's CA file changed, and ten minutes after it
+ * was made (its TLS settings, the CA stores included, read again).  The
+ * caller keeps it zeroed at first and frees it with
+ * hlx_sync_backoff_free, which closes the connections.
  */
 struct hlx_sync_wait {
 	char peer[65], list[65];
 	int64_t next, delay;
 	int seen;                            /* still subscribed this round */
 };
+struct hlx_sync_conn;
 struct hlx_sync_backoff {
 	int64_t base, cap;
 	size_t n;
 	struct hlx_sync_wait *v;
+	size_t nconns;
+	struct hlx_sync_conn *conns;         /* node/round.c */
 };
 void hlx_sync_backoff_free(struct hlx_sync_backoff *b);
 

@@ -88,6 +88,7 @@ test_fails_with "without the test CA, TLS verification fails" 1 "" sh -c "
 test_ok "the failure shows in peer status" sh -c '"$HLX" --home c peer status | grep "^noca" | grep -qi "certificate\|ssl\|tls"'
 
 # hlx run: publish on change, poll, stop on SIGTERM
+t0=$(date +%s.%N)
 "$HLX" --home a run --interval 1 --to www/a 2>run-a.log &
 pa=$!
 "$HLX" --home b run --interval 1 2>run-b.log &
@@ -98,6 +99,12 @@ hlx --home a add uk-a "$h3" 2>/dev/null
 i=0
 while [ $i -lt 100 ] && ! "$HLX" --home b lookup "$h3" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
 test_ok "hlx run on both sides carries a new entry across ($i tenths of a second)" test $i -lt 100
+# B's rounds ask on the connection its first round made: no TCP and TLS
+# handshake a round (conn.log: connection, requests, URI, status, time)
+sleep 3
+test_ok "B's rounds, one a second, all asked on one connection" sh -c "
+	awk -v t0=$t0 '\$3 == \"/a/lists/uk-a/head\" && \$5 >= t0' '$NGINX_DIR/conn.log' >b-conns &&
+	test \$(grep -c '' b-conns) -ge 4 && test \$(cut -d' ' -f1 b-conns | sort -u | grep -c '') -eq 1"
 kill -TERM $pa $pb
 wait $pa; ra=$?
 wait $pb; rb=$?

@@ -532,7 +532,7 @@ int cmd_run(struct hlx_cli *cli, const struct cli_args *a)
 	unsigned backoff = 0;
 	int lockfd = -1, watch = -1, ret;
 	/* each peer's list backs off on its own (node/sync.h) */
-	struct hlx_sync_backoff bo = { 60, 3600, 0, NULL };
+	struct hlx_sync_backoff bo = { 60, 3600, 0, NULL, 0, NULL };
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
