@@ -29,8 +29,6 @@ static int64_t round_now(const struct hlx_sync_opts *o)
 	return o->now ? o->now : (int64_t)time(NULL);
 }
 
-/* ---- back-off of each peer's list --------------------------------------- */
-
 /* ---- each peer's connection, kept across rounds -------------------------- */
 
 /* a handle is made anew after this long (its TLS settings read again) */
@@ -125,6 +123,8 @@ static void conn_sweep(struct hlx_sync_backoff *b)
 		b->conns[i++].seen = 0;
 	}
 }
+
+/* ---- back-off of each peer's list --------------------------------------- */
 
 void hlx_sync_backoff_free(struct hlx_sync_backoff *b)
 {
