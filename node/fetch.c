@@ -37,7 +37,15 @@ struct sink {
 	struct hlx_buf *buf; /* or */
 	int fd;
 	int too_big, nomem, io_errno;
+	CURL *h;             /* an https transfer: its status is looked at */
+	size_t err_got;      /* bytes of an error response's body, dropped */
 };
+
+/* An error response's body (status 400 or more) is read and dropped, up
+ * to this much, rather than the transfer cut short: libcurl closes an
+ * HTTP/1.1 connection whose response it did not read whole, and a peer
+ * without plans answers 404 to every round's plans/head. */
+#define ERR_BODY_MAX (64 * 1024)
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
@@ -174,7 +182,15 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct sink *s = arg;
 	size_t n = size * nmemb; /* size is always 1 */
+	long status = 0;
 
+	if (s->h && curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status >= 400) {
+		if (n > ERR_BODY_MAX - s->err_got)
+			return 0;
+		s->err_got += n;
+		return n;
+	}
 	if (n > s->max - s->got) {
 		s->too_big = 1;
 		return 0;
@@ -341,7 +357,6 @@ static int setup(struct hlx_fetch *f, const char *url, size_t max,
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (f->ca_file)
 		SET(CURLOPT_CAINFO, f->ca_file); /* the default CA path stays */
-	SET(CURLOPT_FAILONERROR, 1L);
 	SET(CURLOPT_MAXFILESIZE_LARGE, lim);
 	SET(CURLOPT_USERAGENT, "hlx");
 	SET(CURLOPT_WRITEFUNCTION, on_body);
@@ -356,12 +371,25 @@ static int setup(struct hlx_fetch *f, const char *url, size_t max,
 	return HLX_OK;
 }
 
+/* An HTTP status of 400 or more. */
+static int http_fail(const char *url, long status)
+{
+	struct qurl q = quote(url);
+
+	if (status == 404)
+		return hlx_err(HLX_ENOENT, "fetch '%s': HTTP 404 not found", q.s);
+	return hlx_err(HLX_ENET, "fetch '%s': HTTP status %ld", q.s, status);
+}
+
 static int fail(struct hlx_fetch *f, const char *url, CURLcode c, long status,
 		const struct sink *s)
 {
 	const char *why = f->errbuf[0] ? f->errbuf : curl_easy_strerror(c);
 	struct qurl q = quote(url);
 
+	/* what the server said first, whatever cut the transfer short */
+	if (status >= 400)
+		return http_fail(url, status);
 	if (s->too_big || c == CURLE_FILESIZE_EXCEEDED)
 		return hlx_err(HLX_ETOOBIG,
 			       "fetch '%s': response exceeds the limit of %zu bytes",
@@ -372,12 +400,6 @@ static int fail(struct hlx_fetch *f, const char *url, CURLcode c, long status,
 		return hlx_err(HLX_EIO, "fetch '%s': writing the body: %s",
 			       q.s, strerror(s->io_errno));
 	switch (c) {
-	case CURLE_HTTP_RETURNED_ERROR:
-		if (status == 404)
-			return hlx_err(HLX_ENOENT, "fetch '%s': HTTP 404 not found",
-				       q.s);
-		return hlx_err(HLX_ENET, "fetch '%s': HTTP status %ld", q.s,
-			       status);
 	case CURLE_URL_MALFORMAT:
 		return hlx_err(HLX_EINVAL, "URL '%s': malformed: %s", q.s, why);
 	case CURLE_UNSUPPORTED_PROTOCOL:
@@ -497,6 +519,7 @@ static int fetch(struct hlx_fetch *f, const char *url, size_t max,
 	}
 	if ((rc = setup(f, url, max, hdrs, s)))
 		goto out;
+	s->h = sc == S_HTTPS ? f->h : NULL;
 	c = curl_easy_perform(f->h);
 	curl_easy_getinfo(f->h, CURLINFO_RESPONSE_CODE, &status);
 	r.status = sc == S_FILE ? 0 : status;
@@ -507,6 +530,10 @@ static int fetch(struct hlx_fetch *f, const char *url, size_t max,
 		goto out;
 	}
 	if (sc == S_HTTPS) {
+		if (status >= 400) {
+			rc = http_fail(url, status);
+			goto out;
+		}
 		if (status == 304 && (etag[0] || last_modified[0])) {
 			r.not_modified = 1;
 		} else if (status < 200 || status > 299) {

@@ -150,9 +150,12 @@ struct hlx_sync_event {
  * 0: 60 and 3600); a success forgets it.  A list that fails never delays
  * another list or peer.  And each peer's fetch handle (conns), so that
  * the next round asks on the connection this one made (no new TCP and
- * TLS handshake a round: two round trips less to see a change); a handle
- * is made anew when the peer's CA file changed, and ten minutes after it
- * was made (its TLS settings, the CA stores included, read again).  The
+ * TLS handshake a round: two round trips less to see a change), while
+ * the server keeps it open and rounds are less than two minutes apart
+ * (libcurl's limit on a connection's idle time); a handle is made anew
+ * when the peer's CA file changed (path, inode, size, times), and ten
+ * minutes after it was made (its TLS settings, the CA stores included,
+ * read again).  The
  * caller keeps it zeroed at first and frees it with
  * hlx_sync_backoff_free, which closes the connections.
  */

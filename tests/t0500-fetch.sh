@@ -7,7 +7,9 @@
 # (ETag, Last-Modified), size limits (Content-Length and chunked), 404,
 # other statuses, a truncated response, redirects (loop, to http, to
 # file), a listener that never answers, a server that never answers the
-# request, a server that is too slow.  Also checks lib-nginx.sh itself.
+# request, a server that is too slow; one handle keeps its connection
+# across requests, an error response between them included.  Also checks
+# lib-nginx.sh itself.
 . "$(dirname "$0")/lib.sh"
 . "$HLX_TOP/tests/lib-nginx.sh"
 
@@ -33,6 +35,7 @@ live() {
 	HLX_FETCH_URL=$NGINX_URL HLX_FETCH_CA=$NGINX_CA \
 	HLX_FETCH_DIR=$TRASH/www HLX_FETCH_HANG_URL=$NGINX_HANG_URL \
 	HLX_FETCH_WRONG_NAME_URL=${NGINX_WRONG_NAME_URL}hello \
+	HLX_FETCH_CONNLOG=$NGINX_DIR/conn.log \
 		"$T" >"live-$1.out" 2>&1
 	rc=$?
 	while IFS= read -r line; do

@@ -316,6 +316,60 @@ static void test_file(struct hlx_fetch *f)
 	hlx_buf_free(&b);
 }
 
+/* One handle asks on one connection, an error response between two
+ * requests included (HTTP/1.1 closes a connection whose response was not
+ * read whole): nginx's conn.log names each request's connection. */
+static void test_live_keep(const char *base, const char *ca, const char *connlog)
+{
+	static const char *const rel[] = { "small?keep-1", "no-such-head?keep-2",
+					   "small?keep-3" };
+	struct hlx_fetch_opts o = { .ca_file = ca };
+	struct hlx_fetch *f = NULL;
+	struct hlx_buf b = HLX_BUF_INIT;
+	char url[1024], line[1024], conn[3][32];
+	int rcs[3], got = 0;
+
+	if (hlx_fetch_new(&o, &f) != HLX_OK) {
+		ok(0, "live: a handle for the connection cases");
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(url, sizeof(url), "%s%s", base, rel[i]);
+		hlx_buf_reset(&b);
+		rcs[i] = hlx_fetch_get(f, url, 200, NULL, NULL, &b, NULL);
+	}
+	ok(rcs[0] == HLX_OK && rcs[1] == HLX_ENOENT && rcs[2] == HLX_OK,
+	   "live: 200, 404, 200 on one handle");
+	/* the server logs a request as it ends: wait for the third */
+	for (int tries = 0; tries < 40 && got < 3; tries++) {
+		FILE *fp = fopen(connlog, "r");
+
+		got = 0;
+		while (fp && fgets(line, sizeof(line), fp)) {
+			char c[32], uri[512];
+
+			if (sscanf(line, "%31s %*s %511s", c, uri) != 2)
+				continue;
+			/* the last three in order (the log may hold an
+			 * earlier run's, as the HTTP/2 run's before HTTP/1.1) */
+			if (!strcmp(uri + 1, rel[0]))
+				got = 0;
+			for (int i = 0; i < 3; i++)
+				if (!strcmp(uri + 1, rel[i]) && got == i)
+					snprintf(conn[got++], sizeof(conn[0]), "%s", c);
+		}
+		if (fp)
+			fclose(fp);
+		if (got < 3)
+			usleep(50000);
+	}
+	ok(got == 3 && !strcmp(conn[0], conn[1]) && !strcmp(conn[1], conn[2]),
+	   "live: all three on one connection (%s %s %s)", got > 0 ? conn[0] : "-",
+	   got > 1 ? conn[1] : "-", got > 2 ? conn[2] : "-");
+	hlx_fetch_free(f);
+	hlx_buf_free(&b);
+}
+
 /* The HTTPS cases, against tests/lib-nginx.sh's server. */
 static void test_live(const char *base, const char *ca, const char *www,
 		      const char *hang, const char *wrong_name)
@@ -538,9 +592,12 @@ int main(void)
 
 		if (!ca || !www)
 			ok(0, "HLX_FETCH_URL needs HLX_FETCH_CA, HLX_FETCH_DIR");
-		else
+		else {
 			test_live(live, ca, www, getenv("HLX_FETCH_HANG_URL"),
 				  getenv("HLX_FETCH_WRONG_NAME_URL"));
+			if (getenv("HLX_FETCH_CONNLOG"))
+				test_live_keep(live, ca, getenv("HLX_FETCH_CONNLOG"));
+		}
 	} else {
 		printf("# HLX_FETCH_URL not set: skipping the HTTPS cases "
 		       "(tests/t0500-fetch.sh runs them)\n");
