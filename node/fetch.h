@@ -5,8 +5,8 @@
  * struct hlx_fetch is one libcurl easy handle with hlx's settings, reused
  * for every request (connections are kept alive between requests to the
  * same server, also after an error status: its body is read and
- * dropped, up to 64 KiB, so that an HTTP/1.1 connection stays open).  Create it with hlx_fetch_new(), release it with
- * hlx_fetch_free().  One handle must be used by one thread at a time;
+ * dropped, up to 64 KiB, so that an HTTP/1.1 connection stays open).
+ * Create it with hlx_fetch_new(), release it with hlx_fetch_free().  One handle must be used by one thread at a time;
  * different handles may be used by different threads at once.
  * curl_global_init() is run exactly once, by the first hlx_fetch_new()
  * (under pthread_once), and never undone: a program that starts threads of

@@ -155,8 +155,7 @@ struct hlx_sync_event {
  * (libcurl's limit on a connection's idle time); a handle is made anew
  * when the peer's CA file changed (path, inode, size, times), and ten
  * minutes after it was made (its TLS settings, the CA stores included,
- * read again).  The
- * caller keeps it zeroed at first and frees it with
+ * read again).  The caller keeps it zeroed at first and frees it with
  * hlx_sync_backoff_free, which closes the connections.
  */
 struct hlx_sync_wait {

@@ -476,6 +476,21 @@ static void test_live(const char *base, const char *ca, const char *www,
 	is_rc(hlx_fetch_get(f, URL("no-such-head"), 200, NULL, NULL, &b, &res),
 	      HLX_ENOENT, "live: 404 is HLX_ENOENT");
 	ok(res.status == 404, "live: status 404");
+	/* an error's body (nginx's page) is dropped, never kept */
+	hlx_buf_reset(&b);
+	hlx_buf_puts(&b, "keep:");
+	is_rc(hlx_fetch_get(f, URL("no-such-head"), 1 << 20, NULL, NULL, &b, NULL),
+	      HLX_ENOENT, "live: 404 with room for its page");
+	is_str((char *)b.data, "keep:", "live: its page is not appended");
+	snprintf(path, sizeof(path), "%s/err", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	is_rc(hlx_fetch_to_fd(f, URL("status/503"), 1 << 20, fd, NULL), HLX_ENET,
+	      "live: 503 streamed to a descriptor");
+	close(fd);
+	ok(file_size(path) == 0, "live: nothing of its page written (%zu)",
+	   file_size(path));
+	unlink(path);
+	hlx_buf_reset(&b);
 	is_rc(hlx_fetch_get(f, URL("status/503"), 200, NULL, NULL, &b, &res),
 	      HLX_ENET, "live: 503");
 	ok(detail_has("HTTP status 503") && detail_has(base),
