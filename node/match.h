@@ -54,6 +54,27 @@ struct hlx_pdqidx;
  */
 int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
 		     struct hlx_pdqidx **out);
+/*
+ * The layout of the tables (spec/match.md, "The PDQ index"): 16 tables of
+ * 16-bit chunks (288 bytes a hash), or for large indexes the wide layout
+ * of 11 chunks (about 160 bytes a hash), which wants strictly increasing
+ * hashes.  hlx_pdqidx_build chooses the wide layout from
+ * HLX_PDQIDX_WIDE_MIN hashes when they are strictly increasing;
+ * hlx_pdqidx_build_layout takes the choice (HLX_EINVAL for the wide layout
+ * over hashes that are not strictly increasing).  An index under
+ * HLX_PDQIDX_TABLES_MIN hashes has no tables in any layout.
+ */
+#define HLX_PDQIDX_WIDE_MIN 33554432UL /* 2^25 */
+enum {
+	HLX_PDQ_LAYOUT_AUTO,
+	HLX_PDQ_LAYOUT_16,
+	HLX_PDQ_LAYOUT_WIDE,
+	HLX_PDQ_LAYOUT_SCAN /* (as hlx_pdqidx_layout says of a small index) */
+};
+int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
+			    unsigned threads, int layout,
+			    struct hlx_pdqidx **out);
+int hlx_pdqidx_layout(const struct hlx_pdqidx *x);
 void hlx_pdqidx_free(struct hlx_pdqidx *x);
 size_t hlx_pdqidx_count(const struct hlx_pdqidx *x);
 /* Bytes used: the tables, plus the borrowed hashes (32 each). */

@@ -19,6 +19,7 @@
  * Below SMALL_MAX hashes there are no tables: a linear scan is faster.
  */
 #include "node/match.h"
+#include "node/match_wide.h"
 #include "protocol/err.h"
 
 #include <pthread.h>
@@ -47,7 +48,9 @@ struct hlx_pdqidx {
 	const uint8_t *h; /* n * 32, borrowed */
 	int small;
 	int borrowed;     /* mem is the caller's (a file image): not freed */
+	int wide;         /* the wide layout (match_wide.c): w, not t */
 	struct tab t[CHUNKS];
+	struct hlx_pdqw w;
 	void *mem;        /* every table: one mapping */
 	size_t memlen;
 };
@@ -105,9 +108,16 @@ static size_t tables_len(size_t n);
 
 size_t hlx_pdqidx_memory_for(size_t n)
 {
-	/* as hlx_pdqidx_build and tables_alloc lay it out */
+	/* as hlx_pdqidx_build and tables_alloc lay it out (sorted hashes) */
 	return sizeof(struct hlx_pdqidx) + n * HLX_PDQ_BYTES +
-	       (n < SMALL_MAX ? 0 : tables_len(n));
+	       (n < SMALL_MAX ? 0 :
+		n >= HLX_PDQIDX_WIDE_MIN ? hlx_pdqw_len(n) : tables_len(n));
+}
+
+int hlx_pdqidx_layout(const struct hlx_pdqidx *x)
+{
+	return !x || x->small ? HLX_PDQ_LAYOUT_SCAN :
+	       x->wide ? HLX_PDQ_LAYOUT_WIDE : HLX_PDQ_LAYOUT_16;
 }
 
 void hlx_pdqidx_free(struct hlx_pdqidx *x)
@@ -190,18 +200,29 @@ static void tables_place(struct hlx_pdqidx *x, uint8_t *p)
 /* One zeroed mapping for the offsets and entries of every table. */
 static int tables_alloc(struct hlx_pdqidx *x)
 {
-	x->memlen = tables_len(x->n);
+	x->memlen = x->wide ? hlx_pdqw_len(x->n) : tables_len(x->n);
 	x->mem = big_alloc(x->memlen);
 	if (!x->mem) {
 		x->memlen = 0;
 		return HLX_ENOMEM;
 	}
-	tables_place(x, x->mem);
+	if (x->wide)
+		hlx_pdqw_place(&x->w, x->mem, x->n);
+	else
+		tables_place(x, x->mem);
 	return HLX_OK;
 }
 
 int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
 		     struct hlx_pdqidx **out)
+{
+	return hlx_pdqidx_build_layout(hashes, n, threads, HLX_PDQ_LAYOUT_AUTO,
+				       out);
+}
+
+int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
+			    unsigned threads, int layout,
+			    struct hlx_pdqidx **out)
 {
 	struct hlx_pdqidx *x;
 	struct build_job b;
@@ -222,6 +243,18 @@ int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
 		*out = x;
 		return HLX_OK;
 	}
+	if (layout == HLX_PDQ_LAYOUT_WIDE ||
+	    (layout == HLX_PDQ_LAYOUT_AUTO && n >= HLX_PDQIDX_WIDE_MIN)) {
+		x->wide = hlx_pdqw_sorted(hashes, n);
+		if (!x->wide && layout == HLX_PDQ_LAYOUT_WIDE) {
+			hlx_pdqidx_free(x);
+			return hlx_err(HLX_EINVAL, "the wide PDQ layout wants strictly increasing hashes");
+		}
+	} else if (layout != HLX_PDQ_LAYOUT_AUTO &&
+		   layout != HLX_PDQ_LAYOUT_16) {
+		hlx_pdqidx_free(x);
+		return hlx_err(HLX_EINVAL, "PDQ index layout %d", layout);
+	}
 	if (tables_alloc(x) != HLX_OK) {
 		hlx_pdqidx_free(x);
 		return hlx_err(HLX_ENOMEM, "out of memory for a PDQ index of %zu hashes",
@@ -232,6 +265,15 @@ int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
 	atomic_init(&b.failed, 0);
 	if (threads == 0)
 		threads = 1;
+	if (x->wide) {
+		if (hlx_pdqw_build(&x->w, hashes, n, threads) != HLX_OK) {
+			hlx_pdqidx_free(x);
+			return hlx_err(HLX_ENOMEM, "out of memory for a PDQ index of %zu hashes",
+				       n);
+		}
+		*out = x;
+		return HLX_OK;
+	}
 	if (threads > CHUNKS)
 		threads = CHUNKS;
 	for (unsigned i = 1; i < threads; i++) {
@@ -296,9 +338,9 @@ int hlx_pdqidx_image(const struct hlx_pdqidx *x,
 	memcpy(h.magic, IMG_MAGIC, sizeof(h.magic));
 	memcpy(h.tag, tag, HLX_PDQIDX_TAG);
 	h.bom = IMG_BOM;
-	h.chunks = CHUNKS;
-	h.buckets = BUCKETS;
-	h.entry = sizeof(struct ent);
+	h.chunks = x->wide ? HLX_PDQW_CHUNKS : CHUNKS;
+	h.buckets = x->wide ? HLX_PDQW_BUCKETS : BUCKETS;
+	h.entry = x->wide ? HLX_PDQW_ENTRY : sizeof(struct ent);
 	h.n = x->n;
 	h.len = x->memlen;
 	memcpy(head, &h, sizeof(h));
@@ -341,6 +383,8 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 {
 	struct img_head h;
 	struct hlx_pdqidx *x;
+	size_t want;
+	int wide;
 
 	*out = NULL;
 	if (n < SMALL_MAX || n > HLX_PDQIDX_MAX)
@@ -351,17 +395,22 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 	memcpy(&h, p, sizeof(h));
 	if (memcmp(h.magic, IMG_MAGIC, sizeof(h.magic)) != 0)
 		return hlx_err(HLX_EINVAL, "not an hlx PDQ tables image");
-	if (h.bom != IMG_BOM || h.chunks != CHUNKS || h.buckets != BUCKETS ||
-	    h.entry != sizeof(struct ent))
+	if (h.bom != IMG_BOM ||
+	    !((h.chunks == CHUNKS && h.buckets == BUCKETS &&
+	       h.entry == sizeof(struct ent)) ||
+	      (h.chunks == HLX_PDQW_CHUNKS && h.buckets == HLX_PDQW_BUCKETS &&
+	       h.entry == HLX_PDQW_ENTRY)))
 		return hlx_err(HLX_EINVAL, "PDQ tables image of another layout or machine");
+	wide = h.chunks == HLX_PDQW_CHUNKS;
 	if (memcmp(h.tag, tag, HLX_PDQIDX_TAG) != 0 || h.n != n)
 		return hlx_err(HLX_EINVAL, "PDQ tables image of other hashes");
 	for (size_t i = 0; i < sizeof(h.zero); i++)
 		if (h.zero[i])
 			return hlx_err(HLX_EINVAL, "PDQ tables image: bad header");
-	if (h.len != tables_len(n) || len - sizeof(h) != h.len)
+	want = wide ? hlx_pdqw_len(n) : tables_len(n);
+	if (h.len != want || len - sizeof(h) != h.len)
 		return hlx_err(HLX_EINVAL, "PDQ tables image of %zu bytes, not %zu",
-			       len, sizeof(h) + tables_len(n));
+			       len, sizeof(h) + want);
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return hlx_err(HLX_ENOMEM, "out of memory");
@@ -370,6 +419,16 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 	x->borrowed = 1;
 	x->mem = (uint8_t *)(uintptr_t)p + sizeof(h);
 	x->memlen = h.len;
+	x->wide = wide;
+	if (wide) {
+		hlx_pdqw_place(&x->w, x->mem, n);
+		if (!hlx_pdqw_check(&x->w, hashes, n)) {
+			hlx_pdqidx_free(x);
+			return hlx_err(HLX_EINVAL, "PDQ tables image: the wide tables are damaged");
+		}
+		*out = x;
+		return HLX_OK;
+	}
 	tables_place(x, x->mem);
 	/* every bucket within the table: 0 first, n last, never decreasing */
 	for (unsigned j = 0; j < CHUNKS; j++) {
@@ -406,6 +465,10 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 #define PROBES_MAX (1u << 22)    /* probes per table pass: bounds scratch */
 #define SPARSE_MAX (1u << 15)    /* fewer probes a table: sorted, not counted */
 #define WORK_PER_THREAD (1u << 20) /* index entries a thread is started for */
+#ifndef WIDE_PROBES
+#define WIDE_PROBES (1u << 24)   /* the wide layout's probes a table pass:
+				  * each pass reads the table once */
+#endif
 
 ALWAYS_INLINE unsigned pc64(uint64_t v)
 {
@@ -464,7 +527,7 @@ static size_t masks(unsigned r, uint16_t *m, uint8_t *w)
 	return n;
 }
 
-static int hits_push(struct hlx_pdq_hits *h, uint32_t q, uint32_t id,
+int hlx_pdq_hits_push(struct hlx_pdq_hits *h, uint32_t q, uint32_t id,
 		     uint32_t d)
 {
 	if (h->n == h->cap) {
@@ -491,6 +554,10 @@ struct search_job {
 	size_t nmask;
 	uint16_t mask[NEIGH_MAX];
 	uint8_t weight[NEIGH_MAX];
+	/* the wide layout's masks (match_wide.c) */
+	uint32_t *wmask;
+	uint8_t *wweight;
+	size_t nwmask, nwmask23, wgroup;
 };
 
 struct search_thread {
@@ -501,6 +568,7 @@ struct search_thread {
 	uint32_t *probe; /* query << 2 | weight, sorted by bucket; if
 			  * sparse, 4 arrays of stride entries */
 	size_t stride;
+	struct hlx_pdqw_scan ws; /* the wide layout's, with its scratch */
 	int rc;
 };
 
@@ -544,7 +612,7 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 					break;
 			if (i < CHUNKS)
 				continue; /* a later table reports it */
-			if (hits_push(&st->hits, (uint32_t)qi, e->id, d))
+			if (hlx_pdq_hits_push(&st->hits, (uint32_t)qi, e->id, d))
 				return HLX_ENOMEM;
 		}
 	}
@@ -689,7 +757,7 @@ ALWAYS_INLINE int scan_small(struct search_thread *st)
 		for (size_t k = 0; k < x->n; k++) {
 			unsigned d = full_distance(x->h + k * HLX_PDQ_BYTES, q);
 
-			if (d <= jb->T && hits_push(&st->hits, (uint32_t)i,
+			if (d <= jb->T && hlx_pdq_hits_push(&st->hits, (uint32_t)i,
 						    (uint32_t)k, d))
 				return HLX_ENOMEM;
 		}
@@ -705,6 +773,16 @@ ALWAYS_INLINE int thread_body(struct search_thread *st)
 
 	if (jb->x->small)
 		return st->first == 0 ? scan_small(st) : HLX_OK;
+	if (jb->x->wide) {
+		for (unsigned j = st->first; j < HLX_PDQW_CHUNKS && !rc;
+		     j += jb->nthreads)
+			for (size_t q0 = 0; q0 < jb->nq && !rc; q0 += jb->wgroup)
+				rc = hlx_pdqw_scan_table(&st->ws, j, q0,
+							 q0 + jb->wgroup < jb->nq ?
+							 q0 + jb->wgroup : jb->nq,
+							 &st->hits);
+		return rc;
+	}
 	for (unsigned j = st->first; j < CHUNKS && !rc; j += jb->nthreads)
 		for (size_t q0 = 0; q0 < jb->nq && !rc; q0 += group)
 			rc = scan_table(st, j, q0, q0 + group < jb->nq ?
@@ -724,7 +802,7 @@ static int thread_popcnt(struct search_thread *st)
 	return thread_body(st);
 }
 
-static int have_popcnt(void)
+int hlx_pdq_have_popcnt(void)
 {
 	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
 	int k = atomic_load_explicit(&known, memory_order_relaxed);
@@ -743,7 +821,7 @@ static void *search_worker(void *arg)
 	struct search_thread *st = arg;
 
 #if defined(__x86_64__) || defined(__i386__)
-	if (have_popcnt()) {
+	if (hlx_pdq_have_popcnt()) {
 		st->rc = thread_popcnt(st);
 		return NULL;
 	}
@@ -811,7 +889,7 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 		return hlx_err(HLX_ETOOBIG, "batch of %zu PDQ queries", nq);
 	if (nq == 0 || x->n == 0)
 		return HLX_OK;
-	jb = malloc(sizeof(*jb));
+	jb = calloc(1, sizeof(*jb));
 	if (!jb)
 		return hlx_err(HLX_ENOMEM, "out of memory");
 	jb->x = x;
@@ -823,7 +901,28 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 	nt = threads ? threads : 1;
 	if (nt > CHUNKS)
 		nt = CHUNKS;
-	if (x->small)
+	if (x->wide) {
+		jb->r = threshold / HLX_PDQW_CHUNKS;
+		if (hlx_pdqw_masks(jb->r, &jb->wmask, &jb->wweight, &jb->nwmask,
+				   &jb->nwmask23)) {
+			free(jb);
+			return hlx_err(HLX_ENOMEM, "out of memory");
+		}
+		jb->wgroup = WIDE_PROBES / jb->nwmask;
+		if (jb->wgroup > nq)
+			jb->wgroup = nq;
+		if (nt > HLX_PDQW_CHUNKS)
+			nt = HLX_PDQW_CHUNKS;
+		if (nt > 1) {
+			/* a probe reads a bucket far from the last: it counts
+			 * as many entries */
+			uint64_t work = (uint64_t)nq * jb->nwmask * HLX_PDQW_CHUNKS *
+					(x->n / HLX_PDQW_BUCKETS + 16);
+
+			if (work / WORK_PER_THREAD + 1 < nt)
+				nt = (unsigned)(work / WORK_PER_THREAD + 1);
+		}
+	} else if (x->small)
 		nt = 1;
 	else if (nt > 1) {
 		/* starting a thread costs tens of microseconds, more than a
@@ -844,6 +943,27 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 		st[i].first = i;
 		if (x->small)
 			continue;
+		if (x->wide) {
+			struct hlx_pdqw_scan *ws = &st[i].ws;
+
+			ws->w = &x->w;
+			ws->h = x->h;
+			ws->n = x->n;
+			ws->q = q;
+			ws->T = jb->T;
+			ws->r = jb->r;
+			ws->mask = jb->wmask;
+			ws->weight = jb->wweight;
+			ws->nmask = jb->nwmask;
+			ws->nmask23 = jb->nwmask23;
+			ws->probe = malloc(2 * jb->wgroup * jb->nwmask *
+					   sizeof(uint64_t));
+			ws->qhi = malloc(jb->wgroup * sizeof(uint64_t));
+			ws->qlo = malloc(jb->wgroup * sizeof(uint32_t));
+			if (!ws->probe || !ws->qhi || !ws->qlo)
+				rc = HLX_ENOMEM;
+			continue;
+		}
 		if (np <= SPARSE_MAX) {
 			st[i].stride = np;
 			st[i].probe = malloc(4 * np * sizeof(uint32_t));
@@ -895,8 +1015,13 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 	for (unsigned i = 0; i < nt; i++) {
 		free(st[i].cnt);
 		free(st[i].probe);
+		free(st[i].ws.probe);
+		free(st[i].ws.qhi);
+		free(st[i].ws.qlo);
 		hlx_pdq_hits_free(&st[i].hits);
 	}
+	free(jb->wmask);
+	free(jb->wweight);
 	free(jb);
 	if (rc) {
 		out->n = base;

@@ -169,7 +169,24 @@ static void test_big_batch(const struct hlx_pdqidx *x, const uint8_t *h,
 	free(q);
 }
 
-static void test_index(size_t n, const char *what)
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* Sorted, duplicates dropped (as the wide layout wants); *n updated. */
+static void sort_unique(uint8_t *h, size_t *n)
+{
+	size_t k = 0;
+
+	qsort(h, *n, 32, hash_cmp);
+	for (size_t i = 0; i < *n; i++)
+		if (!k || memcmp(h + (k - 1) * 32, h + i * 32, 32) != 0)
+			memmove(h + k++ * 32, h + i * 32, 32);
+	*n = k;
+}
+
+static void test_index(size_t n, int layout, const char *what)
 {
 	static const unsigned th[] = { 0, 1, 15, 16, 17, 31, 32, 47, 48, 63 };
 	size_t nplant = 33, ncl = 40, nrand = 64;
@@ -198,12 +215,39 @@ static void test_index(size_t n, const char *what)
 		flip(q + (nplant + i) * 32, (unsigned)(i * 9), NULL);
 	}
 	rand_bytes(q + (nplant + 4) * 32, nrand * 32);
+	if (layout == HLX_PDQ_LAYOUT_WIDE) {
+		/* a family sharing their first 200 bits with the cluster's
+		 * centre: identical entries in every table */
+		for (size_t i = 0; i < 8; i++) {
+			uint8_t *f = h + (n + i) * 32;
 
-	rc = hlx_pdqidx_build(h, total, 2, &x);
+			memcpy(f, h + n * 32, 32);
+			f[31] = (uint8_t)(f[31] ^ (1u << i));
+			f[27] = (uint8_t)(f[27] ^ (i * 37));
+		}
+		uint8_t pl[33][32];
+
+		for (unsigned d = 0; d < nplant; d++)
+			memcpy(pl[d], h + planted[d] * 32, 32);
+		sort_unique(h, &total);
+		for (unsigned d = 0; d < nplant; d++) {
+			/* the planted hash's place in the sorted hashes */
+			const uint8_t *at = bsearch(pl[d], h, total, 32, hash_cmp);
+
+			planted[d] = at ? (size_t)(at - h) / 32 : SIZE_MAX;
+		}
+	}
+
+	rc = hlx_pdqidx_build_layout(h, total, 2, layout, &x);
 	is_rc(rc, HLX_OK, "%s: build an index of %zu hashes", what, total);
 	if (rc)
 		goto out;
 	ok(hlx_pdqidx_count(x) == total, "%s: it holds them all", what);
+	ok(hlx_pdqidx_layout(x) == (layout == HLX_PDQ_LAYOUT_WIDE ?
+				    HLX_PDQ_LAYOUT_WIDE :
+				    total < HLX_PDQIDX_TABLES_MIN ?
+				    HLX_PDQ_LAYOUT_SCAN : HLX_PDQ_LAYOUT_16),
+	   "%s: in the layout asked for", what);
 	ok_all = 1;
 	for (size_t t = 0; t < sizeof(th) / sizeof(th[0]); t++) {
 		got.n = want.n = 0;
@@ -451,6 +495,195 @@ static void test_index_image(void)
 			rc = hlx_pdqidx_image(s, tag, head, &t, &tlen);
 		is_rc(rc, HLX_ENOENT, "image: an index of 100 hashes has none");
 		hlx_pdqidx_free(s);
+	}
+out:
+	hlx_pdqidx_free(x);
+	hlx_pdqidx_free(y);
+	hlx_pdq_hits_free(&got);
+	hlx_pdq_hits_free(&want);
+	free(img);
+	free(h);
+	free(q);
+}
+
+/*
+ * The wide layout's image: attached, it finds what the built index finds;
+ * its header names the layout (a 16-table header over it is refused);
+ * offsets out of order, out of bounds or not ending at n in any table,
+ * and a sampled entry naming no hash, are refused; entries damaged
+ * beyond the sample are searched without reading out of bounds.
+ */
+static size_t wide_off_len(unsigned j)
+{
+	return ((((size_t)1 << (j < 3 ? 24 : 23)) + 1) * 4 + 63) / 64 * 64;
+}
+
+static void test_wide_image(void)
+{
+	size_t n = 20000, nq = 300, len, tlen, offs = 0;
+	uint8_t *h = malloc(n * 32), *q = malloc(nq * 32), *img = NULL;
+	uint8_t tag[16], head[HLX_PDQIDX_HEAD];
+	struct hlx_pdqidx *x = NULL, *y = NULL;
+	struct hlx_pdq_hits got = { 0 }, want = { 0 };
+	const void *t;
+	int rc, refused = 0;
+
+	rand_bytes(h, n * 32);
+	sort_unique(h, &n);
+	rand_bytes(tag, 16);
+	for (size_t i = 0; i < nq; i++) {
+		memcpy(q + i * 32, h + (rnd() % n) * 32, 32);
+		flip(q + i * 32, (unsigned)(i % 40), NULL);
+	}
+	is_rc(hlx_pdqidx_build_layout(h, n, 2, HLX_PDQ_LAYOUT_WIDE, &x), HLX_OK,
+	      "wide image: built");
+	{
+		/* hashes out of order: the wide layout refused, the automatic
+		 * choice takes 16 tables */
+		uint8_t *u = malloc(n * 32);
+		struct hlx_pdqidx *z = NULL;
+
+		memcpy(u, h, n * 32);
+		memcpy(u + 500 * 32, h + 501 * 32, 32);
+		is_rc(hlx_pdqidx_build_layout(u, n, 1, HLX_PDQ_LAYOUT_WIDE, &z),
+		      HLX_EINVAL, "wide: a repeated hash refused");
+		ok(!z, "wide: and nothing built");
+		free(u);
+	}
+	rc = x ? hlx_pdqidx_image(x, tag, head, &t, &tlen) : HLX_EINVAL;
+	is_rc(rc, HLX_OK, "wide image: the tables as a file image");
+	if (rc)
+		goto out;
+	for (unsigned j = 0; j < 11; j++)
+		offs += wide_off_len(j);
+	ok(tlen == offs + 10 * ((n * 12 + 63) / 64 * 64),
+	   "wide image: %zu bytes, 120 a hash and the offsets", tlen);
+	len = sizeof(head) + tlen;
+	img = aligned_alloc(64, (len + 64) / 64 * 64);
+	if (!img)
+		abort();
+	memcpy(img, head, sizeof(head));
+	memcpy(img + sizeof(head), t, tlen);
+	rc = attach_copy(h, n, tag, img, len, &y);
+	is_rc(rc, HLX_OK, "wide image: attached");
+	if (!rc) {
+		rc = hlx_pdqidx_search(x, q, nq, 31, 2, &want);
+		if (!rc)
+			rc = hlx_pdqidx_search(y, q, nq, 31, 2, &got);
+		ok(!rc && want.n >= nq / 2 && same_hits(&got, &want) &&
+			   hlx_pdqidx_layout(y) == HLX_PDQ_LAYOUT_WIDE,
+		   "wide image: the attached index finds the same (%zu hits)", got.n);
+	}
+	hlx_pdqidx_free(y);
+	y = NULL;
+	for (size_t i = 0; i < HLX_PDQIDX_HEAD; i++) {
+		img[i] ^= 0x10;
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		hlx_pdqidx_free(y);
+		y = NULL;
+		img[i] ^= 0x10;
+	}
+	ok(refused == HLX_PDQIDX_HEAD, "wide image: every header byte flipped refused (%d of %d)",
+	   refused, HLX_PDQIDX_HEAD);
+	refused = 0;
+	for (unsigned j = 0, at = 0; j < 11; at += (unsigned)wide_off_len(j), j++) {
+		uint32_t *off = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD + at);
+		size_t nb = (size_t)1 << (j < 3 ? 24 : 23), k = 1 + rnd() % (nb - 2);
+		uint32_t v = off[k];
+
+		off[k] = off[k + 1] + 1; /* decreasing after k */
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		off[k] = (uint32_t)n + 1; /* beyond the entries */
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		off[k] = v;
+		v = off[nb];
+		off[nb] = v - 1; /* does not end at n */
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		off[nb] = v;
+	}
+	ok(refused == 33 && !y, "wide image: offsets out of order or bounds refused in every table (%d of 33)",
+	   refused);
+	{
+		/* the first entry of a sampled bucket (a multiple of 4096) of
+		 * table 6, a bit changed: it names no hash, refused */
+		size_t e6 = HLX_PDQIDX_HEAD + offs + 5 * ((n * 12 + 63) / 64 * 64), at6 = 0;
+		uint32_t *o6;
+		size_t v = 0;
+
+		for (unsigned j = 0; j < 6; j++)
+			at6 += wide_off_len(j);
+		o6 = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD + at6);
+		while (v < ((size_t)1 << 23) && o6[v] == o6[v + 1])
+			v += 4096;
+		ok(v < ((size_t)1 << 23), "wide image: a sampled bucket of table 6 holds a hash");
+		if (v < ((size_t)1 << 23)) {
+			img[e6 + (size_t)o6[v] * 12 + 7] ^= 0x04;
+			is_rc(attach_copy(h, n, tag, img, len, &y), HLX_EINVAL,
+			      "wide image: a sampled entry naming no hash refused");
+			img[e6 + (size_t)o6[v] * 12 + 7] ^= 0x04;
+		}
+		is_rc(attach_copy(h, n, tag, img, len, &y), HLX_OK,
+		      "wide image: restored, attached again");
+		hlx_pdqidx_free(y);
+		y = NULL;
+	}
+	{
+		/* every entry of tables 1..10 but the sampled ones (the first
+		 * of buckets 4096v) changed, so that it names no hash: attached
+		 * (not sampled), searched without reading out of bounds (ASan),
+		 * every hit a true one within 31.  Then table 0's offsets moved
+		 * by one between its samples: refused, or searched likewise. */
+		size_t e1 = HLX_PDQIDX_HEAD + offs, at = 0;
+		size_t elen = (n * 12 + 63) / 64 * 64;
+		uint8_t *keep = calloc(10 * elen / 12 + 1, 1);
+		uint32_t *o0 = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD);
+		int good = 1;
+
+		if (!keep)
+			abort();
+		for (unsigned j = 0; j < 11; at += wide_off_len(j), j++) {
+			const uint32_t *o = (const uint32_t *)(const void *)
+				(img + HLX_PDQIDX_HEAD + at);
+			size_t nb = (size_t)1 << (j < 3 ? 24 : 23);
+
+			for (size_t v = 0; j && v < nb; v += 4096)
+				if (o[v] < o[v + 1])
+					keep[((j - 1) * elen) / 12 + o[v]] = 1;
+		}
+		for (unsigned j = 1; j < 11; j++)
+			for (size_t i = 0; i < n; i++)
+				if (!keep[((j - 1) * elen) / 12 + i])
+					img[e1 + (j - 1) * elen + i * 12 + 11] ^= 0x01;
+		free(keep);
+		rc = attach_copy(h, n, tag, img, len, &y);
+		got.n = 0;
+		if (!rc)
+			rc = hlx_pdqidx_search(y, q, nq, 31, 2, &got);
+		for (size_t i = 0; i < got.n; i++)
+			good &= got.v[i].distance <= 31 && got.v[i].id < n &&
+				dist(h + (size_t)got.v[i].id * 32,
+				     q + (size_t)got.v[i].query * 32) == got.v[i].distance;
+		ok(!rc && good, "wide image: entries damaged beyond the sample: searched within bounds (%zu hits, all true)",
+		   got.n);
+		hlx_pdqidx_free(y);
+		y = NULL;
+		for (size_t v = 1; v < ((size_t)1 << 24); v++)
+			if (v % 4096 && o0[v] < o0[v + 1])
+				o0[v]++;
+		rc = attach_copy(h, n, tag, img, len, &y);
+		got.n = 0;
+		if (!rc)
+			rc = hlx_pdqidx_search(y, q, nq, 31, 2, &got);
+		else
+			rc = rc == HLX_EINVAL ? HLX_OK : rc;
+		for (size_t i = 0; i < got.n; i++)
+			good &= got.v[i].distance <= 31 && got.v[i].id < n &&
+				dist(h + (size_t)got.v[i].id * 32,
+				     q + (size_t)got.v[i].query * 32) == got.v[i].distance;
+		ok(!rc && good, "wide image: offsets of table 0 moved: refused, or searched within bounds (%zu hits, all true)",
+		   got.n);
+		hlx_pdqidx_free(y);
+		y = NULL;
 	}
 out:
 	hlx_pdqidx_free(x);
@@ -1282,10 +1515,12 @@ int main(void)
 	if (!rs)
 		rs = 1;
 	printf("# seed %" PRIu64 "\n", rs);
-	test_index(20000, "tables");
-	test_index(300, "small");
+	test_index(20000, HLX_PDQ_LAYOUT_AUTO, "tables");
+	test_index(300, HLX_PDQ_LAYOUT_AUTO, "small");
+	test_index(20000, HLX_PDQ_LAYOUT_WIDE, "wide");
 	test_index_edges();
 	test_index_image();
+	test_wide_image();
 	test_conf();
 	if (!mkdtemp(dir))
 		return 1;
