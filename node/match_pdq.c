@@ -57,8 +57,9 @@ struct hlx_pdqidx {
 
 /*
  * The tables are one anonymous mapping: zeroed by the kernel, returned
- * to it on free.  (Huge pages were measured: a little faster to search,
- * much slower to build, because the kernel compacts memory to find them.)
+ * to it on free.  (Huge pages were measured for the 16 tables: a little
+ * faster to search, much slower to build, because the kernel compacts
+ * memory to find them.  The wide layout asks for them: tables_alloc.)
  */
 static void *big_alloc(size_t len)
 {
@@ -206,10 +207,18 @@ static int tables_alloc(struct hlx_pdqidx *x)
 		x->memlen = 0;
 		return HLX_ENOMEM;
 	}
-	if (x->wide)
+	if (x->wide) {
+		/* The wide layout's reads are far apart: with 4 KiB pages
+		 * nearly each misses the TLB.  Huge pages, where the kernel
+		 * gives them, made its build and search faster by a quarter to
+		 * a half at 2^25 hashes (measured in one run: 29.5 against
+		 * 36.8 s; 7,589 against 5,085 queries/s in batches of 1,000).
+		 * A hint only: without them it works the same. */
+		(void)madvise(x->mem, x->memlen, MADV_HUGEPAGE);
 		hlx_pdqw_place(&x->w, x->mem, x->n);
-	else
+	} else {
 		tables_place(x, x->mem);
+	}
 	return HLX_OK;
 }
 
