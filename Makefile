@@ -206,6 +206,7 @@ bench: ensure-deps
 	$(Q)HLX_MATCH_WORKER=$(CURDIR)/$(O)/tests/bench/match-worker \
 		HLX_MATCH_CALLS=$(CURDIR)/$(O)/tests/bench/match-calls \
 		HLX_MEMBW=$(CURDIR)/$(O)/tests/bench/membw \
+		HLX_PDQ_PROTO=$(CURDIR)/$(O)/tests/bench/pdq-proto \
 		tests/bench/run.sh
 
 demo: ensure-deps

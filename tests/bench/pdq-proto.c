@@ -41,7 +41,9 @@
 
 struct impl {
 	const char *name;
-	int (*build)(const uint8_t *, size_t, unsigned, struct hlx_pdqidx **);
+	int layout;
+	int (*build)(const uint8_t *, size_t, unsigned, int,
+		     struct hlx_pdqidx **);
 	int (*search)(const struct hlx_pdqidx *, const uint8_t *, size_t,
 		      unsigned, unsigned, struct hlx_pdq_hits *);
 	size_t (*memory)(const struct hlx_pdqidx *);
@@ -58,14 +60,81 @@ void alt_free(struct hlx_pdqidx *);
 void alt_hits_free(struct hlx_pdq_hits *);
 #endif
 
-static const struct impl impls[] = {
-	{ "libhlx", hlx_pdqidx_build, hlx_pdqidx_search, hlx_pdqidx_memory,
-	  hlx_pdqidx_free, hlx_pdq_hits_free },
 #ifdef PDQ_PROTO_ALT
-	{ "alt", alt_build, alt_search, alt_memory, alt_free, alt_hits_free },
+static int alt_build_l(const uint8_t *h, size_t n, unsigned t, int layout,
+		       struct hlx_pdqidx **x)
+{
+	(void)layout;
+	return alt_build(h, n, t, x);
+}
 #endif
-};
-#define NIMPL (sizeof(impls) / sizeof(impls[0]))
+
+/* The indexes timed: PDQ_LAYOUTS (a comma list of auto, 16 and wide)
+ * names the layouts of libhlx's, in order; auto alone if unset. */
+static struct impl impls[4];
+static size_t NIMPL;
+
+static void impls_init(void)
+{
+	const char *l = getenv("PDQ_LAYOUTS");
+	static const struct {
+		const char *name;
+		int layout;
+	} known[] = { { "auto", HLX_PDQ_LAYOUT_AUTO },
+		      { "16", HLX_PDQ_LAYOUT_16 },
+		      { "wide", HLX_PDQ_LAYOUT_WIDE } };
+
+	if (!l || !*l)
+		l = "auto";
+	while (*l && NIMPL < 3) {
+		size_t k = strcspn(l, ",");
+
+		for (size_t i = 0; i < 3; i++)
+			if (strlen(known[i].name) == k &&
+			    !strncmp(l, known[i].name, k))
+				impls[NIMPL++] = (struct impl){
+					known[i].layout == HLX_PDQ_LAYOUT_AUTO ?
+					"libhlx" : known[i].name,
+					known[i].layout, hlx_pdqidx_build_layout,
+					hlx_pdqidx_search, hlx_pdqidx_memory,
+					hlx_pdqidx_free, hlx_pdq_hits_free };
+		l += k + (l[k] == ',');
+	}
+#ifdef PDQ_PROTO_ALT
+	impls[NIMPL++] = (struct impl){ "alt", 0, alt_build_l, alt_search,
+					alt_memory, alt_free, alt_hits_free };
+#endif
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* h[0 .. 32n) sorted (a counting sort on the first 16 bits into a second
+ * mapping, then each of the 65,536 runs), as the node's snapshot is and
+ * the wide layout wants; duplicates (of 256 random bits: none) are kept. */
+static int sort_hashes(uint8_t *h, size_t n)
+{
+	uint8_t *t = mmap(NULL, n * 32, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t *c = calloc(65537, sizeof(*c));
+
+	if (t == MAP_FAILED || !c)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		c[(h[i * 32] << 8 | h[i * 32 + 1]) + 1]++;
+	for (size_t v = 0; v < 65536; v++)
+		c[v + 1] += c[v];
+	for (size_t i = 0; i < n; i++)
+		memcpy(t + c[h[i * 32] << 8 | h[i * 32 + 1]]++ * 32, h + i * 32, 32);
+	for (size_t v = 0, a = 0; v < 65536; a = c[v++])
+		qsort(t + a * 32, c[v] - a, 32, hash_cmp);
+	memcpy(h, t, n * 32);
+	munmap(t, n * 32);
+	free(c);
+	return 0;
+}
 
 static uint64_t rs[4];
 
@@ -318,10 +387,17 @@ int main(int argc, char **argv)
 	madvise(h, n * 32, MADV_NOHUGEPAGE);
 	seed(sd);
 	make_data(h, n, q, nq);
+	impls_init();
+	if (!NIMPL) {
+		fprintf(stderr, "pdq-proto: PDQ_LAYOUTS: auto, 16 or wide\n");
+		return 2;
+	}
+	if (getenv("PDQ_SORTED") && sort_hashes(h, n)) /* the hits' ids too */
+		return 2;
 	ru.q = q;
-	printf("pdq-proto: %zu hashes, seed %llu, %u threads, T=%u, %zu queries "
-	       "(half within 0..32 bits of a stored hash)\n", n, sd, ru.threads,
-	       ru.T, nq);
+	printf("pdq-proto: %zu %shashes, seed %llu, %u threads, T=%u, %zu queries "
+	       "(half within 0..32 bits of a stored hash)\n", n,
+	       getenv("PDQ_SORTED") ? "sorted " : "", sd, ru.threads, ru.T, nq);
 	nb = n > 1000000 ? 16 : 64; /* checked against a scan */
 	for (size_t i = 0; i < nb; i++)
 		if (brute(h, n, q + i * 32, 1, ru.T, &want[i]))
@@ -331,7 +407,7 @@ int main(int argc, char **argv)
 		struct hlx_pdqidx *x = NULL;
 		double t0 = now();
 
-		if (im->build(h, n, ru.threads, &x)) {
+		if (im->build(h, n, ru.threads, im->layout, &x)) {
 			fprintf(stderr, "pdq-proto: %s: build: %s\n", im->name,
 				hlx_err_detail());
 			return 1;
