@@ -214,7 +214,9 @@ static int tables_alloc(struct hlx_pdqidx *x)
 		 * a half at 2^25 hashes (measured in one run: 29.5 against
 		 * 36.8 s; 7,589 against 5,085 queries/s in batches of 1,000).
 		 * A hint only: without them it works the same. */
+#ifdef MADV_HUGEPAGE
 		(void)madvise(x->mem, x->memlen, MADV_HUGEPAGE);
+#endif
 		hlx_pdqw_place(&x->w, x->mem, x->n);
 	} else {
 		tables_place(x, x->mem);
@@ -248,9 +250,10 @@ int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
 	x->n = n;
 	x->h = hashes;
 	x->small = n < SMALL_MAX;
-	if (x->small) {
-		*out = x;
-		return HLX_OK;
+	if (layout != HLX_PDQ_LAYOUT_AUTO && layout != HLX_PDQ_LAYOUT_16 &&
+	    layout != HLX_PDQ_LAYOUT_WIDE) {
+		hlx_pdqidx_free(x);
+		return hlx_err(HLX_EINVAL, "PDQ index layout %d", layout);
 	}
 	if (layout == HLX_PDQ_LAYOUT_WIDE ||
 	    (layout == HLX_PDQ_LAYOUT_AUTO && n >= HLX_PDQIDX_WIDE_MIN)) {
@@ -259,10 +262,11 @@ int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
 			hlx_pdqidx_free(x);
 			return hlx_err(HLX_EINVAL, "the wide PDQ layout wants strictly increasing hashes");
 		}
-	} else if (layout != HLX_PDQ_LAYOUT_AUTO &&
-		   layout != HLX_PDQ_LAYOUT_16) {
-		hlx_pdqidx_free(x);
-		return hlx_err(HLX_EINVAL, "PDQ index layout %d", layout);
+	}
+	if (x->small) {
+		x->wide = 0; /* no tables in any layout */
+		*out = x;
+		return HLX_OK;
 	}
 	if (tables_alloc(x) != HLX_OK) {
 		hlx_pdqidx_free(x);
@@ -474,10 +478,11 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 #define PROBES_MAX (1u << 22)    /* probes per table pass: bounds scratch */
 #define SPARSE_MAX (1u << 15)    /* fewer probes a table: sorted, not counted */
 #define WORK_PER_THREAD (1u << 20) /* index entries a thread is started for */
-#ifndef WIDE_PROBES
-#define WIDE_PROBES (1u << 24)   /* the wide layout's probes a table pass:
-				  * each pass reads the table once */
-#endif
+/* The wide layout's probes in a table pass, all threads together and at
+ * least each: each pass reads the table once, so larger passes read less
+ * (at 2^25 hashes, 2^24 a thread beat 2^23 by a fifth). */
+#define WIDE_PROBES_ALL (1u << 25)
+#define WIDE_PROBES_MIN (1u << 22)
 
 ALWAYS_INLINE unsigned pc64(uint64_t v)
 {
@@ -911,15 +916,15 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 	if (nt > CHUNKS)
 		nt = CHUNKS;
 	if (x->wide) {
+		int mrc;
+
 		jb->r = threshold / HLX_PDQW_CHUNKS;
-		if (hlx_pdqw_masks(jb->r, &jb->wmask, &jb->wweight, &jb->nwmask,
-				   &jb->nwmask23)) {
+		mrc = hlx_pdqw_masks(jb->r, &jb->wmask, &jb->wweight, &jb->nwmask,
+				     &jb->nwmask23);
+		if (mrc) {
 			free(jb);
-			return hlx_err(HLX_ENOMEM, "out of memory");
+			return hlx_err(mrc, "the masks of PDQ threshold %u", threshold);
 		}
-		jb->wgroup = WIDE_PROBES / jb->nwmask;
-		if (jb->wgroup > nq)
-			jb->wgroup = nq;
 		if (nt > HLX_PDQW_CHUNKS)
 			nt = HLX_PDQW_CHUNKS;
 		if (nt > 1) {
@@ -931,6 +936,15 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 			if (work / WORK_PER_THREAD + 1 < nt)
 				nt = (unsigned)(work / WORK_PER_THREAD + 1);
 		}
+		/* the queries a table pass takes: their probes share
+		 * WIDE_PROBES_ALL between the threads, WIDE_PROBES_MIN each
+		 * at least (16 bytes of scratch a probe) */
+		jb->wgroup = (WIDE_PROBES_ALL / nt > WIDE_PROBES_MIN ?
+			      WIDE_PROBES_ALL / nt : WIDE_PROBES_MIN) / jb->nwmask;
+		if (jb->wgroup > nq)
+			jb->wgroup = nq;
+		if (jb->wgroup == 0)
+			jb->wgroup = 1;
 	} else if (x->small)
 		nt = 1;
 	else if (nt > 1) {

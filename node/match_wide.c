@@ -416,6 +416,8 @@ ALWAYS_INLINE int scan_body(const struct hlx_pdqw_scan *s, unsigned j,
 				unsigned d;
 
 				load(s->h + i * HLX_PDQ_BYTES, hw);
+				if (chunk_of(hw, 0) != v)
+					continue; /* a damaged image's offsets */
 				d = full_distance(hw, qw);
 				if (d <= T && hlx_pdq_hits_push(hits, (uint32_t)(q0 + qi),
 								(uint32_t)i, d))
@@ -513,8 +515,9 @@ int hlx_pdqw_masks(unsigned r, uint32_t **mask, uint8_t **weight,
 		   size_t *n, size_t *n23)
 {
 	size_t total = 0, k, c = 1;
-	uint32_t *m, *m2;
-	uint8_t *w, *w2;
+	uint32_t *m = NULL, *m2 = NULL;
+	uint8_t *w = NULL, *w2 = NULL;
+	int rc = HLX_ENOMEM;
 
 	if (r > 5)
 		return HLX_EINVAL;
@@ -526,13 +529,8 @@ int hlx_pdqw_masks(unsigned r, uint32_t **mask, uint8_t **weight,
 	w = malloc(total);
 	m2 = malloc(total * sizeof(*m2));
 	w2 = malloc(total);
-	if (!m || !w || !m2 || !w2) {
-		free(m);
-		free(w);
-		free(m2);
-		free(w2);
-		return HLX_ENOMEM;
-	}
+	if (!m || !w || !m2 || !w2)
+		goto out;
 	k = 0;
 	masks_rec(0, r, 0, 0, m, w, &k);
 	/* those within 23 bits first, in order */
@@ -548,12 +546,18 @@ int hlx_pdqw_masks(unsigned r, uint32_t **mask, uint8_t **weight,
 			m2[c] = m[i];
 			w2[c++] = w[i];
 		}
-	free(m);
-	free(w);
 	*mask = m2;
 	*weight = w2;
 	*n = k;
-	return HLX_OK;
+	m2 = NULL;
+	w2 = NULL;
+	rc = HLX_OK;
+out:
+	free(m);
+	free(w);
+	free(m2);
+	free(w2);
+	return rc;
 }
 
 /* ---- checking an image ---------------------------------------------------- */

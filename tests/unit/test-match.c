@@ -186,6 +186,77 @@ static void sort_unique(uint8_t *h, size_t *n)
 	*n = k;
 }
 
+/*
+ * The wide layout at the pigeonhole's edge (spec/match.md, "The wide
+ * layout"): for r = 2 and 3, a query r bits from a stored hash in one
+ * chunk j (its first and last bits among them) and r + 1 in every
+ * other, so that d = 11r + 10 = T and only table j can find it: found,
+ * for every j, with that distance, and nothing else than brute force
+ * finds.  Then a batch at T = 47 on 8 threads, split into table passes
+ * of 323 queries: the same as brute force.
+ */
+static void test_wide_edges(const struct hlx_pdqidx *x, const uint8_t *h,
+			    size_t n)
+{
+	static const unsigned at[12] = { 0, 24, 48, 72, 95, 118, 141, 164,
+					 187, 210, 233, 256 };
+	size_t nb = 400, id[11];
+	uint8_t *q = malloc(nb * 32);
+	struct hlx_pdq_hits got = { 0 }, want = { 0 };
+	int good = q != NULL, rc;
+
+	for (unsigned r = 2; good && r <= 3; r++) {
+		unsigned T = 11 * r + 10;
+
+		for (unsigned j = 0; j < 11; j++) {
+			uint8_t *p = q + j * 32;
+
+			id[j] = (size_t)(rnd() % n);
+			memcpy(p, h + id[j] * 32, 32);
+			for (unsigned c = 0; c < 11; c++)
+				for (unsigned f = 0; f < (c == j ? r : r + 1); f++) {
+					/* the chunk's first and last bits (the
+					 * masks' highest and lowest), then others */
+					unsigned b = f == 0 ? at[c] : f == 1 ?
+						     at[c + 1] - 1 : at[c] + 2 + 3 * f;
+
+					p[b / 8] ^= (uint8_t)(0x80u >> (b % 8));
+				}
+			if (dist(p, h + id[j] * 32) != T)
+				good = 0;
+		}
+		got.n = want.n = 0;
+		rc = hlx_pdqidx_search(x, q, 11, T, 2, &got);
+		if (rc || brute(h, n, q, 11, T, &want) || !same_hits(&got, &want))
+			good = 0;
+		for (unsigned j = 0; j < 11; j++) {
+			int found = 0;
+
+			for (size_t i = 0; i < got.n; i++)
+				found |= got.v[i].query == j && got.v[i].id == id[j] &&
+					 got.v[i].distance == T;
+			if (!found) {
+				printf("#   r %u: the hash only chunk %u finds: missed\n", r, j);
+				good = 0;
+			}
+		}
+	}
+	ok(good, "wide: a hash only one table can find, at d = T, found for every table (r = 2, 3)");
+	for (size_t i = 0; q && i < nb; i++) {
+		memcpy(q + i * 32, h + (rnd() % n) * 32, 32);
+		flip(q + i * 32, (unsigned)(i % 48), NULL);
+	}
+	got.n = want.n = 0;
+	rc = q ? hlx_pdqidx_search(x, q, nb, 47, 8, &got) : HLX_ENOMEM;
+	ok(!rc && brute(h, n, q, nb, 47, &want) == 0 && want.n >= nb &&
+		   same_hits(&got, &want),
+	   "wide: %zu queries at T = 47 on 8 threads, in several passes: the hits of brute force (%zu)",
+	   nb, got.n);
+	hlx_pdq_hits_free(&got);
+	hlx_pdq_hits_free(&want);
+	free(q);
+}
+
 static void test_index(size_t n, int layout, const char *what)
 {
 	static const unsigned th[] = { 0, 1, 15, 16, 17, 31, 32, 47, 48, 63 };
@@ -216,14 +287,25 @@ static void test_index(size_t n, int layout, const char *what)
 	}
 	rand_bytes(q + (nplant + 4) * 32, nrand * 32);
 	if (layout == HLX_PDQ_LAYOUT_WIDE) {
-		/* a family sharing their first 200 bits with the cluster's
-		 * centre: identical entries in every table */
-		for (size_t i = 0; i < 8; i++) {
+		/* in place of cluster members 1..7: a family sharing their
+		 * first 216 bits with the cluster's centre (identical entries
+		 * in every table); then 16 sharing only its first 24 or 48
+		 * bits, on either side of it in order (the search among the
+		 * hashes of one table-0 bucket) */
+		for (size_t i = 1; i < 8; i++) {
 			uint8_t *f = h + (n + i) * 32;
 
 			memcpy(f, h + n * 32, 32);
 			f[31] = (uint8_t)(f[31] ^ (1u << i));
 			f[27] = (uint8_t)(f[27] ^ (i * 37));
+		}
+		for (size_t i = 8; i < 24; i++) {
+			uint8_t *f = h + (n + i) * 32;
+			size_t at = i < 16 ? 3 : 6; /* the first byte to differ */
+
+			memcpy(f, h + n * 32, 32);
+			f[at] = (uint8_t)(i % 2 ? f[at] | 0x80 : f[at] & 0x7f);
+			f[at] ^= (uint8_t)(1u << (i % 7));
 		}
 		uint8_t pl[33][32];
 
@@ -302,6 +384,8 @@ static void test_index(size_t n, int layout, const char *what)
 	brute(h, total, q, nq, 31, &want);
 	ok(!rc && same_hits(&got, &want), "%s: five threads give the same", what);
 	test_big_batch(x, h, total, what);
+	if (layout == HLX_PDQ_LAYOUT_WIDE)
+		test_wide_edges(x, h, total);
 	got.n = 0;
 	is_rc(hlx_pdqidx_search(x, q, nq, 64, 1, &got), HLX_EINVAL,
 	      "%s: threshold 64 refused", what);
@@ -538,8 +622,7 @@ static void test_wide_image(void)
 	is_rc(hlx_pdqidx_build_layout(h, n, 2, HLX_PDQ_LAYOUT_WIDE, &x), HLX_OK,
 	      "wide image: built");
 	{
-		/* hashes out of order: the wide layout refused, the automatic
-		 * choice takes 16 tables */
+		/* a hash repeated: the wide layout refused */
 		uint8_t *u = malloc(n * 32);
 		struct hlx_pdqidx *z = NULL;
 
