@@ -49,8 +49,9 @@ struct hlx_pdqidx;
 /*
  * Index n hashes of 32 bytes each at hashes[0 .. 32n).  The array is
  * borrowed: it must stay valid and unchanged until hlx_pdqidx_free.  It
- * need not be sorted; a hash given twice is found twice.  threads (0 or 1:
- * the calling thread only) share the 16 tables being built.
+ * need not be sorted (sorted, from HLX_PDQIDX_WIDE_MIN hashes, it is
+ * indexed in the wide layout, below); a hash given twice is found twice.
+ * threads (0 or 1: the calling thread only) share the tables being built.
  */
 int hlx_pdqidx_build(const uint8_t *hashes, size_t n, unsigned threads,
 		     struct hlx_pdqidx **out);

@@ -17,6 +17,8 @@
  * from the filter, without reading the hash.
  *
  * Below SMALL_MAX hashes there are no tables: a linear scan is faster.
+ * From HLX_PDQIDX_WIDE_MIN sorted hashes the tables take the wide layout
+ * (match_wide.c); this file chooses, and runs the threads for both.
  */
 #include "node/match.h"
 #include "node/match_wide.h"
