@@ -165,6 +165,23 @@ static void build_table(struct hlx_pdqidx *x, unsigned j, uint32_t *pos)
 	}
 }
 
+void hlx_pdq_parallel(void *(*fn)(void *), void *arg, unsigned threads)
+{
+	pthread_t tid[HLX_MATCH_THREADS_MAX];
+	unsigned started = 0;
+
+	if (threads > HLX_MATCH_THREADS_MAX)
+		threads = HLX_MATCH_THREADS_MAX;
+	for (unsigned i = 1; i < threads; i++) {
+		if (pthread_create(&tid[started], NULL, fn, arg) != 0)
+			break; /* the workers that started do the rest */
+		started++;
+	}
+	fn(arg);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
 static void *build_worker(void *arg)
 {
 	struct build_job *b = arg;
@@ -239,8 +256,6 @@ int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
 {
 	struct hlx_pdqidx *x;
 	struct build_job b;
-	pthread_t tid[HLX_MATCH_THREADS_MAX];
-	unsigned started = 0;
 
 	*out = NULL;
 	if (n > HLX_PDQIDX_MAX)
@@ -289,16 +304,7 @@ int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
 		*out = x;
 		return HLX_OK;
 	}
-	if (threads > CHUNKS)
-		threads = CHUNKS;
-	for (unsigned i = 1; i < threads; i++) {
-		if (pthread_create(&tid[started], NULL, build_worker, &b) != 0)
-			break;
-		started++;
-	}
-	build_worker(&b);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
+	hlx_pdq_parallel(build_worker, &b, threads < CHUNKS ? threads : CHUNKS);
 	if (atomic_load(&b.failed)) {
 		hlx_pdqidx_free(x);
 		return hlx_err(HLX_ENOMEM, "out of memory for a PDQ index of %zu hashes",

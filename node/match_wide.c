@@ -25,7 +25,6 @@
 #include "node/match_wide.h"
 #include "protocol/err.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,23 +211,12 @@ static void *build_worker(void *arg)
 int hlx_pdqw_build(struct hlx_pdqw *w, const uint8_t *h, size_t n,
 		   unsigned threads)
 {
-	pthread_t tid[HLX_MATCH_THREADS_MAX];
-	unsigned started = 0;
 	struct wbuild b = { .w = w, .h = h, .n = n };
 
 	atomic_init(&b.next, 0);
 	atomic_init(&b.failed, 0);
 	count_table(w, h, n, 0);
-	if (threads > WC)
-		threads = WC;
-	for (unsigned i = 1; i < threads; i++) {
-		if (pthread_create(&tid[started], NULL, build_worker, &b) != 0)
-			break;
-		started++;
-	}
-	build_worker(&b);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
+	hlx_pdq_parallel(build_worker, &b, threads < WC ? threads : WC);
 	return atomic_load(&b.failed) ? HLX_ENOMEM : HLX_OK;
 }
 

@@ -66,5 +66,8 @@ int hlx_pdqw_scan_table(const struct hlx_pdqw_scan *s, unsigned j,
 int hlx_pdq_hits_push(struct hlx_pdq_hits *h, uint32_t q, uint32_t id,
 		      uint32_t d);
 int hlx_pdq_have_popcnt(void);
+/* fn(arg) on threads threads at once (the caller's among them: fewer if
+ * threads cannot start), all ended on return. */
+void hlx_pdq_parallel(void *(*fn)(void *), void *arg, unsigned threads);
 
 #endif
