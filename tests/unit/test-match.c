@@ -412,6 +412,9 @@ static void test_index_edges(void)
 	hlx_pdqidx_free(NULL);
 	is_rc(hlx_pdqidx_build(q, (size_t)HLX_PDQIDX_MAX + 1, 1, &x), HLX_ETOOBIG,
 	      "an index too large is refused before allocating");
+	is_rc(hlx_pdqidx_build_layout(q, 1, 1, HLX_PDQ_LAYOUT_SCAN, &x), HLX_EINVAL,
+	      "a layout that cannot be asked for is refused");
+	ok(!x, "and nothing built");
 	hlx_pdq_hits_free(&got);
 }
 
@@ -427,6 +430,23 @@ static int attach_copy(const uint8_t *h, size_t n, const uint8_t *tag,
 		       const uint8_t *img, size_t len, struct hlx_pdqidx **x)
 {
 	return hlx_pdqidx_attach(h, n, tag, img, len, x);
+}
+
+/* How many of the image's header bytes, each flipped alone, are refused. */
+static int header_flips_refused(const uint8_t *h, size_t n, const uint8_t *tag,
+				uint8_t *img, size_t len)
+{
+	struct hlx_pdqidx *y = NULL;
+	int refused = 0;
+
+	for (size_t i = 0; i < HLX_PDQIDX_HEAD; i++) {
+		img[i] ^= 0x10;
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		hlx_pdqidx_free(y);
+		y = NULL;
+		img[i] ^= 0x10;
+	}
+	return refused;
 }
 
 static void test_index_image(void)
@@ -484,14 +504,7 @@ static void test_index_image(void)
 	refused += attach_copy(h, 300, tag, img, len, &y) == HLX_EINVAL;
 	ok(refused == 7 && !y, "image: another tag, count or length refused (%d of 7)",
 	   refused);
-	refused = 0;
-	for (size_t i = 0; i < HLX_PDQIDX_HEAD; i++) {
-		img[i] ^= 0x10;
-		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
-		hlx_pdqidx_free(y);
-		y = NULL;
-		img[i] ^= 0x10;
-	}
+	refused = header_flips_refused(h, n, tag, img, len);
 	ok(refused == HLX_PDQIDX_HEAD, "image: every header byte flipped refused (%d of %d)",
 	   refused, HLX_PDQIDX_HEAD);
 	refused = 0;
@@ -659,13 +672,7 @@ static void test_wide_image(void)
 	}
 	hlx_pdqidx_free(y);
 	y = NULL;
-	for (size_t i = 0; i < HLX_PDQIDX_HEAD; i++) {
-		img[i] ^= 0x10;
-		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
-		hlx_pdqidx_free(y);
-		y = NULL;
-		img[i] ^= 0x10;
-	}
+	refused = header_flips_refused(h, n, tag, img, len);
 	ok(refused == HLX_PDQIDX_HEAD, "wide image: every header byte flipped refused (%d of %d)",
 	   refused, HLX_PDQIDX_HEAD);
 	refused = 0;
