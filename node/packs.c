@@ -539,15 +539,19 @@ int hlx_pack_index_own(const char *repo, const char *packfile)
 
 static int move_packs(const char *from, const char *to);
 
-/* The objects of the received packs, sorted, each with a mark. */
+/* The objects of the received packs, sorted, each with a mark; fan[k]
+ * is the number of them whose first two bytes are less than k. */
 struct recv {
 	git_odb_backend **be;
 	size_t nbe;
 	git_oid *id;
 	unsigned char *mark;
 	size_t n, cap;
+	uint32_t *fan;
 	git_repository *r;
 };
+
+#define RECV_FAN 65536
 
 static int recv_add(const git_oid *id, void *payload)
 {
@@ -574,10 +578,62 @@ static int oid_cmp(const void *a, const void *b)
 	return git_oid_cmp(a, b);
 }
 
+static unsigned recv_key(const git_oid *id)
+{
+	return (unsigned)id->id[0] << 8 | id->id[1];
+}
+
+/* Sort the received objects and count them by their first two bytes: a
+ * lookup then searches the few that share those (two, at 131,000
+ * objects) instead of all.  The index hands them over in the pack's
+ * order: they are placed by their first two bytes, and each group (of
+ * about two) sorted, instead of a sort of all. */
+static int recv_sort(struct recv *v)
+{
+	git_oid *to;
+	size_t i;
+
+	if (v->n > UINT32_MAX || !(v->fan = calloc(RECV_FAN + 1, sizeof(*v->fan))))
+		return -1;
+	if (!(to = malloc((v->n ? v->n : 1) * sizeof(*to))))
+		return -1;
+	for (i = 0; i < v->n; i++)
+		v->fan[recv_key(&v->id[i]) + 1]++;
+	for (i = 1; i <= RECV_FAN; i++)
+		v->fan[i] += v->fan[i - 1];
+	/* fan[k] is where group k starts; each placed one moves it on */
+	for (i = 0; i < v->n; i++)
+		to[v->fan[recv_key(&v->id[i])]++] = v->id[i];
+	/* now fan[k] is where group k ends, group k + 1 starts */
+	memmove(v->fan + 1, v->fan, RECV_FAN * sizeof(*v->fan));
+	v->fan[0] = 0;
+	for (unsigned k = 0; k < RECV_FAN; k++) {
+		size_t lo = v->fan[k], hi = v->fan[k + 1];
+
+		/* many ids sharing two bytes can be made on purpose: no
+		 * insertion sort of those */
+		if (hi - lo > 16) {
+			qsort(to + lo, hi - lo, sizeof(*to), oid_cmp);
+			continue;
+		}
+		for (size_t a = lo + 1; a < hi; a++)
+			for (size_t b = a; b > lo && git_oid_cmp(&to[b - 1], &to[b]) > 0; b--) {
+				git_oid t = to[b];
+
+				to[b] = to[b - 1];
+				to[b - 1] = t;
+			}
+	}
+	free(v->id);
+	v->id = to;
+	return 0;
+}
+
 /* Index of id among the received objects, or -1. */
 static ssize_t recv_find(const struct recv *v, const git_oid *id)
 {
-	size_t lo = 0, hi = v->n;
+	unsigned k = recv_key(id);
+	size_t lo = v->fan[k], hi = v->fan[k + 1];
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -632,7 +688,7 @@ static int recv_tree(struct recv *v, const git_oid *id, int level)
 static int recv_all_reached(git_repository *r, const char *staging,
 			    const char *head, const char *hide)
 {
-	struct recv v = { NULL, 0, NULL, NULL, 0, 0, r };
+	struct recv v = { NULL, 0, NULL, NULL, 0, 0, NULL, r };
 	char dir[PATH_MAX], idx[PATH_MAX];
 	git_revwalk *w = NULL;
 	struct dirent *de;
@@ -664,9 +720,8 @@ static int recv_all_reached(git_repository *r, const char *staging,
 	}
 	closedir(d);
 	d = NULL;
-	qsort(v.id, v.n, sizeof(*v.id), oid_cmp);
 	v.mark = calloc(v.n + 1, 1);
-	if (!v.mark || git_revwalk_new(&w, r) < 0 || git_oid_fromstr(&oid, head) < 0 ||
+	if (!v.mark || recv_sort(&v) < 0 || git_revwalk_new(&w, r) < 0 || git_oid_fromstr(&oid, head) < 0 ||
 	    git_revwalk_push(w, &oid) < 0 ||
 	    (hide && (git_oid_fromstr(&oid, hide) < 0 || git_revwalk_hide(w, &oid) < 0)))
 		goto closed;
@@ -694,6 +749,7 @@ closed:
 	free(v.be);
 	free(v.id);
 	free(v.mark);
+	free(v.fan);
 	return res;
 }
 

@@ -17,6 +17,11 @@ hlx --home a key show --root >a-root.pub
 hlx --home b peer add a --url "file://$PWD/www/a/" --key a-root.pub 2>/dev/null
 hlx --home b subscribe a uk-a 2>/dev/null
 test_ok "(setup) B syncs version 1" hlx --home b sync a
+# a pack of just what the verified version reaches is kept as it came
+# (not packed again: the walk found every object of it)
+test_ok "the mirror keeps the received pack of version 1 as it came" \
+	sh -c 'set -- b/lists/a/uk-a.git/objects/pack/pack-*.pack
+		[ $# = 1 ] && cmp -s www/a/lists/uk-a/packs/1.pack "$1"'
 hlx --home a add uk-a "md5:$(rand_hex 16)" "md5:$(rand_hex 16)" "pdq:$(rand_hex 32)" 2>/dev/null
 hlx --home a publish --to www/a 2>/dev/null
 cp -r www/a pristine
@@ -148,6 +153,8 @@ test_ok "(the planted pack holds the planted blob)" \
 	sh -c "git verify-pack -v vp/y.idx | grep -q '^$planted blob'"
 mirror=b/lists/a/uk-a.git
 test_ok "B syncs version 2 from the planted pack" hlx --home b sync a
+test_fails_ext "(the planted pack was packed again, not kept as it came)" \
+	sh -c 'for p in b/lists/a/uk-a.git/objects/pack/pack-*.pack; do cmp -s www/a/lists/uk-a/packs/2.pack "$p" && exit 0; done; exit 1'
 test_ok "(at version 2)" sh -c "\"\$HLX\" --home b list ls | grep -q '^a/uk-a .* v2 '"
 test_fails_ext "the planted blob is not in the mirror" git -C $mirror cat-file -e "$planted"
 test_ok "fsck is clean" hlx --home b fsck
