@@ -45,7 +45,7 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 	enc=false; [ $i -ge 5 ] && enc=true
 	echo "{\"format\": \"hlx-policy-1\", \"name\": \"p$i\", $sel, \"encrypt\": $enc}" >p$i.json
 done
-: >t.open; : >t.pol; : >t.inc; : >d.open; : >d.pol
+: >t.open; : >t.pol; : >t.inc; : >d.open; : >d.pol; : >d.packs
 for r in $(seq "$RUNS"); do
 	rm -rf open pol a/views a/policies a/peers.json a/audit.log
 	a=$(now)
@@ -62,6 +62,11 @@ for r in $(seq "$RUNS"); do
 	b=$(now)
 	secs "$a" "$b" >>t.pol
 	kib pol a/views >>d.pol
+	# of which the packs, each stored once (hard links), plain and sealed
+	find pol a/views -name '*.pack' -printf '%i %s %p\n' | sort -u -k1,1 |
+		while read -r _ sz f; do
+			if [ "$(head -c 8 "$f")" = hlxseal1 ]; then echo "0 $sz"; else echo "$sz 0"; fi
+		done | awk '{ p += $1; s += $2 } END { printf "%d %d\n", p / 1024, s / 1024 }' >>d.packs
 	"$HLX" --home a add big pdq:$(openssl rand -hex 32) --category csam-a --confidence 99 2>/dev/null
 	a=$(now)
 	"$HLX" --home a publish --to pol 2>/dev/null || echo "publish failed"
@@ -73,4 +78,7 @@ do_=$(median <d.open); dp=$(median <d.pol)
 aud=$(ls pol/a | wc -l)
 recs=$("$HLX" --home a audit --json 2>/dev/null | wc -l)
 echo "publish a $N-entry list: open feed (no policies) median ${to} s, ${do_} KiB; to 50 peers under 10 policies ($aud audiences, 5 encrypted) median ${tp} s, ${dp} KiB (feeds + views); ratio time $(awk -v a="$tp" -v b="$to" 'BEGIN { printf "%.2f", a / b }'), disk $(awk -v a="$dp" -v b="$do_" 'BEGIN { printf "%.2f", a / b }')"
+# the packs of the run whose disk was the median
+set -- $(awk -v m="$dp" 'NR == FNR { d[FNR] = $1; next } d[FNR] == m { print; exit }' d.pol d.packs)
+echo "of the ${dp} KiB: packs written plain ${1} KiB ($(awk -v a="$1" -v b="$do_" 'BEGIN { printf "%.2f", a / b }') of the open feed) and sealed ${2} KiB ($(awk -v a="$2" -v b="$do_" 'BEGIN { printf "%.2f", a / b }')), each stored once whatever the number of feeds and views holding it; the rest $((dp - $1 - $2)) KiB (pack indexes, heads, trust chains)"
 echo "then one new entry, published again to all 50: median ${ti} s; audit log: $recs records"
