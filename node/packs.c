@@ -585,9 +585,10 @@ static unsigned recv_key(const git_oid *id)
 
 /* Sort the received objects and count them by their first two bytes: a
  * lookup then searches the few that share those (two, at 131,000
- * objects) instead of all.  The index hands them over in the pack's
- * order: they are placed by their first two bytes, and each group (of
- * about two) sorted, instead of a sort of all. */
+ * objects) instead of all.  The index does not hand them over by id
+ * (libgit2 lists a pack's objects in the pack's order): they are placed
+ * by their first two bytes, and each group (of about two) sorted, in
+ * place of a sort of all. */
 static int recv_sort(struct recv *v)
 {
 	git_oid *to;
@@ -616,13 +617,14 @@ static int recv_sort(struct recv *v)
 			qsort(to + lo, hi - lo, sizeof(*to), oid_cmp);
 			continue;
 		}
-		for (size_t a = lo + 1; a < hi; a++)
-			for (size_t b = a; b > lo && git_oid_cmp(&to[b - 1], &to[b]) > 0; b--) {
-				git_oid t = to[b];
+		for (size_t a = lo + 1; a < hi; a++) {
+			git_oid t = to[a];
+			size_t b = a;
 
+			for (; b > lo && git_oid_cmp(&to[b - 1], &t) > 0; b--)
 				to[b] = to[b - 1];
-				to[b - 1] = t;
-			}
+			to[b] = t;
+		}
 	}
 	free(v->id);
 	v->id = to;
@@ -721,8 +723,8 @@ static int recv_all_reached(git_repository *r, const char *staging,
 	closedir(d);
 	d = NULL;
 	v.mark = calloc(v.n + 1, 1);
-	if (!v.mark || recv_sort(&v) < 0 || git_revwalk_new(&w, r) < 0 || git_oid_fromstr(&oid, head) < 0 ||
-	    git_revwalk_push(w, &oid) < 0 ||
+	if (!v.mark || recv_sort(&v) < 0 || git_revwalk_new(&w, r) < 0 ||
+	    git_oid_fromstr(&oid, head) < 0 || git_revwalk_push(w, &oid) < 0 ||
 	    (hide && (git_oid_fromstr(&oid, hide) < 0 || git_revwalk_hide(w, &oid) < 0)))
 		goto closed;
 	res = 1;
