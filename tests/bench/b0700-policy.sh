@@ -82,3 +82,4 @@ echo "publish a $N-entry list: open feed (no policies) median ${to} s, ${do_} Ki
 set -- $(awk -v m="$dp" 'NR == FNR { d[FNR] = $1; next } d[FNR] == m { print; exit }' d.pol d.packs)
 echo "of the ${dp} KiB: packs written plain ${1} KiB ($(awk -v a="$1" -v b="$do_" 'BEGIN { printf "%.2f", a / b }') of the open feed) and sealed ${2} KiB ($(awk -v a="$2" -v b="$do_" 'BEGIN { printf "%.2f", a / b }')), each stored once whatever the number of feeds and views holding it; the rest $((dp - $1 - $2)) KiB (pack indexes, heads, trust chains)"
 echo "then one new entry, published again to all 50: median ${ti} s; audit log: $recs records"
+cd / && rm -rf "$TRASH"
