@@ -594,7 +594,7 @@ static int recv_sort(struct recv *v)
 	git_oid *to;
 	size_t i;
 
-	if (v->n > UINT32_MAX || !(v->fan = calloc(RECV_FAN + 1, sizeof(*v->fan))))
+	if ((uint64_t)v->n > UINT32_MAX || !(v->fan = calloc(RECV_FAN + 1, sizeof(*v->fan))))
 		return -1;
 	if (!(to = malloc((v->n ? v->n : 1) * sizeof(*to))))
 		return -1;

@@ -62,11 +62,16 @@ for r in $(seq "$RUNS"); do
 	b=$(now)
 	secs "$a" "$b" >>t.pol
 	kib pol a/views >>d.pol
-	# of which the packs, each stored once (hard links), plain and sealed
-	find pol a/views -name '*.pack' -printf '%i %s %p\n' | sort -u -k1,1 |
-		while read -r _ sz f; do
-			if [ "$(head -c 8 "$f")" = hlxseal1 ]; then echo "0 $sz"; else echo "$sz 0"; fi
-		done | awk '{ p += $1; s += $2 } END { printf "%d %d\n", p / 1024, s / 1024 }' >>d.packs
+	# of which the packs, each stored once (hard links), plain and
+	# sealed, in the blocks du counts (512 bytes each)
+	find pol a/views -name '*.pack' -printf '%i %b %p\n' | sort -u -k1,1 |
+		while read -r _ bl f; do
+			if [ "$(head -c 8 "$f" | tr -d '\000')" = hlxseal1 ]; then
+				echo "0 $bl"
+			else
+				echo "$bl 0"
+			fi
+		done | awk '{ p += $1; s += $2 } END { printf "%d %d\n", p / 2, s / 2 }' >>d.packs
 	"$HLX" --home a add big pdq:$(openssl rand -hex 32) --category csam-a --confidence 99 2>/dev/null
 	a=$(now)
 	"$HLX" --home a publish --to pol 2>/dev/null || echo "publish failed"
