@@ -187,7 +187,7 @@ static int make_commit(git_repository *src, const git_oid *ids, size_t n,
 	int e = git_treebuilder_new(&tb, src, NULL);
 
 	for (size_t i = 0; !e && i < n; i++) {
-		char name[16];
+		char name[24];
 
 		snprintf(name, sizeof(name), "b%04zu", i);
 		e = git_treebuilder_insert(NULL, tb, name, &ids[i], GIT_FILEMODE_BLOB);
