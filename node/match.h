@@ -130,6 +130,13 @@ struct hlx_pdq_hits {
 };
 void hlx_pdq_hits_free(struct hlx_pdq_hits *h);
 
+/* Whether searches of the 16 tables count their filters' bits with the
+ * CPU's AVX-512 (x86-64 with AVX512F, AVX512BW and AVX512-VPOPCNTDQ):
+ * the hits are the same either way.  on = 0 turns it off for the
+ * process, 1 back on where the CPU has it (the default), -1 only asks.
+ * For tests and benchmarks. */
+int hlx_pdq_simd(int on);
+
 /*
  * Every stored hash within threshold (0..HLX_MATCH_THRESHOLD_MAX) of each
  * of the nq queries at q[0 .. 32nq), each exactly once: no false

@@ -24,8 +24,12 @@
 #include "node/match_wide.h"
 #include "protocol/err.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,6 +43,9 @@ struct ent {
 	uint32_t f1; /* chunks j+5, j+6 */
 	uint32_t id;
 };
+/* pass_avx512 reads an entry as one 128-bit lane: f0, then f1 and id */
+_Static_assert(sizeof(struct ent) == 16 && offsetof(struct ent, f1) == 8 &&
+	       offsetof(struct ent, id) == 12, "struct ent is 16 bytes");
 
 struct tab {
 	uint32_t *off; /* BUCKETS + 1 */
@@ -574,6 +581,7 @@ struct search_job {
 	size_t nq;
 	unsigned T, r, nthreads;
 	size_t nmask;
+	int simd;               /* the tables' filter through pass_avx512 */
 	uint16_t mask[NEIGH_MAX];
 	uint8_t weight[NEIGH_MAX];
 	/* the wide layout's masks (match_wide.c) */
@@ -594,6 +602,76 @@ struct search_thread {
 	int rc;
 };
 
+/* An entry whose filter bits passed: the hash is read, checked whole,
+ * and reported for query qi unless a later table reports it. */
+ALWAYS_INLINE int candidate(struct search_thread *st, unsigned j,
+			    const struct ent *e, const uint8_t *q, size_t qi,
+			    uint64_t f0, uint32_t f1)
+{
+	const struct search_job *jb = st->job;
+	const struct hlx_pdqidx *x = jb->x;
+	unsigned T = jb->T, r = jb->r, d, i;
+	const uint8_t *h;
+
+	if (later_table(e->f0 ^ f0, e->f1 ^ f1, j, r) ||
+	    e->id >= x->n) /* a damaged image */
+		return HLX_OK;
+	h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
+	d = full_distance(h, q);
+	if (d > T)
+		return HLX_OK;
+	for (i = j + 7; i < CHUNKS; i++)
+		if (pc64(chunk(h, i) ^ chunk(q, i)) <= r)
+			return HLX_OK; /* a later table reports it */
+	if (hlx_pdq_hits_push(&st->hits, (uint32_t)qi, e->id, d))
+		return HLX_ENOMEM;
+	return HLX_OK;
+}
+
+#if defined(__x86_64__)
+#define PASS_BLOCK 256
+
+/*
+ * The filter of entries e[0, n) (n <= PASS_BLOCK) against a query's
+ * (f0, f1), four entries a 512-bit register: an entry is one 128-bit
+ * lane, f0 in its low half and f1 with the id in its high half, the id
+ * masked out; the bits that differ counted a 64-bit half at a time
+ * (VPOPCNTQ), the high half's count shifted onto the low's and added.
+ * The indexes of the entries within limit go to out; returns how many.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vpopcntdq,popcnt")))
+static size_t pass_avx512(const struct ent *e, size_t n, uint64_t f0,
+			  uint32_t f1, unsigned limit, uint16_t *out)
+{
+	const __m512i qv = _mm512_set_epi64((long long)f1, (long long)f0,
+					    (long long)f1, (long long)f0,
+					    (long long)f1, (long long)f0,
+					    (long long)f1, (long long)f0);
+	const __m512i keep = _mm512_set_epi64(0xffffffffLL, -1LL, 0xffffffffLL, -1LL,
+					      0xffffffffLL, -1LL, 0xffffffffLL, -1LL);
+	const __m512i lim = _mm512_set1_epi64((long long)limit);
+	size_t i = 0, k = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		__m512i v = _mm512_loadu_si512((const void *)(e + i));
+		__m512i c = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_xor_si512(v, qv),
+								 keep));
+		__m512i sum = _mm512_add_epi64(c, _mm512_bsrli_epi128(c, 8));
+		unsigned pass = (unsigned)_mm512_cmple_epu64_mask(sum, lim) & 0x55u;
+
+		while (pass) {
+			out[k++] = (uint16_t)(i + (unsigned)__builtin_ctz(pass) / 2);
+			pass &= pass - 1;
+		}
+	}
+	for (; i < n; i++)
+		if ((unsigned)__builtin_popcountll(e[i].f0 ^ f0) +
+		    (unsigned)__builtin_popcount(e[i].f1 ^ f1) <= limit)
+			out[k++] = (uint16_t)i;
+	return k;
+}
+#endif
+
 /* The probes probe[p0, p1) of bucket v of table j (each query << 2 |
  * weight, the query counted from q0). */
 ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
@@ -601,42 +679,39 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 			      size_t q0)
 {
 	const struct search_job *jb = st->job;
-	const struct hlx_pdqidx *x = jb->x;
-	const struct tab *t = &x->t[j];
+	const struct tab *t = &jb->x->t[j];
 	const struct ent *e0 = &t->ent[t->off[v]];
 	const struct ent *end = &t->ent[t->off[v + 1]];
-	unsigned T = jb->T, r = jb->r;
 
 	for (size_t p = p0; p < p1; p++) {
 		size_t qi = q0 + (probe[p] >> 2);
 		const uint8_t *q = jb->q + qi * HLX_PDQ_BYTES;
 		uint64_t f0 = filter0(q, j);
 		uint32_t f1 = filter1(q, j);
-		unsigned limit = T - (probe[p] & 3);
+		unsigned limit = jb->T - (probe[p] & 3);
 
 		st->hits.scanned += (uint64_t)(end - e0);
-		for (const struct ent *e = e0; e < end; e++) {
-			uint64_t x0 = e->f0 ^ f0;
-			uint32_t x1 = e->f1 ^ f1;
-			const uint8_t *h;
-			unsigned d, i;
+#if defined(__x86_64__)
+		if (jb->simd) {
+			size_t n = (size_t)(end - e0);
 
-			if (pc64(x0) + pc64(x1) > limit ||
-			    later_table(x0, x1, j, r) ||
-			    e->id >= x->n) /* a damaged image */
-				continue;
-			h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
-			d = full_distance(h, q);
-			if (d > T)
-				continue;
-			for (i = j + 7; i < CHUNKS; i++)
-				if (pc64(chunk(h, i) ^ chunk(q, i)) <= r)
-					break;
-			if (i < CHUNKS)
-				continue; /* a later table reports it */
-			if (hlx_pdq_hits_push(&st->hits, (uint32_t)qi, e->id, d))
-				return HLX_ENOMEM;
+			for (size_t o = 0; o < n; o += PASS_BLOCK) {
+				uint16_t at[PASS_BLOCK];
+				size_t np = pass_avx512(e0 + o, n - o < PASS_BLOCK ?
+							n - o : PASS_BLOCK,
+							f0, f1, limit, at);
+
+				for (size_t k = 0; k < np; k++)
+					if (candidate(st, j, e0 + o + at[k], q, qi, f0, f1))
+						return HLX_ENOMEM;
+			}
+			continue;
 		}
+#endif
+		for (const struct ent *e = e0; e < end; e++)
+			if (pc64(e->f0 ^ f0) + pc64(e->f1 ^ f1) <= limit &&
+			    candidate(st, j, e, q, qi, f0, f1))
+				return HLX_ENOMEM;
 	}
 	return HLX_OK;
 }
@@ -824,6 +899,32 @@ static int thread_popcnt(struct search_thread *st)
 	return thread_body(st);
 }
 
+/* The CPU has what pass_avx512 uses; hlx_pdq_simd(0) turned it off. */
+static atomic_int simd_off;
+
+static int have_avx512(void)
+{
+	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (!k) {
+		__builtin_cpu_init();
+		k = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vpopcntdq") &&
+		    __builtin_cpu_supports("popcnt") ? 2 : 1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 2;
+}
+
+int hlx_pdq_simd(int on)
+{
+	if (on >= 0)
+		atomic_store(&simd_off, !on);
+	return !atomic_load(&simd_off) && have_avx512();
+}
+
 int hlx_pdq_have_popcnt(void)
 {
 	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
@@ -835,6 +936,14 @@ int hlx_pdq_have_popcnt(void)
 		atomic_store_explicit(&known, k, memory_order_relaxed);
 	}
 	return k == 2;
+}
+#endif
+
+#if !defined(__x86_64__)
+int hlx_pdq_simd(int on)
+{
+	(void)on;
+	return 0;
 }
 #endif
 
@@ -920,6 +1029,7 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 	jb->T = threshold;
 	jb->r = threshold / CHUNKS;
 	jb->nmask = masks(jb->r, jb->mask, jb->weight);
+	jb->simd = hlx_pdq_simd(-1);
 	nt = threads ? threads : 1;
 	if (nt > CHUNKS)
 		nt = CHUNKS;

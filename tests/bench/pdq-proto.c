@@ -49,6 +49,7 @@ struct impl {
 	size_t (*memory)(const struct hlx_pdqidx *);
 	void (*free)(struct hlx_pdqidx *);
 	void (*hits_free)(struct hlx_pdq_hits *);
+	int plain; /* searched with hlx_pdq_simd(0) */
 };
 
 #ifdef PDQ_PROTO_ALT
@@ -69,9 +70,10 @@ static int alt_build_l(const uint8_t *h, size_t n, unsigned t, int layout,
 }
 #endif
 
-/* The indexes timed: PDQ_LAYOUTS (a comma list of auto, 16 and wide)
- * names the layouts of libhlx's, in order; auto alone if unset. */
-static struct impl impls[4];
+/* The indexes timed: PDQ_LAYOUTS (a comma list of auto, 16, 16-plain and
+ * wide) names the layouts of libhlx's, in order; auto alone if unset.
+ * 16-plain is the 16 tables searched without AVX-512 (hlx_pdq_simd). */
+static struct impl impls[5];
 static size_t NIMPL;
 
 static void impls_init(void)
@@ -79,17 +81,18 @@ static void impls_init(void)
 	const char *l = getenv("PDQ_LAYOUTS");
 	static const struct {
 		const char *name;
-		int layout;
-	} known[] = { { "auto", HLX_PDQ_LAYOUT_AUTO },
-		      { "16", HLX_PDQ_LAYOUT_16 },
-		      { "wide", HLX_PDQ_LAYOUT_WIDE } };
+		int layout, plain;
+	} known[] = { { "auto", HLX_PDQ_LAYOUT_AUTO, 0 },
+		      { "16", HLX_PDQ_LAYOUT_16, 0 },
+		      { "16-plain", HLX_PDQ_LAYOUT_16, 1 },
+		      { "wide", HLX_PDQ_LAYOUT_WIDE, 0 } };
 
 	if (!l || !*l)
 		l = "auto";
-	while (*l && NIMPL < 3) {
+	while (*l && NIMPL < 4) {
 		size_t k = strcspn(l, ",");
 
-		for (size_t i = 0; i < 3; i++)
+		for (size_t i = 0; i < 4; i++)
 			if (strlen(known[i].name) == k &&
 			    !strncmp(l, known[i].name, k))
 				impls[NIMPL++] = (struct impl){
@@ -97,12 +100,13 @@ static void impls_init(void)
 					"libhlx" : known[i].name,
 					known[i].layout, hlx_pdqidx_build_layout,
 					hlx_pdqidx_search, hlx_pdqidx_memory,
-					hlx_pdqidx_free, hlx_pdq_hits_free };
+					hlx_pdqidx_free, hlx_pdq_hits_free,
+					known[i].plain };
 		l += k + (l[k] == ',');
 	}
 #ifdef PDQ_PROTO_ALT
 	impls[NIMPL++] = (struct impl){ "alt", 0, alt_build_l, alt_search,
-					alt_memory, alt_free, alt_hits_free };
+					alt_memory, alt_free, alt_hits_free, 0 };
 #endif
 }
 
@@ -389,7 +393,7 @@ int main(int argc, char **argv)
 	make_data(h, n, q, nq);
 	impls_init();
 	if (!NIMPL) {
-		fprintf(stderr, "pdq-proto: PDQ_LAYOUTS: auto, 16 or wide\n");
+		fprintf(stderr, "pdq-proto: PDQ_LAYOUTS: auto, 16, 16-plain or wide\n");
 		return 2;
 	}
 	if (getenv("PDQ_SORTED") && sort_hashes(h, n)) /* the hits' ids too */
@@ -406,6 +410,8 @@ int main(int argc, char **argv)
 		const struct impl *im = &impls[m];
 		struct hlx_pdqidx *x = NULL;
 		double t0 = now();
+
+		hlx_pdq_simd(!im->plain);
 
 		if (im->build(h, n, ru.threads, im->layout, &x)) {
 			fprintf(stderr, "pdq-proto: %s: build: %s\n", im->name,

@@ -399,6 +399,73 @@ out:
 	free(q);
 }
 
+/*
+ * The tables' filter counted with AVX-512 (hlx_pdq_simd) against the
+ * plain count and brute force.  The hashes' chunks each take one of 8
+ * values, so that every probed bucket holds some 2,500 entries: the
+ * filter runs over blocks of them, whole and cut (an odd count), and
+ * both passes and rejects entries in every block; queries are stored
+ * hashes with 0 to 40 bits flipped, and hashes of the same values.
+ */
+static void test_simd(void)
+{
+	static const unsigned th[] = { 0, 9, 31, 40, 63 };
+	size_t n = 20001, nq = 48;
+	uint8_t *h = malloc(n * 32), *q = malloc(nq * 32);
+	uint16_t val[16][8];
+	struct hlx_pdqidx *x = NULL;
+	struct hlx_pdq_hits a = { 0 }, b = { 0 }, want = { 0 };
+	int avail = hlx_pdq_simd(-1), all = 1, rc;
+	size_t hits = 0;
+
+	for (unsigned j = 0; j < 16; j++)
+		for (unsigned k = 0; k < 8; k++)
+			val[j][k] = (uint16_t)rnd();
+	for (size_t i = 0; i < n + nq / 2; i++) {
+		uint8_t *p = i < n ? h + i * 32 : q + (i - n) * 32;
+
+		for (unsigned j = 0; j < 16; j++) {
+			uint16_t v = val[j][rnd() % 8];
+
+			p[2 * j] = (uint8_t)(v >> 8);
+			p[2 * j + 1] = (uint8_t)v;
+		}
+	}
+	for (size_t i = nq / 2; i < nq; i++) {
+		memcpy(q + i * 32, h + (rnd() % n) * 32, 32);
+		flip(q + i * 32, (unsigned)(rnd() % 41), NULL);
+	}
+	rc = hlx_pdqidx_build(h, n, 2, &x);
+	is_rc(rc, HLX_OK, "simd: an index of %zu hashes in buckets of thousands", n);
+	for (size_t t = 0; !rc && t < sizeof(th) / sizeof(th[0]); t++) {
+		a.n = b.n = want.n = 0;
+		hlx_pdq_simd(1);
+		if (hlx_pdqidx_search(x, q, nq, th[t], 2, &a))
+			all = 0;
+		hlx_pdq_simd(0);
+		if (hlx_pdqidx_search(x, q, nq, th[t], 2, &b))
+			all = 0;
+		if (brute(h, n, q, nq, th[t], &want) || !same_hits(&a, &want) ||
+		    !same_hits(&b, &want)) {
+			all = 0;
+			printf("#   threshold %u differs\n", th[t]);
+		}
+		hits += want.n;
+	}
+	hlx_pdq_simd(1);
+	ok(!rc && all && hits > 100,
+	   "simd: the AVX-512 filter (%s) and the plain one give brute force's %zu hits "
+	   "at thresholds 0 to 63", avail ? "used on this CPU" : "not on this CPU",
+	   hits);
+	ok(hlx_pdq_simd(0) == 0 && hlx_pdq_simd(-1) == 0 && hlx_pdq_simd(1) == avail,
+	   "simd: turned off, then on again where the CPU has it");
+	hlx_pdqidx_free(x);
+	hlx_pdq_hits_free(&a);
+	hlx_pdq_hits_free(&b);
+	hlx_pdq_hits_free(&want);
+	free(h);
+	free(q);
+}
 static void test_index_edges(void)
 {
 	struct hlx_pdqidx *x = NULL;
@@ -1608,6 +1675,7 @@ int main(void)
 	test_index(20000, HLX_PDQ_LAYOUT_AUTO, "tables");
 	test_index(300, HLX_PDQ_LAYOUT_AUTO, "small");
 	test_index(20000, HLX_PDQ_LAYOUT_WIDE, "wide");
+	test_simd();
 	test_index_edges();
 	test_index_image();
 	test_wide_image();
