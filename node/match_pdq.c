@@ -590,8 +590,15 @@ struct search_job {
 	size_t nwmask, nwmask23, wgroup;
 };
 
+/* A query's filter bits for the table in hand (chunks j+1..j+6). */
+struct qfilt {
+	uint64_t f0;
+	uint32_t f1, pad;
+};
+
 struct search_thread {
 	struct search_job *job;
+	struct qfilt *qf; /* the filters of the queries of a table pass */
 	unsigned first; /* tables first, first + nthreads, ... */
 	struct hlx_pdq_hits hits;
 	uint32_t *cnt;   /* BUCKETS + 1; NULL: the probes are sparse */
@@ -686,9 +693,13 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 	for (size_t p = p0; p < p1; p++) {
 		size_t qi = q0 + (probe[p] >> 2);
 		const uint8_t *q = jb->q + qi * HLX_PDQ_BYTES;
-		uint64_t f0 = filter0(q, j);
-		uint32_t f1 = filter1(q, j);
+		uint64_t f0 = st->qf[probe[p] >> 2].f0;
+		uint32_t f1 = st->qf[probe[p] >> 2].f1;
 		unsigned limit = jb->T - (probe[p] & 3);
+
+		/* the probes of a bucket come from queries far apart */
+		if (p + 4 < p1)
+			__builtin_prefetch(&st->qf[probe[p + 4] >> 2]);
 
 		st->hits.scanned += (uint64_t)(end - e0);
 #if defined(__x86_64__)
@@ -832,10 +843,17 @@ ALWAYS_INLINE int scan_sparse(struct search_thread *st, unsigned j, size_t q0,
 	return HLX_OK;
 }
 
-/* Queries [q0, q1) against table j. */
+/* Queries [q0, q1) against table j: their filter bits for the table
+ * first, read in order, so that a probe reads 16 bytes of them. */
 ALWAYS_INLINE int scan_table(struct search_thread *st, unsigned j, size_t q0,
 			     size_t q1)
 {
+	const uint8_t *q = st->job->q;
+
+	for (size_t i = q0; i < q1; i++)
+		st->qf[i - q0] = (struct qfilt){
+			filter0(q + i * HLX_PDQ_BYTES, j),
+			filter1(q + i * HLX_PDQ_BYTES, j), 0 };
 	if (!st->cnt)
 		return scan_sparse(st, j, q0, q1);
 	return scan_dense(st, j, q0, q1);
@@ -1105,6 +1123,11 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 				rc = HLX_ENOMEM;
 			continue;
 		}
+		/* the queries of a table pass: at most PROBES_MAX probes */
+		st[i].qf = malloc((nq < PROBES_MAX / jb->nmask ? nq :
+				   PROBES_MAX / jb->nmask) * sizeof(*st[i].qf));
+		if (!st[i].qf)
+			rc = HLX_ENOMEM;
 		if (np <= SPARSE_MAX) {
 			st[i].stride = np;
 			st[i].probe = malloc(4 * np * sizeof(uint32_t));
@@ -1156,6 +1179,7 @@ int hlx_pdqidx_search(const struct hlx_pdqidx *x, const uint8_t *q,
 	for (unsigned i = 0; i < nt; i++) {
 		free(st[i].cnt);
 		free(st[i].probe);
+		free(st[i].qf);
 		free(st[i].ws.probe);
 		free(st[i].ws.qhi);
 		free(st[i].ws.qlo);
