@@ -704,7 +704,8 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 		st->hits.scanned += (uint64_t)(end - e0);
 #if defined(__x86_64__)
 		if (jb->simd) {
-			size_t n = (size_t)(end - e0);
+			/* (attach refuses decreasing offsets: a guard) */
+			size_t n = end > e0 ? (size_t)(end - e0) : 0;
 
 			for (size_t o = 0; o < n; o += PASS_BLOCK) {
 				uint16_t at[PASS_BLOCK];
