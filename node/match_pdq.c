@@ -918,32 +918,6 @@ static int thread_popcnt(struct search_thread *st)
 	return thread_body(st);
 }
 
-/* The CPU has what pass_avx512 uses; hlx_pdq_simd(0) turned it off. */
-static atomic_int simd_off;
-
-static int have_avx512(void)
-{
-	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
-	int k = atomic_load_explicit(&known, memory_order_relaxed);
-
-	if (!k) {
-		__builtin_cpu_init();
-		k = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512bw") &&
-		    __builtin_cpu_supports("avx512vpopcntdq") &&
-		    __builtin_cpu_supports("popcnt") ? 2 : 1;
-		atomic_store_explicit(&known, k, memory_order_relaxed);
-	}
-	return k == 2;
-}
-
-int hlx_pdq_simd(int on)
-{
-	if (on >= 0)
-		atomic_store(&simd_off, !on);
-	return !atomic_load(&simd_off) && have_avx512();
-}
-
 int hlx_pdq_have_popcnt(void)
 {
 	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
@@ -958,13 +932,36 @@ int hlx_pdq_have_popcnt(void)
 }
 #endif
 
-#if !defined(__x86_64__)
+/* The CPU has what pass_avx512 uses (x86-64 only). */
+static int have_avx512(void)
+{
+#if defined(__x86_64__)
+	static atomic_int known; /* 0 unknown, 1 no, 2 yes */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (!k) {
+		__builtin_cpu_init();
+		k = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vpopcntdq") &&
+		    __builtin_cpu_supports("popcnt") ? 2 : 1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 2;
+#else
+	return 0;
+#endif
+}
+
+/* hlx_pdq_simd(0) turned it off */
+static atomic_int simd_off;
+
 int hlx_pdq_simd(int on)
 {
-	(void)on;
-	return 0;
+	if (on >= 0)
+		atomic_store(&simd_off, !on);
+	return !atomic_load(&simd_off) && have_avx512();
 }
-#endif
 
 static void *search_worker(void *arg)
 {
