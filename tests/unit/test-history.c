@@ -15,6 +15,7 @@
 #include "protocol/err.h"
 #include "protocol/hash.h"
 #include "protocol/record.h"
+#include "tests/unit/rng.h"
 #include "tests/unit/tap.h"
 
 #include <dirent.h>
@@ -31,17 +32,6 @@
 #define LIST "csam-main"
 #define NFIRST 20000
 #define T0 1767323045 /* 2026-01-02T03:04:05Z */
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static struct hlx_seckey *key;
 static char dir[64], repo[128];

@@ -17,6 +17,7 @@
 #include "node/packs.h"
 #include "protocol/buf.h"
 #include "protocol/err.h"
+#include "tests/unit/rng.h"
 #include "tests/unit/tap.h"
 
 #include <dirent.h>
@@ -37,17 +38,6 @@
 #define NBLOBS (NRANDOM + NSHARED + NSMALL)
 #define NNEW 10    /* blobs version 2 adds */
 #define T0 1767323045 /* 2026-01-02T03:04:05Z */
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 /* 40 random bytes, then an 8-byte counter a search may step */
 static void random_content(uint8_t c[48])

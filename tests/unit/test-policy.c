@@ -6,6 +6,7 @@
  * hlx_policy_entry/hlx_policy_status with a straightforward
  * re-implementation over random policies and random synthetic records.
  */
+#include "rng.h"
 #include "tap.h"
 #include "protocol/hash.h"
 #include "protocol/policy.h"
@@ -1014,18 +1015,6 @@ static void test_status(void)
 }
 
 /* ---- randomised property test ------------------------------------------ */
-
-/* splitmix64 */
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static unsigned below(unsigned n)
 {
