@@ -38,18 +38,19 @@
 #define BUCKETS 65536
 #define SMALL_MAX HLX_PDQIDX_TABLES_MIN
 
-struct ent {
-	uint64_t f0; /* chunks j+1..j+4 */
-	uint32_t f1; /* chunks j+5, j+6 */
-	uint32_t id;
-};
-/* pass_avx512 reads an entry as one 128-bit lane: f0, then f1 and id */
-_Static_assert(sizeof(struct ent) == 16 && offsetof(struct ent, f1) == 8 &&
-	       offsetof(struct ent, id) == 12, "struct ent is 16 bytes");
+/*
+ * Table j's entries lie in three arrays of n, in the same order: the
+ * filter bits in two (f0: chunks j+1..j+4; f1: chunks j+5, j+6) and the
+ * hashes' ids in a third, so that the filter reads 12 bytes an entry and
+ * only an entry that passes it reads its id.
+ */
+#define ENTRY_BYTES 16 /* f0, f1 and id */
 
 struct tab {
 	uint32_t *off; /* BUCKETS + 1 */
-	struct ent *ent;
+	uint64_t *f0;
+	uint32_t *f1;
+	uint32_t *id;
 };
 
 struct hlx_pdqidx {
@@ -164,11 +165,11 @@ static void build_table(struct hlx_pdqidx *x, unsigned j, uint32_t *pos)
 	memcpy(pos, t->off, BUCKETS * sizeof(*pos));
 	for (size_t i = 0; i < x->n; i++) {
 		const uint8_t *h = x->h + i * HLX_PDQ_BYTES;
-		struct ent *e = &t->ent[pos[chunk(h, j)]++];
+		size_t k = pos[chunk(h, j)]++;
 
-		e->f0 = filter0(h, j);
-		e->f1 = filter1(h, j);
-		e->id = (uint32_t)i;
+		t->f0[k] = filter0(h, j);
+		t->f1[k] = filter1(h, j);
+		t->id[k] = (uint32_t)i;
 	}
 }
 
@@ -206,22 +207,30 @@ static void *build_worker(void *arg)
 
 /*
  * The tables' layout, in memory and in a file image alike: the 16 offset
- * tables (65,537 entries each, padded to 64 bytes), then the 16 entry
- * arrays of n entries each.
+ * tables (65,537 entries each), then for each table its n f0 (uint64),
+ * its n f1 (uint32) and its n ids (uint32), every array padded to a
+ * multiple of 64 bytes.
  */
-#define OFFS_LEN (((BUCKETS + 1) * sizeof(uint32_t) + 63) / 64 * 64)
+#define PAD64(len) (((len) + 63) / 64 * 64)
+#define OFFS_LEN PAD64((BUCKETS + 1) * sizeof(uint32_t))
 
 static size_t tables_len(size_t n)
 {
-	return CHUNKS * (OFFS_LEN + n * sizeof(struct ent));
+	return CHUNKS * (OFFS_LEN + PAD64(n * 8) + 2 * PAD64(n * 4));
 }
 
 static void tables_place(struct hlx_pdqidx *x, uint8_t *p)
 {
 	for (unsigned j = 0; j < CHUNKS; j++, p += OFFS_LEN)
 		x->t[j].off = (uint32_t *)(void *)p;
-	for (unsigned j = 0; j < CHUNKS; j++, p += x->n * sizeof(struct ent))
-		x->t[j].ent = (struct ent *)(void *)p;
+	for (unsigned j = 0; j < CHUNKS; j++) {
+		x->t[j].f0 = (uint64_t *)(void *)p;
+		p += PAD64(x->n * 8);
+		x->t[j].f1 = (uint32_t *)(void *)p;
+		p += PAD64(x->n * 4);
+		x->t[j].id = (uint32_t *)(void *)p;
+		p += PAD64(x->n * 4);
+	}
 }
 
 /* One zeroed mapping for the offsets and entries of every table. */
@@ -328,7 +337,7 @@ int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
  * in memory (tables_place).  The image is derived data of one machine:
  * its integers are in the machine's byte order, which the header names.
  *
- *   0  magic "HLXPDQT1"        8 bytes
+ *   0  magic "HLXPDQT2"        8 bytes
  *   8  tag                     16 bytes, the caller's
  *  24  byte order mark         uint32 0x01020304
  *  28  chunks, buckets, entry  uint32 16, 65536, 16
@@ -336,7 +345,7 @@ int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
  *  48  bytes of tables         uint64
  *  56  zero                    8 bytes
  */
-#define IMG_MAGIC "HLXPDQT1"
+#define IMG_MAGIC "HLXPDQT2"
 #define IMG_BOM 0x01020304u
 
 struct img_head {
@@ -368,7 +377,7 @@ int hlx_pdqidx_image(const struct hlx_pdqidx *x,
 	h.bom = IMG_BOM;
 	h.chunks = x->wide ? HLX_PDQW_CHUNKS : CHUNKS;
 	h.buckets = x->wide ? HLX_PDQW_BUCKETS : BUCKETS;
-	h.entry = x->wide ? HLX_PDQW_ENTRY : sizeof(struct ent);
+	h.entry = x->wide ? HLX_PDQW_ENTRY : ENTRY_BYTES;
 	h.n = x->n;
 	h.len = x->memlen;
 	memcpy(head, &h, sizeof(h));
@@ -389,17 +398,16 @@ static int sample_table(const struct hlx_pdqidx *x, unsigned j)
 	const struct tab *t = &x->t[j];
 
 	for (unsigned v = 0; v < BUCKETS; v += SAMPLE_STEP) {
-		const struct ent *e;
+		size_t k = t->off[v];
 		const uint8_t *h;
 
-		if (t->off[v] == t->off[v + 1])
+		if (k == t->off[v + 1])
 			continue;
-		e = &t->ent[t->off[v]];
-		if (e->id >= x->n)
+		if (t->id[k] >= x->n)
 			return 0;
-		h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
-		if (chunk(h, j) != v || e->f0 != filter0(h, j) ||
-		    e->f1 != filter1(h, j))
+		h = x->h + (size_t)t->id[k] * HLX_PDQ_BYTES;
+		if (chunk(h, j) != v || t->f0[k] != filter0(h, j) ||
+		    t->f1[k] != filter1(h, j))
 			return 0;
 	}
 	return 1;
@@ -425,7 +433,7 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 		return hlx_err(HLX_EINVAL, "not an hlx PDQ tables image");
 	if (h.bom != IMG_BOM ||
 	    !((h.chunks == CHUNKS && h.buckets == BUCKETS &&
-	       h.entry == sizeof(struct ent)) ||
+	       h.entry == ENTRY_BYTES) ||
 	      (h.chunks == HLX_PDQW_CHUNKS && h.buckets == HLX_PDQW_BUCKETS &&
 	       h.entry == HLX_PDQW_ENTRY)))
 		return hlx_err(HLX_EINVAL, "PDQ tables image of another layout or machine");
@@ -612,25 +620,27 @@ struct search_thread {
 /* An entry whose filter bits passed: the hash is read, checked whole,
  * and reported for query qi unless a later table reports it. */
 ALWAYS_INLINE int candidate(struct search_thread *st, unsigned j,
-			    const struct ent *e, const uint8_t *q, size_t qi,
+			    size_t k, const uint8_t *q, size_t qi,
 			    uint64_t f0, uint32_t f1)
 {
 	const struct search_job *jb = st->job;
 	const struct hlx_pdqidx *x = jb->x;
+	const struct tab *t = &x->t[j];
 	unsigned T = jb->T, r = jb->r, d, i;
+	uint32_t id = t->id[k];
 	const uint8_t *h;
 
-	if (later_table(e->f0 ^ f0, e->f1 ^ f1, j, r) ||
-	    e->id >= x->n) /* a damaged image */
+	if (later_table(t->f0[k] ^ f0, t->f1[k] ^ f1, j, r) ||
+	    id >= x->n) /* a damaged image */
 		return HLX_OK;
-	h = x->h + (size_t)e->id * HLX_PDQ_BYTES;
+	h = x->h + (size_t)id * HLX_PDQ_BYTES;
 	d = full_distance(h, q);
 	if (d > T)
 		return HLX_OK;
 	for (i = j + 7; i < CHUNKS; i++)
 		if (pc64(chunk(h, i) ^ chunk(q, i)) <= r)
 			return HLX_OK; /* a later table reports it */
-	if (hlx_pdq_hits_push(&st->hits, (uint32_t)qi, e->id, d))
+	if (hlx_pdq_hits_push(&st->hits, (uint32_t)qi, id, d))
 		return HLX_ENOMEM;
 	return HLX_OK;
 }
@@ -639,41 +649,39 @@ ALWAYS_INLINE int candidate(struct search_thread *st, unsigned j,
 #define PASS_BLOCK 256
 
 /*
- * The filter of entries e[0, n) (n <= PASS_BLOCK) against a query's
- * (f0, f1), four entries a 512-bit register: an entry is one 128-bit
- * lane, f0 in its low half and f1 with the id in its high half, the id
- * masked out; the bits that differ counted a 64-bit half at a time
- * (VPOPCNTQ), the high half's count shifted onto the low's and added.
- * The indexes of the entries within limit go to out; returns how many.
+ * The filter of entries [0, n) of (f0, f1) (n <= PASS_BLOCK) against a
+ * query's (q0, q1), eight entries at once: eight f0 in a 512-bit
+ * register, eight f1 widened to 64 bits in another, the bits that differ
+ * counted (VPOPCNTQ) and added.  The indexes of the entries within limit
+ * go to out; returns how many.
  */
 __attribute__((target("avx512f,avx512bw,avx512vpopcntdq,popcnt")))
-static size_t pass_avx512(const struct ent *e, size_t n, uint64_t f0,
-			  uint32_t f1, unsigned limit, uint16_t *out)
+static size_t pass_avx512(const uint64_t *f0, const uint32_t *f1, size_t n,
+			  uint64_t q0, uint32_t q1, unsigned limit,
+			  uint16_t *out)
 {
-	const __m512i qv = _mm512_set_epi64((long long)f1, (long long)f0,
-					    (long long)f1, (long long)f0,
-					    (long long)f1, (long long)f0,
-					    (long long)f1, (long long)f0);
-	const __m512i keep = _mm512_set_epi64(0xffffffffLL, -1LL, 0xffffffffLL, -1LL,
-					      0xffffffffLL, -1LL, 0xffffffffLL, -1LL);
+	const __m512i qv0 = _mm512_set1_epi64((long long)q0);
+	const __m512i qv1 = _mm512_set1_epi64((long long)q1);
 	const __m512i lim = _mm512_set1_epi64((long long)limit);
 	size_t i = 0, k = 0;
 
-	for (; i + 4 <= n; i += 4) {
-		__m512i v = _mm512_loadu_si512((const void *)(e + i));
-		__m512i c = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_xor_si512(v, qv),
-								 keep));
-		__m512i sum = _mm512_add_epi64(c, _mm512_bsrli_epi128(c, 8));
-		unsigned pass = (unsigned)_mm512_cmple_epu64_mask(sum, lim) & 0x55u;
+	for (; i + 8 <= n; i += 8) {
+		__m512i a = _mm512_loadu_si512((const void *)(f0 + i));
+		__m512i b = _mm512_cvtepu32_epi64(
+			_mm256_loadu_si256((const void *)(f1 + i)));
+		__m512i sum = _mm512_add_epi64(
+			_mm512_popcnt_epi64(_mm512_xor_si512(a, qv0)),
+			_mm512_popcnt_epi64(_mm512_xor_si512(b, qv1)));
+		unsigned pass = (unsigned)_mm512_cmple_epu64_mask(sum, lim);
 
 		while (pass) {
-			out[k++] = (uint16_t)(i + (unsigned)__builtin_ctz(pass) / 2);
+			out[k++] = (uint16_t)(i + (unsigned)__builtin_ctz(pass));
 			pass &= pass - 1;
 		}
 	}
 	for (; i < n; i++)
-		if ((unsigned)__builtin_popcountll(e[i].f0 ^ f0) +
-		    (unsigned)__builtin_popcount(e[i].f1 ^ f1) <= limit)
+		if ((unsigned)__builtin_popcountll(f0[i] ^ q0) +
+		    (unsigned)__builtin_popcount(f1[i] ^ q1) <= limit)
 			out[k++] = (uint16_t)i;
 	return k;
 }
@@ -687,8 +695,7 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 {
 	const struct search_job *jb = st->job;
 	const struct tab *t = &jb->x->t[j];
-	const struct ent *e0 = &t->ent[t->off[v]];
-	const struct ent *end = &t->ent[t->off[v + 1]];
+	size_t e0 = t->off[v], end = t->off[v + 1];
 
 	for (size_t p = p0; p < p1; p++) {
 		size_t qi = q0 + (probe[p] >> 2);
@@ -701,28 +708,29 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 		if (p + 4 < p1)
 			__builtin_prefetch(&st->qf[probe[p + 4] >> 2]);
 
+		/* (attach refuses decreasing offsets: a guard) */
+		if (end <= e0)
+			continue;
 		st->hits.scanned += (uint64_t)(end - e0);
 #if defined(__x86_64__)
 		if (jb->simd) {
-			/* (attach refuses decreasing offsets: a guard) */
-			size_t n = end > e0 ? (size_t)(end - e0) : 0;
-
-			for (size_t o = 0; o < n; o += PASS_BLOCK) {
+			for (size_t o = e0; o < end; o += PASS_BLOCK) {
 				uint16_t at[PASS_BLOCK];
-				size_t np = pass_avx512(e0 + o, n - o < PASS_BLOCK ?
-							n - o : PASS_BLOCK,
+				size_t np = pass_avx512(t->f0 + o, t->f1 + o,
+							end - o < PASS_BLOCK ?
+							end - o : PASS_BLOCK,
 							f0, f1, limit, at);
 
 				for (size_t k = 0; k < np; k++)
-					if (candidate(st, j, e0 + o + at[k], q, qi, f0, f1))
+					if (candidate(st, j, o + at[k], q, qi, f0, f1))
 						return HLX_ENOMEM;
 			}
 			continue;
 		}
 #endif
-		for (const struct ent *e = e0; e < end; e++)
-			if (pc64(e->f0 ^ f0) + pc64(e->f1 ^ f1) <= limit &&
-			    candidate(st, j, e, q, qi, f0, f1))
+		for (size_t k = e0; k < end; k++)
+			if (pc64(t->f0[k] ^ f0) + pc64(t->f1[k] ^ f1) <= limit &&
+			    candidate(st, j, k, q, qi, f0, f1))
 				return HLX_ENOMEM;
 	}
 	return HLX_OK;
@@ -757,13 +765,15 @@ ALWAYS_INLINE int scan_dense(struct search_thread *st, unsigned j, size_t q0,
 	}
 	/* cnt[v] is now the end of bucket v's probes, the start of v + 1's */
 	for (unsigned v = 0, p = 0; v < BUCKETS; v++) {
-		const struct ent *end = &t->ent[t->off[v + 1]];
+		size_t end = t->off[v + 1];
 		int rc;
 
 		if (p == cnt[v])
 			continue;
-		if (v + 1 < BUCKETS)
-			__builtin_prefetch(end + (end - &t->ent[t->off[v]]));
+		if (v + 1 < BUCKETS && end + (end - t->off[v]) < jb->x->n) {
+			__builtin_prefetch(&t->f0[end + (end - t->off[v])]);
+			__builtin_prefetch(&t->f1[end + (end - t->off[v])]);
+		}
 		rc = scan_bucket(st, j, v, probe, p, cnt[v], q0);
 		if (rc)
 			return rc;
@@ -779,6 +789,14 @@ ALWAYS_INLINE int scan_dense(struct search_thread *st, unsigned j, size_t q0,
  * is most of the work, and they lie far apart: each is prefetched whole
  * two probes ahead, its offsets eight ahead.
  */
+/* Every cache line of [a, z): a bucket's f0 and f1 lie in two arrays,
+ * and neither starts on a line. */
+ALWAYS_INLINE void prefetch_range(const void *a, const void *z)
+{
+	for (uintptr_t p = (uintptr_t)a & ~(uintptr_t)63; p < (uintptr_t)z; p += 64)
+		__builtin_prefetch((const void *)p);
+}
+
 ALWAYS_INLINE int scan_sparse(struct search_thread *st, unsigned j, size_t q0,
 			      size_t q1)
 {
@@ -831,11 +849,10 @@ ALWAYS_INLINE int scan_sparse(struct search_thread *st, unsigned j, size_t q0,
 		if (p1 + 8 < np)
 			__builtin_prefetch(&t->off[b[p1 + 8]]);
 		if (p1 + 2 < np) {
-			const char *e = (const char *)&t->ent[t->off[b[p1 + 2]]];
-			const char *z = (const char *)&t->ent[t->off[b[p1 + 2] + 1]];
+			size_t e = t->off[b[p1 + 2]], z = t->off[b[p1 + 2] + 1];
 
-			for (; e < z; e += 64)
-				__builtin_prefetch(e);
+			prefetch_range(t->f0 + e, t->f0 + z);
+			prefetch_range(t->f1 + e, t->f1 + z);
 		}
 		rc = scan_bucket(st, j, v, a, p, p1, q0);
 		if (rc)

@@ -491,7 +491,28 @@ static void test_index_edges(void)
  * covers is refused, and damage it cannot see (an entry's id) never reads
  * out of bounds nor reports beyond the threshold.
  */
-#define OFFS_LEN ((65537 * 4 + 63) / 64 * 64)
+#define PAD64(len) (((len) + 63) / 64 * 64)
+#define OFFS_LEN PAD64(65537 * 4)
+
+/* Where entry k of table j has its f0 (uint64), f1 or id (uint32) in an
+ * image of n hashes (spec/match.md: the offset tables, then for each
+ * table its f0, f1 and ids, each array padded to 64 bytes). */
+enum { ENT_F0, ENT_F1, ENT_ID };
+
+static size_t ent_at(size_t n, unsigned j, int field, size_t k)
+{
+	size_t at = HLX_PDQIDX_HEAD + 16 * (size_t)OFFS_LEN +
+		    j * (PAD64(n * 8) + 2 * PAD64(n * 4));
+
+	switch (field) {
+	case ENT_F0:
+		return at + k * 8;
+	case ENT_F1:
+		return at + PAD64(n * 8) + k * 4;
+	default:
+		return at + PAD64(n * 8) + PAD64(n * 4) + k * 4;
+	}
+}
 
 static int attach_copy(const uint8_t *h, size_t n, const uint8_t *tag,
 		       const uint8_t *img, size_t len, struct hlx_pdqidx **x)
@@ -598,16 +619,18 @@ static void test_index_image(void)
 	   refused);
 	{
 		/* the first entry of a bucket 256v of table 7 is sampled: its
-		 * id out of range, or another hash's, is refused */
-		size_t e0 = HLX_PDQIDX_HEAD + 16 * (size_t)OFFS_LEN + 7 * n * 16;
+		 * id out of range, or another hash's, or one bit of its filter
+		 * changed, is refused */
 		uint32_t id, *o7 = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD +
 							7 * (size_t)OFFS_LEN);
 		unsigned v = 0;
-		size_t at;
+		size_t at, f0, f1;
 
 		while (o7[v] == o7[v + 1])
 			v += 256;
-		at = e0 + (size_t)o7[v] * 16 + 12;
+		at = ent_at(n, 7, ENT_ID, o7[v]);
+		f0 = ent_at(n, 7, ENT_F0, o7[v]);
+		f1 = ent_at(n, 7, ENT_F1, o7[v]);
 
 		memcpy(&id, img + at, 4);
 		memcpy(img + at, &(uint32_t){ (uint32_t)n + 5 }, 4);
@@ -615,7 +638,14 @@ static void test_index_image(void)
 		memcpy(img + at, &(uint32_t){ id ^ 1 }, 4);
 		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
 		memcpy(img + at, &id, 4);
-		ok(refused == 2, "image: a sampled entry naming another hash refused");
+		img[f0 + 3] ^= 0x04;
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		img[f0 + 3] ^= 0x04;
+		img[f1 + 1] ^= 0x80;
+		refused += attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL;
+		img[f1 + 1] ^= 0x80;
+		ok(refused == 4, "image: a sampled entry naming another hash or with other filter bits refused (%d of 4)",
+		   refused);
 		is_rc(attach_copy(h, n, tag, img, len, &y), HLX_OK, "image: restored, attached again");
 		hlx_pdqidx_free(y);
 		y = NULL;
@@ -631,8 +661,7 @@ static void test_index_image(void)
 			off = (uint32_t *)(void *)(img + HLX_PDQIDX_HEAD + (size_t)j * OFFS_LEN);
 			for (unsigned v = 0; v < 65536; v++)
 				if (off[v + 1] - off[v] >= 2) {
-					size_t at = HLX_PDQIDX_HEAD + 16 * (size_t)OFFS_LEN +
-						    ((size_t)j * n + off[v] + 1) * 16 + 12;
+					size_t at = ent_at(n, j, ENT_ID, off[v] + 1);
 
 					memcpy(img + at, &(uint32_t){ 0xfffffff0u }, 4);
 					bad++;
