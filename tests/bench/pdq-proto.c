@@ -289,62 +289,73 @@ struct run {
 	int bad;
 };
 
-/* Index m timed in batches of size (the argument k), its hits of the
- * first run compared with the first index's. */
-static int time_size(struct run *ru, const struct impl *im, size_t m,
-		     const struct hlx_pdqidx *x, size_t size, int k)
+/* One index's figures for one batch size, summed over its runs. */
+struct acc {
+	double qps[16], lat[2000], cpu;
+	uint64_t scanned, hits;
+};
+
+/* Run r of index m in batches of size (the argument k), into a; its hits
+ * of the first run compared with the first index's. */
+static int time_run(struct run *ru, const struct impl *im, size_t m,
+		    const struct hlx_pdqidx *x, size_t size, int k, size_t r,
+		    struct acc *a)
 {
 	size_t need = size < 2000 ? 2000 : size;
-	double qps[16], lat[2000], cpu0 = cpu();
-	uint64_t scanned = 0, hits = 0;
+	size_t done = 0, at = r * need;
+	double a0 = now(), cpu0 = cpu();
 
-	for (size_t r = 0; r < ru->runs; r++) {
-		size_t done = 0, at = r * need;
-		double a0 = now();
+	hlx_pdq_simd(!im->plain);
+	while (done < need) {
+		struct hlx_pdq_hits got = { 0 };
+		double c0 = now();
+		int keep = r == 0 && size == need && m == 0;
 
-		while (done < need) {
-			struct hlx_pdq_hits got = { 0 };
-			double c0 = now();
-			int keep = r == 0 && size == need && m == 0;
-
-			if (im->search(x, ru->q + (at + done) * 32, size, ru->T,
-				       ru->threads, &got))
-				return HLX_ENOMEM;
-			if (size == 1 && done < 2000)
-				lat[done] = now() - c0;
-			scanned += got.scanned;
-			hits += got.n;
-			if (keep) {
-				ru->first[k] = got; /* kept to compare */
-			} else {
-				if (r == 0 && size == need &&
-				    !same_hits(&got, &ru->first[k])) {
-					printf("%s: batch of %zu: hits differ from %s's (%zu, %zu)\n",
-					       im->name, size, impls[0].name,
-					       got.n, ru->first[k].n);
-					ru->bad = 1;
-				}
-				im->hits_free(&got);
+		if (im->search(x, ru->q + (at + done) * 32, size, ru->T,
+			       ru->threads, &got))
+			return HLX_ENOMEM;
+		if (size == 1 && done < 2000)
+			a->lat[done] = now() - c0;
+		a->scanned += got.scanned;
+		a->hits += got.n;
+		if (keep) {
+			ru->first[k] = got; /* kept to compare */
+		} else {
+			if (r == 0 && size == need &&
+			    !same_hits(&got, &ru->first[k])) {
+				printf("%s: batch of %zu: hits differ from %s's (%zu, %zu)\n",
+				       im->name, size, impls[0].name,
+				       got.n, ru->first[k].n);
+				ru->bad = 1;
 			}
-			done += size;
+			im->hits_free(&got);
 		}
-		qps[r] = (double)done / (now() - a0);
+		done += size;
 	}
-	qsort(qps, ru->runs, sizeof(*qps), dbl_cmp);
+	a->qps[r] = (double)done / (now() - a0);
+	a->cpu += cpu() - cpu0;
+	return HLX_OK;
+}
+
+static void print_size(const struct run *ru, const struct impl *im,
+		       size_t size, struct acc *a)
+{
+	size_t need = size < 2000 ? 2000 : size;
+
+	qsort(a->qps, ru->runs, sizeof(*a->qps), dbl_cmp);
 	printf("%s: batch %zu: %.0f q/s (median of %zu runs of %zu queries), "
 	       "%.1f us CPU, %.0f entries and %.2f hits a query",
-	       im->name, size, qps[(ru->runs - 1) / 2], ru->runs, need,
-	       (cpu() - cpu0) * 1e6 / (double)(need * ru->runs),
-	       (double)scanned / (double)(need * ru->runs),
-	       (double)hits / (double)(need * ru->runs));
+	       im->name, size, a->qps[(ru->runs - 1) / 2], ru->runs, need,
+	       a->cpu * 1e6 / (double)(need * ru->runs),
+	       (double)a->scanned / (double)(need * ru->runs),
+	       (double)a->hits / (double)(need * ru->runs));
 	if (size == 1) {
-		qsort(lat, 2000, sizeof(*lat), dbl_cmp);
-		printf(", latency median %.1f us, 99th %.1f us", lat[999] * 1e6,
-		       lat[1979] * 1e6);
+		qsort(a->lat, 2000, sizeof(*a->lat), dbl_cmp);
+		printf(", latency median %.1f us, 99th %.1f us", a->lat[999] * 1e6,
+		       a->lat[1979] * 1e6);
 	}
 	printf("\n");
 	fflush(stdout);
-	return HLX_OK;
 }
 
 int main(int argc, char **argv)
@@ -354,6 +365,8 @@ int main(int argc, char **argv)
 	uint8_t *h, *q;
 	struct hlx_pdq_hits want[64] = { 0 };
 	struct run ru = { 0 };
+	struct hlx_pdqidx *idx[5] = { 0 };
+	struct acc *acc = NULL;
 
 	if (argc < 7 || argc > 22) {
 		fprintf(stderr, "usage: pdq-proto N SEED THREADS T RUNS SIZE...\n");
@@ -406,25 +419,26 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nb; i++)
 		if (brute(h, n, q + i * 32, 1, ru.T, &want[i]))
 			return 2;
+	/* every index built first, then each run of each batch size timed
+	 * for one index after the other, so that a machine whose speed
+	 * drifts drifts for all of them alike */
 	for (size_t m = 0; m < NIMPL; m++) {
 		const struct impl *im = &impls[m];
-		struct hlx_pdqidx *x = NULL;
 		double t0 = now();
 
 		hlx_pdq_simd(!im->plain);
-
-		if (im->build(h, n, ru.threads, im->layout, &x)) {
+		if (im->build(h, n, ru.threads, im->layout, &idx[m])) {
 			fprintf(stderr, "pdq-proto: %s: build: %s\n", im->name,
 				hlx_err_detail());
 			return 1;
 		}
 		printf("%s: built in %.2f s, %zu bytes, %.1f bytes a hash\n",
-		       im->name, now() - t0, im->memory(x),
-		       (double)im->memory(x) / (double)n);
+		       im->name, now() - t0, im->memory(idx[m]),
+		       (double)im->memory(idx[m]) / (double)n);
 		for (size_t i = 0; i < nb; i++) {
 			struct hlx_pdq_hits one = { 0 };
 
-			if (im->search(x, q + i * 32, 1, ru.T, ru.threads, &one))
+			if (im->search(idx[m], q + i * 32, 1, ru.T, ru.threads, &one))
 				return 1;
 			if (!same_hits(&one, &want[i])) {
 				printf("%s: query %zu: %zu hits, brute force %zu\n",
@@ -433,15 +447,28 @@ int main(int argc, char **argv)
 			}
 			im->hits_free(&one);
 		}
-		for (int a = 6; a < argc; a++)
-			if (time_size(&ru, im, m, x, strtoul(argv[a], NULL, 10),
-				      a - 6)) {
-				fprintf(stderr, "pdq-proto: %s: search: %s\n",
-					im->name, hlx_err_detail());
-				return 1;
-			}
-		im->free(x);
 	}
+	acc = malloc(NIMPL * sizeof(*acc));
+	if (!acc)
+		return 2;
+	for (int a = 6; a < argc; a++) {
+		size_t size = strtoul(argv[a], NULL, 10);
+
+		memset(acc, 0, NIMPL * sizeof(*acc));
+		for (size_t r = 0; r < ru.runs; r++)
+			for (size_t m = 0; m < NIMPL; m++)
+				if (time_run(&ru, &impls[m], m, idx[m], size,
+					     a - 6, r, &acc[m])) {
+					fprintf(stderr, "pdq-proto: %s: search: %s\n",
+						impls[m].name, hlx_err_detail());
+					return 1;
+				}
+		for (size_t m = 0; m < NIMPL; m++)
+			print_size(&ru, &impls[m], size, &acc[m]);
+	}
+	for (size_t m = 0; m < NIMPL; m++)
+		impls[m].free(idx[m]);
+	free(acc);
 	for (int a = 0; a < 16; a++)
 		free(ru.first[a].v);
 	for (size_t i = 0; i < nb; i++)
