@@ -11,6 +11,7 @@
 #include "protocol/buf.h"
 #include "protocol/err.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/seeded.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -630,7 +631,7 @@ int main(void)
 	struct hlx_buf b = HLX_BUF_INIT;
 	struct hlx_seckey *sk;
 
-	if (sodium_init() < 0)
+	if (seed_sodium() || sodium_init() < 0)
 		return 1;
 	set_tz("UTC");
 	slurp(VEC "key.pub", &b);

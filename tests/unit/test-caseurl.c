@@ -19,6 +19,7 @@
 #include "keys/trust.h"
 #include "node/urls.h"
 #include "protocol/rtime.h"
+#include "seeded.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -882,7 +883,7 @@ static void test_publish_many(void)
 int main(void)
 {
 	char tmpl[] = "/tmp/hlx-test-caseurl-XXXXXX";
-	if (sodium_init() < 0 || !mkdtemp(tmpl))
+	if (seed_sodium() || sodium_init() < 0 || !mkdtemp(tmpl))
 		return 1;
 	printf("# seed %u\n", SEED);
 	snprintf(dir, sizeof(dir), "%s", tmpl);

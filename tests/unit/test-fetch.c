@@ -16,6 +16,7 @@
 #include "protocol/buf.h"
 #include "protocol/err.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/seeded.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -586,7 +587,7 @@ int main(void)
 	const char *live = getenv("HLX_FETCH_URL");
 	char path[128];
 
-	if (sodium_init() < 0)
+	if (seed_sodium() || sodium_init() < 0)
 		return 2;
 	strcpy(dir, "/tmp/hlx-test-fetch.XXXXXX");
 	if (!mkdtemp(dir)) {

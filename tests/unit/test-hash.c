@@ -8,6 +8,7 @@
 #include "protocol/buf.h"
 #include "protocol/err.h"
 #include "protocol/hash.h"
+#include "tests/unit/seeded.h"
 
 #include <sodium.h>
 #include <stdint.h>
@@ -618,7 +619,7 @@ static void test_url_more(void)
 
 int main(void)
 {
-	if (sodium_init() < 0)
+	if (seed_sodium() || sodium_init() < 0)
 		return 1;
 	test_hash_vectors();
 	test_types();

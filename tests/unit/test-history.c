@@ -547,10 +547,10 @@ int main(void)
 		return 1;
 	test_blobs();
 	rseed = 0x686c782d68697374ULL; /* fixed: runs repeat */
-	if (getenv("HLX_TEST_SEED"))
-		rseed = strtoull(getenv("HLX_TEST_SEED"), NULL, 0);
+	if (getenv("HLX_SEED"))
+		rseed = strtoull(getenv("HLX_SEED"), NULL, 0);
 	rng_state = rseed;
-	printf("# random seed 0x%016" PRIx64 " (HLX_TEST_SEED=n to change)\n",
+	printf("# random seed 0x%016" PRIx64 " (HLX_SEED=n to change)\n",
 	       rseed);
 	for (size_t i = 0; i < sizeof(seed); i++)
 		seed[i] = (uint8_t)(0x42 + i);

@@ -9,6 +9,7 @@
 #include "protocol/hash.h"
 #include "protocol/record.h"
 #include "protocol/rtime.h"
+#include "tests/unit/seeded.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -807,7 +808,7 @@ static void test_iso_codes(void)
 
 int main(void)
 {
-	if (sodium_init() < 0)
+	if (seed_sodium() || sodium_init() < 0)
 		return 1;
 	test_time();
 	test_vectors();

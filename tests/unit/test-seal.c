@@ -3,6 +3,7 @@
 #include "keys/seal.h"
 #include "protocol/err.h"
 #include "tap.h"
+#include "seeded.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -493,6 +494,8 @@ int main(void)
 	static const size_t sizes[] = { 0, 1, HLX_SEAL_CHUNK - 1, HLX_SEAL_CHUNK,
 					HLX_SEAL_CHUNK + 1, 1 << 20 };
 
+	if (seed_sodium() || sodium_init() < 0)
+		return 1;
 	make_keys();
 	test_boxpub_text();
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
