@@ -337,15 +337,19 @@ int hlx_pdqidx_build_layout(const uint8_t *hashes, size_t n,
  * in memory (tables_place).  The image is derived data of one machine:
  * its integers are in the machine's byte order, which the header names.
  *
- *   0  magic "HLXPDQT2"        8 bytes
+ *   0  magic "HLXPDQT2"        8 bytes ("HLXPDQT1": the wide layout)
  *   8  tag                     16 bytes, the caller's
  *  24  byte order mark         uint32 0x01020304
- *  28  chunks, buckets, entry  uint32 16, 65536, 16
+ *  28  chunks, buckets, entry  uint32 16, 65536, 16 (wide: 11, 2^24, 12)
  *  40  hashes n                uint64
  *  48  bytes of tables         uint64
  *  56  zero                    8 bytes
  */
+/* The 16 tables' arrays (HLXPDQT1 had their entries of 16 bytes, the id
+ * among the filter bits: refused, built again); the wide layout kept its
+ * own. */
 #define IMG_MAGIC "HLXPDQT2"
+#define IMG_MAGIC_WIDE "HLXPDQT1"
 #define IMG_BOM 0x01020304u
 
 struct img_head {
@@ -372,7 +376,7 @@ int hlx_pdqidx_image(const struct hlx_pdqidx *x,
 		return hlx_err(HLX_ENOENT, "an index of %zu hashes has no tables",
 			       x->n);
 	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, IMG_MAGIC, sizeof(h.magic));
+	memcpy(h.magic, x->wide ? IMG_MAGIC_WIDE : IMG_MAGIC, sizeof(h.magic));
 	memcpy(h.tag, tag, HLX_PDQIDX_TAG);
 	h.bom = IMG_BOM;
 	h.chunks = x->wide ? HLX_PDQW_CHUNKS : CHUNKS;
@@ -429,15 +433,15 @@ int hlx_pdqidx_attach(const uint8_t *hashes, size_t n,
 	if (len < sizeof(h) || (uintptr_t)p % 64)
 		return hlx_err(HLX_EINVAL, "PDQ tables image: %zu bytes", len);
 	memcpy(&h, p, sizeof(h));
-	if (memcmp(h.magic, IMG_MAGIC, sizeof(h.magic)) != 0)
-		return hlx_err(HLX_EINVAL, "not an hlx PDQ tables image");
+	wide = memcmp(h.magic, IMG_MAGIC_WIDE, sizeof(h.magic)) == 0;
+	if (!wide && memcmp(h.magic, IMG_MAGIC, sizeof(h.magic)) != 0)
+		return hlx_err(HLX_EINVAL, "not an hlx PDQ tables image of this version");
 	if (h.bom != IMG_BOM ||
-	    !((h.chunks == CHUNKS && h.buckets == BUCKETS &&
+	    !((!wide && h.chunks == CHUNKS && h.buckets == BUCKETS &&
 	       h.entry == ENTRY_BYTES) ||
-	      (h.chunks == HLX_PDQW_CHUNKS && h.buckets == HLX_PDQW_BUCKETS &&
-	       h.entry == HLX_PDQW_ENTRY)))
+	      (wide && h.chunks == HLX_PDQW_CHUNKS &&
+	       h.buckets == HLX_PDQW_BUCKETS && h.entry == HLX_PDQW_ENTRY)))
 		return hlx_err(HLX_EINVAL, "PDQ tables image of another layout or machine");
-	wide = h.chunks == HLX_PDQW_CHUNKS;
 	if (memcmp(h.tag, tag, HLX_PDQIDX_TAG) != 0 || h.n != n)
 		return hlx_err(HLX_EINVAL, "PDQ tables image of other hashes");
 	for (size_t i = 0; i < sizeof(h.zero); i++)
@@ -627,11 +631,13 @@ ALWAYS_INLINE int candidate(struct search_thread *st, unsigned j,
 	const struct hlx_pdqidx *x = jb->x;
 	const struct tab *t = &x->t[j];
 	unsigned T = jb->T, r = jb->r, d, i;
-	uint32_t id = t->id[k];
+	uint32_t id;
 	const uint8_t *h;
 
-	if (later_table(t->f0[k] ^ f0, t->f1[k] ^ f1, j, r) ||
-	    id >= x->n) /* a damaged image */
+	if (later_table(t->f0[k] ^ f0, t->f1[k] ^ f1, j, r))
+		return HLX_OK;
+	id = t->id[k];
+	if (id >= x->n) /* a damaged image */
 		return HLX_OK;
 	h = x->h + (size_t)id * HLX_PDQ_BYTES;
 	d = full_distance(h, q);

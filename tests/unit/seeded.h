@@ -5,8 +5,10 @@
  * can be repeated.  seed_sodium() installs them before sodium_init; from
  * then on randombytes_buf, _random and _uniform, the test's and the
  * library's alike, draw from ChaCha20 keyed by a hash of the seed and the
- * program's name (two tests running at once draw different bytes), a
- * fresh nonce each call.
+ * program's name (so two tests draw different bytes; the same test of
+ * two builds, and a forked child with its parent, draw the same: a
+ * temporary name must come from mkdtemp or mkstemp, as in these tests),
+ * a fresh nonce each call.
  */
 #ifndef HLX_TEST_SEEDED_H
 #define HLX_TEST_SEEDED_H
@@ -54,7 +56,7 @@ static struct randombytes_implementation seeded_impl = {
 };
 
 /* Before sodium_init.  Returns 0, or -1 (printed) if HLX_SEED is not a
- * number. */
+ * decimal number. */
 __attribute__((unused))
 static int seed_sodium(void)
 {
@@ -67,9 +69,9 @@ static int seed_sodium(void)
 		char *end;
 
 		errno = 0;
-		seed = strtoull(s, &end, 0);
-		if (errno || *end) {
-			printf("Bail out! HLX_SEED '%s' is not a number\n", s);
+		seed = strtoull(s, &end, 10);
+		if (errno || *end || *s < '0' || *s > '9') {
+			printf("Bail out! HLX_SEED '%s' is not a decimal number\n", s);
 			return -1;
 		}
 	}

@@ -885,7 +885,7 @@ int main(void)
 	char tmpl[] = "/tmp/hlx-test-caseurl-XXXXXX";
 	if (seed_sodium() || sodium_init() < 0 || !mkdtemp(tmpl))
 		return 1;
-	printf("# seed %u\n", SEED);
+	printf("# case number %u (fixed)\n", SEED);
 	snprintf(dir, sizeof(dir), "%s", tmpl);
 	snprintf(pub, sizeof(pub), "%s/pub", dir);
 	mkdir(pub, 0755);

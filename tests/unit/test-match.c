@@ -537,9 +537,61 @@ static int header_flips_refused(const uint8_t *h, size_t n, const uint8_t *tag,
 	return refused;
 }
 
+/* Every entry of every table read where the spec puts it: each bucket's
+ * entries name hashes of that chunk value, each hash once a table, with
+ * its filter bits computed here from the spec (chunk i of h: bytes 2i and
+ * 2i+1, i mod 16; f0 = chunks j+1..j+4, f1 = j+5, j+6, most significant
+ * first).  Returns the entries found wrong. */
+static size_t image_entries_wrong(const uint8_t *img, const uint8_t *h, size_t n)
+{
+	size_t wrong = 0;
+	uint8_t *seen = calloc(n, 1);
+
+	if (!seen)
+		abort();
+	for (unsigned j = 0; j < 16; j++) {
+		const uint32_t *off = (const uint32_t *)(const void *)(img +
+			HLX_PDQIDX_HEAD + (size_t)j * OFFS_LEN);
+
+		memset(seen, 0, n);
+		for (unsigned v = 0; v < 65536; v++) {
+			if (off[v] > off[v + 1] || off[v + 1] > n) {
+				wrong++; /* not where the spec puts them */
+				continue;
+			}
+			for (size_t k = off[v]; k < off[v + 1]; k++) {
+				uint64_t f0, w0 = 0;
+				uint32_t f1, id, w1 = 0;
+				const uint8_t *x;
+
+				memcpy(&f0, img + ent_at(n, j, ENT_F0, k), 8);
+				memcpy(&f1, img + ent_at(n, j, ENT_F1, k), 4);
+				memcpy(&id, img + ent_at(n, j, ENT_ID, k), 4);
+				if (id >= n || seen[id]) {
+					wrong++;
+					continue;
+				}
+				seen[id] = 1;
+				x = h + (size_t)id * 32;
+				for (unsigned i = 1; i <= 4; i++)
+					w0 = w0 << 16 | (unsigned)x[2 * ((j + i) % 16)] << 8 |
+					     x[2 * ((j + i) % 16) + 1];
+				for (unsigned i = 5; i <= 6; i++)
+					w1 = w1 << 16 | (unsigned)x[2 * ((j + i) % 16)] << 8 |
+					     x[2 * ((j + i) % 16) + 1];
+				wrong += ((unsigned)x[2 * j] << 8 | x[2 * j + 1]) != v ||
+					 f0 != w0 || f1 != w1;
+			}
+		}
+	}
+	free(seen);
+	return wrong;
+}
+
 static void test_index_image(void)
 {
-	size_t n = 20000, nq = 300, len, tlen;
+	/* not a multiple of 16: every array is padded to 64 bytes */
+	size_t n = 20001, nq = 300, len, tlen;
 	uint8_t *h = malloc(n * 32), *q = malloc(nq * 32), *img = NULL;
 	uint8_t tag[16], other[16], head[HLX_PDQIDX_HEAD];
 	struct hlx_pdqidx *x = NULL, *y = NULL;
@@ -568,6 +620,8 @@ static void test_index_image(void)
 		abort();
 	memcpy(img, head, sizeof(head));
 	memcpy(img + sizeof(head), t, tlen);
+	ok(!memcmp(img, "HLXPDQT2", 8) && image_entries_wrong(img, h, n) == 0,
+	   "image: HLXPDQT2, every entry of the 16 tables where the spec puts it");
 	rc = attach_copy(h, n, tag, img, len, &y);
 	is_rc(rc, HLX_OK, "image: attached");
 	ok(hlx_pdqidx_borrowed(y) && !hlx_pdqidx_borrowed(x),
@@ -595,6 +649,10 @@ static void test_index_image(void)
 	refused = header_flips_refused(h, n, tag, img, len);
 	ok(refused == HLX_PDQIDX_HEAD, "image: every header byte flipped refused (%d of %d)",
 	   refused, HLX_PDQIDX_HEAD);
+	img[7] = '1'; /* HLXPDQT1: the 16 tables' entries of 16 bytes */
+	ok(attach_copy(h, n, tag, img, len, &y) == HLX_EINVAL && !y,
+	   "image: the 16 tables under the former magic HLXPDQT1 refused");
+	img[7] = '2';
 	refused = 0;
 	for (unsigned j = 0; j < 16; j++) {
 		uint32_t v, k = (uint32_t)(1 + rnd() % 65535);
@@ -758,6 +816,15 @@ static void test_wide_image(void)
 	memcpy(img + sizeof(head), t, tlen);
 	rc = attach_copy(h, n, tag, img, len, &y);
 	is_rc(rc, HLX_OK, "wide image: attached");
+	ok(!memcmp(img, "HLXPDQT1", 8), "wide image: its magic kept, HLXPDQT1");
+	if (!rc) {
+		struct hlx_pdqidx *z = NULL;
+
+		img[7] = '2'; /* the 16 tables' magic on the wide layout */
+		ok(attach_copy(h, n, tag, img, len, &z) == HLX_EINVAL && !z,
+		   "wide image: under the 16 tables' magic refused");
+		img[7] = '1';
+	}
 	if (!rc) {
 		rc = hlx_pdqidx_search(x, q, nq, 31, 2, &want);
 		if (!rc)
