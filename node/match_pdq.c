@@ -703,6 +703,8 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 	const struct tab *t = &jb->x->t[j];
 	size_t e0 = t->off[v], end = t->off[v + 1];
 
+	if (end <= e0) /* empty (attach refuses decreasing offsets: a guard) */
+		return HLX_OK;
 	for (size_t p = p0; p < p1; p++) {
 		size_t qi = q0 + (probe[p] >> 2);
 		const uint8_t *q = jb->q + qi * HLX_PDQ_BYTES;
@@ -714,9 +716,6 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 		if (p + 4 < p1)
 			__builtin_prefetch(&st->qf[probe[p + 4] >> 2]);
 
-		/* (attach refuses decreasing offsets: a guard) */
-		if (end <= e0)
-			continue;
 		st->hits.scanned += (uint64_t)(end - e0);
 #if defined(__x86_64__)
 		if (jb->simd) {
@@ -771,14 +770,16 @@ ALWAYS_INLINE int scan_dense(struct search_thread *st, unsigned j, size_t q0,
 	}
 	/* cnt[v] is now the end of bucket v's probes, the start of v + 1's */
 	for (unsigned v = 0, p = 0; v < BUCKETS; v++) {
-		size_t end = t->off[v + 1];
+		size_t end = t->off[v + 1], next;
 		int rc;
 
 		if (p == cnt[v])
 			continue;
-		if (v + 1 < BUCKETS && end + (end - t->off[v]) < jb->x->n) {
-			__builtin_prefetch(&t->f0[end + (end - t->off[v])]);
-			__builtin_prefetch(&t->f1[end + (end - t->off[v])]);
+		/* where the next bucket ends if it is this one's size */
+		next = end + (end - t->off[v]);
+		if (v + 1 < BUCKETS && next < jb->x->n) {
+			__builtin_prefetch(&t->f0[next]);
+			__builtin_prefetch(&t->f1[next]);
 		}
 		rc = scan_bucket(st, j, v, probe, p, cnt[v], q0);
 		if (rc)
@@ -788,13 +789,6 @@ ALWAYS_INLINE int scan_dense(struct search_thread *st, unsigned j, size_t q0,
 	return HLX_OK;
 }
 
-/*
- * The same when the probes of the whole batch are few (SPARSE_MAX at
- * most): sorted by bucket with two passes of a radix sort, so that the
- * cost follows the probes, not the 65,536 buckets.  Reading the buckets
- * is most of the work, and they lie far apart: each is prefetched whole
- * two probes ahead, its offsets eight ahead.
- */
 /* Every cache line of [a, z): a bucket's f0 and f1 lie in two arrays,
  * and neither starts on a line. */
 ALWAYS_INLINE void prefetch_range(const void *a, const void *z)
@@ -803,6 +797,13 @@ ALWAYS_INLINE void prefetch_range(const void *a, const void *z)
 		__builtin_prefetch((const void *)p);
 }
 
+/*
+ * The same when the probes of the whole batch are few (SPARSE_MAX at
+ * most): sorted by bucket with two passes of a radix sort, so that the
+ * cost follows the probes, not the 65,536 buckets.  Reading the buckets
+ * is most of the work, and they lie far apart: each is prefetched whole
+ * two probes ahead, its offsets eight ahead.
+ */
 ALWAYS_INLINE int scan_sparse(struct search_thread *st, unsigned j, size_t q0,
 			      size_t q1)
 {
