@@ -221,20 +221,36 @@ int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
  * the object the history names.  At most budget bytes are held, the
  * table of ids included (so that many tiny blobs cannot grow it past the
  * budget); what does not fit is read from the object store as before.  Filled from one
- * thread, then read from any number.
+ * thread, then read from any number.  It holds the commits and trees of
+ * the pack as well as its blobs (type: git's number of the kind, 1 a
+ * commit, 2 a tree, 3 a blob, as in a pack), so that, whole, it can
+ * serve a history's reading before the pack is indexed
+ * (hlx_hist_blobs_serve).
  */
 int hlx_hist_blobs_new(size_t budget, struct hlx_hist_blobs **out);
 void hlx_hist_blobs_free(struct hlx_hist_blobs *b);
 /* A buffer for a blob of n bytes, counted against the budget (NULL: over
  * it, or out of memory); then exactly one of keep (filled: hashed and
- * kept) or drop. */
+ * kept) or drop (not kept).  Anything offered and not kept (no buffer,
+ * dropped, a second copy of one held) leaves the store not whole. */
 void *hlx_hist_blobs_reserve(struct hlx_hist_blobs *b, size_t n);
-void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n);
+void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n,
+			 int type);
 void hlx_hist_blobs_drop(struct hlx_hist_blobs *b, void *p, size_t n);
 /* Bytes held, the blobs and their table (at most the budget, but for
  * the first table of 1,024 slots), and the number of blobs kept. */
 size_t hlx_hist_blobs_memory(const struct hlx_hist_blobs *b);
 size_t hlx_hist_blobs_count(const struct hlx_hist_blobs *b);
+/* 1 when every object offered was kept (none over the budget or
+ * refused), 0 otherwise or for NULL. */
+int hlx_hist_blobs_whole(const struct hlx_hist_blobs *b);
+/* Put b in front of h's object store: h reads the objects b holds from
+ * b (each hashed when kept, so the object named), and the rest from its
+ * store as before.  Freeing b first takes it out again (it then answers
+ * "not found"); h and b must be used and freed on one thread at a time,
+ * and b no longer filled.  Used to read a received pack's commits and
+ * trees while libgit2 still indexes it. */
+int hlx_hist_blobs_serve(struct hlx_hist *h, struct hlx_hist_blobs *b);
 
 /*
  * Every object of h's object store that the branch does not reach

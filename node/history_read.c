@@ -572,6 +572,18 @@ struct blob_ent {
 	git_oid id;
 	const char *p;           /* NULL: a free slot */
 	size_t n;
+	git_object_t type;
+};
+
+/*
+ * The store as an object database backend of a history, in front of its
+ * packs: read-only, every object by its full id (what reading commits and
+ * trees asks for).  The backend belongs to the history's odb, which frees
+ * it; the store, freed first, leaves it answering "not found".
+ */
+struct blobs_backend {
+	git_odb_backend parent;
+	struct hlx_hist_blobs *b;
 };
 
 struct hlx_hist_blobs {
@@ -581,6 +593,8 @@ struct hlx_hist_blobs {
 	size_t cap, count;       /* cap a power of 2, count <= cap / 2 */
 	size_t tabsize;          /* of tab's mapping */
 	char *cur;               /* the blob reserved, not yet kept */
+	int missed;              /* an object offered was not kept */
+	struct blobs_backend *be; /* serving it to a history's odb */
 };
 
 /* size bytes of zeros, in huge pages where the system gives them (the
@@ -644,6 +658,8 @@ void hlx_hist_blobs_free(struct hlx_hist_blobs *b)
 {
 	if (!b)
 		return;
+	if (b->be)
+		b->be->b = NULL;
 	while (b->chunks) {
 		struct blob_chunk *c = b->chunks;
 
@@ -673,16 +689,22 @@ void *hlx_hist_blobs_reserve(struct hlx_hist_blobs *b, size_t n)
 	struct blob_chunk *c;
 	size_t need = n ? n : 1;
 
-	if (!b || b->cur || need > b->budget - b->used)
+	if (!b)
 		return NULL;
+	if (b->cur || need > b->budget - b->used) {
+		b->missed = 1;
+		return NULL;
+	}
 	c = b->chunks;
 	if (!c || c->size - c->used < need) {
 		size_t size = sizeof(*c) + need > BLOB_CHUNK ?
 			      (sizeof(*c) + need + 4095) & ~(size_t)4095 : BLOB_CHUNK;
 
 		c = big_alloc(size);
-		if (!c)
+		if (!c) {
+			b->missed = 1;
 			return NULL;
+		}
 		c->next = b->chunks;
 		c->size = size;
 		c->used = sizeof(*c);
@@ -700,13 +722,16 @@ void hlx_hist_blobs_drop(struct hlx_hist_blobs *b, void *p, size_t n)
 
 	if (!p || p != b->cur)
 		return;
-	/* the last one reserved: given back */
+	/* the last one reserved: given back, and the store no longer
+	 * holds every object offered */
 	b->chunks->used -= need;
 	b->used -= need;
 	b->cur = NULL;
+	b->missed = 1;
 }
 
-void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n)
+void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n,
+			 int type)
 {
 	git_oid id;
 	size_t i;
@@ -714,18 +739,24 @@ void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n)
 
 	if (!p || p != b->cur)
 		return;
+	if (type != GIT_OBJECT_COMMIT && type != GIT_OBJECT_TREE &&
+	    type != GIT_OBJECT_BLOB) {
+		hlx_hist_blobs_drop(b, p, n);
+		return;
+	}
 	/* the table counts against the budget too: many tiny blobs must not
 	 * grow it past what the blobs themselves are allowed */
 	grow = b->count + 1 > b->cap / 2;
 	if ((grow ? 2 * b->tabsize : b->tabsize) > b->budget - b->used ||
 	    (grow && blobs_table(b, b->cap * 2) < 0) ||
-	    git_odb_hash(&id, p, n, GIT_OBJECT_BLOB) < 0) {
+	    git_odb_hash(&id, p, n, (git_object_t)type) < 0) {
 		hlx_hist_blobs_drop(b, p, n);
 		return;
 	}
 	i = blob_slot(b, &id);
 	if (b->tab[i].p) {
-		/* the same blob twice */
+		/* the same object twice: libgit2's indexer refuses such a
+		 * pack, so the store does not stand for it (not whole) */
 		hlx_hist_blobs_drop(b, p, n);
 		return;
 	}
@@ -733,7 +764,13 @@ void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n)
 	b->tab[i].id = id;
 	b->tab[i].p = p;
 	b->tab[i].n = n;
+	b->tab[i].type = (git_object_t)type;
 	b->count++;
+}
+
+int hlx_hist_blobs_whole(const struct hlx_hist_blobs *b)
+{
+	return b && !b->missed;
 }
 
 size_t hlx_hist_blobs_memory(const struct hlx_hist_blobs *b)
@@ -746,8 +783,8 @@ size_t hlx_hist_blobs_count(const struct hlx_hist_blobs *b)
 	return b ? b->count : 0;
 }
 
-static const struct blob_ent *blobs_find(const struct hlx_hist_blobs *b,
-					 const git_oid *id)
+static const struct blob_ent *obj_find(const struct hlx_hist_blobs *b,
+				       const git_oid *id)
 {
 	size_t i;
 
@@ -755,6 +792,110 @@ static const struct blob_ent *blobs_find(const struct hlx_hist_blobs *b,
 		return NULL;
 	i = blob_slot(b, id);
 	return b->tab[i].p ? &b->tab[i] : NULL;
+}
+
+static const struct blob_ent *blobs_find(const struct hlx_hist_blobs *b,
+					 const git_oid *id)
+{
+	const struct blob_ent *e = obj_find(b, id);
+
+	return e && e->type == GIT_OBJECT_BLOB ? e : NULL;
+}
+
+
+static const struct blob_ent *be_find(git_odb_backend *be, const git_oid *id)
+{
+	struct blobs_backend *x = (struct blobs_backend *)be;
+
+	return x->b ? obj_find(x->b, id) : NULL;
+}
+
+static int be_read(void **out, size_t *len, git_object_t *type,
+		   git_odb_backend *be, const git_oid *id)
+{
+	const struct blob_ent *e = be_find(be, id);
+	void *p;
+
+	if (!e)
+		return GIT_ENOTFOUND;
+	/* with a NUL after it, as libgit2's own backends give an object
+	 * (its commit parser reads up to one) */
+	p = git_odb_backend_data_alloc(be, e->n + 1);
+	if (!p)
+		return -1;
+	memcpy(p, e->p, e->n);
+	((char *)p)[e->n] = '\0';
+	*out = p;
+	*len = e->n;
+	*type = e->type;
+	return 0;
+}
+
+static int be_read_header(size_t *len, git_object_t *type,
+			  git_odb_backend *be, const git_oid *id)
+{
+	const struct blob_ent *e = be_find(be, id);
+
+	if (!e)
+		return GIT_ENOTFOUND;
+	*len = e->n;
+	*type = e->type;
+	return 0;
+}
+
+static int be_exists(git_odb_backend *be, const git_oid *id)
+{
+	return be_find(be, id) != NULL;
+}
+
+static void be_free(git_odb_backend *be)
+{
+	struct blobs_backend *x = (struct blobs_backend *)be;
+
+	if (x->b)
+		x->b->be = NULL;
+	free(x);
+}
+
+static void be_free_untracked(git_odb_backend *be)
+{
+	free(be);
+}
+
+/* Serve b to h.  Tracked (track): the one history b is taken out of when
+ * freed first (b->be); untracked: a history freed before b surely is. */
+static int blobs_serve(struct hlx_hist *h, struct hlx_hist_blobs *b, int track)
+{
+	struct blobs_backend *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	if (git_odb_init_backend(&x->parent, GIT_ODB_BACKEND_VERSION) < 0) {
+		free(x);
+		return hlx_hist_gerr("cannot serve the objects received");
+	}
+	x->parent.read = be_read;
+	x->parent.read_header = be_read_header;
+	x->parent.exists = be_exists;
+	x->parent.free = track ? be_free : be_free_untracked;
+	x->b = b;
+	/* before the mempack (1000) and the packs on disk */
+	if (git_odb_add_backend(h->odb, &x->parent, 2000) < 0) {
+		free(x);
+		return hlx_hist_gerr("cannot serve the objects received");
+	}
+	if (track)
+		b->be = x;
+	return HLX_OK;
+}
+
+int hlx_hist_blobs_serve(struct hlx_hist *h, struct hlx_hist_blobs *b)
+{
+	if (!b)
+		return hlx_err(HLX_EINVAL, "no objects to serve");
+	if (b->be)
+		return hlx_err(HLX_EINVAL, "the objects are served already");
+	return blobs_serve(h, b, 1);
 }
 
 struct cdiff {
@@ -1124,6 +1265,10 @@ static void *cd_run(void *arg)
 	struct cdiff w;
 	int rc = hlx_hist_open(x->repo, 0, &h);
 
+	/* a history of its own, which must see what the caller's sees: the
+	 * store too when it is served to the caller's (it outlives this) */
+	if (!rc && x->blobs && x->blobs->be)
+		rc = blobs_serve(h, (struct hlx_hist_blobs *)x->blobs, 0);
 	memset(&w, 0, sizeof(w));
 	w.h = h;
 	w.cb = x->cb;

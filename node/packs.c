@@ -301,34 +301,40 @@ int hlx_pack_stage(const char *base, const char *staging)
 /*
  * Receiving a pack.  Nothing received reaches libgit2 before the bounded
  * scanner (protocol/pack.h) has accepted it, but the two need not take
- * turns over the whole file: the file goes in chunks, the scanner checks
- * chunk k on a second thread while the indexer takes chunk k-1, which
- * the scanner accepted before.  The last chunk goes to the indexer only
- * once the scanner has seen the end of the pack (its trailer and nothing
- * after it).  Large chunks: the indexer drops its maps of the pack it
+ * turns: the reader scans each chunk as it comes, then hands it to
+ * libgit2's indexer, which runs behind it on a thread of its own, a queue
+ * of at most RECV_QUEUE bytes between them.  The indexer commits the pack
+ * only once the scanner has seen its end (its trailer and nothing after
+ * it) and the reader closed the job.  So the reader reaches the end of
+ * the pack, every object it kept in hand, while the indexer still works:
+ * a caller that takes the job (hlx_pack_index_stream with job) reads
+ * those objects meanwhile and has the indexer's verdict when it finishes
+ * the job.  Large chunks: the indexer drops its maps of the pack it
  * writes on every append.
  */
 #define RECV_CHUNK (1 << 20)
+#define RECV_QUEUE ((size_t)32 << 20)
 
-struct scan_job {
-	struct hlx_packscan *s;
-	const unsigned char *p;
+struct chunk {
+	struct chunk *next;
 	size_t n;
-	int finish, rc;
-	char detail[512]; /* the error detail is per thread */
+	unsigned char data[];
 };
 
-static void *scan_chunk(void *arg)
-{
-	struct scan_job *j = arg;
-
-	j->rc = hlx_packscan_feed(j->s, j->p, j->n);
-	if (!j->rc && j->finish)
-		j->rc = hlx_packscan_finish(j->s);
-	if (j->rc)
-		snprintf(j->detail, sizeof(j->detail), "%s", hlx_err_detail());
-	return NULL;
-}
+struct hlx_pack_job {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct chunk *head, *tail; /* handed over, not yet indexed */
+	size_t queued;             /* their bytes */
+	int closed;                /* every chunk handed over */
+	int cancel;                /* the reader failed: commit nothing */
+	int done;                  /* the indexer stopped; rc says how */
+	int rc;
+	char detail[512];          /* the indexer's error detail */
+	char repo[PATH_MAX];
+	char name[PATH_MAX];
+};
 
 /* The indexer takes n bytes; its error becomes ours. */
 static int index_append(git_odb_writepack *wp, const void *p, size_t n,
@@ -339,11 +345,192 @@ static int index_append(git_odb_writepack *wp, const void *p, size_t n,
 	return HLX_OK;
 }
 
-/* The blobs the scanner inflates, kept by id (struct hlx_hist_blobs). */
+/* The next chunk to index; NULL when there is none to come (or the
+ * reader failed: *cancel). */
+static struct chunk *job_take(struct hlx_pack_job *j, int *cancel)
+{
+	struct chunk *c;
+
+	pthread_mutex_lock(&j->mu);
+	while (!j->head && !j->closed && !j->cancel)
+		pthread_cond_wait(&j->cv, &j->mu);
+	*cancel = j->cancel;
+	c = *cancel ? NULL : j->head;
+	if (c) {
+		j->head = c->next;
+		if (!j->head)
+			j->tail = NULL;
+		j->queued -= c->n;
+		pthread_cond_broadcast(&j->cv);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return c;
+}
+
+static void *index_run(void *arg)
+{
+	struct hlx_pack_job *j = arg;
+	git_repository *r = NULL;
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress st = { 0 };
+	int cancel = 0, rc;
+
+	rc = open_repo(j->repo, &r);
+	if (rc)
+		r = NULL;
+	else if (git_repository_odb(&odb, r) < 0 ||
+		 git_odb_write_pack(&wp, odb, NULL, NULL) < 0)
+		rc = gerr("cannot receive a pack into", j->repo);
+	while (!rc) {
+		struct chunk *c = job_take(j, &cancel);
+
+		if (!c)
+			break;
+		rc = index_append(wp, c->data, c->n, &st, j->name);
+		free(c);
+	}
+	if (!rc && !cancel && wp->commit(wp, &st) < 0)
+		rc = gerr("bad pack", j->name);
+	if (wp)
+		wp->free(wp);
+	git_odb_free(odb);
+	if (r)
+		close_repo(r);
+	pthread_mutex_lock(&j->mu);
+	if (rc)
+		snprintf(j->detail, sizeof(j->detail), "%s", hlx_err_detail());
+	j->rc = rc;
+	j->done = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* The indexer's error, on the calling thread. */
+static int job_err(struct hlx_pack_job *j)
+{
+	return hlx_err(j->rc, "%s", j->detail);
+}
+
+/* Hand chunk c of n bytes over (c is the job's, whatever happens); wait
+ * while the queue is full.  The indexer's error if it stopped. */
+static int job_put(struct hlx_pack_job *j, struct chunk *c, size_t n)
+{
+	int rc = HLX_OK;
+
+	c->next = NULL;
+	c->n = n;
+	pthread_mutex_lock(&j->mu);
+	while (j->queued && j->queued + n > RECV_QUEUE && !j->done)
+		pthread_cond_wait(&j->cv, &j->mu);
+	if (j->done) {
+		rc = j->rc ? job_err(j) : hlx_err(HLX_EHISTORY, "the indexer stopped early");
+		free(c);
+	} else if (n) {
+		if (j->tail)
+			j->tail->next = c;
+		else
+			j->head = c;
+		j->tail = c;
+		j->queued += n;
+		pthread_cond_broadcast(&j->cv);
+	} else {
+		free(c);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return rc;
+}
+
+/* Every chunk was handed over: the indexer commits the pack once it has
+ * taken them all. */
+static void job_close(struct hlx_pack_job *j)
+{
+	pthread_mutex_lock(&j->mu);
+	j->closed = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+/* Wait for the indexer and free the job: its verdict, or HLX_OK when
+ * cancelled.  A job finished before every chunk was handed over is
+ * cancelled, and that is an error: the pack is not indexed. */
+static int job_end(struct hlx_pack_job *j, int cancel)
+{
+	int rc, early;
+
+	pthread_mutex_lock(&j->mu);
+	early = !cancel && !j->closed;
+	if (cancel || early)
+		j->cancel = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->th, NULL);
+	if (early)
+		rc = hlx_err(HLX_EINVAL, "'%.200s': finished before it was read whole",
+			     j->name);
+	else
+		rc = j->rc && !cancel ? job_err(j) : HLX_OK;
+	while (j->head) {
+		struct chunk *c = j->head;
+
+		j->head = c->next;
+		free(c);
+	}
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+	return rc;
+}
+
+static int job_start(const char *repo, const char *packfile,
+		     struct hlx_pack_job **out)
+{
+	struct hlx_pack_job *j = calloc(1, sizeof(*j));
+	int mu = 0, cv = 0, rc;
+
+	*out = NULL;
+	if (!j)
+		return hlx_err(HLX_ENOMEM, "out of memory");
+	if (snprintf(j->repo, sizeof(j->repo), "%s", repo) >= (int)sizeof(j->repo) ||
+	    snprintf(j->name, sizeof(j->name), "%s", packfile) >= (int)sizeof(j->name)) {
+		rc = hlx_err(HLX_EINVAL, "path too long: '%.200s'", packfile);
+		goto fail;
+	}
+	mu = pthread_mutex_init(&j->mu, NULL) == 0;
+	cv = mu && pthread_cond_init(&j->cv, NULL) == 0;
+	if (!cv || pthread_create(&j->th, NULL, index_run, j) != 0) {
+		rc = hlx_err(HLX_ENOMEM, "cannot start an indexer");
+		goto fail;
+	}
+	*out = j;
+	return HLX_OK;
+fail:
+	if (cv)
+		pthread_cond_destroy(&j->cv);
+	if (mu)
+		pthread_mutex_destroy(&j->mu);
+	free(j);
+	return rc;
+}
+
+int hlx_pack_job_finish(struct hlx_pack_job *job)
+{
+	return job ? job_end(job, 0) : HLX_OK;
+}
+
+void hlx_pack_job_abandon(struct hlx_pack_job *job)
+{
+	if (job)
+		job_end(job, 1);
+}
+
+/* The objects the scanner inflates, kept by id (struct hlx_hist_blobs). */
 struct collect {
 	struct hlx_hist_blobs *b;
-	char *cur;               /* the blob in hand, NULL: not kept */
+	char *cur;               /* the object in hand, NULL: not kept */
 	size_t n, pos;
+	int type;
 };
 
 static void collect_obj(void *ctx, int type, uint64_t size)
@@ -352,11 +539,10 @@ static void collect_obj(void *ctx, int type, uint64_t size)
 
 	hlx_hist_blobs_drop(c->b, c->cur, c->n);
 	c->cur = NULL;
-	if (type == HLX_PACK_BLOB && size <= SIZE_MAX) {
-		c->n = (size_t)size;
-		c->pos = 0;
-		c->cur = hlx_hist_blobs_reserve(c->b, c->n);
-	}
+	c->type = type;
+	c->n = size <= SIZE_MAX ? (size_t)size : SIZE_MAX;
+	c->pos = 0;
+	c->cur = hlx_hist_blobs_reserve(c->b, c->n);
 }
 
 static void collect_data(void *ctx, const uint8_t *p, size_t n, int end)
@@ -366,7 +552,7 @@ static void collect_data(void *ctx, const uint8_t *p, size_t n, int end)
 	if (!c->cur)
 		return;
 	if (end && c->pos == c->n) {
-		hlx_hist_blobs_keep(c->b, c->cur, c->n);
+		hlx_hist_blobs_keep(c->b, c->cur, c->n, c->type);
 		c->cur = NULL;
 	} else if (end || n > c->n - c->pos) {
 		hlx_hist_blobs_drop(c->b, c->cur, c->n);
@@ -410,26 +596,23 @@ static size_t src_read(struct src *s, uint8_t *buf, size_t n)
 	return got;
 }
 
+/* Read the pack from in to its end, scanning it (scan), and index it;
+ * the indexer still running when the reader is done is *job's when job
+ * is not NULL, else waited for here. */
 static int index_pack(const char *repo, const char *packfile, struct src *in,
-		      int scan, struct hlx_hist_blobs *blobs)
+		      int scan, struct hlx_hist_blobs *blobs,
+		      struct hlx_pack_job **job)
 {
-	struct collect col = { blobs, NULL, 0, 0 };
-	git_repository *r = NULL;
-	git_odb *odb = NULL;
-	git_odb_writepack *wp = NULL;
-	git_indexer_progress st = { 0 };
+	struct collect col = { blobs, NULL, 0, 0, 0 };
 	struct hlx_packscan *ps = NULL;
-	unsigned char *buf[2] = { NULL, NULL };
-	size_t prev = 0;
-	int cur = 0, inited = 0, rc;
+	struct hlx_pack_job *j = NULL;
+	int inited = 0, rc;
 
-	buf[0] = malloc(RECV_CHUNK);
-	buf[1] = malloc(RECV_CHUNK);
+	if (job)
+		*job = NULL;
 	ps = scan ? calloc(1, sizeof(*ps)) : NULL;
-	if (!buf[0] || !buf[1] || (scan && !ps)) {
-		rc = hlx_err(HLX_ENOMEM, "out of memory");
-		goto out;
-	}
+	if (scan && !ps)
+		return hlx_err(HLX_ENOMEM, "out of memory");
 	rc = scan ? hlx_packscan_init(ps) : HLX_OK;
 	inited = scan && !rc;
 	if (inited && blobs) {
@@ -438,65 +621,50 @@ static int index_pack(const char *repo, const char *packfile, struct src *in,
 		ps->ctx = &col;
 	}
 	if (!rc)
-		rc = open_repo(repo, &r);
-	if (rc) {
-		r = NULL;
-		goto out;
-	}
-	if (git_repository_odb(&odb, r) < 0 ||
-	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0) {
-		rc = gerr("cannot receive a pack into", repo);
-		goto out;
-	}
-	for (;;) {
-		struct scan_job j = { ps, buf[cur], 0, 0, 0, "" };
-		pthread_t t;
-		int threaded = 0, arc;
+		rc = job_start(repo, packfile, &j);
+	while (!rc) {
+		struct chunk *c = malloc(sizeof(*c) + RECV_CHUNK);
+		size_t n;
+		int finish;
 
-		j.n = src_read(in, buf[cur], RECV_CHUNK);
-		if (j.n == (size_t)-1) {
+		if (!c) {
+			rc = hlx_err(HLX_ENOMEM, "out of memory");
+			break;
+		}
+		n = src_read(in, c->data, RECV_CHUNK);
+		if (n == (size_t)-1) {
 			rc = hlx_err(HLX_EIO, "cannot read '%s': %s", packfile,
 				     strerror(errno));
+			free(c);
 			break;
 		}
-		j.finish = j.n < RECV_CHUNK;
+		finish = n < RECV_CHUNK;
 		if (scan) {
-			threaded = prev && pthread_create(&t, NULL, scan_chunk, &j) == 0;
-			if (!threaded)
-				scan_chunk(&j);
+			rc = hlx_packscan_feed(ps, c->data, n);
+			/* (the job is closed only once the end was seen) */
+			if (!rc && finish)
+				rc = hlx_packscan_finish(ps);
 		}
-		/* the chunk before, which the scanner accepted */
-		arc = index_append(wp, buf[!cur], prev, &st, packfile);
-		if (threaded)
-			pthread_join(t, NULL);
-		if (j.rc) {
-			rc = hlx_err(j.rc, "%s", j.detail);
-			break;
-		}
-		if ((rc = arc))
-			break;
-		prev = j.n;
-		cur = !cur;
-		if (j.finish)
+		if (rc)
+			free(c);
+		else
+			rc = job_put(j, c, n);
+		if (finish)
 			break;
 	}
-	/* the last chunk: the scanner has seen the end */
-	if (!rc)
-		rc = index_append(wp, buf[!cur], prev, &st, packfile);
-	if (!rc && wp->commit(wp, &st) < 0)
-		rc = gerr("bad pack", packfile);
-out:
-	if (wp)
-		wp->free(wp);
-	git_odb_free(odb);
-	if (r)
-		close_repo(r);
+	if (j && rc) {
+		hlx_pack_job_abandon(j);
+	} else if (j) {
+		job_close(j);
+		if (job)
+			*job = j;
+		else
+			rc = hlx_pack_job_finish(j);
+	}
 	if (inited)
 		hlx_packscan_free(ps);
 	hlx_hist_blobs_drop(blobs, col.cur, col.n);
 	free(ps);
-	free(buf[0]);
-	free(buf[1]);
 	return rc;
 }
 
@@ -510,7 +678,7 @@ static int index_file(const char *repo, const char *packfile, int scan,
 	in.fd = open(packfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in.fd < 0)
 		return hlx_err(HLX_EIO, "cannot open '%s': %s", packfile, strerror(errno));
-	rc = index_pack(repo, packfile, &in, scan, blobs);
+	rc = index_pack(repo, packfile, &in, scan, blobs, NULL);
 	close(in.fd);
 	return rc;
 }
@@ -523,11 +691,12 @@ int hlx_pack_index(const char *repo, const char *packfile,
 
 int hlx_pack_index_stream(const char *repo, const char *name, int fd,
 			  const void *pre, size_t npre,
-			  struct hlx_hist_blobs *blobs)
+			  struct hlx_hist_blobs *blobs,
+			  struct hlx_pack_job **job)
 {
 	struct src in = { fd, pre, npre };
 
-	return index_pack(repo, name, &in, 1, blobs);
+	return index_pack(repo, name, &in, 1, blobs, job);
 }
 
 int hlx_pack_index_own(const char *repo, const char *packfile)

@@ -41,10 +41,25 @@ int hlx_pack_index(const char *repo, const char *packfile,
 /* The same for a pack read from fd as it arrives (a pipe from the
  * download): pre holds its first npre bytes, read from fd already; name
  * names it in errors.  Reads fd to its end unless the pack is refused
- * first: the writer must then see its end closed. */
+ * first: the writer must then see its end closed.
+ * The indexer runs on a thread of its own behind the reader.  With job
+ * NULL the call waits for it.  Otherwise the call returns once the whole
+ * pack was read and scanned (blobs then holds what it kept), and on
+ * success *job is the indexer, maybe still at work: the pack is indexed
+ * (or refused) only when hlx_pack_job_finish says so, and nothing may be
+ * read from repo's own packs before.  hlx_pack_job_abandon stops it
+ * instead (the pack may be indexed already: remove repo). */
+struct hlx_pack_job;
 int hlx_pack_index_stream(const char *repo, const char *name, int fd,
 			  const void *pre, size_t npre,
-			  struct hlx_hist_blobs *blobs);
+			  struct hlx_hist_blobs *blobs,
+			  struct hlx_pack_job **job);
+/* Wait for the indexer and free the job: HLX_OK when the pack is
+ * indexed, the indexer's error otherwise.  NULL: HLX_OK. */
+int hlx_pack_job_finish(struct hlx_pack_job *job);
+/* Stop the indexer if it is still at work and free the job, whatever
+ * it did (what it indexed stays in repo); NULL: nothing. */
+void hlx_pack_job_abandon(struct hlx_pack_job *job);
 
 /* The same for a pack this node wrote itself from its own histories (a
  * whole history can exceed the bounds set for one received version):

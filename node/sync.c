@@ -27,7 +27,6 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,8 +223,18 @@ static int pruned_stage(struct pull *p, const struct hlx_list_rec *rec,
 	if (!rc)
 		rc = hlx_pack_stage(have_rec ? repo : NULL, nw);
 	*built = !rc;
-	if (!rc)
-		rc = hlx_pull_fetch_packs(p, nw, before, p->head.version, NULL);
+	if (!rc) {
+		struct hlx_pack_job *job = NULL;
+
+		rc = hlx_pull_fetch_packs(p, nw, before, p->head.version, NULL,
+					  &job);
+		/* (read from the packs alone: the last one indexed first) */
+		if (!rc)
+			rc = hlx_pack_job_finish(job);
+		if (rc)
+			rc = hlx_err_wrap(rc, "pack of version %" PRIu64,
+					  p->head.version);
+	}
 	if (!rc)
 		rc = hlx_hist_open(nw, 0, &stage);
 	if (!rc)
@@ -564,15 +573,17 @@ struct staged {
 	int made;                   /* staging exists: removed at the end */
 	struct delta d, d2;         /* the delta: d's lines, then d2's */
 	struct hlx_store_txn *t;    /* d and d2 applied into it, uncommitted */
-	struct hlx_hist_blobs *blobs; /* the new shards, as fetched */
+	struct hlx_hist_blobs *blobs; /* the new objects, as fetched */
+	struct hlx_pack_job *job;   /* the last pack's indexer, at work */
 };
 
-/* The new shards kept inflated for the check: a 1M-entry list's first
- * version is about 70 MB; past this, shards are read from the pack. */
+/* The new objects kept inflated for the check: a 1M-entry list's first
+ * version is about 70 MB; past this, they are read from the pack. */
 #define BLOBS_BUDGET ((size_t)256 << 20)
 
 static void staged_free(struct staged *s)
 {
+	hlx_pack_job_abandon(s->job);
 	hlx_store_abort(s->t);
 	hlx_hist_blobs_free(s->blobs);
 	hlx_hist_free(s->stage);
@@ -623,24 +634,6 @@ static int stream_begin(struct pull *p, struct hlx_list_rec *rec,
 	return HLX_OK;
 }
 
-/* Keeping what was verified (hlx_pack_keep) on a thread of its own,
- * while the state takes the second half of the delta. */
-struct keep_job {
-	const char *staging, *head, *hide, *dir;
-	int rc;
-	char detail[512]; /* the error detail is per thread */
-};
-
-static void *keep_run(void *arg)
-{
-	struct keep_job *j = arg;
-
-	j->rc = hlx_pack_keep(j->staging, j->head, j->hide, j->dir);
-	if (j->rc)
-		snprintf(j->detail, sizeof(j->detail), "%s", hlx_err_detail());
-	return NULL;
-}
-
 /* Stage and verify: fetch the packs of the missing versions into a
  * repository that sees the mirror's objects, and verify every new commit
  * there; then keep only what was verified. */
@@ -677,7 +670,25 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 		rc = hlx_hist_blobs_new(BLOBS_BUDGET, &s->blobs);
 	if (!rc)
 		rc = hlx_pull_fetch_packs(p, s->staging, rec->version + 1,
-					  p->head.version, s->blobs);
+					  p->head.version, s->blobs, &s->job);
+	/* With every object of the packs in hand, the commits and trees are
+	 * read from there, while libgit2 still indexes the last pack (each
+	 * kept object was hashed, so it is the one its id names); with
+	 * fewer, the indexer is waited for and the rest read from the packs.
+	 * Either way nothing is kept or applied before the indexer took the
+	 * pack.  (A miss may have libgit2 look at staging's packs meanwhile:
+	 * it loads a pack only with its index, and the indexer puts the pack
+	 * in place before its index, so it sees the last one whole or not at
+	 * all; nothing relies on it before the job is finished.) */
+	if (!rc && hlx_hist_blobs_whole(s->blobs))
+		rc = hlx_hist_blobs_serve(s->stage, s->blobs);
+	else if (!rc) {
+		rc = hlx_pack_job_finish(s->job);
+		s->job = NULL;
+		if (rc)
+			rc = hlx_err_wrap(rc, "pack of version %" PRIu64,
+					  p->head.version);
+	}
 	if (!rc)
 		rc = hlx_pull_verify_commits(p, s->stage, rec->head, rec->version);
 	if (!rc)
@@ -704,32 +715,29 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 	s->blobs = NULL;
 	if (!rc)
 		rc = hlx_pull_delta_flush(&s->d);
+	/* the second half of the delta into the state (uncommitted), while
+	 * the indexer may still work */
+	if (!rc && s->t)
+		rc = hlx_pull_apply_delta(s->t, rec->id, &s->d2, s->d.retention,
+					  p->now, s->d.fresh);
+	if (!rc && s->job) {
+		rc = hlx_pack_job_finish(s->job);
+		s->job = NULL;
+		if (rc)
+			rc = hlx_err_wrap(rc, "pack of version %" PRIu64,
+					  p->head.version);
+	}
 	if (!rc && p->kind == HLX_LIST_CASES)
 		rc = hlx_pull_check_cases(p, s->stage,
 					  rec->head[0] ? rec->head : NULL,
 					  p->head.commit);
 	/* Keep only what was verified: one pack of the objects the new
-	 * commits reach (and the mirror lacks), not what the feed sent;
-	 * meanwhile the state takes the second half of the delta. */
+	 * commits reach (and the mirror lacks), not what the feed sent. */
 	if (!rc)
 		rc = hlx_pathf(s->keep, "%s/keep", s->staging);
-	if (!rc) {
-		struct keep_job j = { s->staging, p->head.commit,
-				      rec->head[0] ? rec->head : NULL, s->keep,
-				      0, "" };
-		pthread_t th;
-		int threaded = s->t && pthread_create(&th, NULL, keep_run, &j) == 0;
-
-		if (s->t)
-			rc = hlx_pull_apply_delta(s->t, rec->id, &s->d2,
-						  s->d.retention, p->now, s->d.fresh);
-		if (threaded)
-			pthread_join(th, NULL);
-		else
-			keep_run(&j);
-		if (!rc && j.rc)
-			rc = hlx_err(j.rc, "%s", j.detail);
-	}
+	if (!rc)
+		rc = hlx_pack_keep(s->staging, p->head.commit,
+				   rec->head[0] ? rec->head : NULL, s->keep);
 	return rc;
 }
 

@@ -108,9 +108,13 @@ int hlx_pull_apply_delta(struct hlx_store_txn *t, uint32_t list,
 			 struct delta *d, int retention, int64_t now, int fresh);
 
 /* Fetch the packs of versions from..to into a staging repository (blobs:
- * where the blobs inflated on the way are kept, or NULL). */
+ * where the objects inflated on the way are kept, or NULL).  On success
+ * *job is the last pack's indexer, maybe still at work (node/packs.h:
+ * finish it before reading staging's own packs), or NULL. */
+struct hlx_pack_job;
 int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
-			 uint64_t to, struct hlx_hist_blobs *blobs);
+			 uint64_t to, struct hlx_hist_blobs *blobs,
+			 struct hlx_pack_job **job);
 
 /* The handling rules of the verified head, kept before the data they
  * govern (rec NULL: a list not held yet). */

@@ -745,9 +745,11 @@ static int sealed_to_file(int in, const uint8_t *pre, size_t npre,
 }
 
 /* Fetch one version's pack and index it into staging as it arrives (a
- * sealed one once it is whole and opened). */
+ * sealed one once it is whole and opened).  *job (NULL on entry) is the
+ * indexer of an open feed's pack, maybe still at work on success. */
 static int fetch_pack(struct pull *p, const char *staging, const char *rel,
-		      const char *url, uint64_t v, struct hlx_hist_blobs *blobs)
+		      const char *url, uint64_t v, struct hlx_hist_blobs *blobs,
+		      struct hlx_pack_job **job)
 {
 	struct download d = { p->f, url, -1, 0, "" };
 	char file[PATH_MAX];
@@ -779,7 +781,7 @@ static int fetch_pack(struct pull *p, const char *staging, const char *rel,
 		rc = sealed_to_file(pfd[0], magic, (size_t)nm, file);
 	else
 		rc = hlx_pack_index_stream(staging, rel, pfd[0], magic,
-					   (size_t)nm, blobs);
+					   (size_t)nm, blobs, job);
 	/* a refused pack stops the download: its write fails */
 	stopped = !at_end(pfd[0]);
 	close(pfd[0]);
@@ -789,6 +791,10 @@ static int fetch_pack(struct pull *p, const char *staging, const char *rel,
 	 * its end */
 	if (d.rc && !(stopped && d.rc == HLX_EIO))
 		rc = hlx_err(d.rc, "%s", d.detail);
+	if (rc) {
+		hlx_pack_job_abandon(*job);
+		*job = NULL;
+	}
 	if (!rc && sealed) {
 		rc = open_sealed_pack(p, rel, file);
 		if (!rc)
@@ -799,22 +805,32 @@ static int fetch_pack(struct pull *p, const char *staging, const char *rel,
 	return rc;
 }
 
-/* Fetch the packs of versions from..to into a staging repository. */
+/* Fetch the packs of versions from..to into a staging repository: each
+ * pack's indexer is waited for before the next pack is fetched, but the
+ * last one's may still be at work on return (*job: sync_int.h). */
 int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
-			 uint64_t to, struct hlx_hist_blobs *blobs)
+			 uint64_t to, struct hlx_hist_blobs *blobs,
+			 struct hlx_pack_job **job)
 {
 	struct hlx_buf url = HLX_BUF_INIT;
 	char rel[PATH_MAX];
 	int rc = HLX_OK;
 
+	*job = NULL;
 	for (uint64_t v = from; !rc && v <= to; v++) {
+		rc = hlx_pack_job_finish(*job);
+		*job = NULL;
+		if (rc) {
+			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v - 1);
+			break;
+		}
 		rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
 		hlx_buf_reset(&url);
 		if (!rc)
 			rc = hlx_fetch_join(p->peer->url, rel, &url);
 		if (!rc)
 			rc = fetch_pack(p, staging, rel, (const char *)url.data, v,
-					blobs);
+					blobs, job);
 		if (rc)
 			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v);
 	}

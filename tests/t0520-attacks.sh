@@ -80,6 +80,15 @@ rejected "a changed byte in the signature" "signature"
 size=$(stat -c %s www/a/lists/uk-a/packs/3.pack)
 printf '\377' | dd of=www/a/lists/uk-a/packs/3.pack bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 rejected "a changed byte in a pack" "pack"
+# the trailer (the pack's checksum) is libgit2's to check, not the
+# scanner's: the commits and the delta are checked from the objects in
+# hand while the indexer still works, and its verdict must still count
+size=$(stat -c %s www/a/lists/uk-a/packs/3.pack)
+last=$(tail -c 1 www/a/lists/uk-a/packs/3.pack | od -An -tu1 | tr -d ' ')
+printf "\\$(printf %o $(( (last + 1) % 256 )))" |
+	dd of=www/a/lists/uk-a/packs/3.pack bs=1 seek=$((size - 1)) conv=notrunc 2>/dev/null
+test_fails_ext "(the trailer's last byte was changed)" cmp -s www/a/lists/uk-a/packs/3.pack pristine/lists/uk-a/packs/3.pack
+rejected "a changed byte in a pack's trailer" "trailer mismatch"
 cp head-v2 www/a/lists/uk-a/head
 test_ok "(the replayed old head is still validly signed)" true
 hlx --home b sync a >/dev/null 2>&1 || true
