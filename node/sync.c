@@ -677,9 +677,10 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 	 * fewer, the indexer is waited for and the rest read from the packs.
 	 * Either way nothing is kept or applied before the indexer took the
 	 * pack.  (A miss may have libgit2 look at staging's packs meanwhile:
-	 * it loads a pack only with its index, and the indexer puts the pack
-	 * in place before its index, so it sees the last one whole or not at
-	 * all; nothing relies on it before the job is finished.) */
+	 * it loads a pack only when both its index and its pack file are in
+	 * place, and the indexer moves each there whole, by a rename, so the
+	 * last pack is seen whole or not at all; nothing relies on it before
+	 * the job is finished.) */
 	if (!rc && hlx_hist_blobs_whole(s->blobs))
 		rc = hlx_hist_blobs_serve(s->stage, s->blobs);
 	else if (!rc) {
