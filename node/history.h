@@ -229,16 +229,16 @@ int hlx_hist_check_delta(struct hlx_hist *h, const char *old, const char *new_,
  */
 int hlx_hist_blobs_new(size_t budget, struct hlx_hist_blobs **out);
 void hlx_hist_blobs_free(struct hlx_hist_blobs *b);
-/* A buffer for a blob of n bytes, counted against the budget (NULL: over
- * it, or out of memory); then exactly one of keep (filled: hashed and
- * kept) or drop (not kept).  Anything offered and not kept (no buffer,
+/* A buffer for an object of n bytes, counted against the budget (NULL:
+ * over it, or out of memory); then exactly one of keep (filled: hashed
+ * and kept) or drop (not kept).  Anything offered and not kept (no buffer,
  * dropped, a second copy of one held) leaves the store not whole. */
 void *hlx_hist_blobs_reserve(struct hlx_hist_blobs *b, size_t n);
 void hlx_hist_blobs_keep(struct hlx_hist_blobs *b, void *p, size_t n,
 			 int type);
 void hlx_hist_blobs_drop(struct hlx_hist_blobs *b, void *p, size_t n);
-/* Bytes held, the blobs and their table (at most the budget, but for
- * the first table of 1,024 slots), and the number of blobs kept. */
+/* Bytes held, the objects and their table (at most the budget, but for
+ * the first table of 1,024 slots), and the number of objects kept. */
 size_t hlx_hist_blobs_memory(const struct hlx_hist_blobs *b);
 size_t hlx_hist_blobs_count(const struct hlx_hist_blobs *b);
 /* 1 when every object offered was kept (none over the budget or

@@ -802,7 +802,6 @@ static const struct blob_ent *blobs_find(const struct hlx_hist_blobs *b,
 	return e && e->type == GIT_OBJECT_BLOB ? e : NULL;
 }
 
-
 static const struct blob_ent *be_find(git_odb_backend *be, const git_oid *id)
 {
 	struct blobs_backend *x = (struct blobs_backend *)be;
