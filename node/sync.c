@@ -230,10 +230,7 @@ static int pruned_stage(struct pull *p, const struct hlx_list_rec *rec,
 					  &job);
 		/* (read from the packs alone: the last one indexed first) */
 		if (!rc)
-			rc = hlx_pack_job_finish(job);
-		if (rc)
-			rc = hlx_err_wrap(rc, "pack of version %" PRIu64,
-					  p->head.version);
+			rc = hlx_pull_pack_indexed(&job, p->head.version);
 	}
 	if (!rc)
 		rc = hlx_hist_open(nw, 0, &stage);
@@ -683,13 +680,8 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 	 * the job is finished.) */
 	if (!rc && hlx_hist_blobs_whole(s->blobs))
 		rc = hlx_hist_blobs_serve(s->stage, s->blobs);
-	else if (!rc) {
-		rc = hlx_pack_job_finish(s->job);
-		s->job = NULL;
-		if (rc)
-			rc = hlx_err_wrap(rc, "pack of version %" PRIu64,
-					  p->head.version);
-	}
+	else if (!rc)
+		rc = hlx_pull_pack_indexed(&s->job, p->head.version);
 	if (!rc)
 		rc = hlx_pull_verify_commits(p, s->stage, rec->head, rec->version);
 	if (!rc)
@@ -721,13 +713,8 @@ static int stage_and_verify(struct pull *p, struct hlx_list_rec *rec,
 	if (!rc && s->t)
 		rc = hlx_pull_apply_delta(s->t, rec->id, &s->d2, s->d.retention,
 					  p->now, s->d.fresh);
-	if (!rc && s->job) {
-		rc = hlx_pack_job_finish(s->job);
-		s->job = NULL;
-		if (rc)
-			rc = hlx_err_wrap(rc, "pack of version %" PRIu64,
-					  p->head.version);
-	}
+	if (!rc)
+		rc = hlx_pull_pack_indexed(&s->job, p->head.version);
 	if (!rc && p->kind == HLX_LIST_CASES)
 		rc = hlx_pull_check_cases(p, s->stage,
 					  rec->head[0] ? rec->head : NULL,

@@ -116,6 +116,11 @@ int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
 			 uint64_t to, struct hlx_hist_blobs *blobs,
 			 struct hlx_pack_job **job);
 
+/* Finish the indexer *job of the pack of version v (node/packs.h; NULL:
+ * nothing), *job NULL after: HLX_OK when the pack is indexed, else the
+ * indexer's error, naming the version. */
+int hlx_pull_pack_indexed(struct hlx_pack_job **job, uint64_t v);
+
 /* The handling rules of the verified head, kept before the data they
  * govern (rec NULL: a list not held yet). */
 int hlx_pull_save_rules(struct pull *p, const struct hlx_list_rec *rec);

@@ -805,6 +805,14 @@ static int fetch_pack(struct pull *p, const char *staging, const char *rel,
 	return rc;
 }
 
+int hlx_pull_pack_indexed(struct hlx_pack_job **job, uint64_t v)
+{
+	int rc = hlx_pack_job_finish(*job);
+
+	*job = NULL;
+	return rc ? hlx_err_wrap(rc, "pack of version %" PRIu64, v) : HLX_OK;
+}
+
 /* Fetch the packs of versions from..to into a staging repository: each
  * pack's indexer is waited for before the next pack is fetched, but the
  * last one's may still be at work on return (*job: sync_int.h). */
@@ -818,12 +826,9 @@ int hlx_pull_fetch_packs(struct pull *p, const char *staging, uint64_t from,
 
 	*job = NULL;
 	for (uint64_t v = from; !rc && v <= to; v++) {
-		rc = hlx_pack_job_finish(*job);
-		*job = NULL;
-		if (rc) {
-			rc = hlx_err_wrap(rc, "pack of version %" PRIu64, v - 1);
+		rc = hlx_pull_pack_indexed(job, v - 1);
+		if (rc)
 			break;
-		}
 		rc = hlx_pathf(rel, "lists/%s/packs/%" PRIu64 ".pack", p->list, v);
 		hlx_buf_reset(&url);
 		if (!rc)
