@@ -45,6 +45,8 @@ static struct {
 #define LOG_NEWS 6
 
 static void vsay(int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vsay(int prio, const char *fmt, va_list ap)
 {
 	char ts[HLX_TIME_TEXT];
 
