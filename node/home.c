@@ -652,6 +652,23 @@ int hlx_home_locked(const struct hlx_home *h)
 	return h->lockfd >= 0;
 }
 
+int hlx_home_trylock_fd(const struct hlx_home *h, int *fd)
+{
+	*fd = -1;
+	if (h->lockfd >= 0)
+		return HLX_OK;
+	return lock_dir(h->dir, 0, fd);
+}
+
+void hlx_home_unlock_fd(const struct hlx_home *h, int fd)
+{
+	if (fd < 0)
+		return;
+	/* and what this writer made, before the next reader */
+	(void)make_private(h->dir, 1);
+	close(fd);
+}
+
 void hlx_home_free(struct hlx_home *h)
 {
 	if (!h)

@@ -144,6 +144,14 @@ int hlx_home_open_ex(const char *dir, int lock, struct hlx_home **out);
  * lock. */
 int hlx_home_lock(struct hlx_home *h);
 int hlx_home_locked(const struct hlx_home *h);
+/* The writer lock for a reader's moment of writing (the match index):
+ * taken without waiting, on a descriptor of its own (h is not changed,
+ * so other threads may go on using it).  HLX_OK and *fd, -1 when h holds
+ * the lock already; HLX_ESTATE (no message) when another process holds
+ * it; HLX_EIO when it cannot be taken (a home this user may not write).
+ * hlx_home_unlock_fd releases what it took (nothing for -1). */
+int hlx_home_trylock_fd(const struct hlx_home *h, int *fd);
+void hlx_home_unlock_fd(const struct hlx_home *h, int fd);
 void hlx_home_free(struct hlx_home *h);
 
 const char *hlx_home_dir(const struct hlx_home *h);

@@ -6,6 +6,7 @@
  */
 #include "node/match_int.h"
 #include "node/files.h"
+#include "node/home.h"
 #include "protocol/err.h"
 
 #include <dirent.h>
@@ -510,6 +511,22 @@ int hlx_match_load_files(struct hlx_matcher *m)
 	return rc;
 }
 
+int hlx_match_trylock(struct hlx_matcher *m, int *fd)
+{
+	*fd = -1;
+	if (m->persist)
+		return 1;
+	if (hlx_home_trylock_fd(hlx_node_home(m->node), fd) == HLX_OK)
+		return 1;
+	hlx_err_clear();
+	return 0;
+}
+
+void hlx_match_unlock(struct hlx_matcher *m, int fd)
+{
+	hlx_home_unlock_fd(hlx_node_home(m->node), fd);
+}
+
 int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 			 size_t nl)
 {
@@ -517,6 +534,8 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 	char p[PATH_MAX];
 	int rc;
 
+	if (!m->persist) /* another writer now: kept in memory only */
+		return HLX_OK;
 	rc = idx_header(&h, 0, m->base_id, l, nl, m->nbase, 0);
 	if (!rc)
 		rc = hlx_node_path(m->node, HLX_HOME_MATCH_BASE, NULL, NULL, p);
@@ -527,8 +546,11 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 		rc = hlx_file_writev(p, v, 2, 0600);
 	}
 	hlx_buf_free(&h);
-	/* the old overlay names the old base: harmless, but drop it */
+	/* the old overlay and tables name the old base: harmless, but they
+	 * may hold hashes the lists no longer do */
 	if (!rc && !hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p))
+		unlink(p);
+	if (!rc && !hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p))
 		unlink(p);
 	return rc;
 }
@@ -540,6 +562,8 @@ int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
 	char p[PATH_MAX];
 	int rc = HLX_OK;
 
+	if (!m->persist) /* another writer now: kept in memory only */
+		return HLX_OK;
 	for (size_t i = 0; i < m->nbase && !rc; i++)
 		if (m->ndead && hlx_match_is_dead(m, i))
 			rc = hlx_buf_put(&del, m->base + i * HLX_PDQ_BYTES,
@@ -633,7 +657,7 @@ int hlx_match_base_tables(struct hlx_matcher *m)
 {
 	struct hlx_pdqidx *x = NULL;
 	double t0;
-	int rc;
+	int rc, fd;
 
 	if (m->nbase < HLX_PDQIDX_TABLES_MIN) /* no tables to share */
 		return hlx_pdqidx_build(m->base, m->nbase, m->threads, &m->bidx);
@@ -646,14 +670,21 @@ int hlx_match_base_tables(struct hlx_matcher *m)
 	/* the built tables go to the file, and the process reads them from
 	 * there like every other: one copy in the page cache */
 	t0 = hlx_match_now();
-	if (base_is_current(m) && tables_write(m, x) == HLX_OK &&
-	    tables_map(m) == HLX_OK) {
-		hlx_pdqidx_free(x);
-		m->write_seconds += hlx_match_now() - t0;
-		return HLX_OK;
+	/* under the writer lock, so that pdq.base cannot change (or go, with
+	 * the list it came from) between the check and the rename */
+	if (hlx_match_trylock(m, &fd)) {
+		rc = base_is_current(m) && tables_write(m, x) == HLX_OK &&
+		     tables_map(m) == HLX_OK;
+		hlx_match_unlock(m, fd);
+		if (rc) {
+			hlx_pdqidx_free(x);
+			m->write_seconds += hlx_match_now() - t0;
+			return HLX_OK;
+		}
 	}
 	m->write_seconds += hlx_match_now() - t0;
-	hlx_err_clear(); /* not written (a full disk, a newer base): kept here */
+	/* not written (a full disk, a newer base, another writer): kept here */
+	hlx_err_clear();
 	m->bidx = x;
 	return HLX_OK;
 }

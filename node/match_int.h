@@ -81,6 +81,10 @@ struct hlx_matcher {
 	size_t nadd;
 	struct hlx_pdqidx *didx;
 	int have_base;
+	/* set by a refresh that holds the node's writer lock: only then are
+	 * pdq.base and pdq.delta written (under wrlock: never with a search
+	 * or a lazy build of the tables) */
+	int persist;
 
 	struct lver *ver;           /* versions indexed, by id */
 	size_t nver;
@@ -104,6 +108,13 @@ static inline int hlx_match_is_dead(const struct hlx_matcher *m, size_t i)
 size_t hlx_match_sort_unique(uint8_t *a, size_t n);
 /* Index of h in the sorted array a[0..n), or -1. */
 ptrdiff_t hlx_match_find32(const uint8_t *a, size_t n, const uint8_t *h);
+/* The node's writer lock for writing the index files, taken without
+ * waiting: 1 and *fd (-1 when the node holds it, or a refresh holding it
+ * is under way, m->persist), or 0 when it is not to be had now (held by
+ * another process, a home this user may not write): the index then stays
+ * in memory only.  hlx_match_unlock releases what it took. */
+int hlx_match_trylock(struct hlx_matcher *m, int *fd);
+void hlx_match_unlock(struct hlx_matcher *m, int fd);
 /* HOME/match, made when create. */
 int hlx_match_dir(struct hlx_node *n, char out[PATH_MAX], int create);
 /* Remove the temporary files of writers that died before their rename. */

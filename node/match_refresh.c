@@ -497,8 +497,13 @@ static int refresh_locked(struct hlx_matcher *m, int rebuild)
 	struct cur_ctx c = { 0 };
 	struct pdq_collect pc = { .hashes = HLX_BUF_INIT };
 	double t0 = hlx_match_now();
-	int rc, vchanged = 0, rebuilt = 0;
+	int rc, vchanged = 0, rebuilt = 0, lockfd = -1;
 
+	/* the state is read, and the index files written, under the node's
+	 * writer lock; without it (another writer now) the index is brought
+	 * up to date in memory only, so that nothing a writer removes in the
+	 * meantime (a list, a purged entry) is written back */
+	m->persist = hlx_match_trylock(m, &lockfd);
 	m->st.rebuilt = m->st.compacted = 0;
 	m->st.lists_changed = m->st.diff_lines = 0;
 	m->st.pdq_added = m->st.pdq_removed = 0;
@@ -532,6 +537,9 @@ static int refresh_locked(struct hlx_matcher *m, int rebuild)
 		rc = apply_diffs(m, &c, &pc);
 out:
 	pthread_mutex_unlock(&m->store_lock);
+	if (m->persist)
+		hlx_match_unlock(m, lockfd);
+	m->persist = 0;
 	m->st.lists = m->nver;
 	m->st.base = m->nbase;
 	m->st.added = m->nadd;

@@ -179,4 +179,43 @@ hlx $H match q.txt >after.json 2>/dev/null
 test_cmp "a damaged index is rebuilt: the same matches" before.json after.json
 test_ok "--stats reports the figures" sh -c '"$HLX" --home n match --stats q.txt 2>&1 >/dev/null | grep -q "queries/s"'
 
+# The index files are written only under the node's writer lock: a
+# rebuild while another writer holds it answers from memory and writes
+# nothing that writer could have removed in the meantime.
+hlx $H match q.txt >before.json
+rm -f n/match/pdq.base n/match/pdq.delta n/match/pdq.tables
+rm -f release
+flock n/lock sh -c 'i=0; while [ ! -e release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done' &
+fl=$!
+i=0
+while flock -n n/lock true 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+test_ok "another process holds the writer lock" sh -c '! flock -n n/lock true'
+test_ok "match rebuild still runs" sh -c '"$HLX" --home n match rebuild >/dev/null'
+hlx $H match q.txt >locked.json
+test_cmp "and match answers from memory: the same matches" before.json locked.json
+test_ok "without the lock no index file is written" \
+	sh -c 'test ! -e n/match/pdq.base && test ! -e n/match/pdq.delta'
+touch release
+wait $fl
+hlx $H match q.txt >after.json
+test_cmp "the lock free again: the same matches" before.json after.json
+test_ok "and the index is written" test -s n/match/pdq.base
+
+# A base too small for search tables leaves no tables of an older base
+# behind (they would hold hashes the lists no longer do).
+hlx $H list create big 2>/dev/null
+{
+	echo "hash,category"
+	openssl rand -hex $((2100 * 32)) | fold -w 64 | sed 's/^/pdq:/;s/$/,csam-b/'
+} >big.csv
+hlx $H import big big.csv 2>/dev/null
+test_ok "2,100 more hashes: the rebuilt base has search tables" \
+	sh -c '"$HLX" --home n match rebuild >/dev/null && test -s n/match/pdq.tables'
+hlx $H retract big $(sed -n '2,2001p' big.csv | cut -d, -f1) 2>/dev/null
+test_ok "2,000 of them retracted: rebuilt" sh -c '"$HLX" --home n match rebuild >/dev/null'
+test_ok "the old base's search tables are gone" test ! -e n/match/pdq.tables
+test_ok "a retracted hash no longer matches, a kept one does" sh -c "
+	sed -n 2p big.csv | cut -d, -f1 | \"\$HLX\" --home n match >r.json; test ! -s r.json &&
+	sed -n 2101p big.csv | cut -d, -f1 | \"\$HLX\" --home n match | grep -q '\"distance\":0,'"
+
 test_done
