@@ -71,6 +71,11 @@ test_fails_with "the third negative man page differs" 1 "" cmp -s "$man" bad3.1
 test_fails_with "a short option of a nested tag is checked" 1 \
 	"'verify' documents -q, which the table does not have" mancheck bad3.1
 test_fails_with "... and its absence too" 1 "'verify' does not document --key" mancheck bad3.1
+# a short option of the table the man page leaves out: -o of init
+sed 's/^\.B init \\-o\\fR|\\fB\\-\\-org /.B init \\-\\-org /' "$man" >bad4.1
+test_fails_with "the fourth negative man page differs" 1 "" cmp -s "$man" bad4.1
+test_fails_with "a short option the man page leaves out is named" 1 \
+	"'init' does not document -o \\(--org\\)" mancheck bad4.1
 
 # ---- usage errors ----------------------------------------------------
 test_fails_with "an option typo suggests the nearest option" 2 \
@@ -100,6 +105,9 @@ test_fails_with "no node home at all is exit 4, as hlx(1) says" 4 \
 	"^hlx: cannot find the node home: no node home: give --home DIR or set HLX_HOME" \
 	env -u HOME -u HLX_HOME "$HLX" list ls
 test_fails_with "an empty node home is exit 4 too" 4 "is not a node home" hlx list ls
+test_fails_with "an empty --home is a bad option value: exit 2" 2 \
+	"^hlx: --home: expected a directory, got ''$" "$HLX" --home "" list ls
+test_fails_with "... also as --home=" 2 "expected a directory" "$HLX" --home= list ls
 test_ok "usage errors left no node home behind" \
 	sh -c '[ -z "$(ls -A "$1")" ]' sh "$TRASH/empty"
 

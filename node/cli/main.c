@@ -86,6 +86,10 @@ int main(int argc, char **argv)
 			return HLX_EXIT_USAGE;
 		}
 	}
+	if (cli.home_opt && !*cli.home_opt) {
+		fprintf(stderr, "hlx: --home: expected a directory, got ''\n");
+		return HLX_EXIT_USAGE;
+	}
 	if (i == argc) {
 		cli_usage_all(stderr);
 		return HLX_EXIT_USAGE;

@@ -41,9 +41,9 @@ const struct hlx_cmd cli_table[] = {
 	  "The node at a glance, and what needs attention.\n"
 	  "Organisation and root, keys, lists, peers with their lag and last\n"
 	  "error, policies and audiences, the heads published in DIR (default\n"
-	  "publish/ in the node home), and what needs attention: a signing key\n"
-	  "expiring within 30 days, a peer failing for a day, heads about to\n"
-	  "expire.",
+	  "the publish-dir setting, else publish/ in the node home), and what\n"
+	  "needs attention: a signing key expiring within 30 days, a peer\n"
+	  "failing for a day, heads about to expire.",
 	  CLI_G_IDENTITY },
 	{ "key", "show", cmd_key_show, CLI_HOME, 0, 0,
 	  OPTS(FLAG("root"), FLAG("box")),
@@ -109,8 +109,8 @@ const struct hlx_cmd cli_table[] = {
 	  "NAME [--force] [--to DIR]",
 	  "Delete an own list and everything made from it.\n"
 	  "Its history, state, match index entries, views and feeds (in DIR,\n"
-	  "default publish/ in the node home); refused while a policy names it,\n"
-	  "unless --force.",
+	  "default the publish-dir setting, else publish/ in the node home);\n"
+	  "refused while a policy names it, unless --force.",
 	  CLI_G_LISTS },
 	{ "add", NULL, cmd_add, CLI_NODE_RW, 1, CLI_ANY,
 	  OPTS(LIST("url", "URL"), TEXT("category", "C"), LIST("tag", "T"),
@@ -257,15 +257,16 @@ const struct hlx_cmd cli_table[] = {
 	  "Stop pulling LIST from PEER.\n"
 	  "With --purge, also delete the mirror, its state, match index entries\n"
 	  "and sync state, and every view and relayed feed made from it (feeds\n"
-	  "in DIR, default publish/ in the node home); refused while a policy\n"
-	  "names PEER/LIST, unless --force.",
+	  "in DIR, default the publish-dir setting, else publish/ in the node\n"
+	  "home); refused while a policy names PEER/LIST, unless --force.",
 	  CLI_G_FEDERATION },
 	{ "publish", NULL, cmd_publish, CLI_NODE_RW, 0, 0,
 	  OPTS(TEXT("to", "DIR"), EXPIRES_DAYS),
 	  "[--to DIR] [--expires-days N]",
 	  "Write the feeds of this node's lists for a static web server.\n"
-	  "Signed heads valid N days (default 7) and one git pack per version,\n"
-	  "into DIR (default publish/ in the node home).",
+	  "Signed heads valid N days (default the expires-days setting, else 7)\n"
+	  "and one git pack per version, into DIR (default the publish-dir\n"
+	  "setting, else publish/ in the node home).",
 	  CLI_G_FEDERATION },
 	{ "sync", NULL, cmd_sync, CLI_NODE_RW, 0, 1, NULL, "[PEER]",
 	  "One pull round over every peer (or PEER).\n"
@@ -277,10 +278,10 @@ const struct hlx_cmd cli_table[] = {
 	       TEXT("to", "DIR"), EXPIRES_DAYS),
 	  "[--interval SECONDS] [--to DIR] [--expires-days N]",
 	  "Run the node: publish on change, poll every peer each interval.\n"
-	  "Re-sign heads before they expire; poll every interval (default 60 s)\n"
-	  "with jitter and exponential backoff on failure; one log line per\n"
-	  "event; one run a home; SIGHUP re-reads the settings ('hlx config');\n"
-	  "stops on SIGTERM.",
+	  "Re-sign heads before they expire; poll every interval (default the\n"
+	  "poll-interval setting, else 60 s) with jitter and exponential\n"
+	  "backoff on failure; one log line per event; one run a home; SIGHUP\n"
+	  "re-reads the settings ('hlx config'); stops on SIGTERM.",
 	  CLI_G_FEDERATION },
 	{ "config", "get", cmd_config_get, CLI_HOME, 1, 1, NULL, "KEY",
 	  "Print a setting of the node (hlx.conf in its home).\n"
@@ -328,7 +329,8 @@ const struct hlx_cmd cli_table[] = {
 	  "The verified audit log of disclosures.\n"
 	  "What was published to which peer, under which policy, verified line\n"
 	  "by line against the trust chain; only records of peer P, or made at\n"
-	  "or after T.  Prints nothing and exits 1 when the log does not verify.",
+	  "or after T.  Prints nothing and exits 1 when the log does not verify\n"
+	  "(3 for a malformed line).",
 	  CLI_G_POLICIES },
 
 	/* ---- takedown ---- */

@@ -17,8 +17,8 @@ the synopsis or in such a nested tag; options mentioned in the prose are
 not (they are often another command's: "see 'hlx key show --box'").
 
 Every row of the table must have an item, every option of a row must be
-documented for it, and every option documented for a command must be one
-of its row's (or a global option).  Prints one line per disagreement and
+documented for it (a short one too, beside its long one), and every option
+documented for a command must be one of its row's (or a global option).  Prints one line per disagreement and
 exits 1 if there is any.
 """
 import re
@@ -223,12 +223,17 @@ def main(argv):
             if not only_subs(name, rows):
                 problems.append("%s: no item for '%s'" % (man, name))
             continue
-        doc = set()
+        doc, raw = set(), set()
         for o in documented[name]:
             m = OPTION.match(o).group(0)
+            raw.add(m)
             if not m.startswith("--") and m in shorts.get(name, {}):
                 m = shorts[name][m]
             doc.add(m)
+        for short, long_ in sorted(shorts.get(name, {}).items()):
+            if short not in raw:
+                problems.append("%s: '%s' does not document %s (%s)"
+                                % (man, name, short, long_))
         for o in sorted(opts - doc):
             problems.append("%s: '%s' does not document %s" % (man, name, o))
         for o in sorted(doc - opts - GLOBAL):
