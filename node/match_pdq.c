@@ -34,6 +34,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* n * 256 and the tables' offsets of up to 2^32 - 16 hashes in size_t */
+_Static_assert(SIZE_MAX >= UINT64_MAX, "hlx's PDQ index needs a 64-bit size_t");
+
 #define CHUNKS 16
 #define BUCKETS 65536
 #define SMALL_MAX HLX_PDQIDX_TABLES_MIN
@@ -703,7 +706,11 @@ ALWAYS_INLINE int scan_bucket(struct search_thread *st, unsigned j, unsigned v,
 	const struct tab *t = &jb->x->t[j];
 	size_t e0 = t->off[v], end = t->off[v + 1];
 
-	if (end <= e0) /* empty (attach refuses decreasing offsets: a guard) */
+	/* attach checked the offsets, but a mapped file another process
+	 * writes in place may change under us: never read past the tables */
+	if (end > jb->x->n)
+		end = jb->x->n;
+	if (end <= e0) /* empty, or offsets not as attach saw them */
 		return HLX_OK;
 	for (size_t p = p0; p < p1; p++) {
 		size_t qi = q0 + (probe[p] >> 2);
@@ -857,6 +864,9 @@ ALWAYS_INLINE int scan_sparse(struct search_thread *st, unsigned j, size_t q0,
 			__builtin_prefetch(&t->off[b[p1 + 8]]);
 		if (p1 + 2 < np) {
 			size_t e = t->off[b[p1 + 2]], z = t->off[b[p1 + 2] + 1];
+
+			if (z > jb->x->n) /* as scan_bucket: a guard */
+				z = jb->x->n;
 
 			prefetch_range(t->f0 + e, t->f0 + z);
 			prefetch_range(t->f1 + e, t->f1 + z);
