@@ -527,12 +527,25 @@ void hlx_match_unlock(struct hlx_matcher *m, int fd)
 	hlx_home_unlock_fd(hlx_node_home(m->node), fd);
 }
 
+/* A file of the index not written (a full disk): the index stays good in
+ * this process's memory, and the next to open it refreshes from the files
+ * as they are.  Said in the status; not an error.  The old overlay is not
+ * removed, since the old base stays. */
+static void kept_in_memory(struct hlx_matcher *m, const char *what)
+{
+	if (!m->st.note[0])
+		snprintf(m->st.note, sizeof(m->st.note),
+			 "%s not written, kept in memory: %.180s", what,
+			 hlx_err_detail());
+	hlx_err_clear();
+}
+
 int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 			 size_t nl)
 {
 	struct hlx_buf h = HLX_BUF_INIT;
 	char p[PATH_MAX];
-	int rc;
+	int rc, written = 0;
 
 	if (!m->persist) /* another writer now: kept in memory only */
 		return HLX_OK;
@@ -544,13 +557,18 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 					{ m->base, m->nbase * HLX_PDQ_BYTES } };
 
 		rc = hlx_file_writev(p, v, 2, 0600);
+		written = !rc;
+		if (rc) {
+			kept_in_memory(m, "pdq.base");
+			rc = HLX_OK;
+		}
 	}
 	hlx_buf_free(&h);
 	/* the old overlay and tables name the old base: harmless, but they
 	 * may hold hashes the lists no longer do */
-	if (!rc && !hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p))
+	if (written && !hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p))
 		unlink(p);
-	if (!rc && !hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p))
+	if (written && !hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p))
 		unlink(p);
 	return rc;
 }
@@ -578,6 +596,10 @@ int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
 					{ del.data, del.len } };
 
 		rc = hlx_file_writev(p, v, 3, 0600);
+		if (rc) {
+			kept_in_memory(m, "pdq.delta");
+			rc = HLX_OK;
+		}
 	}
 	hlx_buf_free(&h);
 	hlx_buf_free(&del);

@@ -201,6 +201,18 @@ hlx $H match q.txt >after.json
 test_cmp "the lock free again: the same matches" before.json after.json
 test_ok "and the index is written" test -s n/match/pdq.base
 
+# An index that cannot be written (here a directory where pdq.base goes,
+# which a rename cannot replace, even as root) is kept in memory: matching
+# goes on, and the status says why nothing was written.
+rm -f n/match/pdq.base n/match/pdq.delta n/match/pdq.tables
+mkdir n/match/pdq.base
+test_ok "an index that cannot be written: match still answers" \
+	sh -c '"$HLX" --home n match q.txt >unwritten.json'
+test_cmp "the same matches" before.json unwritten.json
+test_ok "match status says it was kept in memory" \
+	sh -c '"$HLX" --home n match status | grep -q "^note: *pdq.base not written, kept in memory"'
+rmdir n/match/pdq.base
+
 # A base too small for search tables leaves no tables of an older base
 # behind (they would hold hashes the lists no longer do).
 hlx $H list create big 2>/dev/null
