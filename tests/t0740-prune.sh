@@ -236,6 +236,12 @@ while [ $landed -lt "$WANT" ] && [ $r -lt $MAXROUNDS ]; do
 	"12 11 10 9 8 7 6 5 4 3 2 1 ") unpruned=$((unpruned + 1)) ;;
 	*) echo "# round $r (delay $d s): versions '$v'"; bad=$((bad + 1)) ;;
 	esac
+	# a machine slower now than when the prune was timed (other work on
+	# it) kills every prune before its commit: stretch the delays
+	if [ $pruned -eq 0 ] && [ $unpruned -ge 4 ] && [ $((unpruned % 4)) -eq 0 ]; then
+		dur=$((dur * 3 / 2))
+		echo "# round $r: $unpruned killed before the commit, none after: delays up to $((dur * 11 / 10)) ms"
+	fi
 	if ! "$HLX" --home c export cl | cmp -s - c0.csv; then
 		echo "# round $r: the entries changed"; bad=$((bad + 1))
 	fi
