@@ -39,6 +39,14 @@ test_ok "lookup from stdin, JSON" test "$(grep -c '"list":"uk-a"' out.json)" = 2
 test_ok "JSON carries the entry" grep -q "\"hash\":\"$p1\"" out.json
 test_fails_with "lookup stops at a bad line with its number" 3 "line 2" \
 	sh -c "printf '%s\nmd5:zz\n' $h1 | \"\$HLX\" --home n lookup -"
+printf '%s\nmd5:zz\n%s\n' "$h1" "$p1" >bad-in.txt
+hlx $H lookup - <bad-in.txt >bad-out.txt 2>/dev/null
+test_ok "the line before the bad one was answered, none after it" \
+	sh -c "grep -q '^$h1	uk-a	' bad-out.txt && ! grep -q '^$p1	' bad-out.txt"
+test_fails_with "an invalid argument is named the same way" 3 "argument 2" \
+	hlx $H lookup "$h1" md5:zz
+test_ok "the arguments before it were answered too" \
+	sh -c "\"\$HLX\" --home n lookup $h1 md5:zz 2>/dev/null | grep -q '^$h1	uk-a	'"
 
 test_ok "retract h2" hlx $H retract uk-a "$h2" --reason false-positive
 test_fails_with "h2 no longer found" 1 "" hlx $H lookup "$h2"

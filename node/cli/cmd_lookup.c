@@ -59,8 +59,21 @@ int cmd_lookup(struct hlx_cli *cli, const struct cli_args *a)
 			rc = r.in ? hlx_err_wrap(rc, "line %zu", r.lineno) :
 				    hlx_err_wrap(rc, "argument %d", ai);
 	}
-	if (!rc)
+	if (rc == HLX_EINVAL || rc == HLX_EUNSUPPORTED || rc == HLX_ETOOBIG) {
+		/* an invalid query stops it, once those before it were
+		 * answered (as match does) */
+		char keep[512];
+		int frc;
+
+		snprintf(keep, sizeof(keep), "%s", hlx_err_detail());
+		frc = hlx_lookup_flush(lk);
+		if (!frc)
+			hlx_err(rc, "%s", keep);
+		else
+			rc = frc;
+	} else if (!rc) {
 		rc = hlx_lookup_flush(lk);
+	}
 	if (!rc && fflush(stdout) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write standard output");
 	if (rc)
