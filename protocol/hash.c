@@ -277,7 +277,7 @@ static int parse(const char *s, size_t n, struct hlx_hash *h, int strict)
 		return bare_hex(s, n);
 	if (!colon)
 		return hlx_err(HLX_EINVAL,
-			       "hash '%s': missing ':' after the hash type",
+			       "hash '%s': no type prefix (TYPE:HEX, e.g. md5:...)",
 			       hlx_quote(q, s, n));
 	t = lookup(s, (size_t)(colon - s), 0);
 	if (!t) {

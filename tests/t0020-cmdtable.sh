@@ -101,6 +101,10 @@ test_fails_with "a usage error prints the usage line" 2 \
 	"^usage: hlx run \[--interval SECONDS\]" hlx run --interval 0
 test_fails_with "a missing operand is a usage error" 2 \
 	"'list create' takes 1 operand, got 0" hlx list create
+test_fails_with "too many operands names the row and the range" 2 \
+	"^hlx: 'sync' takes 0 to 1 operands, got 2$" hlx sync a b
+test_fails_with "too few of a row without a maximum says at least" 2 \
+	"^hlx: 'add' takes at least 1 operand, got 0$" hlx add
 test_fails_with "no node home at all is exit 4, as hlx(1) says" 4 \
 	"^hlx: cannot find the node home: no node home: give --home DIR or set HLX_HOME" \
 	env -u HOME -u HLX_HOME "$HLX" list ls

@@ -43,6 +43,8 @@ printf '%s\nmd5:zz\n%s\n' "$h1" "$p1" >bad-in.txt
 hlx $H lookup - <bad-in.txt >bad-out.txt 2>/dev/null
 test_ok "the line before the bad one was answered, none after it" \
 	sh -c "grep -q '^$h1	uk-a	' bad-out.txt && ! grep -q '^$p1	' bad-out.txt"
+test_fails_with "add with nothing to add names the list" 2 \
+	"^hlx: nothing to add to 'uk-a': give a TYPE:HASH or --url URL$" hlx $H add uk-a
 test_fails_with "an invalid argument is named the same way" 3 "argument 2" \
 	hlx $H lookup "$h1" md5:zz
 test_ok "the arguments before it were answered too" \

@@ -174,7 +174,8 @@ int cmd_add(struct hlx_cli *cli, const struct cli_args *a)
 		return cli_usage(cli->cmd, "at most %d tags", HLX_TAGS_MAX);
 	if (a->argc < 2 && !nurls)
 		return cli_usage(cli->cmd,
-				 "a LIST and at least one TYPE:HASH or --url URL");
+				 "nothing to add to '%s': give a TYPE:HASH or --url URL",
+				 list);
 	e = malloc(sizeof(*e));
 	if (!e || hlx_changeset_new(&cs)) {
 		ret = cli_fail(HLX_ENOMEM, "out of memory");

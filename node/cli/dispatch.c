@@ -755,12 +755,14 @@ int cli_run(struct hlx_cli *cli, int argc, char **argv)
 			ret = cli_usage(r, "'%s' takes %d operand%s, got %d",
 					row_name(r, name, sizeof(name)), r->min_args,
 					r->min_args == 1 ? "" : "s", a.argc);
-		else
-			ret = cli_usage(r, "'%s' takes %d to %s operands, got %d",
+		else if (r->max_args == CLI_ANY)
+			ret = cli_usage(r, "'%s' takes at least %d operand%s, got %d",
 					row_name(r, name, sizeof(name)), r->min_args,
-					r->max_args == CLI_ANY ? "any number of" :
-					(snprintf(name, sizeof(name), "%d", r->max_args), name),
-					a.argc);
+					r->min_args == 1 ? "" : "s", a.argc);
+		else
+			ret = cli_usage(r, "'%s' takes %d to %d operands, got %d",
+					row_name(r, name, sizeof(name)), r->min_args,
+					r->max_args, a.argc);
 	}
 	if (!ret && !cli->home && r->group != CLI_G_HIDDEN) {
 		int rc = cli_home_resolve(cli->home_opt, &resolved);

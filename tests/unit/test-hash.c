@@ -372,8 +372,11 @@ static void test_details(void)
 		   strstr(hlx_err_detail(), "hash 'sha1:zz"),
 	   "sha1:zz detail: %s", hlx_err_detail());
 	is_rc(hlx_hash_parse("md5", 3, &h), HLX_EINVAL, "md5 without colon");
-	ok(strstr(hlx_err_detail(), "missing ':'") != NULL,
-	   "no colon: detail says missing ':'");
+	is_str(hlx_err_detail(), "hash 'md5': no type prefix (TYPE:HEX, e.g. md5:...)",
+	       "no colon: the detail asks for TYPE:HEX");
+	is_rc(hlx_hash_parse("xx", 2, &h), HLX_EINVAL, "xx: no colon, not hex");
+	is_str(hlx_err_detail(), "hash 'xx': no type prefix (TYPE:HEX, e.g. md5:...)",
+	       "xx: the detail does not take it for a type");
 	/* a bare hex hash: the types of its length (issue 12) */
 	is_rc(hlx_hash_parse("D41D8CD98F00B204E9800998ECF8427E", 32, &h),
 	      HLX_EINVAL, "bare hex md5");
