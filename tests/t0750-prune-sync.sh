@@ -100,7 +100,11 @@ test_fails "F refuses a tampered checkpoint" hlx --home f sync
 snap f >f.after
 test_cmp "and F's files are as they were" f.before f.after
 hlx --home f peer set a --url "file://$PWD/www/" 2>/dev/null
-test_ok "F accepts the genuine one" hlx --home f sync
+test_ok "F accepts the genuine one" sh -c '"$HLX" --home f sync 2>f-sync.err'
+test_ok "and says the peer's history starts anew, not that it went back" \
+	grep -q "^hlx: a/uk: a new history from the peer (pruned, or another feed): version 4 -> 4: 0 added, 0 removed$" f-sync.err
+test_ok "and that the state was compacted" \
+	grep -q "^hlx: state compacted, so that what was removed has no copy left in its free pages: " f-sync.err
 
 test_ok "B verifies the checkpoint and follows the pruned history" hlx --home b sync
 test_ok "B still holds version 4, with its entries" sh -c '

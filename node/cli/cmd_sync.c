@@ -128,8 +128,9 @@ static void close_compacted(struct hlx_node *n, int compact)
 	if (rc)
 		fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
 	else
-		say(LOG_NEWS, "state compacted after a peer's prune: %" PRIu64
-		    " -> %" PRIu64 " bytes", before, after);
+		say(LOG_NEWS, "state compacted, so that what was removed has no "
+		    "copy left in its free pages: %" PRIu64 " -> %" PRIu64 " bytes",
+		    before, after);
 }
 
 static void progress(void *ctx, unsigned au, unsigned aus, const char *list)
@@ -246,6 +247,12 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 	case HLX_SYNC_LIST:
 		if (ev->rc)
 			fail(ev->rc, "cannot sync '%s' of peer '%s'", ev->list, ev->peer);
+		else if (r->changed && r->pruned)
+			/* versions may go down: not a rollback (refused) */
+			say(LOG_NEWS, "%s/%s: a new history from the peer (pruned, or "
+			    "another feed): version %" PRIu64 " -> %" PRIu64
+			    ": %" PRIu64 " added, %" PRIu64 " removed",
+			    ev->peer, ev->list, r->from, r->to, r->added, r->removed);
 		else if (r->changed)
 			say(LOG_NEWS, "%s/%s: version %" PRIu64 " -> %" PRIu64
 			    ": %" PRIu64 " added, %" PRIu64 " removed",
