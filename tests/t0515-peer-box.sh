@@ -9,7 +9,11 @@ hlx --home b init --org hotline-b --no-passphrase 2>/dev/null
 hlx --home b key show --root >b-root.pub
 hlx --home b key show --box >b.box
 
-test_ok "peer add --box FILE" hlx --home a peer add b --key b-root.pub --box b.box
+test_ok "peer add --box FILE" sh -c '"$HLX" --home a peer add b --key b-root.pub --box b.box 2>add.err'
+test_ok "a peer without a URL is said to have none yet" \
+	grep -q "^hlx: added peer 'b' (no feed URL yet), root SHA256:" add.err
+test_fails_with "unsubscribing from a list never subscribed says so in English" 4 \
+	"^hlx: cannot unsubscribe from 'nope' of 'b': " hlx --home a unsubscribe b nope
 test_ok "the box key is set" sh -c '"$HLX" --home a peer ls | grep -q "box: yes"'
 test_ok "it is the key in the file" grep -qF "$(cat b.box)" a/peers.json
 test_ok "peer set --box FILE" hlx --home a peer set b --box "$TRASH/b.box"

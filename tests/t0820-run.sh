@@ -122,7 +122,7 @@ nopass() {
 	timeout 30 setsid -w "$HLX" --home b "$@" run --interval 1
 }
 test_fails_with "no passphrase and no terminal: exit 5 at start" 5 \
-	"bcorp: error: cannot run the node: the signing key of 'bcorp' needs a passphrase and there is no terminal" \
+	"bcorp: error: cannot run the node: the signing key of 'bcorp': a passphrase is needed and there is no terminal" \
 	nopass
 test_fails_with "a wrong passphrase: exit 5 at start" 5 \
 	"bcorp: error: cannot run the node: key file .*wrong passphrase" \

@@ -150,7 +150,7 @@ int cli_passphrase(const struct hlx_cli *cli, const char *what, int confirm,
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return hlx_err(HLX_EPASS,
-			       "%s needs a passphrase and there is no terminal: "
+			       "%s: a passphrase is needed and there is no terminal: "
 			       "give --passphrase-file FILE or set HLX_PASSPHRASE_FILE",
 			       what);
 	snprintf(text, sizeof(text), "Passphrase for %s: ", what);

@@ -178,8 +178,11 @@ int cmd_peer_add(struct hlx_cli *cli, const struct cli_args *a)
 		goto out;
 	}
 	hlx_sshkey_fingerprint(&k, f);
-	fprintf(stderr, "hlx: added peer '%s' at %s, root %s\n", name,
-		url ? url : "(no feed)", f);
+	if (url)
+		fprintf(stderr, "hlx: added peer '%s' at %s, root %s\n", name, url, f);
+	else
+		fprintf(stderr, "hlx: added peer '%s' (no feed URL yet), root %s\n",
+			name, f);
 out:
 	hlx_buf_free(&boxb);
 	hlx_peers_free(ps);
@@ -363,8 +366,8 @@ static int subscription(struct hlx_cli *cli, const struct cli_args *a, int on)
 	if (!rc)
 		rc = hlx_peers_save(cli->home, ps);
 	if (rc)
-		ret = cli_fail(rc, "cannot %ssubscribe to '%.64s' of '%.64s'",
-			       on ? "" : "un", list, peer);
+		ret = cli_fail(rc, "cannot %s '%.64s' of '%.64s'",
+			       on ? "subscribe to" : "unsubscribe from", list, peer);
 	hlx_peers_free(ps);
 	return ret;
 }
