@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +376,7 @@ void hlx_match_base_drop(struct hlx_matcher *m)
 	m->add = NULL;
 	m->nadd = 0;
 	m->have_base = 0;
+	m->base_dirty = m->delta_dirty = 0;
 }
 
 int hlx_match_dead_alloc(struct hlx_matcher *m)
@@ -527,16 +529,29 @@ void hlx_match_unlock(struct hlx_matcher *m, int fd)
 	hlx_home_unlock_fd(hlx_node_home(m->node), fd);
 }
 
+void hlx_match_note(struct hlx_matcher *m, const char *fmt, ...)
+{
+	size_t at = strlen(m->st.note);
+	va_list ap;
+
+	if (at && at + 2 < sizeof(m->st.note)) {
+		memcpy(m->st.note + at, "; ", 3);
+		at += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(m->st.note + at, sizeof(m->st.note) - at, fmt, ap);
+	va_end(ap);
+}
+
 /* A file of the index not written (a full disk): the index stays good in
- * this process's memory, and the next to open it refreshes from the files
- * as they are.  Said in the status; not an error.  The old overlay is not
- * removed, since the old base stays. */
+ * this process's memory (still dirty: the next refresh tries again), and
+ * the next process to open it refreshes from the files as they are.  Said
+ * in the status; not an error.  The old overlay is not removed, since the
+ * old base stays. */
 static void kept_in_memory(struct hlx_matcher *m, const char *what)
 {
-	if (!m->st.note[0])
-		snprintf(m->st.note, sizeof(m->st.note),
-			 "%s not written, kept in memory: %.180s", what,
-			 hlx_err_detail());
+	hlx_match_note(m, "%s not written, kept in memory: %.120s", what,
+		       hlx_err_detail());
 	hlx_err_clear();
 }
 
@@ -558,6 +573,8 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 
 		rc = hlx_file_writev(p, v, 2, 0600);
 		written = !rc;
+		if (written)
+			m->base_dirty = 0;
 		if (rc) {
 			kept_in_memory(m, "pdq.base");
 			rc = HLX_OK;
@@ -596,6 +613,8 @@ int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
 					{ del.data, del.len } };
 
 		rc = hlx_file_writev(p, v, 3, 0600);
+		if (!rc)
+			m->delta_dirty = 0;
 		if (rc) {
 			kept_in_memory(m, "pdq.delta");
 			rc = HLX_OK;
@@ -675,6 +694,24 @@ static int tables_write(struct hlx_matcher *m, const struct hlx_pdqidx *x)
 	return rc;
 }
 
+void hlx_match_tables_persist(struct hlx_matcher *m)
+{
+	struct hlx_pdqidx *built = m->bidx;
+	double t0 = hlx_match_now();
+
+	if (!built || hlx_pdqidx_borrowed(built) ||
+	    m->nbase < HLX_PDQIDX_TABLES_MIN || !base_is_current(m))
+		return;
+	m->bidx = NULL;
+	if (tables_write(m, built) == HLX_OK && tables_map(m) == HLX_OK) {
+		hlx_pdqidx_free(built);
+	} else {
+		kept_in_memory(m, "pdq.tables");
+		m->bidx = built;
+	}
+	m->write_seconds += hlx_match_now() - t0;
+}
+
 int hlx_match_base_tables(struct hlx_matcher *m)
 {
 	struct hlx_pdqidx *x = NULL;
@@ -689,6 +726,10 @@ int hlx_match_base_tables(struct hlx_matcher *m)
 	rc = hlx_pdqidx_build(m->base, m->nbase, m->threads, &x);
 	if (rc)
 		return rc;
+	if (m->base_dirty) { /* not on disk yet: the refresh writes both */
+		m->bidx = x;
+		return HLX_OK;
+	}
 	/* the built tables go to the file, and the process reads them from
 	 * there like every other: one copy in the page cache */
 	t0 = hlx_match_now();

@@ -81,9 +81,13 @@ struct hlx_matcher {
 	size_t nadd;
 	struct hlx_pdqidx *didx;
 	int have_base;
-	/* set by a refresh that holds the node's writer lock: only then are
-	 * pdq.base and pdq.delta written (under wrlock: never with a search
-	 * or a lazy build of the tables) */
+	/* What a refresh changed and the files do not hold yet: a new base
+	 * (with an empty overlay), or the overlay.  A refresh reads and
+	 * builds without the node's writer lock, then takes it, checks the
+	 * lists are still those it read, and writes (persist set meanwhile);
+	 * without it the index stays in memory, still dirty.  All under
+	 * wrlock: never with a search or a lazy build of the tables. */
+	int base_dirty, delta_dirty;
 	int persist;
 
 	struct lver *ver;           /* versions indexed, by id */
@@ -115,6 +119,12 @@ ptrdiff_t hlx_match_find32(const uint8_t *a, size_t n, const uint8_t *h);
  * in memory only.  hlx_match_unlock releases what it took. */
 int hlx_match_trylock(struct hlx_matcher *m, int *fd);
 void hlx_match_unlock(struct hlx_matcher *m, int fd);
+/* Add to the status note (after "; " when it has one already). */
+void hlx_match_note(struct hlx_matcher *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The base's tables, built in memory, written to pdq.tables and mapped
+ * from there (under the writer lock, once pdq.base holds this base). */
+void hlx_match_tables_persist(struct hlx_matcher *m);
 /* HOME/match, made when create. */
 int hlx_match_dir(struct hlx_node *n, char out[PATH_MAX], int create);
 /* Remove the temporary files of writers that died before their rename. */

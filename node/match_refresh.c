@@ -176,9 +176,9 @@ static int base_adopt(struct hlx_matcher *m, uint8_t *hashes, size_t n,
 	rc = hlx_match_dead_alloc(m);
 	if (!rc)
 		rc = hlx_match_versions_set(m, l, nl);
-	if (!rc)
-		rc = hlx_match_write_base(m, l, nl);
 	if (!rc) {
+		m->base_dirty = 1; /* written at the end of the refresh */
+		m->delta_dirty = 0;
 		m->have_base = 1;
 		/* its search tables, written beside it now, so that every
 		 * process opening it maps them instead of building its own;
@@ -482,11 +482,59 @@ static int apply_diffs(struct hlx_matcher *m, const struct cur_ctx *c,
 		m->didx = NULL;
 	}
 	if (!rc)
-		rc = hlx_match_write_delta(m, l, c->cnt);
+		m->delta_dirty = 1; /* written at the end of the refresh */
 out:
 	free(present);
 	free(l);
 	return rc;
+}
+
+static int same_lists(const struct cur_ctx *a, const struct cur_ctx *b)
+{
+	if (a->cnt != b->cnt)
+		return 0;
+	for (size_t i = 0; i < a->cnt; i++)
+		if (a->v[i].id != b->v[i].id || a->v[i].version != b->v[i].version ||
+		    strcmp(a->v[i].head, b->v[i].head))
+			return 0;
+	return 1;
+}
+
+/* Write what the refresh changed, under the node's writer lock and only
+ * if the lists are still those it read (c): a writer may have removed a
+ * list, or purged entries, since, and its index must not come back.  The
+ * lock is taken without waiting (a reader never delays a writer for
+ * longer than the writing); without it the index stays in memory, dirty,
+ * and the status note says why. */
+static void persist(struct hlx_matcher *m, const struct cur_ctx *c)
+{
+	struct cur_ctx now = { 0 };
+	int fd, same;
+
+	if (!hlx_match_trylock(m, &fd)) {
+		hlx_match_note(m, "index not written: another process holds the "
+			       "node's writer lock (kept in memory)");
+		return;
+	}
+	same = current_lists(m, &now) == HLX_OK && same_lists(c, &now);
+	hlx_err_clear();
+	if (!same) {
+		hlx_match_note(m, "index not written: the lists changed while it "
+			       "was read (kept in memory)");
+	} else {
+		m->persist = 1;
+		if (m->base_dirty) {
+			hlx_match_write_base(m, m->ver, m->nver);
+			if (!m->base_dirty)
+				hlx_match_tables_persist(m);
+		}
+		/* an overlay only ever beside the base it names */
+		if (!m->base_dirty && m->delta_dirty)
+			hlx_match_write_delta(m, m->ver, m->nver);
+		m->persist = 0;
+	}
+	hlx_match_unlock(m, fd);
+	free(now.v);
 }
 
 /* Bring the index up to the lists: a full build when asked for, when
@@ -497,13 +545,8 @@ static int refresh_locked(struct hlx_matcher *m, int rebuild)
 	struct cur_ctx c = { 0 };
 	struct pdq_collect pc = { .hashes = HLX_BUF_INIT };
 	double t0 = hlx_match_now();
-	int rc, vchanged = 0, rebuilt = 0, lockfd = -1;
+	int rc, vchanged = 0, rebuilt = 0;
 
-	/* the state is read, and the index files written, under the node's
-	 * writer lock; without it (another writer now) the index is brought
-	 * up to date in memory only, so that nothing a writer removes in the
-	 * meantime (a list, a purged entry) is written back */
-	m->persist = hlx_match_trylock(m, &lockfd);
 	m->st.rebuilt = m->st.compacted = 0;
 	m->st.lists_changed = m->st.diff_lines = 0;
 	m->st.pdq_added = m->st.pdq_removed = 0;
@@ -536,10 +579,9 @@ static int refresh_locked(struct hlx_matcher *m, int rebuild)
 	if (!rc && vchanged)
 		rc = apply_diffs(m, &c, &pc);
 out:
+	if (!rc && (m->base_dirty || m->delta_dirty))
+		persist(m, &c); /* reads the lists again: under store_lock */
 	pthread_mutex_unlock(&m->store_lock);
-	if (m->persist)
-		hlx_match_unlock(m, lockfd);
-	m->persist = 0;
 	m->st.lists = m->nver;
 	m->st.base = m->nbase;
 	m->st.added = m->nadd;

@@ -190,7 +190,9 @@ fl=$!
 i=0
 while flock -n n/lock true 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 test_ok "another process holds the writer lock" sh -c '! flock -n n/lock true'
-test_ok "match rebuild still runs" sh -c '"$HLX" --home n match rebuild >/dev/null'
+test_ok "match rebuild still runs" sh -c '"$HLX" --home n match rebuild >rebuild.out'
+test_ok "and says it wrote nothing, and why" \
+	grep -q "^note: .*index not written: another process holds the node's writer lock" rebuild.out
 hlx $H match q.txt >locked.json
 test_cmp "and match answers from memory: the same matches" before.json locked.json
 test_ok "without the lock no index file is written" \
@@ -211,6 +213,8 @@ test_ok "an index that cannot be written: match still answers" \
 test_cmp "the same matches" before.json unwritten.json
 test_ok "match status says it was kept in memory" \
 	sh -c '"$HLX" --home n match status | grep -q "^note: *pdq.base not written, kept in memory"'
+test_ok "so does a rebuild, after its own note" \
+	sh -c '"$HLX" --home n match rebuild | grep -q "^note: *rebuild asked for; pdq.base not written, kept in memory"'
 rmdir n/match/pdq.base
 
 # A base too small for search tables leaves no tables of an older base

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1763,6 +1765,74 @@ static void test_matcher(const char *dir)
 		ok(st.rebuilt && st.base > 70000, "rebuilt: %" PRIu64 " hashes", st.base);
 	}
 	test_shared_tables(dir, &o, q, nq);
+
+	/* A reader's refresh writes only under the node's writer lock.  A
+	 * child process holds it (this one lets its node go: one LMDB
+	 * environment a process): a read-only matcher rebuilds in memory,
+	 * writes nothing and says so; once the child lets go, the matcher's
+	 * next refresh writes the base it built (with its tables), and a new
+	 * matcher loads them. */
+	{
+		struct hlx_node *ro = NULL;
+		struct hlx_matcher *m = NULL;
+		struct hlx_match_opts r = o;
+		char base[4096], lock[4096], ch = 0;
+		int ready[2], go[2];
+		ino_t ino;
+		pid_t pid;
+
+		snprintf(base, sizeof(base), "%s/match/pdq.base", dir);
+		snprintf(lock, sizeof(lock), "%s/lock", dir);
+		ino = inode_of(base);
+		r.rebuild = 1;
+		hlx_node_free(node);
+		node = NULL;
+		if (pipe(ready) || pipe(go))
+			abort();
+		pid = fork();
+		if (pid == 0) {
+			int fd = open(lock, O_RDWR | O_CLOEXEC);
+
+			if (fd < 0 || flock(fd, LOCK_EX) || write(ready[1], "x", 1) != 1)
+				_exit(1);
+			(void)!read(go[0], &ch, 1);
+			_exit(0);
+		}
+		if (pid < 0 || read(ready[0], &ch, 1) != 1)
+			abort();
+		rc = hlx_node_open(dir, 0, &ro);
+		if (!rc)
+			rc = hlx_matcher_open(ro, &r, &m);
+		if (!rc)
+			hlx_matcher_status(m, &st);
+		ok(!rc && st.rebuilt && ino && inode_of(base) == ino &&
+		   strstr(st.note, "index not written: another process holds"),
+		   "a reader's rebuild while another process holds the lock writes nothing (%s)",
+		   rc ? hlx_err_detail() : st.note);
+		ok(!rc && same_as_model(m, q, nq, o.threshold),
+		   "and it matches from memory like the model");
+		if (write(go[1], "x", 1) != 1 || waitpid(pid, NULL, 0) != pid)
+			abort();
+		close(ready[0]);
+		close(ready[1]);
+		close(go[0]);
+		close(go[1]);
+		if (!rc)
+			rc = hlx_matcher_refresh(m, &st);
+		ok(!rc && inode_of(base) != ino && !st.note[0],
+		   "the lock free, its next refresh writes the base it built (%s)",
+		   rc ? hlx_err_detail() : st.note);
+		hlx_matcher_free(m);
+		hlx_node_free(ro);
+		rc = hlx_node_open(dir, 1, &node);
+		is_rc(rc, HLX_OK, "the node opened again, with the lock");
+		if (rc)
+			goto out;
+		check("a new matcher loads what it wrote: the model's matches", &o,
+		      q, nq, &st);
+		ok(st.loaded && !st.rebuilt && st.tables_shared,
+		   "loaded, not rebuilt, its tables mapped");
+	}
 
 	/* settings errors */
 	{
