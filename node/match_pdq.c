@@ -410,7 +410,7 @@ static int sample_table(const struct hlx_pdqidx *x, unsigned j)
 
 		if (k == t->off[v + 1])
 			continue;
-		if (t->id[k] >= x->n)
+		if (k >= x->n || t->id[k] >= x->n) /* (the file changed since) */
 			return 0;
 		h = x->h + (size_t)t->id[k] * HLX_PDQ_BYTES;
 		if (chunk(h, j) != v || t->f0[k] != filter0(h, j) ||

@@ -126,7 +126,7 @@ static void close_compacted(struct hlx_node *n, int compact)
 	}
 	rc = hlx_node_compact_free(n, &before, &after);
 	if (rc)
-		fail(rc, "cannot compact the state after a prune (run 'hlx sync' again)");
+		fail(rc, "cannot compact the state (run 'hlx sync' again)");
 	else
 		say(LOG_NEWS, "state compacted, so that what was removed has no "
 		    "copy left in its free pages: %" PRIu64 " -> %" PRIu64 " bytes",
