@@ -548,10 +548,15 @@ void hlx_match_note(struct hlx_matcher *m, const char *fmt, ...)
  * the next process to open it refreshes from the files as they are.  Said
  * in the status; not an error.  The old overlay is not removed, since the
  * old base stays. */
-static void kept_in_memory(struct hlx_matcher *m, const char *what)
+static void kept_in_memory(struct hlx_matcher *m, enum hlx_home_entry e)
 {
-	hlx_match_note(m, "%s not written, kept in memory: %.120s", what,
-		       hlx_err_detail());
+	char p[PATH_MAX], detail[160];
+	const char *name;
+
+	snprintf(detail, sizeof(detail), "%s", hlx_err_detail());
+	name = hlx_node_path(m->node, e, NULL, NULL, p) ? "a file of the index" :
+	       strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+	hlx_match_note(m, "%s not written, kept in memory: %.120s", name, detail);
 	hlx_err_clear();
 }
 
@@ -576,7 +581,7 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 		if (written)
 			m->base_dirty = 0;
 		if (rc) {
-			kept_in_memory(m, "pdq.base");
+			kept_in_memory(m, HLX_HOME_MATCH_BASE);
 			rc = HLX_OK;
 		}
 	}
@@ -616,7 +621,7 @@ int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
 		if (!rc)
 			m->delta_dirty = 0;
 		if (rc) {
-			kept_in_memory(m, "pdq.delta");
+			kept_in_memory(m, HLX_HOME_MATCH_DELTA);
 			rc = HLX_OK;
 		}
 	}
@@ -706,7 +711,7 @@ void hlx_match_tables_persist(struct hlx_matcher *m)
 	if (tables_write(m, built) == HLX_OK && tables_map(m) == HLX_OK) {
 		hlx_pdqidx_free(built);
 	} else {
-		kept_in_memory(m, "pdq.tables");
+		kept_in_memory(m, HLX_HOME_MATCH_TABLES);
 		m->bidx = built;
 	}
 	m->write_seconds += hlx_match_now() - t0;
