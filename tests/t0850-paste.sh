@@ -86,7 +86,7 @@ test_fails_with "no HOME nor HLX_HOME: exit 4, names --home and HLX_HOME" 4 \
 test_fails_with "no ~/.hlx: exit 4, names --home and HLX_HOME first" 4 \
 	"^hlx: no node home: give --home DIR or set HLX_HOME" hlx list ls
 hlx --home "$HOME/.hlx" init --org org-h --no-passphrase 2>/dev/null
-test_fails_with "--home '' is an error, not ~/.hlx" 3 "--home: expected a directory" \
+test_fails_with "--home '' is a usage error (exit 2), not ~/.hlx" 2 "--home: expected a directory" \
 	hlx --home "" list ls
 test_ok "(while ~/.hlx is a node home)" hlx list ls
 
