@@ -516,8 +516,6 @@ int hlx_match_load_files(struct hlx_matcher *m)
 int hlx_match_trylock(struct hlx_matcher *m, int *fd)
 {
 	*fd = -1;
-	if (m->persist)
-		return 1;
 	if (hlx_home_trylock_fd(hlx_node_home(m->node), fd) == HLX_OK)
 		return 1;
 	hlx_err_clear();
@@ -560,16 +558,13 @@ static void kept_in_memory(struct hlx_matcher *m, enum hlx_home_entry e)
 	hlx_err_clear();
 }
 
-int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
-			 size_t nl)
+int hlx_match_write_base(struct hlx_matcher *m)
 {
 	struct hlx_buf h = HLX_BUF_INIT;
 	char p[PATH_MAX];
 	int rc, written = 0;
 
-	if (!m->persist) /* another writer now: kept in memory only */
-		return HLX_OK;
-	rc = idx_header(&h, 0, m->base_id, l, nl, m->nbase, 0);
+	rc = idx_header(&h, 0, m->base_id, m->ver, m->nver, m->nbase, 0);
 	if (!rc)
 		rc = hlx_node_path(m->node, HLX_HOME_MATCH_BASE, NULL, NULL, p);
 	if (!rc) {
@@ -595,21 +590,18 @@ int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
 	return rc;
 }
 
-int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
-			  size_t nl)
+int hlx_match_write_delta(struct hlx_matcher *m)
 {
 	struct hlx_buf h = HLX_BUF_INIT, del = HLX_BUF_INIT;
 	char p[PATH_MAX];
 	int rc = HLX_OK;
 
-	if (!m->persist) /* another writer now: kept in memory only */
-		return HLX_OK;
 	for (size_t i = 0; i < m->nbase && !rc; i++)
 		if (m->ndead && hlx_match_is_dead(m, i))
 			rc = hlx_buf_put(&del, m->base + i * HLX_PDQ_BYTES,
 					 HLX_PDQ_BYTES);
 	if (!rc)
-		rc = idx_header(&h, 1, m->base_id, l, nl, m->nadd, m->ndead);
+		rc = idx_header(&h, 1, m->base_id, m->ver, m->nver, m->nadd, m->ndead);
 	if (!rc)
 		rc = hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p);
 	if (!rc) {

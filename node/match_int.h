@@ -84,11 +84,10 @@ struct hlx_matcher {
 	/* What a refresh changed and the files do not hold yet: a new base
 	 * (with an empty overlay), or the overlay.  A refresh reads and
 	 * builds without the node's writer lock, then takes it, checks the
-	 * lists are still those it read, and writes (persist set meanwhile);
-	 * without it the index stays in memory, still dirty.  All under
-	 * wrlock: never with a search or a lazy build of the tables. */
+	 * lists are still those it read, and writes; without it the index
+	 * stays in memory, still dirty.  All under wrlock: never with a
+	 * search or a lazy build of the tables. */
 	int base_dirty, delta_dirty;
-	int persist;
 
 	struct lver *ver;           /* versions indexed, by id */
 	size_t nver;
@@ -113,8 +112,8 @@ size_t hlx_match_sort_unique(uint8_t *a, size_t n);
 /* Index of h in the sorted array a[0..n), or -1. */
 ptrdiff_t hlx_match_find32(const uint8_t *a, size_t n, const uint8_t *h);
 /* The node's writer lock for writing the index files, taken without
- * waiting: 1 and *fd (-1 when the node holds it, or a refresh holding it
- * is under way, m->persist), or 0 when it is not to be had now (held by
+ * waiting: 1 and *fd (-1 when the node holds it), or 0 when it is not to
+ * be had now (held by
  * another process, a home this user may not write): the index then stays
  * in memory only.  hlx_match_unlock releases what it took. */
 int hlx_match_trylock(struct hlx_matcher *m, int *fd);
@@ -144,11 +143,11 @@ int hlx_match_load_files(struct hlx_matcher *m);
  * pdq.base is still this base) and mapped; or, when it cannot be
  * written, kept in memory. */
 int hlx_match_base_tables(struct hlx_matcher *m);
-/* Write pdq.base (and drop pdq.delta), or pdq.delta, for versions l. */
-int hlx_match_write_base(struct hlx_matcher *m, const struct lver *l,
-			 size_t nl);
-int hlx_match_write_delta(struct hlx_matcher *m, const struct lver *l,
-			  size_t nl);
+/* Write pdq.base (and drop the old pdq.delta and pdq.tables), or
+ * pdq.delta, for the versions m holds; the caller holds the writer lock
+ * (hlx_match_trylock).  A file not written is noted and left dirty. */
+int hlx_match_write_base(struct hlx_matcher *m);
+int hlx_match_write_delta(struct hlx_matcher *m);
 
 /* ---- match.c ---------------------------------------------------------- */
 

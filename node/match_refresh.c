@@ -522,16 +522,14 @@ static void persist(struct hlx_matcher *m, const struct cur_ctx *c)
 		hlx_match_note(m, "index not written: the lists changed while it "
 			       "was read (kept in memory)");
 	} else {
-		m->persist = 1;
 		if (m->base_dirty) {
-			hlx_match_write_base(m, m->ver, m->nver);
+			hlx_match_write_base(m);
 			if (!m->base_dirty)
 				hlx_match_tables_persist(m);
 		}
 		/* an overlay only ever beside the base it names */
 		if (!m->base_dirty && m->delta_dirty)
-			hlx_match_write_delta(m, m->ver, m->nver);
-		m->persist = 0;
+			hlx_match_write_delta(m);
 	}
 	hlx_match_unlock(m, fd);
 	free(now.v);
