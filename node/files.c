@@ -296,11 +296,11 @@ void hlx_file_new_abort(struct hlx_file_new *w)
 	w->tmp[0] = '\0';
 }
 
-int hlx_file_new_commit(struct hlx_file_new *w)
+int hlx_file_new_sync(struct hlx_file_new *w)
 {
 	int rc = HLX_OK;
 
-	if (w->fd < 0 || w->dirfd < 0)
+	if (w->fd < 0 || w->dirfd < 0 || !w->tmp[0])
 		return hlx_err(HLX_EINVAL, "'%s' is not open", w->path);
 	if (fsync(w->fd) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
@@ -309,6 +309,19 @@ int hlx_file_new_commit(struct hlx_file_new *w)
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
 			     strerror(errno));
 	w->fd = -1;
+	if (rc)
+		hlx_file_new_abort(w);
+	return rc;
+}
+
+int hlx_file_new_commit(struct hlx_file_new *w)
+{
+	int rc = HLX_OK;
+
+	if (w->dirfd < 0 || !w->tmp[0])
+		return hlx_err(HLX_EINVAL, "'%s' is not open", w->path);
+	if (w->fd >= 0)
+		rc = hlx_file_new_sync(w);
 	if (!rc && renameat(w->dirfd, w->tmp, w->dirfd, w->name) != 0)
 		rc = hlx_err(HLX_EIO, "cannot replace '%s': %s", w->path,
 			     strerror(errno));

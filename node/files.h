@@ -47,6 +47,10 @@ int hlx_file_new_open(struct hlx_file_new *w, const char *root,
 /* fsync it, rename it over its final name, fsync the directory; it is
  * removed on failure.  Closes everything. */
 int hlx_file_new_commit(struct hlx_file_new *w);
+/* fsync and close it, still under its temporary name, so that a commit
+ * later only renames it (written without a lock, renamed under it); it is
+ * removed on failure. */
+int hlx_file_new_sync(struct hlx_file_new *w);
 /* Remove it (nothing was replaced); safe after a failed open. */
 void hlx_file_new_abort(struct hlx_file_new *w);
 

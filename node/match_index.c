@@ -558,68 +558,125 @@ static void kept_in_memory(struct hlx_matcher *m, enum hlx_home_entry e)
 	hlx_err_clear();
 }
 
-int hlx_match_write_base(struct hlx_matcher *m)
+/*
+ * A file of the index is written whole under a temporary name without the
+ * writer lock (at 10M hashes the base and its tables take some 10 s, and
+ * writers do not wait for that), then renamed into place under it
+ * (hlx_match_commit), once the caller has checked the lists are still
+ * those the file reflects.  A file not written is noted and left dirty.
+ */
+static int pending_write(struct hlx_matcher *m, enum hlx_home_entry e,
+			 const struct hlx_span *v, size_t nv,
+			 struct hlx_match_pending *pd)
+{
+	char p[PATH_MAX];
+	int rc;
+
+	pd->ready = 0;
+	pd->e = e;
+	rc = hlx_node_path(m->node, e, NULL, NULL, p);
+	if (!rc)
+		rc = hlx_file_new_open(&pd->w, NULL, p, 0600);
+	for (size_t i = 0; !rc && i < nv; i++)
+		if (hlx_write_all(pd->w.fd, v[i].p, v[i].n) != 0) {
+			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", p,
+				     strerror(errno));
+			hlx_file_new_abort(&pd->w);
+		}
+	if (!rc)
+		rc = hlx_file_new_sync(&pd->w);
+	if (rc) {
+		kept_in_memory(m, e);
+		return rc;
+	}
+	pd->ready = 1;
+	return HLX_OK;
+}
+
+void hlx_match_pending_abort(struct hlx_match_pending *pd)
+{
+	if (pd->ready)
+		hlx_file_new_abort(&pd->w);
+	pd->ready = 0;
+}
+
+static int pending_commit(struct hlx_matcher *m, struct hlx_match_pending *pd)
+{
+	int rc;
+
+	if (!pd->ready)
+		return HLX_ENOENT;
+	pd->ready = 0;
+	rc = hlx_file_new_commit(&pd->w);
+	if (rc)
+		kept_in_memory(m, pd->e);
+	return rc;
+}
+
+int hlx_match_prepare_base(struct hlx_matcher *m, struct hlx_match_pending *pd)
 {
 	struct hlx_buf h = HLX_BUF_INIT;
-	char p[PATH_MAX];
-	int rc, written = 0;
+	int rc;
 
+	pd->ready = 0;
 	rc = idx_header(&h, 0, m->base_id, m->ver, m->nver, m->nbase, 0);
-	if (!rc)
-		rc = hlx_node_path(m->node, HLX_HOME_MATCH_BASE, NULL, NULL, p);
 	if (!rc) {
 		struct hlx_span v[] = { { h.data, h.len },
 					{ m->base, m->nbase * HLX_PDQ_BYTES } };
 
-		rc = hlx_file_writev(p, v, 2, 0600);
-		written = !rc;
-		if (written)
-			m->base_dirty = 0;
-		if (rc) {
-			kept_in_memory(m, HLX_HOME_MATCH_BASE);
-			rc = HLX_OK;
-		}
+		rc = pending_write(m, HLX_HOME_MATCH_BASE, v, 2, pd);
+	} else {
+		kept_in_memory(m, HLX_HOME_MATCH_BASE);
 	}
 	hlx_buf_free(&h);
-	/* the old overlay and tables name the old base: harmless, but they
-	 * may hold hashes the lists no longer do */
-	if (written && !hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p))
-		unlink(p);
-	if (written && !hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p))
-		unlink(p);
 	return rc;
 }
 
-int hlx_match_write_delta(struct hlx_matcher *m)
+int hlx_match_prepare_delta(struct hlx_matcher *m, struct hlx_match_pending *pd)
 {
 	struct hlx_buf h = HLX_BUF_INIT, del = HLX_BUF_INIT;
-	char p[PATH_MAX];
 	int rc = HLX_OK;
 
+	pd->ready = 0;
 	for (size_t i = 0; i < m->nbase && !rc; i++)
 		if (m->ndead && hlx_match_is_dead(m, i))
 			rc = hlx_buf_put(&del, m->base + i * HLX_PDQ_BYTES,
 					 HLX_PDQ_BYTES);
 	if (!rc)
 		rc = idx_header(&h, 1, m->base_id, m->ver, m->nver, m->nadd, m->ndead);
-	if (!rc)
-		rc = hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p);
 	if (!rc) {
 		struct hlx_span v[] = { { h.data, h.len },
 					{ m->add, m->nadd * HLX_PDQ_BYTES },
 					{ del.data, del.len } };
 
-		rc = hlx_file_writev(p, v, 3, 0600);
-		if (!rc)
-			m->delta_dirty = 0;
-		if (rc) {
-			kept_in_memory(m, HLX_HOME_MATCH_DELTA);
-			rc = HLX_OK;
-		}
+		rc = pending_write(m, HLX_HOME_MATCH_DELTA, v, 3, pd);
+	} else {
+		kept_in_memory(m, HLX_HOME_MATCH_DELTA);
 	}
 	hlx_buf_free(&h);
 	hlx_buf_free(&del);
 	return rc;
+}
+
+void hlx_match_commit_base(struct hlx_matcher *m, struct hlx_match_pending *pd)
+{
+	char p[PATH_MAX];
+
+	if (pending_commit(m, pd))
+		return;
+	m->base_dirty = 0;
+	/* the old overlay and tables name the old base: harmless, but they
+	 * may hold hashes the lists no longer do */
+	if (!hlx_node_path(m->node, HLX_HOME_MATCH_DELTA, NULL, NULL, p))
+		unlink(p);
+	if (!hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p))
+		unlink(p);
+}
+
+void hlx_match_commit_delta(struct hlx_matcher *m, struct hlx_match_pending *pd)
+{
+	if (!pending_commit(m, pd))
+		m->delta_dirty = 0;
 }
 
 /* ---- the search tables (pdq.tables) ------------------------------------ */
@@ -672,38 +729,59 @@ static int base_is_current(struct hlx_matcher *m)
 	return same;
 }
 
-static int tables_write(struct hlx_matcher *m, const struct hlx_pdqidx *x)
+/* The tables x of this base, written under a temporary name. */
+static int tables_prepare(struct hlx_matcher *m, const struct hlx_pdqidx *x,
+			  struct hlx_match_pending *pd)
 {
 	uint8_t head[HLX_PDQIDX_HEAD];
 	const void *t;
 	size_t len;
-	char p[PATH_MAX];
 	int rc;
 
+	pd->ready = 0;
 	rc = hlx_pdqidx_image(x, m->base_id, head, &t, &len);
-	if (!rc)
-		rc = hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p);
 	if (!rc) {
 		struct hlx_span v[] = { { head, sizeof(head) }, { t, len } };
 
-		rc = hlx_file_writev(p, v, 2, 0600);
+		rc = pending_write(m, HLX_HOME_MATCH_TABLES, v, 2, pd);
 	}
 	return rc;
 }
 
-void hlx_match_tables_persist(struct hlx_matcher *m)
+/* Under the writer lock: the tables written by tables_prepare renamed
+ * into place if pdq.base still holds this base, and mapped from there. */
+static int tables_commit(struct hlx_matcher *m, struct hlx_match_pending *pd)
+{
+	if (!base_is_current(m)) {
+		hlx_match_pending_abort(pd);
+		return HLX_ESTATE;
+	}
+	if (pending_commit(m, pd))
+		return HLX_EIO;
+	return tables_map(m);
+}
+
+int hlx_match_prepare_tables(struct hlx_matcher *m, struct hlx_match_pending *pd)
+{
+	pd->ready = 0;
+	if (!m->bidx || hlx_pdqidx_borrowed(m->bidx) ||
+	    m->nbase < HLX_PDQIDX_TABLES_MIN)
+		return HLX_ENOENT;
+	return tables_prepare(m, m->bidx, pd);
+}
+
+void hlx_match_commit_tables(struct hlx_matcher *m, struct hlx_match_pending *pd)
 {
 	struct hlx_pdqidx *built = m->bidx;
 	double t0 = hlx_match_now();
 
-	if (!built || hlx_pdqidx_borrowed(built) ||
-	    m->nbase < HLX_PDQIDX_TABLES_MIN || !base_is_current(m))
+	if (!pd->ready)
 		return;
 	m->bidx = NULL;
-	if (tables_write(m, built) == HLX_OK && tables_map(m) == HLX_OK) {
+	if (tables_commit(m, pd) == HLX_OK) {
 		hlx_pdqidx_free(built);
 	} else {
-		kept_in_memory(m, HLX_HOME_MATCH_TABLES);
+		hlx_err_clear();
 		m->bidx = built;
 	}
 	m->write_seconds += hlx_match_now() - t0;
@@ -712,8 +790,9 @@ void hlx_match_tables_persist(struct hlx_matcher *m)
 int hlx_match_base_tables(struct hlx_matcher *m)
 {
 	struct hlx_pdqidx *x = NULL;
+	struct hlx_match_pending pd;
 	double t0;
-	int rc, fd;
+	int rc, fd = -1;
 
 	if (m->nbase < HLX_PDQIDX_TABLES_MIN) /* no tables to share */
 		return hlx_pdqidx_build(m->base, m->nbase, m->threads, &m->bidx);
@@ -728,15 +807,19 @@ int hlx_match_base_tables(struct hlx_matcher *m)
 		return HLX_OK;
 	}
 	/* the built tables go to the file, and the process reads them from
-	 * there like every other: one copy in the page cache */
+	 * there like every other: one copy in the page cache.  Written
+	 * first, then renamed under the writer lock, so that pdq.base cannot
+	 * change (or go, with the list it came from) between the check and
+	 * the rename */
 	t0 = hlx_match_now();
-	/* under the writer lock, so that pdq.base cannot change (or go, with
-	 * the list it came from) between the check and the rename */
-	if (hlx_match_trylock(m, &fd)) {
-		rc = base_is_current(m) && tables_write(m, x) == HLX_OK &&
-		     tables_map(m) == HLX_OK;
-		hlx_match_unlock(m, fd);
-		if (rc) {
+	if (tables_prepare(m, x, &pd) == HLX_OK) {
+		rc = HLX_ESTATE;
+		if (hlx_match_trylock(m, &fd)) {
+			rc = tables_commit(m, &pd);
+			hlx_match_unlock(m, fd);
+		}
+		hlx_match_pending_abort(&pd); /* if not renamed */
+		if (!rc) {
 			hlx_pdqidx_free(x);
 			m->write_seconds += hlx_match_now() - t0;
 			return HLX_OK;

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "node/files.h"
+#include "node/home.h"
 #include "node/match.h"
 
 #define CONF_MAX (1 << 20)
@@ -82,10 +84,10 @@ struct hlx_matcher {
 	struct hlx_pdqidx *didx;
 	int have_base;
 	/* What a refresh changed and the files do not hold yet: a new base
-	 * (with an empty overlay), or the overlay.  A refresh reads and
-	 * builds without the node's writer lock, then takes it, checks the
-	 * lists are still those it read, and writes; without it the index
-	 * stays in memory, still dirty.  All under wrlock: never with a
+	 * (with an empty overlay), or the overlay.  A refresh reads, builds
+	 * and writes under temporary names without the node's writer lock,
+	 * then takes it, checks the lists are still those it read, and
+	 * renames; without it the index stays in memory, still dirty.  All under wrlock: never with a
 	 * search or a lazy build of the tables. */
 	int base_dirty, delta_dirty;
 
@@ -121,9 +123,6 @@ void hlx_match_unlock(struct hlx_matcher *m, int fd);
 /* Add to the status note (after "; " when it has one already). */
 void hlx_match_note(struct hlx_matcher *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The base's tables, built in memory, written to pdq.tables and mapped
- * from there (under the writer lock, once pdq.base holds this base). */
-void hlx_match_tables_persist(struct hlx_matcher *m);
 /* HOME/match, made when create. */
 int hlx_match_dir(struct hlx_node *n, char out[PATH_MAX], int create);
 /* Remove the temporary files of writers that died before their rename. */
@@ -143,11 +142,30 @@ int hlx_match_load_files(struct hlx_matcher *m);
  * pdq.base is still this base) and mapped; or, when it cannot be
  * written, kept in memory. */
 int hlx_match_base_tables(struct hlx_matcher *m);
-/* Write pdq.base (and drop the old pdq.delta and pdq.tables), or
- * pdq.delta, for the versions m holds; the caller holds the writer lock
- * (hlx_match_trylock).  A file not written is noted and left dirty. */
-int hlx_match_write_base(struct hlx_matcher *m);
-int hlx_match_write_delta(struct hlx_matcher *m);
+/* A file of the index written whole under a temporary name, without the
+ * writer lock; renamed into place by a commit, under it. */
+struct hlx_match_pending {
+	struct hlx_file_new w;
+	enum hlx_home_entry e;
+	int ready;                  /* written, not renamed yet */
+};
+/* Write pdq.base, pdq.delta (for the versions m holds) or pdq.tables (the
+ * base's tables m built, when it has some to share) under a temporary
+ * name: *pd is ready on success.  A file not written is noted in the
+ * status and its part stays dirty. */
+int hlx_match_prepare_base(struct hlx_matcher *m, struct hlx_match_pending *pd);
+int hlx_match_prepare_delta(struct hlx_matcher *m, struct hlx_match_pending *pd);
+int hlx_match_prepare_tables(struct hlx_matcher *m, struct hlx_match_pending *pd);
+/* Under the writer lock (hlx_match_trylock), the lists checked: rename a
+ * ready file into place and clear its dirty flag.  A new base removes the
+ * old pdq.delta and pdq.tables; new tables are renamed only while
+ * pdq.base holds this base, then mapped from there.  No-ops when *pd is
+ * not ready. */
+void hlx_match_commit_base(struct hlx_matcher *m, struct hlx_match_pending *pd);
+void hlx_match_commit_tables(struct hlx_matcher *m, struct hlx_match_pending *pd);
+void hlx_match_commit_delta(struct hlx_matcher *m, struct hlx_match_pending *pd);
+/* Remove a file not renamed (nothing when it is not ready). */
+void hlx_match_pending_abort(struct hlx_match_pending *pd);
 
 /* ---- match.c ---------------------------------------------------------- */
 

@@ -500,21 +500,33 @@ static int same_lists(const struct cur_ctx *a, const struct cur_ctx *b)
 	return 1;
 }
 
-/* Write what the refresh changed, under the node's writer lock and only
- * if the lists are still those it read (c): a writer may have removed a
- * list, or purged entries, since, and its index must not come back.  The
- * lock is taken without waiting (a reader never delays a writer for
- * longer than the writing); without it the index stays in memory, dirty,
- * and the status note says why. */
+/* Write what the refresh changed: first under temporary names, without
+ * the node's writer lock (at 10M hashes a new base and its tables take
+ * some 10 s to write, and writers do not wait for that); then, under the
+ * lock and only if the lists are still those it read (c), renamed into
+ * place: a writer may have removed a list, or purged entries, since, and
+ * its index must not come back.  The lock is taken without waiting (a
+ * reader never delays a writer for longer than the renames); without it
+ * the index stays in memory, dirty, and the status note says why. */
 static void persist(struct hlx_matcher *m, const struct cur_ctx *c)
 {
+	struct hlx_match_pending base = { .ready = 0 }, tables = { .ready = 0 },
+				 delta = { .ready = 0 };
 	struct cur_ctx now = { 0 };
 	int fd, same;
 
+	if (m->base_dirty && hlx_match_prepare_base(m, &base) == HLX_OK)
+		(void)hlx_match_prepare_tables(m, &tables);
+	/* an overlay only ever beside the base it names */
+	if (m->delta_dirty && (!m->base_dirty || base.ready))
+		(void)hlx_match_prepare_delta(m, &delta);
+	hlx_err_clear();
+	if (!base.ready && !delta.ready)
+		goto out; /* nothing written: noted */
 	if (!hlx_match_trylock(m, &fd)) {
 		hlx_match_note(m, "index not written: another process holds the "
 			       "node's writer lock (kept in memory)");
-		return;
+		goto out;
 	}
 	same = current_lists(m, &now) == HLX_OK && same_lists(c, &now);
 	hlx_err_clear();
@@ -522,16 +534,17 @@ static void persist(struct hlx_matcher *m, const struct cur_ctx *c)
 		hlx_match_note(m, "index not written: the lists changed while it "
 			       "was read (kept in memory)");
 	} else {
-		if (m->base_dirty) {
-			hlx_match_write_base(m);
-			if (!m->base_dirty)
-				hlx_match_tables_persist(m);
+		hlx_match_commit_base(m, &base);
+		if (!m->base_dirty) {
+			hlx_match_commit_tables(m, &tables);
+			hlx_match_commit_delta(m, &delta);
 		}
-		/* an overlay only ever beside the base it names */
-		if (!m->base_dirty && m->delta_dirty)
-			hlx_match_write_delta(m);
 	}
 	hlx_match_unlock(m, fd);
+out:
+	hlx_match_pending_abort(&base);
+	hlx_match_pending_abort(&tables);
+	hlx_match_pending_abort(&delta);
 	free(now.v);
 }
 

@@ -234,4 +234,40 @@ test_ok "a retracted hash no longer matches, a kept one does" sh -c "
 	sed -n 2p big.csv | cut -d, -f1 | \"\$HLX\" --home n match >r.json; test ! -s r.json &&
 	sed -n 2101p big.csv | cut -d, -f1 | \"\$HLX\" --home n match | grep -q '\"distance\":0,'"
 
+# A rebuild writes its files under temporary names before it takes the
+# writer lock, and holds the lock only to rename them: a writer coming
+# while they are written gets the lock at once, and the rebuild, finding
+# it taken, keeps its index in memory.  (When the lock was taken first, a
+# temporary file meant the lock was held, and the rebuild could not have
+# found it taken after one appeared.)  Up to 3 tries, in case the watcher
+# is too slow for the writing.
+{
+	echo "hash,category"
+	openssl rand -hex $((200000 * 32)) | fold -w 64 | sed 's/^/pdq:/;s/$/,csam-b/'
+} >more.csv
+hlx $H import big more.csv 2>/dev/null
+for try in 1 2 3; do
+	rm -f got release rb.out
+	sh -c 'i=0
+		while [ $i -lt 20000 ]; do
+			if ls n/match | grep -q "\.tmp"; then
+				exec flock -n n/lock sh -c "touch got; i=0; while [ ! -e release ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done"
+			fi
+			i=$((i + 1))
+		done' 2>/dev/null &
+	w=$!
+	"$HLX" --home n match rebuild >rb.out 2>&1
+	touch release
+	wait $w
+	[ -e got ] && grep -q "another process holds" rb.out && break
+	echo "# try $try: the watcher did not get the lock while the files were written"
+done
+test_ok "a writer coming while a rebuild writes its files gets the lock" test -e got
+test_ok "and the rebuild, finding it taken, wrote nothing, and says why" \
+	grep -q "^note: .*index not written: another process holds the node's writer lock" rb.out
+test_ok "it left no temporary file" sh -c '! ls n/match | grep -q "\.tmp"'
+test_ok "the next match writes the index" sh -c '
+	sed -n 2p more.csv | cut -d, -f1 | "$HLX" --home n match >r.json &&
+	grep -q "\"distance\":0," r.json && test -s n/match/pdq.base && test -s n/match/pdq.tables'
+
 test_done
