@@ -1148,8 +1148,9 @@ out:
 
 void hlx_remove_describe(const struct hlx_remove_result *r, char *out, size_t n)
 {
-	snprintf(out, n, "%u list%s with %" PRIu64 " entries, %u view%s, %u feed%s taken down, %u raw URL%s; state compacted %" PRIu64 " -> %" PRIu64 " bytes",
-		 r->lists, r->lists == 1 ? "" : "s", r->entries, r->views,
+	snprintf(out, n, "%u list%s with %" PRIu64 " entr%s, %u view%s, %u feed%s taken down, %u raw URL%s; state compacted %" PRIu64 " -> %" PRIu64 " bytes",
+		 r->lists, r->lists == 1 ? "" : "s", r->entries,
+		 r->entries == 1 ? "y" : "ies", r->views,
 		 r->views == 1 ? "" : "s", r->feeds, r->feeds == 1 ? "" : "s",
 		 r->urls, r->urls == 1 ? "" : "s", r->before, r->after);
 }

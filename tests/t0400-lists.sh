@@ -19,6 +19,17 @@ test_ok "list ls shows it at version 0" sh -c '"$HLX" --home n list ls | grep -q
 test_ok "list repo prints a bare repository" sh -c 'test -f "$("$HLX" --home n list repo uk-a)/HEAD"'
 test_fails_with "unknown list" 4 "no such list 'nope'" hlx $H list repo nope
 
+hlx $H list create one 2>/dev/null
+test_ok "one entry added: the count says 'entry'" sh -c '
+	"$HLX" --home n add one "$(echo "'"$h1"'")" 2>&1 | grep -q "^hlx: list .one. version 1: 1 added, .*; 1 entry$"'
+test_ok "and so does list ls" sh -c '"$HLX" --home n list ls | grep -q "^one .* v1 .* 1 entry  "'
+test_ok "and an import of one row" sh -c '
+	printf "hash\n%s\n" "'"$h1"'" >one.csv &&
+	"$HLX" --home n import one one.csv 2>&1 | grep -q "^hlx: read 1 row, 0 skipped$"'
+test_ok "which leaves it unchanged at 1 entry" sh -c '
+	"$HLX" --home n import one one.csv 2>&1 | grep -q "unchanged at version 1 (1 entry)$"'
+test_ok "and so does its removal" sh -c '
+	"$HLX" --home n list rm one 2>&1 | grep -q "^hlx: removed list .one.: 1 list with 1 entry, 0 views, "'
 test_ok "add two hashes" hlx $H add uk-a "$h1" "$(echo "$h2" | tr a-f A-F)" --category csam-a --tag t1 --tag t2 --confidence 90
 test_ok "add a pdq hash with first-seen" hlx $H add uk-a "$p1" --first-seen 2026-01-02T03:04:05Z
 test_ok "version 2 now" sh -c '"$HLX" --home n list ls | grep -q "^uk-a .* v2 .* 3 entries"'

@@ -42,7 +42,7 @@ test_fails_with "a second run on the home is refused, naming the pid" 4 \
 	hlx --home a run --interval 1
 test_ok "the first runs on" kill -0 "$pid1"
 test_ok "it published at its first round" wait_log run1.log \
-	"acme: published 1 lists to 'a/publish'"
+	"acme: published 1 list to 'a/publish'"
 
 # ---- SIGHUP re-reads the settings ------------------------------------------------
 test_ok "its settings at start: poll-interval 1 s" \
@@ -130,7 +130,7 @@ test_fails_with "a wrong passphrase: exit 5 at start" 5 \
 "$HLX" --home b --passphrase-file pass run --interval 1 2>run-b.log &
 pid6=$!
 test_ok "with the passphrase it runs and publishes" wait_log run-b.log \
-	"bcorp: published 1 lists to 'b/publish'"
+	"bcorp: published 1 list to 'b/publish'"
 stop "$pid6"
 
 # ---- a change is published at once, and an idle run is idle -------------------
@@ -139,7 +139,7 @@ stop "$pid6"
 # the next round at once (before, it waited for the interval).
 "$HLX" --home a run --interval 60 --to feed 2>run7.log &
 pid7=$!
-test_ok "(run publishes at start)" wait_log run7.log "acme: published 1 lists to 'feed'"
+test_ok "(run publishes at start)" wait_log run7.log "acme: published 1 list to 'feed'"
 sleep 1
 # it watches the home for changes (inotify) rather than only looking
 # every 25 ms: a change wakes it at once

@@ -168,6 +168,12 @@ const char *cli_nearest(const char *typed, size_t n,
 
 /* ---- messages ----------------------------------------------------------- */
 
+/* "entry" or "entries" after a count: one when n is 1, else many. */
+static inline const char *cli_noun(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 /* Print "hlx: <what>: <detail of rc>" on stderr; returns the exit code. */
 int cli_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "hlx: <message>" and the usage line; returns HLX_EXIT_USAGE. */

@@ -73,11 +73,15 @@ static int each_list(struct hlx_cli *cli, const struct cli_args *a, int fsck)
 		}
 	}
 	if (fsck)
-		fprintf(stderr, "hlx: fsck: %zu lists, %" PRIu64 " versions, %" PRIu64
-			" entries, %zu with problems\n", total, tv, te, bad);
+		fprintf(stderr, "hlx: fsck: %zu %s, %" PRIu64 " %s, %" PRIu64
+			" %s, %zu with problems\n", total,
+			cli_noun(total, "list", "lists"), tv,
+			cli_noun(tv, "version", "versions"), te,
+			cli_noun(te, "entry", "entries"), bad);
 	else
-		fprintf(stderr, "hlx: reindexed %zu lists, %" PRIu64 " entries%s\n",
-			total - bad, te, bad ? " (some failed)" : "");
+		fprintf(stderr, "hlx: reindexed %zu %s, %" PRIu64 " %s%s\n",
+			total - bad, cli_noun(total - bad, "list", "lists"), te,
+			cli_noun(te, "entry", "entries"), bad ? " (some failed)" : "");
 	ret = bad ? (fsck ? HLX_EXIT_FAILED : HLX_EXIT_SYSTEM) : 0;
 out:
 	free(nm.v);

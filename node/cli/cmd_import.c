@@ -118,16 +118,18 @@ static int import_apply(struct hlx_cli *cli, const char *list, struct import *im
 			    cli->now, &r);
 	if (rc)
 		return cli_fail(rc, "cannot import into list '%s'", list);
-	fprintf(stderr, "hlx: read %zu rows, %zu skipped\n", im->rows, im->skipped);
+	fprintf(stderr, "hlx: read %zu %s, %zu skipped\n", im->rows,
+		cli_noun(im->rows, "row", "rows"), im->skipped);
 	if (!r.changed)
 		fprintf(stderr, "hlx: list '%s' unchanged at version %" PRIu64
-			" (%" PRIu64 " entries)\n", list, r.version, r.count);
+			" (%" PRIu64 " %s)\n", list, r.version, r.count,
+			cli_noun(r.count, "entry", "entries"));
 	else
 		fprintf(stderr, "hlx: list '%s' version %" PRIu64 ": %" PRIu64
 			" added, %" PRIu64 " updated, %" PRIu64 " unchanged, %" PRIu64
-			" duplicates merged; %" PRIu64 " entries\n", list,
+			" duplicates merged; %" PRIu64 " %s\n", list,
 			r.version, r.added, r.updated, r.unchanged, r.merged,
-			r.count);
+			r.count, cli_noun(r.count, "entry", "entries"));
 	return 0;
 }
 

@@ -26,8 +26,8 @@ static int print_list(void *ctx, const struct hlx_list_rec *l)
 		hlx_time_format(l->updated, t);
 	/* a peer's list: when its owner published the version (the time of
 	 * the signed head it came with); ours: the version's own time */
-	printf("%-24s %-16s v%-6" PRIu64 " %10" PRIu64 " entries  %s%s\n",
-	       l->name, l->owner, l->version, l->count,
+	printf("%-24s %-16s v%-6" PRIu64 " %10" PRIu64 " %-7s  %s%s\n",
+	       l->name, l->owner, l->version, l->count, cli_noun(l->count, "entry", "entries"),
 	       !l->version ? "" : strchr(l->name, '/') ? "published " : "signed ", t);
 	return 0;
 }
@@ -100,14 +100,16 @@ static void print_result(const char *list, const struct hlx_apply_result *r)
 {
 	if (!r->changed) {
 		fprintf(stderr, "hlx: list '%s' unchanged at version %" PRIu64
-			" (%" PRIu64 " entries)\n", list, r->version, r->count);
+			" (%" PRIu64 " %s)\n", list, r->version, r->count,
+			cli_noun(r->count, "entry", "entries"));
 		return;
 	}
 	fprintf(stderr, "hlx: list '%s' version %" PRIu64 ": %" PRIu64
 		" added, %" PRIu64 " updated, %" PRIu64 " retracted, %" PRIu64
 		" unchanged, %" PRIu64 " duplicates merged; %" PRIu64
-		" entries\n", list, r->version, r->added, r->updated,
-		r->retracted, r->unchanged, r->merged, r->count);
+		" %s\n", list, r->version, r->added, r->updated,
+		r->retracted, r->unchanged, r->merged, r->count,
+		cli_noun(r->count, "entry", "entries"));
 }
 
 static int apply(struct hlx_cli *cli, struct hlx_node *n, const char *list,

@@ -513,8 +513,9 @@ static void text_lists(const struct hlx_overview *ov)
 		snprintf(t, sizeof(t), "-");
 		if (l->version)
 			hlx_time_format(l->updated, t);
-		printf("  %-24s %-16s v%-6" PRIu64 " %10" PRIu64 " entries  %s\n",
-		       l->name, l->owner, l->version, l->count, t);
+		printf("  %-24s %-16s v%-6" PRIu64 " %10" PRIu64 " %-7s  %s\n",
+		       l->name, l->owner, l->version, l->count,
+		       cli_noun(l->count, "entry", "entries"), t);
 	}
 }
 

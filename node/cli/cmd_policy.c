@@ -74,7 +74,8 @@ static int check_list(void *ctx, size_t i, const char *view, const char *src,
 	if (c->entries)
 		return 0;
 	rules_text(r, rt, sizeof(rt));
-	printf("  %-24s from %-24s %10" PRIu64 " entries; %s\n", view, src, count, rt);
+	printf("  %-24s from %-24s %10" PRIu64 " %s; %s\n", view, src, count,
+	       cli_noun(count, "entry", "entries"), rt);
 	return 0;
 }
 
@@ -333,8 +334,8 @@ int cmd_purge(struct hlx_cli *cli, const struct cli_args *a)
 	rc = hlx_retention_purge(cli->node, cli->now, &count);
 	if (rc)
 		return cli_fail(rc, "cannot purge");
-	fprintf(stderr, "hlx: %" PRIu64 " entries past their retention purged\n",
-		count);
+	fprintf(stderr, "hlx: %" PRIu64 " %s past their retention purged\n",
+		count, cli_noun(count, "entry", "entries"));
 	/* free pages of the state still hold what was purged: compacted
 	 * before the lock goes */
 	if (count && (rc = cli_compact(cli, NULL, NULL)))

@@ -189,8 +189,10 @@ static int do_publish(struct hlx_cli *cli, struct hlx_node *n,
 		return fail(rc, "cannot publish to '%s'", o->dir);
 	}
 	if (!quiet || st.heads_signed || st.packs_written)
-		say(LOG_NEWS, "published %u lists to '%s': %u heads signed, %u packs written",
-		    st.lists, o->dir, st.heads_signed, st.packs_written);
+		say(LOG_NEWS, "published %u %s to '%s': %u %s signed, %u %s written",
+		    st.lists, cli_noun(st.lists, "list", "lists"), o->dir,
+		    st.heads_signed, cli_noun(st.heads_signed, "head", "heads"),
+		    st.packs_written, cli_noun(st.packs_written, "pack", "packs"));
 	if (st.urls_sent)
 		say(LOG_NEWS, "%u raw URL(s) of cases sealed to their owners", st.urls_sent);
 	if (st.failed)
@@ -241,8 +243,8 @@ static void round_report(void *ctx, const struct hlx_sync_event *ev)
 		if (ev->rc)
 			fail(ev->rc, "cannot purge");
 		else
-			say(LOG_NEWS, "%" PRIu64 " entries past their retention purged",
-			    ev->purged);
+			say(LOG_NEWS, "%" PRIu64 " %s past their retention purged",
+			    ev->purged, cli_noun(ev->purged, "entry", "entries"));
 		break;
 	case HLX_SYNC_LIST:
 		if (ev->rc)
