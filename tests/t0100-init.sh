@@ -51,6 +51,9 @@ chmod 600 pass
 : >empty; chmod 600 empty
 test_fails_with "empty passphrase file refused" 5 "empty" \
 	hlx --home n3 --passphrase-file empty sign -n file msg
+test_fails_with "a passphrase file that does not exist: no passphrase, exit 5" 5 \
+	"passphrase file 'nope': cannot open 'nope': No such file" \
+	hlx --home n3 --passphrase-file nope sign -n file msg
 test_fails_with "encrypted key without passphrase source or terminal" 5 "passphrase-file" \
 	setsid -w "$HLX" --home n3 sign -n file msg
 test_fails_with "encrypted key files hold no plaintext: unreadable without passphrase" 5 "" \

@@ -139,6 +139,10 @@ int cli_passphrase(const struct hlx_cli *cli, const char *what, int confirm,
 		rc = hlx_secret_file_read(cli->pass_file, PASS_MAX, pass);
 		if (!rc)
 			rc = strip_newline(pass);
+		/* no file: no passphrase available, a key problem (exit 5)
+		 * like the other ways a passphrase cannot be had */
+		if (rc == HLX_ENOENT)
+			rc = HLX_EPASS;
 		if (rc)
 			return hlx_err_wrap(rc, "passphrase file '%s'", cli->pass_file);
 		if (pass->len == 0)
