@@ -113,6 +113,13 @@ $(O)/contrib/embed/match-one: contrib/embed/match-one.c $(O)/libhlx.a | pkgcheck
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libhlx.a $(LDLIBS)
 
+# Preloaded into hlx by t0600: opens with O_TMPFILE fail, as on NFS.
+# Built without the sanitizers (its caller's come first).
+$(O)/tests/no-tmpfile.so: tests/tools/no-tmpfile.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -shared -fPIC -o $@ $< -ldl
+
 # A matcher embedded as a pipeline worker would, and one timed call by
 # call, for make bench (b0600); the PDQ index alone on synthetic hashes,
 # against a brute-force scan or an index prototype (pdq-proto); the
@@ -173,14 +180,14 @@ deps:
 ensure-deps:
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps; fi
 
-units: $(UNIT_BIN)
+units: $(UNIT_BIN) $(O)/tests/no-tmpfile.so
 
 check: ensure-deps
 	$(Q)$(MAKE) --no-print-directory -j$(JOBS) O=$(O)/san SAN=1 $(O)/san/hlx units-san \
 		$(O)/san/contrib/embed/match-one
 	$(Q)HLX_BUILD=$(O)/san tests/run.sh
 
-units-san: $(UNIT_BIN)
+units-san: $(UNIT_BIN) $(O)/tests/no-tmpfile.so
 
 # The library is compiled once, instrumented, for every harness.
 fuzz-build: | pkgcheck

@@ -231,36 +231,89 @@ static int walk(const char *root, const char *dir, int create, unsigned mode,
 	return HLX_OK;
 }
 
-int hlx_file_new_open(struct hlx_file_new *w, const char *root,
-		      const char *path, unsigned mode)
+/* random bytes in a temporary name (hex: twice as many characters) */
+#define TMP_RAND 8
+
+/* The start of both kinds of new file: names checked, the directory
+ * opened (w->dirfd). */
+static int new_begin(struct hlx_file_new *w, const char *root,
+		     const char *path, int unnamed)
 {
 	char dir[PATH_MAX];
-	unsigned char r[8];
-	size_t nl;
 	int rc;
 
 	w->fd = w->dirfd = -1;
 	w->tmp[0] = '\0';
+	w->unnamed = unnamed;
 	rc = split(path, dir, w->name);
 	if (!rc)
 		rc = hlx_pathf(w->path, "%s", path);
 	if (rc)
 		return rc;
-	nl = strlen(w->name);
-	if (nl + 4 + 2 * sizeof(r) > NAME_MAX)
+	if (strlen(w->name) + 4 + 2 * TMP_RAND > NAME_MAX)
 		return hlx_err(HLX_EINVAL, "name too long: '%.60s...'", path);
 	if (sodium_init() < 0)
 		return hlx_err(HLX_ECRYPTO, "cannot initialise libsodium");
-	rc = walk(root, dir, 0, 0, &w->dirfd);
+	return walk(root, dir, 0, 0, &w->dirfd);
+}
+
+/* A fresh random temporary name for w->name in w->tmp. */
+static void tmp_name(struct hlx_file_new *w)
+{
+	unsigned char r[TMP_RAND];
+	size_t nl = strlen(w->name);
+
+	randombytes_buf(r, sizeof(r));
+	/* the length was checked by new_begin */
+	memcpy(w->tmp, w->name, nl);
+	memcpy(w->tmp + nl, ".tmp", 4);
+	sodium_bin2hex(w->tmp + nl + 4, 2 * sizeof(r) + 1, r, sizeof(r));
+}
+
+static int new_mode(struct hlx_file_new *w, unsigned mode)
+{
+	int rc;
+
+	if (fchmod(w->fd, (mode_t)(mode & 07777)) == 0)
+		return HLX_OK;
+	rc = hlx_err(HLX_EIO, "cannot chmod a file next to '%s': %s", w->path,
+		     strerror(errno));
+	hlx_file_new_abort(w);
+	return rc;
+}
+
+int hlx_file_new_open_unnamed(struct hlx_file_new *w, const char *root,
+			      const char *path, unsigned mode)
+{
+	int rc = new_begin(w, root, path, 1);
+
+	if (rc)
+		return rc;
+	w->fd = openat(w->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		int e = errno;
+
+		/* a file system without unnamed files (NFS, older ones) */
+		rc = hlx_err(e == EOPNOTSUPP || e == EISDIR || e == EINVAL ?
+			     HLX_EUNSUPPORTED : HLX_EIO,
+			     "cannot create an unnamed file next to '%s': %s",
+			     path, strerror(e));
+		hlx_file_new_abort(w);
+		return rc;
+	}
+	return new_mode(w, mode);
+}
+
+int hlx_file_new_open(struct hlx_file_new *w, const char *root,
+		      const char *path, unsigned mode)
+{
+	int rc = new_begin(w, root, path, 0);
+
 	if (rc)
 		return rc;
 	/* a name planted here is skipped, never opened */
 	for (int tries = 0; w->fd < 0 && tries < 16; tries++) {
-		randombytes_buf(r, sizeof(r));
-		/* the length was checked above */
-		memcpy(w->tmp, w->name, nl);
-		memcpy(w->tmp + nl, ".tmp", 4);
-		sodium_bin2hex(w->tmp + nl + 4, 2 * sizeof(r) + 1, r, sizeof(r));
+		tmp_name(w);
 		w->fd = openat(w->dirfd, w->tmp,
 			       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			       0600);
@@ -274,13 +327,7 @@ int hlx_file_new_open(struct hlx_file_new *w, const char *root,
 		hlx_file_new_abort(w);
 		return rc;
 	}
-	if (fchmod(w->fd, (mode_t)(mode & 07777)) != 0) {
-		rc = hlx_err(HLX_EIO, "cannot chmod a file next to '%s': %s",
-			     path, strerror(errno));
-		hlx_file_new_abort(w);
-		return rc;
-	}
-	return HLX_OK;
+	return new_mode(w, mode);
 }
 
 void hlx_file_new_abort(struct hlx_file_new *w)
@@ -300,17 +347,57 @@ int hlx_file_new_sync(struct hlx_file_new *w)
 {
 	int rc = HLX_OK;
 
-	if (w->fd < 0 || w->dirfd < 0 || !w->tmp[0])
+	if (w->fd < 0 || w->dirfd < 0 || (!w->unnamed && !w->tmp[0]))
 		return hlx_err(HLX_EINVAL, "'%s' is not open", w->path);
 	if (fsync(w->fd) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
 			     strerror(errno));
+	/* an unnamed file is kept open: its descriptor is all there is of
+	 * it until the commit links it in */
+	if (!w->unnamed) {
+		if (close(w->fd) != 0 && !rc)
+			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
+				     strerror(errno));
+		w->fd = -1;
+	}
+	if (rc)
+		hlx_file_new_abort(w);
+	return rc;
+}
+
+/* Give the unnamed file of w a fresh temporary name (linkat fails rather
+ * than replace a name planted there), and close it. */
+static int link_unnamed(struct hlx_file_new *w)
+{
+	char proc[64];
+	int rc = HLX_OK, e = 0;
+
+	if (fsync(w->fd) != 0)
+		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
+			     strerror(errno));
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
+	for (int tries = 0; !rc && tries < 16; tries++) {
+		tmp_name(w);
+		if (linkat(AT_FDCWD, proc, w->dirfd, w->tmp, AT_SYMLINK_FOLLOW) == 0)
+			break;
+		e = errno;
+		/* no /proc: the same through the descriptor (which some
+		 * kernels allow only with CAP_DAC_READ_SEARCH) */
+		if (e == ENOENT &&
+		    linkat(w->fd, "", w->dirfd, w->tmp, AT_EMPTY_PATH) == 0)
+			break;
+		w->tmp[0] = '\0';
+		if (e != EEXIST)
+			rc = hlx_err(HLX_EIO, "cannot link '%s' in: %s", w->path,
+				     strerror(e));
+	}
+	if (!rc && !w->tmp[0])
+		rc = hlx_err(HLX_EIO, "cannot link '%s' in: %s", w->path,
+			     strerror(e));
 	if (close(w->fd) != 0 && !rc)
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
 			     strerror(errno));
 	w->fd = -1;
-	if (rc)
-		hlx_file_new_abort(w);
 	return rc;
 }
 
@@ -318,9 +405,11 @@ int hlx_file_new_commit(struct hlx_file_new *w)
 {
 	int rc = HLX_OK;
 
-	if (w->dirfd < 0 || !w->tmp[0])
+	if (w->dirfd < 0 || (w->unnamed ? w->fd < 0 : !w->tmp[0]))
 		return hlx_err(HLX_EINVAL, "'%s' is not open", w->path);
-	if (w->fd >= 0)
+	if (w->unnamed)
+		rc = link_unnamed(w);
+	else if (w->fd >= 0)
 		rc = hlx_file_new_sync(w);
 	if (!rc && renameat(w->dirfd, w->tmp, w->dirfd, w->name) != 0)
 		rc = hlx_err(HLX_EIO, "cannot replace '%s': %s", w->path,
@@ -350,6 +439,7 @@ int hlx_file_link_in(const char *root, const char *src, const char *path,
 	*linked = 0;
 	w.fd = w.dirfd = -1;
 	w.tmp[0] = '\0';
+	w.unnamed = 0;
 	rc = split(path, w.path, w.name);
 	if (rc)
 		return rc;

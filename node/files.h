@@ -39,6 +39,7 @@ struct hlx_file_new {
 	char name[NAME_MAX + 1]; /* its final name in dirfd */
 	char tmp[NAME_MAX + 1];  /* its temporary name in dirfd */
 	char path[PATH_MAX];     /* its final path, for messages */
+	int unnamed;             /* no name until the commit (O_TMPFILE) */
 };
 
 /* Create the temporary file of path, with mode (fchmod). */
@@ -47,9 +48,15 @@ int hlx_file_new_open(struct hlx_file_new *w, const char *root,
 /* fsync it, rename it over its final name, fsync the directory; it is
  * removed on failure.  Closes everything. */
 int hlx_file_new_commit(struct hlx_file_new *w);
-/* fsync and close it, still under its temporary name, so that a commit
- * later only renames it (written without a lock, renamed under it); it is
- * removed on failure. */
+/* The same, but the file has no name at all until the commit links it in
+ * (O_TMPFILE): if the writer dies first, nothing of it is left, and no one
+ * can see it in the directory meanwhile.  HLX_EUNSUPPORTED on a file
+ * system without unnamed files. */
+int hlx_file_new_open_unnamed(struct hlx_file_new *w, const char *root,
+			      const char *path, unsigned mode);
+/* fsync it, so that a commit later only renames it (written without a
+ * lock, renamed under it).  A named file is closed, still under its
+ * temporary name; an unnamed one stays open.  It is removed on failure. */
 int hlx_file_new_sync(struct hlx_file_new *w);
 /* Remove it (nothing was replaced); safe after a failed open. */
 void hlx_file_new_abort(struct hlx_file_new *w);

@@ -559,14 +559,19 @@ static void kept_in_memory(struct hlx_matcher *m, enum hlx_home_entry e)
 }
 
 /*
- * A file of the index is written whole under a temporary name without the
+ * A file of the index is written whole, unnamed (O_TMPFILE), without the
  * writer lock (at 10M hashes the base and its tables take some 10 s, and
- * writers do not wait for that), then renamed into place under it
- * (hlx_match_commit), once the caller has checked the lists are still
- * those the file reflects.  A file not written is noted and left dirty.
+ * writers do not wait for that); then, under the lock, once the caller has
+ * checked the lists are still those the file reflects, linked in and
+ * renamed into place.  Nothing of an unnamed file outlives its writer, so
+ * a list removed meanwhile leaves none of its hashes in match/, even if
+ * the writer dies.  Where the file system has no unnamed files (named:
+ * HLX_EUNSUPPORTED from an unnamed prepare), the caller takes the lock
+ * and checks the lists first, then writes named temporaries.  Writing and
+ * committing note nothing: the refresh's callers (under wrlock) do.
  */
 static int pending_write(struct hlx_matcher *m, enum hlx_home_entry e,
-			 const struct hlx_span *v, size_t nv,
+			 const struct hlx_span *v, size_t nv, int named,
 			 struct hlx_match_pending *pd)
 {
 	char p[PATH_MAX];
@@ -576,7 +581,8 @@ static int pending_write(struct hlx_matcher *m, enum hlx_home_entry e,
 	pd->e = e;
 	rc = hlx_node_path(m->node, e, NULL, NULL, p);
 	if (!rc)
-		rc = hlx_file_new_open(&pd->w, NULL, p, 0600);
+		rc = named ? hlx_file_new_open(&pd->w, NULL, p, 0600) :
+			     hlx_file_new_open_unnamed(&pd->w, NULL, p, 0600);
 	for (size_t i = 0; !rc && i < nv; i++)
 		if (hlx_write_all(pd->w.fd, v[i].p, v[i].n) != 0) {
 			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", p,
@@ -585,12 +591,9 @@ static int pending_write(struct hlx_matcher *m, enum hlx_home_entry e,
 		}
 	if (!rc)
 		rc = hlx_file_new_sync(&pd->w);
-	if (rc) {
-		kept_in_memory(m, e);
-		return rc;
-	}
-	pd->ready = 1;
-	return HLX_OK;
+	if (!rc)
+		pd->ready = 1;
+	return rc;
 }
 
 void hlx_match_pending_abort(struct hlx_match_pending *pd)
@@ -600,20 +603,25 @@ void hlx_match_pending_abort(struct hlx_match_pending *pd)
 	pd->ready = 0;
 }
 
-static int pending_commit(struct hlx_matcher *m, struct hlx_match_pending *pd)
+static int pending_commit(struct hlx_match_pending *pd)
 {
-	int rc;
-
 	if (!pd->ready)
-		return HLX_ENOENT;
+		return hlx_err(HLX_ESTATE, "nothing written to put in place");
 	pd->ready = 0;
-	rc = hlx_file_new_commit(&pd->w);
-	if (rc)
-		kept_in_memory(m, pd->e);
+	return hlx_file_new_commit(&pd->w);
+}
+
+/* A prepare's failure, said in the status (a file system without unnamed
+ * files is not one: the caller writes named files under the lock). */
+static int prepared(struct hlx_matcher *m, enum hlx_home_entry e, int rc)
+{
+	if (rc && rc != HLX_EUNSUPPORTED)
+		kept_in_memory(m, e);
 	return rc;
 }
 
-int hlx_match_prepare_base(struct hlx_matcher *m, struct hlx_match_pending *pd)
+int hlx_match_prepare_base(struct hlx_matcher *m, int named,
+			   struct hlx_match_pending *pd)
 {
 	struct hlx_buf h = HLX_BUF_INIT;
 	int rc;
@@ -624,15 +632,14 @@ int hlx_match_prepare_base(struct hlx_matcher *m, struct hlx_match_pending *pd)
 		struct hlx_span v[] = { { h.data, h.len },
 					{ m->base, m->nbase * HLX_PDQ_BYTES } };
 
-		rc = pending_write(m, HLX_HOME_MATCH_BASE, v, 2, pd);
-	} else {
-		kept_in_memory(m, HLX_HOME_MATCH_BASE);
+		rc = pending_write(m, HLX_HOME_MATCH_BASE, v, 2, named, pd);
 	}
 	hlx_buf_free(&h);
-	return rc;
+	return prepared(m, HLX_HOME_MATCH_BASE, rc);
 }
 
-int hlx_match_prepare_delta(struct hlx_matcher *m, struct hlx_match_pending *pd)
+int hlx_match_prepare_delta(struct hlx_matcher *m, int named,
+			    struct hlx_match_pending *pd)
 {
 	struct hlx_buf h = HLX_BUF_INIT, del = HLX_BUF_INIT;
 	int rc = HLX_OK;
@@ -649,21 +656,23 @@ int hlx_match_prepare_delta(struct hlx_matcher *m, struct hlx_match_pending *pd)
 					{ m->add, m->nadd * HLX_PDQ_BYTES },
 					{ del.data, del.len } };
 
-		rc = pending_write(m, HLX_HOME_MATCH_DELTA, v, 3, pd);
-	} else {
-		kept_in_memory(m, HLX_HOME_MATCH_DELTA);
+		rc = pending_write(m, HLX_HOME_MATCH_DELTA, v, 3, named, pd);
 	}
 	hlx_buf_free(&h);
 	hlx_buf_free(&del);
-	return rc;
+	return prepared(m, HLX_HOME_MATCH_DELTA, rc);
 }
 
 void hlx_match_commit_base(struct hlx_matcher *m, struct hlx_match_pending *pd)
 {
 	char p[PATH_MAX];
 
-	if (pending_commit(m, pd))
+	if (!pd->ready)
 		return;
+	if (pending_commit(pd)) {
+		kept_in_memory(m, HLX_HOME_MATCH_BASE);
+		return;
+	}
 	m->base_dirty = 0;
 	/* the old overlay and tables name the old base: harmless, but they
 	 * may hold hashes the lists no longer do */
@@ -671,12 +680,6 @@ void hlx_match_commit_base(struct hlx_matcher *m, struct hlx_match_pending *pd)
 		unlink(p);
 	if (!hlx_node_path(m->node, HLX_HOME_MATCH_TABLES, NULL, NULL, p))
 		unlink(p);
-}
-
-void hlx_match_commit_delta(struct hlx_matcher *m, struct hlx_match_pending *pd)
-{
-	if (!pending_commit(m, pd))
-		m->delta_dirty = 0;
 }
 
 /* ---- the search tables (pdq.tables) ------------------------------------ */
@@ -729,9 +732,9 @@ static int base_is_current(struct hlx_matcher *m)
 	return same;
 }
 
-/* The tables x of this base, written under a temporary name. */
+/* The tables x of this base, written (unnamed unless named). */
 static int tables_prepare(struct hlx_matcher *m, const struct hlx_pdqidx *x,
-			  struct hlx_match_pending *pd)
+			  int named, struct hlx_match_pending *pd)
 {
 	uint8_t head[HLX_PDQIDX_HEAD];
 	const void *t;
@@ -743,31 +746,38 @@ static int tables_prepare(struct hlx_matcher *m, const struct hlx_pdqidx *x,
 	if (!rc) {
 		struct hlx_span v[] = { { head, sizeof(head) }, { t, len } };
 
-		rc = pending_write(m, HLX_HOME_MATCH_TABLES, v, 2, pd);
+		rc = pending_write(m, HLX_HOME_MATCH_TABLES, v, 2, named, pd);
 	}
 	return rc;
 }
 
-/* Under the writer lock: the tables written by tables_prepare renamed
- * into place if pdq.base still holds this base, and mapped from there. */
+/* Under the writer lock: the tables written by tables_prepare put in
+ * place if pdq.base still holds this base, and mapped from there. */
 static int tables_commit(struct hlx_matcher *m, struct hlx_match_pending *pd)
 {
+	int rc;
+
 	if (!base_is_current(m)) {
 		hlx_match_pending_abort(pd);
-		return HLX_ESTATE;
+		return hlx_err(HLX_ESTATE, "pdq.base on disk is no longer this index's");
 	}
-	if (pending_commit(m, pd))
-		return HLX_EIO;
-	return tables_map(m);
+	rc = pending_commit(pd);
+	return rc ? rc : tables_map(m);
 }
 
-int hlx_match_prepare_tables(struct hlx_matcher *m, struct hlx_match_pending *pd)
+int hlx_match_prepare_tables(struct hlx_matcher *m, int named,
+			     struct hlx_match_pending *pd)
 {
+	double t0 = hlx_match_now();
+	int rc;
+
 	pd->ready = 0;
 	if (!m->bidx || hlx_pdqidx_borrowed(m->bidx) ||
 	    m->nbase < HLX_PDQIDX_TABLES_MIN)
-		return HLX_ENOENT;
-	return tables_prepare(m, m->bidx, pd);
+		return HLX_OK; /* none to share: not ready */
+	rc = tables_prepare(m, m->bidx, named, pd);
+	m->write_seconds += hlx_match_now() - t0;
+	return prepared(m, HLX_HOME_MATCH_TABLES, rc);
 }
 
 void hlx_match_commit_tables(struct hlx_matcher *m, struct hlx_match_pending *pd)
@@ -781,10 +791,28 @@ void hlx_match_commit_tables(struct hlx_matcher *m, struct hlx_match_pending *pd
 	if (tables_commit(m, pd) == HLX_OK) {
 		hlx_pdqidx_free(built);
 	} else {
-		hlx_err_clear();
+		kept_in_memory(m, HLX_HOME_MATCH_TABLES);
 		m->bidx = built;
 	}
 	m->write_seconds += hlx_match_now() - t0;
+}
+
+/* An overlay only beside the base it names: another process may have
+ * written a newer base since this one was read, and its overlay stays. */
+void hlx_match_commit_delta(struct hlx_matcher *m, struct hlx_match_pending *pd)
+{
+	if (!pd->ready)
+		return;
+	if (!base_is_current(m)) {
+		hlx_match_pending_abort(pd);
+		hlx_match_note(m, "pdq.delta not written: pdq.base on disk is "
+			       "another process's newer index (kept in memory)");
+		return;
+	}
+	if (pending_commit(pd))
+		kept_in_memory(m, HLX_HOME_MATCH_DELTA);
+	else
+		m->delta_dirty = 0;
 }
 
 int hlx_match_base_tables(struct hlx_matcher *m)
@@ -807,18 +835,23 @@ int hlx_match_base_tables(struct hlx_matcher *m)
 		return HLX_OK;
 	}
 	/* the built tables go to the file, and the process reads them from
-	 * there like every other: one copy in the page cache.  Written
-	 * first, then renamed under the writer lock, so that pdq.base cannot
+	 * there like every other: one copy in the page cache.  Written first,
+	 * then put in place under the writer lock, so that pdq.base cannot
 	 * change (or go, with the list it came from) between the check and
-	 * the rename */
+	 * the rename; named files only once the lock is held */
 	t0 = hlx_match_now();
-	if (tables_prepare(m, x, &pd) == HLX_OK) {
+	rc = tables_prepare(m, x, 0, &pd);
+	if (rc == HLX_OK || rc == HLX_EUNSUPPORTED) {
+		int named = rc == HLX_EUNSUPPORTED;
+
 		rc = HLX_ESTATE;
 		if (hlx_match_trylock(m, &fd)) {
-			rc = tables_commit(m, &pd);
+			rc = named ? tables_prepare(m, x, 1, &pd) : HLX_OK;
+			if (!rc)
+				rc = tables_commit(m, &pd);
 			hlx_match_unlock(m, fd);
 		}
-		hlx_match_pending_abort(&pd); /* if not renamed */
+		hlx_match_pending_abort(&pd); /* if not put in place */
 		if (!rc) {
 			hlx_pdqidx_free(x);
 			m->write_seconds += hlx_match_now() - t0;

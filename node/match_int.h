@@ -142,29 +142,35 @@ int hlx_match_load_files(struct hlx_matcher *m);
  * pdq.base is still this base) and mapped; or, when it cannot be
  * written, kept in memory. */
 int hlx_match_base_tables(struct hlx_matcher *m);
-/* A file of the index written whole under a temporary name, without the
- * writer lock; renamed into place by a commit, under it. */
+/* A file of the index written whole, unnamed (O_TMPFILE) and without the
+ * writer lock, or named (a temporary name) under it where the file
+ * system has no unnamed files; put in place by a commit, under the lock. */
 struct hlx_match_pending {
 	struct hlx_file_new w;
 	enum hlx_home_entry e;
-	int ready;                  /* written, not renamed yet */
+	int ready;                  /* written, not in place yet */
 };
 /* Write pdq.base, pdq.delta (for the versions m holds) or pdq.tables (the
- * base's tables m built, when it has some to share) under a temporary
- * name: *pd is ready on success.  A file not written is noted in the
- * status and its part stays dirty. */
-int hlx_match_prepare_base(struct hlx_matcher *m, struct hlx_match_pending *pd);
-int hlx_match_prepare_delta(struct hlx_matcher *m, struct hlx_match_pending *pd);
-int hlx_match_prepare_tables(struct hlx_matcher *m, struct hlx_match_pending *pd);
-/* Under the writer lock (hlx_match_trylock), the lists checked: rename a
- * ready file into place and clear its dirty flag.  A new base removes the
- * old pdq.delta and pdq.tables; new tables are renamed only while
- * pdq.base holds this base, then mapped from there.  No-ops when *pd is
- * not ready. */
+ * base's tables m built, when it has some to share: else nothing, and
+ * HLX_OK), unnamed, or named when named: *pd is ready on success.
+ * HLX_EUNSUPPORTED when unnamed files cannot be made here; another
+ * failure is noted in the status, and the part stays dirty. */
+int hlx_match_prepare_base(struct hlx_matcher *m, int named,
+			   struct hlx_match_pending *pd);
+int hlx_match_prepare_delta(struct hlx_matcher *m, int named,
+			    struct hlx_match_pending *pd);
+int hlx_match_prepare_tables(struct hlx_matcher *m, int named,
+			     struct hlx_match_pending *pd);
+/* Under the writer lock (hlx_match_trylock), the lists checked: put a
+ * ready file in place and clear its dirty flag.  A new base removes the
+ * old pdq.delta and pdq.tables; new tables, and an overlay, are put in
+ * place only while pdq.base holds this base (tables are then mapped from
+ * there).  What is not put in place is noted.  No-ops when *pd is not
+ * ready. */
 void hlx_match_commit_base(struct hlx_matcher *m, struct hlx_match_pending *pd);
 void hlx_match_commit_tables(struct hlx_matcher *m, struct hlx_match_pending *pd);
 void hlx_match_commit_delta(struct hlx_matcher *m, struct hlx_match_pending *pd);
-/* Remove a file not renamed (nothing when it is not ready). */
+/* Drop a file not put in place (nothing when it is not ready). */
 void hlx_match_pending_abort(struct hlx_match_pending *pd);
 
 /* ---- match.c ---------------------------------------------------------- */

@@ -500,29 +500,54 @@ static int same_lists(const struct cur_ctx *a, const struct cur_ctx *b)
 	return 1;
 }
 
-/* Write what the refresh changed: first under temporary names, without
- * the node's writer lock (at 10M hashes a new base and its tables take
- * some 10 s to write, and writers do not wait for that); then, under the
- * lock and only if the lists are still those it read (c), renamed into
- * place: a writer may have removed a list, or purged entries, since, and
- * its index must not come back.  The lock is taken without waiting (a
- * reader never delays a writer for longer than the renames); without it
- * the index stays in memory, dirty, and the status note says why. */
+/* Write the files of what the refresh changed that are dirty (named, or
+ * unnamed): HLX_EUNSUPPORTED when unnamed files cannot be made here. */
+static int prepare(struct hlx_matcher *m, int named,
+		   struct hlx_match_pending *base, struct hlx_match_pending *tables,
+		   struct hlx_match_pending *delta)
+{
+	int rc = HLX_OK, rd = HLX_OK;
+
+	if (m->base_dirty) {
+		rc = hlx_match_prepare_base(m, named, base);
+		if (!rc)
+			rc = hlx_match_prepare_tables(m, named, tables);
+	}
+	/* an overlay only ever beside the base it names */
+	if (rc != HLX_EUNSUPPORTED && m->delta_dirty &&
+	    (!m->base_dirty || base->ready))
+		rd = hlx_match_prepare_delta(m, named, delta);
+	hlx_err_clear();
+	return rc == HLX_EUNSUPPORTED || rd == HLX_EUNSUPPORTED ?
+	       HLX_EUNSUPPORTED : HLX_OK;
+}
+
+/* Write what the refresh changed: first unnamed (O_TMPFILE), without the
+ * node's writer lock (at 10M hashes a new base and its tables take some
+ * 10 s to write, and writers do not wait for that); then, under the lock
+ * and only if the lists are still those it read (c), put in place: a
+ * writer may have removed a list, or purged entries, since, and its index
+ * must not come back.  An unnamed file leaves nothing behind when it is
+ * dropped, or when this process dies.  Where the file system has no
+ * unnamed files, the files are written under the lock, once the lists are
+ * checked.  The lock is taken without waiting (a reader never delays a
+ * writer for longer than the renames); without it the index stays in
+ * memory, dirty, and the status note says why. */
 static void persist(struct hlx_matcher *m, const struct cur_ctx *c)
 {
 	struct hlx_match_pending base = { .ready = 0 }, tables = { .ready = 0 },
 				 delta = { .ready = 0 };
 	struct cur_ctx now = { 0 };
-	int fd, same;
+	int fd, same, named;
 
-	if (m->base_dirty && hlx_match_prepare_base(m, &base) == HLX_OK)
-		(void)hlx_match_prepare_tables(m, &tables);
-	/* an overlay only ever beside the base it names */
-	if (m->delta_dirty && (!m->base_dirty || base.ready))
-		(void)hlx_match_prepare_delta(m, &delta);
-	hlx_err_clear();
-	if (!base.ready && !delta.ready)
+	named = prepare(m, 0, &base, &tables, &delta) == HLX_EUNSUPPORTED;
+	if (named) {
+		hlx_match_pending_abort(&base);
+		hlx_match_pending_abort(&tables);
+		hlx_match_pending_abort(&delta);
+	} else if (!base.ready && !delta.ready) {
 		goto out; /* nothing written: noted */
+	}
 	if (!hlx_match_trylock(m, &fd)) {
 		hlx_match_note(m, "index not written: another process holds the "
 			       "node's writer lock (kept in memory)");
@@ -534,6 +559,8 @@ static void persist(struct hlx_matcher *m, const struct cur_ctx *c)
 		hlx_match_note(m, "index not written: the lists changed while it "
 			       "was read (kept in memory)");
 	} else {
+		if (named)
+			(void)prepare(m, 1, &base, &tables, &delta);
 		hlx_match_commit_base(m, &base);
 		if (!m->base_dirty) {
 			hlx_match_commit_tables(m, &tables);

@@ -234,78 +234,79 @@ test_ok "a retracted hash no longer matches, a kept one does" sh -c "
 	sed -n 2p big.csv | cut -d, -f1 | \"\$HLX\" --home n match >r.json; test ! -s r.json &&
 	sed -n 2101p big.csv | cut -d, -f1 | \"\$HLX\" --home n match | grep -q '\"distance\":0,'"
 
-# A rebuild writes its files under temporary names before it takes the
-# writer lock, and holds the lock only to rename them: a writer coming
-# while they are written gets the lock at once, and the rebuild, finding
-# it taken, keeps its index in memory.  (When the lock was taken first, a
-# temporary file meant the lock was held, and the rebuild could not have
-# found it taken after one appeared.)  Up to 3 tries, in case the watcher
-# is too slow for the writing.
+# A rebuild writes its files unnamed (O_TMPFILE) before it takes the
+# writer lock, and holds the lock only to put them in place.  While it
+# writes, it holds a descriptor of a file in match/ (/proc shows an
+# unnamed one as "match/#N (deleted)", a named one by its name):
+# writing() waits for that, or for the rebuild to end (then 1).
 {
 	echo "hash,category"
 	openssl rand -hex $((200000 * 32)) | fold -w 64 | sed 's/^/pdq:/;s/$/,csam-b/'
 } >more.csv
 hlx $H import big more.csv 2>/dev/null
+writing() {
+	while kill -0 "$1" 2>/dev/null; do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q "/match/#\|/match/.*\.tmp" && return 0
+	done
+	return 1
+}
+
+# While it writes, no name of the new files is in match/, and a writer
+# coming then gets the lock at once; the rebuild, finding it taken, keeps
+# its index in memory.  (When the lock was taken first, the files were
+# written under it, under temporary names.)  Up to 3 tries, in case this
+# shell is too slow for the writing.
 for try in 1 2 3; do
-	rm -f got release rb.out
-	sh -c 'i=0
-		while [ $i -lt 20000 ]; do
-			if ls n/match | grep -q "\.tmp"; then
-				exec flock -n n/lock sh -c "touch got; i=0; while [ ! -e release ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done"
-			fi
-			i=$((i + 1))
-		done' 2>/dev/null &
-	w=$!
-	"$HLX" --home n match rebuild >rb.out 2>&1
+	rm -f got release rb.out names
+	"$HLX" --home n match rebuild >rb.out 2>&1 &
+	rb=$!
+	if writing $rb; then
+		ls n/match >names
+		flock -n n/lock sh -c 'touch got; i=0; while [ ! -e release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done' &
+		fl=$!
+	fi
+	wait $rb
 	touch release
-	wait $w
+	wait $fl 2>/dev/null
 	[ -e got ] && grep -q "another process holds" rb.out && break
-	echo "# try $try: the watcher did not get the lock while the files were written"
+	echo "# try $try: the writer did not get the lock while the files were written"
 done
-test_ok "a writer coming while a rebuild writes its files gets the lock" test -e got
+test_ok "while a rebuild writes its files, match/ holds no name of them" \
+	sh -c 'test -s names && ! grep -v "^pdq\.base$\|^pdq\.delta$\|^pdq\.tables$\|^config\.json$" names'
+test_ok "a writer coming then gets the lock" test -e got
 test_ok "and the rebuild, finding it taken, wrote nothing, and says why" \
 	grep -q "^note: .*index not written: another process holds the node's writer lock" rb.out
-test_ok "it left no temporary file" sh -c '! ls n/match | grep -q "\.tmp"'
+test_ok "it left no file behind" sh -c '! ls n/match | grep -q "\.tmp"'
 test_ok "the next match writes the index" sh -c '
 	sed -n 2p more.csv | cut -d, -f1 | "$HLX" --home n match >r.json &&
 	grep -q "\"distance\":0," r.json && test -s n/match/pdq.base && test -s n/match/pdq.tables'
 
-# A list removed while a rebuild writes its files leaves them unrenamed:
-# the rebuild finds the lists changed once it has the lock, and none of
-# the removed list's hashes comes back into match/ (raw bytes searched).
-# (When the lock was taken first, the lists were checked before the
-# writing, and the removal had to wait for it.)  Up to 5 tries, each with
-# a list of its own, in case the removal still holds the lock when the
-# rebuild wants it.
-: >removed.hex
-for try in 1 2 3 4 5; do
-	hlx $H list create "gone$try" 2>/dev/null
-	hx=$(rand_hex 32)
-	echo "$hx" >>removed.hex
-	hlx $H add "gone$try" "pdq:$hx" 2>/dev/null
-	rm -f rb.out
-	# (the removal may exit 4: removed, but the state, which the
-	# rebuild has open, is compacted by the next command)
-	sh -c 'i=0
-		while [ $i -lt 20000 ]; do
-			if ls n/match | grep -q "\.tmp"; then
-				exec "$HLX" --home n list rm "$0" >/dev/null 2>&1
-			fi
-			i=$((i + 1))
-		done' "gone$try" &
-	w=$!
-	"$HLX" --home n match rebuild >rb.out 2>&1
-	wait $w
-	hlx $H list ls | grep -q "^gone$try " && hlx $H list rm "gone$try" >/dev/null 2>&1
-	grep -q "the lists changed while it was read" rb.out && break
-	echo "# try $try: the removal did not fall between the writing and the renames"
+# A rebuild killed while it writes leaves nothing of its files: an
+# unnamed file goes with its writer.  (A temporary name stayed, with every
+# hash, until a matcher an hour later removed it.)
+ls n/match >before.names
+killed=0
+for try in 1 2 3; do
+	"$HLX" --home n match rebuild >/dev/null 2>&1 &
+	rb=$!
+	writing $rb && kill -9 $rb && killed=1 && break
+	wait $rb
+	echo "# try $try: the rebuild ended before it could be killed while writing"
 done
-test_ok "a list removed while a rebuild writes its files: it renames none" \
-	grep -q "^note: .*index not written: the lists changed while it was read (kept in memory)" rb.out
-test_ok "and leaves no temporary file" sh -c '! ls n/match | grep -q "\.tmp"'
-test_ok "the removed lists' hashes match nothing" sh -c '
-	sed "s/^/pdq:/" removed.hex | "$HLX" --home n match >r.json; test $? -eq 1 && test ! -s r.json'
-test_ok "and no file of match/ holds their bytes" python3 -c '
+wait $rb 2>/dev/null
+ls n/match >after.names
+test_ok "a rebuild killed while it writes its files" test $killed = 1
+test_cmp "leaves match/ as it was" before.names after.names
+
+# A list removed while a rebuild writes its files: the rebuild finds the
+# lists changed once it has the lock and puts nothing in place, and none
+# of the removed list's hashes is in match/ right after (raw bytes
+# searched).  (When the lock was taken first, the lists were checked
+# before the writing, and the removal had to wait.)  Up to 5 tries, each
+# with a list of its own, in case the removal still holds the lock when
+# the rebuild wants it.
+scan() { # no file of match/ holds the bytes of a hash of removed.hex
+	python3 -c '
 import os, sys
 hs = [bytes.fromhex(l.strip()) for l in open("removed.hex") if l.strip()]
 for f in os.listdir("n/match"):
@@ -313,7 +314,61 @@ for f in os.listdir("n/match"):
     for h in hs:
         if h in b:
             sys.exit("%s holds %s" % (f, h.hex()))'
+}
+: >removed.hex
+for try in 1 2 3 4 5; do
+	hlx $H list create "gone$try" 2>/dev/null
+	hx=$(rand_hex 32)
+	echo "$hx" >>removed.hex
+	hlx $H add "gone$try" "pdq:$hx" 2>/dev/null
+	rm -f rb.out
+	"$HLX" --home n match rebuild >rb.out 2>&1 &
+	rb=$!
+	# (the removal may exit 4: removed, but the state, which the
+	# rebuild has open, is compacted by the next command)
+	writing $rb && hlx $H list rm "gone$try" >/dev/null 2>&1
+	wait $rb
+	scan >scan.out 2>&1; echo $? >scan.rc
+	grep -q "the lists changed while it was read" rb.out && break
+	echo "# try $try: the removal did not fall between the writing and the renames"
+	hlx $H list ls | grep -q "^gone$try " && hlx $H list rm "gone$try" >/dev/null 2>&1
+done
+test_ok "a list removed while a rebuild writes its files: nothing put in place" \
+	grep -q "^note: .*index not written: the lists changed while it was read (kept in memory)" rb.out
+test_ok "and right after, no file of match/ holds its hashes" sh -c 'cat scan.out; test "$(cat scan.rc)" = 0'
+test_ok "the removed lists' hashes match nothing" sh -c '
+	sed "s/^/pdq:/" removed.hex | "$HLX" --home n match >r.json; test $? -eq 1 && test ! -s r.json'
 test_ok "a kept hash matches" sh -c '
+	sed -n 2p more.csv | cut -d, -f1 | "$HLX" --home n match | grep -q "\"distance\":0,"'
+
+# On a file system without unnamed files (NFS; here every open with
+# O_TMPFILE fails, through tests/tools/no-tmpfile.c preloaded), a rebuild
+# takes the lock and checks the lists first, then writes named temporary
+# files under it: the index is written, whole, and while a named file is
+# there the lock is held.
+shim=$HLX_BUILD/tests/no-tmpfile.so
+test_ok "the shim is built (make units)" test -f "$shim"
+ino=$(stat -c %i n/match/pdq.base)
+for try in 1 2 3; do
+	rm -f rb.out held
+	(LD_PRELOAD=$shim ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 \
+		exec "$HLX" --home n match rebuild >rb.out 2>&1) &
+	rb=$!
+	if writing $rb; then
+		ls n/match >names
+		flock -n n/lock true 2>/dev/null || touch held
+		wait $rb
+		break
+	fi
+	wait $rb
+	echo "# try $try: the rebuild ended before it was seen writing"
+done
+test_ok "without unnamed files a rebuild writes named temporaries" grep -q "^pdq\.base\.tmp\|^pdq\.tables\.tmp" names
+test_ok "while it holds the writer lock" test -e held
+test_ok "and says nothing was kept in memory" sh -c '! grep -q "not written" rb.out'
+test_ok "the index is written" sh -c 'test "$(stat -c %i n/match/pdq.base)" != '"$ino"' && test -s n/match/pdq.tables'
+test_ok "no temporary left" sh -c '! ls n/match | grep -q "\.tmp"'
+test_ok "and a kept hash matches" sh -c '
 	sed -n 2p more.csv | cut -d, -f1 | "$HLX" --home n match | grep -q "\"distance\":0,"'
 
 test_done

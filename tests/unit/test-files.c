@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* node/files.c: a whole file written under a temporary name, then renamed
- * into place, at once (commit) or in two steps (sync, then commit), as the
- * match index writes its files without the writer lock and renames them
- * under it. */
+/* node/files.c: a whole file written under a temporary name (or none at
+ * all), then renamed into place, at once (commit) or in two steps (sync,
+ * then commit), as the match index writes its files without the writer
+ * lock and puts them in place under it. */
 #include "node/files.h"
 #include "tap.h"
 
@@ -98,6 +98,26 @@ int main(void)
 	is_rc(hlx_file_new_commit(&w), HLX_EIO, "the commit fails");
 	ok(holds(p, "third") && names(dir, &temp) == 1 && !temp,
 	   "the file unchanged, nothing left");
+
+	/* unnamed (O_TMPFILE): no name in the directory until the commit */
+	is_rc(hlx_file_new_open_unnamed(&w, NULL, p, 0640), HLX_OK,
+	      "an unnamed file opened");
+	ok(write(w.fd, "fifth", 5) == 5, "written");
+	is_rc(hlx_file_new_sync(&w), HLX_OK, "synced");
+	ok(w.fd >= 0, "its descriptor still open: all there is of it");
+	ok(holds(p, "third") && names(dir, &temp) == 1 && !temp,
+	   "the directory holds no name of it");
+	is_rc(hlx_file_new_commit(&w), HLX_OK, "committed: linked in and renamed");
+	ok(holds(p, "fifth") && names(dir, &temp) == 1 && !temp && w.fd < 0,
+	   "in place, no temporary left, closed");
+	ok(stat(p, &sb) == 0 && (sb.st_mode & 07777) == 0640, "with its mode (%04o)",
+	   (unsigned)(sb.st_mode & 07777));
+	is_rc(hlx_file_new_commit(&w), HLX_EINVAL, "a second commit is refused");
+	is_rc(hlx_file_new_open_unnamed(&w, NULL, p, 0600), HLX_OK, "another unnamed");
+	ok(write(w.fd, "gone", 4) == 4, "written");
+	hlx_file_new_abort(&w);
+	ok(holds(p, "fifth") && names(dir, &temp) == 1 && !temp,
+	   "aborted: the file unchanged, nothing left");
 
 	unlink(p);
 	rmdir(dir);

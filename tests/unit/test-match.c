@@ -8,6 +8,7 @@
  * merge, reopening and damaged files.  Synthetic random hashes only;
  * the seed is printed (HLX_SEED overrides it).
  */
+#include "node/files.h"
 #include "node/match.h"
 #include "protocol/err.h"
 #include "tap.h"
@@ -1832,6 +1833,52 @@ static void test_matcher(const char *dir)
 		      q, nq, &st);
 		ok(st.loaded && !st.rebuilt && st.tables_shared,
 		   "loaded, not rebuilt, its tables mapped");
+	}
+
+	/* An overlay goes only beside the base it names.  Another process
+	 * wrote a newer pdq.base (here: the file's snapshot id changed, as a
+	 * newer snapshot's is, put in place by a rename); a refresh of this
+	 * matcher that moved only its overlay keeps that in memory and says
+	 * so, and pdq.delta is not replaced by one naming the old base. */
+	{
+		struct hlx_matcher *m = NULL;
+		struct hlx_buf img = HLX_BUF_INIT;
+		char base[4096], delta[4096], tmp[4096];
+		ino_t dino;
+
+		snprintf(base, sizeof(base), "%s/match/pdq.base", dir);
+		snprintf(delta, sizeof(delta), "%s/match/pdq.delta", dir);
+		snprintf(tmp, sizeof(tmp), "%s/match/other.base", dir);
+		rc = hlx_matcher_open(node, &o, &m);
+		if (!rc)
+			rc = hlx_file_read(base, (size_t)1 << 30, &img);
+		if (!rc && img.len > 12) {
+			img.data[12] ^= 1; /* the id, after the magic and its length */
+			rc = hlx_file_write(tmp, img.data, img.len, 0600);
+		}
+		if (!rc && rename(tmp, base) != 0)
+			rc = HLX_EIO;
+		hlx_buf_free(&img);
+		dino = inode_of(delta);
+		rand_bytes(b, sizeof(b));
+		cs = NULL;
+		if (!rc)
+			rc = hlx_changeset_new(&cs);
+		if (!rc)
+			rc = put(cs, "a", HLX_HASH_PDQ, b, 32, "csam-a");
+		if (!rc)
+			rc = apply("a", cs);
+		if (!rc)
+			rc = hlx_matcher_refresh(m, &st);
+		ok(!rc && !st.rebuilt && strstr(st.note, "pdq.delta not written: "
+						"pdq.base on disk is another process's newer index") &&
+		   inode_of(delta) == dino,
+		   "a refresh beside another process's newer base leaves pdq.delta alone (%s)",
+		   rc ? hlx_err_detail() : st.note);
+		ok(!rc && same_as_model(m, q, nq, o.threshold),
+		   "and matches from memory like the model");
+		hlx_matcher_free(m);
+		check("a new matcher on that base: the model's matches", &o, q, nq, &st);
 	}
 
 	/* settings errors */
