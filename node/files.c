@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -233,6 +234,8 @@ static int walk(const char *root, const char *dir, int create, unsigned mode,
 
 /* random bytes in a temporary name (hex: twice as many characters) */
 #define TMP_RAND 8
+/* bytes a copy reads at once */
+#define COPY_BUF ((size_t)1 << 20)
 
 /* The start of both kinds of new file: names checked, the directory
  * opened (w->dirfd). */
@@ -293,8 +296,10 @@ int hlx_file_new_open_unnamed(struct hlx_file_new *w, const char *root,
 	if (w->fd < 0) {
 		int e = errno;
 
-		/* a file system without unnamed files (NFS, older ones) */
-		rc = hlx_err(e == EOPNOTSUPP || e == EISDIR || e == EINVAL ?
+		/* a file system without unnamed files (NFS, older ones), or
+		 * a sandbox refusing them (EPERM, ENOSYS from seccomp) */
+		rc = hlx_err(e == EOPNOTSUPP || e == EISDIR || e == EINVAL ||
+			     e == EPERM || e == ENOSYS ?
 			     HLX_EUNSUPPORTED : HLX_EIO,
 			     "cannot create an unnamed file next to '%s': %s",
 			     path, strerror(e));
@@ -365,35 +370,84 @@ int hlx_file_new_sync(struct hlx_file_new *w)
 	return rc;
 }
 
+/* Copy the unnamed file of w into a new file under a fresh temporary
+ * name (O_EXCL|O_NOFOLLOW, its mode): where it cannot be linked in. */
+static int copy_unnamed(struct hlx_file_new *w)
+{
+	struct stat st;
+	unsigned char *buf = NULL;
+	off_t off = 0;
+	ssize_t n;
+	int out = -1, rc = HLX_OK;
+
+	if (fstat(w->fd, &st) != 0)
+		return hlx_err(HLX_EIO, "cannot stat '%s': %s", w->path,
+			       strerror(errno));
+	for (int tries = 0; out < 0 && tries < 16; tries++) {
+		tmp_name(w);
+		out = openat(w->dirfd, w->tmp,
+			     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			     0600);
+		if (out < 0 && errno != EEXIST)
+			break;
+	}
+	if (out < 0) {
+		w->tmp[0] = '\0';
+		return hlx_err(HLX_EIO, "cannot create a file next to '%s': %s",
+			       w->path, strerror(errno));
+	}
+	buf = malloc(COPY_BUF);
+	if (!buf)
+		rc = hlx_err(HLX_ENOMEM, "out of memory");
+	if (!rc && fchmod(out, st.st_mode & 07777) != 0)
+		rc = hlx_err(HLX_EIO, "cannot chmod a file next to '%s': %s",
+			     w->path, strerror(errno));
+	while (!rc && (n = pread(w->fd, buf, COPY_BUF, off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || hlx_write_all(out, buf, (size_t)n) != 0)
+			rc = hlx_err(HLX_EIO, "cannot copy '%s': %s", w->path,
+				     strerror(errno));
+		else
+			off += n;
+	}
+	if (!rc && fsync(out) != 0)
+		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
+			     strerror(errno));
+	if (close(out) != 0 && !rc)
+		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
+			     strerror(errno));
+	free(buf);
+	return rc; /* on failure w->tmp names the copy: the abort removes it */
+}
+
 /* Give the unnamed file of w a fresh temporary name (linkat fails rather
- * than replace a name planted there), and close it. */
+ * than replace a name planted there), and close it.  Linking goes through
+ * /proc/self/fd, or the descriptor itself (which some kernels allow only
+ * with CAP_DAC_READ_SEARCH); where neither can be had (no /proc, no
+ * capability), the file is copied. */
 static int link_unnamed(struct hlx_file_new *w)
 {
 	char proc[64];
-	int rc = HLX_OK, e = 0;
+	int rc = HLX_OK, linked = 0;
 
 	if (fsync(w->fd) != 0)
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
 			     strerror(errno));
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
-	for (int tries = 0; !rc && tries < 16; tries++) {
+	for (int tries = 0; !rc && !linked && tries < 16; tries++) {
 		tmp_name(w);
-		if (linkat(AT_FDCWD, proc, w->dirfd, w->tmp, AT_SYMLINK_FOLLOW) == 0)
+		linked = linkat(AT_FDCWD, proc, w->dirfd, w->tmp,
+				AT_SYMLINK_FOLLOW) == 0 ||
+			 (errno != EEXIST &&
+			  linkat(w->fd, "", w->dirfd, w->tmp, AT_EMPTY_PATH) == 0);
+		if (!linked && errno != EEXIST)
 			break;
-		e = errno;
-		/* no /proc: the same through the descriptor (which some
-		 * kernels allow only with CAP_DAC_READ_SEARCH) */
-		if (e == ENOENT &&
-		    linkat(w->fd, "", w->dirfd, w->tmp, AT_EMPTY_PATH) == 0)
-			break;
-		w->tmp[0] = '\0';
-		if (e != EEXIST)
-			rc = hlx_err(HLX_EIO, "cannot link '%s' in: %s", w->path,
-				     strerror(e));
 	}
-	if (!rc && !w->tmp[0])
-		rc = hlx_err(HLX_EIO, "cannot link '%s' in: %s", w->path,
-			     strerror(e));
+	if (!linked)
+		w->tmp[0] = '\0';
+	if (!rc && !linked)
+		rc = copy_unnamed(w);
 	if (close(w->fd) != 0 && !rc)
 		rc = hlx_err(HLX_EIO, "cannot write '%s': %s", w->path,
 			     strerror(errno));

@@ -798,15 +798,21 @@ void hlx_match_commit_tables(struct hlx_matcher *m, struct hlx_match_pending *pd
 }
 
 /* An overlay only beside the base it names: another process may have
- * written a newer base since this one was read, and its overlay stays. */
+ * written a newer base since this one was read, and its overlay stays.
+ * Then nothing of this index belongs on disk any more (the files there
+ * are whole, and name the versions they reflect): the overlay is kept in
+ * memory only, no longer dirty, so that each refresh does not write it
+ * again for nothing. */
 void hlx_match_commit_delta(struct hlx_matcher *m, struct hlx_match_pending *pd)
 {
 	if (!pd->ready)
 		return;
 	if (!base_is_current(m)) {
 		hlx_match_pending_abort(pd);
-		hlx_match_note(m, "pdq.delta not written: pdq.base on disk is "
-			       "another process's newer index (kept in memory)");
+		m->delta_dirty = 0;
+		hlx_match_note(m, "pdq.delta not written: pdq.base on disk is not "
+			       "the base it applies to (another process wrote a "
+			       "newer one, or it is gone); kept in memory");
 		return;
 	}
 	if (pending_commit(pd))
