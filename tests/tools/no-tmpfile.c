@@ -6,7 +6,8 @@
  * other open goes to the C library's.  With NO_LINK=1 in the environment
  * unnamed files are made, but cannot be linked in, as in a sandbox without
  * /proc or the capability AT_EMPTY_PATH needs: linkat fails with ENOENT
- * through /proc, EPERM through a descriptor.
+ * (through /proc or a descriptor alike), and the file NO_LINK_MARK names,
+ * if any, is created to show a link was refused.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 typedef int (*openat_fn)(int, const char *, int, ...);
 
@@ -24,22 +26,6 @@ static int no_link(void)
 	const char *v = getenv("NO_LINK");
 
 	return v && !strcmp(v, "1");
-}
-
-int linkat(int olddfd, const char *old, int newdfd, const char *new, int flags)
-{
-	int (*real)(int, const char *, int, const char *, int) =
-		(int (*)(int, const char *, int, const char *, int))dlsym(RTLD_NEXT, "linkat");
-
-	if (no_link()) {
-		errno = flags & AT_EMPTY_PATH ? EPERM : ENOENT;
-		return -1;
-	}
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(olddfd, old, newdfd, new, flags);
 }
 
 static int pass(const char *sym, int dfd, const char *path, int flags,
@@ -79,3 +65,28 @@ static mode_t mode_of(int flags, va_list ap)
 
 WRAP(openat)
 WRAP(openat64)
+
+int linkat(int olddfd, const char *old, int newdfd, const char *new, int flags)
+{
+	int (*real)(int, const char *, int, const char *, int) =
+		(int (*)(int, const char *, int, const char *, int))dlsym(RTLD_NEXT, "linkat");
+
+	if (no_link()) {
+		const char *mark = getenv("NO_LINK_MARK");
+
+		if (mark && mark[0]) {
+			int fd = pass("openat", AT_FDCWD, mark,
+				      O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+			if (fd >= 0)
+				close(fd);
+		}
+		errno = ENOENT;
+		return -1;
+	}
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real(olddfd, old, newdfd, new, flags);
+}
