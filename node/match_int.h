@@ -85,10 +85,11 @@ struct hlx_matcher {
 	int have_base;
 	/* What a refresh changed and the files do not hold yet: a new base
 	 * (with an empty overlay), or the overlay.  A refresh reads, builds
-	 * and writes under temporary names without the node's writer lock,
-	 * then takes it, checks the lists are still those it read, and
-	 * renames; without it the index stays in memory, still dirty.  All under wrlock: never with a
-	 * search or a lazy build of the tables. */
+	 * and writes its files (unnamed) without the node's writer lock,
+	 * then takes it, checks the lists are still those it read, and puts
+	 * them in place; without it the index stays in memory, still dirty.
+	 * All under wrlock: never with a search or a lazy build of the
+	 * tables. */
 	int base_dirty, delta_dirty;
 
 	struct lver *ver;           /* versions indexed, by id */
