@@ -2,9 +2,11 @@
 /*
  * membw: how fast this machine can merely read the memory a batch of PDQ
  * queries reads in the index (spec/match.md section 5), without comparing
- * anything: the ceiling of the search's rate for that batch size, set by
- * the layout of the tables and the machine's memory (built by make bench,
- * run by b0600).
+ * anything, in 4 KiB pages: a reference for the search's rate for that
+ * batch size, set by the layout of the tables and the machine's memory
+ * (built by make bench, run by b0600).  Not a hard ceiling: its reading
+ * in huge pages ran 1.3 to 1.6 times as fast, and the search has run
+ * faster than it (spec/match.md section 5).
  *
  *   membw N BATCH THREADS RUNS SEED
  *
