@@ -558,20 +558,29 @@ int hlx_file_create(const char *path, unsigned mode, int *fd)
 	return HLX_OK;
 }
 
+int hlx_file_new_write(struct hlx_file_new *w, const struct hlx_span *v,
+		       size_t nv)
+{
+	for (size_t i = 0; i < nv; i++)
+		if (hlx_write_all(w->fd, v[i].p, v[i].n) != 0) {
+			int rc = hlx_err(HLX_EIO, "cannot write '%s': %s",
+					 w->path, strerror(errno));
+
+			hlx_file_new_abort(w);
+			return rc;
+		}
+	return HLX_OK;
+}
+
 static int writev_in(const char *root, const char *path,
 		     const struct hlx_span *v, size_t nv, unsigned mode)
 {
 	struct hlx_file_new w;
 	int rc = hlx_file_new_open(&w, root, path, mode);
 
-	for (size_t i = 0; !rc && i < nv; i++)
-		if (hlx_write_all(w.fd, v[i].p, v[i].n) != 0)
-			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", path,
-				     strerror(errno));
 	if (!rc)
-		return hlx_file_new_commit(&w);
-	hlx_file_new_abort(&w);
-	return rc;
+		rc = hlx_file_new_write(&w, v, nv);
+	return rc ? rc : hlx_file_new_commit(&w);
 }
 
 int hlx_file_write_in(const char *root, const char *path, const void *p,

@@ -85,6 +85,10 @@ struct hlx_span {
 /* hlx_file_write of the concatenation of n byte ranges. */
 int hlx_file_writev(const char *path, const struct hlx_span *v, size_t n,
 		    unsigned mode);
+/* Write n byte ranges to a new file (hlx_file_new_open or _unnamed); on
+ * failure it is aborted. */
+int hlx_file_new_write(struct hlx_file_new *w, const struct hlx_span *v,
+		       size_t n);
 /* Whether a name is one of the temporary files hlx_file_new_open makes
  * (NAME.tmpHEX), or one older versions made (NAME.tmpPID, plain.pack.PID):
  * what a writer killed before its rename leaves behind. */

@@ -229,11 +229,12 @@ struct hlx_match_status {
  * Open the match index of node n, which is borrowed: it must outlive the
  * matcher, and nothing else may use it while a matcher call runs.  Loads
  * HOME/match/, or builds it from the histories when it is missing or
- * damaged, then refreshes it (hlx_matcher_refresh).  A refresh reads
- * and builds without the node's writer lock, then writes HOME/match/ only
- * if it gets the lock without waiting (or n holds it) and the lists are
- * still those it read; else the index stays in memory, to be written by a
- * later refresh, and the status note says why (spec/match.md section 5).
+ * damaged, then refreshes it (hlx_matcher_refresh).  A refresh reads,
+ * builds and writes its files (unnamed) without the node's writer lock,
+ * then puts them in HOME/match/ only if it gets the lock without waiting
+ * (or n holds it) and the lists are still those it read; else the index
+ * stays in memory, to be written by a later refresh, and the status note
+ * says why (spec/match.md section 5).
  */
 int hlx_matcher_open(struct hlx_node *n, const struct hlx_match_opts *o,
 		     struct hlx_matcher **out);

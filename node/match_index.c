@@ -578,17 +578,12 @@ static int pending_write(struct hlx_matcher *m, enum hlx_home_entry e,
 	int rc;
 
 	pd->ready = 0;
-	pd->e = e;
 	rc = hlx_node_path(m->node, e, NULL, NULL, p);
 	if (!rc)
 		rc = named ? hlx_file_new_open(&pd->w, NULL, p, 0600) :
 			     hlx_file_new_open_unnamed(&pd->w, NULL, p, 0600);
-	for (size_t i = 0; !rc && i < nv; i++)
-		if (hlx_write_all(pd->w.fd, v[i].p, v[i].n) != 0) {
-			rc = hlx_err(HLX_EIO, "cannot write '%s': %s", p,
-				     strerror(errno));
-			hlx_file_new_abort(&pd->w);
-		}
+	if (!rc)
+		rc = hlx_file_new_write(&pd->w, v, nv);
 	if (!rc)
 		rc = hlx_file_new_sync(&pd->w);
 	if (!rc)

@@ -148,7 +148,6 @@ int hlx_match_base_tables(struct hlx_matcher *m);
  * system has no unnamed files; put in place by a commit, under the lock. */
 struct hlx_match_pending {
 	struct hlx_file_new w;
-	enum hlx_home_entry e;
 	int ready;                  /* written, not in place yet */
 };
 /* Write pdq.base, pdq.delta (for the versions m holds) or pdq.tables (the

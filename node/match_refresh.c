@@ -180,9 +180,10 @@ static int base_adopt(struct hlx_matcher *m, uint8_t *hashes, size_t n,
 		m->base_dirty = 1; /* written at the end of the refresh */
 		m->delta_dirty = 0;
 		m->have_base = 1;
-		/* its search tables, written beside it now, so that every
-		 * process opening it maps them instead of building its own;
-		 * if they cannot be made now, the first pdq query tries */
+		/* its search tables, built now and written beside it at the
+		 * end of the refresh, so that every process opening it maps
+		 * them instead of building its own; if they cannot be made
+		 * now, the first pdq query tries */
 		if (hlx_match_ensure_tables(m) != HLX_OK)
 			hlx_err_clear();
 	}

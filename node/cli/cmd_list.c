@@ -27,7 +27,8 @@ static int print_list(void *ctx, const struct hlx_list_rec *l)
 	/* a peer's list: when its owner published the version (the time of
 	 * the signed head it came with); ours: the version's own time */
 	printf("%-24s %-16s v%-6" PRIu64 " %10" PRIu64 " %-7s  %s%s\n",
-	       l->name, l->owner, l->version, l->count, cli_noun(l->count, "entry", "entries"),
+	       l->name, l->owner, l->version, l->count,
+	       cli_noun(l->count, "entry", "entries"),
 	       !l->version ? "" : strchr(l->name, '/') ? "published " : "signed ", t);
 	return 0;
 }

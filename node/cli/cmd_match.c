@@ -334,7 +334,8 @@ static int print_list(void *ctx, const struct hlx_list_rec *l)
 	if (rc)
 		return rc;
 	printf("list %s: version %" PRIu64 ", %" PRIu64 " %s, threshold %d, %s\n",
-	       l->name, l->version, l->count, cli_noun(l->count, "entry", "entries"), c.threshold,
+	       l->name, l->version, l->count,
+	       cli_noun(l->count, "entry", "entries"), c.threshold,
 	       c.allow ? "allow-list" : "not an allow-list");
 	return 0;
 }
